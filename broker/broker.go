@@ -1,0 +1,222 @@
+// Package broker gives StreamViz its bus: a NATS server with JetStream
+// embedded in the process, or a connection to an existing NATS deployment,
+// plus the JetStream streams the gateway keeps its state in.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Errors callers can match with errors.Is.
+var (
+	ErrConfig      = errors.New("broker: bad configuration")
+	ErrUnreachable = errors.New("broker: NATS unreachable")
+	ErrStart       = errors.New("broker: embedded NATS failed to start")
+)
+
+// Config chooses between embedding a server and using an external one.
+type Config struct {
+	// URL of an existing NATS server or cluster. Empty (the default) embeds one.
+	URL string
+	// Addr is the embedded server's client listener, host:port. Default
+	// "127.0.0.1:4222"; port 0 picks a free port.
+	Addr string
+	// DataDir is the embedded JetStream store. Default: a private temporary
+	// directory removed by Close.
+	DataDir string
+	// Name of the connection as the server sees it. Default "streamviz".
+	Name string
+	// ConnectTimeout bounds the first connection. Default 5s.
+	ConnectTimeout time.Duration
+	// Logf receives the embedded server's notices and errors. Default: none.
+	Logf func(format string, args ...any)
+}
+
+// Broker is a running bus and the gateway's connection to it.
+type Broker struct {
+	srv     *server.Server // nil when external
+	nc      *nats.Conn
+	tempDir string
+	url     string
+}
+
+// Start embeds a NATS server with JetStream (or connects to cfg.URL) and
+// returns once a connection is up.
+func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	if cfg.Name == "" {
+		cfg.Name = "streamviz"
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.URL != "" {
+		if cfg.Addr != "" || cfg.DataDir != "" {
+			return nil, fmt.Errorf("%w: --nats-addr and --data-dir configure the embedded server; they cannot be used with --nats-url", ErrConfig)
+		}
+		return connectExternal(ctx, cfg)
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:4222"
+	}
+	return startEmbedded(ctx, cfg)
+}
+
+func connectExternal(ctx context.Context, cfg Config) (*Broker, error) {
+	nc, err := connect(ctx, cfg.URL, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Broker{nc: nc, url: cfg.URL}, nil
+}
+
+func connect(ctx context.Context, url string, cfg Config, extra []nats.Option) (*nats.Conn, error) {
+	timeout := cfg.ConnectTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	opts := append([]nats.Option{
+		nats.Name(cfg.Name),
+		nats.Timeout(timeout),
+		// Keep trying forever once connected: a dashboard outlives bus restarts.
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+	}, extra...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, url, err)
+	}
+	return nc, nil
+}
+
+func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
+	host, portText, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --nats-addr %q: %v", ErrConfig, cfg.Addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("%w: --nats-addr %q: bad port", ErrConfig, cfg.Addr)
+	}
+	if port == 0 {
+		// The server's own "random port" is -1; 0 would mean its default 4222.
+		port = server.RANDOM_PORT
+	} else {
+		// The server only logs a failed listen and then never becomes ready;
+		// trying the address first turns "in use" into a clear, quick error.
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --nats-addr %s: %v", ErrStart, cfg.Addr, err)
+		}
+		ln.Close()
+	}
+	b := &Broker{}
+	dir := cfg.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "streamviz-*"); err != nil {
+			return nil, fmt.Errorf("%w: temporary data dir: %v", ErrStart, err)
+		}
+		b.tempDir = dir
+	} else if err := checkWritableDir(dir); err != nil {
+		return nil, err
+	}
+	opts := &server.Options{
+		ServerName: cfg.Name,
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   dir,
+		NoSigs:     true,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		b.removeTemp()
+		return nil, fmt.Errorf("%w: %v", ErrStart, err)
+	}
+	if cfg.Logf != nil {
+		srv.SetLoggerV2(&logAdapter{logf: cfg.Logf}, false, false, false)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		b.removeTemp()
+		return nil, fmt.Errorf("%w: not ready (is %s already in use?)", ErrStart, cfg.Addr)
+	}
+	b.srv = srv
+	b.url = srv.ClientURL()
+	nc, err := connect(ctx, b.url, cfg, []nats.Option{nats.InProcessServer(srv)})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.nc = nc
+	return b, nil
+}
+
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("%w: --data-dir %q: %v", ErrConfig, dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("%w: --data-dir %q is not writable: %v", ErrConfig, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// Conn is the broker's connection, shared by the gateway.
+func (b *Broker) Conn() *nats.Conn { return b.nc }
+
+// ClientURL is where publishers connect: the embedded listener's real
+// address, or the external URL.
+func (b *Broker) ClientURL() string { return b.url }
+
+// Embedded reports whether the server runs in this process.
+func (b *Broker) Embedded() bool { return b.srv != nil }
+
+// Close drains the connection, shuts the embedded server down (flushing the
+// store) and removes a temporary data dir.
+func (b *Broker) Close() error {
+	var err error
+	if b.nc != nil {
+		if derr := b.nc.Drain(); derr != nil && !errors.Is(derr, nats.ErrConnectionClosed) {
+			err = derr
+		}
+		for i := 0; i < 100 && !b.nc.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.nc.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+	b.removeTemp()
+	return err
+}
+
+func (b *Broker) removeTemp() {
+	if b.tempDir != "" {
+		os.RemoveAll(b.tempDir)
+		b.tempDir = ""
+	}
+}
+
+type logAdapter struct{ logf func(string, ...any) }
+
+func (l *logAdapter) Noticef(f string, a ...any) { l.logf("nats: "+f, a...) }
+func (l *logAdapter) Warnf(f string, a ...any)   { l.logf("nats warning: "+f, a...) }
+func (l *logAdapter) Fatalf(f string, a ...any)  { l.logf("nats fatal: "+f, a...) }
+func (l *logAdapter) Errorf(f string, a ...any)  { l.logf("nats error: "+f, a...) }
+func (l *logAdapter) Debugf(string, ...any)      {}
+func (l *logAdapter) Tracef(string, ...any)      {}

@@ -1,0 +1,112 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names and subjects (docs/protocol.md §5).
+const (
+	LogStream      = "SV"
+	SnapshotStream = "SV_SNAP"
+	epochKey       = "streamviz_epoch"
+)
+
+// StreamsConfig sizes the streams.
+type StreamsConfig struct {
+	// MaxBytes bounds the update log. Default 1 GiB. When full, publishers
+	// get an error rather than older acknowledged updates being dropped.
+	MaxBytes int64
+	// MaxMsgSize is the largest accepted update. Default 1 MiB.
+	MaxMsgSize int32
+	// Memory keeps both streams in memory instead of files. Default false.
+	Memory bool
+}
+
+// Streams describes the streams once they exist.
+type Streams struct {
+	// Epoch names this store: it changes when the log stream is created anew.
+	Epoch string
+	// FirstSeq and LastSeq of the log when it was opened.
+	FirstSeq, LastSeq uint64
+}
+
+// EnsureStreams creates the log and snapshot streams, or adopts existing ones.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) (Streams, error) {
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = 1 << 30
+	}
+	if cfg.MaxMsgSize == 0 {
+		cfg.MaxMsgSize = 1 << 20
+	}
+	storage := jetstream.FileStorage
+	if cfg.Memory {
+		storage = jetstream.MemoryStorage
+	}
+	logCfg := jetstream.StreamConfig{
+		Name:        LogStream,
+		Description: "StreamViz widget updates (compacted into SV_SNAP)",
+		Subjects:    []string{"sv.>"},
+		Storage:     storage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    cfg.MaxBytes,
+		MaxMsgSize:  cfg.MaxMsgSize,
+		AllowDirect: true,
+	}
+	var st Streams
+	s, err := js.Stream(ctx, LogStream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// Snapshots of another log's sequences would be wrong for this one.
+		if err := js.DeleteStream(ctx, SnapshotStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return st, fmt.Errorf("drop stale stream %s: %w", SnapshotStream, err)
+		}
+		logCfg.Metadata = map[string]string{epochKey: newEpoch()}
+		if s, err = js.CreateStream(ctx, logCfg); err != nil {
+			return st, fmt.Errorf("create stream %s: %w", LogStream, err)
+		}
+	case err != nil:
+		return st, fmt.Errorf("open stream %s: %w", LogStream, err)
+	default:
+		// Keep the existing epoch; a stream made by someone else gets one.
+		logCfg.Metadata = s.CachedInfo().Config.Metadata
+		if logCfg.Metadata[epochKey] == "" {
+			logCfg.Metadata = map[string]string{epochKey: newEpoch()}
+		}
+		if s, err = js.UpdateStream(ctx, logCfg); err != nil {
+			return st, fmt.Errorf("update stream %s: %w", LogStream, err)
+		}
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return st, fmt.Errorf("stream %s info: %w", LogStream, err)
+	}
+	st.Epoch = info.Config.Metadata[epochKey]
+	st.FirstSeq, st.LastSeq = info.State.FirstSeq, info.State.LastSeq
+
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        SnapshotStream,
+		Description: "StreamViz per-widget state snapshots",
+		Subjects:    []string{"svsnap.>"},
+		Storage:     storage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxMsgSize:  cfg.MaxMsgSize,
+	})
+	if err != nil {
+		return st, fmt.Errorf("create stream %s: %w", SnapshotStream, err)
+	}
+	return st, nil
+}
+
+func newEpoch() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/gateway"
+)
+
+type serveFlags struct {
+	addr, natsAddr, natsURL, dataDir string
+	history                          int
+	set                              map[string]bool // given on the command line or in the environment
+}
+
+// parseServeFlags reads flags, each defaulting to STREAMVIZ_<FLAG> from env.
+func parseServeFlags(name string, args []string, stderr io.Writer, env func(string) string) (*serveFlags, error) {
+	f := &serveFlags{set: map[string]bool{}}
+	fs := flag.NewFlagSet("streamviz "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:3000", "HTTP listen address (dashboard, /ws, /api)")
+	fs.StringVar(&f.natsAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS listener for publishers (port 0 picks a free port)")
+	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS server or cluster instead of embedding one")
+	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
+	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
+	var envErr error
+	fs.VisitAll(func(fl *flag.Flag) {
+		key := "STREAMVIZ_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v := env(key); v != "" {
+			if err := fl.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%w: %s=%q: %v", errUsage, key, v, err)
+			}
+			f.set[fl.Name] = true
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.history < 1 || f.history > 100000 {
+		return nil, fmt.Errorf("%w: --history %d: want 1 to 100000", errUsage, f.history)
+	}
+	if f.natsURL != "" {
+		for _, n := range []string{"nats-addr", "data-dir"} {
+			if f.set[n] {
+				return nil, fmt.Errorf("%w: --%s configures the embedded NATS server and cannot be used with --nats-url", errUsage, n)
+			}
+		}
+	}
+	return f, nil
+}
+
+// feedFunc publishes to the bus at url until ctx ends (the demo's feed).
+type feedFunc func(ctx context.Context, url string, log *slog.Logger) error
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed feedFunc) error {
+	name := "serve"
+	if feed != nil {
+		name = "demo"
+	}
+	f, err := parseServeFlags(name, args, stderr, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	// Claim the HTTP address first: a busy port fails before anything starts.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", f.addr, err)
+	}
+	defer ln.Close()
+
+	bcfg := broker.Config{URL: f.natsURL, Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }}
+	if f.natsURL == "" {
+		bcfg.Addr, bcfg.DataDir = f.natsAddr, f.dataDir
+	}
+	b, err := broker.Start(ctx, bcfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	g, err := gateway.New(b.Conn(), gateway.Config{History: f.history, Logger: log})
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = g.Start(startCtx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "nats": b.ClientURL()})
+	fmt.Fprintln(stdout, string(ready))
+	log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "nats", b.ClientURL(), "embedded", b.Embedded())
+
+	feedErr := make(chan error, 1)
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	if feed != nil {
+		go func() { feedErr <- feed(feedCtx, b.ClientURL(), log) }()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-srvErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-feedErr:
+		if err != nil {
+			runErr = fmt.Errorf("demo feed: %w", err)
+		}
+	}
+	stopFeed()
+	return errors.Join(runErr, shutdown(srv, g, b))
+}
+
+// shutdown closes sockets with a close frame, stops HTTP, writes a final
+// snapshot, drains NATS and flushes the store, within a bounded time.
+func shutdown(srv *http.Server, g *gateway.Gateway, b *broker.Broker) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	gerr := g.Close(ctx)
+	herr := srv.Shutdown(ctx)
+	berr := b.Close()
+	return errors.Join(gerr, herr, berr)
+}
+

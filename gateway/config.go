@@ -1,0 +1,228 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+const maxChartPoints = 100000
+
+// WidgetConfig is a normalized widget definition (docs/protocol.md §1.2): every
+// field of its type present with its default, plus the id. Fields of other
+// types stay nil and are left out of the JSON.
+type WidgetConfig struct {
+	ID        string  `json:"id"`
+	Type      string  `json:"type"`
+	Title     string  `json:"title"`
+	Dashboard string  `json:"dashboard"`
+	Order     float64 `json:"order"`
+
+	Unit       *string            `json:"unit,omitempty"`
+	Format     *string            `json:"format"`
+	Color      *string            `json:"color"`
+	Delta      *bool              `json:"delta,omitempty"`
+	Min        *float64           `json:"min,omitempty"`
+	Max        *float64           `json:"max,omitempty"`
+	Thresholds *[]Threshold       `json:"thresholds,omitempty"`
+	ChartType  *string            `json:"chart_type,omitempty"`
+	MaxPoints  *int               `json:"max_points,omitempty"`
+	Columns    *[]string          `json:"columns,omitempty"`
+	Labels     *map[string]string `json:"column_labels,omitempty"`
+	ColFormat  *map[string]string `json:"column_format,omitempty"`
+	MaxRows    *int               `json:"max_rows,omitempty"`
+	SortBy     *string            `json:"sort_by,omitempty"`
+	SortDesc   *bool              `json:"sort_desc,omitempty"`
+}
+
+// Threshold is [value, color] on the wire.
+type Threshold struct {
+	Value float64
+	Color string
+}
+
+func (t *Threshold) UnmarshalJSON(b []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return &shapeError{fmt.Sprintf("threshold %s: want [value, color]", truncate(string(b), 40))}
+	}
+	if err := json.Unmarshal(pair[0], &t.Value); err != nil {
+		return &shapeError{"threshold value: want a number"}
+	}
+	if err := json.Unmarshal(pair[1], &t.Color); err != nil {
+		return &shapeError{"threshold color: want a string"}
+	}
+	return nil
+}
+
+func (t Threshold) MarshalJSON() ([]byte, error) {
+	return json.Marshal([]any{t.Value, t.Color})
+}
+
+// configIn mirrors the accepted input; nil means absent. sort_by and
+// columns may be explicit nulls, which decode to nil as well.
+type configIn struct {
+	Type       *string            `json:"type"`
+	Title      *string            `json:"title"`
+	Dashboard  *string            `json:"dashboard"`
+	Order      *float64           `json:"order"`
+	Unit       *string            `json:"unit"`
+	Format     *string            `json:"format"`
+	Color      *string            `json:"color"`
+	Delta      *bool              `json:"delta"`
+	Min        *float64           `json:"min"`
+	Max        *float64           `json:"max"`
+	Thresholds *[]Threshold       `json:"thresholds"`
+	ChartType  *string            `json:"chart_type"`
+	MaxPoints  *int               `json:"max_points"`
+	Columns    *[]string          `json:"columns"`
+	Labels     *map[string]string `json:"column_labels"`
+	ColFormat  *map[string]string `json:"column_format"`
+	MaxRows    *int               `json:"max_rows"`
+	SortBy     *string            `json:"sort_by"`
+	SortDesc   *bool              `json:"sort_desc"`
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// DecodeConfig validates a sv.<widget>.config payload and fills defaults.
+// history is the default max_points of a chart.
+func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
+	var in configIn
+	if err := decodeObject(b, &in); err != nil {
+		return nil, err
+	}
+	if in.Type == nil {
+		return nil, fmt.Errorf("%w: config without type (table, stat, chart or gauge)", ErrBadShape)
+	}
+	c := DefaultConfig(id, *in.Type, history)
+	if c == nil {
+		return nil, fmt.Errorf("%w: unknown widget type %q: want table, stat, chart or gauge", ErrBadShape, truncate(*in.Type, 20))
+	}
+	for name, s := range map[string]*string{"title": in.Title, "dashboard": in.Dashboard, "unit": in.Unit,
+		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy} {
+		if s != nil && len(*s) > maxTextLen {
+			return nil, fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, name, maxTextLen)
+		}
+	}
+	if in.Title != nil {
+		c.Title = *in.Title
+	}
+	if in.Dashboard != nil {
+		c.Dashboard = *in.Dashboard
+	}
+	if in.Order != nil {
+		c.Order = *in.Order
+	}
+	set := func(dst **string, src *string) {
+		if *dst != nil && src != nil {
+			*dst = src
+		}
+	}
+	set(&c.Unit, in.Unit)
+	set(&c.ChartType, in.ChartType)
+	if c.Type != TypeTable {
+		if in.Format != nil {
+			c.Format = in.Format
+		}
+		if in.Color != nil {
+			c.Color = in.Color
+		}
+	}
+	if c.Delta != nil && in.Delta != nil {
+		c.Delta = in.Delta
+	}
+	if c.SortDesc != nil && in.SortDesc != nil {
+		c.SortDesc = in.SortDesc
+	}
+	switch c.Type {
+	case TypeGauge:
+		if in.Min != nil {
+			c.Min = in.Min
+		}
+		if in.Max != nil {
+			c.Max = in.Max
+		}
+		if !(*c.Min < *c.Max) {
+			return nil, fmt.Errorf("%w: gauge min %g must be below max %g", ErrBadShape, *c.Min, *c.Max)
+		}
+		if in.Thresholds != nil {
+			c.Thresholds = in.Thresholds
+		}
+	case TypeChart:
+		switch *c.ChartType {
+		case "line", "area", "bar", "scatter":
+		default:
+			return nil, fmt.Errorf("%w: chart_type %q: want line, area, bar or scatter", ErrBadShape, *c.ChartType)
+		}
+		if in.MaxPoints != nil {
+			if *in.MaxPoints < 1 || *in.MaxPoints > maxChartPoints {
+				return nil, fmt.Errorf("%w: max_points %d: want 1 to %d", ErrBadShape, *in.MaxPoints, maxChartPoints)
+			}
+			c.MaxPoints = in.MaxPoints
+		}
+	case TypeTable:
+		if in.Columns != nil {
+			c.Columns = in.Columns
+		}
+		if in.Labels != nil {
+			c.Labels = in.Labels
+		}
+		if in.ColFormat != nil {
+			c.ColFormat = in.ColFormat
+		}
+		c.SortBy = in.SortBy
+		if in.MaxRows != nil {
+			if *in.MaxRows < 1 || *in.MaxRows > 100000 {
+				return nil, fmt.Errorf("%w: max_rows %d: want 1 to 100000", ErrBadShape, *in.MaxRows)
+			}
+			c.MaxRows = in.MaxRows
+		}
+	}
+	return c, nil
+}
+
+// DefaultConfig is the config of a widget of type typ that nobody described;
+// nil for an unknown type.
+func DefaultConfig(id, typ string, history int) *WidgetConfig {
+	c := &WidgetConfig{ID: id, Type: typ, Title: id}
+	switch typ {
+	case TypeStat:
+		c.Unit, c.Delta = ptr(""), ptr(true)
+	case TypeGauge:
+		c.Unit, c.Min, c.Max, c.Thresholds = ptr(""), ptr(0.0), ptr(100.0), &[]Threshold{}
+	case TypeChart:
+		c.Unit, c.ChartType, c.MaxPoints = ptr(""), ptr("line"), ptr(history)
+	case TypeTable:
+		c.Labels, c.ColFormat, c.MaxRows, c.SortDesc = &map[string]string{}, &map[string]string{}, ptr(100), ptr(true)
+		// columns and sort_by are null by default but always present in the JSON.
+		c.Columns, c.SortBy = nil, nil
+	default:
+		return nil
+	}
+	return c
+}
+
+// MarshalJSON keeps the type's nullable fields (format, color, columns,
+// sort_by) present as null, and leaves other types' fields out.
+func (c *WidgetConfig) MarshalJSON() ([]byte, error) {
+	type plain WidgetConfig
+	b, err := json.Marshal((*plain)(c))
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if c.Type == TypeTable {
+		delete(m, "format")
+		delete(m, "color")
+		if c.Columns == nil {
+			m["columns"] = json.RawMessage("null")
+		}
+		if c.SortBy == nil {
+			m["sort_by"] = json.RawMessage("null")
+		}
+	}
+	return json.Marshal(m)
+}

@@ -1,0 +1,233 @@
+// Package gateway folds the widget updates on the bus into bounded state,
+// fans them out to browsers over WebSocket, replays state on connect and
+// resume, and serves the dashboard. Mount Handler in any http.Server.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/broker"
+)
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("gateway: closed")
+
+// Config tunes a Gateway. The zero value is usable.
+type Config struct {
+	// History is the default number of points a chart keeps. Default 1000.
+	History int
+	// MaxQueueBytes bounds what waits to be written to one socket; a socket
+	// that falls further behind is cut off. Default 8 MiB.
+	MaxQueueBytes int
+	// MaxTableRows bounds the live rows of one table. Default 100000.
+	MaxTableRows int
+	// LogBytes bounds the recent events kept for resuming clients. Default 64 MiB.
+	LogBytes int
+	// MaxMessageBytes is the largest update accepted. Default 1 MiB.
+	MaxMessageBytes int
+	// CompactInterval is how often changed widgets are snapshotted and the
+	// log they cover purged. Default 10s.
+	CompactInterval time.Duration
+	// CompactMessages triggers a compaction early after this many updates. Default 50000.
+	CompactMessages uint64
+	// Streams sizes the JetStream streams.
+	Streams broker.StreamsConfig
+	// Logger receives operational logs. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.History <= 0 {
+		c.History = 1000
+	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = 8 << 20
+	}
+	if c.MaxTableRows <= 0 {
+		c.MaxTableRows = 100000
+	}
+	if c.LogBytes <= 0 {
+		c.LogBytes = 64 << 20
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 1 << 20
+	}
+	if c.CompactInterval <= 0 {
+		c.CompactInterval = 10 * time.Second
+	}
+	if c.CompactMessages == 0 {
+		c.CompactMessages = 50000
+	}
+	if c.Streams.MaxMsgSize == 0 {
+		c.Streams.MaxMsgSize = int32(c.MaxMessageBytes)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Gateway is the NATS → WebSocket bridge and the dashboard's HTTP server.
+type Gateway struct {
+	cfg      Config
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	hub      *hub
+	upgrader websocket.Upgrader
+	log      *slog.Logger
+	rejects  rejectLog
+
+	mu       sync.Mutex
+	closed   bool
+	conns    sync.WaitGroup
+	consume  jetstream.ConsumeContext
+	stop     chan struct{}
+	bg       sync.WaitGroup
+	compactN chan struct{}
+}
+
+// New prepares a gateway on an open NATS connection; Start brings it up.
+func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
+	cfg.setDefaults()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: jetstream: %w", err)
+	}
+	g := &Gateway{
+		cfg: cfg, nc: nc, js: js, log: cfg.Logger,
+		hub:      newHub(cfg.History, cfg.MaxTableRows, cfg.LogBytes),
+		stop:     make(chan struct{}),
+		compactN: make(chan struct{}, 1),
+		rejects:  rejectLog{last: map[string]time.Time{}},
+	}
+	g.upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 32 << 10}
+	return g, nil
+}
+
+// Start ensures the streams, restores the state kept in them and returns
+// once every update stored before the call has been applied, so the first
+// browser sees everything. Updates keep flowing until Close.
+func (g *Gateway) Start(ctx context.Context) error {
+	g.mu.Lock()
+	closed := g.closed
+	g.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	st, err := broker.EnsureStreams(ctx, g.js, g.cfg.Streams)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	maxGen, err := g.loadSnapshots(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	// Events after floor can be rebuilt from the log, so clients holding a
+	// position at or above it resume across this restart.
+	floor := maxGen
+	if st.FirstSeq > 0 {
+		floor = max(floor, st.FirstSeq-1)
+	}
+	g.hub.mu.Lock()
+	g.hub.epoch = st.Epoch
+	g.hub.lastSeq = floor
+	g.hub.handled = floor
+	g.hub.log.floor = floor
+	g.hub.mu.Unlock()
+	if err := g.startIngest(ctx, st.LastSeq); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.bg.Add(1)
+	go g.compactLoop()
+	return nil
+}
+
+// Close cuts every socket with a "going away" close frame, stops ingesting,
+// and writes a last snapshot. It does not close the NATS connection.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	consume := g.consume
+	g.mu.Unlock()
+	close(g.stop)
+	if consume != nil {
+		consume.Stop()
+		select {
+		case <-consume.Closed():
+		case <-ctx.Done():
+		}
+	}
+	g.hub.mu.Lock()
+	for c := range g.hub.clients {
+		c.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	g.hub.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.conns.Wait(); g.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("gateway: close: %w", ctx.Err())
+	}
+	if err := g.compact(ctx); err != nil {
+		return fmt.Errorf("gateway: final snapshot: %w", err)
+	}
+	return nil
+}
+
+// track counts a handler that holds a socket, so Close can wait for it.
+func (g *Gateway) track() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.conns.Add(1)
+	return true
+}
+
+func (g *Gateway) untrack() { g.conns.Done() }
+
+// Healthy reports whether the bus answers: connected, with JetStream up.
+func (g *Gateway) Healthy(ctx context.Context) error {
+	if !g.nc.IsConnected() {
+		return fmt.Errorf("NATS connection %s", g.nc.Status())
+	}
+	if _, err := g.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	return nil
+}
+
+// rejectLog rate-limits rejection logs to one per widget and reason a minute,
+// so a flood of bad input cannot flood the log.
+type rejectLog struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (r *rejectLog) allow(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if t, ok := r.last[key]; ok && now.Sub(t) < time.Minute {
+		return false
+	}
+	if len(r.last) > 10000 {
+		clear(r.last)
+	}
+	r.last[key] = now
+	return true
+}

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/streamviz/streamviz/web"
+)
+
+// Pages load scripts and styles only from this server and never inline,
+// so data that slips into the DOM as markup still cannot run.
+const (
+	cspBase      = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+	cspDashboard = cspBase + "; frame-ancestors 'self'"
+	cspEmbed     = cspBase + "; frame-ancestors *"
+)
+
+// Handler serves the dashboard, the embed pages, the WebSocket and the API
+// (docs/protocol.md §4).
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(web.FS, ".")
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		servePage(w, r, "index.html", cspDashboard)
+	})
+	mux.HandleFunc("GET /embed/{widget}", func(w http.ResponseWriter, r *http.Request) {
+		if !ValidID(r.PathValue("widget")) {
+			httpError(w, http.StatusNotFound, "bad widget id: letters, digits, - and _, 1 to 64 characters")
+			return
+		}
+		servePage(w, r, "embed.html", cspEmbed)
+	})
+	mux.Handle("GET /static/", http.StripPrefix("/static/", securityHeaders(http.FileServerFS(static), cspDashboard)))
+	mux.HandleFunc("GET /ws", g.serveWS)
+	mux.HandleFunc("GET /healthz", g.serveHealth)
+	mux.HandleFunc("GET /api/widgets", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, g.hub.configs())
+	})
+	mux.HandleFunc("GET /api/widgets/{widget}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("widget")
+		b, ok := g.hub.widgetJSON(id)
+		if !ok {
+			httpError(w, http.StatusNotFound, "unknown widget "+strconvQuote(id))
+			return
+		}
+		writeJSON(w, http.StatusOK, b)
+	})
+	return mux
+}
+
+func servePage(w http.ResponseWriter, r *http.Request, name, csp string) {
+	b, err := web.FS.ReadFile(name)
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "page missing from the build: "+name)
+		return
+	}
+	setSecurityHeaders(w, csp)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(b)
+}
+
+func securityHeaders(h http.Handler, csp string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w, csp)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func setSecurityHeaders(w http.ResponseWriter, csp string) {
+	w.Header().Set("Content-Security-Policy", csp)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+}
+
+func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	type health struct {
+		Status string `json:"status"`
+		Error  string `json:"error,omitempty"`
+		hubStatus
+	}
+	h := health{Status: "ok", hubStatus: g.hub.status()}
+	code := http.StatusOK
+	if err := g.Healthy(ctx); err != nil {
+		h.Status, h.Error, code = "unavailable", err.Error(), http.StatusServiceUnavailable
+	}
+	b, _ := json.Marshal(h)
+	writeJSON(w, code, b)
+}
+
+func writeJSON(w http.ResponseWriter, code int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	writeJSON(w, code, b)
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,371 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// hub holds every widget's state, the log of recent events for resuming
+// clients, and the set of connected clients. One goroutine (ingest) applies
+// messages; clients join under the same lock, so the state a client gets and
+// the live events after it meet exactly, with no gap and no duplicate.
+type hub struct {
+	history      int
+	maxTableRows int
+
+	mu          sync.Mutex
+	epoch       string
+	widgets     map[string]*widget
+	title       string
+	lastSeq     uint64            // seq of the last event (the position clients hold)
+	handled     uint64            // last stream seq handled, events or rejections
+	compactedAt uint64            // the log is purged up to here
+	skip        map[string]uint64 // snapshot generation per widget while rebuilding at boot
+	log         eventLog
+	clients     map[*client]struct{}
+	dirty       map[string]struct{}
+	counters    counters
+}
+
+type counters struct {
+	accepted atomic.Uint64
+	rejected atomic.Uint64
+	slow     atomic.Uint64
+}
+
+func newHub(history, maxTableRows, logBytes int) *hub {
+	return &hub{
+		history:      history,
+		maxTableRows: maxTableRows,
+		widgets:      map[string]*widget{},
+		clients:      map[*client]struct{}{},
+		dirty:        map[string]struct{}{},
+		skip:         map[string]uint64{},
+		log:          eventLog{max: logBytes},
+	}
+}
+
+// message is what ingest hands the hub: one stored NATS message.
+type message struct {
+	seq     uint64
+	subject string
+	data    []byte
+	ms      float64 // stream timestamp, milliseconds
+}
+
+// apply folds one message into the state and fans its event out. A message
+// that fails validation changes nothing and returns the reason.
+func (h *hub) apply(m message) error {
+	id, kind, err := parseSubject(m.subject)
+	if err != nil {
+		h.reject(m.seq)
+		return err
+	}
+	var (
+		cfg *WidgetConfig
+		upd *Update
+	)
+	// Decode outside the lock: it is the expensive part and needs no state.
+	switch {
+	case id == dashboardID:
+		var t struct {
+			Title *string `json:"title"`
+		}
+		if err = decodeObject(m.data, &t); err == nil && (t.Title == nil || len(*t.Title) > maxTextLen) {
+			err = fmt.Errorf("%w: dashboard config needs a title of at most %d bytes", ErrBadShape, maxTextLen)
+		}
+		if err == nil {
+			return h.setTitle(m.seq, *t.Title)
+		}
+	case kind == "config":
+		cfg, err = DecodeConfig(id, m.data, h.history)
+	default:
+		upd, err = DecodeUpdate(m.data, m.ms)
+	}
+	if err != nil {
+		h.reject(m.seq)
+		return fmt.Errorf("%s: %w", m.subject, err)
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.handled = m.seq
+	replaying := m.seq <= h.skip[id]
+	w := h.widgets[id]
+	var ev []byte
+	switch {
+	case cfg != nil:
+		if replaying {
+			break
+		}
+		if w == nil {
+			w = newWidget(cfg)
+			h.widgets[id] = w
+		} else {
+			w.setConfig(cfg)
+		}
+		ev = h.configEvent(m.seq, w)
+	case w == nil:
+		w = newWidget(DefaultConfig(id, upd.impliedType(), h.history))
+		if err := w.check(upd, h.maxTableRows); err != nil {
+			h.counters.rejected.Add(1)
+			return fmt.Errorf("%s: %w", m.subject, err)
+		}
+		h.widgets[id] = w
+		w.apply(upd)
+		ev = h.configEvent(m.seq, w)
+	default:
+		if err := w.check(upd, h.maxTableRows); err != nil {
+			h.counters.rejected.Add(1)
+			return fmt.Errorf("%s: %w", m.subject, err)
+		}
+		if replaying {
+			break
+		}
+		w.apply(upd)
+		ev = h.dataEvent(m.seq, id, upd)
+	}
+	if ev != nil {
+		h.dirty[id] = struct{}{}
+		h.publish(m.seq, id, ev)
+	}
+	h.counters.accepted.Add(1)
+	return nil
+}
+
+func (h *hub) reject(seq uint64) {
+	h.counters.rejected.Add(1)
+	h.mu.Lock()
+	h.handled = seq
+	h.mu.Unlock()
+}
+
+func (h *hub) setTitle(seq uint64, title string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.handled = seq
+	h.title = title
+	b := append([]byte(nil), `{"type":"title","seq":`...)
+	b = fmt.Appendf(b, "%d,\"prev\":%d,\"title\":", seq, h.lastSeq)
+	b = appendString(b, title)
+	b = append(b, '}')
+	h.dirty[dashboardID] = struct{}{}
+	h.publish(seq, "", b)
+	h.counters.accepted.Add(1)
+	return nil
+}
+
+func (h *hub) dataEvent(seq uint64, id string, u *Update) []byte {
+	b := make([]byte, 0, 128)
+	b = fmt.Appendf(b, `{"type":"data","seq":%d,"prev":%d,"id":`, seq, h.lastSeq)
+	b = appendString(b, id)
+	b = append(b, `,"data":`...)
+	b = u.encode(b)
+	return append(b, '}')
+}
+
+func (h *hub) configEvent(seq uint64, w *widget) []byte {
+	b := make([]byte, 0, 256)
+	b = fmt.Appendf(b, `{"type":"config","seq":%d,"prev":%d,"id":`, seq, h.lastSeq)
+	b = appendString(b, w.cfg.ID)
+	b = append(b, `,"config":`...)
+	b = appendConfig(b, w.cfg)
+	b = append(b, `,"state":`...)
+	b = w.appendState(b)
+	return append(b, '}')
+}
+
+func appendConfig(b []byte, c *WidgetConfig) []byte {
+	enc, err := c.MarshalJSON()
+	if err != nil {
+		// Only a NaN order could fail, and decoding refuses those.
+		panic(err)
+	}
+	return append(b, enc...)
+}
+
+// publish logs an event and queues it on every client that wants it. It
+// never blocks: a client whose queue is full is cut off instead.
+func (h *hub) publish(seq uint64, id string, ev []byte) {
+	h.lastSeq = seq
+	h.log.append(logEntry{seq: seq, id: id, ev: ev})
+	for c := range h.clients {
+		if c.widget != "" && c.widget != id {
+			continue
+		}
+		if !c.enqueue(ev, false) {
+			delete(h.clients, c)
+			h.counters.slow.Add(1)
+		}
+	}
+}
+
+// errNotResumable is internal: the position is outside what the log holds.
+var errNotResumable = errors.New("position not resumable")
+
+// join registers c and queues its first message: the events after its
+// position when the log still holds them, the full state otherwise.
+func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	resumed := false
+	if hasPos && epoch == h.epoch {
+		if evs, err := h.log.since(seq, h.lastSeq); err == nil {
+			b := fmt.Appendf(nil, `{"type":"resumed","epoch":%q,"seq":%d}`, h.epoch, seq)
+			c.enqueue(b, true)
+			for _, e := range evs {
+				if c.widget == "" || c.widget == e.id {
+					c.enqueue(e.ev, true)
+				}
+			}
+			resumed = true
+		}
+	}
+	if !resumed {
+		c.enqueue(h.snapshot(c.widget, hasPos), true)
+	}
+	h.clients[c] = struct{}{}
+}
+
+func (h *hub) leave(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+}
+
+// snapshot encodes the full state (of one widget when only is set).
+func (h *hub) snapshot(only string, reset bool) []byte {
+	b := fmt.Appendf(nil, `{"type":"snapshot","epoch":%q,"seq":%d,"reset":%t,"title":`, h.epoch, h.lastSeq, reset)
+	b = appendString(b, h.title)
+	b = append(b, `,"widgets":[`...)
+	for i, w := range h.sortedWidgets(only) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendWidget(b, w)
+	}
+	return append(b, "]}"...)
+}
+
+func appendWidget(b []byte, w *widget) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, w.cfg.ID)
+	b = append(b, `,"config":`...)
+	b = appendConfig(b, w.cfg)
+	b = append(b, `,"state":`...)
+	b = w.appendState(b)
+	return append(b, '}')
+}
+
+// sortedWidgets orders widgets as the dashboard shows them: by order, then id.
+func (h *hub) sortedWidgets(only string) []*widget {
+	ws := make([]*widget, 0, len(h.widgets))
+	for id, w := range h.widgets {
+		if only == "" || only == id {
+			ws = append(ws, w)
+		}
+	}
+	sort.Slice(ws, func(i, j int) bool {
+		if ws[i].cfg.Order != ws[j].cfg.Order {
+			return ws[i].cfg.Order < ws[j].cfg.Order
+		}
+		return ws[i].cfg.ID < ws[j].cfg.ID
+	})
+	return ws
+}
+
+// configs returns every widget's config, for /api/widgets.
+func (h *hub) configs() []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := []byte{'['}
+	for i, w := range h.sortedWidgets("") {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendConfig(b, w.cfg)
+	}
+	return append(b, ']')
+}
+
+// widgetJSON returns {"config","state"} of one widget, or false.
+func (h *hub) widgetJSON(id string) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w, ok := h.widgets[id]
+	if !ok {
+		return nil, false
+	}
+	b := append([]byte(nil), `{"config":`...)
+	b = appendConfig(b, w.cfg)
+	b = append(b, `,"state":`...)
+	b = w.appendState(b)
+	return append(b, '}'), true
+}
+
+type hubStatus struct {
+	Epoch    string `json:"epoch"`
+	Seq      uint64 `json:"seq"`
+	Widgets  int    `json:"widgets"`
+	Clients  int    `json:"clients"`
+	Accepted uint64 `json:"accepted"`
+	Rejected uint64 `json:"rejected"`
+	Slow     uint64 `json:"slow_disconnects"`
+}
+
+func (h *hub) status() hubStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return hubStatus{
+		Epoch: h.epoch, Seq: h.lastSeq, Widgets: len(h.widgets), Clients: len(h.clients),
+		Accepted: h.counters.accepted.Load(), Rejected: h.counters.rejected.Load(), Slow: h.counters.slow.Load(),
+	}
+}
+
+// eventLog keeps the events after floor, bounded in bytes; dropping the
+// oldest raises floor, and clients behind it get a snapshot instead.
+type eventLog struct {
+	entries []logEntry
+	bytes   int
+	max     int
+	floor   uint64
+}
+
+type logEntry struct {
+	seq uint64
+	id  string
+	ev  []byte
+}
+
+func (l *eventLog) append(e logEntry) {
+	l.entries = append(l.entries, e)
+	l.bytes += len(e.ev)
+	if l.bytes <= l.max {
+		return
+	}
+	// Drop down to three quarters of the bound so the copy below runs once
+	// per many appends, not on every one.
+	drop := 0
+	for l.bytes > l.max-l.max/4 && drop < len(l.entries) {
+		l.bytes -= len(l.entries[drop].ev)
+		l.floor = l.entries[drop].seq
+		drop++
+	}
+	// Copy down rather than reslice so the dropped events can be freed.
+	n := copy(l.entries, l.entries[drop:])
+	clear(l.entries[n:])
+	l.entries = l.entries[:n]
+}
+
+// since returns the events after seq, or errNotResumable when seq is older
+// than the log or newer than the last event.
+func (l *eventLog) since(seq, last uint64) ([]logEntry, error) {
+	if seq < l.floor || seq > last {
+		return nil, errNotResumable
+	}
+	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].seq > seq })
+	return l.entries[i:], nil
+}

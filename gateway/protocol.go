@@ -1,0 +1,509 @@
+package gateway
+
+// This file is the Go half of docs/protocol.md: subjects, validation and the
+// normalized shapes that the browser and /api/widgets see. Keep the two in step.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Subject layout (docs/protocol.md §1).
+const (
+	SubjectPrefix    = "sv."
+	SubjectWildcard  = "sv.>"
+	SnapshotWildcard = "svsnap.>"
+	dashboardID      = "$dashboard"
+	maxDepth         = 32
+	maxKeyBytes      = 256
+	maxTextLen       = 200
+)
+
+// Widget types.
+const (
+	TypeTable = "table"
+	TypeStat  = "stat"
+	TypeChart = "chart"
+	TypeGauge = "gauge"
+)
+
+// Validation errors; every rejection wraps one of these so it can be counted by reason.
+var (
+	ErrBadSubject = errors.New("bad subject")
+	ErrBadID      = errors.New("bad widget id")
+	ErrBadJSON    = errors.New("bad JSON")
+	ErrTooLarge   = errors.New("message too large")
+	ErrTooDeep    = errors.New("message nested too deeply")
+	ErrBadShape   = errors.New("bad shape")
+	ErrWrongType  = errors.New("data does not fit the widget's type")
+	ErrTableFull  = errors.New("table row limit reached")
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidID reports whether id is a legal widget id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// subjectKind splits "sv.<widget>.<kind>".
+func parseSubject(subject string) (id, kind string, err error) {
+	rest, ok := strings.CutPrefix(subject, SubjectPrefix)
+	if !ok {
+		return "", "", fmt.Errorf("%w: %q is not under sv.", ErrBadSubject, subject)
+	}
+	id, kind, ok = strings.Cut(rest, ".")
+	if !ok || (kind != "config" && kind != "data") {
+		return "", "", fmt.Errorf("%w: %q: want sv.<widget>.config or sv.<widget>.data", ErrBadSubject, subject)
+	}
+	if id == dashboardID {
+		if kind != "config" {
+			return "", "", fmt.Errorf("%w: %q: the dashboard only takes config", ErrBadSubject, subject)
+		}
+		return id, kind, nil
+	}
+	if !ValidID(id) {
+		return "", "", fmt.Errorf("%w: %q: letters, digits, - and _, 1 to 64 characters", ErrBadID, id)
+	}
+	return id, kind, nil
+}
+
+// checkDepth rejects documents nested deeper than limit without decoding them,
+// so a hostile "[[[[..." cannot make the decoder recurse.
+func checkDepth(b []byte, limit int) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > limit {
+				return fmt.Errorf("%w: more than %d levels", ErrTooDeep, limit)
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+func decodeObject(b []byte, v any) error {
+	if err := checkDepth(b, maxDepth); err != nil {
+		return err
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return fmt.Errorf("%w: want a JSON object", ErrBadJSON)
+	}
+	if err := json.Unmarshal(trimmed, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%w: %s: want %s, got %s", ErrBadShape, te.Field, te.Type, te.Value)
+		}
+		var se *shapeError
+		if errors.As(err, &se) {
+			return fmt.Errorf("%w: %s", ErrBadShape, se.msg)
+		}
+		return fmt.Errorf("%w: %v", ErrBadJSON, err)
+	}
+	return nil
+}
+
+type shapeError struct{ msg string }
+
+func (e *shapeError) Error() string { return e.msg }
+
+// Time is a point on an axis in milliseconds: a JSON number, or an RFC 3339
+// string that is converted on decode.
+type Time float64
+
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		parsed, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return &shapeError{fmt.Sprintf("time %q: want milliseconds or ISO-8601", s)}
+		}
+		*t = Time(parsed.UnixNano()) / 1e6
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return &shapeError{fmt.Sprintf("time %s: want milliseconds or ISO-8601", b)}
+	}
+	*t = Time(f)
+	return nil
+}
+
+// Num is a number or null (NaN and infinities arrive as null).
+type Num struct {
+	V     float64
+	Valid bool
+}
+
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num{}
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return &shapeError{fmt.Sprintf("value %s: want a number or null", truncate(string(b), 40))}
+	}
+	*n = Num{V: f, Valid: true}
+	return nil
+}
+
+func (n Num) MarshalJSON() ([]byte, error) { return appendNum(nil, n), nil }
+
+// Point is one chart point, [x, y] on the wire.
+type Point struct {
+	X Time
+	Y Num
+}
+
+func (p *Point) UnmarshalJSON(b []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return &shapeError{fmt.Sprintf("point %s: want [x, y]", truncate(string(b), 40))}
+	}
+	if err := p.X.UnmarshalJSON(pair[0]); err != nil {
+		return err
+	}
+	return p.Y.UnmarshalJSON(pair[1])
+}
+
+func (p Point) MarshalJSON() ([]byte, error) { return appendPoint(nil, p), nil }
+
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		return strconv.AppendFloat(b, f, 'e', -1, 64)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
+func appendNum(b []byte, n Num) []byte {
+	if !n.Valid {
+		return append(b, "null"...)
+	}
+	return appendFloat(b, n.V)
+}
+
+func appendPoint(b []byte, p Point) []byte {
+	b = append(b, '[')
+	b = appendFloat(b, float64(p.X))
+	b = append(b, ',')
+	b = appendNum(b, p.Y)
+	return append(b, ']')
+}
+
+func appendPoints(b []byte, pts []Point) []byte {
+	b = append(b, '[')
+	for i, p := range pts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPoint(b, p)
+	}
+	return append(b, ']')
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Key is a table row key: a string, or a number turned into its text.
+type Key string
+
+func (k *Key) UnmarshalJSON(b []byte) error {
+	var s string
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	} else {
+		if _, err := strconv.ParseFloat(string(b), 64); err != nil {
+			return &shapeError{fmt.Sprintf("key %s: want a string or a number", truncate(string(b), 40))}
+		}
+		s = string(b)
+	}
+	if len(s) == 0 || len(s) > maxKeyBytes {
+		return &shapeError{fmt.Sprintf("key: want 1 to %d bytes, got %d", maxKeyBytes, len(s))}
+	}
+	*k = Key(s)
+	return nil
+}
+
+// TableOp is one upsert or delete.
+type TableOp struct {
+	Key    Key             `json:"key"`
+	Row    json.RawMessage `json:"row,omitempty"`
+	Delete bool            `json:"delete,omitempty"`
+}
+
+func (op *TableOp) validate() error {
+	if op.Key == "" {
+		return fmt.Errorf("%w: table op without key", ErrBadShape)
+	}
+	if op.Delete {
+		if len(op.Row) != 0 {
+			return fmt.Errorf("%w: table op %q has both row and delete", ErrBadShape, op.Key)
+		}
+		return nil
+	}
+	row := bytes.TrimSpace(op.Row)
+	if len(row) == 0 || row[0] != '{' {
+		return fmt.Errorf("%w: table op %q: row must be an object (or delete: true)", ErrBadShape, op.Key)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, row); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadJSON, err)
+	}
+	op.Row = compact.Bytes()
+	return nil
+}
+
+// dataIn is every field a data message may carry; pointers tell presence.
+type dataIn struct {
+	Value  *Num             `json:"value"`
+	TS     *Time            `json:"ts"`
+	X      *Time            `json:"x"`
+	Y      *Num             `json:"y"`
+	Points *[]Point         `json:"points"`
+	Series *string          `json:"series"`
+	Mode   *string          `json:"mode"`
+	Remove *[]Time          `json:"remove"`
+	Key    *Key             `json:"key"`
+	Row    *json.RawMessage `json:"row"`
+	Delete *bool            `json:"delete"`
+	Ops    *[]TableOp       `json:"ops"`
+}
+
+// Update is a validated, normalized data message for one widget type.
+// Exactly one of Value, Chart and Table is set.
+type Update struct {
+	Value *ValueUpdate
+	Chart *ChartUpdate
+	Table *TableUpdate
+}
+
+// ValueUpdate feeds stat and gauge widgets.
+type ValueUpdate struct {
+	Value Num
+	TS    float64
+}
+
+// ChartUpdate appends, upserts or removes points of one series.
+type ChartUpdate struct {
+	Series string
+	Points []Point
+	Upsert bool
+	Remove []Time
+}
+
+// TableUpdate is a batch of row operations applied atomically.
+type TableUpdate struct {
+	Ops []TableOp
+}
+
+// impliedType is the widget type a data message's shape asks for.
+func (u *Update) impliedType() string {
+	switch {
+	case u.Value != nil:
+		return TypeStat
+	case u.Chart != nil:
+		return TypeChart
+	default:
+		return TypeTable
+	}
+}
+
+func (u *Update) fits(typ string) bool {
+	switch typ {
+	case TypeStat, TypeGauge:
+		return u.Value != nil
+	case TypeChart:
+		return u.Chart != nil
+	case TypeTable:
+		return u.Table != nil
+	}
+	return false
+}
+
+// DecodeUpdate validates a sv.<widget>.data payload. now (ms) stamps values without ts.
+func DecodeUpdate(b []byte, now float64) (*Update, error) {
+	var in dataIn
+	if err := decodeObject(b, &in); err != nil {
+		return nil, err
+	}
+	isValue := in.Value != nil
+	isChart := in.X != nil || in.Y != nil || in.Points != nil || in.Remove != nil
+	isTable := in.Key != nil || in.Ops != nil || in.Row != nil || in.Delete != nil
+	shapes := 0
+	for _, s := range []bool{isValue, isChart, isTable} {
+		if s {
+			shapes++
+		}
+	}
+	if shapes != 1 {
+		return nil, fmt.Errorf("%w: want one of value (stat/gauge), x/y or points (chart), key or ops (table)", ErrBadShape)
+	}
+	switch {
+	case isValue:
+		ts := now
+		if in.TS != nil {
+			ts = float64(*in.TS)
+		}
+		return &Update{Value: &ValueUpdate{Value: *in.Value, TS: ts}}, nil
+	case isChart:
+		return decodeChart(&in)
+	default:
+		return decodeTable(&in)
+	}
+}
+
+func decodeChart(in *dataIn) (*Update, error) {
+	c := &ChartUpdate{}
+	if in.Series != nil {
+		if len(*in.Series) > maxTextLen {
+			return nil, fmt.Errorf("%w: series name longer than %d", ErrBadShape, maxTextLen)
+		}
+		c.Series = *in.Series
+	}
+	if in.Mode != nil {
+		switch *in.Mode {
+		case "append":
+		case "upsert":
+			c.Upsert = true
+		default:
+			return nil, fmt.Errorf("%w: mode %q: want append or upsert", ErrBadShape, truncate(*in.Mode, 20))
+		}
+	}
+	if (in.X == nil) != (in.Y == nil) {
+		return nil, fmt.Errorf("%w: a point needs both x and y", ErrBadShape)
+	}
+	if in.X != nil && in.Points != nil {
+		return nil, fmt.Errorf("%w: give x/y or points, not both", ErrBadShape)
+	}
+	if in.X != nil {
+		c.Points = []Point{{X: *in.X, Y: *in.Y}}
+	} else if in.Points != nil {
+		c.Points = *in.Points
+	}
+	if in.Remove != nil {
+		c.Remove = *in.Remove
+	}
+	return &Update{Chart: c}, nil
+}
+
+func decodeTable(in *dataIn) (*Update, error) {
+	if in.Ops != nil {
+		if in.Key != nil || in.Row != nil || in.Delete != nil {
+			return nil, fmt.Errorf("%w: give key/row/delete or ops, not both", ErrBadShape)
+		}
+		ops := *in.Ops
+		for i := range ops {
+			if err := ops[i].validate(); err != nil {
+				return nil, fmt.Errorf("ops[%d]: %w", i, err)
+			}
+		}
+		return &Update{Table: &TableUpdate{Ops: ops}}, nil
+	}
+	if in.Key == nil {
+		return nil, fmt.Errorf("%w: table op without key", ErrBadShape)
+	}
+	op := TableOp{Key: *in.Key}
+	if in.Row != nil {
+		op.Row = *in.Row
+	}
+	if in.Delete != nil {
+		op.Delete = *in.Delete
+	}
+	if err := op.validate(); err != nil {
+		return nil, err
+	}
+	return &Update{Table: &TableUpdate{Ops: []TableOp{op}}}, nil
+}
+
+// encode writes the normalized data object of docs/protocol.md §2.2.
+func (u *Update) encode(b []byte) []byte {
+	switch {
+	case u.Value != nil:
+		b = append(b, `{"value":`...)
+		b = appendNum(b, u.Value.Value)
+		b = append(b, `,"ts":`...)
+		b = appendFloat(b, u.Value.TS)
+		return append(b, '}')
+	case u.Chart != nil:
+		c := u.Chart
+		b = append(b, `{"series":`...)
+		b = appendString(b, c.Series)
+		b = append(b, `,"points":`...)
+		b = appendPoints(b, c.Points)
+		if c.Upsert {
+			b = append(b, `,"mode":"upsert"`...)
+		} else {
+			b = append(b, `,"mode":"append"`...)
+		}
+		if len(c.Remove) > 0 {
+			b = append(b, `,"remove":[`...)
+			for i, x := range c.Remove {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendFloat(b, float64(x))
+			}
+			b = append(b, ']')
+		}
+		return append(b, '}')
+	default:
+		b = append(b, `{"ops":[`...)
+		for i, op := range u.Table.Ops {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"key":`...)
+			b = appendString(b, string(op.Key))
+			if op.Delete {
+				b = append(b, `,"delete":true}`...)
+			} else {
+				b = append(b, `,"row":`...)
+				b = append(b, op.Row...)
+				b = append(b, '}')
+			}
+		}
+		return append(b, "]}"...)
+	}
+}
+
+func appendString(b []byte, s string) []byte {
+	enc, _ := json.Marshal(s) // strings always marshal
+	return append(b, enc...)
+}

@@ -1,0 +1,294 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/broker"
+)
+
+// Snapshot chunks stay well under the default 1 MiB NATS payload limit.
+const snapshotChunk = 512 << 10
+
+const (
+	hdrGen   = "Sv-Gen"
+	hdrPart  = "Sv-Part"
+	hdrParts = "Sv-Parts"
+)
+
+// sinceCompact is how many log messages arrived since the last compaction.
+func (h *hub) sinceCompact() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.handled - h.compactedAt
+}
+
+type widgetSnapshot struct {
+	id   string
+	body []byte
+}
+
+// captureDirty encodes every widget changed since the last capture, at the
+// position gen they reflect, and clears the dirty set.
+func (h *hub) captureDirty() (gen uint64, snaps []widgetSnapshot) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id := range h.dirty {
+		var body []byte
+		if id == dashboardID {
+			body = append([]byte(`{"title":`), appendString(nil, h.title)...)
+			body = append(body, '}')
+		} else if w := h.widgets[id]; w != nil {
+			body = appendWidget(nil, w)
+		} else {
+			continue
+		}
+		snaps = append(snaps, widgetSnapshot{id: id, body: body})
+	}
+	clear(h.dirty)
+	return h.handled, snaps
+}
+
+func (h *hub) markDirty(snaps []widgetSnapshot) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range snaps {
+		h.dirty[s.id] = struct{}{}
+	}
+}
+
+// compact writes the changed widgets to SV_SNAP, then purges the log up to
+// the position they cover. A crash between the two leaves both, and the
+// next start skips log messages that a widget's snapshot already holds.
+func (g *Gateway) compact(ctx context.Context) error {
+	gen, snaps := g.hub.captureDirty()
+	if len(snaps) == 0 && gen == g.compactedAt() {
+		return nil
+	}
+	for i, s := range snaps {
+		if err := g.writeSnapshot(ctx, gen, s); err != nil {
+			g.hub.markDirty(snaps[i:])
+			return err
+		}
+	}
+	logStream, err := g.js.Stream(ctx, broker.LogStream)
+	if err == nil {
+		err = logStream.Purge(ctx, jetstream.WithPurgeSequence(gen+1))
+	}
+	if err != nil {
+		return fmt.Errorf("purge %s below %d: %w", broker.LogStream, gen+1, err)
+	}
+	g.hub.mu.Lock()
+	g.hub.compactedAt = gen
+	g.hub.mu.Unlock()
+	return nil
+}
+
+func (g *Gateway) compactedAt() uint64 {
+	g.hub.mu.Lock()
+	defer g.hub.mu.Unlock()
+	return g.hub.compactedAt
+}
+
+func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapshot) error {
+	parts := (len(s.body) + snapshotChunk - 1) / snapshotChunk
+	var first uint64
+	for i := 0; i < parts; i++ {
+		chunk := s.body[i*snapshotChunk : min(len(s.body), (i+1)*snapshotChunk)]
+		msg := &nats.Msg{
+			Subject: "svsnap." + s.id + "." + strconv.Itoa(i),
+			Data:    chunk,
+			Header: nats.Header{
+				hdrGen:   []string{strconv.FormatUint(gen, 10)},
+				hdrPart:  []string{strconv.Itoa(i)},
+				hdrParts: []string{strconv.Itoa(parts)},
+			},
+		}
+		ack, err := g.js.PublishMsg(ctx, msg)
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", s.id, err)
+		}
+		if i == 0 {
+			first = ack.Sequence
+		}
+	}
+	snapStream, err := g.js.Stream(ctx, broker.SnapshotStream)
+	if err == nil {
+		err = snapStream.Purge(ctx, jetstream.WithPurgeSubject("svsnap."+s.id+".>"), jetstream.WithPurgeSequence(first))
+	}
+	if err != nil {
+		return fmt.Errorf("drop old snapshot of %s: %w", s.id, err)
+	}
+	return nil
+}
+
+type snapParts struct {
+	parts int
+	got   map[int][]byte
+}
+
+// loadSnapshots restores every widget from its newest complete snapshot and
+// returns the highest generation seen.
+func (g *Gateway) loadSnapshots(ctx context.Context) (uint64, error) {
+	st, err := g.js.Stream(ctx, broker.SnapshotStream)
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", broker.SnapshotStream, err)
+	}
+	last := st.CachedInfo().State.LastSeq
+	if st.CachedInfo().State.Msgs == 0 {
+		return 0, nil
+	}
+	cons, err := g.js.OrderedConsumer(ctx, broker.SnapshotStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
+	}
+	byWidget := map[string]map[uint64]*snapParts{}
+	for {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
+		}
+		n, done := 0, false
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			collectPart(byWidget, msg)
+			if meta.Sequence.Stream >= last {
+				done = true
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
+		}
+		if done || n == 0 {
+			break
+		}
+	}
+	var maxGen uint64
+	for id, gens := range byWidget {
+		gen, body := newestComplete(gens)
+		if body == nil {
+			continue
+		}
+		if err := g.hub.restore(id, gen, body); err != nil {
+			g.log.Warn("ignoring unreadable snapshot", "widget", id, "err", err)
+			continue
+		}
+		maxGen = max(maxGen, gen)
+	}
+	return maxGen, nil
+}
+
+func collectPart(byWidget map[string]map[uint64]*snapParts, msg jetstream.Msg) {
+	// svsnap.<id>.<part>
+	subj := msg.Subject()
+	rest := subj[len("svsnap."):]
+	dot := len(rest) - 1
+	for dot >= 0 && rest[dot] != '.' {
+		dot--
+	}
+	if dot <= 0 {
+		return
+	}
+	id := rest[:dot]
+	h := msg.Headers()
+	gen, err1 := strconv.ParseUint(h.Get(hdrGen), 10, 64)
+	part, err2 := strconv.Atoi(h.Get(hdrPart))
+	parts, err3 := strconv.Atoi(h.Get(hdrParts))
+	if err1 != nil || err2 != nil || err3 != nil || parts < 1 || part < 0 || part >= parts {
+		return
+	}
+	gens := byWidget[id]
+	if gens == nil {
+		gens = map[uint64]*snapParts{}
+		byWidget[id] = gens
+	}
+	p := gens[gen]
+	if p == nil {
+		p = &snapParts{parts: parts, got: map[int][]byte{}}
+		gens[gen] = p
+	}
+	p.got[part] = msg.Data()
+}
+
+func newestComplete(gens map[uint64]*snapParts) (uint64, []byte) {
+	var best uint64
+	var body []byte
+	for gen, p := range gens {
+		if len(p.got) != p.parts || (body != nil && gen < best) {
+			continue
+		}
+		var b []byte
+		for i := 0; i < p.parts; i++ {
+			b = append(b, p.got[i]...)
+		}
+		best, body = gen, b
+	}
+	return best, body
+}
+
+// restore installs one widget (or the dashboard title) from its snapshot,
+// and remembers gen so the log messages it already holds are not applied twice.
+func (h *hub) restore(id string, gen uint64, body []byte) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id == dashboardID {
+		var t struct {
+			Title string `json:"title"`
+		}
+		if err := json.Unmarshal(body, &t); err != nil {
+			return err
+		}
+		h.title = t.Title
+		h.skip[id] = gen
+		return nil
+	}
+	var s struct {
+		Config json.RawMessage `json:"config"`
+		State  json.RawMessage `json:"state"`
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return err
+	}
+	cfg, err := DecodeConfig(id, s.Config, h.history)
+	if err != nil {
+		return err
+	}
+	w := newWidget(cfg)
+	if err := w.loadState(s.State); err != nil {
+		return err
+	}
+	h.widgets[id] = w
+	h.skip[id] = gen
+	return nil
+}
+
+// compactLoop compacts on a timer, or early when enough updates arrived.
+func (g *Gateway) compactLoop() {
+	defer g.bg.Done()
+	t := time.NewTicker(g.cfg.CompactInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		case <-g.compactN:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := g.compact(ctx); err != nil {
+			g.log.Warn("compaction failed; will retry", "err", err)
+		}
+		cancel()
+	}
+}

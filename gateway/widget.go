@@ -1,0 +1,242 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// widget is one widget's config and bounded state (docs/protocol.md §3).
+// The hub's lock guards it.
+type widget struct {
+	cfg *WidgetConfig
+
+	// stat and gauge: the latest value and the one before it, for the delta.
+	value, prev Num
+	ts          *float64
+
+	// chart: each series keeps its last max_points in arrival (or x) order.
+	series map[string][]Point
+
+	// table: every live row by key, compact JSON objects.
+	rows map[string]json.RawMessage
+}
+
+func newWidget(cfg *WidgetConfig) *widget {
+	w := &widget{}
+	w.setConfig(cfg)
+	return w
+}
+
+// setConfig replaces the config; a new type drops the state, a smaller
+// max_points trims it.
+func (w *widget) setConfig(cfg *WidgetConfig) {
+	if w.cfg == nil || w.cfg.Type != cfg.Type {
+		w.value, w.prev, w.ts = Num{}, Num{}, nil
+		w.series, w.rows = nil, nil
+		switch cfg.Type {
+		case TypeChart:
+			w.series = map[string][]Point{}
+		case TypeTable:
+			w.rows = map[string]json.RawMessage{}
+		}
+	}
+	w.cfg = cfg
+	if cfg.Type == TypeChart {
+		for name, pts := range w.series {
+			w.series[name] = trimFront(pts, *cfg.MaxPoints)
+		}
+	}
+}
+
+// check reports whether u can be applied, without changing anything, so a
+// batch is applied whole or not at all.
+func (w *widget) check(u *Update, maxRows int) error {
+	if !u.fits(w.cfg.Type) {
+		return fmt.Errorf("%w: %s widget %q got a %s update", ErrWrongType, w.cfg.Type, w.cfg.ID, u.impliedType())
+	}
+	if u.Table == nil {
+		return nil
+	}
+	live := len(w.rows)
+	var added map[Key]bool
+	for _, op := range u.Table.Ops {
+		_, exists := w.rows[string(op.Key)]
+		exists = exists || added[op.Key]
+		switch {
+		case op.Delete && exists:
+			live--
+			if added != nil {
+				delete(added, op.Key)
+			}
+		case !op.Delete && !exists:
+			live++
+			if added == nil {
+				added = map[Key]bool{}
+			}
+			added[op.Key] = true
+		}
+		if live > maxRows {
+			return fmt.Errorf("%w: table %q holds %d rows", ErrTableFull, w.cfg.ID, maxRows)
+		}
+	}
+	return nil
+}
+
+func (w *widget) apply(u *Update) {
+	switch {
+	case u.Value != nil:
+		w.prev, w.value = w.value, u.Value.Value
+		ts := u.Value.TS
+		w.ts = &ts
+	case u.Chart != nil:
+		w.applyChart(u.Chart)
+	case u.Table != nil:
+		for _, op := range u.Table.Ops {
+			if op.Delete {
+				delete(w.rows, string(op.Key))
+			} else {
+				w.rows[string(op.Key)] = op.Row
+			}
+		}
+	}
+}
+
+func (w *widget) applyChart(c *ChartUpdate) {
+	pts := w.series[c.Series]
+	if len(c.Remove) > 0 {
+		gone := make(map[Time]bool, len(c.Remove))
+		for _, x := range c.Remove {
+			gone[x] = true
+		}
+		pts = slices.DeleteFunc(pts, func(p Point) bool { return gone[p.X] })
+	}
+	if c.Upsert {
+		for _, p := range c.Points {
+			pts = upsertPoint(pts, p)
+		}
+	} else {
+		pts = append(pts, c.Points...)
+	}
+	pts = trimFront(pts, *w.cfg.MaxPoints)
+	if len(pts) == 0 && c.Series != "" {
+		delete(w.series, c.Series)
+		return
+	}
+	w.series[c.Series] = pts
+}
+
+// upsertPoint replaces the point at p.X or inserts p after the last point
+// with a smaller x. It searches from the end: Pathway's late updates touch
+// recent windows.
+func upsertPoint(pts []Point, p Point) []Point {
+	i := len(pts)
+	for i > 0 && pts[i-1].X > p.X {
+		i--
+	}
+	if i > 0 && pts[i-1].X == p.X {
+		pts[i-1] = p
+		return pts
+	}
+	return slices.Insert(pts, i, p)
+}
+
+// trimFront keeps the last n points by reslicing; append copies only the
+// kept part when it next grows, so memory stays within a small multiple of n.
+func trimFront(pts []Point, n int) []Point {
+	if len(pts) > n {
+		return pts[len(pts)-n:]
+	}
+	return pts
+}
+
+// appendState writes the state object of docs/protocol.md §3.
+func (w *widget) appendState(b []byte) []byte {
+	switch w.cfg.Type {
+	case TypeStat, TypeGauge:
+		b = append(b, `{"value":`...)
+		b = appendNum(b, w.value)
+		b = append(b, `,"prev":`...)
+		b = appendNum(b, w.prev)
+		b = append(b, `,"ts":`...)
+		if w.ts == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendFloat(b, *w.ts)
+		}
+		return append(b, '}')
+	case TypeChart:
+		b = append(b, `{"points":`...)
+		b = appendPoints(b, w.series[""])
+		names := make([]string, 0, len(w.series))
+		for name := range w.series {
+			if name != "" {
+				names = append(names, name)
+			}
+		}
+		if len(names) > 0 {
+			sort.Strings(names)
+			b = append(b, `,"series":{`...)
+			for i, name := range names {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, name)
+				b = append(b, ':')
+				b = appendPoints(b, w.series[name])
+			}
+			b = append(b, '}')
+		}
+		return append(b, '}')
+	default:
+		keys := make([]string, 0, len(w.rows))
+		for k := range w.rows {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, `{"rows":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = append(b, w.rows[k]...)
+		}
+		return append(b, "}}"...)
+	}
+}
+
+// stateIn is the union of the state shapes, for loading snapshots.
+type stateIn struct {
+	Value  Num                        `json:"value"`
+	Prev   Num                        `json:"prev"`
+	TS     *float64                   `json:"ts"`
+	Points []Point                    `json:"points"`
+	Series map[string][]Point         `json:"series"`
+	Rows   map[string]json.RawMessage `json:"rows"`
+}
+
+func (w *widget) loadState(b []byte) error {
+	var s stateIn
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("widget %q state: %w", w.cfg.ID, err)
+	}
+	switch w.cfg.Type {
+	case TypeStat, TypeGauge:
+		w.value, w.prev, w.ts = s.Value, s.Prev, s.TS
+	case TypeChart:
+		if len(s.Points) > 0 {
+			w.series[""] = s.Points
+		}
+		for name, pts := range s.Series {
+			w.series[name] = pts
+		}
+	case TypeTable:
+		for k, row := range s.Rows {
+			w.rows[k] = row
+		}
+	}
+	return nil
+}
