@@ -15,9 +15,9 @@ import (
 
 // demoConfigs exercise every widget type through the documented subjects.
 var demoConfigs = map[string]any{
-	"$dashboard": map[string]any{"title": "StreamViz demo: synthetic orders"},
-	"revenue":    map[string]any{"type": "stat", "title": "Revenue", "unit": "$", "format": ",.0f", "order": 1},
-	"load":       map[string]any{"type": "gauge", "title": "Checkout load", "unit": "%", "min": 0, "max": 100, "order": 2, "thresholds": [][]any{{50, "#22c55e"}, {80, "#eab308"}, {100, "#ef4444"}}},
+	"$dashboard":     map[string]any{"title": "StreamViz demo: synthetic orders"},
+	"revenue":        map[string]any{"type": "stat", "title": "Revenue", "unit": "$", "format": ",.0f", "order": 1},
+	"load":           map[string]any{"type": "gauge", "title": "Checkout load", "unit": "%", "min": 0, "max": 100, "order": 2, "thresholds": [][]any{{50, "#22c55e"}, {80, "#eab308"}, {100, "#ef4444"}}},
 	"orders_per_sec": map[string]any{"type": "chart", "title": "Orders per second", "chart_type": "line", "max_points": 600, "order": 3},
 	"regions": map[string]any{"type": "table", "title": "Orders by region", "order": 4,
 		"columns": []string{"region", "orders", "revenue", "avg_basket"}, "sort_by": "revenue", "sort_desc": true,

@@ -154,4 +154,3 @@ func shutdown(srv *http.Server, g *gateway.Gateway, b *broker.Broker) error {
 	berr := b.Close()
 	return errors.Join(gerr, herr, berr)
 }
-
