@@ -32,8 +32,8 @@ type StreamsConfig struct {
 type Streams struct {
 	// Epoch names this store: it changes when the log stream is created anew.
 	Epoch string
-	// FirstSeq and LastSeq of the log when it was opened.
-	FirstSeq, LastSeq uint64
+	// FirstSeq, LastSeq and Msgs of the log when it was opened.
+	FirstSeq, LastSeq, Msgs uint64
 }
 
 // EnsureStreams creates the log and snapshot streams, or adopts existing ones.
@@ -88,7 +88,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		return st, fmt.Errorf("stream %s info: %w", LogStream, err)
 	}
 	st.Epoch = info.Config.Metadata[epochKey]
-	st.FirstSeq, st.LastSeq = info.State.FirstSeq, info.State.LastSeq
+	st.FirstSeq, st.LastSeq, st.Msgs = info.State.FirstSeq, info.State.LastSeq, info.State.Msgs
 
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        SnapshotStream,

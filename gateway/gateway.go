@@ -142,7 +142,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.hub.handled = floor
 	g.hub.log.floor = floor
 	g.hub.mu.Unlock()
-	if err := g.startIngest(ctx, st.LastSeq); err != nil {
+	waitFor := st.LastSeq
+	if st.Msgs == 0 {
+		waitFor = 0 // compacted away: nothing to replay
+	}
+	if err := g.startIngest(ctx, waitFor); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	g.bg.Add(1)

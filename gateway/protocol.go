@@ -144,7 +144,9 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return &shapeError{fmt.Sprintf("time %q: want milliseconds or ISO-8601", s)}
 		}
-		*t = Time(parsed.UnixNano()) / 1e6
+		// Whole milliseconds plus the sub-millisecond rest: nanoseconds since
+		// 1970 do not fit a float64 exactly.
+		*t = Time(float64(parsed.UnixMilli()) + float64(parsed.Nanosecond()%1e6)/1e6)
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
@@ -175,6 +177,19 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 }
 
 func (n Num) MarshalJSON() ([]byte, error) { return appendNum(nil, n), nil }
+
+// optNum is a Num that remembers whether the field was present at all:
+// {"value": null} is a stat update, {} is not. encoding/json calls
+// UnmarshalJSON for a null only on non-pointer fields, hence this type.
+type optNum struct {
+	Num
+	Set bool
+}
+
+func (o *optNum) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	return o.Num.UnmarshalJSON(b)
+}
 
 // Point is one chart point, [x, y] on the wire.
 type Point struct {
@@ -292,10 +307,10 @@ func (op *TableOp) validate() error {
 
 // dataIn is every field a data message may carry; pointers tell presence.
 type dataIn struct {
-	Value  *Num             `json:"value"`
+	Value  optNum           `json:"value"`
 	TS     *Time            `json:"ts"`
 	X      *Time            `json:"x"`
-	Y      *Num             `json:"y"`
+	Y      optNum           `json:"y"`
 	Points *[]Point         `json:"points"`
 	Series *string          `json:"series"`
 	Mode   *string          `json:"mode"`
@@ -363,8 +378,8 @@ func DecodeUpdate(b []byte, now float64) (*Update, error) {
 	if err := decodeObject(b, &in); err != nil {
 		return nil, err
 	}
-	isValue := in.Value != nil
-	isChart := in.X != nil || in.Y != nil || in.Points != nil || in.Remove != nil
+	isValue := in.Value.Set
+	isChart := in.X != nil || in.Y.Set || in.Points != nil || in.Remove != nil
 	isTable := in.Key != nil || in.Ops != nil || in.Row != nil || in.Delete != nil
 	shapes := 0
 	for _, s := range []bool{isValue, isChart, isTable} {
@@ -381,7 +396,7 @@ func DecodeUpdate(b []byte, now float64) (*Update, error) {
 		if in.TS != nil {
 			ts = float64(*in.TS)
 		}
-		return &Update{Value: &ValueUpdate{Value: *in.Value, TS: ts}}, nil
+		return &Update{Value: &ValueUpdate{Value: in.Value.Num, TS: ts}}, nil
 	case isChart:
 		return decodeChart(&in)
 	default:
@@ -406,14 +421,14 @@ func decodeChart(in *dataIn) (*Update, error) {
 			return nil, fmt.Errorf("%w: mode %q: want append or upsert", ErrBadShape, truncate(*in.Mode, 20))
 		}
 	}
-	if (in.X == nil) != (in.Y == nil) {
+	if (in.X == nil) == in.Y.Set {
 		return nil, fmt.Errorf("%w: a point needs both x and y", ErrBadShape)
 	}
 	if in.X != nil && in.Points != nil {
 		return nil, fmt.Errorf("%w: give x/y or points, not both", ErrBadShape)
 	}
 	if in.X != nil {
-		c.Points = []Point{{X: *in.X, Y: *in.Y}}
+		c.Points = []Point{{X: *in.X, Y: in.Y.Num}}
 	} else if in.Points != nil {
 		c.Points = *in.Points
 	}

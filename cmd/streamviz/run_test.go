@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type readyLine struct {
+	Event string `json:"event"`
+	HTTP  string `json:"http"`
+	NATS  string `json:"nats"`
+}
+
+// syncBuffer collects stderr from run's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRun runs the CLI in-process and returns its ready line once /healthz
+// answers 200, plus a stop function that cancels it and returns run's error.
+func startRun(t *testing.T, args ...string) (readyLine, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, outW, stderr)
+		outW.CloseWithError(errors.New("run returned"))
+		done <- err
+	}()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var ready readyLine
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			cancel()
+			t.Fatalf("run exited before its ready line: %v\nstderr:\n%s", <-done, stderr)
+		}
+		if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Event != "ready" {
+			t.Fatalf("first stdout line %q is not the ready JSON: %v", line, err)
+		}
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("no ready line within 30s; stderr:\n%s", stderr)
+	}
+	waitHealthy(t, "http://"+ready.HTTP+"/healthz")
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(30 * time.Second):
+				runErr = errors.New("run did not return within 30s of cancel")
+			}
+			for line := range lines {
+				runErr = errors.Join(runErr, errors.New("extra stdout line: "+line))
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return ready, stop
+}
+
+func waitHealthy(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not healthy within 15s (last: %v)", url, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decoding: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func publish(t *testing.T, url string, msgs map[string]string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for subj, data := range msgs {
+		if _, err := js.Publish(ctx, subj, []byte(data)); err != nil {
+			t.Fatalf("publish %s: %v", subj, err)
+		}
+	}
+}
+
+func TestServePrintsReadyLineWithRealAddressesAndShutsDownCleanly(t *testing.T) {
+	ready, stop := startRun(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
+	if strings.HasSuffix(ready.HTTP, ":0") || !strings.HasPrefix(ready.NATS, "nats://127.0.0.1:") || strings.HasSuffix(ready.NATS, ":0") {
+		t.Fatalf("ready line must carry the real ports: %+v", ready)
+	}
+	publish(t, ready.NATS, map[string]string{"sv.revenue.config": `{"type":"stat","title":"Revenue","unit":"$"}`})
+	var cfgs []map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for len(cfgs) == 0 && time.Now().Before(deadline) {
+		getJSON(t, "http://"+ready.HTTP+"/api/widgets", &cfgs)
+	}
+	if len(cfgs) != 1 || cfgs[0]["id"] != "revenue" || cfgs[0]["unit"] != "$" {
+		t.Fatalf("/api/widgets = %v", cfgs)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("clean shutdown must return nil (exit 0): %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", ready.HTTP, time.Second); err == nil {
+		t.Errorf("HTTP listener still open after shutdown")
+	}
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(ready.NATS, "nats://"), time.Second); err == nil {
+		t.Errorf("NATS listener still open after shutdown")
+	}
+}
+
+func TestServeWithSameDataDirRestoresWidgets(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--data-dir", dir}
+	ready, stop := startRun(t, args...)
+	publish(t, ready.NATS, map[string]string{
+		"sv.load.config": `{"type":"gauge","min":0,"max":10}`,
+		"sv.load.data":   `{"value":7}`,
+	})
+	want := map[string]any{}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		getJSON(t, "http://"+ready.HTTP+"/api/widgets/load", &want)
+		if st, ok := want["state"].(map[string]any); ok && st["value"] == 7.0 {
+			break
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	ready2, _ := startRun(t, args...)
+	var got map[string]any
+	if code := getJSON(t, "http://"+ready2.HTTP+"/api/widgets/load", &got); code != 200 {
+		t.Fatalf("after restart /api/widgets/load = %d %v", code, got)
+	}
+	if g, w := mustJSON(got), mustJSON(want); g != w {
+		t.Errorf("state after restart\n got %s\nwant %s", g, w)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestCommandLineErrorsNameTheProblem(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		usage   bool
+		mention string
+	}{
+		{"no command", nil, nil, true, "no command"},
+		{"unknown command", []string{"frobnicate"}, nil, true, `"frobnicate"`},
+		{"nats-url with data-dir", []string{"serve", "--nats-url", "nats://127.0.0.1:1", "--data-dir", "/tmp/x"}, nil, true, "--data-dir"},
+		{"nats-url with nats-addr from env", []string{"serve", "--nats-url", "nats://127.0.0.1:1"}, map[string]string{"STREAMVIZ_NATS_ADDR": "127.0.0.1:0"}, true, "--nats-addr"},
+		{"bad history", []string{"serve", "--history", "0"}, nil, true, "--history"},
+		{"bad env value", []string{"serve"}, map[string]string{"STREAMVIZ_HISTORY": "lots"}, true, "STREAMVIZ_HISTORY"},
+		{"stray argument", []string{"serve", "extra"}, nil, true, `"extra"`},
+		{"HTTP port in use", []string{"serve", "--addr", busy.Addr().String(), "--nats-addr", "127.0.0.1:0"}, nil, false, busy.Addr().String()},
+		{"NATS port in use", []string{"serve", "--addr", "127.0.0.1:0", "--nats-addr", busy.Addr().String()}, nil, false, busy.Addr().String()},
+		{"NATS URL unreachable", []string{"serve", "--addr", "127.0.0.1:0", "--nats-url", "nats://127.0.0.1:1"}, nil, false, "unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr strings.Builder
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, tt.args, &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("run(%v) succeeded", tt.args)
+			}
+			if errors.Is(err, errUsage) != tt.usage {
+				t.Errorf("run(%v) = %v: usage error %v, want %v", tt.args, err, errors.Is(err, errUsage), tt.usage)
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("run(%v) = %q, want it to mention %q", tt.args, err, tt.mention)
+			}
+			if strings.Contains(stdout.String(), `"ready"`) {
+				t.Errorf("a failed start printed the ready line")
+			}
+		})
+	}
+}
+
+func TestEnvironmentSetsFlags(t *testing.T) {
+	t.Setenv("STREAMVIZ_HISTORY", "42")
+	t.Setenv("STREAMVIZ_ADDR", "127.0.0.1:9999")
+	f, err := parseServeFlags("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, func(k string) string {
+		return map[string]string{"STREAMVIZ_HISTORY": "42", "STREAMVIZ_ADDR": "127.0.0.1:9999"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.history != 42 {
+		t.Errorf("STREAMVIZ_HISTORY: history = %d, want 42", f.history)
+	}
+	if f.addr != "127.0.0.1:0" {
+		t.Errorf("a flag overrides its environment variable: addr = %q", f.addr)
+	}
+}
+
+func TestDemoFeedsEveryWidgetType(t *testing.T) {
+	ready, stop := startRun(t, "demo", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
+	types := map[string]bool{}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(types) < 4 && time.Now().Before(deadline) {
+		var cfgs []struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		}
+		getJSON(t, "http://"+ready.HTTP+"/api/widgets", &cfgs)
+		for _, c := range cfgs {
+			var w struct {
+				State map[string]any `json:"state"`
+			}
+			getJSON(t, "http://"+ready.HTTP+"/api/widgets/"+c.ID, &w)
+			if hasData(w.State) {
+				types[c.Type] = true
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(types) != 4 {
+		t.Fatalf("demo widgets with data by type: %v, want table, stat, chart and gauge", types)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasData(state map[string]any) bool {
+	if v, ok := state["value"]; ok && v != nil {
+		return true
+	}
+	if pts, ok := state["points"].([]any); ok && len(pts) > 0 {
+		return true
+	}
+	rows, ok := state["rows"].(map[string]any)
+	return ok && len(rows) > 0
+}
+
+func TestVersionPrintsName(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"version"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "streamviz ") {
+		t.Errorf("version output %q", out.String())
+	}
+}
