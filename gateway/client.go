@@ -201,6 +201,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newClient(conn, widget, g.cfg.MaxQueueBytes)
 	g.hub.join(c, epoch, seq, hasPos)
+	go c.writeLoop()
 	go c.readLoop()
 	<-c.done
 	g.hub.leave(c)

@@ -127,17 +127,19 @@ func (w *widget) applyChart(c *ChartUpdate) {
 	w.series[c.Series] = pts
 }
 
-// upsertPoint replaces the point at p.X or inserts p after the last point
-// with a smaller x. It searches from the end: Pathway's late updates touch
-// recent windows.
+// upsertPoint replaces the newest point at p.X, or inserts p after the last
+// point with an x not above it. It scans from the end: Pathway's late updates
+// touch recent windows.
 func upsertPoint(pts []Point, p Point) []Point {
+	for i := len(pts) - 1; i >= 0; i-- {
+		if pts[i].X == p.X {
+			pts[i] = p
+			return pts
+		}
+	}
 	i := len(pts)
 	for i > 0 && pts[i-1].X > p.X {
 		i--
-	}
-	if i > 0 && pts[i-1].X == p.X {
-		pts[i-1] = p
-		return pts
 	}
 	return slices.Insert(pts, i, p)
 }

@@ -79,3 +79,12 @@ func TestStatKeepsLatestAndPreviousForDelta(t *testing.T) {
 		t.Errorf("a new type resets the state: got %s, want %s", got, want)
 	}
 }
+
+func TestUpsertNeverDuplicatesAnXEvenOutOfOrder(t *testing.T) {
+	w := newWidget(DefaultConfig("c", TypeChart, 10))
+	w.apply(mustUpdate(t, `{"points":[[3,3],[1,1],[5,5]]}`))
+	w.apply(mustUpdate(t, `{"points":[[3,30],[1,10],[4,4]],"mode":"upsert"}`))
+	if got, want := string(w.appendState(nil)), `{"points":[[3,30],[1,10],[4,4],[5,5]]}`; got != want {
+		t.Errorf("got %s, want %s (the same rule as web/series.js)", got, want)
+	}
+}

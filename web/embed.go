@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds index.html, embed.html, the ES modules, the styles and vendored uPlot.
 //
-//go:embed *.js vendor/uplot
+//go:embed *.html *.js *.css widgets vendor/uplot
 var FS embed.FS

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Test prerequisites on a fresh Debian machine: Chromium from Debian's
+# packages for the browser tests, and the npm packages they use. Safe to rerun.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-test: chromium is missing; install Debian's 'chromium' package (needs root)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+# playwright-core drives the system Chromium; it never downloads a browser.
+if [ -f tests/browser/package.json ]; then
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi

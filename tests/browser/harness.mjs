@@ -1,0 +1,91 @@
+// Shared pieces of the browser tests: a real streamviz process, a NATS
+// publisher using the documented subjects, and Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connect, JSONCodec } from 'nats';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.STREAMVIZ_BIN || new URL('../../bin/streamviz', import.meta.url).pathname;
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/** A fresh JetStream directory, removed when the test ends. */
+export function tempDir(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'streamviz-browser-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Starts `streamviz serve` and resolves with its ready line once /healthz is 200.
+ * @returns {Promise<{http: string, nats: string, stop: () => Promise<number|null>}>}
+ */
+export async function startServer({ addr = '127.0.0.1:0', dataDir }) {
+  const args = ['serve', '--addr', addr, '--nats-addr', '127.0.0.1:0'];
+  if (dataDir) args.push('--data-dir', dataDir);
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+  const lines = createInterface({ input: proc.stdout });
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line in 30s; stderr:\n${stderr}`)), 30000);
+    lines.once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
+    exited.then((code) => reject(new Error(`streamviz exited ${code} before ready; stderr:\n${stderr}`)));
+  });
+  await waitFor(async () => (await fetch(`http://${ready.http}/healthz`)).ok, 15000, 'healthz');
+  return {
+    http: ready.http,
+    nats: ready.nats,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Polls cond until it is truthy or the time is up; no fixed sleeps. */
+export async function waitFor(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      if (await cond()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+/** Publishes {subject: object} with JetStream acknowledgements. */
+export async function publish(natsURL, messages) {
+  const nc = await connect({ servers: natsURL.replace('nats://', '') });
+  const js = nc.jetstream();
+  const jc = JSONCodec();
+  try {
+    for (const [subject, body] of messages) await js.publish(subject, jc.encode(body));
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Launches Debian's Chromium (never a downloaded browser). */
+export async function launchBrowser(t) {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  t.after(() => browser.close());
+  return browser;
+}
+
+/** A page whose uncaught script errors land in errors (socket errors during a restart are expected, so console errors are not). */
+export async function newPage(browser, errors) {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  return page;
+}

@@ -1,0 +1,190 @@
+// @ts-check
+// Entry point of both pages: the dashboard (`/`) and a single embedded widget (`/embed/{id}`,
+// marked by <body data-mode="embed">). Wires the socket to the state and the state to the cards.
+
+import { Connection } from './connection.js';
+import { ageText, connectionLabel, displayOrder, embedWidgetId, isWidgetId } from './page.js';
+import { DashboardState } from './state.js';
+import { SvChart } from './widgets/sv-chart.js';
+import { SvGauge } from './widgets/sv-gauge.js';
+import { SvStat } from './widgets/sv-stat.js';
+import { SvTable } from './widgets/sv-table.js';
+
+/** @typedef {import('./state.js').Widget} Widget */
+/** @typedef {import('./state.js').ApplyResult} ApplyResult */
+/** @typedef {import('./widgets/base.js').SvWidget<any>} WidgetElement */
+/** @typedef {{root: HTMLElement, title: HTMLElement, body: WidgetElement, type: string}} Card */
+
+const TAGS = { stat: 'sv-stat', gauge: 'sv-gauge', chart: 'sv-chart', table: 'sv-table' };
+
+/**
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function byId(id) {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`streamviz: the page has no #${id}`);
+  return e;
+}
+
+/**
+ * @param {Widget} w
+ * @returns {Card}
+ */
+function makeCard(w) {
+  const root = document.createElement('section');
+  root.className = 'sv-card';
+  const title = document.createElement('h2');
+  title.className = 'sv-card-title';
+  root.append(title);
+  /** @type {Card} */
+  const card = { root, title, body: makeBody(w), type: w.type };
+  root.append(card.body);
+  labelCard(card, w);
+  return card;
+}
+
+/** @param {Widget} w */
+function makeBody(w) {
+  const body = /** @type {WidgetElement} */ (document.createElement(TAGS[w.type]));
+  body.classList.add('sv-card-body');
+  return body;
+}
+
+/**
+ * @param {Card} card
+ * @param {Widget} w
+ */
+function labelCard(card, w) {
+  card.root.dataset.widgetId = w.id;
+  card.root.dataset.widgetType = w.type;
+  if (card.title.textContent !== w.config.title) card.title.textContent = w.config.title;
+}
+
+function main() {
+  for (const el of [SvStat, SvGauge, SvChart, SvTable]) el.define();
+
+  const embed = document.body.dataset.mode === 'embed';
+  const embedId = embed ? embedWidgetId(location.pathname) : null;
+  const conn = byId('sv-conn');
+  const container = byId(embed ? 'sv-embed' : 'sv-grid');
+  const titleEl = embed ? null : byId('sv-title');
+  const updatedEl = embed ? null : document.getElementById('sv-updated');
+  const notice = document.createElement('p');
+  notice.className = 'sv-notice';
+
+  if (embed && (embedId === null || !isWidgetId(embedId))) {
+    notice.textContent = embedId === null
+      ? 'This embed address names no widget: use /embed/<widget id>.'
+      : `“${embedId}” is not a widget id: ids are letters, digits, - and _, up to 64 characters.`;
+    container.replaceChildren(notice);
+    conn.dataset.state = 'connecting';
+    conn.textContent = 'not connected';
+    return;
+  }
+
+  const state = new DashboardState({ filtered: embed });
+  /** @type {Map<string, Card>} */
+  const cards = new Map();
+  /** @type {number | null} */
+  let lastUpdate = null;
+
+  /** @param {ApplyResult} res */
+  function reconcile(res) {
+    const shown = displayOrder(state.widgets.values()).filter((w) => !embed || w.id === embedId);
+    const keep = new Set(shown.map((w) => w.id));
+    for (const [id, card] of cards) {
+      if (!keep.has(id)) {
+        card.root.remove();
+        cards.delete(id);
+      }
+    }
+    for (const w of shown) {
+      let card = cards.get(w.id);
+      if (!card) {
+        card = makeCard(w);
+        cards.set(w.id, card);
+      } else if (card.type !== w.type) {
+        // A new type is a new element: the old one's chart, observers and timers go with it.
+        const body = makeBody(w);
+        card.body.replaceWith(body);
+        card.body = body;
+        card.type = w.type;
+        res.changed.add(w.id);
+      }
+      labelCard(card, w);
+    }
+    // Move only cards that are out of place: moving a chart's element tears its plot down.
+    let at = 0;
+    for (const w of shown) {
+      const root = /** @type {Card} */ (cards.get(w.id)).root;
+      if (container.children[at] !== root) container.insertBefore(root, container.children[at] ?? null);
+      at++;
+    }
+    if (shown.length === 0) {
+      notice.textContent = embed
+        ? `Waiting for widget “${embedId}”…`
+        : 'No widgets yet. Publish to sv.<widget>.config or sv.<widget>.data to add one.';
+      container.append(notice);
+    } else {
+      notice.remove();
+    }
+    if (embed && shown[0]) document.title = shown[0].config.title;
+  }
+
+  /**
+   * @param {unknown} events
+   * @returns {{gap: boolean}}
+   */
+  function onEvents(events) {
+    const res = state.apply(events);
+    // A snapshot after a reconnect brings nothing new by itself; only the first one starts the clock.
+    const fresh = res.applied - (res.snapshot ? 1 : 0);
+    if (fresh > 0 || (res.snapshot && lastUpdate === null)) lastUpdate = performance.now();
+    if (res.layout || res.snapshot) reconcile(res);
+    for (const id of res.changed) {
+      const card = cards.get(id);
+      const w = state.widgets.get(id);
+      if (card && w) {
+        labelCard(card, w);
+        card.body.update(w);
+      }
+    }
+    if (res.title && titleEl) {
+      titleEl.textContent = state.title || 'StreamViz';
+      document.title = state.title || 'StreamViz';
+    }
+    if (res.snapshot && document.body.dataset.ready !== '1') document.body.dataset.ready = '1';
+    if (res.applied > 0) tick();
+    return { gap: res.gap };
+  }
+
+  function tick() {
+    if (updatedEl) {
+      const text = ageText(lastUpdate === null ? null : performance.now() - lastUpdate);
+      if (updatedEl.textContent !== text) updatedEl.textContent = text;
+    }
+  }
+  setInterval(tick, 1000);
+
+  const connection = new Connection({
+    position: () => state.position(),
+    onEvents,
+    widget: embedId,
+    onState: (s, retryIn) => {
+      conn.dataset.state = s;
+      conn.textContent = connectionLabel(s);
+      conn.title = retryIn !== null && retryIn >= 1000
+        ? `next attempt in ${Math.round(retryIn / 1000)}s`
+        : s === 'live' ? 'receiving live updates' : '';
+    },
+  });
+  // The browser knows sooner than our backoff when the network or the tab comes back.
+  window.addEventListener('online', () => connection.nudge());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') connection.nudge();
+  });
+  connection.start();
+}
+
+main();

@@ -1,0 +1,113 @@
+// @ts-check
+// Turns chart series into uPlot's aligned columns: one shared, ascending x array and one y array
+// per series. Pure, so the alignment rules are tested under node.
+
+/** @typedef {import('./series.js').Series} Series */
+/** @typedef {(number | null | undefined)[]} YColumn */
+
+/**
+ * Milliseconds since 1973 and later: smaller numbers are a plain numeric axis (step counts,
+ * seconds since start...). uPlot's time axis counts seconds, so these are divided by 1000.
+ * @param {number} x
+ */
+export function isEpochMs(x) {
+  return x > 1e11;
+}
+
+/**
+ * A series' live points in ascending x (stable for equal x).
+ * @param {Series} s
+ * @returns {{xs: number[], ys: (number | null)[]}}
+ */
+export function sortedPoints(s) {
+  const xs = s.xs.slice(s.head);
+  const ys = s.ys.slice(s.head);
+  if (s.sorted) return { xs, ys };
+  const idx = xs.map((_, i) => i);
+  idx.sort((a, b) => xs[a] - xs[b] || a - b);
+  return { xs: idx.map((i) => xs[i]), ys: idx.map((i) => ys[i]) };
+}
+
+/**
+ * @typedef {object} ChartData
+ * @property {[number[], ...YColumn[]]} data  uPlot's columns: x, then one per series
+ * @property {boolean} time                  x holds epoch seconds (converted from ms)
+ * @property {number} points                 points held, over all series
+ */
+
+/**
+ * Aligns the series on the union of their x values. Where a series has no point at an x its
+ * column holds `undefined`, which uPlot draws across; a `null` y is a real gap and stays one.
+ * @param {Series[]} list
+ * @returns {ChartData}
+ */
+export function buildChartData(list) {
+  let points = 0;
+  let newest = -Infinity;
+  for (const s of list) {
+    points += s.length;
+    const lx = s.lastX();
+    if (lx !== undefined && lx > newest) newest = lx;
+  }
+  const time = isEpochMs(newest);
+  const cols = list.map(sortedPoints);
+
+  /** @type {number[]} */
+  let xs;
+  /** @type {YColumn[]} */
+  let ys;
+  if (cols.length === 1) {
+    xs = cols[0].xs;
+    ys = [cols[0].ys];
+  } else if (cols.length > 1 && cols.every((c) => sameXs(c.xs, cols[0].xs))) {
+    // The common case of several series sampled together: no merging needed.
+    xs = cols[0].xs;
+    ys = cols.map((c) => c.ys);
+  } else {
+    ({ xs, ys } = merge(cols));
+  }
+  if (time) xs = xs.map((x) => x / 1000);
+  return { data: [xs, ...ys], time, points };
+}
+
+/**
+ * @param {number[]} a
+ * @param {number[]} b
+ */
+function sameXs(a, b) {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * k-way merge of sorted columns onto their x union; a series with several points at one x
+ * contributes the last of them.
+ * @param {{xs: number[], ys: (number | null)[]}[]} cols
+ * @returns {{xs: number[], ys: YColumn[]}}
+ */
+function merge(cols) {
+  /** @type {number[]} */
+  const xs = [];
+  /** @type {YColumn[]} */
+  const ys = cols.map(() => []);
+  const pos = cols.map(() => 0);
+  for (;;) {
+    let x = Infinity;
+    for (let k = 0; k < cols.length; k++) {
+      if (pos[k] < cols[k].xs.length && cols[k].xs[pos[k]] < x) x = cols[k].xs[pos[k]];
+    }
+    if (x === Infinity) break;
+    const row = xs.length;
+    xs.push(x);
+    for (let k = 0; k < cols.length; k++) {
+      const c = cols[k];
+      /** @type {number | null | undefined} */
+      let y;
+      while (pos[k] < c.xs.length && c.xs[pos[k]] === x) y = c.ys[pos[k]++];
+      ys[k][row] = y;
+    }
+  }
+  return { xs, ys };
+}

@@ -1,0 +1,62 @@
+// @ts-check
+// Page helpers that need no DOM, kept apart from app.js so they are tested under node.
+
+import { compareWidgets } from './config.js';
+
+/**
+ * The widget id of an embed page, `/embed/{widget}`: the last path segment, percent-decoded.
+ * @param {string} pathname
+ * @returns {string | null} null when there is no segment or it is not valid percent-encoding
+ */
+export function embedWidgetId(pathname) {
+  const segs = pathname.split('/').filter((s) => s !== '');
+  if (segs.length === 0) return null;
+  try {
+    const id = decodeURIComponent(segs[segs.length - 1]);
+    return id === '' ? null : id;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Widget ids are letters, digits, `-` and `_`, 1 to 64 characters (protocol.md §1); the server
+ * refuses a socket filtered by anything else, so the page says so instead of retrying forever.
+ * @param {string} id
+ */
+export function isWidgetId(id) {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(id);
+}
+
+/**
+ * "updated 3s ago" for the header; coarser units as the age grows, so the text stays short.
+ * @param {number | null} ms  time since the last update, null before any
+ */
+export function ageText(ms) {
+  if (ms === null) return 'no updates yet';
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 1) return 'updated just now';
+  if (s < 60) return `updated ${s}s ago`;
+  if (s < 3600) return `updated ${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `updated ${Math.floor(s / 3600)}h ago`;
+  return `updated ${Math.floor(s / 86400)}d ago`;
+}
+
+/**
+ * Widgets in display order: by config.order, then id.
+ * @template {{id: string, config: {order: number}}} W
+ * @param {Iterable<W>} widgets
+ * @returns {W[]}
+ */
+export function displayOrder(widgets) {
+  return [...widgets].sort(compareWidgets);
+}
+
+/**
+ * The connection indicator's text. A retry countdown would go stale between redraws, so the
+ * next attempt's time goes in the indicator's tooltip instead.
+ * @param {'connecting' | 'live' | 'reconnecting'} state
+ */
+export function connectionLabel(state) {
+  return state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting…';
+}

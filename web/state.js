@@ -1,0 +1,350 @@
+// @ts-check
+// The browser's copy of the dashboard, kept by the server's rules (docs/protocol.md §1.3, §2, §3).
+// Pure: no DOM and no timers, so every rule is pinned down by `node --test web/test/`.
+// The connection feeds it server messages; the page redraws the widgets it reports as changed.
+
+import { isPlainObject, isWidgetType, impliedType, normalizeConfig } from './config.js';
+import { Series } from './series.js';
+
+/** @typedef {import('./config.js').WidgetConfig} WidgetConfig */
+/** @typedef {import('./config.js').WidgetType} WidgetType */
+/** @typedef {{value: number | null, prev: number | null, ts: number | null}} ValueState */
+/** @typedef {{series: Map<string, Series>, lastSeries: string | null}} ChartState */
+/** @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>}} TableState */
+/** @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, version: number, state: ValueState}} ValueWidget */
+/** @typedef {{id: string, type: 'chart', config: WidgetConfig, version: number, state: ChartState}} ChartWidget */
+/** @typedef {{id: string, type: 'table', config: WidgetConfig, version: number, state: TableState}} TableWidget */
+/** @typedef {ValueWidget | ChartWidget | TableWidget} Widget */
+
+/**
+ * What one server message changed.
+ * @typedef {object} ApplyResult
+ * @property {Set<string>} changed  widgets whose config or state changed (snapshot: all of them)
+ * @property {boolean} layout       the set, order, types or titles of widgets changed
+ * @property {boolean} title        the dashboard title changed
+ * @property {boolean} snapshot     a snapshot replaced everything
+ * @property {boolean} reset        that snapshot said the old position was unusable
+ * @property {boolean} gap          events were missed: reconnect without a position and discard
+ *                                  the rest of this message
+ * @property {number} applied       events applied (duplicates and ignored events excluded)
+ */
+
+/** @param {unknown} v */
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Warnings already given: a misfed widget would otherwise log once per event. */
+const warned = new Set();
+
+/**
+ * @param {string} v
+ */
+const warn = (v) => {
+  if (warned.has(v)) return;
+  if (warned.size > 1000) warned.clear();
+  warned.add(v);
+  console.warn(`streamviz: ${v}`);
+};
+
+/**
+ * A widget with the given config and the server's `state` (§3), or empty state.
+ * @param {string} id
+ * @param {WidgetType} type
+ * @param {unknown} rawConfig
+ * @param {unknown} rawState
+ * @param {number} version
+ * @returns {Widget}
+ */
+export function makeWidget(id, type, rawConfig, rawState, version) {
+  const config = normalizeConfig(id, type, rawConfig);
+  const st = isPlainObject(rawState) ? rawState : {};
+  if (type === 'chart') {
+    /** @type {ChartWidget} */
+    const w = { id, type, config, version, state: { series: new Map(), lastSeries: null } };
+    addPoints(w, '', st.points, 'append');
+    if (isPlainObject(st.series)) {
+      for (const [name, pts] of Object.entries(st.series)) addPoints(w, name, pts, 'append');
+    }
+    const first = [...w.state.series.values()].find((s) => s.length > 0);
+    w.state.lastSeries = w.state.series.get('')?.length ? '' : first ? first.name : null;
+    return w;
+  }
+  if (type === 'table') {
+    /** @type {TableWidget} */
+    const w = { id, type, config, version, state: { rows: new Map(), columns: [], seen: new Set() } };
+    if (isPlainObject(st.rows)) {
+      for (const [key, row] of Object.entries(st.rows)) upsertRow(w.state, key, row);
+    }
+    return w;
+  }
+  return { id, type, config, version, state: { value: num(st.value), prev: num(st.prev), ts: num(st.ts) } };
+}
+
+/**
+ * Applies a batch of chart points to one series, creating it, then trims it (§1.3).
+ * @param {ChartWidget} w
+ * @param {string} name
+ * @param {unknown} points
+ * @param {'append' | 'upsert'} mode
+ * @param {unknown} [remove]
+ */
+function addPoints(w, name, points, mode, remove) {
+  let s = w.state.series.get(name);
+  const hasPoints = Array.isArray(points) && points.length > 0;
+  if (!s) {
+    // Removing from a series that does not exist is a no-op; an empty series would only add a
+    // legend entry with nothing behind it.
+    if (!hasPoints) return;
+    s = new Series(name);
+    w.state.series.set(name, s);
+  }
+  if (Array.isArray(remove) && remove.length) {
+    s.remove(new Set(remove.filter((x) => typeof x === 'number')));
+  }
+  if (hasPoints) {
+    let added = false;
+    for (const p of /** @type {unknown[]} */ (points)) {
+      if (!Array.isArray(p)) continue;
+      const x = num(p[0]);
+      if (x === null) continue;
+      const y = num(p[1]);
+      if (mode === 'upsert') s.upsert(x, y);
+      else s.append(x, y);
+      added = true;
+    }
+    if (added) w.state.lastSeries = name;
+  }
+  s.trim(w.config.max_points);
+  // The server drops a named series left empty (a snapshot would not list it); the default one
+  // only disappears from the legend.
+  if (s.length === 0) {
+    w.state.series.delete(name);
+    if (w.state.lastSeries === name) w.state.lastSeries = null;
+  }
+}
+
+/**
+ * @param {TableState} t
+ * @param {string} key
+ * @param {unknown} row
+ */
+function upsertRow(t, key, row) {
+  if (!isPlainObject(row)) return;
+  t.rows.set(key, row);
+  for (const col of Object.keys(row)) {
+    if (!t.seen.has(col)) {
+      t.seen.add(col);
+      t.columns.push(col);
+    }
+  }
+}
+
+/**
+ * Keys are strings; numbers become their decimal text (§1.3).
+ * @param {unknown} k
+ */
+function tableKey(k) {
+  if (typeof k === 'string') return k;
+  if (typeof k === 'number' && Number.isFinite(k)) return String(k);
+  return null;
+}
+
+/**
+ * Folds a normalized data update into a widget (§2.2, applied with §1.3's rules).
+ * @param {Widget} w
+ * @param {Record<string, unknown>} data
+ * @returns {boolean} whether the data fit the widget's type
+ */
+export function applyData(w, data) {
+  if (w.type === 'stat' || w.type === 'gauge') {
+    if (!('value' in data)) return false;
+    w.state.prev = w.state.value;
+    w.state.value = num(data.value);
+    w.state.ts = num(data.ts);
+    return true;
+  }
+  if (w.type === 'chart') {
+    // Producers' raw single-point shape is accepted too, though the server normalizes it away.
+    const points = 'points' in data ? data.points : 'x' in data ? [[data.x, data.y]] : undefined;
+    if (points === undefined && !('remove' in data)) return false;
+    const name = typeof data.series === 'string' ? data.series : '';
+    addPoints(w, name, points, data.mode === 'upsert' ? 'upsert' : 'append', data.remove);
+    return true;
+  }
+  if (w.type !== 'table') return false;
+  const ops = Array.isArray(data.ops) ? data.ops : 'key' in data ? [data] : null;
+  if (!ops) return false;
+  for (const op of ops) {
+    if (!isPlainObject(op)) continue;
+    const key = tableKey(op.key);
+    if (key === null) continue;
+    if (op.delete === true) w.state.rows.delete(key);
+    else upsertRow(w.state, key, op.row);
+  }
+  return true;
+}
+
+export class DashboardState {
+  /**
+   * @param {{filtered?: boolean}} [opts] filtered: the socket carries one widget's events only
+   *   (embed mode), so `prev` refers to events this client never sees and cannot reveal gaps.
+   */
+  constructor(opts = {}) {
+    this.filtered = !!opts.filtered;
+    /** @type {string | null} */
+    this.epoch = null;
+    /** @type {number | null} */
+    this.seq = null;
+    this.title = '';
+    /** @type {Map<string, Widget>} */
+    this.widgets = new Map();
+    /** Bumped on every applied event and stamped on the widgets it changed, so a consumer that
+     * polls (rather than following ApplyResult.changed) can tell what is new since it looked. */
+    this.version = 0;
+  }
+
+  /** The position to resume from, or null before the first snapshot. */
+  position() {
+    return this.epoch !== null && this.seq !== null ? { epoch: this.epoch, seq: this.seq } : null;
+  }
+
+  /**
+   * Applies one server message (a JSON array of events), in order.
+   * @param {unknown} events
+   * @returns {ApplyResult}
+   */
+  apply(events) {
+    /** @type {ApplyResult} */
+    const res = { changed: new Set(), layout: false, title: false, snapshot: false, reset: false, gap: false, applied: 0 };
+    if (!Array.isArray(events)) {
+      warn('a server message is not an array; resynchronising');
+      res.gap = true;
+      return res;
+    }
+    for (const ev of events) {
+      if (!isPlainObject(ev)) continue;
+      if (!this.applyEvent(ev, res)) {
+        res.gap = true;
+        break;
+      }
+    }
+    return res;
+  }
+
+  /**
+   * @param {Record<string, unknown>} ev
+   * @param {ApplyResult} res
+   * @returns {boolean} false on a gap
+   */
+  applyEvent(ev, res) {
+    if (ev.type === 'snapshot') {
+      this.applySnapshot(ev, res);
+      return true;
+    }
+    if (ev.type === 'resumed') {
+      // Events follow from the server's `seq`; past ours they would skip some, and another epoch
+      // means another store. Neither should happen for a position the server chose to resume.
+      const seq = num(ev.seq);
+      if (ev.epoch !== this.epoch || seq === null || this.seq === null || seq > this.seq) {
+        warn('resumed at a position this page does not hold; resynchronising');
+        return false;
+      }
+      return true;
+    }
+    const seq = num(ev.seq);
+    if (seq === null) return true;
+    if (this.seq === null) return false; // events before any snapshot cannot be placed
+    if (seq <= this.seq) return true; // a duplicate
+    if (!this.filtered && ev.prev !== this.seq) return false;
+    this.seq = seq;
+    this.version++;
+    if (ev.type === 'data') this.applyDataEvent(ev, res);
+    else if (ev.type === 'config') this.applyConfigEvent(ev, res);
+    else if (ev.type === 'title') {
+      if (typeof ev.title === 'string' && ev.title !== this.title) {
+        this.title = ev.title;
+        res.title = true;
+      }
+      res.applied++;
+    }
+    // Unknown event types still advance the position: they are part of the log.
+    return true;
+  }
+
+  /**
+   * @param {Record<string, unknown>} ev
+   * @param {ApplyResult} res
+   */
+  applySnapshot(ev, res) {
+    this.version++;
+    this.epoch = typeof ev.epoch === 'string' ? ev.epoch : null;
+    this.seq = num(ev.seq);
+    const title = typeof ev.title === 'string' ? ev.title : '';
+    res.title = res.title || title !== this.title;
+    this.title = title;
+    const old = this.widgets;
+    this.widgets = new Map();
+    if (Array.isArray(ev.widgets)) {
+      for (const item of ev.widgets) {
+        if (!isPlainObject(item) || typeof item.id !== 'string') continue;
+        const cfg = isPlainObject(item.config) ? item.config : {};
+        const type = isWidgetType(cfg.type) ? cfg.type : null;
+        if (!type) {
+          warn(`widget ${JSON.stringify(item.id)} has unknown type ${JSON.stringify(cfg.type)}`);
+          continue;
+        }
+        this.widgets.set(item.id, makeWidget(item.id, type, cfg, item.state, this.version));
+        res.changed.add(item.id);
+      }
+    }
+    for (const id of old.keys()) if (!this.widgets.has(id)) res.changed.add(id);
+    res.snapshot = true;
+    res.reset = ev.reset === true;
+    res.layout = true;
+    res.applied++;
+  }
+
+  /**
+   * @param {Record<string, unknown>} ev
+   * @param {ApplyResult} res
+   */
+  applyDataEvent(ev, res) {
+    const id = ev.id;
+    const data = ev.data;
+    if (typeof id !== 'string' || !isPlainObject(data)) return;
+    let w = this.widgets.get(id);
+    if (!w) {
+      // The server creates a widget from its first data without sending a config (§1).
+      const type = impliedType(data);
+      if (!type) return;
+      w = makeWidget(id, type, {}, null, this.version);
+      this.widgets.set(id, w);
+      res.layout = true;
+    }
+    if (!applyData(w, data)) {
+      warn(`data for ${JSON.stringify(id)} does not fit its type ${w.type}`);
+      return;
+    }
+    w.version = this.version;
+    res.changed.add(id);
+    res.applied++;
+  }
+
+  /**
+   * @param {Record<string, unknown>} ev
+   * @param {ApplyResult} res
+   */
+  applyConfigEvent(ev, res) {
+    const id = ev.id;
+    const cfg = ev.config;
+    if (typeof id !== 'string' || !isPlainObject(cfg) || !isWidgetType(cfg.type)) return;
+    const old = this.widgets.get(id);
+    // The event carries the full state after the change, which replaces ours (§2.2).
+    const w = makeWidget(id, cfg.type, cfg, ev.state, this.version);
+    this.widgets.set(id, w);
+    if (!old || old.type !== w.type || old.config.order !== w.config.order || old.config.title !== w.config.title) {
+      res.layout = true;
+    }
+    res.changed.add(id);
+    res.applied++;
+  }
+}

@@ -1,0 +1,98 @@
+// Guards for rules no unit test of behaviour would catch: the pages run under a strict CSP
+// (no inline scripts or styles, no eval), all data goes into the DOM as text, and every module
+// is type-checked. Browser-only modules (widgets, app.js) cannot run under node, so they are at
+// least syntax-checked here.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Our own files under web/ with the extension, vendored code and tests excluded. */
+function files(ext) {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'vendor' && e.name !== 'test') walk(p);
+      } else if (e.name.endsWith(ext)) out.push(p);
+    }
+  };
+  walk(WEB);
+  return out;
+}
+
+const modules = files('.js');
+const pages = files('.html');
+
+test('there are modules and pages to check', () => {
+  assert.ok(modules.some((f) => f.endsWith('app.js')));
+  assert.ok(modules.some((f) => f.endsWith(path.join('widgets', 'sv-chart.js'))));
+  assert.deepEqual(pages.map((p) => path.basename(p)).sort(), ['embed.html', 'index.html']);
+});
+
+test('every module starts with // @ts-check', () => {
+  for (const f of modules) {
+    assert.match(fs.readFileSync(f, 'utf8'), /^\/\/ @ts-check\n/, path.relative(WEB, f));
+  }
+});
+
+test('every module is valid ES module syntax', () => {
+  for (const f of modules) {
+    const r = spawnSync(process.execPath, ['--input-type=module', '--check'], { input: fs.readFileSync(f) });
+    assert.equal(r.status, 0, `${path.relative(WEB, f)}: ${r.stderr}`);
+  }
+});
+
+test('no module parses HTML from strings, evaluates code or writes style attributes', () => {
+  const banned = /\.innerHTML\b|\.outerHTML\b|insertAdjacentHTML|document\.write|\beval\(|new Function\b|setAttribute\(\s*['"]style['"]|\.srcdoc\b/;
+  for (const f of modules) {
+    const code = fs.readFileSync(f, 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '');
+    assert.doesNotMatch(code, banned, path.relative(WEB, f));
+  }
+});
+
+test('pages have no inline script, style or event handler, which the CSP would block', () => {
+  for (const p of pages) {
+    const html = fs.readFileSync(p, 'utf8');
+    const name = path.basename(p);
+    for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)) {
+      assert.match(m[1], /\bsrc=/, `${name}: inline <script>`);
+      assert.equal(m[2].trim(), '', `${name}: a script with a src has no body`);
+    }
+    assert.doesNotMatch(html, /<style\b/, `${name}: <style> element`);
+    assert.doesNotMatch(html, /\sstyle\s*=/, `${name}: style attribute`);
+    assert.doesNotMatch(html, /\son[a-z]+\s*=/, `${name}: inline event handler`);
+  }
+});
+
+test('pages reference only /static/ assets that exist under web/', () => {
+  for (const p of pages) {
+    const html = fs.readFileSync(p, 'utf8');
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((r) => !r.startsWith('data:'));
+    assert.ok(refs.length >= 3, path.basename(p));
+    for (const r of refs) {
+      assert.match(r, /^\/static\//, `${path.basename(p)}: ${r} is not served from /static/`);
+      assert.ok(fs.existsSync(path.join(WEB, r.slice('/static/'.length))), `${path.basename(p)}: ${r} is missing`);
+    }
+  }
+});
+
+test('relative imports between modules resolve to files', () => {
+  for (const f of modules) {
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(/^import [^'"]*['"](\.[^'"]+)['"]/gm)) {
+      assert.ok(fs.existsSync(path.resolve(path.dirname(f), m[1])), `${path.relative(WEB, f)} imports ${m[1]}`);
+    }
+  }
+});
+
+test('the vendored uPlot is present: ESM build, stylesheet, licence', () => {
+  for (const f of ['uPlot.esm.js', 'uPlot.min.css', 'LICENSE']) {
+    assert.ok(fs.statSync(path.join(WEB, 'vendor', 'uplot', f)).size > 0, f);
+  }
+  assert.match(fs.readFileSync(path.join(WEB, 'vendor', 'uplot', 'uPlot.esm.js'), 'utf8'), /export \{ uPlot as default \}|export default/);
+});

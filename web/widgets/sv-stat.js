@@ -1,0 +1,57 @@
+// @ts-check
+// <sv-stat>: one big number with its unit, and its change against the previous value.
+
+import { formatDelta, formatValue } from '../format.js';
+import { SvWidget, el, setText } from './base.js';
+
+/** @typedef {import('../state.js').ValueWidget} ValueWidget */
+
+/** @extends {SvWidget<ValueWidget>} */
+export class SvStat extends SvWidget {
+  static define() {
+    if (!customElements.get('sv-stat')) customElements.define('sv-stat', SvStat);
+  }
+
+  constructor() {
+    super();
+    const main = el('div', 'sv-stat-main');
+    this.valueEl = el('span', 'sv-stat-value', '—');
+    this.unitEl = el('span', 'sv-stat-unit');
+    main.append(this.valueEl, this.unitEl);
+    this.deltaEl = el('div', 'sv-stat-delta');
+    this.built = [main, this.deltaEl];
+  }
+
+  setup() {
+    if (!this.firstChild) this.append(...this.built);
+  }
+
+  /** @param {ValueWidget} w */
+  render(w) {
+    const { value, prev, ts } = w.state;
+    const { format, unit, color, delta } = w.config;
+    setText(this.valueEl, formatValue(value, format));
+    setText(this.unitEl, value === null ? '' : unit);
+    this.valueEl.style.color = color ?? '';
+    if (ts !== null) this.valueEl.title = new Date(ts).toLocaleString();
+    else this.valueEl.removeAttribute('title');
+
+    if (!delta || value === null || prev === null) {
+      setText(this.deltaEl, '');
+      this.deltaEl.dataset.dir = 'none';
+      return;
+    }
+    const d = value - prev;
+    const text = formatDelta(d, format);
+    const zero = !/[1-9]/.test(text);
+    const dir = d > 0 && !zero ? 'up' : d < 0 && !zero ? 'down' : 'flat';
+    this.deltaEl.dataset.dir = dir;
+    const arrow = dir === 'up' ? '▲ ' : dir === 'down' ? '▼ ' : '';
+    // A relative change reads well for amounts; for a value already in percent it would be a
+    // percentage of a percentage.
+    const rel = prev !== 0 && !format?.endsWith('%') && !zero
+      ? ` (${formatDelta(d / Math.abs(prev), '.1%')})`
+      : '';
+    setText(this.deltaEl, `${arrow}${text}${unit ? ' ' + unit : ''}${rel}`);
+  }
+}

@@ -1,0 +1,183 @@
+// @ts-check
+// <sv-table>: live rows as a real <table>. Rows are reused by key across redraws, so only cells
+// whose text changed are touched, and exactly those flash.
+
+import { formatValue } from '../format.js';
+import { cell, columnLabel, displayColumns, selectRows } from '../table-model.js';
+import { SvWidget, el } from './base.js';
+
+/** @typedef {import('../state.js').TableWidget} TableWidget */
+/** @typedef {{tr: HTMLTableRowElement, cells: HTMLTableCellElement[]}} RowView */
+
+const FLASH_MS = 900;
+
+/** @extends {SvWidget<TableWidget>} */
+export class SvTable extends SvWidget {
+  static define() {
+    if (!customElements.get('sv-table')) customElements.define('sv-table', SvTable);
+  }
+
+  constructor() {
+    super();
+    this.wrap = el('div', 'sv-table-wrap');
+    this.table = el('table', 'sv-table');
+    this.headRow = el('tr');
+    this.tbody = el('tbody');
+    this.table.append(el('thead'), this.tbody);
+    /** @type {HTMLTableSectionElement} */ (this.table.tHead).append(this.headRow);
+    this.wrap.append(this.table);
+    this.foot = el('div', 'sv-table-foot');
+    /** @type {Map<string, RowView>} */
+    this.views = new Map();
+    /** @type {string[]} */
+    this.columns = [];
+    /** A header click overrides the config's sort until the page reloads. */
+    /** @type {{col: string, desc: boolean} | null} */
+    this.userSort = null;
+    /** @type {Map<HTMLTableCellElement, number>} cell → when its flash ends */
+    this.flashing = new Map();
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.flashTimer = null;
+    this.headRow.addEventListener('click', (ev) => {
+      const th = /** @type {Element} */ (ev.target).closest('th');
+      const col = th?.getAttribute('data-col');
+      if (col == null) return;
+      const cur = this.currentOrder();
+      this.userSort = { col, desc: cur.sortBy === col ? !cur.desc : true };
+      this.markDirty();
+    });
+  }
+
+  setup() {
+    if (!this.firstChild) this.append(this.wrap, this.foot);
+  }
+
+  teardown() {
+    if (this.flashTimer !== null) clearTimeout(this.flashTimer);
+    this.flashTimer = null;
+    for (const c of this.flashing.keys()) c.classList.remove('sv-flash');
+    this.flashing.clear();
+  }
+
+  currentOrder() {
+    const c = this.widget?.config;
+    if (this.userSort && this.columns.includes(this.userSort.col)) {
+      return { sortBy: this.userSort.col, desc: this.userSort.desc };
+    }
+    return { sortBy: c?.sort_by ?? null, desc: c?.sort_desc ?? true };
+  }
+
+  /** @param {TableWidget} w */
+  render(w) {
+    const c = w.config;
+    const cols = displayColumns(c, w.state);
+    const headChanged = cols.length !== this.columns.length || cols.some((col, i) => col !== this.columns[i]);
+    if (headChanged) {
+      // Cells are positional, so a new column set starts the body over (without flashing).
+      this.columns = cols.slice();
+      this.tbody.replaceChildren();
+      this.views.clear();
+    }
+    const order = this.currentOrder();
+    const rows = selectRows(w.state.rows, order, c.max_rows);
+    // Numbers are right-aligned, so their headers must be too; the top row decides.
+    const numeric = cols.map((col) => rows.length > 0 && typeof cell(rows[0][1], col) === 'number');
+    this.renderHead(c, order, numeric);
+
+    const formats = cols.map((col) =>
+      Object.prototype.hasOwnProperty.call(c.column_format, col) ? c.column_format[col] : null);
+    const keep = new Set();
+    const now = performance.now();
+    let at = 0;
+    for (const [key, row] of rows) {
+      keep.add(key);
+      let view = this.views.get(key);
+      const fresh = !view;
+      if (!view) {
+        const tr = el('tr');
+        tr.dataset.key = key;
+        const cells = cols.map(() => tr.appendChild(el('td')));
+        view = { tr, cells };
+        this.views.set(key, view);
+      }
+      for (let i = 0; i < cols.length; i++) {
+        const v = cell(row, cols[i]);
+        const text = v === undefined ? '' : formatValue(v, formats[i]);
+        const td = view.cells[i];
+        if (td.textContent === text) continue;
+        td.textContent = text;
+        td.classList.toggle('sv-num', typeof v === 'number');
+        if (!fresh) this.flash(td, now);
+      }
+      // Move only rows that are out of place: moving all would relayout the whole table.
+      if (this.tbody.children[at] !== view.tr) this.tbody.insertBefore(view.tr, this.tbody.children[at] ?? null);
+      at++;
+    }
+    for (const [key, view] of this.views) {
+      if (keep.has(key)) continue;
+      view.tr.remove();
+      for (const td of view.cells) this.flashing.delete(td);
+      this.views.delete(key);
+    }
+
+    const total = w.state.rows.size;
+    this.foot.textContent = total === 0
+      ? 'no rows yet'
+      : rows.length < total ? `${rows.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows` : '';
+    this.foot.hidden = this.foot.textContent === '';
+  }
+
+  /**
+   * @param {import('../config.js').WidgetConfig} c
+   * @param {{sortBy: string | null, desc: boolean}} order
+   * @param {boolean[]} numeric
+   */
+  renderHead(c, order, numeric) {
+    const ths = /** @type {HTMLTableCellElement[]} */ ([...this.headRow.children]);
+    if (ths.length !== this.columns.length || ths.some((th, i) => th.getAttribute('data-col') !== this.columns[i])) {
+      this.headRow.replaceChildren(...this.columns.map((col) => {
+        const th = el('th');
+        th.scope = 'col';
+        th.setAttribute('data-col', col);
+        th.append(el('button', 'sv-th-btn'));
+        return th;
+      }));
+    }
+    for (const [i, th] of /** @type {HTMLTableCellElement[]} */ ([...this.headRow.children]).entries()) {
+      const col = /** @type {string} */ (th.getAttribute('data-col'));
+      th.classList.toggle('sv-num', numeric[i]);
+      const btn = /** @type {HTMLButtonElement} */ (th.firstElementChild);
+      btn.type = 'button';
+      const label = columnLabel(c, col);
+      if (btn.textContent !== label) btn.textContent = label;
+      if (order.sortBy === col) th.setAttribute('aria-sort', order.desc ? 'descending' : 'ascending');
+      else th.removeAttribute('aria-sort');
+    }
+  }
+
+  /**
+   * Restarts the cell's flash. Alternating the animation between two identical keyframe names
+   * (data-flash a/b) restarts it without forcing a layout per cell.
+   * @param {HTMLTableCellElement} td
+   * @param {number} now
+   */
+  flash(td, now) {
+    td.dataset.flash = td.dataset.flash === 'a' ? 'b' : 'a';
+    td.classList.add('sv-flash');
+    this.flashing.set(td, now + FLASH_MS);
+    if (this.flashTimer === null) this.flashTimer = setTimeout(() => this.unflash(), FLASH_MS);
+  }
+
+  unflash() {
+    this.flashTimer = null;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [td, end] of this.flashing) {
+      if (end <= now) {
+        td.classList.remove('sv-flash');
+        this.flashing.delete(td);
+      } else if (end < next) next = end;
+    }
+    if (next !== Infinity) this.flashTimer = setTimeout(() => this.unflash(), Math.max(16, next - now));
+  }
+}
