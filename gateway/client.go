@@ -176,22 +176,26 @@ func (c *client) readLoop() {
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	widget := q.Get("widget")
-	if widget != "" && !ValidID(widget) {
-		httpError(w, http.StatusBadRequest, "bad widget id in ?widget=")
-		return
-	}
 	epoch, seqText := q.Get("epoch"), q.Get("seq")
 	var seq uint64
 	hasPos := epoch != "" && seqText != ""
-	if hasPos {
+	var bad string
+	if widget != "" && !ValidID(widget) {
+		bad = "bad ?widget=: letters, digits, - and _, 1 to 64 characters"
+	} else if hasPos {
 		var err error
 		if seq, err = strconv.ParseUint(seqText, 10, 64); err != nil {
-			httpError(w, http.StatusBadRequest, "bad ?seq=: want a non-negative integer")
-			return
+			bad = "bad ?seq=: want a non-negative integer"
 		}
 	}
+	if bad != "" {
+		// A browser cannot read the status of a failed handshake, but it
+		// does get a close frame's code and reason.
+		g.refuseWS(w, r, websocket.ClosePolicyViolation, bad)
+		return
+	}
 	if !g.track() {
-		httpError(w, http.StatusServiceUnavailable, "shutting down")
+		g.refuseWS(w, r, websocket.CloseGoingAway, "server shutting down")
 		return
 	}
 	defer g.untrack()
@@ -205,4 +209,19 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop()
 	<-c.done
 	g.hub.leave(c)
+}
+
+// refuseWS completes the handshake only to close the socket with a reason;
+// a request that is not a WebSocket handshake gets the reason as an HTTP error.
+func (g *Gateway) refuseWS(w http.ResponseWriter, r *http.Request, code int, reason string) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		httpError(w, http.StatusBadRequest, reason)
+		return
+	}
+	conn, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
+	conn.Close()
 }

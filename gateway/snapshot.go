@@ -141,8 +141,8 @@ func (g *Gateway) loadSnapshots(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("open %s: %w", broker.SnapshotStream, err)
 	}
-	last := st.CachedInfo().State.LastSeq
-	if st.CachedInfo().State.Msgs == 0 {
+	total := st.CachedInfo().State.Msgs
+	if total == 0 {
 		return 0, nil
 	}
 	cons, err := g.js.OrderedConsumer(ctx, broker.SnapshotStream, jetstream.OrderedConsumerConfig{})
@@ -150,29 +150,25 @@ func (g *Gateway) loadSnapshots(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 	}
 	byWidget := map[string]map[uint64]*snapParts{}
-	for {
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(5*time.Second))
+	for read := uint64(0); read < total; {
+		// Ask for exactly what is left: a larger batch would wait out the
+		// fetch timeout for messages that do not exist.
+		batch, err := cons.Fetch(int(min(256, total-read)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 		}
-		n, done := 0, false
+		n := 0
 		for msg := range batch.Messages() {
 			n++
-			meta, err := msg.Metadata()
-			if err != nil {
-				continue
-			}
 			collectPart(byWidget, msg)
-			if meta.Sequence.Stream >= last {
-				done = true
-			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 		}
-		if done || n == 0 {
+		if n == 0 {
 			break
 		}
+		read += uint64(n)
 	}
 	var maxGen uint64
 	for id, gens := range byWidget {
