@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/broker"
 )
 
 type readyLine struct {
@@ -317,5 +319,35 @@ func TestVersionPrintsName(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "streamviz ") {
 		t.Errorf("version output %q", out.String())
+	}
+}
+
+func TestServeAgainstExternalNATSEmbedsNothing(t *testing.T) {
+	bus, err := broker.Start(context.Background(), broker.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	ready, stop := startRun(t, "serve", "--addr", "127.0.0.1:0", "--nats-url", bus.ClientURL())
+	if ready.NATS != bus.ClientURL() {
+		t.Errorf("ready line nats = %q, want the external URL %q", ready.NATS, bus.ClientURL())
+	}
+	publish(t, bus.ClientURL(), map[string]string{"sv.ext.data": `{"value": 3}`})
+	var w struct {
+		Config map[string]any `json:"config"`
+		State  map[string]any `json:"state"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for w.State["value"] != 3.0 && time.Now().Before(deadline) {
+		getJSON(t, "http://"+ready.HTTP+"/api/widgets/ext", &w)
+	}
+	if w.State["value"] != 3.0 || w.Config["type"] != "stat" {
+		t.Fatalf("a widget published on the external bus: %+v", w)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Conn().Flush(); err != nil {
+		t.Errorf("the external bus must outlive streamviz: %v", err)
 	}
 }
