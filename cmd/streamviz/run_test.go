@@ -351,3 +351,32 @@ func TestServeAgainstExternalNATSEmbedsNothing(t *testing.T) {
 		t.Errorf("the external bus must outlive streamviz: %v", err)
 	}
 }
+
+func TestExitWithStdinShutsDownWhenTheParentGoes(t *testing.T) {
+	r, w := io.Pipe()
+	stdin = r
+	t.Cleanup(func() { stdin = nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--exit-with-stdin"}, out, io.Discard)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), `"ready"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("no ready line")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.Close() // what the kernel does to the pipe when the parent dies
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown on stdin EOF must be clean: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server still running 20s after its stdin closed")
+	}
+}

@@ -21,6 +21,7 @@ import (
 type serveFlags struct {
 	addr, natsAddr, natsURL, dataDir string
 	history                          int
+	exitWithStdin                    bool
 	set                              map[string]bool // given on the command line or in the environment
 }
 
@@ -34,6 +35,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS server or cluster instead of embedding one")
 	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
+	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	var envErr error
 	fs.VisitAll(func(fl *flag.Flag) {
 		key := "STREAMVIZ_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
@@ -70,6 +72,9 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	return f, nil
 }
 
+// stdin is watched by --exit-with-stdin; tests replace it.
+var stdin io.Reader = os.Stdin
+
 // feedFunc publishes to the bus at url until ctx ends (the demo's feed).
 type feedFunc func(ctx context.Context, url string, log *slog.Logger) error
 
@@ -86,6 +91,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if f.exitWithStdin {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			// The parent never writes; EOF or an error means it is gone.
+			_, _ = io.Copy(io.Discard, stdin)
+			log.Info("standard input closed: shutting down")
+			cancel()
+		}()
+	}
 
 	// Claim the HTTP address first: a busy port fails before anything starts.
 	ln, err := net.Listen("tcp", f.addr)
