@@ -1,0 +1,186 @@
+"""stream_viz: live dashboards for Pathway pipelines and plain Python.
+
+    import stream_viz as sv
+    sv.table(pw_table, title="Orders")   # or sv.stat(...), sv.chart(...), sv.gauge(...)
+    sv.start()
+    pw.run()
+
+A string instead of a Pathway table gives a manual widget with .send().
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._dashboard import DASHBOARD as _D
+from ._errors import (
+    BinaryNotFoundError,
+    DuplicateWidgetError,
+    InvalidOptionError,
+    MultipleRowsError,
+    NotNumericError,
+    PortInUseError,
+    ServerStartError,
+    ServerUnreachableError,
+    StreamVizError,
+    UnknownColumnError,
+)
+from ._widgets import Chart, Gauge, Stat, Table, Widget, slug
+
+__all__ = [
+    "configure",
+    "title",
+    "table",
+    "stat",
+    "chart",
+    "gauge",
+    "start",
+    "stop",
+    "stats",
+    "Widget",
+    "Table",
+    "Stat",
+    "Chart",
+    "Gauge",
+    "StreamVizError",
+    "UnknownColumnError",
+    "DuplicateWidgetError",
+    "InvalidOptionError",
+    "NotNumericError",
+    "MultipleRowsError",
+    "BinaryNotFoundError",
+    "ServerStartError",
+    "PortInUseError",
+    "ServerUnreachableError",
+]
+
+__version__ = "0.1.0"
+
+
+def configure(title: str | None = None, theme: str | None = None, port: int | None = None, embed: bool | None = None) -> None:
+    """Dashboard-wide settings: its title, colour theme, default port, and whether widgets print embed links."""
+    if title is not None or theme is not None:
+        _D.set_title(title, theme)
+    if port is not None:
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise InvalidOptionError("dashboard", "port", port, "an integer from 0 to 65535")
+        _D.port = port
+    if embed is not None:
+        _D.embed = bool(embed)
+
+
+def title(text: str) -> None:
+    """Sets the dashboard's title."""
+    _D.set_title(text)
+
+
+def _pathway():
+    from . import _pathway
+
+    return _pathway
+
+
+def _resolve(source: Any, id: str | None, fallback: str | None, kind: str) -> tuple[str, Any]:
+    """The widget id and the Pathway table (None in manual mode).
+
+    Duplicates are refused here, before anything subscribes to the table.
+    """
+    src = None
+    if isinstance(source, str):
+        wid = id if id is not None else source
+    else:
+        if not _pathway().is_table(source):
+            raise InvalidOptionError(id or kind, "source", source, "a Pathway table or a string id")
+        wid = id if id is not None else (slug(fallback) if fallback else f"{kind}_{len(_D.widgets) + 1}")
+        src = source
+    if wid in _D.widgets:
+        raise DuplicateWidgetError(wid)
+    return wid, src
+
+
+def _embed(embed: bool) -> bool:
+    return embed or bool(_D.embed)
+
+
+def table(source: Any, *, id: str | None = None, title: str | None = None, columns: list[str] | None = None,
+          column_labels: dict[str, str] | None = None, column_format: dict[str, str] | None = None, max_rows: int = 100,
+          sort_by: str | None = None, sort_desc: bool = True, key: str | None = None, embed: bool = False) -> Table:
+    """Live rows: a Pathway table's rows, or rows sent with .send(row)."""
+    wid, src = _resolve(source, id, title, "table")
+    if src is not None and columns is None:
+        columns = _pathway().columns_of(src)
+    w = Table(_D, wid, title=title, columns=columns, column_labels=column_labels, column_format=column_format,
+              max_rows=max_rows, sort_by=sort_by, sort_desc=sort_desc, key=key, embed=_embed(embed))
+    if src is not None:
+        _pathway().bind_table(w, src)
+        w.source = src
+    return _D.add(w)
+
+
+def _value_column(src: Any, column: str | None, wid: str, kind: str) -> str:
+    if column is not None:
+        return column
+    cols = _pathway().columns_of(src)
+    if len(cols) != 1:
+        raise InvalidOptionError(wid, "column", None, f"the column to show ({kind} of a table with columns {cols})")
+    return cols[0]
+
+
+def stat(source: Any, column: str | None = None, *, id: str | None = None, title: str | None = None, unit: str = "",
+         color: str | None = None, format: str | None = None, delta: bool = True, embed: bool = False) -> Stat:
+    """One number: column of a single-row Pathway table, or values sent with .send(value)."""
+    wid, src = _resolve(source, id, title or column, "stat")
+    w = Stat(_D, wid, title=title, unit=unit, color=color, format=format, delta=delta, embed=_embed(embed), column=column)
+    if src is not None:
+        w.column = _value_column(src, column, wid, "stat")
+        _pathway().bind_value(w, src, w.column)
+        w.source = src
+    return _D.add(w)
+
+
+def gauge(source: Any, column: str | None = None, *, id: str | None = None, title: str | None = None, unit: str = "",
+          min_val: float = 0, max_val: float = 100, color: str | None = None,
+          thresholds: list[tuple[float, str]] | None = None, embed: bool = False) -> Gauge:
+    """A bounded value: column of a single-row Pathway table, or values sent with .send(value)."""
+    wid, src = _resolve(source, id, title or column, "gauge")
+    w = Gauge(_D, wid, title=title, unit=unit, min_val=min_val, max_val=max_val, color=color, thresholds=thresholds,
+              embed=_embed(embed), column=column)
+    if src is not None:
+        w.column = _value_column(src, column, wid, "gauge")
+        _pathway().bind_value(w, src, w.column)
+        w.source = src
+    return _D.add(w)
+
+
+def chart(source: Any, y_column: str | None = None, *, x_column: str | None = None, id: str | None = None,
+          title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
+          max_points: int = 200, embed: bool = False) -> Chart:
+    """A time series: y_column against x_column (or commit time), or points sent with .send(value, timestamp)."""
+    wid, src = _resolve(source, id, title or y_column, "chart")
+    w = Chart(_D, wid, title=title, unit=unit, color=color, chart_type=chart_type, max_points=max_points,
+              embed=_embed(embed), y_column=y_column, x_column=x_column)
+    if src is not None:
+        w.y_column = _value_column(src, y_column, wid, "chart")
+        _pathway().bind_chart(w, src)
+        w.source = src
+    return _D.add(w)
+
+
+def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None) -> None:
+    """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it."""
+    _D.start(port, url, data_dir)
+
+
+def stop() -> None:
+    """Publishes what is pending, disconnects, and stops the server this process started."""
+    _D.stop()
+
+
+def stats() -> dict[str, Any]:
+    """Publishing counters: messages and updates acknowledged, pending, failed, dropped points, warnings."""
+    return _D.stats()
+
+
+def _reset() -> None:
+    """Stops and forgets every widget (for tests)."""
+    _D.reset()

@@ -1,0 +1,159 @@
+"""The process-wide dashboard: widgets, the publisher, and the server it may own."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import sys
+import threading
+import warnings
+from typing import Any
+
+from ._errors import DuplicateWidgetError, StreamVizError
+from ._publisher import Publisher
+from ._server import Server, spawn
+from ._widgets import Widget
+
+log = logging.getLogger("stream_viz")
+
+
+class _Title:
+    """The dashboard's title and theme travel on sv.$dashboard.config."""
+
+    id = "$dashboard"
+
+    def __init__(self) -> None:
+        self.title: str | None = None
+        self.theme: str | None = None
+
+    def _take(self) -> Any:
+        return {"title": self.title or "StreamViz", **({"theme": self.theme} if self.theme else {})}
+
+    def _encode(self, taken: Any) -> list:
+        return [("sv.$dashboard.config", taken, 0)]
+
+
+class Dashboard:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.widgets: dict[str, Widget] = {}
+        self.publisher = Publisher(self.lock)
+        self.server: Server | None = None
+        self.http_url: str | None = None
+        self.started = False
+        self.port: int | None = None
+        self.embed: bool | None = None
+        self._title = _Title()
+        self._warned: set[str] = set()
+        self.errors: list[str] = []
+        self._atexit = False
+
+    # ---- declaration ----
+
+    def add(self, w: Widget) -> Widget:
+        with self.lock:
+            if w.id in self.widgets:
+                raise DuplicateWidgetError(w.id)
+            self.widgets[w.id] = w
+            self.publisher.mark(w)
+        return w
+
+    def set_title(self, title: str | None, theme: str | None = None) -> None:
+        with self.lock:
+            if title is not None:
+                self._title.title = str(title)
+            if theme is not None:
+                self._title.theme = str(theme)
+            self.publisher.mark(self._title)  # type: ignore[arg-type]
+
+    # ---- running ----
+
+    def start(self, port: int | None, url: str | None, data_dir: str | None) -> None:
+        if self.started:
+            raise StreamVizError("stream_viz is already started; call sv.stop() first to restart it")
+        if url is not None and (port is not None or data_dir is not None):
+            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= belong to the server it spawns")
+        if url is None:
+            # A port the user chose must be free; the default falls back to a free one.
+            explicit = port is not None or self.port is not None
+            self.server = spawn(port if port is not None else self.port, data_dir, explicit_port=explicit)
+            nats_url = self.server.nats
+            self.http_url = self.server.url
+        else:
+            nats_url = url
+        try:
+            self.publisher.connect(nats_url)
+        except BaseException:
+            if self.server:
+                self.server.stop()
+                self.server = None
+            raise
+        self.started = True
+        if self._title.title is not None:
+            self.set_title(None)
+        if not self._atexit:
+            atexit.register(self.stop)
+            self._atexit = True
+        if self.http_url:
+            print(f"StreamViz dashboard: {self.http_url}", file=sys.stderr, flush=True)
+            for w in self.widgets.values():
+                if w.embed:
+                    print(f"  {w.id}: {w.embed_url}", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        self.publisher.close()
+        self.publisher = _fresh_publisher(self)
+        if self.server:
+            self.server.stop()
+            self.server = None
+        self.http_url = None
+
+    def reset(self) -> None:
+        """Forgets every widget (tests, notebooks)."""
+        self.stop()
+        with self.lock:
+            self.widgets.clear()
+            self.publisher = Publisher(self.lock)
+            self._title = _Title()
+            self._warned.clear()
+
+    # ---- reporting ----
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self.errors.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def _warn_drop(self, w: Widget) -> None:
+        self._warn_once(f"drop:{w.id}", f"stream_viz: chart {w.id!r} is producing points faster than the bus takes them; "
+                                         "the oldest buffered points are dropped (see sv.stats())")
+
+    def stats(self) -> dict[str, Any]:
+        p = self.publisher
+        return {
+            "connected": p.connected,
+            "published_messages": p.stats["messages"],
+            "published_updates": p.stats["updates"],
+            "failed_publishes": p.stats["failed_publishes"],
+            "pending_messages": p.pending_messages(),
+            "dropped_points": sum(getattr(w, "dropped", 0) for w in self.widgets.values()),
+            "errors": list(self.errors),
+        }
+
+
+def _fresh_publisher(d: Dashboard) -> Publisher:
+    # Widgets declared before a restart send their config again to the new bus.
+    p = Publisher(d.lock)
+    with d.lock:
+        for w in d.widgets.values():
+            w._config_pending = True
+            p.mark(w)
+    return p
+
+
+DASHBOARD = Dashboard()

@@ -1,0 +1,124 @@
+"""The demos behind `python -m stream_viz demo`."""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import sys
+import threading
+import time
+
+import stream_viz as sv
+
+REGIONS = ["eu-west", "eu-north", "us-east", "us-west", "apac", "latam"]
+
+
+def run_demo(port: int | None, manual: bool, seconds: float | None) -> int:
+    try:
+        import pathway  # noqa: F401
+    except ImportError:
+        if not manual:
+            print("Pathway is not installed: running the manual-mode demo. For the Pathway demo: pip install 'stream-viz[pathway]'",
+                  file=sys.stderr)
+        manual = True
+    if manual:
+        return _manual(port, seconds)
+    return _pathway(port, seconds)
+
+
+def _manual(port: int | None, seconds: float | None) -> int:
+    sv.title("StreamViz demo (manual mode)")
+    revenue = sv.stat("revenue", title="Revenue", unit="$", format=",.0f")
+    load = sv.gauge("load", title="Checkout load", unit="%", thresholds=[(50, "#22c55e"), (80, "#eab308"), (100, "#ef4444")])
+    rate = sv.chart("orders_per_sec", title="Orders per second", max_points=600)
+    regions = sv.table("regions", title="Orders by region", key="region", sort_by="revenue",
+                       column_format={"revenue": ",.0f"})
+    sv.start(port)
+    stop = _stop_event(seconds)
+    total, level, per_region = 0.0, 40.0, {r: [0, 0.0] for r in REGIONS}
+    n = 0
+    while not stop.wait(0.2):
+        n += 1
+        count = random.randint(1, int(20 * (1 + 0.5 * math.sin(n / 25))))
+        for _ in range(count):
+            r = random.choice(REGIONS)
+            amount = 20 + random.expovariate(1 / 40)
+            per_region[r][0] += 1
+            per_region[r][1] += amount
+            total += amount
+        for r, (orders, rev) in per_region.items():
+            regions.send({"region": r, "orders": orders, "revenue": rev})
+        level = max(0.0, min(100.0, level + random.gauss(0, 4) + (50 - level) * 0.05))
+        revenue.send(total)
+        load.send(level)
+        rate.send(count * 5)
+    sv.stop()
+    return 0
+
+
+def _pathway(port: int | None, seconds: float | None) -> int:
+    import pathway as pw
+
+    class Orders(pw.Schema):
+        region: str
+        amount: float
+        at: pw.DateTimeUtc
+
+    class Synthetic(pw.io.python.ConnectorSubject):
+        def run(self) -> None:
+            stop = _stop_event(seconds)
+            n = 0
+            while not stop.is_set():
+                n += 1
+                for _ in range(random.randint(1, int(20 * (1 + 0.5 * math.sin(n / 25))))):
+                    self.next(region=random.choice(REGIONS), amount=20 + random.expovariate(1 / 40),
+                              at=pw.DateTimeUtc.now() if hasattr(pw.DateTimeUtc, "now") else _utcnow())
+                self.commit()
+                stop.wait(0.2)
+
+    orders = pw.io.python.read(Synthetic(), schema=Orders, autocommit_duration_ms=200)
+    by_region = orders.groupby(pw.this.region).reduce(
+        pw.this.region,
+        orders=pw.reducers.count(),
+        revenue=pw.reducers.sum(pw.this.amount),
+        avg_basket=pw.reducers.avg(pw.this.amount),
+    )
+    totals = orders.reduce(revenue=pw.reducers.sum(pw.this.amount), avg_basket=pw.reducers.avg(pw.this.amount))
+    per_window = orders.windowby(pw.this.at, window=pw.temporal.tumbling(duration=_seconds(2))).reduce(
+        window_start=pw.this._pw_window_start,
+        orders=pw.reducers.count(),
+    )
+
+    sv.title("StreamViz demo: Pathway orders")
+    sv.table(by_region, title="Orders by region", id="regions", sort_by="revenue", column_format={"revenue": ",.0f", "avg_basket": ".2f"})
+    sv.stat(totals, "revenue", title="Revenue", unit="$", format=",.0f")
+    sv.gauge(totals, "avg_basket", title="Average basket", unit="$", min_val=0, max_val=120,
+             thresholds=[(40, "#eab308"), (80, "#22c55e"), (120, "#3b82f6")])
+    sv.chart(per_window, "orders", x_column="window_start", title="Orders per 2 s window", chart_type="bar", max_points=300)
+    sv.start(port)
+    pw.run(monitoring_level=pw.MonitoringLevel.NONE)
+    sv.stop()
+    return 0
+
+
+def _seconds(n: float):
+    import datetime
+
+    return datetime.timedelta(seconds=n)
+
+
+def _utcnow():
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _stop_event(seconds: float | None) -> threading.Event:
+    stop = threading.Event()
+    if seconds is not None:
+        threading.Timer(seconds, stop.set).start()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop

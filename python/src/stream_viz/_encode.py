@@ -1,0 +1,101 @@
+"""Turns the values Pathway and users hand us into JSON, without ever raising on a cell."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import decimal
+import json
+import math
+from typing import Any
+
+_FINITE_TYPES = (int, str, bool)
+
+
+def cell(v: Any) -> Any:
+    """A JSON-ready version of any table cell. NaN and infinities become None."""
+    if v is None or isinstance(v, _FINITE_TYPES):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, _dt.datetime):
+        return v.isoformat()
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    if isinstance(v, _dt.timedelta):
+        return v.total_seconds()
+    if isinstance(v, decimal.Decimal):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, (list, tuple)):
+        return [cell(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): cell(x) for k, x in v.items()}
+    if isinstance(v, (bytes, bytearray)):
+        return base64.b64encode(bytes(v)).decode()
+    tname = type(v).__module__ + "." + type(v).__name__
+    if tname.startswith("numpy."):
+        if hasattr(v, "tolist"):
+            return cell(v.tolist())
+    if tname.startswith("pandas.") and hasattr(v, "total_seconds"):  # pd.Timedelta
+        try:
+            return v.total_seconds()
+        except Exception:  # NaT
+            return None
+    if tname.startswith("pandas.") and hasattr(v, "isoformat"):  # pd.Timestamp
+        try:
+            return v.isoformat()
+        except Exception:
+            return None
+    if hasattr(v, "value") and tname.startswith("pathway.") and "Json" in tname:
+        return cell(v.value)
+    return str(v)  # Pointers and anything else: their text
+
+
+def number(v: Any) -> float | int | None:
+    """A number for stat/gauge/chart, None for a gap; raises TypeError for anything else."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, decimal.Decimal):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    tname = type(v).__module__
+    if tname.startswith("numpy") and hasattr(v, "item"):
+        return number(v.item())
+    if type(v).__name__ == "Json" and hasattr(v, "value"):
+        return number(v.value)
+    raise TypeError(v)
+
+
+def time_ms(v: Any) -> float:
+    """A chart x: numbers pass through (milliseconds or any axis), times become epoch ms."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)):
+        return v
+    if isinstance(v, _dt.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=_dt.timezone.utc)
+        return v.timestamp() * 1000.0
+    if isinstance(v, _dt.date):
+        return _dt.datetime(v.year, v.month, v.day, tzinfo=_dt.timezone.utc).timestamp() * 1000.0
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    if hasattr(v, "to_pydatetime"):  # pandas Timestamp
+        return time_ms(v.to_pydatetime())
+    if hasattr(v, "item"):  # numpy scalars
+        return time_ms(v.item())
+    raise TypeError(v)
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def dumps(obj: Any) -> bytes:
+    return _encoder.encode(obj).encode()

@@ -1,0 +1,87 @@
+"""Exceptions. Each carries the data a caller needs to react, not just a message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "StreamVizError",
+    "UnknownColumnError",
+    "DuplicateWidgetError",
+    "InvalidOptionError",
+    "NotNumericError",
+    "MultipleRowsError",
+    "BinaryNotFoundError",
+    "ServerStartError",
+    "ServerUnreachableError",
+    "PortInUseError",
+]
+
+
+class StreamVizError(Exception):
+    """Base class of every error stream_viz raises."""
+
+
+class UnknownColumnError(StreamVizError, KeyError):
+    def __init__(self, widget: str, column: str, available: Sequence[str]):
+        self.widget, self.column, self.available = widget, column, list(available)
+        super().__init__(f"widget {widget!r}: the table has no column {column!r}; its columns are {self.available}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class DuplicateWidgetError(StreamVizError, ValueError):
+    def __init__(self, widget: str):
+        self.widget = widget
+        super().__init__(f"a widget with id {widget!r} already exists; pass a different id=")
+
+
+class InvalidOptionError(StreamVizError, ValueError):
+    def __init__(self, widget: str, option: str, value: object, expected: str):
+        self.widget, self.option, self.value, self.expected = widget, option, value, expected
+        super().__init__(f"widget {widget!r}: {option}={value!r} is invalid: expected {expected}")
+
+
+class NotNumericError(StreamVizError, TypeError):
+    def __init__(self, widget: str, value: object):
+        self.widget, self.value = widget, value
+        super().__init__(f"widget {widget!r} shows numbers; got {value!r} ({type(value).__name__})")
+
+
+class MultipleRowsError(StreamVizError, ValueError):
+    def __init__(self, widget: str, rows: int):
+        self.widget, self.rows = widget, rows
+        super().__init__(
+            f"widget {widget!r} shows one value but its table has {rows} rows; "
+            "give stat/gauge a single-row table (for example table.reduce(...)); the widget keeps its last value"
+        )
+
+
+class BinaryNotFoundError(StreamVizError, FileNotFoundError):
+    def __init__(self, searched: Sequence[str]):
+        self.searched = list(searched)
+        super().__init__(
+            "the streamviz server binary was not found; looked in: "
+            + ", ".join(self.searched)
+            + " (reinstall stream-viz, or set STREAMVIZ_BIN to the binary)"
+        )
+
+
+class ServerStartError(StreamVizError, RuntimeError):
+    def __init__(self, reason: str, stderr: str = "", exit_code: int | None = None):
+        self.reason, self.stderr, self.exit_code = reason, stderr, exit_code
+        tail = f"\nserver output:\n{stderr.strip()}" if stderr.strip() else ""
+        super().__init__(f"the streamviz server did not start: {reason}{tail}")
+
+
+class PortInUseError(ServerStartError):
+    def __init__(self, port: int, host: str = "127.0.0.1"):
+        self.port, self.host = port, host
+        super().__init__(f"port {port} on {host} is in use; pick another port= or port=0 for a free one")
+
+
+class ServerUnreachableError(StreamVizError, ConnectionError):
+    def __init__(self, url: str, cause: BaseException | str):
+        self.url, self.cause = url, cause
+        super().__init__(f"cannot reach the StreamViz bus at {url}: {cause}")

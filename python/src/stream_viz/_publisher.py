@@ -1,0 +1,234 @@
+"""The SDK's own thread: an asyncio loop that encodes pending updates and publishes them.
+
+Producers (user code, Pathway's worker thread) only touch in-memory buffers under a lock and
+mark the widget dirty; they never wait on the network. This thread takes each dirty widget's
+pending updates as one batch, encodes it, and publishes it with a JetStream acknowledgement.
+Each widget has at most one message in flight, so a failed message is retried (with the same
+Nats-Msg-Id, which the server deduplicates) before anything newer of that widget is sent, and
+order per widget is kept. While the bus is away, pending state keeps coalescing in the buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import nats
+from nats.js.errors import TooManyStalledMsgsError
+
+from ._encode import dumps
+from ._errors import ServerUnreachableError
+
+log = logging.getLogger("stream_viz")
+
+FLUSH_INTERVAL = 0.01  # seconds between looks at the buffers: the added latency
+ACK_TIMEOUT = 5.0
+MAX_PAYLOAD = 512 * 1024
+
+
+class Source(Protocol):
+    """What the publisher needs of a widget."""
+
+    id: str
+
+    def _take(self) -> Any:  # called with the lock held: swap buffers, O(1)
+        ...
+
+    def _encode(self, taken: Any) -> list[tuple[str, Any, int]]:  # (subject, body, updates); outside the lock
+        ...
+
+
+class _Pending:
+    __slots__ = ("subject", "payload", "msg_id", "updates")
+
+    def __init__(self, subject: str, payload: bytes, msg_id: str, updates: int):
+        self.subject, self.payload, self.msg_id, self.updates = subject, payload, msg_id, updates
+
+
+class Publisher:
+    def __init__(self, lock: threading.Lock):
+        self.lock = lock
+        self._dirty: dict[str, Source] = {}
+        self._queued: dict[str, list[_Pending]] = {}  # encoded, not yet acknowledged, in order
+        self._inflight: set[str] = set()
+        self._session = uuid.uuid4().hex[:12]
+        self._ids = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._nc: Any = None
+        self._js: Any = None
+        self._task: asyncio.Task | None = None
+        self._closing = False
+        self._pause_until = 0.0
+        self._wake: asyncio.Event | None = None
+        self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0}
+        self.url = ""
+        self.on_connect: Callable[[], None] | None = None
+
+    # ---- producer side (any thread) ----
+
+    def mark(self, w: Source) -> None:
+        """Call with self.lock held after changing w's buffers."""
+        self._dirty[w.id] = w
+
+    # ---- lifecycle (caller's thread) ----
+
+    def connect(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="stream_viz-publisher", daemon=True)
+        self._thread.start()
+        ready.wait()
+        fut = asyncio.run_coroutine_threadsafe(self._connect(url, timeout), self._loop)
+        try:
+            fut.result(timeout + 5)
+        except Exception as e:
+            self._stop_loop()
+            raise ServerUnreachableError(url, e) from e
+
+    async def _connect(self, url: str, timeout: float) -> None:
+        async def on_error(e: Exception) -> None:
+            log.debug("stream_viz: NATS error: %s", e)
+
+        self._nc = await nats.connect(
+            url,
+            name="stream_viz",
+            connect_timeout=timeout,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=on_error,
+        )
+        self._js = self._nc.jetstream(publish_async_max_pending=256)
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Publishes what is pending (waiting up to timeout), then disconnects."""
+        if self._loop is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._close(timeout), self._loop)
+        try:
+            fut.result(timeout + 10)
+        except Exception as e:  # closing must not raise at exit
+            log.debug("stream_viz: close: %s", e)
+        self._stop_loop()
+
+    async def _close(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._dirty or self._queued or self._inflight) and loop.time() < deadline and self._nc.is_connected:
+            await asyncio.sleep(FLUSH_INTERVAL)
+        self._closing = True
+        if self._task:
+            self._task.cancel()
+        try:
+            await asyncio.wait_for(self._nc.drain(), 5)
+        except Exception:
+            await self._nc.close()
+
+    def _stop_loop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread:
+            self._thread.join(5)
+        self._loop = None
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._nc and self._nc.is_connected)
+
+    def pending_messages(self) -> int:
+        return sum(len(q) for q in self._queued.values()) + len(self._dirty)
+
+    # ---- the SDK's thread ----
+
+    async def _flush_loop(self) -> None:
+        assert self._wake is not None
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self._flush_once()
+            except Exception:  # never let one bad batch stop the publisher
+                log.exception("stream_viz: publishing failed")
+                await asyncio.sleep(0.1)
+
+    async def _flush_once(self) -> None:
+        # A widget with unacknowledged messages is not taken from: its new
+        # updates keep coalescing in its buffers until the bus has caught up.
+        with self.lock:
+            ready = [w for wid, w in self._dirty.items() if not self._queued.get(wid)]
+            for w in ready:
+                del self._dirty[w.id]
+            taken = [(w, w._take()) for w in ready]
+        for w, t in taken:
+            queue = self._queued.setdefault(w.id, [])
+            for subject, body, updates in w._encode(t):
+                payload = dumps(body)
+                queue.append(_Pending(subject, payload, f"{self._session}-{next(self._ids)}", updates))
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._pause_until:
+            return
+        for wid in list(self._queued):
+            if wid not in self._inflight and self._queued[wid]:
+                await self._send(wid)
+
+    async def _send(self, wid: str) -> None:
+        msg = self._queued[wid][0]
+        self._inflight.add(wid)
+        try:
+            fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
+        except (TooManyStalledMsgsError, Exception) as e:
+            self._failed(wid, e)
+            return
+        asyncio.get_running_loop().create_task(self._await_ack(wid, msg, fut))
+
+    async def _await_ack(self, wid: str, msg: _Pending, fut: asyncio.Future) -> None:
+        try:
+            await asyncio.wait_for(fut, ACK_TIMEOUT)
+        except BaseException as e:  # timeout, no responders, cancelled at close
+            self._failed(wid, e)
+            return
+        queue = self._queued.get(wid)
+        if queue and queue[0] is msg:
+            queue.pop(0)
+            if not queue:
+                del self._queued[wid]
+        self._inflight.discard(wid)
+        self.stats["messages"] += 1
+        self.stats["updates"] += msg.updates
+        if self._queued.get(wid) and self._wake:
+            self._wake.set()
+
+    def _failed(self, wid: str, e: BaseException) -> None:
+        # The message stays first in its widget's queue and goes again, with
+        # its Msg-Id, on a later pass; newer updates wait behind it.
+        self._inflight.discard(wid)
+        if self._loop is not None:
+            # Back off instead of spinning while the bus is away.
+            self._pause_until = self._loop.time() + 0.5
+        self.stats["failed_publishes"] += 1
+        self.stats["retries"] += 1
+        log.debug("stream_viz: publish to %s failed (%r); will retry", wid, e)
+
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
