@@ -97,7 +97,9 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		Storage:     storage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
-		MaxMsgSize:  cfg.MaxMsgSize,
+		// Snapshots are written in chunks sized for NATS's default 1 MiB
+		// payload, whatever limit updates have.
+		MaxMsgSize: 1 << 20,
 	})
 	if err != nil {
 		return st, fmt.Errorf("create stream %s: %w", SnapshotStream, err)

@@ -147,6 +147,9 @@ func (h *hub) setTitle(seq uint64, title string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handled = seq
+	if seq <= h.skip[dashboardID] {
+		return nil // replaying what the title's snapshot already holds
+	}
 	h.title = title
 	b := append([]byte(nil), `{"type":"title","seq":`...)
 	b = fmt.Appendf(b, "%d,\"prev\":%d,\"title\":", seq, h.lastSeq)
@@ -190,6 +193,11 @@ func appendConfig(b []byte, c *WidgetConfig) []byte {
 // publish logs an event and queues it on every client that wants it. It
 // never blocks: a client whose queue is full is cut off instead.
 func (h *hub) publish(seq uint64, id string, ev []byte) {
+	if seq <= h.lastSeq {
+		// Only a replay below the restored floor can get here; positions
+		// must never go backwards, so it changes state but sends nothing.
+		return
+	}
 	h.lastSeq = seq
 	h.log.append(logEntry{seq: seq, id: id, ev: ev})
 	for c := range h.clients {

@@ -74,10 +74,11 @@ def title(text: str) -> None:
     _D.set_title(text)
 
 
-def _pathway():
-    from . import _pathway
+def _pw():
+    # Imported on first use so that Pathway stays an optional dependency.
+    from . import _pathway as bindings
 
-    return _pathway
+    return bindings
 
 
 def _resolve(source: Any, id: str | None, fallback: str | None, kind: str) -> tuple[str, Any]:
@@ -89,7 +90,7 @@ def _resolve(source: Any, id: str | None, fallback: str | None, kind: str) -> tu
     if isinstance(source, str):
         wid = id if id is not None else source
     else:
-        if not _pathway().is_table(source):
+        if not _pw().is_table(source):
             raise InvalidOptionError(id or kind, "source", source, "a Pathway table or a string id")
         wid = id if id is not None else (slug(fallback) if fallback else f"{kind}_{len(_D.widgets) + 1}")
         src = source
@@ -108,11 +109,11 @@ def table(source: Any, *, id: str | None = None, title: str | None = None, colum
     """Live rows: a Pathway table's rows, or rows sent with .send(row)."""
     wid, src = _resolve(source, id, title, "table")
     if src is not None and columns is None:
-        columns = _pathway().columns_of(src)
+        columns = _pw().columns_of(src)
     w = Table(_D, wid, title=title, columns=columns, column_labels=column_labels, column_format=column_format,
               max_rows=max_rows, sort_by=sort_by, sort_desc=sort_desc, key=key, embed=_embed(embed))
     if src is not None:
-        _pathway().bind_table(w, src)
+        _pw().bind_table(w, src)
         w.source = src
     return _D.add(w)
 
@@ -120,7 +121,7 @@ def table(source: Any, *, id: str | None = None, title: str | None = None, colum
 def _value_column(src: Any, column: str | None, wid: str, kind: str) -> str:
     if column is not None:
         return column
-    cols = _pathway().columns_of(src)
+    cols = _pw().columns_of(src)
     if len(cols) != 1:
         raise InvalidOptionError(wid, "column", None, f"the column to show ({kind} of a table with columns {cols})")
     return cols[0]
@@ -133,7 +134,7 @@ def stat(source: Any, column: str | None = None, *, id: str | None = None, title
     w = Stat(_D, wid, title=title, unit=unit, color=color, format=format, delta=delta, embed=_embed(embed), column=column)
     if src is not None:
         w.column = _value_column(src, column, wid, "stat")
-        _pathway().bind_value(w, src, w.column)
+        _pw().bind_value(w, src, w.column)
         w.source = src
     return _D.add(w)
 
@@ -147,7 +148,7 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
               embed=_embed(embed), column=column)
     if src is not None:
         w.column = _value_column(src, column, wid, "gauge")
-        _pathway().bind_value(w, src, w.column)
+        _pw().bind_value(w, src, w.column)
         w.source = src
     return _D.add(w)
 
@@ -161,7 +162,7 @@ def chart(source: Any, y_column: str | None = None, *, x_column: str | None = No
               embed=_embed(embed), y_column=y_column, x_column=x_column)
     if src is not None:
         w.y_column = _value_column(src, y_column, wid, "chart")
-        _pathway().bind_chart(w, src)
+        _pw().bind_chart(w, src)
         w.source = src
     return _D.add(w)
 

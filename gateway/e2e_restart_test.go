@@ -1,0 +1,317 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/broker"
+)
+
+// noAutoCompaction keeps compaction under the test's control.
+var noAutoCompaction = Config{CompactInterval: time.Hour, CompactMessages: 1 << 40}
+
+// publishMore publishes one update of each widget of the fixture (and a
+// table delete) and returns their seqs and the fixture's states after them.
+func publishMore(t *testing.T, e *testEnv, fx fixture) ([]uint64, map[string]string) {
+	t.Helper()
+	msgs := []struct{ subject, payload string }{
+		{"sv.revenue.data", `{"value": 50, "ts": 10}`},
+		{"sv.latency.data", `{"x": 1732713610000, "y": 4}`},
+		{"sv.regions.data", `{"key": "apac", "row": {"region": "apac", "revenue": 5}}`},
+		{"sv.cpu.data", `{"value": 80, "ts": 20}`},
+		{"sv.latency.data", `{"series": "p99", "x": 1732713611000, "y": 5}`},
+		{"sv.regions.data", `{"key": "us", "delete": true}`},
+		{"sv.revenue.data", `{"value": 51, "ts": 11}`},
+	}
+	var out []uint64
+	for _, m := range msgs {
+		out = append(out, e.publish(t, m.subject, m.payload))
+	}
+	e.waitSeq(t, out[len(out)-1])
+	states := maps.Clone(fx.states)
+	states["revenue"] = `{"value": 51, "prev": 50, "ts": 11}`
+	states["cpu"] = `{"value": 80, "prev": 73, "ts": 20}`
+	states["latency"] = fmt.Sprintf(`{"points": [[%d, 1.5], [%d, 2], [1732713610000, 4]],
+		"series": {"p99": [[1732713600000, 9.5], [%d, null], [1732713611000, 5]]}}`,
+		isoMS(t, "2026-11-27T10:00:00Z"), isoMS(t, "2026-11-27T09:00:01.250Z"), isoMS(t, "2026-11-27T10:00:02Z"))
+	states["regions"] = `{"rows": {"eu": {"region": "eu", "revenue": 11}, "apac": {"region": "apac", "revenue": 5}}}`
+	return out, states
+}
+
+// assertAPIState checks /api/widgets lists exactly the fixture's widgets with
+// its configs and the given states.
+func assertAPIState(t *testing.T, e *testEnv, fx fixture, states map[string]string) {
+	t.Helper()
+	all := e.allWidgets(t)
+	if len(all) != len(fx.configs) {
+		t.Errorf("/api/widgets lists %d widgets, want %d", len(all), len(fx.configs))
+	}
+	for id, cfg := range fx.configs {
+		w, ok := all[id]
+		if !ok {
+			t.Errorf("widget %s missing", id)
+			continue
+		}
+		assertJSON(t, "config of "+id, w.Config, cfg)
+		assertJSON(t, "state of "+id, w.State, states[id])
+	}
+}
+
+// logStream reports the SV stream's first and last seq and message count.
+func logStream(t *testing.T, e *testEnv) (first, last, msgs uint64) {
+	t.Helper()
+	st := e.streamInfo(t, broker.LogStream).State
+	return st.FirstSeq, st.LastSeq, st.Msgs
+}
+
+// Stopping the gateway and the bus and starting both again on the same data
+// dir gives back exactly the same widgets: configs, stat value and prev, chart
+// points (not duplicated by replay), table rows, the title, epoch and position.
+func TestRestartOnSameDataDirKeepsExactState(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	fx := publishFixture(t, e)
+	before := e.health(t)
+
+	e2 := e.restart(t)
+	assertAPIState(t, e2, fx, fx.states)
+	after := e2.health(t)
+	if after.Epoch != before.Epoch || after.Seq != before.Seq || after.Widgets != before.Widgets {
+		t.Errorf("after restart /healthz epoch %s seq %d widgets %d, want %s %d %d",
+			after.Epoch, after.Seq, after.Widgets, before.Epoch, before.Seq, before.Widgets)
+	}
+	snap := e2.dial(t).first(t, "snapshot")
+	assertFixtureSnapshot(t, snap, fx)
+
+	// A second restart must not apply anything twice either.
+	e3 := e2.restart(t)
+	assertAPIState(t, e3, fx, fx.states)
+
+	// And the dashboard keeps going from the same position.
+	c := e3.dial(t)
+	s0 := c.first(t, "snapshot").Seq
+	s := e3.publish(t, "sv.revenue.data", `{"value": 1, "ts": 1}`)
+	evs := c.waitSeq(t, s)
+	checkChain(t, evs)
+	if s0 != before.Seq || evs[1].Prev != before.Seq {
+		t.Errorf("after restarts: snapshot seq %d, first event %v; want both to continue from %d", s0, evs[1], before.Seq)
+	}
+}
+
+// After a compaction mid-way the log holds only the updates that came after
+// it, the snapshot stream one snapshot per widget, and a restart still ends
+// with the exact state: snapshot plus the later updates, each applied once.
+func TestRestartAfterMidwayCompactionKeepsExactStateAndLogHoldsOnlyLaterUpdates(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	fx := publishFixture(t, e)
+	e.compactNow(t)
+
+	if first, last, msgs := logStream(t, e); msgs != 0 || first != fx.lastSeq+1 || last != fx.lastSeq {
+		t.Fatalf("after compaction SV holds %d messages (first %d, last %d), want 0 after seq %d", msgs, first, last, fx.lastSeq)
+	}
+	snaps := e.streamInfo(t, broker.SnapshotStream, jetstream.WithSubjectFilter("svsnap.>")).State
+	wantSnaps := map[string]uint64{"svsnap.revenue.0": 1, "svsnap.cpu.0": 1, "svsnap.latency.0": 1, "svsnap.regions.0": 1, "svsnap.$dashboard.0": 1}
+	if !maps.Equal(snaps.Subjects, wantSnaps) {
+		t.Errorf("SV_SNAP subjects %v, want %v", snaps.Subjects, wantSnaps)
+	}
+
+	later, states := publishMore(t, e, fx)
+	first, last, msgs := logStream(t, e)
+	if msgs != uint64(len(later)) || first != later[0] || last != later[len(later)-1] {
+		t.Fatalf("SV holds %d messages %d..%d, want exactly the %d after the compaction, %d..%d",
+			msgs, first, last, len(later), later[0], later[len(later)-1])
+	}
+	assertAPIState(t, e, fx, states)
+
+	e2 := e.restart(t)
+	assertAPIState(t, e2, fx, states)
+	// Close wrote a final snapshot, so the log is empty again.
+	if first, _, msgs := logStream(t, e2); msgs != 0 || first != later[len(later)-1]+1 {
+		t.Errorf("after a graceful restart SV holds %d messages from %d, want none", msgs, first)
+	}
+}
+
+// A client holding a position from before a restart either resumes with
+// exactly the events after it, or gets a reset snapshot equal to the API;
+// either way it ends with the right state.
+func TestClientPositionFromBeforeRestartEndsWithExactState(t *testing.T) {
+	tests := []struct {
+		name   string
+		missed int // updates published after the client left, before the restart
+	}{
+		{"client was up to date", 0},
+		{"client missed updates before the restart", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := startEnv(t, noAutoCompaction)
+			publishFixture(t, e)
+			c := e.dial(t)
+			snap := c.first(t, "snapshot")
+			s := e.publish(t, "sv.cpu.data", `{"value": 1, "ts": 1}`)
+			pos := c.waitSeq(t, s)[1].Seq
+			c.close()
+
+			var afterPos []uint64
+			for i := range tt.missed {
+				afterPos = append(afterPos, e.publish(t, "sv.cpu.data", fmt.Sprintf(`{"value": %d, "ts": 2}`, 10+i)))
+			}
+			if len(afterPos) > 0 {
+				e.waitSeq(t, afterPos[len(afterPos)-1])
+			}
+			e2 := e.restart(t)
+			for i := range 3 {
+				afterPos = append(afterPos, e2.publish(t, "sv.cpu.data", fmt.Sprintf(`{"value": %d, "ts": 3}`, 20+i)))
+			}
+			e2.waitSeq(t, afterPos[len(afterPos)-1])
+			wantState := `{"value": 22, "prev": 21, "ts": 3}`
+
+			c2 := e2.dialAt(t, snap.Epoch, pos)
+			first := c2.waitEvents(t, 1)[0]
+			switch {
+			case first.Type == "resumed" && first.Seq == pos:
+				evs := c2.waitSeq(t, afterPos[len(afterPos)-1])
+				checkChain(t, evs)
+				if got := seqs(evs[1:]); fmt.Sprint(got) != fmt.Sprint(afterPos) {
+					t.Fatalf("resumed at %d across the restart: got seqs %v, want exactly %v", pos, got, afterPos)
+				}
+				assertJSON(t, "last resumed event", evs[len(evs)-1].Data, `{"value": 22, "ts": 3}`)
+				t.Logf("resumed at %d with %d events", pos, len(afterPos))
+			case first.Type == "snapshot" && first.Reset:
+				if first.Seq != afterPos[len(afterPos)-1] {
+					t.Errorf("reset snapshot at seq %d, want %d", first.Seq, afterPos[len(afterPos)-1])
+				}
+				for _, w := range first.Widgets {
+					if !jsonEqual(t, w.State, e2.widgetState(t, w.ID)) {
+						t.Errorf("reset snapshot state of %s %s differs from /api", w.ID, w.State)
+					}
+				}
+				t.Logf("position %d not resumable after restart: reset snapshot", pos)
+			default:
+				t.Fatalf("first event after restart %v, want resumed at %d or a reset snapshot", first, pos)
+			}
+			assertJSON(t, "cpu state", e2.widgetState(t, "cpu"), wantState)
+		})
+	}
+}
+
+// When the process dies without its final snapshot, the next start replays
+// the log kept since the last compaction: the state is exact, and clients
+// holding a position inside that log resume with exactly the events after it.
+func TestRestartAfterCrashRebuildsStateAndResumeLogFromTheStream(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	fx := publishFixture(t, e)
+	e.compactNow(t)
+	c := e.dial(t)
+	epoch := c.first(t, "snapshot").Epoch
+	later, states := publishMore(t, e, fx)
+	pos := later[2]
+	c.waitSeq(t, pos)
+	c.close()
+	e.crash(t)
+
+	e2 := startEnvAt(t, e.dir, e.cfg)
+	if first, last, msgs := logStream(t, e2); msgs != uint64(len(later)) || first != later[0] || last != later[len(later)-1] {
+		t.Fatalf("after the crash SV holds %d messages %d..%d, want the %d since the compaction", msgs, first, last, len(later))
+	}
+	assertAPIState(t, e2, fx, states)
+	if h := e2.health(t); h.Epoch != epoch || h.Seq != later[len(later)-1] {
+		t.Errorf("after the crash /healthz at %s/%d, want %s/%d", h.Epoch, h.Seq, epoch, later[len(later)-1])
+	}
+
+	tests := []struct {
+		name string
+		pos  uint64
+		want []uint64
+	}{
+		{"position at the compaction point", fx.lastSeq, later},
+		{"position inside the replayed log", pos, later[3:]},
+		{"position at the end", later[len(later)-1], nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e2.dialAt(t, epoch, tt.pos)
+			if ev := c.first(t, "resumed"); ev.Seq != tt.pos {
+				t.Fatalf("resumed at %d, want %d", ev.Seq, tt.pos)
+			}
+			evs := c.waitEvents(t, 1+len(tt.want))
+			if got := seqs(evs[1:]); fmt.Sprint(got) != fmt.Sprint(tt.want) && !(len(got) == 0 && len(tt.want) == 0) {
+				t.Fatalf("resumed from %d: got seqs %v, want %v", tt.pos, got, tt.want)
+			}
+			checkChain(t, evs)
+			for _, ev := range evs[1:] {
+				if ev.Type != "data" {
+					t.Errorf("replayed event %v, want data", ev)
+				}
+			}
+		})
+	}
+
+	// Live updates continue after the replayed ones.
+	c2 := e2.dial(t)
+	s0 := c2.first(t, "snapshot").Seq
+	s := e2.publish(t, "sv.cpu.data", `{"value": 81, "ts": 21}`)
+	evs := c2.waitSeq(t, s)
+	checkChain(t, evs)
+	if s0 != later[len(later)-1] {
+		t.Errorf("snapshot after the crash at %d, want %d", s0, later[len(later)-1])
+	}
+}
+
+// Restarting with snapshots in SV_SNAP takes about as long as starting fresh:
+// reading a handful of snapshots must not wait out a fetch timeout.
+func TestRestartWithSnapshotsStartsPromptly(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	fx := publishFixture(t, e)
+	if err := e.stop(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e2 := startEnvAt(t, e.dir, e.cfg)
+	took := time.Since(start)
+	assertAPIState(t, e2, fx, fx.states)
+	if took > 2*time.Second {
+		t.Errorf("restart with %d snapshots took %v, want under 2s", len(fx.configs)+1, took)
+	}
+}
+
+// A crash after the snapshots were written but before the log was purged
+// leaves both; the next start must skip the log messages the snapshots
+// already hold: no chart point or table op applied twice, no stat prev
+// overwritten, and the position (healthz, snapshot seq, prev) never goes back.
+func TestRestartAfterCrashBetweenSnapshotAndPurgeAppliesNothingTwice(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	fx := publishFixture(t, e)
+	// The first half of a compaction: snapshots written, log not purged.
+	gen, snaps := e.g.hub.captureDirty()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	for _, s := range snaps {
+		if err := e.g.writeSnapshot(ctx, gen, s); err != nil {
+			t.Fatalf("writeSnapshot %s: %v", s.id, err)
+		}
+	}
+	e.crash(t)
+
+	e2 := startEnvAt(t, e.dir, e.cfg)
+	if _, _, msgs := logStream(t, e2); msgs != fx.lastSeq {
+		t.Fatalf("SV holds %d messages, want all %d (never purged)", msgs, fx.lastSeq)
+	}
+	assertAPIState(t, e2, fx, fx.states)
+	if h := e2.health(t); h.Seq != fx.lastSeq {
+		t.Errorf("/healthz seq %d after the restart, want %d: the position went back", h.Seq, fx.lastSeq)
+	}
+	c := e2.dial(t)
+	snap := c.first(t, "snapshot")
+	assertFixtureSnapshot(t, snap, fx)
+	s := e2.publish(t, "sv.cpu.data", `{"value": 1, "ts": 1}`)
+	evs := c.waitSeq(t, s)
+	checkChain(t, evs)
+	if snap.Seq != fx.lastSeq {
+		t.Errorf("snapshot at seq %d, want %d", snap.Seq, fx.lastSeq)
+	}
+}
