@@ -1,23 +1,40 @@
-# Two entry points do all the set-up on a fresh machine:
-#   make demo   the live demo on the embedded bus
-#   make test   every test (Go with -race, web unit tests, real Chromium)
+# Two entry points do all the set-up on a fresh machine (Go, Python 3.11, Node):
+#   make demo   the live Pathway demo on the embedded bus (http://127.0.0.1:3000)
+#   make test   every test: Go (-race) and fuzzing, web unit tests, Python SDK, real Chromium
 GO        ?= go
+PYTHON    ?= python3
 BIN       := bin/streamviz
+VENV      := .venv
 FUZZTIME  ?= 10s
+export STREAMVIZ_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: demo build test test-go test-fuzz test-web test-browser setup-test clean
+.PHONY: demo demo-go build venv test test-go test-fuzz test-web test-browser test-python setup-test clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/streamviz
 
-demo: build
+# The venv holds the SDK (editable), Pathway and the test tools; the stamp
+# reinstalls only when the package definition changes.
+$(VENV)/.stamp: python/pyproject.toml python/setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e './python[pathway,test]'
+	touch $@
+
+venv: $(VENV)/.stamp
+
+demo: build venv
+	$(VENV)/bin/python -m stream_viz demo
+
+# The same dashboard without Python: the server's built-in synthetic feed.
+demo-go: build
 	./$(BIN) demo
 
-test: setup-test test-go test-fuzz test-web test-browser
+test: setup-test test-go test-fuzz test-web test-browser test-python
 
-# Installs what the tests need and is not in Go's module cache: Chromium
-# from Debian's packages (never a browser download) and playwright-core.
-setup-test:
+# Installs what the tests need beyond Go's module cache: Chromium from
+# Debian's packages (never a browser download), playwright-core, the venv.
+setup-test: venv
 	./scripts/setup-test.sh
 
 test-go:
@@ -31,7 +48,10 @@ test-web:
 	node --test web/test/
 
 test-browser: build
-	cd tests/browser && STREAMVIZ_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 .
+	cd tests/browser && node --test --test-concurrency=1 .
+
+test-python: build venv
+	$(VENV)/bin/python -m pytest python/tests -q
 
 clean:
-	rm -rf bin tests/browser/node_modules
+	rm -rf bin $(VENV) tests/browser/node_modules python/build
