@@ -60,10 +60,9 @@ def _manual(port: int | None, seconds: float | None) -> int:
 def _pathway(port: int | None, seconds: float | None) -> int:
     import pathway as pw
 
-    class Orders(pw.Schema):
-        region: str
-        amount: float
-        at: pw.DateTimeUtc
+    # Built from types, not a class body: annotations in this module are strings (PEP 563)
+    # and `pw` is local to this function.
+    orders_schema = pw.schema_from_types(region=str, amount=float, at=pw.DateTimeUtc)
 
     class Synthetic(pw.io.python.ConnectorSubject):
         def run(self) -> None:
@@ -72,12 +71,11 @@ def _pathway(port: int | None, seconds: float | None) -> int:
             while not stop.is_set():
                 n += 1
                 for _ in range(random.randint(1, int(20 * (1 + 0.5 * math.sin(n / 25))))):
-                    self.next(region=random.choice(REGIONS), amount=20 + random.expovariate(1 / 40),
-                              at=pw.DateTimeUtc.now() if hasattr(pw.DateTimeUtc, "now") else _utcnow())
+                    self.next(region=random.choice(REGIONS), amount=20 + random.expovariate(1 / 40), at=_utcnow())
                 self.commit()
                 stop.wait(0.2)
 
-    orders = pw.io.python.read(Synthetic(), schema=Orders, autocommit_duration_ms=200)
+    orders = pw.io.python.read(Synthetic(), schema=orders_schema, autocommit_duration_ms=200)
     by_region = orders.groupby(pw.this.region).reduce(
         pw.this.region,
         orders=pw.reducers.count(),
@@ -92,10 +90,10 @@ def _pathway(port: int | None, seconds: float | None) -> int:
 
     sv.title("StreamViz demo: Pathway orders")
     sv.table(by_region, title="Orders by region", id="regions", sort_by="revenue", column_format={"revenue": ",.0f", "avg_basket": ".2f"})
-    sv.stat(totals, "revenue", title="Revenue", unit="$", format=",.0f")
-    sv.gauge(totals, "avg_basket", title="Average basket", unit="$", min_val=0, max_val=120,
+    sv.stat(totals, "revenue", id="revenue", title="Revenue", unit="$", format=",.0f")
+    sv.gauge(totals, "avg_basket", id="avg_basket", title="Average basket", unit="$", min_val=0, max_val=120,
              thresholds=[(40, "#eab308"), (80, "#22c55e"), (120, "#3b82f6")])
-    sv.chart(per_window, "orders", x_column="window_start", title="Orders per 2 s window", chart_type="bar", max_points=300)
+    sv.chart(per_window, "orders", x_column="window_start", id="orders_per_window", title="Orders per 2 s window", chart_type="bar", max_points=300)
     sv.start(port)
     pw.run(monitoring_level=pw.MonitoringLevel.NONE)
     sv.stop()

@@ -22,7 +22,7 @@ OPS_PER_MESSAGE = 5_000
 
 
 def slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip()).strip("_")[:64]
+    s = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip().lower()).strip("_")[:64]
     return s or "widget"
 
 
