@@ -174,11 +174,18 @@ func (h *hub) configEvent(seq uint64, w *widget) []byte {
 	b := make([]byte, 0, 256)
 	b = fmt.Appendf(b, `{"type":"config","seq":%d,"prev":%d,"id":`, seq, h.lastSeq)
 	b = appendString(b, w.cfg.ID)
-	b = append(b, `,"config":`...)
+	b = append(b, ',')
+	b = appendConfigState(b, w)
+	return append(b, '}')
+}
+
+// appendConfigState writes `"config":{...},"state":{...}`, the pair every
+// widget view shares: config events, snapshots, snapshots on disk, the API.
+func appendConfigState(b []byte, w *widget) []byte {
+	b = append(b, `"config":`...)
 	b = appendConfig(b, w.cfg)
 	b = append(b, `,"state":`...)
-	b = w.appendState(b)
-	return append(b, '}')
+	return w.appendState(b)
 }
 
 func appendConfig(b []byte, c *WidgetConfig) []byte {
@@ -261,10 +268,8 @@ func (h *hub) snapshot(only string, reset bool) []byte {
 func appendWidget(b []byte, w *widget) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, w.cfg.ID)
-	b = append(b, `,"config":`...)
-	b = appendConfig(b, w.cfg)
-	b = append(b, `,"state":`...)
-	b = w.appendState(b)
+	b = append(b, ',')
+	b = appendConfigState(b, w)
 	return append(b, '}')
 }
 
@@ -307,10 +312,7 @@ func (h *hub) widgetJSON(id string) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	b := append([]byte(nil), `{"config":`...)
-	b = appendConfig(b, w.cfg)
-	b = append(b, `,"state":`...)
-	b = w.appendState(b)
+	b := appendConfigState([]byte{'{'}, w)
 	return append(b, '}'), true
 }
 
