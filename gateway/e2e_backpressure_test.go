@@ -30,8 +30,12 @@ func TestStalledSocketIsCutOffWithoutDelayingOthers(t *testing.T) {
 
 	pad := strings.Repeat("x", rowPad)
 	var sent []uint64
+	// Each update waits until the reading client has it: that client is never
+	// behind, so the only socket that can reach the bound is the stalled one.
 	publish := func(i int) {
-		sent = append(sent, e.publish(t, "sv.big.data", fmt.Sprintf(`{"key": "k%d", "row": {"i": %d, "pad": "%s"}}`, i%10, i, pad)))
+		seq := e.publish(t, "sv.big.data", fmt.Sprintf(`{"key": "k%d", "row": {"i": %d, "pad": "%s"}}`, i%10, i, pad))
+		sent = append(sent, seq)
+		reader.waitSeq(t, seq)
 	}
 	i := 0
 	for ; e.health(t).Slow == 0; i++ {
