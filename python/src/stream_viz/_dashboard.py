@@ -89,8 +89,6 @@ class Dashboard:
                 self.server = None
             raise
         self.started = True
-        if self._title.title is not None:
-            self.set_title(None)
         if not self._atexit:
             atexit.register(self.stop)
             self._atexit = True
@@ -153,6 +151,8 @@ def _fresh_publisher(d: Dashboard) -> Publisher:
         for w in d.widgets.values():
             w._config_pending = True
             p.mark(w)
+        if d._title.title is not None or d._title.theme is not None:
+            p.mark(d._title)  # type: ignore[arg-type]
     return p
 
 
