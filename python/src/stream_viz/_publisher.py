@@ -187,12 +187,14 @@ class Publisher:
         loop = asyncio.get_running_loop()
         if loop.time() < self._pause_until:
             return
+        # _send awaits, and acknowledgements arriving meanwhile may empty and
+        # drop a queue: look each one up afresh.
         for wid in list(self._queued):
-            if wid not in self._inflight and self._queued[wid]:
+            if wid not in self._inflight and self._queued.get(wid):
                 await self._send(wid)
 
     async def _send(self, wid: str) -> None:
-        msg = self._queued[wid][0]
+        msg = self._queued[wid][0]  # the caller checked it is there, without awaiting since
         self._inflight.add(wid)
         try:
             fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})

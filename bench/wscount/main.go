@@ -1,0 +1,100 @@
+// Command wscount is the benchmarks' WebSocket client: it connects to a
+// dashboard's socket, counts chart points as they arrive, and prints one JSON
+// line when it has seen the expected number (or its deadline passes). The same
+// client measures StreamViz and pathway-viz, so their numbers compare.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+type result struct {
+	Points     int     `json:"points"`
+	Messages   int     `json:"messages"`
+	Bytes      int64   `json:"bytes"`
+	FirstAtMs  float64 `json:"first_at_ms"` // since connect
+	LastAtMs   float64 `json:"last_at_ms"`
+	TimedOut   bool    `json:"timed_out"`
+	ConnectErr string  `json:"connect_error,omitempty"`
+}
+
+func main() {
+	url := flag.String("url", "", "WebSocket URL")
+	format := flag.String("format", "streamviz", "streamviz or pathwayviz")
+	want := flag.Int("points", 0, "stop after this many chart points")
+	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	flag.Parse()
+
+	res := run(*url, *format, *want, *timeout)
+	_ = json.NewEncoder(os.Stdout).Encode(res)
+}
+
+func run(url, format string, want int, timeout time.Duration) result {
+	var res result
+	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		res.ConnectErr = err.Error()
+		return res
+	}
+	defer conn.Close()
+	conn.SetReadLimit(1 << 30)
+	fmt.Fprintln(os.Stderr, "wscount: connected") // the harness starts publishing after this line
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for res.Points < want {
+		_ = conn.SetReadDeadline(deadline)
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			res.TimedOut = true
+			break
+		}
+		n := count(format, msg)
+		if n > 0 && res.Points == 0 {
+			res.FirstAtMs = ms(time.Since(start))
+		}
+		res.Points += n
+		res.Messages++
+		res.Bytes += int64(len(msg))
+	}
+	res.LastAtMs = ms(time.Since(start))
+	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// count returns the chart points one message carries: StreamViz frames are
+// arrays of events (docs/protocol.md §2); pathway-viz sends one point per
+// {"type":"data", ...} message.
+func count(format string, msg []byte) int {
+	if format == "pathwayviz" {
+		var m struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(msg, &m) == nil && m.Type == "data" {
+			return 1
+		}
+		return 0
+	}
+	var evs []struct {
+		Type string `json:"type"`
+		Data struct {
+			Points [][2]json.RawMessage `json:"points"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(msg, &evs) != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Type == "data" {
+			n += len(e.Data.Points)
+		}
+	}
+	return n
+}

@@ -1,0 +1,361 @@
+"""Shared pieces of the SDK tests: deadline polling, the HTTP API, a real WebSocket client that
+applies the protocol (docs/protocol.md §2) to its own copy of the dashboard, and process checks.
+
+No mocks: everything here talks to a really spawned `streamviz` over the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import websockets.sync.client
+
+import stream_viz as sv
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+# ---------------------------------------------------------------- waiting
+
+
+def wait_until(cond: Callable[[], Any], timeout: float = 15.0, what: str = "the condition", interval: float = 0.02) -> Any:
+    """Polls cond until it returns something truthy (returned) or the deadline passes (AssertionError).
+
+    Exceptions raised by cond count as "not yet"; the last one is reported.
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            got = cond()
+            if got:
+                return got
+            last = got
+        except Exception as e:  # noqa: BLE001 - reported below
+            last = e
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def http_base() -> str:
+    url = sv._D.http_url
+    assert url, "stream_viz is not running a local server"
+    return url.rstrip("/")
+
+
+def get_json(url: str, timeout: float = 5.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.load(r)
+
+
+def api_widget(wid: str, base: str | None = None) -> dict | None:
+    """GET /api/widgets/{wid}: {"config", "state"}, or None while it is unknown (404)."""
+    try:
+        return get_json(f"{base or http_base()}/api/widgets/{wid}")
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise
+
+
+def api_widgets(base: str | None = None) -> list[dict]:
+    return get_json(f"{base or http_base()}/api/widgets")
+
+
+def wait_widget(wid: str, pred: Callable[[dict], Any], timeout: float = 15.0, base: str | None = None) -> dict:
+    """Polls /api/widgets/{wid} until pred(widget) holds; returns the widget."""
+    box: dict = {}
+
+    def check() -> Any:
+        w = api_widget(wid, base)
+        box["last"] = w
+        return w if w is not None and pred(w) else None
+
+    try:
+        return wait_until(check, timeout, f"widget {wid!r}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nlast /api/widgets/{wid}: {json.dumps(box.get('last'), indent=1)[:4000]}") from None
+
+
+def wait_state(wid: str, expected: Any, timeout: float = 15.0, base: str | None = None, key: Callable[[dict], Any] | None = None) -> dict:
+    """Waits until key(state) (default: the state) equals expected."""
+    key = key or (lambda st: st)
+    return wait_widget(wid, lambda w: key(w["state"]) == expected, timeout, base)
+
+
+def rows_of(w: dict | None) -> dict:
+    return ((w or {}).get("state") or {}).get("rows") or {}
+
+
+# ---------------------------------------------------------------- WebSocket client
+
+
+class DashClient:
+    """A browser stand-in: a real WebSocket on /ws that applies every event like the page does.
+
+    history holds, after each server message (one JSON array), a deep copy of the widgets that
+    message touched, so tests can check every state a browser could have shown.
+    """
+
+    def __init__(self, base: str | None = None, widget: str | None = None):
+        base = base or http_base()
+        self.url = base.replace("http://", "ws://") + "/ws" + (f"?widget={widget}" if widget else "")
+        self.ws: Any = None
+        self.widgets: dict[str, dict] = {}
+        self.title: str | None = None
+        self.messages: list[list[dict]] = []
+        self.history: list[tuple[int, dict[str, dict]]] = []  # (message index, {id: copy of widget})
+        self.event_states: list[tuple[str, Any]] = []  # (widget id, copy of its state) after each data/config event
+        self.seq = 0
+        self.errors: list[str] = []
+        self.cond = threading.Condition()
+        self.closed = False
+        self._opened = threading.Event()
+        self._open_error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="dash-client", daemon=True)
+        self.thread.start()
+        self._opened.wait(15)
+        if self._open_error is not None:
+            raise self._open_error
+        assert self.ws is not None, f"could not open {self.url}"
+
+    # -- reading
+
+    def _run(self) -> None:
+        try:
+            with websockets.sync.client.connect(self.url, open_timeout=10, max_size=64 * 2**20) as ws:
+                self.ws = ws
+                self._opened.set()
+                for raw in ws:
+                    self._on_message(raw)
+        except Exception as e:  # noqa: BLE001 - the socket closes at the end of every test
+            if self.ws is None:
+                self._open_error = e
+            elif not self.closed:
+                self.errors.append(f"socket ended: {e!r}")
+        finally:
+            self._opened.set()
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+
+    def _on_message(self, raw: str | bytes) -> None:
+        events = json.loads(raw)
+        with self.cond:
+            if not isinstance(events, list):
+                self.errors.append(f"a server message is not a JSON array: {raw[:200]!r}")
+                return
+            self.messages.append(events)
+            touched: set[str] = set()
+            for ev in events:
+                try:
+                    changed = self._apply(ev)
+                except Exception as e:  # noqa: BLE001 - surfaced through errors
+                    self.errors.append(f"cannot apply {ev!r}: {e!r}")
+                    continue
+                touched |= changed
+                if ev.get("type") in ("data", "config") and ev.get("id") in changed:
+                    self.event_states.append((ev["id"], copy.deepcopy(self.widgets[ev["id"]]["state"])))
+            self.history.append((len(self.messages) - 1, {w: copy.deepcopy(self.widgets[w]) for w in touched if w in self.widgets}))
+            self.cond.notify_all()
+
+    def _apply(self, ev: dict) -> set[str]:
+        t = ev["type"]
+        if t == "snapshot":
+            self.widgets = {w["id"]: {"config": w["config"], "state": w["state"]} for w in ev["widgets"]}
+            self.title = ev.get("title")
+            self.seq = ev["seq"]
+            return set(self.widgets)
+        if t == "resumed":
+            return set()
+        if ev["seq"] <= self.seq:
+            return set()  # duplicate
+        self.seq = ev["seq"]
+        if t == "title":
+            self.title = ev["title"]
+            return set()
+        wid = ev["id"]
+        if t == "config":
+            self.widgets[wid] = {"config": ev["config"], "state": ev["state"]}
+            return {wid}
+        if t == "data":
+            w = self.widgets[wid]
+            apply_data(w, ev["data"])
+            return {wid}
+        self.errors.append(f"unknown event type {t!r}")
+        return set()
+
+    # -- waiting
+
+    def wait_for(self, pred: Callable[[DashClient], Any], timeout: float = 15.0, what: str = "the client state") -> Any:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                got = pred(self)
+                if got:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise AssertionError(f"WebSocket client: timed out waiting for {what}; widgets: "
+                                         f"{json.dumps(self.widgets)[:3000]}; errors: {self.errors}")
+                self.cond.wait(min(left, 0.5))
+
+    def state(self, wid: str) -> Any:
+        w = self.widgets.get(wid)
+        return None if w is None else w["state"]
+
+    def rows(self, wid: str) -> dict:
+        return (self.state(wid) or {}).get("rows") or {}
+
+    def data_events(self, wid: str) -> list[dict]:
+        with self.cond:
+            return [ev for msg in self.messages for ev in msg if ev.get("type") == "data" and ev.get("id") == wid]
+
+    def states_of(self, wid: str) -> list[dict]:
+        """Every state of wid the client held after a message (what a page renders), in order."""
+        with self.cond:
+            return [ws[wid]["state"] for _, ws in self.history if wid in ws]
+
+    def event_states_of(self, wid: str) -> list[dict]:
+        """The state of wid after each of its events: finer than states_of, since the server may
+        put several events in one message, and a page renders between messages."""
+        with self.cond:
+            return [st for w, st in self.event_states if w == wid]
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.ws.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self.thread.join(5)
+
+
+def apply_data(w: dict, d: dict) -> None:
+    """Applies one normalized data event (protocol §2.2) to {"config", "state"} like the browser."""
+    cfg = w["config"]
+    typ = cfg["type"]
+    st = w["state"]
+    if typ in ("stat", "gauge"):
+        if st is None:
+            st = w["state"] = {"value": None, "prev": None, "ts": None}
+        st["prev"] = st.get("value")
+        st["value"] = d.get("value")
+        st["ts"] = d.get("ts")
+    elif typ == "table":
+        if st is None:
+            st = w["state"] = {"rows": {}}
+        rows = st.setdefault("rows", {})
+        for op in d["ops"]:
+            if op.get("delete"):
+                rows.pop(op["key"], None)
+            else:
+                rows[op["key"]] = op["row"]
+    elif typ == "chart":
+        if st is None:
+            st = w["state"] = {"points": []}
+        name = d.get("series") or ""
+        if name:
+            pts = st.setdefault("series", {}).setdefault(name, [])
+        else:
+            pts = st.setdefault("points", [])
+        rm = set(d.get("remove") or [])
+        if rm:
+            pts[:] = [p for p in pts if p[0] not in rm]
+        for p in d.get("points") or []:
+            if d.get("mode") == "upsert":
+                same = [i for i, q in enumerate(pts) if q[0] == p[0]]
+                if same:
+                    pts[same[-1]] = list(p)
+                    continue
+                at = 0
+                for i, q in enumerate(pts):
+                    if q[0] <= p[0]:
+                        at = i + 1
+                pts.insert(at, list(p))
+            else:
+                pts.append(list(p))
+        limit = cfg.get("max_points") or 1000
+        if len(pts) > limit:
+            del pts[: len(pts) - limit]
+        if name and not pts:
+            st["series"].pop(name, None)
+            if not st["series"]:
+                st.pop("series")
+    else:
+        raise ValueError(f"unknown widget type {typ!r}")
+
+
+# ---------------------------------------------------------------- values
+
+
+def plain(v: Any) -> Any:
+    """numpy/pandas scalars -> Python, NaN -> None: how a Pathway value looks after JSON."""
+    if hasattr(v, "item") and type(v).__module__.startswith("numpy"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def pandas_rows(df, key: str | None = None) -> dict[str, dict]:
+    """pw.debug.table_to_pandas output as the dashboard's table rows: {key: {column: value}}."""
+    out = {}
+    for idx, rec in df.to_dict(orient="index").items():
+        row = {c: plain(v) for c, v in rec.items()}
+        k = str(row[key]) if key is not None else str(idx)
+        out[k] = row
+    return out
+
+
+def points_xy(points: list) -> list[tuple[float, Any]]:
+    return [(float(x), y) for x, y in points]
+
+
+# ---------------------------------------------------------------- processes
+
+
+def proc_state(pid: int) -> str | None:
+    """The one-letter state of pid from /proc (None when it does not exist)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    s = proc_state(pid)
+    return s is not None and s not in ("Z", "X")
+
+
+def child_servers(parent: int | None = None) -> list[int]:
+    """Live streamviz processes whose parent is this process (or parent)."""
+    parent = os.getpid() if parent is None else parent
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        if comm == "streamviz" and int(fields[1]) == parent and fields[0] not in ("Z", "X"):
+            found.append(int(name))
+    return found

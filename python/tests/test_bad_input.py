@@ -1,0 +1,243 @@
+"""Bad input: a clear exception naming the problem, at declaration or start(), nothing half-started."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import warnings
+
+import pathway as pw
+import pytest
+
+import stream_viz as sv
+import stream_viz._server as server_mod
+from helpers import child_servers, wait_widget
+
+ORDERS_MD = """
+region | amount | note
+eu     | 10     | x
+us     | 20     | y
+"""
+
+
+def orders():
+    return pw.debug.table_from_markdown(ORDERS_MD)
+
+
+def assert_nothing_started():
+    assert not sv._D.started and sv._D.server is None and sv._D.http_url is None
+    assert child_servers() == [], "no server process may be left behind"
+
+
+# ---------------------------------------------------------------- declaration
+
+
+@pytest.mark.parametrize("declare, column", [
+    (lambda t: sv.table(t, id="w", columns=["region", "nope"]), "nope"),
+    (lambda t: sv.table(t, id="w", sort_by="nope"), "nope"),
+    (lambda t: sv.table(t, id="w", key="nope"), "nope"),
+    (lambda t: sv.stat(t, "nope", id="w"), "nope"),
+    (lambda t: sv.gauge(t, "nope", id="w"), "nope"),
+    (lambda t: sv.chart(t, "nope", id="w"), "nope"),
+    (lambda t: sv.chart(t, "amount", x_column="nope", id="w"), "nope"),
+], ids=["table-columns", "table-sort_by", "table-key", "stat", "gauge", "chart-y", "chart-x"])
+def test_unknown_column_raises_at_declaration_naming_it_and_registers_nothing(declare, column):
+    t = orders()
+    with pytest.raises(sv.UnknownColumnError) as e:
+        declare(t)
+    assert e.value.column == column and e.value.widget == "w"
+    assert repr(column) in str(e.value) and "region" in str(e.value), "the message names the column and the ones there are"
+    assert "w" not in sv._D.widgets
+    sv.stat(t, "amount", id="w")  # the id is still free: nothing was half-registered
+
+
+def test_unknown_chart_type_raises_naming_the_choices():
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.chart("c", chart_type="pie")
+    assert e.value.option == "chart_type" and "pie" in str(e.value) and "line" in str(e.value)
+    with pytest.raises(sv.InvalidOptionError):
+        sv.chart(orders(), "amount", id="c2", chart_type="donut")
+    assert sv._D.widgets == {}
+
+
+@pytest.mark.parametrize("make, bad", [
+    (lambda: sv.stat("w"), "12"),
+    (lambda: sv.gauge("w"), "high"),
+    (lambda: sv.chart("w"), [1, 2]),
+    (lambda: sv.chart("w"), {"cpu": "hot"}),
+    (lambda: sv.stat("w"), object()),
+], ids=["stat-str", "gauge-str", "chart-list", "chart-series-str", "stat-object"])
+def test_non_numeric_send_raises_not_numeric_naming_widget_and_value(make, bad):
+    w = make()
+    with pytest.raises(sv.NotNumericError) as e:
+        if isinstance(w, sv.Chart):
+            w.send(bad, 1000)
+        else:
+            w.send(bad)
+    assert e.value.widget == "w" and "'w'" in str(e.value)
+    assert isinstance(e.value, TypeError)
+
+
+def test_non_numeric_send_leaves_nothing_pending_and_later_values_still_arrive():
+    s = sv.stat("w")
+    sv.start(port=0)
+    with pytest.raises(sv.NotNumericError):
+        s.send("12")
+    s.send(5)
+    wait_widget("w", lambda w: w["state"]["value"] == 5)
+
+
+def test_duplicate_id_raises_for_manual_and_pathway_widgets():
+    sv.stat("dup")
+    with pytest.raises(sv.DuplicateWidgetError) as e:
+        sv.table("dup")
+    assert e.value.widget == "dup" and "'dup'" in str(e.value)
+    t = orders()
+    sv.stat(t.reduce(total=pw.reducers.sum(pw.this.amount)), "total")
+    with pytest.raises(sv.DuplicateWidgetError):
+        sv.gauge(t.reduce(total=pw.reducers.sum(pw.this.amount)), "total")  # derived id "total" again
+    assert sorted(sv._D.widgets) == ["dup", "total"]
+
+
+@pytest.mark.parametrize("declare, option", [
+    (lambda: sv.stat("has space"), "id"),
+    (lambda: sv.stat("x" * 65), "id"),
+    (lambda: sv.gauge("g", min_val=10, max_val=10), "min_val"),
+    (lambda: sv.gauge("g", thresholds=[(1,)]), "thresholds"),
+    (lambda: sv.chart("c", max_points=0), "max_points"),
+    (lambda: sv.table("t", max_rows=0), "max_rows"),
+    (lambda: sv.table(object()), "source"),
+    (lambda: sv.stat(orders()), "column"),  # three columns: which one?
+], ids=["id-space", "id-long", "gauge-range", "thresholds", "max_points", "max_rows", "source", "stat-no-column"])
+def test_invalid_options_raise_invalid_option_naming_the_option(declare, option):
+    with pytest.raises(sv.InvalidOptionError) as e:
+        declare()
+    assert e.value.option == option and option in str(e.value)
+    assert sv._D.widgets == {}
+
+
+@pytest.mark.parametrize("kind", ["stat", "gauge", "chart"])
+def test_non_numeric_pathway_column_is_refused_at_declaration(kind):
+    t = orders()
+    with pytest.raises(sv.InvalidOptionError) as e:
+        getattr(sv, kind)(t, "note", id="w")
+    assert "'note'" in str(e.value) and "numeric" in str(e.value) and "str" in str(e.value)
+    assert sv._D.widgets == {}
+
+
+def test_table_send_with_key_missing_from_the_row_names_the_key():
+    t = sv.table("t", key="region")
+    with pytest.raises(sv.UnknownColumnError) as e:
+        t.send({"name": "eu"})
+    assert e.value.column == "region" and "'region'" in str(e.value)
+    with pytest.raises(sv.InvalidOptionError):
+        t.send(["eu", 1])
+
+
+def test_stat_of_a_multi_row_table_warns_and_keeps_its_last_value(pw_run):
+    t = pw.debug.table_from_markdown("""
+      | v  | __time__
+    1 | 10 | 2
+    2 | 20 | 4
+    3 | 30 | 6
+    """)
+    sv.stat(t, "v", id="multi")
+    sv.start(port=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pw_run()
+    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning) and "multi" in str(w.message)]
+    assert len(msgs) == 1, f"warned once: {msgs}"
+    assert "'multi'" in msgs[0] and "2 rows" in msgs[0] and "single-row" in msgs[0]
+    assert str(sv.MultipleRowsError("multi", 2)) in sv.stats()["errors"]
+    # The single row it had (10) stays: no row was picked from 20 and 30.
+    got = wait_widget("multi", lambda w: w["state"]["ts"] is not None)
+    assert got["state"]["value"] == 10
+
+
+# ---------------------------------------------------------------- start()
+
+
+def test_explicit_port_in_use_raises_port_in_use_and_spawns_nothing():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(sv.PortInUseError) as e:
+            sv.start(port=port)
+        assert e.value.port == port and str(port) in str(e.value)
+        assert_nothing_started()
+        sv.configure(port=port)
+        with pytest.raises(sv.PortInUseError):
+            sv.start()
+        assert_nothing_started()
+
+
+def test_default_port_busy_falls_back_to_a_free_port():
+    with socket.socket() as busy:
+        try:
+            busy.bind(("127.0.0.1", server_mod.DEFAULT_PORT))
+            busy.listen()
+        except OSError:
+            pass  # someone else holds it: busy either way
+        sv.start()
+        assert sv._D.http_url and f":{server_mod.DEFAULT_PORT}/" not in sv._D.http_url
+
+
+def test_missing_binary_raises_binary_not_found_listing_where_it_looked(monkeypatch, tmp_path):
+    monkeypatch.setenv("STREAMVIZ_BIN", str(tmp_path / "nowhere" / "streamviz"))
+    monkeypatch.setattr(server_mod, "__file__", str(tmp_path / "pkg" / "_server.py"))  # no bundled binary either
+    with pytest.raises(sv.BinaryNotFoundError) as e:
+        sv.start(port=0)
+    assert str(tmp_path / "nowhere" / "streamviz") in str(e.value) and "STREAMVIZ_BIN" in str(e.value)
+    assert e.value.searched and isinstance(e.value, FileNotFoundError)
+    assert_nothing_started()
+
+
+def test_server_that_fails_to_start_raises_with_its_output_and_leaves_no_process(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(sv.ServerStartError) as e:
+        sv.start(port=0, data_dir=str(not_a_dir))
+    assert "did not start" in str(e.value)
+    assert e.value.exit_code not in (None, 0) and e.value.stderr.strip(), "the server's own words are kept"
+    assert_nothing_started()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_url_raises_server_unreachable_promptly_and_spawns_nothing():
+    url = f"nats://127.0.0.1:{free_port()}"
+    t0 = time.monotonic()
+    with pytest.raises(sv.ServerUnreachableError) as e:
+        sv.start(url=url)
+    took = time.monotonic() - t0
+    assert e.value.url == url and url in str(e.value)
+    assert_nothing_started()
+    cause = str(e.value).split(f"{url}:", 1)[1].strip()
+    assert cause, f"the message says why the bus is unreachable: {str(e.value)!r}"
+    assert took < 6, f"a refused connection is reported promptly, not after {took:.1f}s"
+
+
+def test_start_twice_and_url_with_port_are_refused():
+    with pytest.raises(sv.StreamVizError, match="port= and data_dir="):
+        sv.start(port=0, url="nats://127.0.0.1:4222")
+    assert_nothing_started()
+    sv.start(port=0)
+    pid = sv._D.server.proc.pid
+    with pytest.raises(sv.StreamVizError, match="already started"):
+        sv.start(port=0)
+    assert child_servers() == [pid], "the refused second start spawned nothing"
+
+
+def test_configure_rejects_a_bad_port():
+    with pytest.raises(sv.InvalidOptionError):
+        sv.configure(port=70000)
+    with pytest.raises(sv.InvalidOptionError):
+        sv.configure(port="3000")
+    assert os.environ.get("STREAMVIZ_BIN")

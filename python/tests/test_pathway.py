@@ -1,0 +1,387 @@
+"""Pathway fidelity: the dashboard shows exactly what Pathway computed.
+
+Each test builds a real Pathway pipeline, computes the expected result with
+pw.debug.table_to_pandas *before* the widgets subscribe (table_to_pandas runs the whole graph
+again, subscriptions included), then runs pw.run() against a really spawned server and compares
+the dashboard (GET /api/widgets and a live WebSocket client) with Pathway's own answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import threading
+
+import numpy as np
+import pandas as pd
+import pathway as pw
+import pytest
+
+import stream_viz as sv
+from helpers import DashClient, api_widget, get_json, http_base, pandas_rows, plain, rows_of, wait_state, wait_widget
+
+
+class CommitRecorder:
+    """Pathway's own view of a table at every commit boundary, keyed like the dashboard."""
+
+    def __init__(self, table, key_col: str | None = None, columns: list[str] | None = None):
+        self.key_col, self.columns = key_col, columns
+        self.rows: dict[str, dict] = {}
+        self.states: list[dict[str, dict]] = [{}]
+        self._delta: dict = {}
+        self._added: dict = {}
+        self._retracted: dict = {}
+        self.inserted: list[tuple[int, dict]] = []  # (commit time, row) of every insertion
+        pw.io.subscribe(table, on_change=self._on_change, on_time_end=self._on_end, name="test_recorder")
+
+    def _key(self, key, row) -> str:
+        return str(row[self.key_col]) if self.key_col else str(key)
+
+    def _on_change(self, key, row, time, is_addition) -> None:
+        # Within a commit Pathway may deliver an update's retraction after its insertion: sum per key.
+        self._delta[key] = self._delta.get(key, 0) + (1 if is_addition else -1)
+        if is_addition:
+            self._added[key] = row
+            self.inserted.append((time, dict(row)))
+        else:
+            self._retracted.setdefault(key, row)
+
+    def _on_end(self, time) -> None:
+        for key, d in self._delta.items():
+            old = self._retracted.get(key)
+            if old is not None:
+                self.rows.pop(self._key(key, old), None)
+            if d >= 0 and key in self._added:
+                row = self._added[key]
+                self.rows[self._key(key, row)] = {c: plain(v) for c, v in row.items() if self.columns is None or c in self.columns}
+        self._delta, self._added, self._retracted = {}, {}, {}
+        self.states.append({k: dict(v) for k, v in self.rows.items()})
+
+
+def assert_every_state_was_a_commit_boundary(client: DashClient, wid: str, boundaries: list[dict]) -> None:
+    """Every table state the client held is one Pathway had at a commit end: after each server
+    message (what a page renders) and after each single data event (the server may batch events
+    into one message by chance, which would hide a commit split across two updates)."""
+    for per, seen in (("message", client.states_of(wid)), ("data event", client.event_states_of(wid))):
+        assert seen, f"the client never saw {wid}"
+        for i, st in enumerate(seen):
+            rows = (st or {}).get("rows") or {}
+            if rows not in boundaries:
+                pytest.fail(f"after {per} {i} the client held {len(rows)} rows of {wid!r}, a state Pathway never had "
+                            f"at a commit boundary (boundary sizes: {[len(b) for b in boundaries]}); "
+                            f"first rows: {dict(list(rows.items())[:3])}", pytrace=False)
+
+
+def no_delete_of(client: DashClient, wid: str, keys) -> list[dict]:
+    """The delete ops the client received for keys (rows that are live at the end)."""
+    return [op for ev in client.data_events(wid) for op in ev["data"]["ops"] if op.get("delete") and op["key"] in keys]
+
+
+ORDERS_MD = """
+  | region | amount | __time__ | __diff__
+1 | eu     | 10     | 2        | 1
+2 | us     | 20     | 2        | 1
+3 | apac   | 5      | 2        | 1
+1 | eu     | 10     | 4        | -1
+1 | eu     | 12     | 4        | 1
+4 | latam  | 7      | 4        | 1
+2 | us     | 20     | 6        | -1
+2 | us     | 21     | 6        | 1
+3 | apac   | 5      | 6        | -1
+5 | eu     | 1      | 8        | 1
+4 | latam  | 7      | 10       | -1
+4 | latam  | 8      | 10       | 1
+"""
+
+
+def test_table_updates_change_rows_in_place_and_retractions_delete_them(client_factory, pw_run):
+    t = pw.debug.table_from_markdown(ORDERS_MD)
+    expected = pandas_rows(pw.debug.table_to_pandas(t))
+    assert len(expected) == 4, expected  # apac was deleted; eu, us, latam updated; row 5 added
+
+    recorder = CommitRecorder(t)
+    w = sv.table(t, title="Orders")  # the seed's order: declare, start, run
+    assert w.id == "orders" and w.title == "Orders" and w.columns == ["region", "amount"] and w.source is t
+    sv.start(port=0)
+    client = client_factory()
+    pw_run()
+
+    wait_state("orders", expected, key=lambda st: st["rows"])
+    client.wait_for(lambda c: c.rows("orders") == expected, what="the final rows over the socket")
+    assert recorder.states[-1] == expected, "Pathway's own subscription agrees with table_to_pandas"
+    assert no_delete_of(client, "orders", expected) == [], "a row updated by retraction+insertion was never deleted"
+    assert_every_state_was_a_commit_boundary(client, "orders", recorder.states)
+    assert not client.errors
+
+
+def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(client_factory, pw_run):
+    orders = pw.debug.table_from_markdown(ORDERS_MD)
+    by_region = orders.groupby(pw.this.region).reduce(pw.this.region, revenue=pw.reducers.sum(pw.this.amount),
+                                                       orders=pw.reducers.count())
+    df = pw.debug.table_to_pandas(by_region)
+    expected = {r: {"region": r, "revenue": plain(rev)} for r, rev in zip(df["region"], df["revenue"])}
+    assert set(expected) == {"eu", "us", "latam"}
+
+    recorder = CommitRecorder(by_region, key_col="region", columns=["region", "revenue"])
+    sv.start(port=0)  # declared after start this time
+    client = client_factory()
+    sv.table(by_region, id="regions", key="region", columns=["region", "revenue"], sort_by="revenue")
+    pw_run()
+
+    wait_state("regions", expected, key=lambda st: st["rows"])
+    client.wait_for(lambda c: c.rows("regions") == expected, what="the regions over the socket")
+    assert no_delete_of(client, "regions", expected) == []
+    assert_every_state_was_a_commit_boundary(client, "regions", recorder.states)
+    assert api_widget("regions")["config"]["columns"] == ["region", "revenue"]
+
+
+def test_stat_and_gauge_show_the_reduce_result_and_null_once_its_row_is_retracted(pw_run):
+    orders = pw.debug.table_from_markdown(ORDERS_MD)
+    totals = orders.reduce(revenue=pw.reducers.sum(pw.this.amount), avg=pw.reducers.avg(pw.this.amount))
+    gone = pw.debug.table_from_markdown("""
+      | v | __time__ | __diff__
+    1 | 3 | 2        | 1
+    1 | 3 | 4        | -1
+    """).reduce(s=pw.reducers.sum(pw.this.v))
+    df = pw.debug.table_to_pandas(totals)
+    assert len(df) == 1
+    revenue, avg = plain(df["revenue"].iloc[0]), plain(df["avg"].iloc[0])
+    assert revenue == 12 + 21 + 1 + 8
+
+    s = sv.stat(totals, "revenue", unit="$")
+    g = sv.gauge(totals, "avg", max_val=50)
+    e = sv.stat(gone, id="emptied")
+    assert (s.id, s.column, g.id, g.column, e.column) == ("revenue", "revenue", "avg", "avg", "s")
+    sv.start(port=0)
+    pw_run()
+    wait_widget("revenue", lambda w: w["state"]["value"] == revenue)
+    wait_widget("avg", lambda w: w["state"]["value"] == pytest.approx(avg))
+    # The single row existed (3) and was then retracted: the stat shows no value, not a stale one.
+    # (Both commits may be coalesced into one update, so prev is not pinned.)
+    wait_widget("emptied", lambda w: w["state"]["ts"] is not None and w["state"]["value"] is None)
+
+
+WINDOW_MD = """
+  | t  | v | __time__ | __diff__
+1 | 1  | 1 | 2        | 1
+2 | 3  | 2 | 2        | 1
+3 | 12 | 5 | 4        | 1
+4 | 25 | 1 | 4        | 1
+5 | 2  | 4 | 6        | 1
+4 | 25 | 1 | 8        | -1
+6 | 14 | 3 | 8        | 1
+"""
+
+
+@pytest.mark.parametrize("axis", ["number", "datetime"])
+def test_window_chart_has_one_point_per_window_late_events_move_it_and_retraction_removes_it(axis, client_factory, pw_run):
+    events = pw.debug.table_from_markdown(WINDOW_MD)
+    if axis == "number":
+        window = pw.temporal.tumbling(duration=10)
+    else:
+        events = events.select(v=pw.this.v, t=pw.this.t.dt.from_timestamp(unit="s"))
+        window = pw.temporal.tumbling(duration=dt.timedelta(seconds=10))
+    win = events.windowby(pw.this.t, window=window).reduce(start=pw.this._pw_window_start, total=pw.reducers.sum(pw.this.v))
+    df = pw.debug.table_to_pandas(win).sort_values("start")
+
+    def x_of(v):
+        return float(v) if axis == "number" else pd.Timestamp(v).timestamp() * 1000.0
+
+    expected = [(x_of(s), plain(v)) for s, v in zip(df["start"], df["total"])]
+    # [0,10): 1+2 then the late 4 -> 7; [10,20): 5 then 3 -> 8; [20,30): 1 then retracted for good.
+    assert expected == [(0.0, 7), (10_000.0 if axis == "datetime" else 10.0, 8)]
+
+    sv.chart(win, "total", x_column="start", id="win", chart_type="bar")
+    sv.start(port=0)
+    client = client_factory()
+    pw_run()
+
+    got = wait_widget("win", lambda w: [(float(x), y) for x, y in w["state"]["points"]] == expected)
+    assert "series" not in got["state"]
+    client.wait_for(lambda c: [(float(x), y) for x, y in (c.state("win") or {}).get("points", [])] == expected,
+                    what="the window points over the socket")
+    for st in client.states_of("win"):
+        xs = [p[0] for p in st["points"]]
+        assert len(xs) == len(set(xs)), f"a window had two points at once: {st['points']}"
+        assert xs == sorted(xs), f"window points out of order: {xs}"
+    assert not client.errors
+
+
+def test_chart_without_x_column_plots_each_commit_at_its_time(pw_run):
+    orders = pw.debug.table_from_markdown(ORDERS_MD)
+    totals = orders.reduce(revenue=pw.reducers.sum(pw.this.amount))
+    recorder = CommitRecorder(totals)
+    sv.chart(totals, "revenue", id="rev_over_time")
+    sv.start(port=0)
+    pw_run()
+    expected = [(float(time), row["revenue"]) for time, row in recorder.inserted]
+    assert [y for _, y in expected] == [35, 44, 40, 41, 42], expected
+    wait_widget("rev_over_time", lambda w: [(float(x), y) for x, y in w["state"]["points"]] == expected)
+
+
+def test_streaming_connector_subject_every_commit_shows_whole_and_final_state_matches_pathway(client_factory, pw_run):
+    """A paced ConnectorSubject: after each commit the subject waits until the browser shows it, so
+    every commit travels on its own and every state the browser held must be a commit boundary."""
+    steps = [
+        [("put", "a", "eu", 1), ("put", "b", "us", 2), ("put", "c", "eu", 3)],
+        [("put", "a", "eu", 5), ("put", "d", "apac", 4)],                       # update a, insert d
+        [("del", "b", "us", 2), ("put", "c", "us", 6)],                         # delete b, c moves to us
+        [("put", "b", "us", 7), ("put", "a", "apac", 8), ("del", "d", "apac", 4)],
+        [("put", "e", "eu", 9)],
+    ]
+    models, m = [{}], {}
+    for step in steps:
+        for op, k, region, v in step:
+            if op == "put":
+                m[k] = {"k": k, "region": region, "v": v}
+            else:
+                m.pop(k)
+        models.append({k: dict(r) for k, r in m.items()})
+
+    def regions_of(model):
+        out: dict = {}
+        for r in model.values():
+            out.setdefault(r["region"], {"region": r["region"], "total": 0, "n": 0})
+            out[r["region"]]["total"] += r["v"]
+            out[r["region"]]["n"] += 1
+        return out
+
+    class Schema(pw.Schema):
+        k: str = pw.column_definition(primary_key=True)
+        region: str
+        v: int
+
+    class Orders(pw.io.python.ConnectorSubject):
+        pace = None  # set once the dashboard runs; table_to_pandas runs the subject unpaced
+        error: BaseException | None = None
+
+        def __init__(self):
+            super().__init__(session_type="upsert")
+
+        def run(self):
+            for i, step in enumerate(steps, 1):
+                for op, k, region, v in step:
+                    (self.next if op == "put" else self.delete)(k=k, region=region, v=v)
+                self.commit()
+                if Orders.pace is not None:
+                    try:
+                        Orders.pace(i)
+                    except BaseException as e:  # noqa: BLE001 - re-raised by the test
+                        Orders.error = e
+                        return
+
+    subject = Orders()
+    rows = pw.io.python.read(subject, schema=Schema, autocommit_duration_ms=600_000)
+    regions = rows.groupby(pw.this.region).reduce(pw.this.region, total=pw.reducers.sum(pw.this.v), n=pw.reducers.count())
+    totals = rows.reduce(total=pw.reducers.sum(pw.this.v))
+    expected_rows = pandas_rows(pw.debug.table_to_pandas(rows), key="k")
+    expected_regions = pandas_rows(pw.debug.table_to_pandas(regions), key="region")
+    assert expected_rows == models[-1] and expected_regions == regions_of(models[-1])
+
+    sv.table(rows, id="rows", key="k")
+    sv.table(regions, id="regions", key="region")
+    sv.stat(totals, "total", id="total")
+    sv.start(port=0)
+    client = client_factory()
+
+    def pace(i: int) -> None:
+        want_rows, want_regions = models[i], regions_of(models[i])
+        client.wait_for(lambda c: c.rows("rows") == want_rows and c.rows("regions") == want_regions
+                        and (c.state("total") or {}).get("value") == sum(r["v"] for r in want_rows.values()),
+                        timeout=15, what=f"commit {i} on the dashboard")
+
+    Orders.pace = staticmethod(pace)
+    try:
+        took = pw_run()
+    finally:
+        Orders.pace = None
+    if Orders.error is not None:
+        raise Orders.error
+    assert took < 60
+
+    wait_state("rows", expected_rows, key=lambda st: st["rows"])
+    wait_state("regions", expected_regions, key=lambda st: st["rows"])
+    wait_widget("total", lambda w: w["state"]["value"] == sum(r["v"] for r in expected_rows.values()))
+    assert_every_state_was_a_commit_boundary(client, "rows", models)
+    assert_every_state_was_a_commit_boundary(client, "regions", [regions_of(mm) for mm in models])
+    # Keys that stay live from their first commit on are never deleted on the way (a, c, us).
+    for wid, per_commit in (("rows", models), ("regions", [regions_of(mm) for mm in models])):
+        steady = [k for k in per_commit[-1] if all(k in st for st in per_commit[next(i for i, st in enumerate(per_commit) if k in st):])]
+        assert steady, wid
+        assert no_delete_of(client, wid, steady) == [], f"{wid}: a row updated in place was deleted on the way"
+    assert not client.errors
+
+
+def test_a_commit_with_thousands_of_row_changes_is_never_shown_half_applied(client_factory, pw_run):
+    """One Pathway commit inserts 6000 rows, the next updates all of them: a browser may see the
+    table empty, with the first 6000, or with the updated 6000, never a mix."""
+    n = 6000
+    df = pd.DataFrame({
+        "name": [f"r{i}" for i in range(n)] * 3,
+        "v": list(range(n)) + list(range(n)) + [i + 1_000_000 for i in range(n)],
+        "__time__": [2] * n + [4] * n + [4] * n,
+        "__diff__": [1] * n + [-1] * n + [1] * n,
+    }, index=list(range(n)) * 3)
+    t = pw.debug.table_from_pandas(df)
+    recorder = CommitRecorder(t)
+    sv.table(t, id="big", max_rows=10)
+    sv.start(port=0)
+    client = client_factory()
+    pw_run()
+    assert len(recorder.states) == 3 and all(len(s) == n for s in recorder.states[1:])
+    client.wait_for(lambda c: c.rows("big") == recorder.states[-1], timeout=30, what="the updated 6000 rows")
+    assert_every_state_was_a_commit_boundary(client, "big", recorder.states)
+
+
+def test_pathway_values_of_every_kind_are_encoded_and_nan_inf_become_null(pw_run):
+    base = pw.debug.table_from_markdown("""
+    name | ts                  | secs
+    a    | 2026-01-02T03:04:05 | 90
+    """)
+    t = base.select(
+        name=pw.this.name,
+        naive=pw.this.ts.dt.strptime("%Y-%m-%dT%H:%M:%S"),
+        utc=(pw.this.ts + "+0000").dt.strptime("%Y-%m-%dT%H:%M:%S%z"),
+        dur=pw.apply_with_type(lambda s: dt.timedelta(seconds=s), pw.Duration, pw.this.secs),
+        js=pw.apply_with_type(lambda s: pw.Json({"a": s, "b": [1, None]}), pw.Json, pw.this.secs),
+        ptr=pw.this.id,
+        tup=pw.make_tuple(pw.this.name, pw.this.secs),
+        none=pw.apply_with_type(lambda s: None, int | None, pw.this.secs),
+        nan=pw.apply_with_type(lambda s: float("nan"), float, pw.this.secs),
+        inf=pw.apply_with_type(lambda s: float("-inf"), float, pw.this.secs),
+        arr=pw.apply_with_type(lambda s: np.array([s, 2]), np.ndarray, pw.this.secs),
+        dec=pw.apply_with_type(lambda s: pw.wrap_py_object(decimal.Decimal("1.5")), pw.PyObjectWrapper, pw.this.secs),
+    )
+    key = str(pw.debug.table_to_pandas(t).index[0])
+    sv.table(t, id="kinds")
+    stat = sv.stat(base.select(x=pw.apply_with_type(lambda s: float("nan"), float, pw.this.secs)), "x", id="nan_stat")
+    sv.start(port=0)
+    pw_run()
+    got = wait_widget("kinds", lambda w: key in rows_of(w))
+    row = rows_of(got)[key]
+    dec = row.pop("dec")
+    assert row == {
+        "name": "a", "naive": "2026-01-02T03:04:05", "utc": "2026-01-02T03:04:05+00:00", "dur": 90.0,
+        "js": {"a": 90, "b": [1, None]}, "ptr": key, "tup": ["a", 90], "none": None, "nan": None, "inf": None,
+        "arr": [90, 2],
+    }
+    assert dec is not None, "a Decimal (wrapped) is shown, not dropped"
+    assert stat.column == "x"
+    wait_widget("nan_stat", lambda w: w["state"]["ts"] is not None and w["state"]["value"] is None)
+    assert get_json(http_base() + "/healthz")["rejected"] == 0
+    assert sv.stats()["errors"] == []
+
+
+def test_a_subscribed_table_keeps_publishing_while_other_threads_send_manually(pw_run):
+    """Manual widgets and Pathway widgets share the publisher: both arrive."""
+    orders = pw.debug.table_from_markdown(ORDERS_MD)
+    expected = pandas_rows(pw.debug.table_to_pandas(orders))
+    sv.table(orders, id="orders")
+    manual = sv.stat("manual")
+    sv.start(port=0)
+    sender = threading.Thread(target=lambda: [manual.send(i) for i in range(1, 501)])
+    sender.start()
+    pw_run()
+    sender.join()
+    wait_state("orders", expected, key=lambda st: st["rows"])
+    wait_widget("manual", lambda w: w["state"]["value"] == 500)
