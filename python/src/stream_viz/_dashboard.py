@@ -25,12 +25,17 @@ class _Title:
     def __init__(self) -> None:
         self.title: str | None = None
         self.theme: str | None = None
+        self._pending: Any = None
 
     def _take(self) -> Any:
         return {"title": self.title or "StreamViz", **({"theme": self.theme} if self.theme else {})}
 
-    def _encode(self, taken: Any) -> list:
-        return [("sv.$dashboard.config", taken, 0)]
+    def _fold(self, taken: Any) -> None:
+        self._pending = taken
+
+    def _drain(self) -> list:
+        body, self._pending = self._pending, None
+        return [("sv.$dashboard.config", body, 0)] if body else []
 
 
 class Dashboard:
@@ -46,6 +51,7 @@ class Dashboard:
         self._title = _Title()
         self._warned: set[str] = set()
         self.errors: list[str] = []
+        self._totals: dict[str, int] = {}
         self._atexit = False
 
     # ---- declaration ----
@@ -103,6 +109,8 @@ class Dashboard:
             return
         self.started = False
         self.publisher.close()
+        for k, v in self.publisher.stats.items():  # counters survive a restart
+            self._totals[k] = self._totals.get(k, 0) + v
         self.publisher = _fresh_publisher(self)
         if self.server:
             self.server.stop()
@@ -117,6 +125,8 @@ class Dashboard:
             self.publisher = Publisher(self.lock)
             self._title = _Title()
             self._warned.clear()
+            self._totals.clear()
+            self.errors.clear()
 
     # ---- reporting ----
 
@@ -133,11 +143,12 @@ class Dashboard:
 
     def stats(self) -> dict[str, Any]:
         p = self.publisher
+        total = {k: v + self._totals.get(k, 0) for k, v in p.stats.items()}
         return {
             "connected": p.connected,
-            "published_messages": p.stats["messages"],
-            "published_updates": p.stats["updates"],
-            "failed_publishes": p.stats["failed_publishes"],
+            "published_messages": total["messages"],
+            "published_updates": total["updates"],
+            "failed_publishes": total["failed_publishes"],
             "pending_messages": p.pending_messages(),
             "dropped_points": sum(getattr(w, "dropped", 0) for w in self.widgets.values()),
             "errors": list(self.errors),

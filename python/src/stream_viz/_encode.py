@@ -94,8 +94,21 @@ def time_ms(v: Any) -> float:
     raise TypeError(v)
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+def _default(o: Any) -> Any:
+    v = cell(o)
+    if v is o:  # cell() had nothing better: never loop
+        return str(o)
+    return v
+
+
+# The C encoder handles the common types itself and asks _default about the rest
+# (datetimes, Decimals, numpy, Pointers); only a payload holding NaN or an infinity
+# takes the slow path, where cell() turns them into null.
+_fast = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default)
 
 
 def dumps(obj: Any) -> bytes:
-    return _encoder.encode(obj).encode()
+    try:
+        return _fast.encode(obj).encode()
+    except ValueError:
+        return _fast.encode(cell(obj)).encode()

@@ -8,7 +8,6 @@ and network I/O happen on the SDK's own thread.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ._encode import number, time_ms
@@ -46,14 +45,28 @@ def check_numeric(widget: str, table: Any, column: str) -> None:
         raise InvalidOptionError(widget, "column", column, f"a numeric column; {column!r} holds {getattr(hint, '__name__', hint)}")
 
 
-def _subscribe(table: Any, on_change, on_time_end, name: str) -> None:
+def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
+    """Pathway's thread only appends each change to a list and, when the commit ends, hands
+    the list over whole (one lock, O(1)); the binding folds it later on the SDK's thread."""
     import pathway as pw
 
+    buf: list = []
+
+    def on_change(key: Any, row: dict, time: int, is_addition: bool) -> None:
+        buf.append((key, row, time, is_addition))
+
+    def on_time_end(time: int) -> None:
+        nonlocal buf
+        if buf:
+            commit, buf = buf, []
+            w._commit(commit)
+
+    w._binding = binding
     pw.io.subscribe(table, on_change=on_change, on_time_end=on_time_end, name=f"stream_viz_{name}")
 
 
 class _Rows:
-    """The live rows of a Pathway table, updated a commit at a time.
+    """The live rows of a Pathway table, updated a commit at a time (SDK thread only).
 
     Within one commit Pathway may deliver an update's retraction and insertion in either order,
     so changes are summed per key (+1 / -1) and the last inserted row is kept; at the commit's
@@ -62,151 +75,138 @@ class _Rows:
     """
 
     def __init__(self) -> None:
-        self.guard = threading.Lock()  # Pathway may call from several worker threads
         self.count: dict[Any, int] = {}
         self.row: dict[Any, dict] = {}
-        self.delta: dict[Any, int] = {}
-        self.added: dict[Any, dict] = {}
 
-    def on_change(self, key: Any, row: dict, time: int, is_addition: bool) -> None:
-        with self.guard:
-            self.delta[key] = self.delta.get(key, 0) + (1 if is_addition else -1)
-            if is_addition:
-                self.added[key] = row
-
-    def end_commit(self) -> list[tuple[Any, dict | None, dict | None]]:
+    def apply(self, commit: list) -> list[tuple[Any, dict | None, dict | None]]:
         """(key, row before, row now) for each key the commit changed; None when not live."""
-        with self.guard:
-            delta, added = self.delta, self.added
-            self.delta, self.added = {}, {}
-            out = []
-            for key, d in delta.items():
-                before = self.row.get(key)
-                n = self.count.get(key, 0) + d
-                if n > 0:
-                    now = added.get(key, before)
-                    self.count[key], self.row[key] = n, now
-                else:
-                    now = None
-                    self.count.pop(key, None)
-                    self.row.pop(key, None)
-                if before is not now:
-                    out.append((key, before, now))
-            return out
+        delta: dict[Any, int] = {}
+        added: dict[Any, dict] = {}
+        for key, row, _time, is_addition in commit:
+            if is_addition:
+                delta[key] = delta.get(key, 0) + 1
+                added[key] = row
+            else:
+                delta[key] = delta.get(key, 0) - 1
+        out = []
+        count, rows = self.count, self.row
+        for key, d in delta.items():
+            before = rows.get(key)
+            n = count.get(key, 0) + d
+            if n > 0:
+                now = added.get(key, before)
+                count[key], rows[key] = n, now
+            else:
+                now = None
+                count.pop(key, None)
+                rows.pop(key, None)
+            if before is not now:
+                out.append((key, before, now))
+        return out
 
-    def live(self) -> int:
-        return len(self.count)
+
+class _TableBinding:
+    def __init__(self, w: Table, cols: list[str] | None, key_col: str | None):
+        self.w, self.cols, self.key_col, self.rows = w, cols, key_col, _Rows()
+
+    def fold(self, commit: list) -> None:
+        ops = self.w._f_ops
+        cols, key_col = self.cols, self.key_col
+        for key, before, now in self.rows.apply(commit):
+            ref = now if now is not None else before
+            k = _text(ref[key_col]) if key_col is not None else _text(key)
+            if now is None:
+                ops[k] = None
+            else:
+                ops[k] = now if cols is None else {c: now[c] for c in cols}
 
 
 def bind_table(w: Table, table: Any) -> None:
     check_columns(w.id, table, *(w.columns or []), w.sort_by, w.key)
-    cols, key_col = w.columns, w.key
-    rows = _Rows()
-
-    def on_time_end(time: int) -> None:
-        changes = rows.end_commit()
-        if not changes:
-            return
-        ops: dict[str, Any] = {}
-        for key, before, now in changes:
-            ref = now if now is not None else before
-            k = _text(ref[key_col]) if key_col is not None else _text(key)
-            if now is None:
-                ops.setdefault(k, None)
-            else:
-                ops[k] = now if cols is None else {c: now[c] for c in cols}
-        with w._dash.lock:
-            w._apply_commit(ops)
-
-    _subscribe(table, rows.on_change, on_time_end, w.id)
+    # Rows go out as Pathway gives them unless the widget shows fewer columns.
+    cols = None if w.columns is None or list(w.columns) == columns_of(table) else list(w.columns)
+    _subscribe(table, w, _TableBinding(w, cols, w.key), w.id)
 
 
 def _text(k: Any) -> str:
     return k if isinstance(k, str) else str(k)
 
 
-def bind_value(w: _ValueWidget, table: Any, column: str) -> None:
-    check_columns(w.id, table, column)
-    check_numeric(w.id, table, column)
-    rows = _Rows()
+class _ValueBinding:
+    def __init__(self, w: _ValueWidget, column: str):
+        self.w, self.column, self.rows = w, column, _Rows()
 
-    def on_time_end(time: int) -> None:
-        if not rows.end_commit():
+    def fold(self, commit: list) -> None:
+        if not self.rows.apply(commit):
             return
-        n = rows.live()
+        w, n = self.w, len(self.rows.count)
         if n > 1:
             w._dash._warn_once(f"rows:{w.id}", str(MultipleRowsError(w.id, n)))
             return
-        value = next(iter(rows.row.values()))[column] if n == 1 else None
+        value = next(iter(self.rows.row.values()))[self.column] if n == 1 else None
         try:
-            v = number(value)
+            w._set_folded(number(value))
         except TypeError:
             w._dash._warn_once(f"num:{w.id}", str(NotNumericError(w.id, value)))
-            return
-        with w._dash.lock:
-            w._set_from_pipeline(v)
 
-    _subscribe(table, rows.on_change, on_time_end, w.id)
+
+def bind_value(w: _ValueWidget, table: Any, column: str) -> None:
+    check_columns(w.id, table, column)
+    check_numeric(w.id, table, column)
+    _subscribe(table, w, _ValueBinding(w, column), w.id)
+
+
+class _TimeChartBinding:
+    """No x column: one point per inserted row, at the commit's time."""
+
+    def __init__(self, w: Chart):
+        self.w, self.y = w, w.y_column
+
+    def fold(self, commit: list) -> None:
+        y = self.y
+        pts = _numeric_points(self.w, [(time, row[y]) for _key, row, time, is_addition in commit if is_addition])
+        if pts:
+            self.w._fold_points("", pts)
+
+
+class _XChartBinding:
+    """One point per row, at its x: a changed row moves its point, a deleted row removes it."""
+
+    def __init__(self, w: Chart):
+        self.w, self.x, self.y, self.rows = w, w.x_column, w.y_column, _Rows()
+        self.live_x: dict[Any, int] = {}  # x -> how many live rows sit there
+
+    def fold(self, commit: list) -> None:
+        x_col, y_col, live_x = self.x, self.y, self.live_x
+        ups, gone = [], []
+        for _key, before, now in self.rows.apply(commit):
+            if before is not None:
+                bx = before[x_col]
+                live_x[bx] -= 1
+                if not live_x[bx]:
+                    del live_x[bx]
+            if now is not None:
+                nx = now[x_col]
+                live_x[nx] = live_x.get(nx, 0) + 1
+                ups.append((nx, now[y_col]))
+            if before is not None:
+                gone.append(before[x_col])
+        w = self.w
+        for x in gone:
+            if x not in live_x:
+                try:
+                    w._fold_remove("", time_ms(x))
+                except TypeError:
+                    pass
+        for x, y in _numeric_points(w, ups):
+            w._fold_upsert("", x, y)
 
 
 def bind_chart(w: Chart, table: Any) -> None:
     check_columns(w.id, table, w.y_column, w.x_column)
     check_numeric(w.id, table, w.y_column)
-    y_col, x_col = w.y_column, w.x_column
-    if x_col is None:
-        # One point per inserted row, at the commit's time.
-        guard = threading.Lock()
-        points: list[tuple[float, Any]] = []
-
-        def on_change(key: Any, row: dict, time: int, is_addition: bool) -> None:
-            if is_addition:
-                with guard:
-                    points.append((time, row[y_col]))
-
-        def on_time_end(time: int) -> None:
-            with guard:
-                if not points:
-                    return
-                batch = list(points)
-                points.clear()
-            good = _numeric_points(w, batch)
-            with w._dash.lock:
-                for x, y in good:
-                    w._append("", x, y)
-                w._mark()
-
-        _subscribe(table, on_change, on_time_end, w.id)
-        return
-
-    # One point per row, at its x: a changed row moves its point, a deleted row removes it.
-    rows = _Rows()
-
-    def on_time_end(time: int) -> None:
-        changes = rows.end_commit()
-        if not changes:
-            return
-        live_xs = {r[x_col] for r in rows.row.values()}
-        ups, removes = [], []
-        for _, before, now in changes:
-            if before is not None and (now is None or before[x_col] != now[x_col]) and before[x_col] not in live_xs:
-                removes.append(before[x_col])
-            if now is not None:
-                ups.append((now[x_col], now[y_col]))
-        good = _numeric_points(w, ups)
-        xs_removed = []
-        for x in removes:
-            try:
-                xs_removed.append(time_ms(x))
-            except TypeError:
-                pass
-        with w._dash.lock:
-            for x in xs_removed:
-                w._remove("", x)
-            for x, y in good:
-                w._upsert("", x, y)
-            w._mark()
-
-    _subscribe(table, rows.on_change, on_time_end, w.id)
+    binding = _TimeChartBinding(w) if w.x_column is None else _XChartBinding(w)
+    _subscribe(table, w, binding, w.id)
 
 
 def _numeric_points(w: Chart, pts: list[tuple[Any, Any]]) -> list[tuple[float, Any]]:

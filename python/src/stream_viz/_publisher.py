@@ -32,15 +32,15 @@ MAX_PAYLOAD = 512 * 1024
 
 
 class Source(Protocol):
-    """What the publisher needs of a widget."""
+    """What the publisher needs of a widget (see Widget._take/_fold/_drain)."""
 
     id: str
 
-    def _take(self) -> Any:  # called with the lock held: swap buffers, O(1)
-        ...
+    def _take(self) -> Any: ...
 
-    def _encode(self, taken: Any) -> list[tuple[str, Any, int]]:  # (subject, body, updates); outside the lock
-        ...
+    def _fold(self, taken: Any) -> None: ...
+
+    def _drain(self) -> list[tuple[str, Any, int]]: ...
 
 
 class _Pending:
@@ -53,7 +53,8 @@ class _Pending:
 class Publisher:
     def __init__(self, lock: threading.Lock):
         self.lock = lock
-        self._dirty: dict[str, Source] = {}
+        self._dirty: dict[str, Source] = {}  # raw updates waiting, under the lock
+        self._folded: dict[str, Source] = {}  # folded state waiting to be drained
         self._queued: dict[str, list[_Pending]] = {}  # encoded, not yet acknowledged, in order
         self._inflight: set[str] = set()
         self._session = uuid.uuid4().hex[:12]
@@ -129,7 +130,7 @@ class Publisher:
     async def _close(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (self._dirty or self._queued or self._inflight) and loop.time() < deadline and self._nc.is_connected:
+        while (self._dirty or self._folded or self._queued or self._inflight) and loop.time() < deadline and self._nc.is_connected:
             await asyncio.sleep(FLUSH_INTERVAL)
         self._closing = True
         if self._task:
@@ -153,7 +154,7 @@ class Publisher:
         return bool(self._nc and self._nc.is_connected)
 
     def pending_messages(self) -> int:
-        return sum(len(q) for q in self._queued.values()) + len(self._dirty)
+        return sum(len(q) for q in self._queued.values()) + len(self._dirty) + len(self._folded)
 
     # ---- the SDK's thread ----
 
@@ -172,18 +173,22 @@ class Publisher:
                 await asyncio.sleep(0.1)
 
     async def _flush_once(self) -> None:
-        # A widget with unacknowledged messages is not taken from: its new
-        # updates keep coalescing in its buffers until the bus has caught up.
         with self.lock:
-            ready = [w for wid, w in self._dirty.items() if not self._queued.get(wid)]
-            for w in ready:
-                del self._dirty[w.id]
-            taken = [(w, w._take()) for w in ready]
+            dirty = list(self._dirty.values())
+            self._dirty.clear()
+            taken = [(w, w._take()) for w in dirty]
+        # Folding goes on whatever the bus does, so buffers stay coalesced and bounded;
+        # a widget with unacknowledged messages is drained only once they are through.
         for w, t in taken:
-            queue = self._queued.setdefault(w.id, [])
-            for subject, body, updates in w._encode(t):
-                payload = dumps(body)
-                queue.append(_Pending(subject, payload, f"{self._session}-{next(self._ids)}", updates))
+            w._fold(t)
+            self._folded[w.id] = w
+        for wid, w in list(self._folded.items()):
+            if self._queued.get(wid):
+                continue
+            del self._folded[wid]
+            msgs = [_Pending(subject, dumps(body), f"{self._session}-{next(self._ids)}", n) for subject, body, n in w._drain()]
+            if msgs:
+                self._queued[wid] = msgs
         loop = asyncio.get_running_loop()
         if loop.time() < self._pause_until:
             return
@@ -231,6 +236,3 @@ class Publisher:
         self.stats["retries"] += 1
         log.debug("stream_viz: publish to %s failed (%r); will retry", wid, e)
 
-
-def chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]

@@ -43,6 +43,9 @@ class Widget:
         self.title = title if title is not None else id
         self.embed = bool(embed)
         self._config_pending = True
+        self._send_config = False
+        self._commits: list[list] = []  # raw Pathway commits, under the lock
+        self._binding: Any = None  # folds those commits, on the SDK thread
         self._order = len(dash.widgets)  # declaration order is display order
         self.source: Any = None  # the Pathway table, or None in manual mode
 
@@ -61,25 +64,49 @@ class Widget:
     def _mark(self) -> None:
         self._dash.publisher.mark(self)
 
-    # Publisher protocol: _take runs under the dashboard lock and only swaps
-    # buffers; _encode runs on the SDK's thread.
-    def _take(self) -> tuple[dict | None, Any]:
-        cfg = self._config() if self._config_pending else None
+    # The publisher moves updates through three stages:
+    #   _take  (dashboard lock held, any thread): swap the raw buffers out, O(1);
+    #   _fold  (SDK thread): merge them into the coalesced state waiting to be sent;
+    #   _drain (SDK thread, when the widget has nothing in flight): turn that state
+    #          into (subject, body, updates) messages and clear it.
+    # Producers touch only the raw buffers, so they never wait on encoding or I/O,
+    # and folding goes on while the bus is slow, which is what keeps memory bounded.
+    def _take(self) -> tuple[bool, Any, list]:
+        cfg = self._config_pending
         self._config_pending = False
-        return cfg, self._swap()
+        commits, self._commits = self._commits, []
+        return cfg, self._swap(), commits
+
+    def _fold(self, taken: tuple[bool, Any, list]) -> None:
+        cfg, raw, commits = taken
+        if cfg:
+            self._send_config = True
+        self._merge(raw)
+        if commits and self._binding is not None:
+            for commit in commits:
+                self._binding.fold(commit)
+
+    def _drain(self) -> list[tuple[str, Any, int]]:
+        out: list[tuple[str, Any, int]] = []
+        if self._send_config:
+            self._send_config = False
+            out.append((f"sv.{self.id}.config", self._config(), 0))
+        out.extend((f"sv.{self.id}.data", body, n) for body, n in self._bodies())
+        return out
+
+    def _commit(self, changes: list) -> None:
+        """Pathway's thread, at a commit's end: hand the commit over whole."""
+        with self._dash.lock:
+            self._commits.append(changes)
+            self._mark()
 
     def _swap(self) -> Any:
         raise NotImplementedError
 
-    def _encode(self, taken: tuple[dict | None, Any]) -> list[tuple[str, Any, int]]:
-        cfg, data = taken
-        out: list[tuple[str, Any, int]] = []
-        if cfg is not None:
-            out.append((f"sv.{self.id}.config", cfg, 0))
-        out.extend((f"sv.{self.id}.data", body, n) for body, n in self._bodies(data))
-        return out
+    def _merge(self, raw: Any) -> None:
+        raise NotImplementedError
 
-    def _bodies(self, data: Any) -> list[tuple[Any, int]]:
+    def _bodies(self) -> list[tuple[Any, int]]:
         raise NotImplementedError
 
 
@@ -89,6 +116,8 @@ class _ValueWidget(Widget):
         self.unit, self.color, self.format = unit, color, format
         self._value: Any = None
         self._has_value = False
+        self._f_value: Any = None
+        self._f_has = False
 
     def send(self, value: Any) -> None:
         """Shows value (a number, or None for no value)."""
@@ -100,19 +129,24 @@ class _ValueWidget(Widget):
             self._value, self._has_value = v, True
             self._mark()
 
-    def _set_from_pipeline(self, v: Any) -> None:
-        # Called with the lock held, from the Pathway binding.
-        self._value, self._has_value = v, True
-        self._mark()
-
     def _swap(self) -> Any:
         taken = (self._has_value, self._value)
         self._has_value, self._value = False, None
         return taken
 
-    def _bodies(self, data: Any) -> list[tuple[Any, int]]:
-        has, v = data
-        return [({"value": v}, 1)] if has else []
+    def _merge(self, raw: Any) -> None:
+        has, v = raw
+        if has:
+            self._set_folded(v)
+
+    def _set_folded(self, v: Any) -> None:
+        self._f_value, self._f_has = v, True
+
+    def _bodies(self) -> list[tuple[Any, int]]:
+        if not self._f_has:
+            return []
+        self._f_has = False
+        return [({"value": self._f_value}, 1)]
 
 
 class Stat(_ValueWidget):
@@ -175,9 +209,10 @@ class Chart(Widget):
             raise InvalidOptionError(id, "max_points", max_points, "an integer from 1 to 100000")
         self.unit, self.color, self.chart_type, self.max_points = unit, color, chart_type, max_points
         self.y_column, self.x_column = y_column, x_column
-        self._points: dict[str, collections.deque] = {}
-        self._upserts: dict[str, dict[float, Any]] = {}
-        self._removes: dict[str, set[float]] = {}
+        self._points: dict[str, collections.deque] = {}  # raw, under the lock
+        self._f_points: dict[str, collections.deque] = {}  # folded, SDK thread
+        self._f_upserts: dict[str, dict[float, Any]] = {}
+        self._f_removes: dict[str, set[float]] = {}
         self.dropped = 0
 
     def _config(self) -> dict:
@@ -210,29 +245,46 @@ class Chart(Widget):
         if q is None:
             q = self._points[series] = collections.deque(maxlen=MAX_CHART_BUFFER)
         if len(q) == MAX_CHART_BUFFER:
-            self.dropped += 1
-            self._dash._warn_drop(self)
+            self._drop(1)
         q.append((x, y))
 
-    def _upsert(self, series: str, x: float, y: Any) -> None:
-        self._upserts.setdefault(series, {})[x] = y
-        rm = self._removes.get(series)
+    def _drop(self, n: int) -> None:
+        self.dropped += n
+        self._dash._warn_drop(self)
+
+    def _swap(self) -> Any:
+        taken = self._points
+        self._points = {}
+        return taken
+
+    def _merge(self, raw: Any) -> None:
+        for series, q in raw.items():
+            self._fold_points(series, q)
+
+    def _fold_points(self, series: str, pts: Any) -> None:
+        f = self._f_points.get(series)
+        if f is None:
+            f = self._f_points[series] = collections.deque(maxlen=MAX_CHART_BUFFER)
+        over = len(f) + len(pts) - MAX_CHART_BUFFER
+        if over > 0:
+            self._drop(over)
+        f.extend(pts)
+
+    def _fold_upsert(self, series: str, x: float, y: Any) -> None:
+        self._f_upserts.setdefault(series, {})[x] = y
+        rm = self._f_removes.get(series)
         if rm:
             rm.discard(x)
 
-    def _remove(self, series: str, x: float) -> None:
-        ups = self._upserts.get(series)
+    def _fold_remove(self, series: str, x: float) -> None:
+        ups = self._f_upserts.get(series)
         if ups:
             ups.pop(x, None)
-        self._removes.setdefault(series, set()).add(x)
+        self._f_removes.setdefault(series, set()).add(x)
 
-    def _swap(self) -> Any:
-        taken = (self._points, self._upserts, self._removes)
-        self._points, self._upserts, self._removes = {}, {}, {}
-        return taken
-
-    def _bodies(self, data: Any) -> list[tuple[Any, int]]:
-        points, upserts, removes = data
+    def _bodies(self) -> list[tuple[Any, int]]:
+        points, upserts, removes = self._f_points, self._f_upserts, self._f_removes
+        self._f_points, self._f_upserts, self._f_removes = {}, {}, {}
         out: list[tuple[Any, int]] = []
         for series, q in points.items():
             pts = [[x, y] for x, y in q]
@@ -269,7 +321,8 @@ class Table(Widget):
         self.column_labels = dict(column_labels or {})
         self.column_format = dict(column_format or {})
         self.max_rows, self.sort_by, self.sort_desc, self.key = max_rows, sort_by, bool(sort_desc), key
-        self._ops: dict[str, Any] = {}  # key -> raw row dict, or None for a delete
+        self._ops: dict[str, Any] = {}  # key -> row dict, or None for a delete; raw, under the lock
+        self._f_ops: dict[str, Any] = {}  # the same, folded, on the SDK thread
         self._appended: collections.deque[str] = collections.deque()
         self._serial = itertools.count(1)
 
@@ -300,19 +353,17 @@ class Table(Widget):
             self._ops[_key_text(key)] = None
             self._mark()
 
-    def _apply_commit(self, ops: dict[str, Any]) -> None:
-        # Lock held: one Pathway commit, merged whole so no flush splits it.
-        self._ops.update(ops)
-        self._mark()
-
     def _swap(self) -> Any:
         taken = self._ops
         self._ops = {}
         return taken
 
-    def _bodies(self, data: Any) -> list[tuple[Any, int]]:
-        ops = [{"key": k, "delete": True} if row is None else {"key": k, "row": {str(c): cell(v) for c, v in row.items()}}
-               for k, row in data.items()]
+    def _merge(self, raw: Any) -> None:
+        self._f_ops.update(raw)
+
+    def _bodies(self) -> list[tuple[Any, int]]:
+        data, self._f_ops = self._f_ops, {}
+        ops = [{"key": k, "delete": True} if row is None else {"key": k, "row": row} for k, row in data.items()]
         return [({"ops": ops[i : i + OPS_PER_MESSAGE]}, len(ops[i : i + OPS_PER_MESSAGE])) for i in range(0, len(ops), OPS_PER_MESSAGE)]
 
 
