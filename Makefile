@@ -8,7 +8,7 @@ VENV      := .venv
 FUZZTIME  ?= 10s
 export STREAMVIZ_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: demo demo-go build venv test test-go test-fuzz test-web test-browser test-python setup-test clean
+.PHONY: demo demo-go build venv test test-go test-fuzz test-web test-browser test-python setup-test bench bench-quick clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/streamviz
@@ -52,6 +52,14 @@ test-browser: build
 
 test-python: build venv
 	$(VENV)/bin/python -m pytest python/tests -q
+
+# Benchmarks (docs/benchmarks.md): every workload, StreamViz beside pathway-viz.
+# bench-quick runs each at reduced size once (minutes); bench is the full, repeated run.
+bench: build venv setup-test
+	$(VENV)/bin/python bench/run.py
+
+bench-quick: build venv setup-test
+	$(VENV)/bin/python bench/run.py --quick
 
 clean:
 	rm -rf bin $(VENV) tests/browser/node_modules python/build
