@@ -21,7 +21,8 @@ REPO = HERE.parent
 class BuildWithServer(build_py):
     def run(self):
         super().run()
-        target = Path(self.build_lib) / "stream_viz" / "_bin" / "streamviz"
+        # go build runs from the repository root, so the target must be absolute.
+        target = Path(self.build_lib).resolve() / "stream_viz" / "_bin" / "streamviz"
         target.parent.mkdir(parents=True, exist_ok=True)
         prebuilt = os.environ.get("STREAMVIZ_BIN")
         if prebuilt:

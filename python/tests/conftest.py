@@ -62,11 +62,18 @@ def clean_state():
     """
     import stream_viz as sv
 
-    sv._reset()
+    def reset() -> None:
+        sv._reset()
+        # sv._reset() forgets widgets and the title but not sv.configure(port=, embed=): a port
+        # configured by one test would otherwise become the next test's explicit port.
+        sv._D.port = None
+        sv._D.embed = None
+
+    reset()
     _clear_pathway()
     yield
     t0 = time.monotonic()
-    sv._reset()
+    reset()
     took = time.monotonic() - t0
     _clear_pathway()
     left = child_servers()

@@ -87,7 +87,7 @@ def wait_widget(wid: str, pred: Callable[[dict], Any], timeout: float = 15.0, ba
     try:
         return wait_until(check, timeout, f"widget {wid!r}")
     except AssertionError as e:
-        raise AssertionError(f"{e}\nlast /api/widgets/{wid}: {json.dumps(box.get('last'), indent=1)[:4000]}") from None
+        raise AssertionError(f"{e}\nlast /api/widgets/{wid}: {json.dumps(box.get('last'))[:4000]}") from None
 
 
 def wait_state(wid: str, expected: Any, timeout: float = 15.0, base: str | None = None, key: Callable[[dict], Any] | None = None) -> dict:

@@ -272,3 +272,19 @@ def test_stop_then_start_again_republishes_configs_to_the_new_server():
     s.send(2)
     wait_widget("again", value_is(2))
     assert got["config"]["type"] == "stat"
+
+
+def test_stats_count_acknowledged_messages_and_still_report_them_after_stop():
+    s = sv.stat("counted")
+    sv.start(port=0)
+    for i in range(3):
+        s.send(i)
+        wait_widget("counted", value_is(i))
+    before = wait_until(lambda: (st := sv.stats())["pending_messages"] == 0 and st, what="nothing pending")
+    assert before["connected"] is True and before["failed_publishes"] == 0
+    assert before["published_messages"] >= 4 and before["published_updates"] >= 3  # a config and three values
+    sv.stop()
+    after = sv.stats()
+    assert after["connected"] is False
+    assert after["pending_messages"] == 0, f"after stop() nothing is waiting to be published: {after}"
+    assert after["published_messages"] >= before["published_messages"], f"stop() does not forget what was published: {after}"

@@ -385,3 +385,41 @@ def test_a_subscribed_table_keeps_publishing_while_other_threads_send_manually(p
     sender.join()
     wait_state("orders", expected, key=lambda st: st["rows"])
     wait_widget("manual", lambda w: w["state"]["value"] == 500)
+
+
+def test_table_with_key_column_moves_a_row_whose_key_value_changes(client_factory, pw_run):
+    """key= shows rows by a column's value: when an update changes that value, the row moves to
+    its new key and the old key disappears, as in Pathway's table."""
+    t = pw.debug.table_from_markdown("""
+      | name | v | __time__ | __diff__
+    1 | a    | 1 | 2        | 1
+    2 | c    | 3 | 2        | 1
+    1 | a    | 1 | 4        | -1
+    1 | b    | 2 | 4        | 1
+    """)
+    expected = pandas_rows(pw.debug.table_to_pandas(t), key="name")
+    assert set(expected) == {"b", "c"}
+    sv.table(t, id="renamed", key="name")
+    sv.start(port=0)
+    client = client_factory()
+    pw_run()
+    wait_state("renamed", expected, key=lambda st: st["rows"])
+    client.wait_for(lambda c: c.rows("renamed") == expected, what="the renamed row over the socket")
+
+
+@pytest.mark.parametrize("old, new", [(1, 2), (2, 1)])
+def test_table_with_key_column_keeps_a_key_that_passes_from_one_row_to_another_in_one_commit(old, new, pw_run):
+    """Row `old` with name a is retracted and row `new` with name a inserted in the same commit:
+    key a stays live, whatever order Pathway delivers the two changes in."""
+    t = pw.debug.table_from_markdown(f"""
+          | name | v | __time__ | __diff__
+    {old} | a    | 1 | 2        | 1
+    {new} | a    | 2 | 4        | 1
+    {old} | a    | 1 | 4        | -1
+    """)
+    expected = pandas_rows(pw.debug.table_to_pandas(t), key="name")
+    assert expected == {"a": {"name": "a", "v": 2}}
+    sv.table(t, id="handover", key="name")
+    sv.start(port=0)
+    pw_run()
+    wait_state("handover", expected, timeout=10, key=lambda st: st["rows"])

@@ -127,6 +127,8 @@ class Dashboard:
             self._warned.clear()
             self._totals.clear()
             self.errors.clear()
+            self.port = None
+            self.embed = None
 
     # ---- reporting ----
 
@@ -149,7 +151,8 @@ class Dashboard:
             "published_messages": total["messages"],
             "published_updates": total["updates"],
             "failed_publishes": total["failed_publishes"],
-            "pending_messages": p.pending_messages(),
+            # Configs re-queued for a restart are not waiting on the bus.
+            "pending_messages": p.pending_messages() if self.started else 0,
             "dropped_points": sum(getattr(w, "dropped", 0) for w in self.widgets.values()),
             "errors": list(self.errors),
         }

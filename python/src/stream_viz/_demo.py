@@ -64,9 +64,11 @@ def _pathway(port: int | None, seconds: float | None) -> int:
     # and `pw` is local to this function.
     orders_schema = pw.schema_from_types(region=str, amount=float, at=pw.DateTimeUtc)
 
+    # Signal handlers can only be installed on the main thread, not the connector's.
+    stop = _stop_event(seconds)
+
     class Synthetic(pw.io.python.ConnectorSubject):
         def run(self) -> None:
-            stop = _stop_event(seconds)
             n = 0
             while not stop.is_set():
                 n += 1
@@ -115,7 +117,9 @@ def _utcnow():
 def _stop_event(seconds: float | None) -> threading.Event:
     stop = threading.Event()
     if seconds is not None:
-        threading.Timer(seconds, stop.set).start()
+        timer = threading.Timer(seconds, stop.set)
+        timer.daemon = True  # Ctrl-C must not wait for it
+        timer.start()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -112,13 +112,23 @@ class _TableBinding:
     def fold(self, commit: list) -> None:
         ops = self.w._f_ops
         cols, key_col = self.cols, self.key_col
-        for key, before, now in self.rows.apply(commit):
-            ref = now if now is not None else before
-            k = _text(ref[key_col]) if key_col is not None else _text(key)
-            if now is None:
-                ops[k] = None
-            else:
-                ops[k] = now if cols is None else {c: now[c] for c in cols}
+        if key_col is None:
+            for key, _before, now in self.rows.apply(commit):
+                k = _text(key)
+                ops[k] = None if now is None else (now if cols is None else {c: now[c] for c in cols})
+            return
+        # Keyed by a column: a row whose key value changed leaves its old key, which is
+        # deleted unless another row of this commit took it over.
+        upserts: dict[str, dict] = {}
+        left: set[str] = set()
+        for _key, before, now in self.rows.apply(commit):
+            if before is not None:
+                left.add(_text(before[key_col]))
+            if now is not None:
+                upserts[_text(now[key_col])] = now if cols is None else {c: now[c] for c in cols}
+        for k in left - upserts.keys():
+            ops[k] = None
+        ops.update(upserts)
 
 
 def bind_table(w: Table, table: Any) -> None:

@@ -65,6 +65,7 @@ class Publisher:
         self._js: Any = None
         self._task: asyncio.Task | None = None
         self._closing = False
+        self.active = False  # set under the lock once this thread folds Pathway commits
         self._pause_until = 0.0
         self._wake: asyncio.Event | None = None
         self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0}
@@ -94,16 +95,19 @@ class Publisher:
         ready.wait()
         fut = asyncio.run_coroutine_threadsafe(self._connect(url, timeout), self._loop)
         try:
-            fut.result(timeout + 5)
+            fut.result()  # _connect bounds itself by timeout
         except Exception as e:
             self._stop_loop()
-            raise ServerUnreachableError(url, e) from e
+            raise ServerUnreachableError(url, _reason(e)) from e
 
     async def _connect(self, url: str, timeout: float) -> None:
         async def on_error(e: Exception) -> None:
             log.debug("stream_viz: NATS error: %s", e)
 
-        self._nc = await nats.connect(
+        # nats-py retries the first connection as often as later ones, forever with
+        # max_reconnect_attempts=-1; a refused TCP connect is the clear answer to give.
+        await _probe(url, timeout)
+        self._nc = await asyncio.wait_for(nats.connect(
             url,
             name="stream_viz",
             connect_timeout=timeout,
@@ -111,8 +115,10 @@ class Publisher:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             error_cb=on_error,
-        )
+        ), timeout)
         self._js = self._nc.jetstream(publish_async_max_pending=256)
+        with self.lock:
+            self.active = True
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._flush_loop())
 
@@ -144,6 +150,18 @@ class Publisher:
         loop = self._loop
         if loop is None:
             return
+
+        async def cancel_all() -> None:
+            # Stopping a loop with tasks pending makes asyncio complain at exit.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(5)
+        except Exception:
+            pass
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(5)
@@ -236,3 +254,22 @@ class Publisher:
         self.stats["retries"] += 1
         log.debug("stream_viz: publish to %s failed (%r); will retry", wid, e)
 
+
+async def _probe(url: str, timeout: float) -> None:
+    """Raises OSError naming why the first server of url does not take TCP connections."""
+    from urllib.parse import urlsplit
+
+    first = url.split(",")[0].strip()
+    if "://" not in first:
+        first = "nats://" + first
+    parts = urlsplit(first)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 4222
+    _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    writer.close()
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, (asyncio.TimeoutError, TimeoutError)):
+        return "no answer within the connect timeout"
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

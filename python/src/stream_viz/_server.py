@@ -96,13 +96,17 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool) -> Server
     if data_dir:
         args += ["--data-dir", str(data_dir)]
     try:
-        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+        # A session of its own: Ctrl-C in the terminal reaches Python, which then stops the
+        # server cleanly after a last flush; the stdin pipe still ties it to this process.
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True,
+                                start_new_session=True)
     except OSError as e:
         raise ServerStartError(f"could not run {binary}: {e}") from e
     stderr: collections.deque = collections.deque(maxlen=200)
     # Drain stderr for the life of the server: a full pipe would block it.
-    threading.Thread(target=_drain, args=(proc.stderr, stderr), name="streamviz-server-log", daemon=True).start()
-    ready = _read_ready(proc, stderr)
+    drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), name="streamviz-server-log", daemon=True)
+    drain.start()
+    ready = _read_ready(proc, stderr, drain)
     server = Server(proc=proc, http=ready["http"], nats=ready["nats"], _stderr=stderr)
     threading.Thread(target=_drain, args=(proc.stdout, None), name="streamviz-server-out", daemon=True).start()
     return server
@@ -115,7 +119,7 @@ def _drain(pipe, sink) -> None:
     pipe.close()
 
 
-def _read_ready(proc: subprocess.Popen, stderr: collections.deque) -> dict:
+def _read_ready(proc: subprocess.Popen, stderr: collections.deque, drain: threading.Thread) -> dict:
     result: dict = {}
     done = threading.Event()
 
@@ -130,13 +134,16 @@ def _read_ready(proc: subprocess.Popen, stderr: collections.deque) -> dict:
     threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + READY_TIMEOUT
     while not done.wait(0.05):
-        if proc.poll() is not None:
-            done.wait(1)  # the line may still be in the pipe
-            break
-        if time.monotonic() > deadline:
+        if proc.poll() is not None or time.monotonic() > deadline:
             break
     if result.get("event") == "ready":
         return result
+    if done.is_set():
+        # stdout ended without a ready line: the process is exiting; let it finish.
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
     code = proc.poll()
     if code is None:
         proc.kill()
@@ -144,6 +151,5 @@ def _read_ready(proc: subprocess.Popen, stderr: collections.deque) -> dict:
         reason = f"no ready line within {READY_TIMEOUT:.0f}s"
     else:
         reason = f"it exited with status {code}"
-    time.sleep(0.1)  # let the drain thread collect the last words
+    drain.join(2)  # its last words, before they are reported
     raise ServerStartError(reason, "".join(stderr), code)
-

@@ -8,7 +8,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._encode import cell, number, time_ms
+from ._encode import cell, dumps, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CHART_TYPES = ("line", "area", "bar", "scatter")
 MAX_CHART_BUFFER = 200_000  # chart points held per widget while the bus is slow or away
 POINTS_PER_MESSAGE = 20_000
-OPS_PER_MESSAGE = 5_000
+MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
 
 
 def slug(text: str) -> str:
@@ -97,7 +97,13 @@ class Widget:
     def _commit(self, changes: list) -> None:
         """Pathway's thread, at a commit's end: hand the commit over whole."""
         with self._dash.lock:
-            self._commits.append(changes)
+            if self._dash.publisher.active:
+                self._commits.append(changes)
+            else:
+                # No SDK thread folds before sv.start() or after sv.stop(): fold here,
+                # under the lock the publisher takes to become active, so memory stays
+                # bounded and the two never fold at once.
+                self._binding.fold(changes)
             self._mark()
 
     def _swap(self) -> Any:
@@ -363,8 +369,19 @@ class Table(Widget):
 
     def _bodies(self) -> list[tuple[Any, int]]:
         data, self._f_ops = self._f_ops, {}
+        if not data:
+            return []
         ops = [{"key": k, "delete": True} if row is None else {"key": k, "row": row} for k, row in data.items()]
-        return [({"ops": ops[i : i + OPS_PER_MESSAGE]}, len(ops[i : i + OPS_PER_MESSAGE])) for i in range(0, len(ops), OPS_PER_MESSAGE)]
+        return [({"ops": part}, len(part)) for part in _split_by_size(ops)]
+
+
+def _split_by_size(ops: list) -> list[list]:
+    """One message for everything that fits: the server applies a message atomically, so a
+    commit is split only when it cannot travel in one message (the bus's payload limit)."""
+    if len(ops) <= 1 or len(dumps({"ops": ops})) <= MAX_MESSAGE_BYTES:
+        return [ops]
+    mid = len(ops) // 2
+    return _split_by_size(ops[:mid]) + _split_by_size(ops[mid:])
 
 
 def _key_text(k: Any) -> str:

@@ -1,0 +1,97 @@
+"""sv.start(url=...): several publishing processes share one running `streamviz serve`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from helpers import api_widgets, child_servers, get_json, rows_of, wait_until, wait_widget
+
+PUBLISHER = {
+    # A manual-mode publisher.
+    "manual": """
+        import json, sys
+        import stream_viz as sv
+        url = sys.argv[1]
+        sv.title("Shared bus")
+        revenue = sv.stat("m_revenue", title="Revenue")
+        regions = sv.table("m_regions", key="region")
+        sv.start(url=url)
+        assert sv._D.server is None and sv._D.http_url is None, "nothing spawned"
+        revenue.send(123.5)
+        regions.send({"region": "eu", "n": 1})
+        regions.send({"region": "us", "n": 2})
+        sv.stop()   # publishes what is pending first: the values below arrive although nothing waited
+        print("done")
+    """,
+    # A Pathway pipeline publisher.
+    "pathway": """
+        import json, sys
+        import pathway as pw
+        import stream_viz as sv
+        url = sys.argv[1]
+        t = pw.debug.table_from_markdown('''
+          | k | v | __time__ | __diff__
+        1 | a | 1 | 2        | 1
+        2 | b | 2 | 2        | 1
+        1 | a | 1 | 4        | -1
+        1 | a | 5 | 4        | 1
+        ''')
+        sv.table(t, id="p_rows", key="k")
+        sv.gauge(t.reduce(total=pw.reducers.sum(pw.this.v)), "total", id="p_total", max_val=10)
+        sv.start(url=url)
+        assert sv._D.server is None
+        pw.run(monitoring_level=pw.MonitoringLevel.NONE)
+        sv.stop()
+        print("done")
+    """,
+}
+
+
+@pytest.fixture
+def serve(streamviz_bin, tmp_path):
+    """A `streamviz serve` this test starts itself, on free ports; its JSON ready line parsed."""
+    proc = subprocess.Popen([streamviz_bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+                             "--data-dir", str(tmp_path / "data")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True).start()
+    try:
+        line = proc.stdout.readline()
+        assert line, f"no ready line; stderr: {''.join(err)}"
+        ready = json.loads(line)
+        assert ready["event"] == "ready", ready
+        yield {"http": f"http://{ready['http']}", "nats": ready["nats"], "proc": proc}
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_two_processes_publish_to_one_running_server_and_both_sets_show(serve, tmp_path):
+    base = serve["http"]
+    procs = []
+    for name, body in PUBLISHER.items():
+        script = tmp_path / f"publisher_{name}.py"
+        script.write_text(textwrap.dedent(body))
+        procs.append((name, subprocess.Popen([sys.executable, str(script), serve["nats"]], stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))))
+    for name, p in procs:
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 0 and out.strip().endswith("done"), f"{name} publisher failed:\n{err}"
+
+    ids = wait_until(lambda: {w["id"] for w in api_widgets(base)} >= {"m_revenue", "m_regions", "p_rows", "p_total"} and
+                     {w["id"] for w in api_widgets(base)}, what="both processes' widgets")
+    assert ids == {"m_revenue", "m_regions", "p_rows", "p_total"}
+    wait_widget("m_revenue", lambda w: w["state"]["value"] == 123.5, base=base)
+    got = wait_widget("m_regions", lambda w: len(rows_of(w)) == 2, base=base)
+    assert rows_of(got) == {"eu": {"region": "eu", "n": 1}, "us": {"region": "us", "n": 2}}
+    got = wait_widget("p_rows", lambda w: len(rows_of(w)) == 2, base=base)
+    assert rows_of(got) == {"a": {"k": "a", "v": 5}, "b": {"k": "b", "v": 2}}
+    wait_widget("p_total", lambda w: w["state"]["value"] == 7, base=base)
+    assert get_json(base + "/healthz")["rejected"] == 0
+    assert child_servers(procs[0][1].pid) == [] and child_servers(procs[1][1].pid) == []
+    assert serve["proc"].poll() is None, "the shared server outlives its publishers"
