@@ -23,6 +23,8 @@ const (
 	maxReadBytes = 4096
 	// A browser has nothing to say; more than this many messages a second is abuse.
 	maxReadsPerSecond = 20
+	// minFrameInterval paces frames per socket; it adds at most this much latency.
+	minFrameInterval = 10 * time.Millisecond
 )
 
 // client is one WebSocket. The hub enqueues events from its own goroutine
@@ -66,7 +68,10 @@ func (c *client) enqueue(ev []byte, first bool) bool {
 	}
 	c.queue = append(c.queue, ev)
 	c.queued += len(ev)
-	c.signal()
+	if len(c.queue) == 1 {
+		// Only the first event wakes the writer; later ones ride in the same frame.
+		c.signal()
+	}
 	return true
 }
 
@@ -101,9 +106,17 @@ func (c *client) writeLoop() {
 	defer c.conn.Close()
 	ticker := time.NewTicker(pingPeriod)
 	defer ticker.Stop()
+	var lastFrame time.Time
 	for {
 		select {
 		case <-c.wake:
+			// At high rates, waiting out a short interval puts many events in
+			// one frame: one write per socket per interval instead of one per
+			// event, which is what bounds fan-out cost with many sockets.
+			if wait := minFrameInterval - time.Since(lastFrame); wait > 0 {
+				time.Sleep(wait)
+			}
+			lastFrame = time.Now()
 			batch, closing, code, text := c.take()
 			if len(batch) > 0 {
 				if err := c.writeFrame(batch); err != nil {

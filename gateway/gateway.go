@@ -108,7 +108,9 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		compactN: make(chan struct{}, 1),
 		rejects:  rejectLog{last: map[string]time.Time{}},
 	}
-	g.upgrader = websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 32 << 10}
+	// Idle sockets should cost little: write buffers come from a pool only
+	// while a frame is written, and the read side reuses the server's reader.
+	g.upgrader = websocket.Upgrader{WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{}}
 	return g, nil
 }
 

@@ -350,9 +350,15 @@ type logEntry struct {
 	ev  []byte
 }
 
+// entryOverhead is what a log entry costs beside its event bytes (the entry
+// itself and the allocation's slack), so the bound tracks real memory.
+const entryOverhead = 64
+
+func entryCost(e logEntry) int { return cap(e.ev) + len(e.id) + entryOverhead }
+
 func (l *eventLog) append(e logEntry) {
 	l.entries = append(l.entries, e)
-	l.bytes += len(e.ev)
+	l.bytes += entryCost(e)
 	if l.bytes <= l.max {
 		return
 	}
@@ -360,7 +366,7 @@ func (l *eventLog) append(e logEntry) {
 	// per many appends, not on every one.
 	drop := 0
 	for l.bytes > l.max-l.max/4 && drop < len(l.entries) {
-		l.bytes -= len(l.entries[drop].ev)
+		l.bytes -= entryCost(l.entries[drop])
 		l.floor = l.entries[drop].seq
 		drop++
 	}

@@ -1,0 +1,153 @@
+// Command profserver is the benchmark's profiling build of the server: the
+// broker and gateway assembled as cmd/streamviz/serve.go does (same packages,
+// same defaults), plus net/http/pprof, a goroutine count, and CPU-profile
+// start/stop endpoints so the harness can profile exactly its measured phase.
+// It prints the same JSON ready line. Not for production: pprof is open.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime"
+	rpprof "runtime/pprof"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/gateway"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "HTTP listen address")
+	natsAddr := flag.String("nats-addr", "127.0.0.1:0", "embedded NATS listener")
+	dataDir := flag.String("data-dir", "", "JetStream storage directory (default: temporary)")
+	history := flag.Int("history", 1000, "default number of points a chart keeps")
+	exitWithStdin := flag.Bool("exit-with-stdin", false, "shut down when standard input closes")
+	flag.Parse()
+	if err := run(*addr, *natsAddr, *dataDir, *history, *exitWithStdin); err != nil {
+		fmt.Fprintln(os.Stderr, "profserver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if exitWithStdin {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	b, err := broker.Start(ctx, broker.Config{Addr: natsAddr, DataDir: dataDir,
+		Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	g, err := gateway.New(b.Conn(), gateway.Config{History: history, Logger: log})
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = g.Start(startCtx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: withProfiling(g.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "nats": b.ClientURL()})
+	fmt.Println(string(ready))
+
+	<-ctx.Done()
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	gerr := g.Close(sctx)
+	_ = srv.Shutdown(sctx)
+	if gerr != nil {
+		return gerr
+	}
+	return nil
+}
+
+// withProfiling mounts pprof and the bench endpoints beside the gateway's routes.
+func withProfiling(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/bench/goroutines", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(runtime.NumGoroutine())
+	})
+	mux.HandleFunc("/bench/memstats", func(w http.ResponseWriter, r *http.Request) {
+		// After a GC, so the heap numbers are live memory, not garbage.
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		_ = json.NewEncoder(w).Encode(map[string]uint64{
+			"heap_inuse": m.HeapInuse, "heap_idle": m.HeapIdle, "heap_released": m.HeapReleased,
+			"stack_inuse": m.StackInuse, "sys": m.Sys, "goroutines": uint64(runtime.NumGoroutine()),
+		})
+	})
+	var cpu cpuProfile
+	mux.HandleFunc("/bench/cpuprofile/start", cpu.start)
+	mux.HandleFunc("/bench/cpuprofile/stop", cpu.stop)
+	return mux
+}
+
+// cpuProfile profiles between two requests, so the harness can cover a
+// phase whose length it does not know in advance.
+type cpuProfile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (p *cpuProfile) start(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f != nil {
+		http.Error(w, "already profiling", http.StatusConflict)
+		return
+	}
+	f, err := os.Create(r.URL.Query().Get("path"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := rpprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	p.f = f
+}
+
+func (p *cpuProfile) stop(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f == nil {
+		http.Error(w, "not profiling", http.StatusConflict)
+		return
+	}
+	rpprof.StopCPUProfile()
+	p.f.Close()
+	p.f = nil
+}
