@@ -1,0 +1,187 @@
+"""Runs every benchmark workload and prints one table (docs/benchmarks.md explains each).
+
+    python bench/run.py --quick     # every workload at reduced size, a few minutes (CI's smoke test)
+    python bench/run.py             # full size, repeated; results also go to bench/results/
+
+Each workload is a separate program printing JSON lines; this script runs them (StreamViz and,
+where the issue asks, pathway-viz 0.3.1 from its own venv), repeats them, and reports medians,
+p99 over repetitions, and StreamViz/pathway-viz ratios measured in the same run. No thresholds:
+the numbers are reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "bin" / "streamviz"
+WSCOUNT = ROOT / "bin" / "wscount"
+VENV_PY = ROOT / ".venv" / "bin" / "python"
+PV_VENV = ROOT / "bench" / ".venv-pv"
+PV_PY = PV_VENV / "bin" / "python"
+PV_VERSION = "0.3.1"
+
+
+def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+
+
+def build() -> None:
+    env = dict(os.environ, CGO_ENABLED="0")
+    sh(["go", "build", "-o", str(BIN), "./cmd/streamviz"], env=env)
+    sh(["go", "build", "-o", str(WSCOUNT), "./bench/wscount"], env=env)
+    if (ROOT / "bench" / "go").is_dir():
+        sh(["go", "build", "-o", str(ROOT / "bin" / "svbench"), "./bench/go"], env=env)
+
+
+def pathway_viz_venv() -> bool:
+    """pathway-viz lives in its own venv: nothing of it is imported by StreamViz."""
+    if PV_PY.exists():
+        return True
+    try:
+        sh([sys.executable, "-m", "venv", str(PV_VENV)])
+        sh([str(PV_PY), "-m", "pip", "install", "-q", f"pathway-viz=={PV_VERSION}"])
+        return True
+    except subprocess.CalledProcessError as e:
+        print(f"bench: pathway-viz {PV_VERSION} could not be installed ({e}); its columns stay empty", file=sys.stderr)
+        return False
+
+
+def run_json(cmd: list[str], timeout: float) -> list[dict]:
+    env = dict(os.environ, STREAMVIZ_BIN=str(BIN))
+    print("bench: $ " + " ".join(cmd), file=sys.stderr, flush=True)
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"bench: timed out after {timeout:.0f}s", file=sys.stderr)
+        return []
+    out = []
+    for line in p.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    if p.returncode != 0:
+        print(f"bench: exit {p.returncode}", file=sys.stderr)
+    return out
+
+
+def median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def p99(xs: list[float]) -> float | None:
+    if not xs:
+        return None
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(0.99 * len(s)))]
+
+
+def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
+    results: list[dict] = []
+    n_points = 100_000 if quick else 1_000_000
+    # 1. Python ingest, both systems, alternating so drift hits both alike.
+    for _ in range(reps):
+        results += run_json([str(VENV_PY), "bench/py/ingest.py", "--system", "streamviz", "--points", str(n_points), "--wscount", str(WSCOUNT)], 600)
+        if have_pv:
+            results += run_json([str(PV_PY), "bench/py/ingest.py", "--system", "pathwayviz", "--points", str(n_points), "--wscount", str(WSCOUNT)], 600)
+    # 2. Pathway overhead, alternating without/with.
+    rows = 100_000 if quick else 1_000_000
+    for _ in range(reps):
+        for flag in ([], ["--with-sv"]):
+            results += run_json([str(VENV_PY), "bench/py/pathway_overhead.py", "--rows", str(rows), *flag], 1800)
+    # 3, 4, 6, 7: the Go harness (bench/go), when built.
+    svbench = ROOT / "bin" / "svbench"
+    if svbench.exists():
+        q = ["--quick"] if quick else []
+        for w in ("fanout", "replay", "ceiling"):
+            results += run_json([str(svbench), w, *q], 1800)
+        results += run_json([str(svbench), "soak", *q], 1800)
+    # 5. Browser frame times.
+    results += run_json(["node", "bench/browser/frames.mjs", *(["--quick"] if quick else [])], 600)
+    return results
+
+
+def table(results: list[dict]) -> str:
+    def vals(workload: str, system: str, field: str, **match) -> list[float]:
+        return [r[field] for r in results if r.get("workload") == workload and r.get("system", "streamviz") == system
+                and field in r and all(r.get(k) == v for k, v in match.items())]
+
+    def fmt(x: float | None, unit: str = "") -> str:
+        if x is None:
+            return "—"
+        return f"{x:,.0f}{unit}" if abs(x) >= 100 else f"{x:.3g}{unit}"
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}×" if a and b else "—"
+
+    lines = ["| workload | metric | target | StreamViz (median) | pathway-viz (median) | ratio |", "|---|---|---|---|---|---|"]
+
+    def row(w: str, metric: str, target: str, field: str, unit: str = "", pv: bool = False, **match) -> None:
+        a = median(vals(w, "streamviz", field, **match))
+        b = median(vals(w, "pathwayviz", field, **match)) if pv else None
+        lines.append(f"| {w} | {metric} | {target} | {fmt(a, unit)} | {fmt(b, unit) if pv else 'n/a'} | {ratio(a, b) if pv else 'n/a'} |")
+
+    row("ingest", "updates/s accepted", "", "accepted_per_s", pv=True)
+    row("ingest", "updates/s delivered", "≥ 250,000", "delivered_per_s", pv=True)
+    row("ingest", "updates lost", "0", "lost", pv=True)
+    without = median(vals("pathway_overhead", "streamviz", "wall_s", with_sv=False))
+    with_sv = median(vals("pathway_overhead", "streamviz", "wall_s", with_sv=True))
+    lines.append(f"| pathway_overhead | wall time with / without | ≤ 1.10× | {fmt(with_sv, ' s')} / {fmt(without, ' s')} = {ratio(with_sv, without)} | n/a | n/a |")
+    for w, metric, target, field, unit in [
+        ("fanout", "latency p50", "", "latency_ms_p50", " ms"),
+        ("fanout", "latency p99", "≤ 50 ms", "latency_ms_p99", " ms"),
+        ("fanout", "RSS per idle connection", "≤ 20 KB", "rss_kb_per_idle_conn", " KB"),
+        ("replay", "time to full state (median)", "≤ 100 ms", "ms_median", " ms"),
+        ("replay", "time to full state (p99)", "", "ms_p99", " ms"),
+        ("ceiling", "ours / raw JetStream", "≥ 50%", "ratio", ""),
+        ("soak", "RSS growth after warm-up", "< 5%", "rss_growth_pct", " %"),
+        ("browser", "frame time p95", "≤ 16 ms", "frame_ms_p95", " ms"),
+        ("browser", "long tasks", "", "long_tasks", ""),
+    ]:
+        row(w, metric, target, field, unit, pv=w in ("fanout", "replay"))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true", help="every workload at reduced size, once")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (default 1 quick, 3 full)")
+    p.add_argument("--no-pathway-viz", action="store_true")
+    a = p.parse_args()
+    reps = a.reps or (1 if a.quick else 3)
+    build()
+    have_pv = not a.no_pathway_viz and pathway_viz_venv()
+    t0 = time.time()
+    results = workloads(a.quick, reps, have_pv)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"{'quick' if a.quick else 'full'}-{stamp}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in results))
+    print(table(results))
+    print(f"\n{len(results)} results in {time.time() - t0:.0f}s; raw: {path.relative_to(ROOT)}")
+    # The smoke test CI runs: every workload must have produced a result (no thresholds).
+    want = {("ingest", "streamviz"), ("pathway_overhead", "streamviz"), ("fanout", "streamviz"), ("replay", "streamviz"),
+            ("ceiling", "streamviz"), ("soak", "streamviz"), ("browser", "streamviz")}
+    if have_pv:
+        want.add(("ingest", "pathwayviz"))
+    got = {(r.get("workload"), r.get("system", "streamviz")) for r in results}
+    missing = sorted(want - got)
+    if missing:
+        print(f"bench: no result from {missing}: the harness is broken there", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
