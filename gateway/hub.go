@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -151,8 +152,8 @@ func (h *hub) setTitle(seq uint64, title string) error {
 		return nil // replaying what the title's snapshot already holds
 	}
 	h.title = title
-	b := append([]byte(nil), `{"type":"title","seq":`...)
-	b = fmt.Appendf(b, "%d,\"prev\":%d,\"title\":", seq, h.lastSeq)
+	b := h.eventHead(nil, "title", seq)
+	b = append(b, `,"title":`...)
 	b = appendString(b, title)
 	b = append(b, '}')
 	h.dirty[dashboardID] = struct{}{}
@@ -161,9 +162,20 @@ func (h *hub) setTitle(seq uint64, title string) error {
 	return nil
 }
 
+// eventHead starts an event: {"type":typ,"seq":seq,"prev":<the last event's seq>.
+// It runs for every event on the ingest path, hence strconv rather than fmt.
+func (h *hub) eventHead(b []byte, typ string, seq uint64) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"prev":`...)
+	return strconv.AppendUint(b, h.lastSeq, 10)
+}
+
 func (h *hub) dataEvent(seq uint64, id string, u *Update) []byte {
-	b := make([]byte, 0, 128)
-	b = fmt.Appendf(b, `{"type":"data","seq":%d,"prev":%d,"id":`, seq, h.lastSeq)
+	b := h.eventHead(make([]byte, 0, 128), "data", seq)
+	b = append(b, `,"id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"data":`...)
 	b = u.encode(b)
@@ -171,8 +183,8 @@ func (h *hub) dataEvent(seq uint64, id string, u *Update) []byte {
 }
 
 func (h *hub) configEvent(seq uint64, w *widget) []byte {
-	b := make([]byte, 0, 256)
-	b = fmt.Appendf(b, `{"type":"config","seq":%d,"prev":%d,"id":`, seq, h.lastSeq)
+	b := h.eventHead(make([]byte, 0, 256), "config", seq)
+	b = append(b, `,"id":`...)
 	b = appendString(b, w.cfg.ID)
 	b = append(b, ',')
 	b = appendConfigState(b, w)
