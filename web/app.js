@@ -56,8 +56,10 @@ function makeBody(w) {
  * @param {Widget} w
  */
 function labelCard(card, w) {
-  card.root.dataset.widgetId = w.id;
-  card.root.dataset.widgetType = w.type;
+  // Runs for every widget an event touches: writing an attribute, even its current value, costs
+  // a style invalidation, so only changes are written.
+  if (card.root.dataset.widgetId !== w.id) card.root.dataset.widgetId = w.id;
+  if (card.root.dataset.widgetType !== w.type) card.root.dataset.widgetType = w.type;
   if (card.title.textContent !== w.config.title) card.title.textContent = w.config.title;
 }
 
@@ -159,10 +161,12 @@ function main() {
     return { gap: res.gap };
   }
 
+  /** What #sv-updated shows, kept here so a tick per socket message reads no DOM. */
+  let updatedText = updatedEl?.textContent ?? '';
   function tick() {
     if (updatedEl) {
       const text = ageText(lastUpdate === null ? null : performance.now() - lastUpdate);
-      if (updatedEl.textContent !== text) updatedEl.textContent = text;
+      if (text !== updatedText) updatedEl.textContent = updatedText = text;
     }
   }
   setInterval(tick, 1000);

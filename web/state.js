@@ -10,7 +10,13 @@ import { Series } from './series.js';
 /** @typedef {import('./config.js').WidgetType} WidgetType */
 /** @typedef {{value: number | null, prev: number | null, ts: number | null}} ValueState */
 /** @typedef {{series: Map<string, Series>, lastSeries: string | null}} ChartState */
-/** @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>}} TableState */
+/**
+ * `changed` collects the keys upserted or deleted since its reader last cleared it, so a table
+ * that shows the top 100 of 10,000 rows can update its selection from the rows that changed
+ * instead of rescanning all of them (table-model.js TopRows). A Set: it never holds more keys
+ * than the table has, however long nobody reads it.
+ * @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>, changed: Set<string>}} TableState
+ */
 /** @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, version: number, state: ValueState}} ValueWidget */
 /** @typedef {{id: string, type: 'chart', config: WidgetConfig, version: number, state: ChartState}} ChartWidget */
 /** @typedef {{id: string, type: 'table', config: WidgetConfig, version: number, state: TableState}} TableWidget */
@@ -70,7 +76,7 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   }
   if (type === 'table') {
     /** @type {TableWidget} */
-    const w = { id, type, config, version, state: { rows: new Map(), columns: [], seen: new Set() } };
+    const w = { id, type, config, version, state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set() } };
     if (isPlainObject(st.rows)) {
       for (const [key, row] of Object.entries(st.rows)) upsertRow(w.state, key, row);
     }
@@ -130,6 +136,7 @@ function addPoints(w, name, points, mode, remove) {
 function upsertRow(t, key, row) {
   if (!isPlainObject(row)) return;
   t.rows.set(key, row);
+  t.changed.add(key);
   for (const col of Object.keys(row)) {
     if (!t.seen.has(col)) {
       t.seen.add(col);
@@ -177,8 +184,9 @@ export function applyData(w, data) {
     if (!isPlainObject(op)) continue;
     const key = tableKey(op.key);
     if (key === null) continue;
-    if (op.delete === true) w.state.rows.delete(key);
-    else upsertRow(w.state, key, op.row);
+    if (op.delete === true) {
+      if (w.state.rows.delete(key)) w.state.changed.add(key);
+    } else upsertRow(w.state, key, op.row);
   }
   return true;
 }

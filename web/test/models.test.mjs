@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Series } from '../series.js';
 import { buildChartData, isEpochMs } from '../chart-data.js';
-import { cell, columnLabel, compareKeys, displayColumns, selectRows } from '../table-model.js';
+import { TopRows, cell, columnLabel, compareKeys, displayColumns, selectRows } from '../table-model.js';
 import { arcPath, gaugeColor, gaugeFraction } from '../gauge-model.js';
 import { ageText, connectionLabel, displayOrder, embedWidgetId, isWidgetId } from '../page.js';
 import { impliedType, normalizeConfig } from '../config.js';
@@ -111,6 +111,87 @@ test('max_rows keeps the first rows after sorting, picked without sorting everyt
   const top = selectRows(many, { sortBy: 'v', desc: true }, 3).map(([, r]) => r.v);
   assert.deepEqual(top, [4999, 4998, 4997]);
   assert.deepEqual(selectRows(many, { sortBy: 'v', desc: true }, 0), []);
+});
+
+/** A deterministic pseudo-random sequence, so failures reproduce. */
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+test('a maintained top-N always equals a full selection, through random upserts, deletes and ties', () => {
+  const orders = [
+    { sortBy: 'v', desc: true },
+    { sortBy: 'v', desc: false },
+    { sortBy: null, desc: true },
+    { sortBy: 'mixed', desc: true },
+  ];
+  for (const order of orders) {
+    const rand = rng(11);
+    const table = new Map();
+    const changed = new Set();
+    const set = (k, row) => { table.set(k, row); changed.add(k); };
+    const values = () => {
+      const r = rand();
+      // Ties, missing values, and mixed types all take part.
+      return { v: Math.floor(rand() * 50), mixed: r < 0.1 ? null : r < 0.2 ? 'text' + Math.floor(rand() * 5) : r < 0.25 ? true : Math.floor(rand() * 30) };
+    };
+    for (let i = 0; i < 300; i++) set(`k${i}`, values());
+    const top = new TopRows();
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(rand() * 12);
+      for (let j = 0; j < n; j++) {
+        const k = `k${Math.floor(rand() * 400)}`;
+        if (rand() < 0.15) {
+          if (table.delete(k)) changed.add(k);
+        } else set(k, values());
+      }
+      const limit = 10;
+      const got = top.sync(table, changed, order, limit).map(([k]) => k);
+      const want = selectRows(table, order, limit).map(([k]) => k);
+      assert.deepEqual(got, want, `${JSON.stringify(order)}, round ${round}`);
+      assert.equal(changed.size, 0, 'sync consumes the changed keys');
+    }
+  }
+});
+
+test('a maintained top-N rescans every row only when too few of the rows it holds are left', () => {
+  const rand = rng(3);
+  const table = new Map();
+  for (let i = 0; i < 10000; i++) table.set(`k${i}`, { v: i });
+  const changed = new Set();
+  const top = new TopRows();
+  const order = { sortBy: 'v', desc: true };
+  top.sync(table, changed, order, 100);
+  assert.equal(top.rebuilds, 1);
+  // 1,000 updates of random rows to random values, 50 at a time: the bench's table load.
+  for (let batch = 0; batch < 20; batch++) {
+    for (let j = 0; j < 50; j++) {
+      const k = `k${Math.floor(rand() * 10000)}`;
+      table.set(k, { v: rand() * 10000 });
+      changed.add(k);
+    }
+    const got = top.sync(table, changed, order, 100);
+    assert.deepEqual(got.map(([k]) => k), selectRows(table, order, 100).map(([k]) => k));
+  }
+  assert.ok(top.rebuilds <= 3, `rescanned ${top.rebuilds} times`);
+});
+
+test('a maintained top-N starts over for another table, order or limit, and handles small tables', () => {
+  const top = new TopRows();
+  const a = new Map([['x', { v: 1 }], ['y', { v: 2 }]]);
+  assert.deepEqual(top.sync(a, new Set(), { sortBy: 'v', desc: true }, 5).map(([k]) => k), ['y', 'x']);
+  a.set('z', { v: 3 });
+  assert.deepEqual(top.sync(a, new Set(['z']), { sortBy: 'v', desc: true }, 5).map(([k]) => k), ['z', 'y', 'x'],
+    'a table smaller than the cache takes every new row');
+  assert.deepEqual(top.sync(a, new Set(), { sortBy: 'v', desc: false }, 5).map(([k]) => k), ['x', 'y', 'z']);
+  assert.deepEqual(top.sync(a, new Set(), { sortBy: 'v', desc: false }, 2).map(([k]) => k), ['x', 'y']);
+  const b = new Map([['q', { v: 0 }]]);
+  assert.deepEqual(top.sync(b, new Set(), { sortBy: 'v', desc: false }, 2).map(([k]) => k), ['q'], 'a snapshot\'s new rows map');
+  assert.deepEqual(top.sync(b, new Set(['q']), { sortBy: 'v', desc: false }, 0), []);
 });
 
 test('cells only read a row\'s own fields, so "constructor" is not Object.prototype\'s', () => {

@@ -204,6 +204,19 @@ test('a batch of table ops is applied in order within one message', () => {
   assert.equal(res.applied, 1, 'the batch is one event');
 });
 
+test('a table records which keys were upserted or deleted, until its reader clears them', () => {
+  const { s, send } = setup([{ id: 't', config: { type: 'table' }, state: { rows: { a: { v: 1 }, b: { v: 2 } } } }]);
+  const st = s.widgets.get('t').state;
+  assert.deepEqual([...st.changed].sort(), ['a', 'b'], 'rows from the snapshot count as changed');
+  st.changed.clear();
+  send({ type: 'data', id: 't', data: { ops: [
+    { key: 'b', row: { v: 3 } }, { key: 'c', row: { v: 4 } }, { key: 'a', delete: true }, { key: 'zz', delete: true },
+  ] } });
+  assert.deepEqual([...st.changed].sort(), ['a', 'b', 'c'], 'deleting a key that was never there changes nothing');
+  send({ type: 'data', id: 't', data: { ops: [{ key: 'b', row: { v: 5 } }] } });
+  assert.equal(st.changed.size, 3, 'a key updated again is recorded once');
+});
+
 test('numeric table keys become their decimal text', () => {
   const { s, send } = setup([{ id: 't', config: { type: 'table' }, state: { rows: {} } }]);
   send({ type: 'data', id: 't', data: { ops: [{ key: 42, row: { v: 1 } }] } });

@@ -1,10 +1,11 @@
 // @ts-check
 // <sv-chart>: live time series drawn by uPlot (canvas, so tens of thousands of points stay
 // cheap). The plot is rebuilt only when its shape changes (series set, chart type, axis kind,
-// colours); otherwise each frame hands uPlot fresh columns.
+// colours); otherwise a redraw hands uPlot fresh columns, min/max-decimated to the plot's pixel
+// width when the points far outnumber the pixels (decimate.js).
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
-import { buildChartData } from '../chart-data.js';
+import { buildPlotData, isEpochMs } from '../chart-data.js';
 import { formatDefault, formatValue } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
 
@@ -13,6 +14,16 @@ import { SvWidget, el, setText } from './base.js';
 /** @typedef {{item: HTMLElement, value: HTMLElement}} LegendView */
 
 const FALLBACK = { width: 300, height: 150 };
+
+/**
+ * Longest a decimated chart holds back new data whose only effect is inside its newest pixel
+ * column: such a chart (10,000 points on 600 pixels, say) moves by a pixel only every dozen or so
+ * points, and redrawing it for each would repaint the same picture many times a second.
+ */
+const SUBPIXEL_MAX_WAIT_MS = 250;
+
+/** @returns {number} */
+const dpr = () => globalThis.devicePixelRatio || 1;
 
 /** @type {CanvasRenderingContext2D | null} */
 let colorCtx = null;
@@ -34,6 +45,55 @@ export function withAlpha(color, alpha) {
   m = /^rgba?\(([^,]+),([^,]+),([^,]+)(?:,([^)]+))?\)$/.exec(norm);
   if (m) return `rgba(${m[1].trim()}, ${m[2].trim()}, ${m[3].trim()}, ${alpha * (m[4] ? Number(m[4]) : 1)})`;
   return norm;
+}
+
+/**
+ * uPlot's line path builder, wrapped: a series with at least one point per device pixel of plot
+ * width is stroked as hairlines. Profiling showed why: the path uPlot builds for such a series is
+ * a zigzag through every pixel column's extremes, and the software rasterizer turns a 1.5 px wide
+ * stroke of it into an outline with thousands of overlapping edges per scanline: 15-30 ms per
+ * chart per frame. Skia draws a one-device-pixel stroke as hairlines instead, in about 1 ms. To
+ * keep the line's weight, the path is stroked as copies half a device pixel apart vertically, as
+ * many as make up the series' width (two for 1.5 px at 1x), which lights the same columns with
+ * the same thickness as the wide stroke.
+ * @returns {uPlot.Series.PathBuilder}
+ */
+function densePaths() {
+  const linear = /** @type {uPlot.Series.PathBuilder} */ (uPlot.paths.linear?.());
+  return (u, si, i0, i1) => {
+    const p = linear(u, si, i0, i1);
+    if (!p || !(p.stroke instanceof Path2D) || i1 - i0 + 1 < u.bbox.width) return p;
+    const ratio = dpr();
+    const copies = Math.max(1, Math.round((u.series[si].width ?? 1) * ratio * 2) - 1);
+    if (copies > 1) {
+      const stack = new Path2D();
+      for (let k = 0; k < copies; k++) stack.addPath(p.stroke, { a: 1, b: 0, c: 0, d: 1, e: 0, f: (k - (copies - 1) / 2) / 2 });
+      p.stroke = stack;
+    }
+    // uPlot reads a per-draw width from `_width` (its .d.ts calls it `width`, which it ignores).
+    /** @type {uPlot.Series.Paths & {_width?: number}} */ (p)._width = 1 / ratio;
+    return p;
+  };
+}
+
+/**
+ * The x range a chart's series span, or null when a series is out of x order (its ends are then
+ * not its extremes) or there are no points.
+ * @param {Series[]} list
+ * @returns {[number, number] | null}
+ */
+function xRange(list) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of list) {
+    if (s.length === 0) continue;
+    if (!s.sorted) return null;
+    const first = s.xs[s.head];
+    const last = /** @type {number} */ (s.lastX());
+    if (first < lo) lo = first;
+    if (last > hi) hi = last;
+  }
+  return hi >= lo ? [lo, hi] : null;
 }
 
 /** @extends {SvWidget<ChartWidget>} */
@@ -62,6 +122,33 @@ export class SvChart extends SvWidget {
     this.pendingSize = null;
     /** @type {ResizeObserver | null} */
     this.ro = null;
+    /**
+     * What the canvas shows: the x range of the data, whether it was decimated, and when.
+     * @type {{x0: number, x1: number, dense: boolean, at: number} | null}
+     */
+    this.drawnRange = null;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.lateTimer = null;
+  }
+
+  /**
+   * The element's data-points / data-last-y report the state it holds, drawn or not (a chart out
+   * of view, or holding back a sub-pixel change, still says what it has).
+   * @param {ChartWidget} w
+   */
+  update(w) {
+    let points = 0;
+    for (const s of w.state.series.values()) points += s.length;
+    const text = String(points);
+    if (this.dataset.points !== text) this.dataset.points = text;
+    const last = w.state.lastSeries === null ? undefined : w.state.series.get(w.state.lastSeries)?.lastY();
+    if (last === undefined) {
+      if (this.hasAttribute('data-last-y')) this.removeAttribute('data-last-y');
+    } else {
+      const y = String(last);
+      if (this.dataset.lastY !== y) this.dataset.lastY = y;
+    }
+    super.update(w);
   }
 
   setup() {
@@ -80,9 +167,12 @@ export class SvChart extends SvWidget {
   teardown() {
     this.ro?.disconnect();
     this.ro = null;
+    if (this.lateTimer !== null) clearTimeout(this.lateTimer);
+    this.lateTimer = null;
     this.plot?.destroy();
     this.plot = null;
     this.shape = '';
+    this.drawnRange = null;
   }
 
   /** @param {ChartWidget} w */
@@ -92,30 +182,69 @@ export class SvChart extends SvWidget {
     // order would give a series another colour after every reload.
     const named = all.filter((s) => s.name !== '').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.list = [...all.filter((s) => s.name === ''), ...named];
-    const cd = buildChartData(this.list);
-    this.dataset.points = String(cd.points);
-    const last = w.state.lastSeries === null ? undefined : w.state.series.get(w.state.lastSeries)?.lastY();
-    if (last === undefined) this.removeAttribute('data-last-y');
-    else this.dataset.lastY = String(last);
-    this.empty.hidden = cd.points > 0;
+    let points = 0;
+    for (const s of this.list) points += s.length;
+    if (this.empty.hidden !== points > 0) this.empty.hidden = points > 0;
 
     const c = w.config;
-    const shape = JSON.stringify([c.chart_type, c.color, cd.time, this.list.map((s) => s.name)]);
-    if (!this.plot || shape !== this.shape) {
+    const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
+    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name)]);
+    const reuse = this.plot !== null && shape === this.shape;
+    if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
+
+    // Lines and areas through far more points than pixels are decimated; bars and dots are not
+    // (a dot inside a column's range is still a visible dot), nor is a zoomed view, whose scale
+    // is the user's and not the data's.
+    const decimable = (c.chart_type === 'line' || c.chart_type === 'area') && !(reuse && this.zoomed);
+    const cd = buildPlotData(this.list, decimable ? this.plotPixels() : 0);
+    if (!reuse) {
       this.plot?.destroy();
       this.shape = shape;
       this.zoomed = false;
       this.create(w, cd.time, cd.data);
       this.buildLegend(w);
     } else {
-      const plot = this.plot;
+      const plot = /** @type {uPlot} */ (this.plot);
       plot.batch(() => {
         if (this.pendingSize) plot.setSize(this.pendingSize);
         plot.setData(cd.data, !this.zoomed);
       });
     }
     this.pendingSize = null;
+    const range = xRange(this.list);
+    this.drawnRange = range && { x0: range[0], x1: range[1], dense: cd.decimated, at: performance.now() };
     this.updateLegend();
+  }
+
+  /**
+   * Whether to skip this redraw: the chart is decimated and its x range moved less than a device
+   * pixel since it was drawn, so the new data only changes its newest column. It is drawn anyway
+   * once SUBPIXEL_MAX_WAIT_MS have passed since the last draw.
+   */
+  holdBack() {
+    const d = this.drawnRange;
+    const plot = this.plot;
+    if (!d || !d.dense || !plot) return false;
+    const range = xRange(this.list);
+    if (!range || !(range[1] > range[0])) return false;
+    const shift = Math.max(Math.abs(range[0] - d.x0), Math.abs(range[1] - d.x1)) / (range[1] - range[0]) * plot.bbox.width;
+    if (shift >= 1) return false;
+    const wait = d.at + SUBPIXEL_MAX_WAIT_MS - performance.now();
+    if (wait <= 0) return false;
+    this.dirty = true;
+    this.lateTimer ??= setTimeout(() => {
+      this.lateTimer = null;
+      this.markDirty();
+    }, wait);
+    return true;
+  }
+
+  /** The plot area's width in device pixels: the columns a decimated series keeps points for. */
+  plotPixels() {
+    if (this.pendingSize) return Math.ceil(this.pendingSize.width * dpr());
+    if (this.plot) return Math.ceil(this.plot.bbox.width);
+    // Before the plot exists its axes are unknown: the whole box is a little more than needed.
+    return Math.ceil(this.plotBox.getBoundingClientRect().width * dpr());
   }
 
   /** @returns {string[]} */
@@ -159,6 +288,7 @@ export class SvChart extends SvWidget {
       const color = this.colorOf(w, i);
       /** @type {uPlot.Series} */
       const o = { label: s.name || 'value', stroke: color, width: 1.5 };
+      if (type === 'line' || type === 'area') o.paths = densePaths();
       if (type === 'area') o.fill = withAlpha(color, 0.18);
       if (type === 'bar') Object.assign(o, { fill: withAlpha(color, 0.55), paths: bars, points: { show: false } });
       if (type === 'scatter') {
@@ -202,7 +332,11 @@ export class SvChart extends SvWidget {
       ],
       hooks: {
         setSelect: [(u) => {
-          if (u.select.width > 2) this.zoomed = true;
+          if (u.select.width > 2) {
+            this.zoomed = true;
+            // The zoomed range gets every point, not the whole range's decimation.
+            this.markDirty();
+          }
         }],
         setCursor: [() => this.updateLegend()],
       },

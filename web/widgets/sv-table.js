@@ -1,13 +1,15 @@
 // @ts-check
-// <sv-table>: live rows as a real <table>. Rows are reused by key across redraws, so only cells
-// whose text changed are touched, and exactly those flash.
+// <sv-table>: live rows as a real <table>. The rows shown are kept up to date from the keys that
+// changed (TopRows), not reselected from every row; rows are reused by key across redraws, only
+// rows whose data changed are looked at, only cells whose text changed are touched, and exactly
+// those flash.
 
 import { formatValue } from '../format.js';
-import { cell, columnLabel, displayColumns, selectRows } from '../table-model.js';
-import { SvWidget, el } from './base.js';
+import { TopRows, cell, columnLabel, displayColumns } from '../table-model.js';
+import { SvWidget, el, setText } from './base.js';
 
 /** @typedef {import('../state.js').TableWidget} TableWidget */
-/** @typedef {{tr: HTMLTableRowElement, cells: HTMLTableCellElement[]}} RowView */
+/** @typedef {{tr: HTMLTableRowElement, cells: HTMLTableCellElement[], row: Record<string, unknown> | null}} RowView */
 
 const FLASH_MS = 900;
 
@@ -29,6 +31,9 @@ export class SvTable extends SvWidget {
     this.foot = el('div', 'sv-table-foot');
     /** @type {Map<string, RowView>} */
     this.views = new Map();
+    this.topRows = new TopRows();
+    /** What the header was last drawn from (renderHead). */
+    this.headKey = '';
     /** @type {string[]} */
     this.columns = [];
     /** A header click overrides the config's sort until the page reloads. */
@@ -79,7 +84,7 @@ export class SvTable extends SvWidget {
       this.views.clear();
     }
     const order = this.currentOrder();
-    const rows = selectRows(w.state.rows, order, c.max_rows);
+    const rows = this.topRows.sync(w.state.rows, w.state.changed, order, c.max_rows);
     // Numbers are right-aligned, so their headers must be too; the top row decides.
     const numeric = cols.map((col) => rows.length > 0 && typeof cell(rows[0][1], col) === 'number');
     this.renderHead(c, order, numeric);
@@ -97,17 +102,14 @@ export class SvTable extends SvWidget {
         const tr = el('tr');
         tr.dataset.key = key;
         const cells = cols.map(() => tr.appendChild(el('td')));
-        view = { tr, cells };
+        view = { tr, cells, row: null };
         this.views.set(key, view);
       }
-      for (let i = 0; i < cols.length; i++) {
-        const v = cell(row, cols[i]);
-        const text = v === undefined ? '' : formatValue(v, formats[i]);
-        const td = view.cells[i];
-        if (td.textContent === text) continue;
-        td.textContent = text;
-        td.classList.toggle('sv-num', typeof v === 'number');
-        if (!fresh) this.flash(td, now);
+      // Updates replace a row's object, so the same object means the same cells (a new config,
+      // which could change formats, comes with new objects too).
+      if (view.row !== row) {
+        view.row = row;
+        this.renderCells(view, row, cols, formats, fresh, now);
       }
       // Move only rows that are out of place: moving all would relayout the whole table.
       if (this.tbody.children[at] !== view.tr) this.tbody.insertBefore(view.tr, this.tbody.children[at] ?? null);
@@ -121,10 +123,32 @@ export class SvTable extends SvWidget {
     }
 
     const total = w.state.rows.size;
-    this.foot.textContent = total === 0
+    const foot = total === 0
       ? 'no rows yet'
       : rows.length < total ? `${rows.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows` : '';
-    this.foot.hidden = this.foot.textContent === '';
+    setText(this.foot, foot);
+    if (this.foot.hidden !== (foot === '')) this.foot.hidden = foot === '';
+  }
+
+  /**
+   * @param {RowView} view
+   * @param {Record<string, unknown>} row
+   * @param {string[]} cols
+   * @param {(string | null)[]} formats
+   * @param {boolean} fresh  a new row: it does not flash
+   * @param {number} now
+   */
+  renderCells(view, row, cols, formats, fresh, now) {
+    for (let i = 0; i < cols.length; i++) {
+      const v = cell(row, cols[i]);
+      const text = v === undefined ? '' : formatValue(v, formats[i]);
+      const td = view.cells[i];
+      if (td.textContent === text) continue;
+      td.textContent = text;
+      const num = typeof v === 'number';
+      if (td.classList.contains('sv-num') !== num) td.classList.toggle('sv-num', num);
+      if (!fresh) this.flash(td, now);
+    }
   }
 
   /**
@@ -133,6 +157,10 @@ export class SvTable extends SvWidget {
    * @param {boolean[]} numeric
    */
   renderHead(c, order, numeric) {
+    // Most redraws change rows, not the header: skip it when nothing it shows changed.
+    const key = JSON.stringify([this.columns, this.columns.map((col) => columnLabel(c, col)), order, numeric]);
+    if (key === this.headKey) return;
+    this.headKey = key;
     const ths = /** @type {HTMLTableCellElement[]} */ ([...this.headRow.children]);
     if (ths.length !== this.columns.length || ths.some((th, i) => th.getAttribute('data-col') !== this.columns[i])) {
       this.headRow.replaceChildren(...this.columns.map((col) => {
@@ -144,14 +172,18 @@ export class SvTable extends SvWidget {
       }));
     }
     for (const [i, th] of /** @type {HTMLTableCellElement[]} */ ([...this.headRow.children]).entries()) {
+      // Written only when different: an attribute write, even of the same value, costs a style
+      // invalidation.
       const col = /** @type {string} */ (th.getAttribute('data-col'));
-      th.classList.toggle('sv-num', numeric[i]);
+      if (th.classList.contains('sv-num') !== numeric[i]) th.classList.toggle('sv-num', numeric[i]);
       const btn = /** @type {HTMLButtonElement} */ (th.firstElementChild);
-      btn.type = 'button';
-      const label = columnLabel(c, col);
-      if (btn.textContent !== label) btn.textContent = label;
-      if (order.sortBy === col) th.setAttribute('aria-sort', order.desc ? 'descending' : 'ascending');
-      else th.removeAttribute('aria-sort');
+      if (btn.type !== 'button') btn.type = 'button';
+      setText(btn, columnLabel(c, col));
+      const sort = order.sortBy === col ? (order.desc ? 'descending' : 'ascending') : null;
+      if (th.getAttribute('aria-sort') !== sort) {
+        if (sort === null) th.removeAttribute('aria-sort');
+        else th.setAttribute('aria-sort', sort);
+      }
     }
   }
 
