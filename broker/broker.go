@@ -45,6 +45,7 @@ type Config struct {
 type Broker struct {
 	srv     *server.Server // nil when external
 	nc      *nats.Conn
+	closed  chan struct{} // closed when nc has closed
 	tempDir string
 	url     string
 }
@@ -71,14 +72,16 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 }
 
 func connectExternal(ctx context.Context, cfg Config) (*Broker, error) {
-	nc, err := connect(ctx, cfg.URL, cfg, nil)
+	b := &Broker{url: cfg.URL, closed: make(chan struct{})}
+	nc, err := connect(ctx, cfg.URL, cfg, b.closed, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Broker{nc: nc, url: cfg.URL}, nil
+	b.nc = nc
+	return b, nil
 }
 
-func connect(ctx context.Context, url string, cfg Config, extra []nats.Option) (*nats.Conn, error) {
+func connect(ctx context.Context, url string, cfg Config, closed chan struct{}, extra []nats.Option) (*nats.Conn, error) {
 	timeout := cfg.ConnectTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
@@ -89,6 +92,7 @@ func connect(ctx context.Context, url string, cfg Config, extra []nats.Option) (
 		// Keep trying forever once connected: a dashboard outlives bus restarts.
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 	}, extra...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -118,7 +122,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 		ln.Close()
 	}
-	b := &Broker{}
+	b := &Broker{closed: make(chan struct{})}
 	dir := cfg.DataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "streamviz-*"); err != nil {
@@ -152,7 +156,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.srv = srv
 	b.url = srv.ClientURL()
-	nc, err := connect(ctx, b.url, cfg, []nats.Option{nats.InProcessServer(srv)})
+	nc, err := connect(ctx, b.url, cfg, b.closed, []nats.Option{nats.InProcessServer(srv)})
 	if err != nil {
 		b.Close()
 		return nil, err
@@ -192,8 +196,10 @@ func (b *Broker) Close() error {
 		if derr := b.nc.Drain(); derr != nil && !errors.Is(derr, nats.ErrConnectionClosed) {
 			err = derr
 		}
-		for i := 0; i < 100 && !b.nc.IsClosed(); i++ {
-			time.Sleep(20 * time.Millisecond)
+		// Drain is asynchronous: wait for the connection to close, but not forever.
+		select {
+		case <-b.closed:
+		case <-time.After(5 * time.Second):
 		}
 		b.nc.Close()
 	}

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import nats
-from nats.js.errors import TooManyStalledMsgsError
 
 from ._encode import dumps
 from ._errors import ServerUnreachableError
@@ -221,7 +220,7 @@ class Publisher:
         self._inflight.add(wid)
         try:
             fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
-        except (TooManyStalledMsgsError, Exception) as e:
+        except Exception as e:  # TooManyStalledMsgsError, not connected, ...
             self._failed(wid, e)
             return
         asyncio.get_running_loop().create_task(self._await_ack(wid, msg, fut))
