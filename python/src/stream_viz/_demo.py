@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 import signal
 import sys
 import threading
-import time
 
 import stream_viz as sv
 
@@ -15,9 +15,7 @@ REGIONS = ["eu-west", "eu-north", "us-east", "us-west", "apac", "latam"]
 
 
 def run_demo(port: int | None, manual: bool, seconds: float | None) -> int:
-    try:
-        import pathway  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("pathway") is None:
         if not manual:
             print("Pathway is not installed: running the manual-mode demo. For the Pathway demo: pip install 'stream-viz[pathway]'",
                   file=sys.stderr)
