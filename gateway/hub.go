@@ -193,11 +193,18 @@ func (h *hub) configEvent(seq uint64, w *widget) []byte {
 
 // appendConfigState writes `"config":{...},"state":{...}`, the pair every
 // widget view shares: config events, snapshots, snapshots on disk, the API.
+//
+// The encoding is cached until the widget changes: connects (snapshots) and
+// compactions then copy bytes instead of formatting thousands of floats
+// while holding the hub lock.
 func appendConfigState(b []byte, w *widget) []byte {
-	b = append(b, `"config":`...)
-	b = appendConfig(b, w.cfg)
-	b = append(b, `,"state":`...)
-	return w.appendState(b)
+	if w.encoded == nil {
+		e := append([]byte(nil), `"config":`...)
+		e = appendConfig(e, w.cfg)
+		e = append(e, `,"state":`...)
+		w.encoded = w.appendState(e)
+	}
+	return append(b, w.encoded...)
 }
 
 func appendConfig(b []byte, c *WidgetConfig) []byte {

@@ -21,6 +21,9 @@ type widget struct {
 
 	// table: every live row by key, compact JSON objects.
 	rows map[string]json.RawMessage
+
+	// encoded caches appendConfigState's output; nil after any change.
+	encoded []byte
 }
 
 func newWidget(cfg *WidgetConfig) *widget {
@@ -32,6 +35,7 @@ func newWidget(cfg *WidgetConfig) *widget {
 // setConfig replaces the config; a new type drops the state, a smaller
 // max_points trims it.
 func (w *widget) setConfig(cfg *WidgetConfig) {
+	w.encoded = nil
 	if w.cfg == nil || w.cfg.Type != cfg.Type {
 		w.value, w.prev, w.ts = Num{}, Num{}, nil
 		w.series, w.rows = nil, nil
@@ -85,6 +89,7 @@ func (w *widget) check(u *Update, maxRows int) error {
 }
 
 func (w *widget) apply(u *Update) {
+	w.encoded = nil
 	switch {
 	case u.Value != nil:
 		w.prev, w.value = w.value, u.Value.Value
@@ -221,6 +226,7 @@ type stateIn struct {
 }
 
 func (w *widget) loadState(b []byte) error {
+	w.encoded = nil
 	var s stateIn
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("widget %q state: %w", w.cfg.ID, err)
