@@ -92,6 +92,9 @@ type Gateway struct {
 	stop     chan struct{}
 	bg       sync.WaitGroup
 	compactN chan struct{}
+
+	logStream, snapStream jetstream.Stream
+	ingested              uint64 // messages seen by ingest; its goroutine only
 }
 
 // New prepares a gateway on an open NATS connection; Start brings it up.
@@ -127,6 +130,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 	st, err := broker.EnsureStreams(ctx, g.js, g.cfg.Streams)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
+	}
+	// Handles are opened once: each lookup is a round trip to the server.
+	if g.logStream, err = g.js.Stream(ctx, broker.LogStream); err != nil {
+		return fmt.Errorf("gateway: open %s: %w", broker.LogStream, err)
+	}
+	if g.snapStream, err = g.js.Stream(ctx, broker.SnapshotStream); err != nil {
+		return fmt.Errorf("gateway: open %s: %w", broker.SnapshotStream, err)
 	}
 	maxGen, err := g.loadSnapshots(ctx)
 	if err != nil {

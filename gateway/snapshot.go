@@ -78,11 +78,7 @@ func (g *Gateway) compact(ctx context.Context) error {
 			return err
 		}
 	}
-	logStream, err := g.js.Stream(ctx, broker.LogStream)
-	if err == nil {
-		err = logStream.Purge(ctx, jetstream.WithPurgeSequence(gen+1))
-	}
-	if err != nil {
+	if err := g.logStream.Purge(ctx, jetstream.WithPurgeSequence(gen+1)); err != nil {
 		return fmt.Errorf("purge %s below %d: %w", broker.LogStream, gen+1, err)
 	}
 	g.hub.mu.Lock()
@@ -119,11 +115,7 @@ func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapsho
 			first = ack.Sequence
 		}
 	}
-	snapStream, err := g.js.Stream(ctx, broker.SnapshotStream)
-	if err == nil {
-		err = snapStream.Purge(ctx, jetstream.WithPurgeSubject("svsnap."+s.id+".>"), jetstream.WithPurgeSequence(first))
-	}
-	if err != nil {
+	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject("svsnap."+s.id+".>"), jetstream.WithPurgeSequence(first)); err != nil {
 		return fmt.Errorf("drop old snapshot of %s: %w", s.id, err)
 	}
 	return nil
@@ -137,11 +129,7 @@ type snapParts struct {
 // loadSnapshots restores every widget from its newest complete snapshot and
 // returns the highest generation seen.
 func (g *Gateway) loadSnapshots(ctx context.Context) (uint64, error) {
-	st, err := g.js.Stream(ctx, broker.SnapshotStream)
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", broker.SnapshotStream, err)
-	}
-	total := st.CachedInfo().State.Msgs
+	total := g.snapStream.CachedInfo().State.Msgs // opened by Start just before this
 	if total == 0 {
 		return 0, nil
 	}
