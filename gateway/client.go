@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -17,153 +18,247 @@ const (
 // Socket timing. Pings go out well inside the pong wait so one lost ping does
 // not kill a healthy socket.
 const (
-	pongWait     = 30 * time.Second
-	pingPeriod   = 25 * time.Second
-	writeWait    = 10 * time.Second
-	maxReadBytes = 4096
+	defaultPongWait   = 30 * time.Second
+	defaultPingPeriod = 25 * time.Second
+	writeWait         = 10 * time.Second
+	maxReadBytes      = 4096
 	// A browser has nothing to say; more than this many messages a second is abuse.
 	maxReadsPerSecond = 20
-	// minFrameInterval paces frames per socket; it adds at most this much latency.
-	minFrameInterval = 10 * time.Millisecond
+	// writerIdle is how long a writer goroutine waits for work before it
+	// exits; an idle socket then costs one goroutine (its reader), not two.
+	writerIdle = time.Second
 )
 
-// client is one WebSocket. The hub enqueues events from its own goroutine
-// without blocking; one writer goroutine drains the queue into frames and one
-// reader goroutine handles pongs and notices the socket closing.
+// client is one WebSocket. One reader goroutine handles pongs and notices the
+// socket closing. Writing is done by at most one goroutine at a time: the
+// handler sends the first message, then the pacer starts a writer when there
+// is something to send, and the writer exits once idle. Nothing the hub does
+// ever waits for a socket.
 type client struct {
-	conn     *websocket.Conn
-	widget   string // only this widget's events (embed mode)
-	maxQueue int
+	h      *hub
+	conn   *websocket.Conn
+	widget string // only this widget's events (embed mode)
+
+	sentSeq   atomic.Uint64 // the last event seq this socket was sent or skipped
+	sentOff   atomic.Uint64 // log offset after it: the hub's total minus this is the backlog
+	lastPing  atomic.Int64  // unix nanoseconds
+	sentFrame *frame        // the shared frame last written; the writer's own
 
 	mu        sync.Mutex
-	queue     [][]byte
-	queued    int
+	first     []byte // snapshot or "resumed", sent before any event
+	running   bool   // a writer (or the handler, for the first message) is writing
+	pingDue   bool
 	closing   bool
+	finished  bool // the socket is closed; nothing may write any more
 	closeCode int
 	closeText string
 
 	wake chan struct{}
-	done chan struct{} // closed when the writer has exited
+	done chan struct{} // closed when the socket is finished
 }
 
-func newClient(conn *websocket.Conn, widget string, maxQueue int) *client {
-	return &client{conn: conn, widget: widget, maxQueue: maxQueue,
+func newClient(h *hub, conn *websocket.Conn, widget string) *client {
+	c := &client{h: h, conn: conn, widget: widget, running: true,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c.lastPing.Store(time.Now().UnixNano())
+	return c
 }
 
-// enqueue adds one event. It returns false when the queue would exceed its
-// bound: the client is then cut off (it resumes when it reconnects). The
-// first message (snapshot or resume) is exempt, since it may be large.
-func (c *client) enqueue(ev []byte, first bool) bool {
+// close asks the writer to send a close frame and stop. It reports whether
+// this call is the one that started closing.
+func (c *client) close(code int, text string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
-		return true
-	}
-	if !first && c.queued+len(ev) > c.maxQueue {
-		c.closing, c.closeCode, c.closeText = true, CloseSlow, "slow consumer: queue bound exceeded"
-		c.queue, c.queued = nil, 0
-		c.signal()
 		return false
 	}
-	c.queue = append(c.queue, ev)
-	c.queued += len(ev)
-	if len(c.queue) == 1 {
-		// Only the first event wakes the writer; later ones ride in the same frame.
-		c.signal()
-	}
+	c.closing, c.closeCode, c.closeText = true, code, text
+	c.kickLocked()
 	return true
 }
 
-// close asks the writer to send a close frame and stop.
-func (c *client) close(code int, text string) {
-	c.mu.Lock()
-	if !c.closing {
-		c.closing, c.closeCode, c.closeText = true, code, text
-	}
-	c.signal()
-	c.mu.Unlock()
-}
-
-func (c *client) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *client) take() (batch [][]byte, closing bool, code int, text string) {
+func (c *client) requestPing() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	batch, c.queue, c.queued = c.queue, nil, 0
-	return batch, c.closing, c.closeCode, c.closeText
+	c.pingDue = true
+	c.kickLocked()
 }
 
-// writeLoop sends every queued event of one wake-up as one frame: a JSON
-// array, so a burst costs one frame instead of one per event.
-func (c *client) writeLoop() {
-	defer close(c.done)
-	defer c.conn.Close()
-	ticker := time.NewTicker(pingPeriod)
-	defer ticker.Stop()
-	var lastFrame time.Time
-	for {
+// kick makes sure a writer looks at the socket soon.
+func (c *client) kick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kickLocked()
+}
+
+func (c *client) kickLocked() {
+	switch {
+	case c.finished:
+	case c.running:
 		select {
-		case <-c.wake:
-			// At high rates, waiting out a short interval puts many events in
-			// one frame: one write per socket per interval instead of one per
-			// event, which is what bounds fan-out cost with many sockets.
-			if wait := minFrameInterval - time.Since(lastFrame); wait > 0 {
-				time.Sleep(wait)
+		case c.wake <- struct{}{}:
+		default:
+		}
+	default:
+		c.running = true
+		go c.write(writerIdle)
+	}
+}
+
+// write sends whatever is due until there is nothing left, then waits up to
+// idle for more before it gives the socket back (idle 0: at once).
+func (c *client) write(idle time.Duration) {
+	var timer *time.Timer
+	for {
+		progress, stop := c.step()
+		if stop {
+			return
+		}
+		if progress {
+			continue
+		}
+		if idle > 0 {
+			if timer == nil {
+				timer = time.NewTimer(idle)
+				defer timer.Stop()
+			} else {
+				timer.Reset(idle)
 			}
-			lastFrame = time.Now()
-			batch, closing, code, text := c.take()
-			if len(batch) > 0 {
-				if err := c.writeFrame(batch); err != nil {
-					return
-				}
+			select {
+			case <-c.wake:
+				continue
+			case <-timer.C:
 			}
-			if closing {
-				msg := websocket.FormatCloseMessage(code, text)
-				_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
-				return
-			}
-		case <-ticker.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				return
-			}
+		}
+		if c.park() {
+			return
 		}
 	}
 }
 
-func (c *client) writeFrame(batch [][]byte) error {
-	if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
-		return err
+// park ends the writer's turn unless work arrived meanwhile; under c.mu, so
+// a kick either sees the writer running or starts a new one.
+func (c *client) park() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.pingDue || c.first != nil || c.sentSeq.Load() < c.h.frame.Load().to {
+		return false
 	}
-	w, err := c.conn.NextWriter(websocket.TextMessage)
+	c.running = false
+	return true
+}
+
+// step does one thing: close, ping, or send one frame. It reports whether
+// it did anything, and stop when the socket is finished.
+func (c *client) step() (progress, stop bool) {
+	c.mu.Lock()
+	closing, code, text, ping, first := c.closing, c.closeCode, c.closeText, c.pingDue, c.first
+	c.pingDue, c.first = false, nil
+	c.mu.Unlock()
+	if closing {
+		msg := websocket.FormatCloseMessage(code, text)
+		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+		c.finish()
+		return true, true
+	}
+	if ping {
+		c.lastPing.Store(time.Now().UnixNano())
+		if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+			c.finish()
+			return true, true
+		}
+	}
+	sent, err := c.flush(first)
 	if err != nil {
-		return err
+		c.finish()
+		return true, true
 	}
-	sep := []byte{'['}
-	for _, ev := range batch {
-		if _, err := w.Write(sep); err != nil {
-			return err
+	return ping || sent, false
+}
+
+// finish closes the socket for good: the reader then fails and the handler
+// unregisters the client.
+func (c *client) finish() {
+	c.mu.Lock()
+	c.finished, c.closing, c.running = true, true, false
+	c.sentFrame = nil // the frames after it can go
+	c.mu.Unlock()
+	c.conn.Close()
+	close(c.done)
+}
+
+// flush sends the first message and the events the socket has not had, up
+// to the last tick: the ticks' shared frames when the socket has the events
+// before them and sees every widget, a frame of its own otherwise.
+func (c *client) flush(first []byte) (bool, error) {
+	f := c.h.frame.Load()
+	seq := c.sentSeq.Load()
+	if first == nil && seq >= f.to {
+		return false, nil
+	}
+	if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
+		return false, err
+	}
+	if first == nil && c.widget == "" {
+		if nf := c.nextShared(seq, f); nf != nil {
+			err := c.conn.WritePreparedMessage(nf.pm)
+			c.sentFrame = nf
+			c.sentSeq.Store(nf.to)
+			c.sentOff.Store(nf.end)
+			return true, err
 		}
-		if _, err := w.Write(ev); err != nil {
-			return err
-		}
-		sep[0] = ','
 	}
-	if _, err := w.Write([]byte{']'}); err != nil {
-		return err
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	b, last, end, err := c.h.collect(*bp, c.widget, seq, f.to, first)
+	*bp = b
+	if err != nil {
+		// The log no longer holds what this socket needs: it reconnects
+		// with its position and gets a snapshot.
+		c.h.cutSlow(c, "slow consumer: fell behind the resume log")
+		return true, nil
 	}
-	return w.Close()
+	if len(b) > 0 {
+		err = c.conn.WriteMessage(websocket.TextMessage, b)
+	}
+	c.sentFrame = nil
+	if last == f.to && c.widget == "" {
+		c.sentFrame = f
+	}
+	c.sentSeq.Store(last)
+	c.sentOff.Store(end)
+	return true, err
+}
+
+// nextShared returns the shared frame that continues at seq, if the socket
+// is close enough behind the latest tick f to walk the chain to it.
+func (c *client) nextShared(seq uint64, f *frame) *frame {
+	var nf *frame
+	switch {
+	case c.sentFrame != nil && c.sentFrame.to == seq:
+		nf = c.sentFrame.next.Load()
+	case f.from == seq:
+		nf = f
+	}
+	if nf == nil || nf.from != seq || nf.pm == nil {
+		return nil
+	}
+	// Far behind, one frame of its own beats a write per tick.
+	behind := 0
+	for x := nf; x != f && x != nil && behind <= maxChain; x = x.next.Load() {
+		behind++
+	}
+	if behind > maxChain {
+		return nil
+	}
+	return nf
 }
 
 // readLoop keeps the read deadline moving with pongs and returns when the
 // socket dies, the peer closes it, or the peer talks too much.
 func (c *client) readLoop() {
 	c.conn.SetReadLimit(maxReadBytes)
+	pongWait := c.h.pongWait
 	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
@@ -211,17 +306,23 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		g.refuseWS(w, r, websocket.CloseGoingAway, "server shutting down")
 		return
 	}
-	defer g.untrack()
 	conn, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		g.untrack()
 		return // Upgrade has answered the request.
 	}
-	c := newClient(conn, widget, g.cfg.MaxQueueBytes)
+	c := newClient(g.hub, conn, widget)
 	g.hub.join(c, epoch, seq, hasPos)
-	go c.writeLoop()
-	go c.readLoop()
-	<-c.done
-	g.hub.leave(c)
+	// The handler writes the first message itself and then returns, so an
+	// idle socket holds neither this goroutine (with the server's buffers)
+	// nor a writer: only its reader.
+	c.write(0)
+	go func() {
+		defer g.untrack()
+		c.readLoop()
+		<-c.done
+		g.hub.leave(c)
+	}()
 }
 
 // refuseWS completes the handshake only to close the socket with a reason;

@@ -43,6 +43,10 @@ type Config struct {
 	Streams broker.StreamsConfig
 	// Logger receives operational logs. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Socket keep-alive; tests shorten them. Defaults: pings every 25 s,
+	// a socket whose pong is 30 s late is closed (docs/protocol.md §2).
+	pingPeriod, pongWait time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -72,6 +76,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.pingPeriod <= 0 {
+		c.pingPeriod = defaultPingPeriod
+	}
+	if c.pongWait <= 0 {
+		c.pongWait = defaultPongWait
 	}
 }
 
@@ -106,14 +116,16 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: cfg, nc: nc, js: js, log: cfg.Logger,
-		hub:      newHub(cfg.History, cfg.MaxTableRows, cfg.LogBytes),
+		hub:      newHub(cfg.History, cfg.MaxTableRows, cfg.LogBytes, cfg.MaxQueueBytes),
 		stop:     make(chan struct{}),
 		compactN: make(chan struct{}, 1),
 		rejects:  rejectLog{last: map[string]time.Time{}},
 	}
+	g.hub.pingPeriod, g.hub.pongWait = cfg.pingPeriod, cfg.pongWait
 	// Idle sockets should cost little: write buffers come from a pool only
-	// while a frame is written, and the read side reuses the server's reader.
-	g.upgrader = websocket.Upgrader{WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{}}
+	// while a frame is written, and the read buffer is small because a
+	// browser sends nothing but pongs.
+	g.upgrader = websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{}}
 	return g, nil
 }
 
@@ -148,12 +160,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if st.FirstSeq > 0 {
 		floor = max(floor, st.FirstSeq-1)
 	}
-	g.hub.mu.Lock()
-	g.hub.epoch = st.Epoch
-	g.hub.lastSeq = floor
-	g.hub.handled = floor
-	g.hub.log.floor = floor
-	g.hub.mu.Unlock()
+	g.hub.startAt(st.Epoch, floor)
 	waitFor := st.LastSeq
 	if st.Msgs == 0 {
 		waitFor = 0 // compacted away: nothing to replay
@@ -161,8 +168,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.startIngest(ctx, waitFor); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	g.bg.Add(1)
+	g.bg.Add(2)
 	go g.compactLoop()
+	go func() {
+		defer g.bg.Done()
+		g.hub.pace(g.stop)
+	}()
 	return nil
 }
 

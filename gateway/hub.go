@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // hub holds every widget's state, the log of recent events for resuming
@@ -27,8 +28,14 @@ type hub struct {
 	skip        map[string]uint64 // snapshot generation per widget while rebuilding at boot
 	log         eventLog
 	clients     map[*client]struct{}
+	list        []*client // the same clients, copied on change so the pacer reads it without the lock
 	dirty       map[string]struct{}
 	counters    counters
+
+	maxQueue             int // a client further behind than this many log bytes is cut off
+	pingPeriod, pongWait time.Duration
+	frame                atomic.Pointer[frame] // the last tick's events, shared by every caught-up socket
+	ticks                chan struct{}         // publish → pacer: there is something new
 }
 
 type counters struct {
@@ -37,8 +44,8 @@ type counters struct {
 	slow     atomic.Uint64
 }
 
-func newHub(history, maxTableRows, logBytes int) *hub {
-	return &hub{
+func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
+	h := &hub{
 		history:      history,
 		maxTableRows: maxTableRows,
 		widgets:      map[string]*widget{},
@@ -46,7 +53,23 @@ func newHub(history, maxTableRows, logBytes int) *hub {
 		dirty:        map[string]struct{}{},
 		skip:         map[string]uint64{},
 		log:          eventLog{max: logBytes},
+		maxQueue:     maxQueue,
+		ticks:        make(chan struct{}, 1),
+		pingPeriod:   defaultPingPeriod,
+		pongWait:     defaultPongWait,
 	}
+	h.frame.Store(&frame{})
+	return h
+}
+
+// startAt sets the position the hub starts from after a (re)start: events
+// after floor are rebuilt from the log, the ones before it are gone.
+func (h *hub) startAt(epoch string, floor uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.epoch = epoch
+	h.lastSeq, h.handled, h.log.floor = floor, floor, floor
+	h.frame.Store(&frame{from: floor, to: floor, end: h.log.total})
 }
 
 // message is what ingest hands the hub: one stored NATS message.
@@ -216,8 +239,8 @@ func appendConfig(b []byte, c *WidgetConfig) []byte {
 	return append(b, enc...)
 }
 
-// publish logs an event and queues it on every client that wants it. It
-// never blocks: a client whose queue is full is cut off instead.
+// publish logs an event and tells the pacer. It costs the same with one
+// socket or thousands: sockets read the log themselves (fanout.go).
 func (h *hub) publish(seq uint64, id string, ev []byte) {
 	if seq <= h.lastSeq {
 		// Only a replay below the restored floor can get here; positions
@@ -226,48 +249,56 @@ func (h *hub) publish(seq uint64, id string, ev []byte) {
 	}
 	h.lastSeq = seq
 	h.log.append(logEntry{seq: seq, id: id, ev: ev})
-	for c := range h.clients {
-		if c.widget != "" && c.widget != id {
-			continue
-		}
-		if !c.enqueue(ev, false) {
-			delete(h.clients, c)
-			h.counters.slow.Add(1)
-		}
+	select {
+	case h.ticks <- struct{}{}:
+	default:
 	}
 }
 
 // errNotResumable is internal: the position is outside what the log holds.
 var errNotResumable = errors.New("position not resumable")
 
-// join registers c and queues its first message: the events after its
-// position when the log still holds them, the full state otherwise.
+// join registers c and sets its first message: "resumed" when the log still
+// holds the events after its position (the socket then reads them from the
+// log like any live event), the full state otherwise. A resume that would
+// start further behind than a socket may fall gets the smaller snapshot.
 func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	resumed := false
 	if hasPos && epoch == h.epoch {
-		if evs, err := h.log.since(seq, h.lastSeq); err == nil {
-			b := fmt.Appendf(nil, `{"type":"resumed","epoch":%q,"seq":%d}`, h.epoch, seq)
-			c.enqueue(b, true)
-			for _, e := range evs {
-				if c.widget == "" || c.widget == e.id {
-					c.enqueue(e.ev, true)
-				}
-			}
-			resumed = true
+		if off, err := h.log.offsetAfter(seq, h.lastSeq); err == nil && h.log.total-off <= uint64(h.maxQueue) {
+			c.first = fmt.Appendf(nil, `{"type":"resumed","epoch":%q,"seq":%d}`, h.epoch, seq)
+			c.sentSeq.Store(seq)
+			c.sentOff.Store(off)
+			h.addClient(c)
+			return
 		}
 	}
-	if !resumed {
-		c.enqueue(h.snapshot(c.widget, hasPos), true)
-	}
+	c.first = h.snapshot(c.widget, hasPos)
+	c.sentSeq.Store(h.lastSeq)
+	c.sentOff.Store(h.log.total)
+	h.addClient(c)
+}
+
+func (h *hub) addClient(c *client) {
 	h.clients[c] = struct{}{}
+	h.list = append(h.list[:len(h.list):len(h.list)], c)
 }
 
 func (h *hub) leave(c *client) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
 	delete(h.clients, c)
-	h.mu.Unlock()
+	list := make([]*client, 0, len(h.clients))
+	for _, o := range h.list {
+		if o != c {
+			list = append(list, o)
+		}
+	}
+	h.list = list
 }
 
 // snapshot encodes the full state (of one widget when only is set).
@@ -356,26 +387,35 @@ func (h *hub) status() hubStatus {
 
 // eventLog keeps the events after floor, bounded in bytes; dropping the
 // oldest raises floor, and clients behind it get a snapshot instead.
+//
+// Offsets count event bytes ever appended: a socket remembers the offset
+// after the last event it was sent, and the log's total minus that is how
+// far behind it is, whatever it filters.
 type eventLog struct {
-	entries []logEntry
-	bytes   int
-	max     int
-	floor   uint64
+	entries  []logEntry
+	bytes    int
+	max      int
+	floor    uint64
+	floorOff uint64 // offset after the last dropped event
+	total    uint64 // offset after the last event
 }
 
 type logEntry struct {
 	seq uint64
+	end uint64 // offset after this event
 	id  string
 	ev  []byte
 }
 
 // entryOverhead is what a log entry costs beside its event bytes (the entry
 // itself and the allocation's slack), so the bound tracks real memory.
-const entryOverhead = 64
+const entryOverhead = 72
 
 func entryCost(e logEntry) int { return cap(e.ev) + len(e.id) + entryOverhead }
 
 func (l *eventLog) append(e logEntry) {
+	l.total += uint64(len(e.ev))
+	e.end = l.total
 	l.entries = append(l.entries, e)
 	l.bytes += entryCost(e)
 	if l.bytes <= l.max {
@@ -386,7 +426,7 @@ func (l *eventLog) append(e logEntry) {
 	drop := 0
 	for l.bytes > l.max-l.max/4 && drop < len(l.entries) {
 		l.bytes -= entryCost(l.entries[drop])
-		l.floor = l.entries[drop].seq
+		l.floor, l.floorOff = l.entries[drop].seq, l.entries[drop].end
 		drop++
 	}
 	// Copy down rather than reslice so the dropped events can be freed.
@@ -396,11 +436,24 @@ func (l *eventLog) append(e logEntry) {
 }
 
 // since returns the events after seq, or errNotResumable when seq is older
-// than the log or newer than the last event.
+// than the log or newer than the last event. The slice is the log's own:
+// read it under the hub's lock.
 func (l *eventLog) since(seq, last uint64) ([]logEntry, error) {
 	if seq < l.floor || seq > last {
 		return nil, errNotResumable
 	}
 	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].seq > seq })
 	return l.entries[i:], nil
+}
+
+// offsetAfter is the offset just after the event seq (or where it would be).
+func (l *eventLog) offsetAfter(seq, last uint64) (uint64, error) {
+	evs, err := l.since(seq, last)
+	if err != nil {
+		return 0, err
+	}
+	if len(evs) == len(l.entries) {
+		return l.floorOff, nil
+	}
+	return l.entries[len(l.entries)-len(evs)-1].end, nil
 }

@@ -1,0 +1,187 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// An idle socket holds one goroutine on the server (its reader): the handler
+// returns after the first message and a writer exits once it has nothing to
+// send. Goroutines are counted in this process, which also runs the test's
+// own clients (one reader each), so N sockets may add at most 2N.
+func TestIdleSocketsHoldOnlyTheirReaderGoroutine(t *testing.T) {
+	const n = 40
+	e := startEnv(t, Config{})
+	e.publishAndWait(t, "sv.s.data", `{"value": 1}`)
+	settle := func() int {
+		runtime.GC()
+		time.Sleep(50 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	clients := make([]*wsClient, n)
+	for i := range clients {
+		clients[i] = e.dial(t)
+		clients[i].first(t, "snapshot")
+	}
+	// Every socket gets one live event, so every socket has had a writer.
+	seq := e.publish(t, "sv.s.data", `{"value": 2}`)
+	for _, c := range clients {
+		c.waitSeq(t, seq)
+	}
+	eventually(t, waitTimeout, func() bool { return e.g.hub.runningWriters() == 0 }, "writers exit after %v idle", writerIdle)
+	if grown := settle() - before; grown > 2*n+5 {
+		t.Errorf("%d idle sockets grew the process by %d goroutines; want at most %d (one server reader and one test reader each)", n, grown, 2*n+5)
+	}
+}
+
+// runningWriters counts the sockets with a writer goroutine.
+func (h *hub) runningWriters() int {
+	h.mu.Lock()
+	list := h.list
+	h.mu.Unlock()
+	n := 0
+	for _, c := range list {
+		c.mu.Lock()
+		if c.running {
+			n++
+		}
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// The server pings every socket, busy or idle, and a socket that answers
+// stays open; one that never answers is closed once its pong is late.
+func TestPingsKeepAnsweringSocketsOpenAndCloseSilentOnes(t *testing.T) {
+	const ping, pong = 100 * time.Millisecond, 600 * time.Millisecond
+	e := startEnv(t, Config{pingPeriod: ping, pongWait: pong})
+	e.publishAndWait(t, "sv.s.data", `{"value": 1}`)
+
+	var pings atomic.Int64
+	answering := e.dialRaw(t)
+	answering.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return answering.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	silent := e.dialRaw(t)
+	silent.SetPingHandler(func(string) error { return nil })
+
+	answered := make(chan error, 1)
+	go func() {
+		_ = answering.SetReadDeadline(time.Now().Add(5 * pong))
+		for {
+			if _, _, err := answering.ReadMessage(); err != nil {
+				answered <- err
+				return
+			}
+		}
+	}()
+	_ = silent.SetReadDeadline(time.Now().Add(5 * pong))
+	start := time.Now()
+	var silentErr error
+	for silentErr == nil {
+		_, _, silentErr = silent.ReadMessage()
+	}
+	if !websocket.IsCloseError(silentErr, websocket.CloseNormalClosure) && !strings.Contains(silentErr.Error(), "EOF") &&
+		!strings.Contains(silentErr.Error(), "reset") {
+		t.Errorf("silent socket ended with %v, want the server to close it", silentErr)
+	}
+	if took := time.Since(start); took < pong || took > 4*pong {
+		t.Errorf("silent socket closed after %v, want between the pong wait %v and a few times it", took, pong)
+	}
+	// The answering socket outlives the silent one by the read deadline above.
+	err := <-answered
+	if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
+		t.Errorf("answering socket ended with %v before the test's own deadline", err)
+	}
+	if p := pings.Load(); p < int64(3*pong/ping)/2 {
+		t.Errorf("answering socket got %d pings in %v, want about one per %v", p, 5*pong, ping)
+	}
+}
+
+// A socket that reads slowly falls several ticks behind without reaching its
+// bound: it catches up through shared and own frames and gets every event
+// exactly once, in order, like a fast one and an embed socket beside it.
+func TestSocketsBehindByManyTicksGetEveryEventOnce(t *testing.T) {
+	e := startEnv(t, Config{MaxQueueBytes: 256 << 20})
+	e.publishAndWait(t, "sv.big.config", `{"type": "table"}`)
+	fast := e.dial(t)
+	fast.first(t, "snapshot")
+	embed := e.dial(t, "widget", "big")
+	embed.first(t, "snapshot")
+
+	slow := e.dialRaw(t)
+	var (
+		mu         sync.Mutex
+		slowEvents []wsEvent
+	)
+	go func() {
+		for {
+			_, msg, err := slow.ReadMessage()
+			if err != nil {
+				return
+			}
+			var evs []wsEvent
+			if err := json.Unmarshal(msg, &evs); err != nil {
+				t.Errorf("slow socket frame: %v", err)
+				return
+			}
+			mu.Lock()
+			slowEvents = append(slowEvents, evs...)
+			mu.Unlock()
+			time.Sleep(3 * time.Millisecond) // a busy browser
+		}
+	}()
+
+	pad := strings.Repeat("y", 8<<10)
+	var sent []uint64
+	for i := range 1500 { // 12 MiB: more than the socket buffers hold
+		id := "big"
+		if i%3 == 0 {
+			id = "other"
+		}
+		sent = append(sent, e.publish(t, fmt.Sprintf("sv.%s.data", id), fmt.Sprintf(`{"key": "k%d", "row": {"pad": %q}}`, i%50, pad)))
+	}
+	last := sent[len(sent)-1]
+	fastEvs := fast.waitSeq(t, last)
+	checkChain(t, fastEvs)
+	if got := len(fastEvs) - 1; got != len(sent) {
+		t.Errorf("fast socket got %d events, want %d", got, len(sent))
+	}
+	eventually(t, waitTimeout, func() bool {
+		evs, _ := embed.snapshotEvents()
+		return len(evs) > 0 && evs[len(evs)-1].Seq == last
+	}, "embed socket reaches the last event of its widget")
+	embedEvs, _ := embed.snapshotEvents()
+	for _, ev := range embedEvs[1:] {
+		if ev.ID != "big" {
+			t.Fatalf("embed socket for big got an event of %q", ev.ID)
+		}
+	}
+	if want := 1000; len(embedEvs)-1 != want {
+		t.Errorf("embed socket got %d events, want %d", len(embedEvs)-1, want)
+	}
+	eventually(t, 2*waitTimeout, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(slowEvents) > 0 && slowEvents[len(slowEvents)-1].Seq == last
+	}, "slow socket catches up")
+	mu.Lock()
+	defer mu.Unlock()
+	checkChain(t, slowEvents)
+	if got := len(slowEvents) - 1; got != len(sent) {
+		t.Errorf("slow socket got %d events, want %d", got, len(sent))
+	}
+	if h := e.health(t); h.Slow != 0 {
+		t.Errorf("slow_disconnects %d, want 0: no socket passed its bound", h.Slow)
+	}
+}
