@@ -54,6 +54,10 @@ def pathway_viz_venv() -> bool:
         return False
 
 
+# Every workload command that timed out or exited non-zero; main fails the run if any did.
+FAILED: list[str] = []
+
+
 def run_json(cmd: list[str], timeout: float) -> list[dict]:
     env = dict(os.environ, STREAMVIZ_BIN=str(BIN))
     print("bench: $ " + " ".join(cmd), file=sys.stderr, flush=True)
@@ -61,6 +65,7 @@ def run_json(cmd: list[str], timeout: float) -> list[dict]:
         p = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         print(f"bench: timed out after {timeout:.0f}s", file=sys.stderr)
+        FAILED.append(f"{' '.join(cmd)} (timed out after {timeout:.0f}s)")
         return []
     out = []
     for line in p.stdout.splitlines():
@@ -72,6 +77,7 @@ def run_json(cmd: list[str], timeout: float) -> list[dict]:
                 pass
     if p.returncode != 0:
         print(f"bench: exit {p.returncode}", file=sys.stderr)
+        FAILED.append(f"{' '.join(cmd)} (exit {p.returncode})")
     return out
 
 
@@ -99,12 +105,17 @@ def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
     for _ in range(reps):
         for flag in ([], ["--with-sv"]):
             results += run_json([str(VENV_PY), "bench/py/pathway_overhead.py", "--rows", str(rows), *flag], 1800)
-    # 3, 4, 6, 7: the Go harness (bench/go), when built.
+    # 3, 4, 6, 7: the Go harness (bench/go), when built. Fan-out and replay run against both
+    # systems, alternating; the harness drives pathway-viz through bench/py/pv_server.py.
     svbench = ROOT / "bin" / "svbench"
     if svbench.exists():
         q = ["--quick"] if quick else []
-        for w in ("fanout", "replay", "ceiling"):
-            results += run_json([str(svbench), w, *q], 1800)
+        for w in ("fanout", "replay"):
+            for _ in range(reps):
+                results += run_json([str(svbench), w, *q, "--system", "streamviz"], 1800)
+                if have_pv:
+                    results += run_json([str(svbench), w, *q, "--system", "pathwayviz", "--pv-python", str(PV_PY)], 1800)
+        results += run_json([str(svbench), "ceiling", *q], 1800)
         results += run_json([str(svbench), "soak", *q], 1800)
     # 5. Browser frame times.
     results += run_json(["node", "bench/browser/frames.mjs", *(["--quick"] if quick else [])], 600)
@@ -124,7 +135,8 @@ def table(results: list[dict]) -> str:
     def ratio(a: float | None, b: float | None) -> str:
         return f"{a / b:.2f}×" if a and b else "—"
 
-    lines = ["| workload | metric | target | StreamViz (median) | pathway-viz (median) | ratio |", "|---|---|---|---|---|---|"]
+    lines = ["| workload | metric | target | StreamViz (median) | pathway-viz (median) | ratio StreamViz / pathway-viz |",
+             "|---|---|---|---|---|---|"]
 
     def row(w: str, metric: str, target: str, field: str, unit: str = "", pv: bool = False, **match) -> None:
         a = median(vals(w, "streamviz", field, **match))
@@ -140,9 +152,17 @@ def table(results: list[dict]) -> str:
     for w, metric, target, field, unit in [
         ("fanout", "latency p50", "", "latency_ms_p50", " ms"),
         ("fanout", "latency p99", "≤ 50 ms", "latency_ms_p99", " ms"),
+        ("fanout", "updates lost", "0", "lost", ""),
+        ("fanout", "clients cut off by the server", "", "clients_cut_off", ""),
+        ("fanout", "server CPU, % of one core", "", "server_cpu_pct", " %"),
+        ("fanout", "server RSS peak", "", "server_rss_peak_kb", " KB"),
         ("fanout", "RSS per idle connection", "≤ 20 KB", "rss_kb_per_idle_conn", " KB"),
         ("replay", "time to full state (median)", "≤ 100 ms", "ms_median", " ms"),
         ("replay", "time to full state (p99)", "", "ms_p99", " ms"),
+        ("replay", "first byte (median)", "", "first_byte_ms_median", " ms"),
+        ("replay", "bytes replayed", "", "snapshot_bytes", ""),
+        ("replay", "chart points replayed", "", "points_replayed", ""),
+        ("replay", "table rows replayed", "", "rows_replayed", ""),
         ("ceiling", "ours / raw JetStream", "≥ 50%", "ratio", ""),
         ("soak", "RSS growth after warm-up", "< 5%", "rss_growth_pct", " %"),
         ("browser", "frame time p95", "≤ 16 ms", "frame_ms_p95", " ms"),
@@ -174,13 +194,14 @@ def main() -> int:
     want = {("ingest", "streamviz"), ("pathway_overhead", "streamviz"), ("fanout", "streamviz"), ("replay", "streamviz"),
             ("ceiling", "streamviz"), ("soak", "streamviz"), ("browser", "streamviz")}
     if have_pv:
-        want.add(("ingest", "pathwayviz"))
+        want |= {("ingest", "pathwayviz"), ("fanout", "pathwayviz"), ("replay", "pathwayviz")}
     got = {(r.get("workload"), r.get("system", "streamviz")) for r in results}
     missing = sorted(want - got)
     if missing:
         print(f"bench: no result from {missing}: the harness is broken there", file=sys.stderr)
-        return 1
-    return 0
+    for f in FAILED:
+        print(f"bench: failed: {f}", file=sys.stderr)
+    return 1 if missing or FAILED else 0
 
 
 if __name__ == "__main__":

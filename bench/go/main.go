@@ -32,6 +32,9 @@ workloads:
   soak      a long run at a steady rate: RSS, threads, goroutines over time, loss
   all       every workload in turn (with --quick: well under a minute)
 
+fanout and replay take --system pathwayviz to run the same workload against
+pathway-viz 0.3.1 (bench/py/pv_server.py in bench/.venv-pv; --pv-python PATH).
+
 common flags (after the workload):
   --quick            shrink every size so the workload runs in seconds
   --bin PATH         use this streamviz binary (default: $STREAMVIZ_BIN, else build one)

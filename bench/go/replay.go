@@ -20,8 +20,17 @@ func runReplay(args []string) error {
 	points := fs.Int("points", 1000, "points retained per chart")
 	rows := fs.Int("rows", pick(q, 10000, 1000), "rows of the one table")
 	reps := fs.Int("reps", 20, "fresh clients, one after another")
+	system := fs.String("system", "streamviz", "system under test: streamviz or pathwayviz (0.3.1, from bench/.venv-pv)")
+	pvPython := fs.String("pv-python", "", "Python with pathway-viz installed (default: bench/.venv-pv/bin/python)")
 	if err := c.parse(fs, args); err != nil {
 		return err
+	}
+	switch *system {
+	case "pathwayviz":
+		return runReplayPV(*pvPython, *charts, *points, *rows, *reps)
+	case "streamviz":
+	default:
+		return fmt.Errorf("--system %q: want streamviz or pathwayviz", *system)
 	}
 	srv, err := startServer(&c)
 	if err != nil {
@@ -44,7 +53,7 @@ func runReplay(args []string) error {
 			return fmt.Errorf("rep %d: %w", rep, err)
 		}
 		size = r.bytes
-		emit(map[string]any{"workload": "replay", "rep": rep, "charts": *charts, "points": *points, "rows": *rows,
+		emit(map[string]any{"workload": "replay", "system": "streamviz", "rep": rep, "charts": *charts, "points": *points, "rows": *rows,
 			"snapshot_bytes": r.bytes, "dial_ms": ms(r.dial), "first_byte_ms": ms(r.first), "received_ms": ms(r.received),
 			"total_ms": ms(r.total), "parse_ms": ms(r.total - r.received)})
 		totals = append(totals, ms(r.total))
@@ -55,8 +64,8 @@ func runReplay(args []string) error {
 		time.Sleep(20 * time.Millisecond) // let the closed socket go before the next
 	}
 	prof.stop()
-	sum := map[string]any{"workload": "replay", "summary": true, "reps": *reps, "charts": *charts, "points": *points,
-		"rows": *rows, "snapshot_bytes": size, "ms_median": round(median(totals), 3),
+	sum := map[string]any{"workload": "replay", "system": "streamviz", "summary": true, "reps": *reps, "charts": *charts, "points": *points,
+		"rows": *rows, "points_replayed": *charts * *points, "rows_replayed": *rows, "snapshot_bytes": size, "ms_median": round(median(totals), 3),
 		"ms_p99": round(percentile(totals, 0.99), 3), "dial_ms_median": round(median(dials), 3),
 		"first_byte_ms_median": round(median(firsts), 3), "received_ms_median": round(median(recvs), 3),
 		"received_ms_p99": round(percentile(recvs, 0.99), 3), "parse_ms_median": round(median(parses), 3), "target_ms": 100}
