@@ -220,6 +220,7 @@ func (c *client) flush(first []byte) (bool, error) {
 	}
 	if len(b) > 0 {
 		err = c.conn.WriteMessage(websocket.TextMessage, b)
+		c.sent(len(b))
 	}
 	c.sentFrame = nil
 	if last == f.to && c.widget == "" {
@@ -228,6 +229,11 @@ func (c *client) flush(first []byte) (bool, error) {
 	c.sentSeq.Store(last)
 	c.sentOff.Store(end)
 	return true, err
+}
+
+func (c *client) sent(n int) {
+	c.h.counters.frames.Add(1)
+	c.h.counters.bytes.Add(uint64(n))
 }
 
 // nextShared returns the shared frame that continues at seq, if the socket
@@ -306,17 +312,20 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		g.refuseWS(w, r, websocket.CloseGoingAway, "server shutting down")
 		return
 	}
+	start := time.Now()
 	conn, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		g.untrack()
 		return // Upgrade has answered the request.
 	}
+	g.metrics.connects.Inc()
 	c := newClient(g.hub, conn, widget)
-	g.hub.join(c, epoch, seq, hasPos)
+	kind := g.hub.join(c, epoch, seq, hasPos)
 	// The handler writes the first message itself and then returns, so an
 	// idle socket holds neither this goroutine (with the server's buffers)
 	// nor a writer: only its reader.
 	c.write(0)
+	g.metrics.observeJoin(kind, start)
 	go func() {
 		defer g.untrack()
 		c.readLoop()

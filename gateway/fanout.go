@@ -41,6 +41,7 @@ const (
 type frame struct {
 	from, to uint64
 	end      uint64 // log offset after the event to
+	size     int    // payload bytes
 	pm       *websocket.PreparedMessage
 	next     atomic.Pointer[frame]
 }
@@ -120,6 +121,7 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 		b = append(b, ']')
 		// Only compression could make this fail, and it is off.
 		f.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
+		f.size = len(b)
 	}
 	prev.next.Store(f)
 	h.frame.Store(f)
@@ -141,6 +143,12 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 func (h *hub) cutSlow(c *client, reason string) {
 	if c.close(CloseSlow, reason) {
 		h.counters.slow.Add(1)
+		h.mu.Lock()
+		end := h.log.total
+		h.mu.Unlock()
+		if off := c.sentOff.Load(); off < end {
+			h.counters.dropped.Add(end - off)
+		}
 		h.leave(c)
 	}
 }

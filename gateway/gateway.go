@@ -91,6 +91,7 @@ type Gateway struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	hub      *hub
+	metrics  *metrics
 	upgrader websocket.Upgrader
 	log      *slog.Logger
 	rejects  rejectLog
@@ -122,6 +123,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		rejects:  rejectLog{last: map[string]time.Time{}},
 	}
 	g.hub.pingPeriod, g.hub.pongWait = cfg.pingPeriod, cfg.pongWait
+	g.metrics = newMetrics(g)
 	// Idle sockets should cost little: write buffers come from a pool only
 	// while a frame is written, and the read buffer is small because a
 	// browser sends nothing but pongs.

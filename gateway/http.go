@@ -36,6 +36,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", securityHeaders(http.FileServerFS(static), cspDashboard)))
 	mux.HandleFunc("GET /ws", g.serveWS)
 	mux.HandleFunc("GET /healthz", g.serveHealth)
+	mux.Handle("GET /metrics", g.metrics.handler())
 	mux.HandleFunc("GET /api/widgets", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, g.hub.configs())
 	})

@@ -42,6 +42,9 @@ type counters struct {
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	slow     atomic.Uint64
+	dropped  atomic.Uint64 // event bytes not sent to sockets cut off
+	frames   atomic.Uint64
+	bytes    atomic.Uint64
 }
 
 func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
@@ -262,7 +265,8 @@ var errNotResumable = errors.New("position not resumable")
 // holds the events after its position (the socket then reads them from the
 // log like any live event), the full state otherwise. A resume that would
 // start further behind than a socket may fall gets the smaller snapshot.
-func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) {
+// It returns which first message it chose: "resumed", "reset" or "snapshot".
+func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if hasPos && epoch == h.epoch {
@@ -271,13 +275,17 @@ func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) {
 			c.sentSeq.Store(seq)
 			c.sentOff.Store(off)
 			h.addClient(c)
-			return
+			return "resumed"
 		}
 	}
 	c.first = h.snapshot(c.widget, hasPos)
 	c.sentSeq.Store(h.lastSeq)
 	c.sentOff.Store(h.log.total)
 	h.addClient(c)
+	if hasPos {
+		return "reset"
+	}
+	return "snapshot"
 }
 
 func (h *hub) addClient(c *client) {

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// /metrics speaks Prometheus text format and its series follow what
+// happened: updates accepted and rejected by reason, sockets open and how
+// they joined, frames and bytes written, replay time, slow cut-offs and the
+// bytes they dropped.
+func TestMetricsCountWhatTheGatewayDid(t *testing.T) {
+	e := startEnv(t, Config{MaxQueueBytes: 256 << 10})
+	e.publish(t, "sv.s.data", `{"value": 1}`)
+	e.publish(t, "sv.s.data", `{"value": }`)       // bad JSON
+	e.publish(t, "sv.bad!id.data", `{"value": 1}`) // bad widget id
+	e.publish(t, "sv.s.data", `{"value": "x"}`)    // bad shape
+	seq := e.publishAndWait(t, "sv.s.data", `{"value": 2}`)
+	e.waitRejected(t, 3)
+
+	fresh := e.dial(t)
+	fresh.first(t, "snapshot")
+	h := e.health(t)
+	resumed := e.dialAt(t, h.Epoch, seq-1)
+	resumed.first(t, "resumed")
+	reset := e.dialAt(t, "another-epoch", 1)
+	reset.first(t, "snapshot")
+	eventually(t, waitTimeout, func() bool { return e.health(t).Clients == 3 }, "three sockets joined")
+
+	m := e.metrics(t)
+	want := map[string]float64{
+		`streamviz_updates_accepted_total`:                                   2,
+		`streamviz_updates_rejected_total{reason="bad JSON"}`:                1,
+		`streamviz_updates_rejected_total{reason="bad widget id"}`:           1,
+		`streamviz_updates_rejected_total{reason="bad shape"}`:               1,
+		`streamviz_updates_rejected_total{reason="table row limit reached"}`: 0,
+		`streamviz_ws_connections`:                                           3,
+		`streamviz_ws_connections_total`:                                     3,
+		`streamviz_ws_joins_total{kind="snapshot"}`:                          1,
+		`streamviz_ws_joins_total{kind="resumed"}`:                           1,
+		`streamviz_ws_joins_total{kind="reset"}`:                             1,
+		`streamviz_ws_replay_seconds_count`:                                  3,
+		`streamviz_ws_slow_disconnects_total`:                                0,
+		`streamviz_widgets`:                                                  1,
+		`streamviz_bus_connected`:                                            1,
+	}
+	for name, v := range want {
+		if got, ok := m[name]; !ok || got != v {
+			t.Errorf("%s = %v (present %t), want %v", name, got, ok, v)
+		}
+	}
+	if m["streamviz_ws_frames_sent_total"] < 3 || m["streamviz_ws_bytes_sent_total"] < 100 {
+		t.Errorf("frames %v and bytes %v sent: want at least the three first messages", m["streamviz_ws_frames_sent_total"], m["streamviz_ws_bytes_sent_total"])
+	}
+	if m["process_resident_memory_bytes"] <= 0 || m["go_goroutines"] <= 0 {
+		t.Errorf("process and Go runtime series missing: rss %v goroutines %v", m["process_resident_memory_bytes"], m["go_goroutines"])
+	}
+
+	// A socket that never reads is cut off; the bytes it missed are counted.
+	stalled := e.dialRaw(t)
+	_ = stalled
+	eventually(t, waitTimeout, func() bool { return e.health(t).Clients == 4 }, "stalled socket joined")
+	pad := strings.Repeat("z", 16<<10)
+	for i := 0; e.health(t).Slow == 0; i++ {
+		if i > 4096 {
+			t.Fatal("the stalled socket was never cut off")
+		}
+		e.publish(t, "sv.t.data", `{"key": "k", "row": {"pad": "`+pad+`"}}`)
+		if i%16 == 0 {
+			time.Sleep(20 * time.Millisecond) // let the readers keep up
+		}
+	}
+	m = e.metrics(t)
+	if m["streamviz_ws_slow_disconnects_total"] != 1 {
+		t.Errorf("slow disconnects %v, want 1", m["streamviz_ws_slow_disconnects_total"])
+	}
+	if d := m["streamviz_ws_dropped_bytes_total"]; d < 256<<10 {
+		t.Errorf("dropped bytes %v, want at least the queue bound %d", d, 256<<10)
+	}
+}
+
+// metrics scrapes /metrics into name{labels} → value.
+func (e *testEnv) metrics(t testing.TB) map[string]float64 {
+	t.Helper()
+	code, ctype, body := get(t, e.url("/metrics"))
+	if code != http.StatusOK || !strings.HasPrefix(ctype, "text/plain") {
+		t.Fatalf("GET /metrics: status %d, content type %q", code, ctype)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if i < 0 || err != nil {
+			t.Fatalf("/metrics line %q is not `series value`", line)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}

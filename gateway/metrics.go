@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the gateway's Prometheus series (docs/protocol.md §4,
+// /metrics). Each gateway has its own registry, so several can live in one
+// process; counters the hub keeps anyway are read at scrape time instead of
+// being counted twice on the hot path.
+type metrics struct {
+	reg      *prometheus.Registry
+	rejected *prometheus.CounterVec
+	joins    *prometheus.CounterVec
+	connects prometheus.Counter
+	replay   prometheus.Histogram
+}
+
+func newMetrics(g *Gateway) *metrics {
+	h := g.hub
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamviz_updates_rejected_total",
+			Help: "Messages on sv.> refused, by reason (docs/protocol.md §1).",
+		}, []string{"reason"}),
+		joins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamviz_ws_joins_total",
+			Help: "WebSocket first messages, by kind: snapshot (fresh), reset (position lost), resumed.",
+		}, []string{"kind"}),
+		connects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamviz_ws_connections_total",
+			Help: "WebSocket connections accepted.",
+		}),
+		replay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "streamviz_ws_replay_seconds",
+			Help:    "Time from the WebSocket handshake until its first message (snapshot or resume) is written.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms .. 4 s
+		}),
+	}
+	for _, r := range []string{"bad subject", "bad widget id", "bad JSON", "message too large", "message nested too deeply",
+		"bad shape", "data does not fit the widget's type", "table row limit reached"} {
+		m.rejected.WithLabelValues(r) // present from the start, at 0
+	}
+	for _, k := range []string{"snapshot", "reset", "resumed"} {
+		m.joins.WithLabelValues(k)
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.rejected, m.joins, m.connects, m.replay,
+		counter("streamviz_updates_accepted_total", "Messages on sv.> applied to a widget.",
+			func() float64 { return float64(h.counters.accepted.Load()) }),
+		counter("streamviz_ws_frames_sent_total", "WebSocket messages written (each a JSON array of events).",
+			func() float64 { return float64(h.counters.frames.Load()) }),
+		counter("streamviz_ws_bytes_sent_total", "Payload bytes of the WebSocket messages written.",
+			func() float64 { return float64(h.counters.bytes.Load()) }),
+		counter("streamviz_ws_slow_disconnects_total", "Sockets cut off (close 4000) for falling behind their queue bound.",
+			func() float64 { return float64(h.counters.slow.Load()) }),
+		counter("streamviz_ws_dropped_bytes_total", "Event bytes not sent to sockets that were cut off (they resume on reconnect).",
+			func() float64 { return float64(h.counters.dropped.Load()) }),
+		gauge("streamviz_ws_connections", "WebSocket connections open.",
+			func() float64 { return float64(h.clientCount()) }),
+		gauge("streamviz_ws_queued_bytes", "Event bytes waiting to be written, summed over sockets.",
+			func() float64 { return float64(h.queuedBytes()) }),
+		gauge("streamviz_widgets", "Widgets known.",
+			func() float64 { return float64(h.widgetCount()) }),
+		gauge("streamviz_resume_log_bytes", "Memory held by the recent events kept for resuming sockets.",
+			func() float64 { return float64(h.logBytes()) }),
+		gauge("streamviz_bus_connected", "1 while the gateway's NATS connection is up.",
+			func() float64 {
+				if g.nc.IsConnected() {
+					return 1
+				}
+				return 0
+			}),
+	)
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+func (m *metrics) observeJoin(kind string, since time.Time) {
+	m.joins.WithLabelValues(kind).Inc()
+	m.replay.Observe(time.Since(since).Seconds())
+}
+
+func (h *hub) clientCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+func (h *hub) widgetCount() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.widgets)
+}
+
+func (h *hub) logBytes() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.log.bytes
+}
+
+// queuedBytes sums how far behind the log's end each socket is.
+func (h *hub) queuedBytes() uint64 {
+	h.mu.Lock()
+	list, end := h.list, h.log.total
+	h.mu.Unlock()
+	var n uint64
+	for _, c := range list {
+		if off := c.sentOff.Load(); off < end {
+			n += end - off
+		}
+	}
+	return n
+}
