@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/streamviz/streamviz/broker"
 	"github.com/streamviz/streamviz/gateway"
@@ -84,10 +85,11 @@ func TestReadAuthFileRefusesBadFilesNamingFileAndProblem(t *testing.T) {
 // authEnv is an embedded bus with publishers from an auth file and a
 // gateway ingesting from it over its own (read-only) connection.
 type authEnv struct {
-	b     *broker.Broker
-	api   *httptest.Server
-	nkey  nkeys.KeyPair
-	users []broker.AuthUser
+	b      *broker.Broker
+	api    *httptest.Server
+	nkey   nkeys.KeyPair
+	hashed string // the stored bcrypt hash of user "hashed"
+	users  []broker.AuthUser
 }
 
 func startAuthEnv(t *testing.T, extra broker.Config) *authEnv {
@@ -97,8 +99,14 @@ func startAuthEnv(t *testing.T, extra broker.Config) *authEnv {
 		t.Fatal(err)
 	}
 	pub, _ := kp.PublicKey()
+	// MinCost keeps the test quick; the server checks any cost the same way.
+	hash, err := bcrypt.GenerateFromPassword([]byte("h-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
 	content := `{"users": [
 		{"user": "writer", "password": "w-secret"},
+		{"user": "hashed", "password": "` + string(hash) + `", "publish": ["sv.hashed.>"]},
 		{"user": "sales", "password": "s-secret", "publish": ["sv.sales.>", "sv.sales_eu.>"]},
 		{"nkey": "` + pub + `", "publish": ["sv.*.data"]}
 	]}`
@@ -136,7 +144,7 @@ func startAuthEnv(t *testing.T, extra broker.Config) *authEnv {
 			t.Errorf("broker close: %v", err)
 		}
 	})
-	return &authEnv{b: b, api: api, nkey: kp, users: users}
+	return &authEnv{b: b, api: api, nkey: kp, hashed: string(hash), users: users}
 }
 
 // errs collects a connection's asynchronous errors (permission violations).
@@ -199,6 +207,17 @@ func (e *authEnv) waitWidget(t *testing.T, id string) {
 	t.Fatalf("the gateway never ingested widget %q", id)
 }
 
+func (e *authEnv) waitSeq(t *testing.T, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.logLastSeq(t) < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway never applied update %d", seq)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // logLastSeq is the last update the gateway applied (publishers cannot read
 // stream info, and the gateway's position is the one that matters).
 func (e *authEnv) logLastSeq(t *testing.T) uint64 {
@@ -228,6 +247,7 @@ func TestPublisherWithRightsGetsAcknowledgedAndTheGatewayIngests(t *testing.T) {
 		{"password user on its own widget", []nats.Option{nats.UserInfo("sales", "s-secret")}, "sv.sales.data"},
 		{"password user on its second widget", []nats.Option{nats.UserInfo("sales", "s-secret")}, "sv.sales_eu.data"},
 		{"nkey user", []nats.Option{nkeyOption(t, e.nkey)}, "sv.by_nkey.data"},
+		{"user with a bcrypt-hashed password", []nats.Option{nats.UserInfo("hashed", "h-secret")}, "sv.hashed.data"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,7 +306,7 @@ func TestPublisherOutsideItsSubjectsIsRefused(t *testing.T) {
 			if ack.Sequence != before+1 {
 				t.Fatalf("marker stored at %d, want %d: a refused message reached the log", ack.Sequence, before+1)
 			}
-			e.waitWidget(t, "marker")
+			e.waitSeq(t, ack.Sequence) // the next case starts from here
 		})
 	}
 }
@@ -315,6 +335,7 @@ func TestUnauthenticatedClientsAreRefused(t *testing.T) {
 	}{
 		{"anonymous", nil},
 		{"wrong password", []nats.Option{nats.UserInfo("writer", "nope")}},
+		{"the bcrypt hash as the password", []nats.Option{nats.UserInfo("hashed", e.hashed)}},
 		{"unknown user", []nats.Option{nats.UserInfo("stranger", "w-secret")}},
 		{"unknown nkey", []nats.Option{nkeyOption(t, mustUser(t))}},
 	}
