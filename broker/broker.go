@@ -139,7 +139,8 @@ func connect(ctx context.Context, url string, cfg Config, closed chan struct{}, 
 	}, extra...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, url, err)
+		// Both wrapped: callers can tell an authorization failure (nats.ErrAuthorization) apart.
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, url, err)
 	}
 	return nc, nil
 }
