@@ -84,7 +84,7 @@ class Dashboard:
         if self.started:
             raise StreamVizError("stream_viz is already started; call sv.stop() first to restart it")
         if url is not None and (port is not None or data_dir is not None or nats_auth is not None):
-            raise StreamVizError("sv.start(url=...) joins a running server: port=, data_dir= and nats_auth= belong to the server it spawns")
+            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=) belong to the server it spawns")
         if url is None:
             # A port the user chose must be free; the default falls back to a free one.
             explicit = port is not None or self.port is not None
