@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -39,6 +40,21 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// Logf receives the embedded server's notices and errors. Default: none.
 	Logf func(format string, args ...any)
+
+	// Users are the publishers the embedded server admits (ReadAuthFile
+	// reads them from a --nats-auth file). Default none: anyone who reaches
+	// the listener may publish. With users, the gateway connects as
+	// GatewayUser, which can read the log but not publish to it.
+	Users []AuthUser
+	// TLSCert and TLSKey are PEM files; with them the embedded listener
+	// accepts only TLS clients. Default: plain TCP.
+	TLSCert, TLSKey string
+	// CredsFile authenticates the connection to URL (a NATS .creds file).
+	// Default: none (user and password may also be given in the URL).
+	CredsFile string
+	// CAFile holds the PEM certificates that verify URL's TLS certificate.
+	// Default: the system's roots.
+	CAFile string
 }
 
 // Broker is a running bus and the gateway's connection to it.
@@ -60,10 +76,13 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
 	if cfg.URL != "" {
-		if cfg.Addr != "" || cfg.DataDir != "" {
-			return nil, fmt.Errorf("%w: --nats-addr and --data-dir configure the embedded server; they cannot be used with --nats-url", ErrConfig)
+		if cfg.Addr != "" || cfg.DataDir != "" || len(cfg.Users) > 0 || cfg.TLSCert != "" || cfg.TLSKey != "" {
+			return nil, fmt.Errorf("%w: --nats-addr, --data-dir, --nats-auth and --nats-tls-* configure the embedded server; they cannot be used with --nats-url", ErrConfig)
 		}
 		return connectExternal(ctx, cfg)
+	}
+	if cfg.CredsFile != "" || cfg.CAFile != "" {
+		return nil, fmt.Errorf("%w: --nats-creds and --nats-ca are for connecting to --nats-url; the embedded server uses --nats-auth and --nats-tls-*", ErrConfig)
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:4222"
@@ -72,8 +91,25 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 }
 
 func connectExternal(ctx context.Context, cfg Config) (*Broker, error) {
+	var extra []nats.Option
+	for _, f := range []struct{ flag, path string }{{"--nats-creds", cfg.CredsFile}, {"--nats-ca", cfg.CAFile}} {
+		if f.path == "" {
+			continue
+		}
+		// nats.go reads these lazily, at each connect; an unreadable one
+		// should fail now, named, not as a connection error.
+		if _, err := os.ReadFile(f.path); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrConfig, f.flag, err)
+		}
+	}
+	if cfg.CredsFile != "" {
+		extra = append(extra, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.CAFile != "" {
+		extra = append(extra, nats.RootCAs(cfg.CAFile))
+	}
 	b := &Broker{url: cfg.URL, closed: make(chan struct{})}
-	nc, err := connect(ctx, cfg.URL, cfg, b.closed, nil)
+	nc, err := connect(ctx, cfg.URL, cfg, b.closed, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +129,18 @@ func connect(ctx context.Context, url string, cfg Config, closed chan struct{}, 
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		// Async errors (a permissions violation, a slow consumer) go to the
+		// server's log rather than nats.go's default of printing to stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if cfg.Logf != nil {
+				cfg.Logf("nats connection error: %v", err)
+			}
+		}),
 	}, extra...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, url, err)
+		// Both wrapped: callers can tell an authorization failure (nats.ErrAuthorization) apart.
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, url, err)
 	}
 	return nc, nil
 }
@@ -109,6 +153,15 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 	port, err := strconv.Atoi(portText)
 	if err != nil || port < 0 || port > 65535 {
 		return nil, fmt.Errorf("%w: --nats-addr %q: bad port", ErrConfig, cfg.Addr)
+	}
+	if len(cfg.Users) > 0 {
+		if err := validateUsers(cfg.Users); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
+	tlsConfig, err := loadServerTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, err
 	}
 	if port == 0 {
 		// The server's own "random port" is -1; 0 would mean its default 4222.
@@ -139,6 +192,14 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		JetStream:  true,
 		StoreDir:   dir,
 		NoSigs:     true,
+		TLSConfig:  tlsConfig,
+	}
+	var gwPassword string
+	if len(cfg.Users) > 0 {
+		if gwPassword, err = applyAuth(opts, cfg.Users); err != nil {
+			b.removeTemp()
+			return nil, err
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -156,7 +217,15 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.srv = srv
 	b.url = srv.ClientURL()
-	nc, err := connect(ctx, b.url, cfg, b.closed, []nats.Option{nats.InProcessServer(srv)})
+	// The gateway's connection is in-process: it never touches the listener,
+	// and the server lets it skip TLS.
+	gwOpts := []nats.Option{nats.InProcessServer(srv)}
+	if gwPassword != "" {
+		gwOpts = append(gwOpts, nats.UserInfo(GatewayUser, gwPassword), nats.CustomInboxPrefix(gatewayInbox))
+	}
+	// A tls:// URL would make the client insist on TLS, which an in-process
+	// pipe does not need.
+	nc, err := connect(ctx, "nats://"+strings.TrimPrefix(strings.TrimPrefix(b.url, "tls://"), "nats://"), cfg, b.closed, gwOpts)
 	if err != nil {
 		b.Close()
 		return nil, err

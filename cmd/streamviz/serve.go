@@ -22,6 +22,7 @@ type serveFlags struct {
 	addr, natsAddr, natsURL, dataDir string
 	history                          int
 	exitWithStdin                    bool
+	sec                              natsSecurity
 	set                              map[string]bool // given on the command line or in the environment
 }
 
@@ -36,6 +37,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
+	f.sec.register(fs)
 	var envErr error
 	fs.VisitAll(func(fl *flag.Flag) {
 		key := "STREAMVIZ_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
@@ -61,6 +63,9 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if f.history < 1 || f.history > 100000 {
 		return nil, fmt.Errorf("%w: --history %d: want 1 to 100000", errUsage, f.history)
+	}
+	if err := f.sec.check(name, f.natsURL != ""); err != nil {
+		return nil, err
 	}
 	if f.natsURL != "" {
 		for _, n := range []string{"nats-addr", "data-dir"} {
@@ -113,6 +118,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	bcfg := broker.Config{URL: f.natsURL, Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }}
 	if f.natsURL == "" {
 		bcfg.Addr, bcfg.DataDir = f.natsAddr, f.dataDir
+	}
+	if err := f.sec.apply(&bcfg); err != nil {
+		return err
 	}
 	b, err := broker.Start(ctx, bcfg)
 	if err != nil {

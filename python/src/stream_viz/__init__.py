@@ -10,6 +10,8 @@ A string instead of a Pathway table gives a manual widget with .send().
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from typing import Any
 
 from ._dashboard import DASHBOARD as _D
@@ -18,13 +20,16 @@ from ._errors import (
     DuplicateWidgetError,
     InvalidOptionError,
     MultipleRowsError,
+    NotAuthorizedError,
     NotNumericError,
     PortInUseError,
+    PublishRefusedWarning,
     ServerStartError,
     ServerUnreachableError,
     StreamVizError,
     UnknownColumnError,
 )
+from ._publisher import Credentials as _Credentials
 from ._widgets import Chart, Gauge, Stat, Table, Widget, slug
 
 __all__ = [
@@ -52,6 +57,8 @@ __all__ = [
     "ServerStartError",
     "PortInUseError",
     "ServerUnreachableError",
+    "NotAuthorizedError",
+    "PublishRefusedWarning",
 ]
 
 __version__ = "0.1.0"
@@ -167,9 +174,33 @@ def chart(source: Any, y_column: str | None = None, *, x_column: str | None = No
     return _D.add(w)
 
 
-def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None) -> None:
-    """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it."""
-    _D.start(port, url, data_dir)
+def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None, user: str | None = None,
+          password: str | None = None, nkeys_seed: str | os.PathLike | None = None,
+          user_credentials: str | os.PathLike | None = None, tls_ca: str | os.PathLike | None = None,
+          nats_auth: str | os.PathLike | None = None) -> None:
+    """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it.
+
+    On a bus that requires authentication, give user= and password=, nkeys_seed= (a file holding an
+    nkey seed) or user_credentials= (a NATS .creds file); tls_ca= is a PEM file of the CA certificates
+    that verify a TLS bus (default: the system's). nats_auth= is the --nats-auth file of the server
+    sv.start() spawns (docs/protocol.md §6).
+    """
+    if (user is None) != (password is None):
+        missing = "password" if password is None else "user"
+        raise InvalidOptionError("start", missing, None, "user= and password= together")
+    files = {"nkeys_seed": nkeys_seed, "user_credentials": user_credentials, "tls_ca": tls_ca, "nats_auth": nats_auth}
+    for name, path in files.items():
+        if path is not None and not os.access(path, os.R_OK):
+            raise InvalidOptionError("start", name, path, "a readable file")
+    if nkeys_seed is not None and importlib.util.find_spec("nkeys") is None:
+        raise InvalidOptionError("start", "nkeys_seed", nkeys_seed, "nkey authentication, which needs the nkeys package (pip install nkeys)")
+    creds = _Credentials(user=user, password=password, nkeys_seed=_path(nkeys_seed),
+                         user_credentials=_path(user_credentials), tls_ca=_path(tls_ca))
+    _D.start(port, url, data_dir, creds, _path(nats_auth))
+
+
+def _path(p: str | os.PathLike | None) -> str | None:
+    return None if p is None else os.fspath(p)
 
 
 def stop() -> None:
@@ -178,7 +209,7 @@ def stop() -> None:
 
 
 def stats() -> dict[str, Any]:
-    """Publishing counters: messages and updates acknowledged, pending, failed, dropped points, warnings."""
+    """Publishing counters: messages and updates acknowledged, pending, failed, refused by the bus, dropped points, warnings."""
     return _D.stats()
 
 

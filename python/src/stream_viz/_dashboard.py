@@ -9,8 +9,8 @@ import threading
 import warnings
 from typing import Any
 
-from ._errors import DuplicateWidgetError, StreamVizError
-from ._publisher import Publisher
+from ._errors import DuplicateWidgetError, PublishRefusedWarning, StreamVizError
+from ._publisher import Credentials, Publisher
 from ._server import Server, spawn
 from ._widgets import Widget
 
@@ -42,7 +42,7 @@ class Dashboard:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.widgets: dict[str, Widget] = {}
-        self.publisher = Publisher(self.lock)
+        self.publisher = self._new_publisher()
         self.server: Server | None = None
         self.http_url: str | None = None
         self.started = False
@@ -74,21 +74,27 @@ class Dashboard:
 
     # ---- running ----
 
-    def start(self, port: int | None, url: str | None, data_dir: str | None) -> None:
+    def _new_publisher(self) -> Publisher:
+        p = Publisher(self.lock)
+        p.on_refused = self._warn_refused
+        return p
+
+    def start(self, port: int | None, url: str | None, data_dir: str | None, credentials: Credentials | None = None,
+              nats_auth: str | None = None) -> None:
         if self.started:
             raise StreamVizError("stream_viz is already started; call sv.stop() first to restart it")
-        if url is not None and (port is not None or data_dir is not None):
-            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= belong to the server it spawns")
+        if url is not None and (port is not None or data_dir is not None or nats_auth is not None):
+            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=) belong to the server it spawns")
         if url is None:
             # A port the user chose must be free; the default falls back to a free one.
             explicit = port is not None or self.port is not None
-            self.server = spawn(port if port is not None else self.port, data_dir, explicit_port=explicit)
+            self.server = spawn(port if port is not None else self.port, data_dir, explicit_port=explicit, nats_auth=nats_auth)
             nats_url = self.server.nats
             self.http_url = self.server.url
         else:
             nats_url = url
         try:
-            self.publisher.connect(nats_url)
+            self.publisher.connect(nats_url, credentials=credentials)
         except BaseException:
             if self.server:
                 self.server.stop()
@@ -122,7 +128,7 @@ class Dashboard:
         self.stop()
         with self.lock:
             self.widgets.clear()
-            self.publisher = Publisher(self.lock)
+            self.publisher = self._new_publisher()
             self._title = _Title()
             self._warned.clear()
             self._totals.clear()
@@ -143,6 +149,12 @@ class Dashboard:
         self._warn_once(f"drop:{w.id}", f"stream_viz: chart {w.id!r} is producing points faster than the bus takes them; "
                                          "the oldest buffered points are dropped (see sv.stats())")
 
+    def _warn_refused(self, widget: str, subject: str, reason: str) -> None:
+        # Runs on the publisher's thread: a warning there still reaches the warnings filters and logging.
+        w = PublishRefusedWarning(widget, subject, reason)
+        self.errors.append(str(w))
+        warnings.warn(w, stacklevel=2)
+
     def stats(self) -> dict[str, Any]:
         p = self.publisher
         total = {k: v + self._totals.get(k, 0) for k, v in p.stats.items()}
@@ -151,6 +163,8 @@ class Dashboard:
             "published_messages": total["messages"],
             "published_updates": total["updates"],
             "failed_publishes": total["failed_publishes"],
+            # Messages the bus refused (this user may not publish to their subjects): dropped, never retried.
+            "refused_publishes": total["refused"],
             # Configs re-queued for a restart are not waiting on the bus.
             "pending_messages": p.pending_messages() if self.started else 0,
             "dropped_points": sum(getattr(w, "dropped", 0) for w in self.widgets.values()),
@@ -160,7 +174,7 @@ class Dashboard:
 
 def _fresh_publisher(d: Dashboard) -> Publisher:
     # Widgets declared before a restart send their config again to the new bus.
-    p = Publisher(d.lock)
+    p = d._new_publisher()
     with d.lock:
         for w in d.widgets.values():
             w._config_pending = True

@@ -14,7 +14,9 @@ __all__ = [
     "BinaryNotFoundError",
     "ServerStartError",
     "ServerUnreachableError",
+    "NotAuthorizedError",
     "PortInUseError",
+    "PublishRefusedWarning",
 ]
 
 
@@ -85,3 +87,22 @@ class ServerUnreachableError(StreamVizError, ConnectionError):
     def __init__(self, url: str, cause: BaseException | str):
         self.url, self.cause = url, cause
         super().__init__(f"cannot reach the StreamViz bus at {url}: {cause}")
+
+
+class NotAuthorizedError(StreamVizError, PermissionError):
+    """The bus refused the connection: no credentials, or wrong ones."""
+
+    def __init__(self, url: str, user: str | None, reason: str):
+        self.url, self.user, self.reason = url, user, reason
+        who = f"as user {user!r}" if user else "without a user name"
+        super().__init__(f"the StreamViz bus at {url} refused the connection {who}: {reason} "
+                         "(pass user=/password=, nkeys_seed= or user_credentials= to sv.start())")
+
+
+class PublishRefusedWarning(RuntimeWarning):
+    """The bus refused a publish: this user may not publish to the subject. Its updates are dropped."""
+
+    def __init__(self, widget: str, subject: str, reason: str):
+        self.widget, self.subject, self.reason = widget, subject, reason
+        super().__init__(f"stream_viz: the bus refused updates of widget {widget!r} (subject {subject!r}): {reason}; "
+                         "they are dropped (see sv.stats()['refused_publishes'])")

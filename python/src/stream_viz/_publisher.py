@@ -13,15 +13,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import nats
+from nats.aio.client import Client as NATS
 
 from ._encode import dumps
-from ._errors import ServerUnreachableError
+from ._errors import NotAuthorizedError, ServerUnreachableError
 
 log = logging.getLogger("stream_viz")
 
@@ -42,11 +45,40 @@ class Source(Protocol):
     def _drain(self) -> list[tuple[str, Any, int]]: ...
 
 
+# What nats-py passes to error_cb when the server drops a message this user may not send.
+_REFUSED = re.compile(r'permissions violation for publish to "([^"]+)"', re.IGNORECASE)
+_AUTH_FAILED = ("authorization violation", "authorization failed", "authentication expired")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate to the bus and verify its TLS certificate; passed to nats-py's connect."""
+
+    user: str | None = None
+    password: str | None = None
+    nkeys_seed: str | None = None  # a file holding an nkey seed
+    user_credentials: str | None = None  # a NATS .creds file
+    tls_ca: str | None = None  # PEM CA certificates that verify the server
+
+    def connect_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {}
+        if self.user is not None:
+            opts["user"], opts["password"] = self.user, self.password
+        if self.nkeys_seed is not None:
+            opts["nkeys_seed"] = self.nkeys_seed
+        if self.user_credentials is not None:
+            opts["user_credentials"] = self.user_credentials
+        if self.tls_ca is not None:
+            opts["tls"] = ssl.create_default_context(cafile=self.tls_ca)
+        return opts
+
+
 class _Pending:
-    __slots__ = ("subject", "payload", "msg_id", "updates")
+    __slots__ = ("subject", "payload", "msg_id", "updates", "refused")
 
     def __init__(self, subject: str, payload: bytes, msg_id: str, updates: int):
         self.subject, self.payload, self.msg_id, self.updates = subject, payload, msg_id, updates
+        self.refused = False
 
 
 class Publisher:
@@ -67,9 +99,12 @@ class Publisher:
         self.active = False  # set under the lock once this thread folds Pathway commits
         self._pause_until = 0.0
         self._wake: asyncio.Event | None = None
-        self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0}
+        self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0, "refused": 0}
         self.url = ""
         self.on_connect: Callable[[], None] | None = None
+        # Called on this thread with (widget, subject, reason) the first time the bus refuses a subject.
+        self.on_refused: Callable[[str, str, str], None] | None = None
+        self._refused: dict[str, str] = {}  # subject -> the server's reason; never sent again
 
     # ---- producer side (any thread) ----
 
@@ -79,8 +114,9 @@ class Publisher:
 
     # ---- lifecycle (caller's thread) ----
 
-    def connect(self, url: str, timeout: float = 10.0) -> None:
+    def connect(self, url: str, timeout: float = 10.0, credentials: Credentials | None = None) -> None:
         self.url = url
+        creds = credentials or Credentials()
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -92,21 +128,44 @@ class Publisher:
         self._thread = threading.Thread(target=run, name="stream_viz-publisher", daemon=True)
         self._thread.start()
         ready.wait()
-        fut = asyncio.run_coroutine_threadsafe(self._connect(url, timeout), self._loop)
+        fut = asyncio.run_coroutine_threadsafe(self._connect(url, timeout, creds), self._loop)
         try:
             fut.result()  # _connect bounds itself by timeout
+        except (NotAuthorizedError, ServerUnreachableError):
+            self._stop_loop()
+            raise
         except Exception as e:
             self._stop_loop()
             raise ServerUnreachableError(url, _reason(e)) from e
 
-    async def _connect(self, url: str, timeout: float) -> None:
+    async def _connect(self, url: str, timeout: float, creds: Credentials) -> None:
+        loop = asyncio.get_running_loop()
+        # Set to the error to raise when the server's answer will not change by retrying.
+        fatal: asyncio.Future = loop.create_future()
+        last: list[BaseException] = []
+
         async def on_error(e: Exception) -> None:
             log.debug("stream_viz: NATS error: %s", e)
+            text = str(e).lower()
+            m = _REFUSED.search(str(e))
+            if m:
+                self._refuse(m.group(1), str(e).removeprefix("nats: "))
+            elif fatal.done():
+                pass
+            elif any(a in text for a in _AUTH_FAILED):
+                fatal.set_result(NotAuthorizedError(url, creds.user, str(e).removeprefix("nats: ").strip("'")))
+            elif isinstance(e, ssl.SSLCertVerificationError):
+                fatal.set_result(ServerUnreachableError(url, f"its TLS certificate is not trusted: {e.verify_message} "
+                                                             "(pass tls_ca= the CA file that signed it)"))
+            else:
+                last[:] = [e]
 
         # nats-py retries the first connection as often as later ones, forever with
-        # max_reconnect_attempts=-1; a refused TCP connect is the clear answer to give.
+        # max_reconnect_attempts=-1; a refused TCP connect is the clear answer to give,
+        # and so is the server refusing the credentials.
         await _probe(url, timeout)
-        self._nc = await asyncio.wait_for(nats.connect(
+        nc = NATS()
+        connecting = loop.create_task(nc.connect(
             url,
             name="stream_viz",
             connect_timeout=timeout,
@@ -114,7 +173,18 @@ class Publisher:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             error_cb=on_error,
-        ), timeout)
+            **creds.connect_options(),
+        ))
+        done, _ = await asyncio.wait({connecting, fatal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if connecting not in done:
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+            await nc.close()
+            if fatal.done():
+                raise fatal.result()
+            raise last[0] if last else asyncio.TimeoutError()
+        connecting.result()
+        self._nc = nc
         self._js = self._nc.jetstream(publish_async_max_pending=256)
         with self.lock:
             self.active = True
@@ -204,6 +274,9 @@ class Publisher:
                 continue
             del self._folded[wid]
             msgs = [_Pending(subject, dumps(body), f"{self._session}-{next(self._ids)}", n) for subject, body, n in w._drain()]
+            kept = [m for m in msgs if m.subject not in self._refused]
+            self.stats["refused"] += len(msgs) - len(kept)
+            msgs = kept
             if msgs:
                 self._queued[wid] = msgs
         loop = asyncio.get_running_loop()
@@ -229,7 +302,8 @@ class Publisher:
         try:
             await asyncio.wait_for(fut, ACK_TIMEOUT)
         except BaseException as e:  # timeout, no responders, cancelled at close
-            self._failed(wid, e)
+            if not msg.refused:  # a refused message is already dropped
+                self._failed(wid, e)
             return
         queue = self._queued.get(wid)
         if queue and queue[0] is msg:
@@ -241,6 +315,34 @@ class Publisher:
         self.stats["updates"] += msg.updates
         if self._queued.get(wid) and self._wake:
             self._wake.set()
+
+    def _refuse(self, subject: str, reason: str) -> None:
+        """The server dropped a publish to subject: drop what waits for it, and send it nothing more.
+
+        Permissions do not change while a server runs, so retrying would only hold the widget's
+        later updates (and sv.stop()) behind a message that can never be stored.
+        """
+        first = subject not in self._refused
+        self._refused[subject] = reason
+        parts = subject.split(".")
+        widget = parts[1] if len(parts) == 3 and parts[0] == "sv" else subject
+        for wid, queue in list(self._queued.items()):
+            if queue[0].subject == subject:
+                self._inflight.discard(wid)  # the head is the one in flight
+            kept = [m for m in queue if m.subject != subject]
+            for m in queue:
+                if m.subject == subject:
+                    m.refused = True
+                    self.stats["refused"] += 1
+            if len(kept) != len(queue):
+                if kept:
+                    self._queued[wid] = kept
+                else:
+                    del self._queued[wid]
+        if self._wake:
+            self._wake.set()
+        if first and self.on_refused is not None:
+            self.on_refused(widget, subject, reason)
 
     def _failed(self, wid: str, e: BaseException) -> None:
         # The message stays first in its widget's queue and goes again, with

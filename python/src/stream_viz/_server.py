@@ -79,7 +79,7 @@ class Server:
             self.proc.wait()
 
 
-def spawn(port: int | None, data_dir: str | None, explicit_port: bool) -> Server:
+def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth: str | None = None) -> Server:
     """Starts `streamviz serve` and returns once its ready line arrived.
 
     port=None or 0 picks a free port; the default port falls back to a free one when busy;
@@ -95,6 +95,9 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool) -> Server
     args = [binary, "serve", "--addr", f"{host}:{want}", "--nats-addr", f"{host}:0", "--exit-with-stdin"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
+    if nats_auth:
+        # The server reads and checks the file; a bad one ends in ServerStartError with its reason.
+        args += ["--nats-auth", os.fspath(nats_auth)]
     try:
         # A session of its own: Ctrl-C in the terminal reaches Python, which then stops the
         # server cleanly after a last flush; the stdin pipe still ties it to this process.

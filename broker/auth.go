@@ -1,0 +1,209 @@
+package broker
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+)
+
+// GatewayUser is the name of the embedded server's own read-only user, the
+// one the gateway connects as. An auth file cannot use it.
+const GatewayUser = "streamviz-gateway"
+
+// gatewayInbox is where replies to the gateway's requests (JetStream API
+// answers, consumed messages) arrive. Publishers may subscribe to _INBOX.>
+// for their acknowledgements; a prefix of its own keeps the log's messages,
+// which the gateway's consumers receive as replies, out of their reach.
+const gatewayInbox = "_SV_GW"
+
+// publisherInbox is the reply prefix publishers may subscribe to: the
+// default of every NATS client, where JetStream acknowledgements arrive.
+const publisherInbox = "_INBOX.>"
+
+// AuthUser is one publisher allowed on the embedded bus: a user name and
+// password, or an nkey. See docs/protocol.md §6.
+type AuthUser struct {
+	// User and Password authenticate with a name and password. Password is
+	// plain text or a bcrypt hash ("$2a$...", as `nats server passwd` makes).
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Nkey is a user public key ("U..."), instead of User and Password: the
+	// client proves it holds the seed by signing the server's nonce.
+	Nkey string `json:"nkey,omitempty"`
+	// Publish lists the subjects the user may publish to, NATS subject
+	// patterns under "sv." ("sv.sales.>" is widget sales's config and data;
+	// "sv.*.data" every widget's data but no config). Default ["sv.>"].
+	Publish []string `json:"publish,omitempty"`
+}
+
+type authFile struct {
+	Users []AuthUser `json:"users"`
+}
+
+// ReadAuthFile reads a --nats-auth file: {"users": [AuthUser, ...]}.
+// Unknown fields are errors, so a misspelt "publish" cannot silently grant
+// every subject.
+func ReadAuthFile(path string) ([]AuthUser, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --nats-auth: %v", ErrConfig, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f authFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%w: --nats-auth %s: not a valid auth file: %v", ErrConfig, path, jsonErr(data, err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: --nats-auth %s: not a valid auth file: content after the JSON object", ErrConfig, path)
+	}
+	if len(f.Users) == 0 {
+		return nil, fmt.Errorf("%w: --nats-auth %s: lists no users (want {\"users\": [{\"user\": ..., \"password\": ..., \"publish\": [...]}]})", ErrConfig, path)
+	}
+	if err := validateUsers(f.Users); err != nil {
+		return nil, fmt.Errorf("%w: --nats-auth %s: %v", ErrConfig, path, err)
+	}
+	return f.Users, nil
+}
+
+// jsonErr adds the line of a syntax error, which encoding/json only gives
+// as a byte offset.
+func jsonErr(data []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("line %d: %v", 1+bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n")), err)
+	}
+	return err
+}
+
+func validateUsers(users []AuthUser) error {
+	seen := map[string]bool{}
+	for i, u := range users {
+		name := u.User
+		if name == "" {
+			name = u.Nkey
+		}
+		where := fmt.Sprintf("users[%d]", i)
+		if name != "" {
+			where += fmt.Sprintf(" (%q)", name)
+		}
+		switch {
+		case u.Nkey != "" && (u.User != "" || u.Password != ""):
+			return fmt.Errorf("%s: give either \"nkey\" or \"user\" and \"password\", not both", where)
+		case u.Nkey != "":
+			if !nkeys.IsValidPublicUserKey(u.Nkey) {
+				return fmt.Errorf("%s: \"nkey\" is not a user public key (one starting with U; never put the seed here)", where)
+			}
+		case u.User == "":
+			return fmt.Errorf("%s: needs \"user\" and \"password\", or \"nkey\"", where)
+		case u.Password == "":
+			return fmt.Errorf("%s: \"password\" is missing or empty", where)
+		case u.User == GatewayUser:
+			return fmt.Errorf("%s: the name %q is reserved for the gateway's own connection", where, GatewayUser)
+		}
+		if seen[name] {
+			return fmt.Errorf("%s: listed twice", where)
+		}
+		seen[name] = true
+		for _, p := range u.Publish {
+			if err := checkPublishPattern(p); err != nil {
+				return fmt.Errorf("%s: publish %q: %v", where, p, err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkPublishPattern(p string) error {
+	if !server.IsValidSubject(p) {
+		return errors.New("not a valid NATS subject pattern")
+	}
+	if p == "sv" || !strings.HasPrefix(p, "sv.") {
+		return errors.New("publishers may only be given subjects under sv. (sv.<widget>.config, sv.<widget>.data)")
+	}
+	return nil
+}
+
+// publisherPermissions lets a publisher send to its patterns and receive
+// acknowledgements, and nothing else: without $JS.API it cannot read a stream.
+func publisherPermissions(u AuthUser) *server.Permissions {
+	pub := u.Publish
+	if len(pub) == 0 {
+		pub = []string{"sv.>"}
+	}
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: append([]string(nil), pub...)},
+		Subscribe: &server.SubjectPermission{Allow: []string{publisherInbox}},
+	}
+}
+
+// gatewayPermissions are exactly the JetStream API calls the gateway makes
+// on its two streams (ensure, info, ordered consumers, purge, snapshot
+// writes) and its own inbox. It cannot publish updates: sv.> is not in them.
+func gatewayPermissions() *server.Permissions {
+	allow := []string{
+		"$JS.API.INFO", // health checks
+		"svsnap.>",     // snapshot writes (SV_SNAP)
+	}
+	for _, s := range []string{LogStream, SnapshotStream} {
+		allow = append(allow,
+			"$JS.API.STREAM.INFO."+s,
+			"$JS.API.STREAM.CREATE."+s,
+			"$JS.API.STREAM.UPDATE."+s,
+			"$JS.API.STREAM.PURGE."+s,
+			"$JS.API.CONSUMER.CREATE."+s+".>", // <stream>.<name>[.<filter>]
+			"$JS.API.CONSUMER.INFO."+s+".*",
+			"$JS.API.CONSUMER.DELETE."+s+".*",
+			"$JS.API.CONSUMER.MSG.NEXT."+s+".*",
+		)
+	}
+	// A new log invalidates old snapshots, which are dropped with their stream.
+	allow = append(allow, "$JS.API.STREAM.DELETE."+SnapshotStream)
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: allow, Deny: []string{"sv.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{gatewayInbox + ".>"}},
+	}
+}
+
+// applyAuth installs the publishers and the gateway's own user on opts and
+// returns the gateway's password.
+func applyAuth(opts *server.Options, users []AuthUser) (string, error) {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return "", fmt.Errorf("%w: gateway password: %v", ErrStart, err)
+	}
+	password := hex.EncodeToString(secret)
+	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: password, Permissions: gatewayPermissions()})
+	for _, u := range users {
+		if u.Nkey != "" {
+			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.Nkey, Permissions: publisherPermissions(u)})
+		} else {
+			opts.Users = append(opts.Users, &server.User{Username: u.User, Password: u.Password, Permissions: publisherPermissions(u)})
+		}
+	}
+	return password, nil
+}
+
+// loadServerTLS reads the embedded listener's certificate and key.
+func loadServerTLS(certFile, keyFile string) (*tls.Config, error) {
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("%w: --nats-tls-cert and --nats-tls-key go together: give both or neither", ErrConfig)
+	}
+	if certFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --nats-tls-cert %s / --nats-tls-key %s: %v", ErrConfig, certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
