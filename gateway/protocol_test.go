@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -135,15 +137,26 @@ func TestParseSubjectAcceptsOnlyDocumentedSubjects(t *testing.T) {
 	}
 }
 
-// FuzzDecode pins down that no input crashes or hangs the decoders, and that
-// whatever they accept re-encodes as JSON that decodes to the same update.
+// FuzzDecode pins down that no input crashes or hangs the decoders, that
+// whatever they accept re-encodes as JSON that decodes to the same update,
+// and that the hand-written points parser agrees with encoding/json.
 func FuzzDecode(f *testing.F) {
+	for _, s := range pointsCorpus {
+		f.Add([]byte(s))
+	}
 	for _, s := range []string{`{"value":1}`, `{"x":"2026-01-01T00:00:00Z","y":2}`, `{"points":[[1,2]],"series":"a","mode":"upsert","remove":[1]}`,
 		`{"ops":[{"key":"a","row":{"b":[1,{"c":null}]}},{"key":2,"delete":true}]}`, `{"type":"gauge","min":1,"max":2,"thresholds":[[1,"red"]]}`, `[[[[`, `{"key":"\u0000"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = DecodeConfig("w", b, 10)
+		checkSameAsReference(t, b)
+		if pts, ok := parsePoints(b); ok && json.Valid(b) {
+			var ref []Point
+			if err := json.Unmarshal(b, &ref); err != nil || !reflect.DeepEqual(pts, ref) {
+				t.Fatalf("parsePoints(%q) = %v; encoding/json: %v, %v", b, pts, ref, err)
+			}
+		}
 		u, err := DecodeUpdate(b, 1)
 		if err != nil {
 			return
