@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Subject layout (docs/protocol.md §1).
@@ -107,6 +108,12 @@ func checkDepth(b []byte, limit int) error {
 func decodeObject(b []byte, v any) error {
 	if err := checkDepth(b, maxDepth); err != nil {
 		return err
+	}
+	// encoding/json would replace bad bytes in the strings it decodes but
+	// pass them through in raw rows, and a WebSocket text frame carrying
+	// them makes the browser drop the connection.
+	if !utf8.Valid(b) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrBadJSON)
 	}
 	trimmed := bytes.TrimSpace(b)
 	if len(trimmed) == 0 || trimmed[0] != '{' {

@@ -62,6 +62,9 @@ func TestDecodeUpdateRejectsWithReason(t *testing.T) {
 		{"key too long", `{"key": "` + strings.Repeat("k", 257) + `", "row": {}}`, ErrBadShape, "1 to 256"},
 		{"bad op in batch names its index", `{"ops": [{"key": "a", "row": {}}, {"row": {}}]}`, ErrBadShape, "ops[1]"},
 		{"nested too deep", `{"key": "a", "row": {"x": ` + deep + `}}`, ErrTooDeep, "32"},
+		{"invalid UTF-8 in a row", "{\"key\": \"a\", \"row\": {\"n\": \"\xff\"}}", ErrBadJSON, "UTF-8"},
+		{"invalid UTF-8 in a series", "{\"x\": 1, \"y\": 1, \"series\": \"\xc0\x80\"}", ErrBadJSON, "UTF-8"},
+		{"UTF-16 surrogate encoded as UTF-8", "{\"key\": \"\xed\xa0\x80\", \"delete\": true}", ErrBadJSON, "UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +96,7 @@ func TestDecodeConfigFillsDefaultsAndValidates(t *testing.T) {
 		{"unit of the wrong type", `{"type":"stat","unit":5}`, ``, ErrBadShape},
 		{"bad threshold", `{"type":"gauge","thresholds":[["a","b"]]}`, ``, ErrBadShape},
 		{"title too long", `{"type":"stat","title":"` + strings.Repeat("t", 201) + `"}`, ``, ErrBadShape},
+		{"title not UTF-8", "{\"type\":\"stat\",\"title\":\"\xff\"}", ``, ErrBadJSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
