@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Subject layout (docs/protocol.md §1).
@@ -108,11 +109,20 @@ func decodeObject(b []byte, v any) error {
 	if err := checkDepth(b, maxDepth); err != nil {
 		return err
 	}
+	// encoding/json would replace bad bytes in the strings it decodes but
+	// pass them through in raw rows, and a WebSocket text frame carrying
+	// them makes the browser drop the connection.
+	if !utf8.Valid(b) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrBadJSON)
+	}
 	trimmed := bytes.TrimSpace(b)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return fmt.Errorf("%w: want a JSON object", ErrBadJSON)
 	}
 	if err := json.Unmarshal(trimmed, v); err != nil {
+		if errors.Is(err, errPointsSlowPath) {
+			return err
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return fmt.Errorf("%w: %s: want %s, got %s", ErrBadShape, te.Field, te.Type, te.Value)
@@ -140,21 +150,37 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		parsed, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		parsed, ok := parseISOTime(s)
+		if !ok {
 			return &shapeError{fmt.Sprintf("time %q: want milliseconds or ISO-8601", s)}
 		}
-		// Whole milliseconds plus the sub-millisecond rest: nanoseconds since
-		// 1970 do not fit a float64 exactly.
-		*t = Time(float64(parsed.UnixMilli()) + float64(parsed.Nanosecond()%1e6)/1e6)
+		*t = parsed
 		return nil
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	parsed, ok := parseMSTime(b)
+	if !ok {
 		return &shapeError{fmt.Sprintf("time %s: want milliseconds or ISO-8601", b)}
 	}
-	*t = Time(f)
+	*t = parsed
 	return nil
+}
+
+func parseISOTime(s string) (Time, bool) {
+	parsed, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, false
+	}
+	// Whole milliseconds plus the sub-millisecond rest: nanoseconds since
+	// 1970 do not fit a float64 exactly.
+	return Time(float64(parsed.UnixMilli()) + float64(parsed.Nanosecond()%1e6)/1e6), true
+}
+
+func parseMSTime(b []byte) (Time, bool) {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return Time(f), true
 }
 
 // Num is a number or null (NaN and infinities arrive as null).
@@ -305,13 +331,13 @@ func (op *TableOp) validate() error {
 	return nil
 }
 
-// dataIn is every field a data message may carry; pointers tell presence.
-type dataIn struct {
+// dataFields is every field a data message may carry but points; pointers
+// tell presence.
+type dataFields struct {
 	Value  optNum           `json:"value"`
 	TS     *Time            `json:"ts"`
 	X      *Time            `json:"x"`
 	Y      optNum           `json:"y"`
-	Points *[]Point         `json:"points"`
 	Series *string          `json:"series"`
 	Mode   *string          `json:"mode"`
 	Remove *[]Time          `json:"remove"`
@@ -319,6 +345,13 @@ type dataIn struct {
 	Row    *json.RawMessage `json:"row"`
 	Delete *bool            `json:"delete"`
 	Ops    *[]TableOp       `json:"ops"`
+}
+
+// dataIn is a data message whose points decode as P: pointList (the fast
+// path) or []Point (encoding/json per point, the reference).
+type dataIn[P ~[]Point] struct {
+	dataFields
+	Points *P `json:"points"`
 }
 
 // Update is a validated, normalized data message for one widget type.
@@ -373,13 +406,36 @@ func (u *Update) fits(typ string) bool {
 }
 
 // DecodeUpdate validates a sv.<widget>.data payload. now (ms) stamps values without ts.
+//
+// Points go through pointList's hand-written parser; whenever it meets
+// anything but plain well-formed points it gives up and the whole message is
+// decoded again with encoding/json calling Point.UnmarshalJSON per point, so
+// what is accepted and every error are exactly the reference path's.
 func DecodeUpdate(b []byte, now float64) (*Update, error) {
-	var in dataIn
+	var in dataIn[pointList]
+	err := decodeObject(b, &in)
+	if errors.Is(err, errPointsSlowPath) {
+		return decodeUpdateReference(b, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return validateUpdate(&in.dataFields, (*[]Point)(in.Points), now)
+}
+
+// decodeUpdateReference is DecodeUpdate decoding points with encoding/json
+// and Point.UnmarshalJSON: the behaviour pointList must match.
+func decodeUpdateReference(b []byte, now float64) (*Update, error) {
+	var in dataIn[[]Point]
 	if err := decodeObject(b, &in); err != nil {
 		return nil, err
 	}
+	return validateUpdate(&in.dataFields, in.Points, now)
+}
+
+func validateUpdate(in *dataFields, points *[]Point, now float64) (*Update, error) {
 	isValue := in.Value.Set
-	isChart := in.X != nil || in.Y.Set || in.Points != nil || in.Remove != nil
+	isChart := in.X != nil || in.Y.Set || points != nil || in.Remove != nil
 	isTable := in.Key != nil || in.Ops != nil || in.Row != nil || in.Delete != nil
 	shapes := 0
 	for _, s := range []bool{isValue, isChart, isTable} {
@@ -398,13 +454,13 @@ func DecodeUpdate(b []byte, now float64) (*Update, error) {
 		}
 		return &Update{Value: &ValueUpdate{Value: in.Value.Num, TS: ts}}, nil
 	case isChart:
-		return decodeChart(&in)
+		return decodeChart(in, points)
 	default:
-		return decodeTable(&in)
+		return decodeTable(in)
 	}
 }
 
-func decodeChart(in *dataIn) (*Update, error) {
+func decodeChart(in *dataFields, points *[]Point) (*Update, error) {
 	c := &ChartUpdate{}
 	if in.Series != nil {
 		if len(*in.Series) > maxTextLen {
@@ -424,13 +480,13 @@ func decodeChart(in *dataIn) (*Update, error) {
 	if (in.X == nil) == in.Y.Set {
 		return nil, fmt.Errorf("%w: a point needs both x and y", ErrBadShape)
 	}
-	if in.X != nil && in.Points != nil {
+	if in.X != nil && points != nil {
 		return nil, fmt.Errorf("%w: give x/y or points, not both", ErrBadShape)
 	}
 	if in.X != nil {
 		c.Points = []Point{{X: *in.X, Y: in.Y.Num}}
-	} else if in.Points != nil {
-		c.Points = *in.Points
+	} else if points != nil {
+		c.Points = *points
 	}
 	if in.Remove != nil {
 		c.Remove = *in.Remove
@@ -438,7 +494,7 @@ func decodeChart(in *dataIn) (*Update, error) {
 	return &Update{Chart: c}, nil
 }
 
-func decodeTable(in *dataIn) (*Update, error) {
+func decodeTable(in *dataFields) (*Update, error) {
 	if in.Ops != nil {
 		if in.Key != nil || in.Row != nil || in.Delete != nil {
 			return nil, fmt.Errorf("%w: give key/row/delete or ops, not both", ErrBadShape)

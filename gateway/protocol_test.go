@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -60,6 +62,9 @@ func TestDecodeUpdateRejectsWithReason(t *testing.T) {
 		{"key too long", `{"key": "` + strings.Repeat("k", 257) + `", "row": {}}`, ErrBadShape, "1 to 256"},
 		{"bad op in batch names its index", `{"ops": [{"key": "a", "row": {}}, {"row": {}}]}`, ErrBadShape, "ops[1]"},
 		{"nested too deep", `{"key": "a", "row": {"x": ` + deep + `}}`, ErrTooDeep, "32"},
+		{"invalid UTF-8 in a row", "{\"key\": \"a\", \"row\": {\"n\": \"\xff\"}}", ErrBadJSON, "UTF-8"},
+		{"invalid UTF-8 in a series", "{\"x\": 1, \"y\": 1, \"series\": \"\xc0\x80\"}", ErrBadJSON, "UTF-8"},
+		{"UTF-16 surrogate encoded as UTF-8", "{\"key\": \"\xed\xa0\x80\", \"delete\": true}", ErrBadJSON, "UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +96,7 @@ func TestDecodeConfigFillsDefaultsAndValidates(t *testing.T) {
 		{"unit of the wrong type", `{"type":"stat","unit":5}`, ``, ErrBadShape},
 		{"bad threshold", `{"type":"gauge","thresholds":[["a","b"]]}`, ``, ErrBadShape},
 		{"title too long", `{"type":"stat","title":"` + strings.Repeat("t", 201) + `"}`, ``, ErrBadShape},
+		{"title not UTF-8", "{\"type\":\"stat\",\"title\":\"\xff\"}", ``, ErrBadJSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,15 +141,26 @@ func TestParseSubjectAcceptsOnlyDocumentedSubjects(t *testing.T) {
 	}
 }
 
-// FuzzDecode pins down that no input crashes or hangs the decoders, and that
-// whatever they accept re-encodes as JSON that decodes to the same update.
+// FuzzDecode pins down that no input crashes or hangs the decoders, that
+// whatever they accept re-encodes as JSON that decodes to the same update,
+// and that the hand-written points parser agrees with encoding/json.
 func FuzzDecode(f *testing.F) {
+	for _, s := range pointsCorpus {
+		f.Add([]byte(s))
+	}
 	for _, s := range []string{`{"value":1}`, `{"x":"2026-01-01T00:00:00Z","y":2}`, `{"points":[[1,2]],"series":"a","mode":"upsert","remove":[1]}`,
 		`{"ops":[{"key":"a","row":{"b":[1,{"c":null}]}},{"key":2,"delete":true}]}`, `{"type":"gauge","min":1,"max":2,"thresholds":[[1,"red"]]}`, `[[[[`, `{"key":"\u0000"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = DecodeConfig("w", b, 10)
+		checkSameAsReference(t, b)
+		if pts, ok := parsePoints(b); ok && json.Valid(b) {
+			var ref []Point
+			if err := json.Unmarshal(b, &ref); err != nil || !reflect.DeepEqual(pts, ref) {
+				t.Fatalf("parsePoints(%q) = %v; encoding/json: %v, %v", b, pts, ref, err)
+			}
+		}
 		u, err := DecodeUpdate(b, 1)
 		if err != nil {
 			return
