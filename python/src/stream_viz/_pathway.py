@@ -66,62 +66,64 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
 
 
 class _Rows:
-    """The live rows of a Pathway table, updated a commit at a time (SDK thread only).
+    """The live rows of a Pathway table, updated a batch of commits at a time (SDK thread only).
 
-    Within one commit Pathway may deliver an update's retraction and insertion in either order,
-    so changes are summed per key (+1 / -1) and the last inserted row is kept; at the commit's
-    end a key is live when its count is positive. A retraction plus an insertion is therefore an
-    update in place, never a delete followed by an insert.
+    A Pathway key names one row, and within one commit a key gets at most a retraction of its
+    old row and an insertion of its new one, in either order: so a commit's verdict on a key is
+    its inserted row when it has one (an update in place, never a delete and an insert), else
+    None (deleted). Later commits' verdicts override earlier ones, so a batch of commits folds
+    into one verdict per key with C-level dict updates; the per-key Python work then runs once
+    per batch, however many commits changed the key.
     """
 
     def __init__(self) -> None:
-        self.count: dict[Any, int] = {}
         self.row: dict[Any, dict] = {}
 
-    def apply(self, commit: list) -> list[tuple[Any, dict | None, dict | None]]:
-        """(key, row before, row now) for each key the commit changed; None when not live."""
-        delta: dict[Any, int] = {}
-        added: dict[Any, dict] = {}
-        for key, row, _time, is_addition in commit:
-            if is_addition:
-                delta[key] = delta.get(key, 0) + 1
-                added[key] = row
-            else:
-                delta[key] = delta.get(key, 0) - 1
+    def apply(self, commits: list[list]) -> list[tuple[Any, dict | None, dict | None]]:
+        """(key, row before, row now) for each key the commits changed; None when not live."""
+        verdict: dict[Any, dict | None] = {}
+        for commit in commits:
+            verdict.update({key: None for key, _row, _time, is_addition in commit if not is_addition})
+            verdict.update({key: row for key, row, _time, is_addition in commit if is_addition})
         out = []
-        count, rows = self.count, self.row
-        for key, d in delta.items():
+        rows = self.row
+        for key, now in verdict.items():
             before = rows.get(key)
-            n = count.get(key, 0) + d
-            if n > 0:
-                now = added.get(key, before)
-                count[key], rows[key] = n, now
+            if now is None:
+                if before is None:
+                    continue
+                del rows[key]
             else:
-                now = None
-                count.pop(key, None)
-                rows.pop(key, None)
-            if before is not now:
-                out.append((key, before, now))
+                rows[key] = now
+            out.append((key, before, now))
         return out
 
 
 class _TableBinding:
     def __init__(self, w: Table, cols: list[str] | None, key_col: str | None):
         self.w, self.cols, self.key_col, self.rows = w, cols, key_col, _Rows()
+        self.texts: dict[Any, str] = {}  # Pathway key -> its text: str() of a Pointer is not cheap
 
-    def fold(self, commit: list) -> None:
+    def fold(self, commits: list[list]) -> None:
         ops = self.w._f_ops
         cols, key_col = self.cols, self.key_col
         if key_col is None:
-            for key, _before, now in self.rows.apply(commit):
-                k = _text(key)
-                ops[k] = None if now is None else (now if cols is None else {c: now[c] for c in cols})
+            texts = self.texts
+            for key, _before, now in self.rows.apply(commits):
+                k = texts.get(key)
+                if k is None:
+                    k = texts[key] = _text(key)
+                if now is None:
+                    del texts[key]
+                    ops[k] = None
+                else:
+                    ops[k] = now if cols is None else {c: now[c] for c in cols}
             return
         # Keyed by a column: a row whose key value changed leaves its old key, which is
         # deleted unless another row of this commit took it over.
         upserts: dict[str, dict] = {}
         left: set[str] = set()
-        for _key, before, now in self.rows.apply(commit):
+        for _key, before, now in self.rows.apply(commits):
             if before is not None:
                 left.add(_text(before[key_col]))
             if now is not None:
@@ -146,10 +148,11 @@ class _ValueBinding:
     def __init__(self, w: _ValueWidget, column: str):
         self.w, self.column, self.rows = w, column, _Rows()
 
-    def fold(self, commit: list) -> None:
-        if not self.rows.apply(commit):
-            return
-        w, n = self.w, len(self.rows.count)
+    def fold(self, commits: list[list]) -> None:
+        # Even when the batch changed nothing in the end (a row came and went), the widget
+        # gets the resulting value: it was updated, and shows it.
+        self.rows.apply(commits)
+        w, n = self.w, len(self.rows.row)
         if n > 1:
             w._dash._warn_once(f"rows:{w.id}", str(MultipleRowsError(w.id, n)))
             return
@@ -172,9 +175,9 @@ class _TimeChartBinding:
     def __init__(self, w: Chart):
         self.w, self.y = w, w.y_column
 
-    def fold(self, commit: list) -> None:
+    def fold(self, commits: list[list]) -> None:
         y = self.y
-        pts = _numeric_points(self.w, [(time, row[y]) for _key, row, time, is_addition in commit if is_addition])
+        pts = _numeric_points(self.w, [(time, row[y]) for commit in commits for _key, row, time, is_addition in commit if is_addition])
         if pts:
             self.w._fold_points("", pts)
 
@@ -186,10 +189,10 @@ class _XChartBinding:
         self.w, self.x, self.y, self.rows = w, w.x_column, w.y_column, _Rows()
         self.live_x: dict[Any, int] = {}  # x -> how many live rows sit there
 
-    def fold(self, commit: list) -> None:
+    def fold(self, commits: list[list]) -> None:
         x_col, y_col, live_x = self.x, self.y, self.live_x
         ups, gone = [], []
-        for _key, before, now in self.rows.apply(commit):
+        for _key, before, now in self.rows.apply(commits):
             if before is not None:
                 bx = before[x_col]
                 live_x[bx] -= 1

@@ -16,6 +16,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,13 @@ from ._errors import NotAuthorizedError, ServerUnreachableError
 log = logging.getLogger("stream_viz")
 
 FLUSH_INTERVAL = 0.01  # seconds between looks at the buffers: the added latency
+# Folding Pathway commits and encoding their rows is Python work that holds the GIL Pathway's
+# own thread needs. After a flush that folded commits and took noticeable time, the SDK's
+# thread waits so that it spends at most this share of the time flushing: commits arriving
+# meanwhile fold together (a key changed by several of them costs once) and go out in one
+# message. The wait is capped so the dashboard still moves every MAX_FLUSH_GAP.
+FLUSH_DUTY = 0.2
+MAX_FLUSH_GAP = 1.0
 ACK_TIMEOUT = 5.0
 MAX_PAYLOAD = 512 * 1024
 
@@ -253,21 +261,28 @@ class Publisher:
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
+            started = time.perf_counter()
             try:
-                await self._flush_once()
+                commits = await self._flush_once()
             except Exception:  # never let one bad batch stop the publisher
                 log.exception("stream_viz: publishing failed")
                 await asyncio.sleep(0.1)
+                continue
+            spent = time.perf_counter() - started
+            if commits and spent > FLUSH_INTERVAL:
+                await asyncio.sleep(min(spent * (1 / FLUSH_DUTY - 1), MAX_FLUSH_GAP))
 
-    async def _flush_once(self) -> None:
+    async def _flush_once(self) -> int:
+        """Publishes what is due; returns how many Pathway commits it folded."""
         with self.lock:
             dirty = list(self._dirty.values())
             self._dirty.clear()
             taken = [(w, w._take()) for w in dirty]
         # Folding goes on whatever the bus does, so buffers stay coalesced and bounded;
         # a widget with unacknowledged messages is drained only once they are through.
+        commits = 0
         for w, t in taken:
-            w._fold(t)
+            commits += w._fold(t) or 0
             self._folded[w.id] = w
         for wid, w in list(self._folded.items()):
             if self._queued.get(wid):
@@ -281,12 +296,13 @@ class Publisher:
                 self._queued[wid] = msgs
         loop = asyncio.get_running_loop()
         if loop.time() < self._pause_until:
-            return
+            return commits
         # _send awaits, and acknowledgements arriving meanwhile may empty and
         # drop a queue: look each one up afresh.
         for wid in list(self._queued):
             if wid not in self._inflight and self._queued.get(wid):
                 await self._send(wid)
+        return commits
 
     async def _send(self, wid: str) -> None:
         msg = self._queued[wid][0]  # the caller checked it is there, without awaiting since

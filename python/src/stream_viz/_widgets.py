@@ -77,14 +77,15 @@ class Widget:
         commits, self._commits = self._commits, []
         return cfg, self._swap(), commits
 
-    def _fold(self, taken: tuple[bool, Any, list]) -> None:
+    def _fold(self, taken: tuple[bool, Any, list]) -> int:
+        """Returns how many Pathway commits it folded."""
         cfg, raw, commits = taken
         if cfg:
             self._send_config = True
         self._merge(raw)
         if commits and self._binding is not None:
-            for commit in commits:
-                self._binding.fold(commit)
+            self._binding.fold(commits)
+        return len(commits)
 
     def _drain(self) -> list[tuple[str, Any, int]]:
         out: list[tuple[str, Any, int]] = []
@@ -103,7 +104,7 @@ class Widget:
                 # No SDK thread folds before sv.start() or after sv.stop(): fold here,
                 # under the lock the publisher takes to become active, so memory stays
                 # bounded and the two never fold at once.
-                self._binding.fold(changes)
+                self._binding.fold([changes])
             self._mark()
 
     def _swap(self) -> Any:
