@@ -312,6 +312,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has answered the request.
 	}
 	c := newClient(g.hub, conn, widget)
+	stopExpiry := closeAtExpiry(r, c)
 	g.hub.join(c, epoch, seq, hasPos)
 	// The handler writes the first message itself and then returns, so an
 	// idle socket holds neither this goroutine (with the server's buffers)
@@ -321,6 +322,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		defer g.untrack()
 		c.readLoop()
 		<-c.done
+		stopExpiry()
 		g.hub.leave(c)
 	}()
 }
