@@ -71,4 +71,3 @@ func runEmbedURL(args []string, stdout, stderr io.Writer, env func(string) strin
 	fmt.Fprintln(stdout, strings.TrimSuffix(base, "/")+path)
 	return nil
 }
-
