@@ -36,6 +36,7 @@ __all__ = [
     "gauge",
     "start",
     "stop",
+    "embed_url",
     "stats",
     "Widget",
     "Table",
@@ -167,9 +168,25 @@ def chart(source: Any, y_column: str | None = None, *, x_column: str | None = No
     return _D.add(w)
 
 
-def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None) -> None:
-    """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it."""
-    _D.start(port, url, data_dir)
+def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None, token: str | None = None) -> None:
+    """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it.
+
+    token= makes the spawned server require it (README "Authentication"): browsers log in with it,
+    and sv.embed_url() signs links with it.
+    """
+    _D.start(port, url, data_dir, token)
+
+
+def embed_url(widget: str | Widget, *, expires_in: float = 3600, base_url: str | None = None, token: str | None = None) -> str:
+    """A signed link to one widget's embed page, valid for expires_in seconds.
+
+    By default for the server this process started, with its token; base_url= and token= sign
+    for another server. The link shows that widget and nothing else (docs/protocol.md §6.2).
+    """
+    from ._auth import embed_url as sign
+
+    wid = widget.id if isinstance(widget, Widget) else widget
+    return sign(base_url or _D.http_url, token if token is not None else _D.token, wid, expires_in)
 
 
 def stop() -> None:
