@@ -129,10 +129,11 @@ func (g *Gateway) pageHeaders() {
 	g.cspLogin = cspBase + "; form-action 'self'; frame-ancestors 'none'"
 	anc := "'self'"
 	for _, o := range g.cfg.EmbedOrigins {
+		if o == "*" {
+			anc = "*"
+			break
+		}
 		anc += " " + o
-	}
-	if len(g.cfg.EmbedOrigins) == 1 && g.cfg.EmbedOrigins[0] == "*" {
-		anc = "*"
 	}
 	g.cspEmbed = cspBase + "; frame-ancestors " + anc
 	// X-Frame-Options cannot name other origins: sent only where it agrees
@@ -252,9 +253,26 @@ func (g *Gateway) tokenInURL(w http.ResponseWriter, r *http.Request, token strin
 	q := u.Query()
 	q.Del("token")
 	u.RawQuery = q.Encode()
+	target := g.localTarget(r, u.RequestURI())
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// A browser does not send a SameSite=Strict cookie along a redirect
+		// chain that began on another site, so a link from a chat or a mail
+		// would land on the login form. Navigating from a page of our own
+		// makes the next request same-site.
+		setSecurityHeaders(w, g.cspLogin, "DENY")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = continuePage.Execute(w, target)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>
+<meta charset="utf-8"><meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="0; url={{.}}">
+<title>StreamViz</title><a href="{{.}}">Continue to the dashboard</a>
+`))
 
 func (g *Gateway) setSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{

@@ -194,6 +194,18 @@ func TestTokenInTheURLSetsTheCookieAndRedirectsWithoutIt(t *testing.T) {
 	if _, code := e.dialWS(t, "", "Cookie: "+cookie.Name+"="+cookie.Value); code != 0 {
 		t.Errorf("WebSocket with the cookie refused: %d", code)
 	}
+	// From a link on another site the cookie would not survive a redirect (SameSite=Strict):
+	// the answer is a page of our own that moves on.
+	resp, body = do(t, noRedirect, "GET", e.url("/?token="+testToken), nil, "Sec-Fetch-Site: cross-site")
+	if resp.StatusCode != 200 || !strings.Contains(body, `http-equiv="refresh" content="0; url=/"`) || sessionCookie(t, resp) == nil {
+		t.Errorf("cross-site ?token=: %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, testToken) {
+		t.Errorf("the page that moves on repeats the token")
+	}
+	if resp, _ := do(t, noRedirect, "GET", e.url("//evil.example/?token="+testToken), nil); strings.HasPrefix(resp.Header.Get("Location"), "//") {
+		t.Errorf("?token= redirected off the server: %q", resp.Header.Get("Location"))
+	}
 	resp, body = do(t, noRedirect, "GET", e.url("/?token=wrong"), nil)
 	if resp.StatusCode != 401 || len(resp.Cookies()) != 0 {
 		t.Errorf("a wrong ?token=: %d, cookies %v", resp.StatusCode, resp.Cookies())

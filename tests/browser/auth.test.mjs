@@ -55,6 +55,27 @@ test('with a token the dashboard shows only a login form until the token is ente
   assert.deepEqual(errors, []);
 });
 
+test('a ?token= link from another site logs in and lands on the dashboard without the token', async (t) => {
+  const server = await startServer({ extraArgs: ['--token', TOKEN] });
+  t.after(() => server.stop());
+  await publish(server.nats, WIDGETS);
+  // localhost and 127.0.0.1 are different sites: the click is a cross-site navigation.
+  const host = createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/html');
+    res.end(`<!doctype html><title>chat</title><a id="l" href="http://${server.http}/?token=${TOKEN}">dashboard</a>`);
+  });
+  await new Promise((r) => host.listen(0, 'localhost', r));
+  t.after(() => host.close());
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.goto(`http://localhost:${host.address().port}/`);
+  await page.click('#l');
+  await waitFor(async () => /1,234,567/.test(await pageText(page)), 10000, 'the dashboard after following the link');
+  assert.equal(page.url(), `http://${server.http}/`, 'the token is gone from the address');
+  assert.deepEqual(errors, []);
+});
+
 test('a signed embed link renders its widget alone, live, and opens nothing else', async (t) => {
   const server = await startServer({ extraArgs: ['--token', TOKEN] });
   t.after(() => server.stop());
