@@ -30,7 +30,7 @@ const gatewayInbox = "_SV_GW"
 const publisherInbox = "_INBOX.>"
 
 // AuthUser is one publisher allowed on the embedded bus: a user name and
-// password, or an nkey. See docs/protocol.md §6.
+// password, or an nkey. See docs/protocol.md §7.
 type AuthUser struct {
 	// User and Password authenticate with a name and password. Password is
 	// plain text or a bcrypt hash ("$2a$...", as `nats server passwd` makes).

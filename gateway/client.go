@@ -320,6 +320,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	g.metrics.connects.Inc()
 	c := newClient(g.hub, conn, widget)
+	stopExpiry := closeAtExpiry(r, c)
 	kind := g.hub.join(c, epoch, seq, hasPos)
 	// The handler writes the first message itself and then returns, so an
 	// idle socket holds neither this goroutine (with the server's buffers)
@@ -330,6 +331,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		defer g.untrack()
 		c.readLoop()
 		<-c.done
+		stopExpiry()
 		g.hub.leave(c)
 	}()
 }

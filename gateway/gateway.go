@@ -47,6 +47,16 @@ type Config struct {
 	// Socket keep-alive; tests shorten them. Defaults: pings every 25 s,
 	// a socket whose pong is 30 s late is closed (docs/protocol.md §2).
 	pingPeriod, pongWait time.Duration
+
+	// Token, when set, guards every route but /healthz, /login and /static/:
+	// a request needs "Authorization: Bearer <Token>", the session cookie the
+	// login page sets, or a signed embed link (EmbedPath) for one widget.
+	// Default "": everything is open, as on a trusted network.
+	Token string
+	// EmbedOrigins are the origins (scheme://host[:port], or "*" for any)
+	// whose pages may open /ws and frame /embed/ pages, besides the
+	// dashboard's own. Default: none, same-origin only.
+	EmbedOrigins []string
 }
 
 func (c *Config) setDefaults() {
@@ -104,6 +114,11 @@ type Gateway struct {
 	bg       sync.WaitGroup
 	compactN chan struct{}
 
+	// Derived from the config once: the cookie a login sets and each page's headers.
+	session                          string
+	cspDashboard, cspEmbed, cspLogin string
+	xfoEmbed                         string
+
 	logStream, snapStream jetstream.Stream
 	ingested              uint64 // messages seen by ingest; its goroutine only
 }
@@ -111,6 +126,11 @@ type Gateway struct {
 // New prepares a gateway on an open NATS connection; Start brings it up.
 func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	cfg.setDefaults()
+	origins, err := normalizeOrigins(cfg.EmbedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	cfg.EmbedOrigins = origins
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: jetstream: %w", err)
@@ -127,7 +147,11 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	// Idle sockets should cost little: write buffers come from a pool only
 	// while a frame is written, and the read buffer is small because a
 	// browser sends nothing but pongs.
-	g.upgrader = websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{}}
+	g.upgrader = websocket.Upgrader{ReadBufferSize: 512, WriteBufferSize: 32 << 10, WriteBufferPool: &sync.Pool{}, CheckOrigin: g.checkOrigin}
+	if cfg.Token != "" {
+		g.session = sessionValue(cfg.Token)
+	}
+	g.pageHeaders()
 	return g, nil
 }
 

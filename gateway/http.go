@@ -12,28 +12,25 @@ import (
 
 // Pages load scripts and styles only from this server and never inline,
 // so data that slips into the DOM as markup still cannot run.
-const (
-	cspBase      = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'"
-	cspDashboard = cspBase + "; frame-ancestors 'self'"
-	cspEmbed     = cspBase + "; frame-ancestors *"
-)
+// Frame rules (frame-ancestors) depend on the config: see pageHeaders.
+const cspBase = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 // Handler serves the dashboard, the embed pages, the WebSocket and the API
-// (docs/protocol.md §4).
+// (docs/protocol.md §4), behind the token when Config.Token is set (§6).
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(web.FS, ".")
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		servePage(w, r, "index.html", cspDashboard)
+		servePage(w, r, "index.html", g.cspDashboard, "SAMEORIGIN")
 	})
 	mux.HandleFunc("GET /embed/{widget}", func(w http.ResponseWriter, r *http.Request) {
 		if !ValidID(r.PathValue("widget")) {
 			httpError(w, http.StatusNotFound, "bad widget id: letters, digits, - and _, 1 to 64 characters")
 			return
 		}
-		servePage(w, r, "embed.html", cspEmbed)
+		servePage(w, r, "embed.html", g.cspEmbed, g.xfoEmbed)
 	})
-	mux.Handle("GET /static/", http.StripPrefix("/static/", securityHeaders(http.FileServerFS(static), cspDashboard)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", securityHeaders(http.FileServerFS(static), g.cspDashboard)))
 	mux.HandleFunc("GET /ws", g.serveWS)
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", g.metrics.handler())
@@ -49,16 +46,18 @@ func (g *Gateway) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, b)
 	})
-	return mux
+	return g.protect(mux)
 }
 
-func servePage(w http.ResponseWriter, r *http.Request, name, csp string) {
+// servePage writes a page with its CSP and, when it agrees with the CSP's
+// frame-ancestors, X-Frame-Options (xfo; "" sends none).
+func servePage(w http.ResponseWriter, r *http.Request, name, csp, xfo string) {
 	b, err := web.FS.ReadFile(name)
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "page missing from the build: "+name)
 		return
 	}
-	setSecurityHeaders(w, csp)
+	setSecurityHeaders(w, csp, xfo)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = w.Write(b)
@@ -66,13 +65,16 @@ func servePage(w http.ResponseWriter, r *http.Request, name, csp string) {
 
 func securityHeaders(h http.Handler, csp string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setSecurityHeaders(w, csp)
+		setSecurityHeaders(w, csp, "")
 		h.ServeHTTP(w, r)
 	})
 }
 
-func setSecurityHeaders(w http.ResponseWriter, csp string) {
+func setSecurityHeaders(w http.ResponseWriter, csp, xfo string) {
 	w.Header().Set("Content-Security-Policy", csp)
+	if xfo != "" {
+		w.Header().Set("X-Frame-Options", xfo)
+	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 }

@@ -3,7 +3,7 @@
 // marked by <body data-mode="embed">). Wires the socket to the state and the state to the cards.
 
 import { Connection } from './connection.js';
-import { ageText, connectionLabel, displayOrder, embedWidgetId, isWidgetId } from './page.js';
+import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, isWidgetId } from './page.js';
 import { DashboardState } from './state.js';
 import { SvChart } from './widgets/sv-chart.js';
 import { SvGauge } from './widgets/sv-gauge.js';
@@ -175,6 +175,16 @@ function main() {
     position: () => state.position(),
     onEvents,
     widget: embedId,
+    grant: embed ? embedGrant(location.search) : null,
+    onExpired: () => {
+      // What the link showed goes with it: the page keeps no data past the link's life.
+      cards.clear();
+      notice.textContent = 'This embed link has expired.';
+      container.replaceChildren(notice);
+      conn.dataset.state = 'expired';
+      conn.textContent = 'expired';
+      conn.title = '';
+    },
     onState: (s, retryIn) => {
       conn.dataset.state = s;
       conn.textContent = connectionLabel(s);

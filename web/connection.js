@@ -28,6 +28,8 @@ export const BACKOFF_MAX_MS = 10000;
 /** The server closes a socket that fell behind with 4000: it should resume at once. */
 export const CLOSE_SLOW = 4000;
 const CLOSE_POLICY = 1008;
+/** The signed embed link that opened the socket expired (protocol.md §2.3): retrying cannot help. */
+export const CLOSE_EXPIRED = 4001;
 /** A handshake that hangs this long (a stuck proxy) is given up and retried. */
 export const CONNECT_TIMEOUT_MS = 15000;
 /** Gaps closer together than this reconnect with backoff, so a misbehaving log cannot make the
@@ -46,18 +48,21 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 /**
- * The socket URL: same host, ws: or wss: as the page, resume position and embed filter.
+ * The socket URL: same host, ws: or wss: as the page, resume position, embed filter, and the
+ * signed link's `exp` and `sig` when the page was opened with one (protocol.md §6.2).
  * @param {{protocol: string, host: string}} loc
  * @param {Position | null} position
  * @param {string | null} widget
+ * @param {Record<string, string> | null} [grant]
  */
-export function socketUrl(loc, position, widget) {
+export function socketUrl(loc, position, widget, grant = null) {
   const params = new URLSearchParams();
   if (position) {
     params.set('epoch', position.epoch);
     params.set('seq', String(position.seq));
   }
   if (widget !== null) params.set('widget', widget);
+  for (const [k, v] of Object.entries(grant ?? {})) params.set(k, v);
   const query = params.toString();
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws${query ? '?' + query : ''}`;
 }
@@ -69,6 +74,8 @@ export class Connection {
    * @param {(events: unknown) => {gap: boolean}} opts.onEvents  applies a parsed server message
    * @param {(state: ConnState, retryInMs: number | null) => void} [opts.onState]
    * @param {string | null} [opts.widget]  embed mode: only this widget's events
+   * @param {Record<string, string> | null} [opts.grant]  a signed embed link's exp and sig
+   * @param {() => void} [opts.onExpired]  the signed link expired: the connection has stopped
    * @param {{protocol: string, host: string}} [opts.location]
    * @param {SocketCtor} [opts.WebSocket]
    * @param {Timers} [opts.timers]
@@ -178,7 +185,7 @@ export class Connection {
   connect() {
     if (this.stopped) return;
     const position = this.fresh ? null : this.opts.position();
-    const url = socketUrl(this.loc, position, this.widget);
+    const url = socketUrl(this.loc, position, this.widget, this.opts.grant ?? null);
     this.socketLive = false;
     this.setState(this.everLive ? 'reconnecting' : 'connecting', null);
     /** @type {SocketLike} */
@@ -207,6 +214,11 @@ export class Connection {
     if (this.ws !== ws) return;
     const wasLive = this.socketLive;
     this.drop();
+    if (code === CLOSE_EXPIRED) {
+      this.stop();
+      this.opts.onExpired?.();
+      return;
+    }
     if (code === CLOSE_POLICY) this.fresh = true; // the query was refused: a position is suspect
     if (code === CLOSE_SLOW && wasLive) {
       // The page fell behind; its position is still good, so resume promptly. The jitter only

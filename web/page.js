@@ -20,6 +20,19 @@ export function embedWidgetId(pathname) {
 }
 
 /**
+ * The `exp` and `sig` of a signed embed link (protocol.md §6.2), which the page's socket must
+ * carry too; null when the page was not opened with one.
+ * @param {string} search  location.search
+ * @returns {Record<string, string> | null}
+ */
+export function embedGrant(search) {
+  const q = new URLSearchParams(search);
+  const exp = q.get('exp');
+  const sig = q.get('sig');
+  return exp !== null && sig !== null ? { exp, sig } : null;
+}
+
+/**
  * Widget ids are letters, digits, `-` and `_`, 1 to 64 characters (protocol.md §1); the server
  * refuses a socket filtered by anything else, so the page says so instead of retrying forever.
  * @param {string} id

@@ -7,7 +7,7 @@ import (
 	"github.com/streamviz/streamviz/broker"
 )
 
-// natsSecurity is the bus's authentication and TLS (docs/protocol.md §6):
+// natsSecurity is the bus's authentication and TLS (docs/protocol.md §7):
 // --nats-auth and --nats-tls-* secure the embedded server, --nats-creds and
 // --nats-ca the connection to an external one.
 type natsSecurity struct {

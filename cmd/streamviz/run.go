@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"time"
 )
 
 // errUsage marks a bad command line; main exits 2 for it.
@@ -15,6 +18,7 @@ const usage = `streamviz: live dashboards for streaming Python
 Usage:
   streamviz serve [flags]     run the bus, the gateway and the dashboard
   streamviz demo [flags]      serve plus a synthetic feed of every widget type
+  streamviz embed-url WIDGET  print a signed link to one widget's embed page
   streamviz version           print the version
 
 Run "streamviz serve -h" for the flags.`
@@ -30,6 +34,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr, nil)
 	case "demo":
 		return runServe(ctx, args[1:], stdout, stderr, runDemoFeed)
+	case "embed-url":
+		err := runEmbedURL(args[1:], stdout, stderr, os.Getenv, time.Now())
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

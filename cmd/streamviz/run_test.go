@@ -22,6 +22,7 @@ import (
 type readyLine struct {
 	Event string `json:"event"`
 	HTTP  string `json:"http"`
+	URL   string `json:"url"`
 	NATS  string `json:"nats"`
 }
 
@@ -78,7 +79,9 @@ func startRun(t *testing.T, args ...string) (readyLine, func() error) {
 		cancel()
 		t.Fatalf("no ready line within 30s; stderr:\n%s", stderr)
 	}
-	waitHealthy(t, "http://"+ready.HTTP+"/healthz")
+	if !strings.HasPrefix(ready.URL, "https:") { // an HTTPS test waits with a client that trusts its cert
+		waitHealthy(t, "http://"+ready.HTTP+"/healthz")
+	}
 	var once sync.Once
 	var runErr error
 	stop := func() error {

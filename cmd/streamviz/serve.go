@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,6 +24,9 @@ type serveFlags struct {
 	history                          int
 	exitWithStdin                    bool
 	sec                              natsSecurity
+	auth                             authFlags
+	embedOrigins                     string
+	tlsCert, tlsKey                  string
 	set                              map[string]bool // given on the command line or in the environment
 }
 
@@ -38,18 +42,12 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	f.sec.register(fs)
-	var envErr error
-	fs.VisitAll(func(fl *flag.Flag) {
-		key := "STREAMVIZ_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
-		if v := env(key); v != "" {
-			if err := fl.Value.Set(v); err != nil && envErr == nil {
-				envErr = fmt.Errorf("%w: %s=%q: %v", errUsage, key, v, err)
-			}
-			f.set[fl.Name] = true
-		}
-	})
-	if envErr != nil {
-		return nil, envErr
+	f.auth.register(fs)
+	fs.StringVar(&f.embedOrigins, "embed-origins", "", "comma-separated origins (https://a.example) whose pages may frame /embed/ pages and open /ws; default: same origin only")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	if err := applyEnv(fs, env, f.set); err != nil {
+		return nil, err
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -67,6 +65,9 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	if err := f.sec.check(name, f.natsURL != ""); err != nil {
 		return nil, err
 	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
 	if f.natsURL != "" {
 		for _, n := range []string{"nats-addr", "data-dir"} {
 			if f.set[n] {
@@ -75,6 +76,22 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 		}
 	}
 	return f, nil
+}
+
+// applyEnv sets each flag of fs from STREAMVIZ_<FLAG> when that is set; the
+// command line, parsed afterwards, overrides it.
+func applyEnv(fs *flag.FlagSet, env func(string) string, set map[string]bool) error {
+	var envErr error
+	fs.VisitAll(func(fl *flag.Flag) {
+		key := "STREAMVIZ_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v := env(key); v != "" {
+			if err := fl.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%w: %s=%q: %v", errUsage, key, v, err)
+			}
+			set[fl.Name] = true
+		}
+	})
+	return envErr
 }
 
 // stdin is watched by --exit-with-stdin; tests replace it.
@@ -94,6 +111,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	if err != nil {
 		return err
+	}
+	token, err := f.auth.token()
+	if err != nil {
+		return err
+	}
+	var tlsCfg *tls.Config
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert %s / --tls-key %s: %w", f.tlsCert, f.tlsKey, err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if f.exitWithStdin {
@@ -128,7 +157,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	defer b.Close()
 
-	g, err := gateway.New(b.Conn(), gateway.Config{History: f.history, Logger: log})
+	g, err := gateway.New(b.Conn(), gateway.Config{History: f.history, Logger: log,
+		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ",")})
+	if errors.Is(err, gateway.ErrBadConfig) {
+		return fmt.Errorf("%w: --embed-origins: %w", errUsage, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -139,12 +172,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 		return err
 	}
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	var httpLn net.Listener = ln
+	if tlsCfg != nil {
+		scheme, httpLn = "https", tls.NewListener(ln, tlsCfg)
+	}
 	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
+	go func() { srvErr <- srv.Serve(httpLn) }()
 
-	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "nats": b.ClientURL()})
+	dashURL := scheme + "://" + ln.Addr().String() + "/"
+	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "url": dashURL, "nats": b.ClientURL()})
 	fmt.Fprintln(stdout, string(ready))
-	log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "nats", b.ClientURL(), "embedded", b.Embedded())
+	log.Info("serving", "dashboard", dashURL, "nats", b.ClientURL(), "embedded", b.Embedded(), "token", token != "")
 
 	feedErr := make(chan error, 1)
 	feedCtx, stopFeed := context.WithCancel(ctx)

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { connect, JSONCodec } from 'nats';
 import { chromium } from 'playwright-core';
 
-const BIN = process.env.STREAMVIZ_BIN || new URL('../../bin/streamviz', import.meta.url).pathname;
+export const BIN = process.env.STREAMVIZ_BIN || new URL('../../bin/streamviz', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** A fresh JetStream directory, removed when the test ends. */
@@ -22,8 +22,8 @@ export function tempDir(t) {
  * Starts `streamviz serve` and resolves with its ready line once /healthz is 200.
  * @returns {Promise<{http: string, nats: string, stop: () => Promise<number|null>}>}
  */
-export async function startServer({ addr = '127.0.0.1:0', dataDir }) {
-  const args = ['serve', '--addr', addr, '--nats-addr', '127.0.0.1:0'];
+export async function startServer({ addr = '127.0.0.1:0', dataDir, extraArgs = [] }) {
+  const args = ['serve', '--addr', addr, '--nats-addr', '127.0.0.1:0', ...extraArgs];
   if (dataDir) args.push('--data-dir', dataDir);
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

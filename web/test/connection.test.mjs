@@ -44,7 +44,7 @@ function fakeTimers() {
 
 const snapshot = (seq, epoch = 'E1') => [{ type: 'snapshot', epoch, seq, reset: false, title: 't', widgets: [] }];
 
-function setup({ widget = null, random = () => 0.5, protocol = 'http:' } = {}) {
+function setup({ widget = null, random = () => 0.5, protocol = 'http:', grant = null, onExpired } = {}) {
   FakeSocket.all = [];
   const timers = fakeTimers();
   const state = new DashboardState({ filtered: widget !== null });
@@ -54,6 +54,8 @@ function setup({ widget = null, random = () => 0.5, protocol = 'http:' } = {}) {
     onEvents: (ev) => state.apply(ev),
     onState: (s) => states.push(s),
     widget,
+    grant,
+    onExpired,
     location: { protocol, host: 'dash.example:8080' },
     WebSocket: FakeSocket,
     timers,
@@ -200,6 +202,28 @@ test('embed mode asks for its widget on every connection', () => {
   last().serverClose(1001);
   timers.advance(500);
   assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=10&widget=rev');
+});
+
+test('a signed embed link carries its exp and sig on every connection', () => {
+  const { conn, timers, last } = setup({ widget: 'rev', grant: { exp: '1800000000', sig: 'ab12' } });
+  conn.start();
+  assert.equal(last().url, 'ws://dash.example:8080/ws?widget=rev&exp=1800000000&sig=ab12');
+  last().send(snapshot(10));
+  last().serverClose(1001);
+  timers.advance(500);
+  assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=10&widget=rev&exp=1800000000&sig=ab12');
+});
+
+test('a 4001 close (the signed link expired) stops for good and reports it', () => {
+  let expired = 0;
+  const { conn, timers, last } = setup({ widget: 'rev', grant: { exp: '1', sig: 'x' }, onExpired: () => expired++ });
+  conn.start();
+  last().send(snapshot(10));
+  last().serverClose(4001);
+  assert.equal(expired, 1);
+  assert.deepEqual(timers.pending(), [], 'no retry is scheduled');
+  timers.advance(60000);
+  assert.equal(FakeSocket.all.length, 1, 'no new socket');
 });
 
 test('a handshake that hangs is abandoned and retried', () => {

@@ -5,7 +5,7 @@ import { Series } from '../series.js';
 import { buildChartData, isEpochMs } from '../chart-data.js';
 import { TopRows, cell, columnLabel, compareKeys, displayColumns, selectRows } from '../table-model.js';
 import { arcPath, gaugeColor, gaugeFraction } from '../gauge-model.js';
-import { ageText, connectionLabel, displayOrder, embedWidgetId, isWidgetId } from '../page.js';
+import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, isWidgetId } from '../page.js';
 import { impliedType, normalizeConfig } from '../config.js';
 
 /** @param {string} name @param {[number, number|null][]} points */
@@ -232,6 +232,12 @@ test('the embed page reads its widget id from the last path segment, percent-dec
   assert.equal(embedWidgetId('/embed/revenue/'), 'revenue');
   assert.equal(embedWidgetId('/embed/%E0%A4%A'), null);
   assert.equal(embedWidgetId('/'), null);
+});
+
+test('the embed page takes exp and sig from its address only when both are there', () => {
+  assert.deepEqual(embedGrant('?exp=1800000000&sig=ab%2012'), { exp: '1800000000', sig: 'ab 12' });
+  assert.equal(embedGrant('?exp=1800000000'), null);
+  assert.equal(embedGrant(''), null);
 });
 
 test('widget ids follow the protocol: letters, digits, - and _, 1 to 64 characters', () => {

@@ -41,6 +41,7 @@ __all__ = [
     "gauge",
     "start",
     "stop",
+    "embed_url",
     "stats",
     "Widget",
     "Table",
@@ -177,13 +178,16 @@ def chart(source: Any, y_column: str | None = None, *, x_column: str | None = No
 def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None, user: str | None = None,
           password: str | None = None, nkeys_seed: str | os.PathLike | None = None,
           user_credentials: str | os.PathLike | None = None, tls_ca: str | os.PathLike | None = None,
-          nats_auth: str | os.PathLike | None = None) -> None:
+          nats_auth: str | os.PathLike | None = None, token: str | None = None) -> None:
     """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it.
 
     On a bus that requires authentication, give user= and password=, nkeys_seed= (a file holding an
     nkey seed) or user_credentials= (a NATS .creds file); tls_ca= is a PEM file of the CA certificates
     that verify a TLS bus (default: the system's). nats_auth= is the --nats-auth file of the server
-    sv.start() spawns (docs/protocol.md §6).
+    sv.start() spawns (docs/protocol.md §7).
+
+    token= makes the spawned server require it (README "Authentication"): browsers log in with it,
+    and sv.embed_url() signs links with it.
     """
     if (user is None) != (password is None):
         missing = "password" if password is None else "user"
@@ -196,11 +200,23 @@ def start(port: int | None = None, *, url: str | None = None, data_dir: str | No
         raise InvalidOptionError("start", "nkeys_seed", nkeys_seed, "nkey authentication, which needs the nkeys package (pip install nkeys)")
     creds = _Credentials(user=user, password=password, nkeys_seed=_path(nkeys_seed),
                          user_credentials=_path(user_credentials), tls_ca=_path(tls_ca))
-    _D.start(port, url, data_dir, creds, _path(nats_auth))
+    _D.start(port, url, data_dir, creds, _path(nats_auth), token)
 
 
 def _path(p: str | os.PathLike | None) -> str | None:
     return None if p is None else os.fspath(p)
+
+
+def embed_url(widget: str | Widget, *, expires_in: float = 3600, base_url: str | None = None, token: str | None = None) -> str:
+    """A signed link to one widget's embed page, valid for expires_in seconds.
+
+    By default for the server this process started, with its token; base_url= and token= sign
+    for another server. The link shows that widget and nothing else (docs/protocol.md §6.2).
+    """
+    from ._auth import embed_url as sign
+
+    wid = widget.id if isinstance(widget, Widget) else widget
+    return sign(base_url or _D.http_url, token if token is not None else _D.token, wid, expires_in)
 
 
 def stop() -> None:

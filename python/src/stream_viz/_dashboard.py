@@ -9,6 +9,7 @@ import threading
 import warnings
 from typing import Any
 
+from ._auth import check_token, env_token
 from ._errors import DuplicateWidgetError, PublishRefusedWarning, StreamVizError
 from ._publisher import Credentials, Publisher
 from ._server import Server, spawn
@@ -45,6 +46,7 @@ class Dashboard:
         self.publisher = self._new_publisher()
         self.server: Server | None = None
         self.http_url: str | None = None
+        self.token: str | None = None  # the running server's, for signing embed links
         self.started = False
         self.port: int | None = None
         self.embed: bool | None = None
@@ -80,17 +82,21 @@ class Dashboard:
         return p
 
     def start(self, port: int | None, url: str | None, data_dir: str | None, credentials: Credentials | None = None,
-              nats_auth: str | None = None) -> None:
+              nats_auth: str | None = None, token: str | None = None) -> None:
         if self.started:
             raise StreamVizError("stream_viz is already started; call sv.stop() first to restart it")
-        if url is not None and (port is not None or data_dir is not None or nats_auth is not None):
-            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=) belong to the server it spawns")
+        if url is not None and (port is not None or data_dir is not None or nats_auth is not None or token is not None):
+            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=, token=) belong to the server it spawns")
+        if token is not None:
+            check_token(token)
         if url is None:
             # A port the user chose must be free; the default falls back to a free one.
             explicit = port is not None or self.port is not None
-            self.server = spawn(port if port is not None else self.port, data_dir, explicit_port=explicit, nats_auth=nats_auth)
+            self.server = spawn(port if port is not None else self.port, data_dir, explicit_port=explicit, nats_auth=nats_auth,
+                                token=token)
             nats_url = self.server.nats
             self.http_url = self.server.url
+            self.token = token if token is not None else env_token()
         else:
             nats_url = url
         try:
@@ -122,6 +128,7 @@ class Dashboard:
             self.server.stop()
             self.server = None
         self.http_url = None
+        self.token = None
 
     def reset(self) -> None:
         """Forgets every widget (tests, notebooks)."""

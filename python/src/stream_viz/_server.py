@@ -51,10 +51,11 @@ class Server:
     http: str
     nats: str
     _stderr: collections.deque
+    _url: str | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.http}/"
+        return self._url or f"http://{self.http}/"
 
     def output(self) -> str:
         return "".join(self._stderr)
@@ -79,11 +80,13 @@ class Server:
             self.proc.wait()
 
 
-def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth: str | None = None) -> Server:
+def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth: str | None = None,
+          token: str | None = None) -> Server:
     """Starts `streamviz serve` and returns once its ready line arrived.
 
     port=None or 0 picks a free port; the default port falls back to a free one when busy;
-    an explicit busy port is an error.
+    an explicit busy port is an error. A token goes through the environment, not the command
+    line, where other users could read it.
     """
     binary = find_binary()
     host = "127.0.0.1"
@@ -98,11 +101,15 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
     if nats_auth:
         # The server reads and checks the file; a bad one ends in ServerStartError with its reason.
         args += ["--nats-auth", os.fspath(nats_auth)]
+    env = None
+    if token is not None:
+        env = dict(os.environ, STREAMVIZ_TOKEN=token)
+        env.pop("STREAMVIZ_TOKEN_FILE", None)  # the server refuses both
     try:
         # A session of its own: Ctrl-C in the terminal reaches Python, which then stops the
         # server cleanly after a last flush; the stdin pipe still ties it to this process.
         proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
     except OSError as e:
         raise ServerStartError(f"could not run {binary}: {e}") from e
     stderr: collections.deque = collections.deque(maxlen=200)
@@ -110,7 +117,7 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
     drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), name="streamviz-server-log", daemon=True)
     drain.start()
     ready = _read_ready(proc, stderr, drain)
-    server = Server(proc=proc, http=ready["http"], nats=ready["nats"], _stderr=stderr)
+    server = Server(proc=proc, http=ready["http"], nats=ready["nats"], _stderr=stderr, _url=ready.get("url"))
     threading.Thread(target=_drain, args=(proc.stdout, None), name="streamviz-server-out", daemon=True).start()
     return server
 

@@ -54,9 +54,19 @@ class Widget:
 
     @property
     def embed_url(self) -> str | None:
-        """The widget alone, for an iframe; None until the dashboard runs locally."""
+        """The widget alone, for an iframe; None until the dashboard runs locally.
+
+        When the server has a token the link is signed and works for an hour; sv.embed_url()
+        chooses the lifetime.
+        """
         base = self._dash.http_url
-        return f"{base}embed/{self.id}" if base else None
+        if not base:
+            return None
+        if self._dash.token:
+            from ._auth import embed_url
+
+            return embed_url(base, self._dash.token, self.id, 3600)
+        return f"{base}embed/{self.id}"
 
     def _config(self) -> dict:
         return {"type": self.type, "title": self.title, "order": self._order}
