@@ -163,7 +163,7 @@ def test_start_checks_credential_options_before_spawning_anything(tmp_path, auth
         sv.start(port=0, user="pipeline")
     with pytest.raises(sv.InvalidOptionError, match="tls_ca"):
         sv.start(port=0, tls_ca=tmp_path / "absent.pem")
-    with pytest.raises(sv.StreamVizError, match=r"\(and nats_auth=\) belong to the server it spawns"):
+    with pytest.raises(sv.StreamVizError, match=r"nats_auth=.*\) belong to the server it spawns"):
         sv.start(url="nats://127.0.0.1:4222", nats_auth=auth_file)
     assert sv._D.server is None
 

@@ -149,9 +149,14 @@ class _ValueBinding:
         self.w, self.column, self.rows = w, column, _Rows()
 
     def fold(self, commits: list[list]) -> None:
-        # Even when the batch changed nothing in the end (a row came and went), the widget
-        # gets the resulting value: it was updated, and shows it.
-        self.rows.apply(commits)
+        # Commit by commit: a single-row table is cheap to fold, and each commit's value counts
+        # (the last single-row value stays when a later commit adds rows).
+        for commit in commits:
+            self._fold_one(commit)
+
+    def _fold_one(self, commit: list) -> None:
+        if not self.rows.apply([commit]):
+            return
         w, n = self.w, len(self.rows.row)
         if n > 1:
             w._dash._warn_once(f"rows:{w.id}", str(MultipleRowsError(w.id, n)))
