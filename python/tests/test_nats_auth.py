@@ -42,6 +42,29 @@ def test_a_publisher_with_credentials_reaches_the_dashboard(auth_file):
     dash.close()
 
 
+def test_a_publisher_with_an_nkey_reaches_the_dashboard_and_only_its_widget(tmp_path):
+    import os
+
+    import nkeys
+
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public = nkeys.from_seed(bytearray(seed)).public_key.decode()
+    seed_file = tmp_path / "user.nk"
+    seed_file.write_bytes(seed)
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text(json.dumps({"users": [{"nkey": public, "publish": ["sv.revenue.>"]}]}))
+    revenue = sv.stat("revenue")
+    other = sv.stat("other")
+    sv.start(port=0, nats_auth=auth_file, nkeys_seed=seed_file)
+    dash = DashClient()
+    revenue.send(7.5)
+    other.send(1)
+    dash.wait_for(lambda d: (d.state("revenue") or {}).get("value") == 7.5, what="the nkey user's value over the WebSocket")
+    wait_until(lambda: sv.stats()["refused_publishes"] >= 1, what="the other widget's updates refused")
+    assert (dash.state("other") or {}).get("value") is None
+    dash.close()
+
+
 @pytest.mark.parametrize("creds, user", [({}, None), ({"user": "pipeline", "password": "wrong"}, "pipeline")],
                          ids=["no credentials", "wrong password"])
 def test_the_bus_refuses_a_publisher_without_valid_credentials_at_start(auth_file, creds, user):
