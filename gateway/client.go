@@ -43,6 +43,7 @@ type client struct {
 	sentOff   atomic.Uint64 // log offset after it: the hub's total minus this is the backlog
 	lastPing  atomic.Int64  // unix nanoseconds
 	sentFrame *frame        // the shared frame last written; the writer's own
+	joinOff   uint64        // log offset when it joined: a resume's catch-up before it is not backlog
 
 	mu        sync.Mutex
 	first     []byte // snapshot or "resumed", sent before any event

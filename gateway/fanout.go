@@ -127,7 +127,7 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 	h.frame.Store(f)
 	clear(scratch) // let the event bytes go with the log
 	for _, c := range clients {
-		if end-c.sentOff.Load() > uint64(h.maxQueue) {
+		if end-max(c.sentOff.Load(), c.joinOff) > uint64(h.maxQueue) {
 			h.cutSlow(c, "slow consumer: queue bound exceeded")
 			continue
 		}
@@ -146,7 +146,7 @@ func (h *hub) cutSlow(c *client, reason string) {
 		h.mu.Lock()
 		end := h.log.total
 		h.mu.Unlock()
-		if off := c.sentOff.Load(); off < end {
+		if off := max(c.sentOff.Load(), c.joinOff); off < end {
 			h.counters.dropped.Add(end - off)
 		}
 		h.leave(c)

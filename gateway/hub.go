@@ -263,17 +263,20 @@ var errNotResumable = errors.New("position not resumable")
 
 // join registers c and sets its first message: "resumed" when the log still
 // holds the events after its position (the socket then reads them from the
-// log like any live event), the full state otherwise. A resume that would
-// start further behind than a socket may fall gets the smaller snapshot.
+// log like any live event), the full state otherwise. What a resume has to
+// catch up on does not count against the socket's queue bound, only what
+// arrives after it joined: a socket cut off for being slow resumes without
+// gap when it reconnects.
 // It returns which first message it chose: "resumed", "reset" or "snapshot".
 func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if hasPos && epoch == h.epoch {
-		if off, err := h.log.offsetAfter(seq, h.lastSeq); err == nil && h.log.total-off <= uint64(h.maxQueue) {
+		if off, err := h.log.offsetAfter(seq, h.lastSeq); err == nil {
 			c.first = fmt.Appendf(nil, `{"type":"resumed","epoch":%q,"seq":%d}`, h.epoch, seq)
 			c.sentSeq.Store(seq)
 			c.sentOff.Store(off)
+			c.joinOff = h.log.total
 			h.addClient(c)
 			return "resumed"
 		}
@@ -281,6 +284,7 @@ func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) string {
 	c.first = h.snapshot(c.widget, hasPos)
 	c.sentSeq.Store(h.lastSeq)
 	c.sentOff.Store(h.log.total)
+	c.joinOff = h.log.total
 	h.addClient(c)
 	if hasPos {
 		return "reset"

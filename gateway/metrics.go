@@ -124,7 +124,7 @@ func (h *hub) queuedBytes() uint64 {
 	var n uint64
 	for _, c := range list {
 		if off := c.sentOff.Load(); off < end {
-			n += end - off
+			n += end - off // a resume's catch-up included: it is queued too
 		}
 	}
 	return n
