@@ -36,6 +36,10 @@ type Config struct {
 	DataDir string
 	// Name of the connection as the server sees it. Default "streamviz".
 	Name string
+	// SyncInterval is how often the embedded JetStream fsyncs its files in the
+	// background. Default 0: fsync every write before acknowledging it, so an
+	// acknowledged update survives a power loss, not only a process crash.
+	SyncInterval time.Duration
 	// ConnectTimeout bounds the first connection. Default 5s.
 	ConnectTimeout time.Duration
 	// Logf receives the embedded server's notices and errors. Default: none.
@@ -76,8 +80,8 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
 	if cfg.URL != "" {
-		if cfg.Addr != "" || cfg.DataDir != "" || len(cfg.Users) > 0 || cfg.TLSCert != "" || cfg.TLSKey != "" {
-			return nil, fmt.Errorf("%w: --nats-addr, --data-dir, --nats-auth and --nats-tls-* configure the embedded server; they cannot be used with --nats-url", ErrConfig)
+		if cfg.Addr != "" || cfg.DataDir != "" || len(cfg.Users) > 0 || cfg.TLSCert != "" || cfg.TLSKey != "" || cfg.SyncInterval != 0 {
+			return nil, fmt.Errorf("%w: --nats-addr, --data-dir, --sync, --nats-auth and --nats-tls-* configure the embedded server; they cannot be used with --nats-url", ErrConfig)
 		}
 		return connectExternal(ctx, cfg)
 	}
@@ -193,6 +197,9 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		StoreDir:   dir,
 		NoSigs:     true,
 		TLSConfig:  tlsConfig,
+		// nats-server's own default is a background fsync every 2 minutes.
+		SyncAlways:   cfg.SyncInterval == 0,
+		SyncInterval: cfg.SyncInterval,
 	}
 	var gwPassword string
 	if len(cfg.Users) > 0 {
@@ -242,8 +249,18 @@ func checkWritableDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --data-dir %q is not writable: %v", ErrConfig, dir, err)
 	}
-	f.Close()
-	os.Remove(f.Name())
+	defer os.Remove(f.Name())
+	// An empty file fits on a full disk; a block written and synced does not.
+	_, err = f.Write(make([]byte, 4096))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%w: --data-dir %q is not writable (disk full?): %v", ErrConfig, dir, err)
+	}
 	return nil
 }
 

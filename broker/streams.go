@@ -69,7 +69,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		}
 		logCfg.Metadata = map[string]string{epochKey: newEpoch()}
 		if s, err = js.CreateStream(ctx, logCfg); err != nil {
-			return st, fmt.Errorf("create stream %s: %w", LogStream, err)
+			return st, fmt.Errorf("create stream %s: %w", LogStream, storageHint(err, cfg.MaxBytes))
 		}
 	case err != nil:
 		return st, fmt.Errorf("open stream %s: %w", LogStream, err)
@@ -106,6 +106,20 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	}
 	return st, nil
 }
+
+// storageHint says what JetStream's "insufficient storage resources" means
+// here: the store cannot reserve the log's MaxBytes.
+func storageHint(err error, maxBytes int64) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jsInsufficientResources {
+		return fmt.Errorf("the store's disk has less free space than the log's limit of %d MiB (disk full?): %w", maxBytes>>20, err)
+	}
+	return err
+}
+
+// jsInsufficientResources is nats-server's JSInsufficientResourcesErr, which
+// nats.go does not name.
+const jsInsufficientResources jetstream.ErrorCode = 10047
 
 func newEpoch() string {
 	b := make([]byte, 8)

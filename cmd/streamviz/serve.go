@@ -22,6 +22,7 @@ import (
 type serveFlags struct {
 	addr, natsAddr, natsURL, dataDir string
 	history                          int
+	sync                             syncFlag
 	exitWithStdin                    bool
 	sec                              natsSecurity
 	auth                             authFlags
@@ -39,6 +40,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.StringVar(&f.natsAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS listener for publishers (port 0 picks a free port)")
 	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS server or cluster instead of embedding one")
 	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
+	fs.Var(&f.sync, "sync", "when JetStream fsyncs: always (the default: before acknowledging each update) or an interval such as 1s (faster; a power loss may lose that much)")
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	f.sec.register(fs)
@@ -69,7 +71,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 		return nil, fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}
 	if f.natsURL != "" {
-		for _, n := range []string{"nats-addr", "data-dir"} {
+		for _, n := range []string{"nats-addr", "data-dir", "sync"} {
 			if f.set[n] {
 				return nil, fmt.Errorf("%w: --%s configures the embedded NATS server and cannot be used with --nats-url", errUsage, n)
 			}
@@ -92,6 +94,29 @@ func applyEnv(fs *flag.FlagSet, env func(string) string, set map[string]bool) er
 		}
 	})
 	return envErr
+}
+
+// syncFlag is --sync: 0 for "always", else the background fsync interval.
+type syncFlag time.Duration
+
+func (s *syncFlag) String() string {
+	if *s == 0 {
+		return "always"
+	}
+	return time.Duration(*s).String()
+}
+
+func (s *syncFlag) Set(v string) error {
+	if v == "always" {
+		*s = 0
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("want always or a positive duration such as 1s")
+	}
+	*s = syncFlag(d)
+	return nil
 }
 
 // stdin is watched by --exit-with-stdin; tests replace it.
@@ -146,7 +171,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 
 	bcfg := broker.Config{URL: f.natsURL, Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }}
 	if f.natsURL == "" {
-		bcfg.Addr, bcfg.DataDir = f.natsAddr, f.dataDir
+		bcfg.Addr, bcfg.DataDir, bcfg.SyncInterval = f.natsAddr, f.dataDir, time.Duration(f.sync)
 	}
 	if err := f.sec.apply(&bcfg); err != nil {
 		return err
