@@ -22,6 +22,7 @@ type liveConfig struct {
 	idleSettle   time.Duration // wait this long before measuring idle RSS
 	profileName  string
 	logSamples   bool // print every sample on stderr as it is taken (long runs)
+	stalled      int  // extra sockets that connect and then never read
 }
 
 // sample is the server's state at one moment of the run.
@@ -104,6 +105,18 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 	}
 	if _, err := srv.waitFor("clients", 60*time.Second, 50*time.Millisecond, func(h health) bool { return h.Clients == cfg.clients }); err != nil {
 		return nil, err
+	}
+	if cfg.stalled > 0 {
+		for range cfg.stalled {
+			conn, _, err := dialer.Dial("ws://"+srv.HTTP+"/ws", nil)
+			if err != nil {
+				return nil, fmt.Errorf("stalled client: %w", err)
+			}
+			defer conn.Close()
+		}
+		if _, err := srv.waitFor("stalled clients", 60*time.Second, 50*time.Millisecond, func(h health) bool { return h.Clients == cfg.clients+cfg.stalled }); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.measureIdle {
 		// Memory freed after the connections' first writes goes back to the
@@ -198,6 +211,9 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 		maxLag = max(maxLag, s.ApplyLag)
 	}
 	out["apply_lag_max"] = maxLag
+	if h, err := srv.health(); err == nil {
+		out["slow_disconnects"] = h.Slow
+	}
 	out["published"] = sent
 	out["acked"] = acked
 	out["publish_failed"] = pub.failed.Load()

@@ -30,6 +30,8 @@ workloads:
   replay    a fresh client connecting to a large retained state: time until it holds it
   ceiling   raw JetStream async-publish rate vs. updates/s applied by the gateway
   soak      a long run at a steady rate: RSS, threads, goroutines over time, loss
+  sync      acknowledged publishes/s and ack latency under --sync always, 1s and nats-server's 2m
+  stall     fan-out latency p99 with and without one client that stops reading
   all       every workload in turn (with --quick: well under a minute)
 
 fanout and replay take --system pathwayviz to run the same workload against
@@ -41,6 +43,7 @@ common flags (after the workload):
   --server KIND      streamviz (default; soak: prof) or prof: bench/go/profserver,
                      the same broker+gateway assembly plus pprof and a goroutine count
   --profile DIR      run the prof server and write CPU/heap profiles of the measured phase to DIR
+  --sync VALUE       streamviz serve --sync (always, the default, or an interval such as 1s)
 
 run "go run ./bench/go <workload> -h" for the workload's own flags.`
 
@@ -50,6 +53,8 @@ var workloads = map[string]func(args []string) error{
 	"replay":  runReplay,
 	"ceiling": runCeiling,
 	"soak":    runSoak,
+	"sync":    runSync,
+	"stall":   runStall,
 }
 
 func main() {
@@ -100,6 +105,7 @@ type common struct {
 	server     string
 	profileDir string
 	selfProf   string
+	serveArgs  []string // extra flags for streamviz serve (set by a workload, not the command line)
 }
 
 // newFlags makes a workload's flag set with the common flags registered.
@@ -111,6 +117,10 @@ func newFlags(name string, c *common, defaultServer string) *flag.FlagSet {
 	fs.StringVar(&c.bin, "bin", os.Getenv("STREAMVIZ_BIN"), "streamviz binary to run (default: $STREAMVIZ_BIN, else go build ./cmd/streamviz into a temp dir)")
 	fs.StringVar(&c.server, "server", defaultServer, "server to run: streamviz or prof (bench/go/profserver: same gateway, plus pprof)")
 	fs.StringVar(&c.profileDir, "profile", "", "write CPU and heap profiles of the measured phase here (implies --server prof)")
+	fs.Func("sync", "pass --sync to streamviz serve (default: the server's default, always)", func(v string) error {
+		c.serveArgs = append(c.serveArgs, "--sync", v)
+		return nil
+	})
 	fs.StringVar(&c.selfProf, "self-profile", "", "write a CPU profile of this harness (the clients and publishers) to this file")
 	return fs
 }

@@ -123,7 +123,7 @@ func startServer(c *common) (*server, error) {
 	}
 	args := []string{"--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--data-dir", data, "--exit-with-stdin"}
 	if c.server == "streamviz" {
-		args = append([]string{"serve"}, args...)
+		args = append(append([]string{"serve"}, args...), c.serveArgs...)
 	}
 	s := &server{kind: c.server, log: data + ".log", exit: make(chan error, 1)}
 	logFile, err := os.Create(s.log)
