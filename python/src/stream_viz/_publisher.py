@@ -96,6 +96,7 @@ class Publisher:
         self._folded: dict[str, Source] = {}  # folded state waiting to be drained
         self._queued: dict[str, list[_Pending]] = {}  # encoded, not yet acknowledged, in order
         self._inflight: set[str] = set()
+        self._acks: dict[str, asyncio.Task] = {}  # per widget in flight: the wait for its acknowledgement
         self._session = uuid.uuid4().hex[:12]
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -113,6 +114,9 @@ class Publisher:
         # Called on this thread with (widget, subject, reason) the first time the bus refuses a subject.
         self.on_refused: Callable[[str, str, str], None] | None = None
         self._refused: dict[str, str] = {}  # subject -> the server's reason; never sent again
+        # Called on the SDK thread with (subject, payload) of every message the bus acknowledged;
+        # the fault tests use it to know exactly which updates are durable.
+        self.on_ack: Callable[[str, bytes], None] | None = None
 
     # ---- producer side (any thread) ----
 
@@ -181,6 +185,7 @@ class Publisher:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             error_cb=on_error,
+            reconnected_cb=self._reconnected,
             **creds.connect_options(),
         ))
         done, _ = await asyncio.wait({connecting, fatal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -312,15 +317,17 @@ class Publisher:
         except Exception as e:  # TooManyStalledMsgsError, not connected, ...
             self._failed(wid, e)
             return
-        asyncio.get_running_loop().create_task(self._await_ack(wid, msg, fut))
+        self._acks[wid] = asyncio.get_running_loop().create_task(self._await_ack(wid, msg, fut))
 
     async def _await_ack(self, wid: str, msg: _Pending, fut: asyncio.Future) -> None:
         try:
             await asyncio.wait_for(fut, ACK_TIMEOUT)
-        except BaseException as e:  # timeout, no responders, cancelled at close
+        except BaseException as e:  # timeout, no responders, cancelled at close or on a reconnect
+            self._forget_ack(wid)
             if not msg.refused:  # a refused message is already dropped
                 self._failed(wid, e)
             return
+        self._forget_ack(wid)
         queue = self._queued.get(wid)
         if queue and queue[0] is msg:
             queue.pop(0)
@@ -329,6 +336,8 @@ class Publisher:
         self._inflight.discard(wid)
         self.stats["messages"] += 1
         self.stats["updates"] += msg.updates
+        if self.on_ack is not None:
+            self.on_ack(msg.subject, msg.payload)
         if self._queued.get(wid) and self._wake:
             self._wake.set()
 
@@ -359,6 +368,23 @@ class Publisher:
             self._wake.set()
         if first and self.on_refused is not None:
             self.on_refused(widget, subject, reason)
+
+    def _forget_ack(self, wid: str) -> None:
+        # Only this wait's own entry: after a refusal a newer message of wid may be in flight.
+        if self._acks.get(wid) is asyncio.current_task():
+            del self._acks[wid]
+
+    async def _reconnected(self) -> None:
+        # A message sent to the server that went away gets no acknowledgement from the new one:
+        # send it again now (the server deduplicates its Msg-Id if it was stored) instead of
+        # waiting out ACK_TIMEOUT.
+        waiting = list(self._acks.values())
+        for t in waiting:
+            t.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        self._pause_until = 0.0
+        if self._wake:
+            self._wake.set()
 
     def _failed(self, wid: str, e: BaseException) -> None:
         # The message stays first in its widget's queue and goes again, with

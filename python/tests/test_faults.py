@@ -1,0 +1,296 @@
+"""Faults (docs/reliability.md): `kill -9` of the server while an SDK publisher streams, and the
+server going away for a while under a running SDK and Pathway pipeline.
+
+Both run the real binary as a child process with a fixed --data-dir and fixed ports, so that a
+restart comes back where publishers and pages look for it. Sizes have a quick default for CI and
+a full mode:
+
+    STREAMVIZ_FAULT_KILLS=20 STREAMVIZ_FAULT_OUTAGE=30 pytest python/tests/test_faults.py -s
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+
+import pathway as pw
+import pytest
+
+import stream_viz as sv
+from helpers import REPO, DashClient, wait_until
+
+KILLS = int(os.environ.get("STREAMVIZ_FAULT_KILLS", "5"))
+OUTAGE = float(os.environ.get("STREAMVIZ_FAULT_OUTAGE", "3"))
+RECONNECT_LIMIT_MS = 2000  # the issue's bound on a page coming back after a restart
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServeProcess:
+    """`streamviz serve` on fixed addresses and data dir, restartable after a kill."""
+
+    def __init__(self, binary: str, data_dir: str, log_path: str):
+        self.binary, self.data_dir, self.log_path = binary, data_dir, log_path
+        self.http = f"127.0.0.1:{free_port()}"
+        self.nats = f"127.0.0.1:{free_port()}"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> float:
+        """Starts the server and returns the wall-clock time (s) of its ready line."""
+        assert self.proc is None or self.proc.poll() is not None
+        self.starts += 1
+        log = open(self.log_path, "a")
+        log.write(f"--- start {self.starts}\n")
+        log.flush()
+        self.proc = subprocess.Popen(
+            [self.binary, "serve", "--addr", self.http, "--nats-addr", self.nats, "--data-dir", self.data_dir],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
+        log.close()
+        line = self.proc.stdout.readline()
+        ready_at = time.time()
+        if not line:
+            self.proc.wait(10)
+            raise AssertionError(f"streamviz exited {self.proc.returncode} before its ready line:\n{self.log_tail()}")
+        ready = json.loads(line)
+        assert ready["event"] == "ready" and ready["http"] == self.http, ready
+        return ready_at
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.http}"
+
+    def log_tail(self) -> str:
+        with open(self.log_path) as f:
+            return f.read()[-4000:]
+
+
+@pytest.fixture
+def serve(tmp_path, streamviz_bin):
+    s = ServeProcess(streamviz_bin, str(tmp_path / "store"), str(tmp_path / "serve.log"))
+    yield s
+    s.stop()
+
+
+# ---------------------------------------------------------------- kill -9
+
+# The publisher: the SDK (sv.start(url=...)) with manual widgets. Chart point i is (x=i, y=i), each
+# x sent once, in order; table row k<i%20> is upserted with v=i. Every message the bus acknowledges
+# is printed as a line, stamped with the wall clock: "c" is the chart points in it, "t" the rows.
+PUBLISHER = """
+    import json, sys, threading, time
+    import stream_viz as sv
+
+    out = threading.Lock()
+
+    def on_ack(subject, payload):
+        body = json.loads(payload)
+        if subject == "sv.pts.data":
+            line = {"c": [p[0] for p in body["points"]]}
+        elif subject == "sv.rows.data":
+            line = {"t": {op["key"]: op["row"]["v"] for op in body["ops"]}}
+        else:
+            return
+        line["at"] = time.time()
+        with out:
+            sys.stdout.write(json.dumps(line) + "\\n")
+            sys.stdout.flush()
+
+    chart = sv.chart("pts", max_points=100000)
+    rows = sv.table("rows", key="k", max_rows=100)
+    sv._D.publisher.on_ack = on_ack
+    sv.start(url=sys.argv[1])
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    i = 0
+    while not stop.is_set():
+        chart.send(i, i)
+        rows.send({"k": f"k{i % 20}", "v": i})
+        i += 1
+        time.sleep(0.002)
+    t0 = time.monotonic()
+    sv.stop()   # publishes what is pending first
+    with out:
+        sys.stdout.write(json.dumps({"done": i, "stats": sv.stats(), "stop_s": time.monotonic() - t0}) + "\\n")
+        sys.stdout.flush()
+"""
+
+
+class Acks:
+    """What the publisher reported as acknowledged, read from its stdout."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.cond = threading.Condition()
+        self.chart: list[tuple[float, float]] = []  # (ack time, x)
+        self.rows: list[tuple[float, str, int]] = []  # (ack time, key, v)
+        self.done: dict | None = None
+        self.bad: list[str] = []
+        threading.Thread(target=self._read, args=(proc.stdout,), daemon=True).start()
+
+    def _read(self, pipe) -> None:
+        for line in pipe:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                self.bad.append(line)
+                continue
+            with self.cond:
+                if "done" in msg:
+                    self.done = msg
+                elif "c" in msg:
+                    self.chart.extend((msg["at"], x) for x in msg["c"])
+                elif "t" in msg:
+                    self.rows.extend((msg["at"], k, v) for k, v in msg["t"].items())
+                self.cond.notify_all()
+
+    def before(self, t: float) -> tuple[set[float], dict[str, int]]:
+        """Chart xs and, per row key, the newest v acknowledged before wall-clock time t."""
+        with self.cond:
+            xs = {x for at, x in self.chart if at < t}
+            rows: dict[str, int] = {}
+            for at, k, v in self.rows:
+                if at < t:
+                    rows[k] = max(rows.get(k, -1), v)
+            return xs, rows
+
+    def count(self) -> int:
+        with self.cond:
+            return len(self.chart)
+
+
+class PageWatcher:
+    """A real Chromium page on the dashboard (fault_page.mjs), open for the whole test."""
+
+    def __init__(self, url: str, chart: str):
+        self.proc = subprocess.Popen(["node", os.path.join(REPO, "python", "tests", "fault_page.mjs"), url, chart],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.cond = threading.Condition()
+        self.states: list[dict] = []
+        self.end: dict | None = None
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            with self.cond:
+                if msg.get("end"):
+                    self.end = msg
+                else:
+                    self.states.append(msg)
+                self.cond.notify_all()
+
+    def wait(self, pred, timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for s in self.states:
+                    if pred(s):
+                        return s
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise AssertionError(f"page: timed out waiting for {what}; last states {self.states[-5:]}; "
+                                         f"stderr: {self.proc.stderr.read() if self.proc.poll() is not None else ''}")
+                self.cond.wait(min(left, 0.2))
+
+    def close(self) -> list[str]:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return (self.end or {}).get("errors", [])
+
+
+def check_restored(serve: ServeProcess, acked_xs: set[float], acked_rows: dict[str, int], what: str) -> tuple[int, float]:
+    """The first snapshot a client gets holds every acknowledged update, each point once.
+
+    Returns how many points it holds and the newest x."""
+    c = DashClient(base=serve.base)
+    try:
+        c.wait_for(lambda cl: cl.seq >= 0 and cl.messages, 10, "the snapshot")
+        with c.cond:
+            pts = (c.state("pts") or {}).get("points") or []
+            rows = c.rows("rows")
+    finally:
+        c.close()
+    xs = [p[0] for p in pts]
+    assert len(xs) == len(set(xs)), f"{what}: duplicated chart points {sorted(x for x in set(xs) if xs.count(x) > 1)[:10]}"
+    assert xs == sorted(xs), f"{what}: chart points out of order"
+    missing = sorted(acked_xs - set(xs))
+    assert not missing, f"{what}: {len(missing)} acknowledged chart points missing, e.g. {missing[:10]} (held {len(xs)})"
+    for k, v in acked_rows.items():
+        got = rows.get(k, {}).get("v", -1)
+        assert got >= v, f"{what}: row {k} shows v={got}, but v={v} was acknowledged"
+    return len(xs), max(xs, default=-1)
+
+
+def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect_within_2s(serve, tmp_path):
+    rng = random.Random(os.environ.get("STREAMVIZ_FAULT_SEED", str(time.time_ns())))
+    serve.start()
+    page = PageWatcher(serve.base + "/", "pts")
+    script = tmp_path / "publisher.py"
+    script.write_text(textwrap.dedent(PUBLISHER))
+    pub = subprocess.Popen([sys.executable, str(script), "nats://" + serve.nats], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=open(tmp_path / "publisher.log", "w"), text=True,
+                           env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    acks = Acks(pub)
+    reconnects: list[float] = []
+    try:
+        wait_until(lambda: acks.count() > 0, 15, "the first acknowledged chart points")
+        page.wait(lambda s: s["conn"] == "live" and s["lastY"] is not None, 30, "the page to show the chart")
+        for n in range(1, KILLS + 1):
+            time.sleep(rng.uniform(0.2, 2.0))  # a random moment in the stream
+            serve.kill()
+            spawned = time.time()
+            # Whatever was acknowledged before the restart was stored by the killed process.
+            acked_xs, acked_rows = acks.before(spawned)
+            ready = serve.start()
+            held, newest = check_restored(serve, acked_xs, acked_rows, f"restart {n}")
+            # The open page comes back by itself, with data published after the restart.
+            seen = page.wait(lambda s: s["t"] >= ready * 1000 and s["conn"] == "live" and (s["lastY"] or -1) > newest,
+                             20, f"the page to reconnect after restart {n}")
+            reconnects.append(seen["t"] - ready * 1000)
+            print(f"restart {n}: {len(acked_xs)} points acknowledged, {held} held after restart; "
+                  f"page live with new data {reconnects[-1]:.0f} ms after the ready line")
+    finally:
+        pub.stdin.close()
+    pub.wait(30)
+    assert pub.returncode == 0, (tmp_path / "publisher.log").read_text()[-3000:]
+    assert acks.done is not None and not acks.bad, acks.bad[:5]
+    # Once the publisher has stopped, everything it acknowledged is there, each point once.
+    final, _ = check_restored(serve, *acks.before(time.time() + 1), "at the end")
+    page_errors = page.close()
+    print(f"{KILLS} kills: {acks.count()} chart points acknowledged, {final} held; publisher stats {acks.done['stats']}; "
+          f"page reconnect after ready: max {max(reconnects):.0f} ms, median {sorted(reconnects)[len(reconnects) // 2]:.0f} ms")
+    assert page_errors == []
+    slow = [round(r) for r in reconnects if r > RECONNECT_LIMIT_MS]
+    assert not slow, f"page reconnects slower than {RECONNECT_LIMIT_MS} ms after the ready line: {slow} (all: {[round(r) for r in reconnects]})"
