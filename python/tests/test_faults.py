@@ -294,3 +294,97 @@ def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect
     assert page_errors == []
     slow = [round(r) for r in reconnects if r > RECONNECT_LIMIT_MS]
     assert not slow, f"page reconnects slower than {RECONNECT_LIMIT_MS} ms after the ready line: {slow} (all: {[round(r) for r in reconnects]})"
+
+
+# ---------------------------------------------------------------- the server away for a while
+
+
+class Ticks(pw.io.python.ConnectorSubject):
+    """Upserts 20 keys, 20 commits a second, for `seconds`; remembers what it sent."""
+
+    def __init__(self, seconds: float):
+        super().__init__(session_type="upsert")
+        self.seconds = seconds
+        self.sent: dict[str, int] = {}
+
+    def run(self):
+        end = time.monotonic() + self.seconds
+        i = 0
+        while time.monotonic() < end:
+            self.next(k=f"k{i % 20}", v=i)
+            self.sent[f"k{i % 20}"] = i
+            self.commit()
+            i += 1
+            time.sleep(0.05)
+
+
+class TickSchema(pw.Schema):
+    k: str = pw.column_definition(primary_key=True)
+    v: int
+
+
+def test_sdk_rides_out_the_server_going_away_and_converges_when_it_returns(serve, pw_run):
+    from stream_viz._widgets import MAX_CHART_BUFFER
+
+    serve.start()
+    ticks = Ticks(OUTAGE + 2.0)
+    rows = pw.io.python.read(ticks, schema=TickSchema, autocommit_duration_ms=10)
+    agg = rows.reduce(total=pw.reducers.sum(pw.this.v), n=pw.reducers.count())
+    commits: list[float] = []
+    pw.io.subscribe(agg, on_change=lambda **kw: None, on_time_end=lambda t: commits.append(time.monotonic()))
+    sv.table(rows, id="rows", key="k")
+    sv.stat(agg, "total", id="total")
+    sv.gauge(agg, "n", id="n", max_val=20)
+    burst = sv.chart("burst", max_points=1000)
+    extra = 50_000
+    sv.start(url="nats://" + serve.nats)
+    c = DashClient(base=serve.base)
+    c.wait_for(lambda cl: {"rows", "total", "n", "burst"} <= set(cl.widgets), 15, "the widgets")
+    c.close()
+
+    outage: dict = {}
+
+    def go_away() -> None:
+        time.sleep(0.5)
+        serve.kill()
+        down = time.monotonic()
+        # More chart points than the SDK buffers arrive while the bus is away.
+        for i in range(MAX_CHART_BUFFER + extra):
+            burst.send(i, i)
+        outage["stats_while_down"] = sv.stats()
+        time.sleep(max(0.0, down + OUTAGE - time.monotonic()))
+        serve.start()
+        outage["away"] = time.monotonic() - down
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = threading.Thread(target=go_away)
+        t.start()
+        took = pw_run()
+        t.join(OUTAGE + 60)
+        assert outage.get("away", 0) >= OUTAGE, outage
+        # pw.run() went on at its own pace throughout: the SDK never held Pathway's thread.
+        gaps = [b - a for a, b in zip(commits, commits[1:])]
+        assert took < ticks.seconds + 5, f"pw.run() took {took:.1f}s for a {ticks.seconds:.1f}s stream"
+        assert max(gaps) < 1.0, f"Pathway stalled {max(gaps):.2f}s between commits"
+        assert not outage["stats_while_down"]["connected"]
+
+        want_rows = {k: {"k": k, "v": v} for k, v in ticks.sent.items()}
+        want_total = sum(ticks.sent.values())
+        c = DashClient(base=serve.base)
+        try:
+            c.wait_for(lambda cl: cl.rows("rows") == want_rows and (cl.state("total") or {}).get("value") == want_total
+                       and (cl.state("n") or {}).get("value") == 20
+                       and ((cl.state("burst") or {}).get("points") or [[None]])[-1][0] == MAX_CHART_BUFFER + extra - 1,
+                       30, "stat, gauge, table and chart to converge after the outage")
+        finally:
+            c.close()
+        wait_until(lambda: sv.stats()["pending_messages"] == 0 and sv.stats()["connected"], 30, "the SDK to catch up")
+    st = sv.stats()
+    # At most one batch was on its way to the dead bus; the rest waited in a buffer of MAX_CHART_BUFFER.
+    assert 0 < st["dropped_points"] <= extra, st
+    drops = [w for w in caught if "burst" in str(w.message)]
+    assert len(drops) == 1 and "dropped" in str(drops[0].message), [str(w.message) for w in drops]
+    print(f"server away {outage['away']:.1f}s: pw.run() {took:.1f}s for a {ticks.seconds:.1f}s stream, longest gap between "
+          f"commits {max(gaps) * 1000:.0f} ms; chart points dropped {st['dropped_points']} of {MAX_CHART_BUFFER + extra}; "
+          f"failed publishes {st['failed_publishes']}")
