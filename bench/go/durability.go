@@ -128,10 +128,11 @@ func runStall(args []string) error {
 	var c common
 	q := isQuick(args)
 	fs := newFlags("stall", &c, "streamviz")
-	clients := fs.Int("clients", pick(q, 100, 20), "reading WebSocket clients")
-	rate := fs.Int("rate", pick(q, 5000, 2000), "updates published per second")
+	clients := fs.Int("clients", pick(q, 50, 20), "reading WebSocket clients")
+	rate := fs.Int("rate", 2000, "updates published per second")
 	dur := fs.Duration("duration", pick(q, 30*time.Second, 3*time.Second), "publishing time")
 	reps := fs.Int("reps", pick(q, 3, 1), "repetitions of the pair (without, with)")
+	pad := fs.Int("pad", 40, "extra points in each chart update (the stalled socket's queue fills sooner)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func runStall(args []string) error {
 				return err
 			}
 			res, err := runLive(&c, srv, liveConfig{
-				clients: *clients, rate: *rate, duration: *dur, stats: 4, charts: 4, stalled: stalled,
+				clients: *clients, rate: *rate, duration: *dur, stats: 4, charts: 4, stalled: stalled, pad: *pad,
 				sampleEvery: time.Second, drainTimeout: 10 * time.Second, profileName: fmt.Sprintf("stall-%d-%d", rep, stalled),
 			})
 			srv.stop()

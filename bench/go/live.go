@@ -23,6 +23,7 @@ type liveConfig struct {
 	profileName  string
 	logSamples   bool // print every sample on stderr as it is taken (long runs)
 	stalled      int  // extra sockets that connect and then never read
+	pad          int  // extra points in each chart update, so that queues fill faster
 }
 
 // sample is the server's state at one moment of the run.
@@ -73,6 +74,23 @@ func stampedUpdate(i int64, isStat bool) []byte {
 		b = strconv.AppendInt(b, nowMicros(), 10)
 	}
 	return append(b, '}')
+}
+
+// paddedChartUpdate is a chart update whose first point carries the publish
+// time (what the clients measure) followed by pad more points.
+func paddedChartUpdate(i int64, pad int) []byte {
+	b := make([]byte, 0, 32+pad*28)
+	b = append(b, `{"points":[[`...)
+	b = strconv.AppendInt(b, i, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, nowMicros(), 10)
+	b = append(b, ']')
+	for range pad {
+		b = append(b, ",["...)
+		b = strconv.AppendInt(b, i, 10)
+		b = append(b, ",0.123456]"...)
+	}
+	return append(b, "]}"...)
 }
 
 func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
@@ -164,6 +182,9 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 	logf("publishing %d updates/s for %v to %d widgets", cfg.rate, cfg.duration, len(subjects))
 	sent, pubElapsed, err := pace(cfg.rate, cfg.duration, nil, func(i int64) error {
 		w := int(i % int64(len(subjects)))
+		if cfg.pad > 0 && w >= cfg.stats {
+			return pub.send(subjects[w], paddedChartUpdate(i, cfg.pad))
+		}
 		return pub.send(subjects[w], stampedUpdate(i, w < cfg.stats))
 	})
 	if err != nil {
