@@ -32,6 +32,7 @@ from helpers import REPO, DashClient, wait_until
 KILLS = int(os.environ.get("STREAMVIZ_FAULT_KILLS", "5"))
 OUTAGE = float(os.environ.get("STREAMVIZ_FAULT_OUTAGE", "3"))
 RECONNECT_LIMIT_MS = 2000  # the issue's bound on a page coming back after a restart
+COMPACT_INTERVAL = 10.0  # the gateway's default CompactInterval: snapshot, then purge the log
 
 
 def free_port() -> int:
@@ -230,6 +231,22 @@ class PageWatcher:
         return (self.end or {}).get("errors", [])
 
 
+def log_first_seq(url: str) -> int:
+    """The first sequence the update log (stream SV) still holds: above 1 once a compaction purged it."""
+    import asyncio
+
+    import nats
+
+    async def get() -> int:
+        nc = await nats.connect(url)
+        try:
+            return (await nc.jetstream().stream_info("SV")).state.first_seq
+        finally:
+            await nc.close()
+
+    return asyncio.run(get())
+
+
 def check_restored(serve: ServeProcess, acked_xs: set[float], acked_rows: dict[str, int], what: str) -> tuple[int, float]:
     """The first snapshot a client gets holds every acknowledged update, each point once.
 
@@ -268,7 +285,9 @@ def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect
         wait_until(lambda: acks.count() > 0, 15, "the first acknowledged chart points")
         page.wait(lambda s: s["conn"] == "live" and s["lastY"] is not None, 30, "the page to show the chart")
         for n in range(1, KILLS + 1):
-            time.sleep(rng.uniform(0.2, 2.0))  # a random moment in the stream
+            # A random moment in the stream; every fifth run lives past a compaction (snapshots
+            # written, the log purged), so restores from snapshot plus log are checked too.
+            time.sleep(rng.uniform(COMPACT_INTERVAL + 0.5, COMPACT_INTERVAL + 2.5) if n % 5 == 3 else rng.uniform(0.2, 2.0))
             serve.kill()
             spawned = time.time()
             # Whatever was acknowledged before the restart was stored by the killed process.
@@ -291,6 +310,8 @@ def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect
     assert acks.done is not None and not acks.bad, acks.bad[:5]
     # Once the publisher has stopped, everything it acknowledged is there, each point once.
     final, _ = check_restored(serve, *acks.before(time.time() + 1), "at the end")
+    if KILLS >= 3:
+        assert log_first_seq("nats://" + serve.nats) > 1, "no compaction purged the log: restores from snapshots went unchecked"
     page_errors = page.close()
     print(f"{KILLS} kills: {acks.count()} chart points acknowledged, {final} held; publisher stats {acks.done['stats']}; "
           f"page reconnect after ready: max {max(reconnects):.0f} ms, median {sorted(reconnects)[len(reconnects) // 2]:.0f} ms")
