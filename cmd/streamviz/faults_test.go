@@ -14,18 +14,6 @@ import (
 	"time"
 )
 
-// freeAddr is a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // mountTmpfs mounts a tmpfs of the given size (e.g. "1m") at a new directory,
 // with extra options such as "ro"; it skips the test where mounting is not
 // allowed (not root, or a container without CAP_SYS_ADMIN).
