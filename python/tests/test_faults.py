@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -190,9 +189,11 @@ class Acks:
 class PageWatcher:
     """A real Chromium page on the dashboard (fault_page.mjs), open for the whole test."""
 
-    def __init__(self, url: str, chart: str):
-        self.proc = subprocess.Popen(["node", os.path.join(REPO, "python", "tests", "fault_page.mjs"), url, chart],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def __init__(self, url: str, chart: str, log_path: str):
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.proc = subprocess.Popen(["node", os.path.join(REPO, "python", "tests", "fault_page.mjs"), url, chart],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
         self.cond = threading.Condition()
         self.states: list[dict] = []
         self.end: dict | None = None
@@ -217,8 +218,9 @@ class PageWatcher:
                         return s
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError(f"page: timed out waiting for {what}; last states {self.states[-5:]}; "
-                                         f"stderr: {self.proc.stderr.read() if self.proc.poll() is not None else ''}")
+                    with open(self.log_path) as log:
+                        raise AssertionError(f"page: timed out waiting for {what}; last states {self.states[-5:]}; "
+                                             f"stderr: {log.read()[-2000:]}")
                 self.cond.wait(min(left, 0.2))
 
     def close(self) -> list[str]:
@@ -273,7 +275,7 @@ def check_restored(serve: ServeProcess, acked_xs: set[float], acked_rows: dict[s
 def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect_within_2s(serve, tmp_path):
     rng = random.Random(os.environ.get("STREAMVIZ_FAULT_SEED", str(time.time_ns())))
     serve.start()
-    page = PageWatcher(serve.base + "/", "pts")
+    page = PageWatcher(serve.base + "/", "pts", str(tmp_path / "page.log"))
     script = tmp_path / "publisher.py"
     script.write_text(textwrap.dedent(PUBLISHER))
     pub = subprocess.Popen([sys.executable, str(script), "nats://" + serve.nats], stdin=subprocess.PIPE,
@@ -303,6 +305,9 @@ def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect
             print(f"restart {n}: {len(acked_xs)} points acknowledged, {held} held after restart; after the ready line "
                   f"the page was live at {live['t'] - ready * 1000:.0f} ms, the publisher's first new point acknowledged "
                   f"at {(first_ack - ready) * 1000:.0f} ms, shown at {reconnects[-1]:.0f} ms")
+    except BaseException:
+        page.close()
+        raise
     finally:
         pub.stdin.close()
     pub.wait(30)
