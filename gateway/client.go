@@ -39,11 +39,12 @@ type client struct {
 	conn   *websocket.Conn
 	widget string // only this widget's events (embed mode)
 
-	sentSeq   atomic.Uint64 // the last event seq this socket was sent or skipped
-	sentOff   atomic.Uint64 // log offset after it: the hub's total minus this is the backlog
-	lastPing  atomic.Int64  // unix nanoseconds
-	sentFrame *frame        // the shared frame last written; the writer's own
-	joinOff   uint64        // log offset when it joined: a resume's catch-up before it is not backlog
+	sentSeq      atomic.Uint64 // the last event seq this socket was sent or skipped
+	sentOff      atomic.Uint64 // log offset after it: the hub's total minus this is the backlog
+	lastPing     atomic.Int64  // unix nanoseconds
+	awaitingPong atomic.Bool   // a ping is out and unanswered
+	sentFrame    *frame        // the shared frame last written; the writer's own
+	joinOff      uint64        // log offset when it joined: a resume's catch-up before it is not backlog
 
 	mu        sync.Mutex
 	first     []byte // snapshot or "resumed", sent before any event
@@ -163,8 +164,13 @@ func (c *client) step() (progress, stop bool) {
 		return true, true
 	}
 	if ping {
-		c.lastPing.Store(time.Now().UnixNano())
-		if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+		now := time.Now()
+		c.lastPing.Store(now.UnixNano())
+		if !c.awaitingPong.Swap(true) {
+			// The oldest unanswered ping sets the deadline.
+			_ = c.conn.SetReadDeadline(now.Add(c.h.pongWait))
+		}
+		if err := c.conn.WriteControl(websocket.PingMessage, nil, now.Add(writeWait)); err != nil {
 			c.finish()
 			return true, true
 		}
@@ -265,10 +271,15 @@ func (c *client) nextShared(seq uint64, f *frame) *frame {
 // socket dies, the peer closes it, or the peer talks too much.
 func (c *client) readLoop() {
 	c.conn.SetReadLimit(maxReadBytes)
-	pongWait := c.h.pongWait
-	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	// Each ping must be answered within the pong wait of being sent (the
+	// writer sets that deadline when it pings). A pong only lifts it to
+	// past the next ping's answer: timing it from the pong instead would
+	// close a healthy socket whose pong queued behind a backlog of frames.
+	h := c.h
+	_ = c.conn.SetReadDeadline(time.Now().Add(h.pingPeriod + h.pongWait))
 	c.conn.SetPongHandler(func(string) error {
-		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		c.awaitingPong.Store(false)
+		return c.conn.SetReadDeadline(time.Now().Add(h.pingPeriod + h.pongWait))
 	})
 	windowStart, count := time.Now(), 0
 	for {

@@ -185,3 +185,33 @@ func TestSocketsBehindByManyTicksGetEveryEventOnce(t *testing.T) {
 		t.Errorf("slow_disconnects %d, want 0: no socket passed its bound", h.Slow)
 	}
 }
+
+// A pong may queue behind frames the browser is still reading: a socket
+// counts as dead only when a ping goes unanswered for the whole pong wait,
+// however late after the previous pong that is.
+func TestPingsAnsweredLateButWithinThePongWaitKeepTheSocketOpen(t *testing.T) {
+	const ping, pong, late = 400 * time.Millisecond, time.Second, 750 * time.Millisecond
+	e := startEnv(t, Config{pingPeriod: ping, pongWait: pong})
+	conn := e.dialRaw(t)
+	var answered atomic.Int64
+	conn.SetPingHandler(func(data string) error {
+		go func() {
+			time.Sleep(late)
+			if conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second)) == nil {
+				answered.Add(1)
+			}
+		}()
+		return nil
+	})
+	_ = conn.SetReadDeadline(time.Now().Add(4 * pong))
+	var err error
+	for err == nil {
+		_, _, err = conn.ReadMessage()
+	}
+	if ne, ok := err.(interface{ Timeout() bool }); !ok || !ne.Timeout() {
+		t.Fatalf("socket answering each ping after %v ended with %v before the test's deadline (pong wait %v)", late, err, pong)
+	}
+	if answered.Load() < 3 {
+		t.Errorf("answered %d pings in %v, want several", answered.Load(), 4*pong)
+	}
+}

@@ -53,8 +53,8 @@ const maxChain = 8
 // pace runs the ticks until stop is closed.
 func (h *hub) pace(stop <-chan struct{}) {
 	// Sockets due a ping are looked for often enough that pings go out
-	// within 1.2 ping periods, still inside the pong wait.
-	pings := time.NewTicker(h.pingPeriod / 5)
+	// at most a second late.
+	pings := time.NewTicker(min(h.pingPeriod/10, time.Second))
 	defer pings.Stop()
 	wait := time.NewTimer(0)
 	<-wait.C
