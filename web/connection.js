@@ -24,7 +24,9 @@
  */
 
 export const BACKOFF_MIN_MS = 500;
-export const BACKOFF_MAX_MS = 10000;
+/** A restarted server must find its open pages back within 2 s (docs/reliability.md), so retries
+ * never wait longer than that; a failed handshake to a server that is down costs it nothing. */
+export const BACKOFF_MAX_MS = 2000;
 /** The server closes a socket that fell behind with 4000: it should resume at once. */
 export const CLOSE_SLOW = 4000;
 const CLOSE_POLICY = 1008;
@@ -37,7 +39,7 @@ export const CONNECT_TIMEOUT_MS = 15000;
 export const RESYNC_QUIET_MS = 5000;
 
 /**
- * Exponential backoff, 0.5 s doubling to 10 s, with ±25 % jitter (capped) so that dashboards
+ * Exponential backoff, 0.5 s doubling to 2 s, with ±25 % jitter (capped) so that dashboards
  * dropped together by a server restart do not come back in lockstep.
  * @param {number} attempt  0 for the first retry
  * @param {() => number} [random]
