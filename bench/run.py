@@ -109,7 +109,10 @@ def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
     # systems, alternating; the harness drives pathway-viz through bench/py/pv_server.py.
     svbench = ROOT / "bin" / "svbench"
     if svbench.exists():
-        q = ["--quick"] if quick else []
+        # The harness publishes one update per message, which the default --sync always (an
+        # fsync per acknowledged write) caps at a few thousand a second on this disk
+        # (docs/reliability.md): these workloads measure the gateway, so they fsync every second.
+        q = ["--quick", "--sync", "1s"] if quick else ["--sync", "1s"]
         for w in ("fanout", "replay"):
             for _ in range(reps):
                 results += run_json([str(svbench), w, *q, "--system", "streamviz"], 1800)
