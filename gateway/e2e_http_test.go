@@ -188,3 +188,23 @@ func TestClientThatFloodsTheSocketIsClosedWithPolicyViolation(t *testing.T) {
 		return
 	}
 }
+
+// A message from the browser larger than the read limit closes the socket
+// with 1009 (too big) before the server buffers it.
+func TestClientMessageOverTheReadLimitIsClosedAsTooBig(t *testing.T) {
+	e := startEnv(t, Config{})
+	conn := e.dialRaw(t)
+	_ = conn.WriteMessage(websocket.TextMessage, make([]byte, maxReadBytes+1))
+	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	for {
+		_, _, err := conn.ReadMessage()
+		if err == nil {
+			continue // the snapshot
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
+			t.Fatalf("socket ended with %v, want close code %d", err, websocket.CloseMessageTooBig)
+		}
+		return
+	}
+}
