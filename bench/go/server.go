@@ -123,8 +123,9 @@ func startServer(c *common) (*server, error) {
 	}
 	args := []string{"--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--data-dir", data, "--exit-with-stdin"}
 	if c.server == "streamviz" {
-		args = append(append([]string{"serve"}, args...), c.serveArgs...)
+		args = append([]string{"serve"}, args...)
 	}
+	args = append(args, c.serveArgs...) // --sync: both servers take it
 	s := &server{kind: c.server, log: data + ".log", exit: make(chan error, 1)}
 	logFile, err := os.Create(s.log)
 	if err != nil {

@@ -33,14 +33,27 @@ func main() {
 	dataDir := flag.String("data-dir", "", "JetStream storage directory (default: temporary)")
 	history := flag.Int("history", 1000, "default number of points a chart keeps")
 	exitWithStdin := flag.Bool("exit-with-stdin", false, "shut down when standard input closes")
+	var syncEvery time.Duration // 0: fsync every write, like streamviz serve --sync always
+	flag.Func("sync", "always, or how often JetStream fsyncs (as streamviz serve --sync)", func(v string) error {
+		if v == "always" {
+			syncEvery = 0
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("want a positive interval")
+		}
+		syncEvery = d
+		return err
+	})
 	flag.Parse()
-	if err := run(*addr, *natsAddr, *dataDir, *history, *exitWithStdin); err != nil {
+	if err := run(*addr, *natsAddr, *dataDir, *history, *exitWithStdin, syncEvery); err != nil {
 		fmt.Fprintln(os.Stderr, "profserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool) error {
+func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool, syncEvery time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -55,7 +68,7 @@ func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool) error 
 		return err
 	}
 	defer ln.Close()
-	b, err := broker.Start(ctx, broker.Config{Addr: natsAddr, DataDir: dataDir,
+	b, err := broker.Start(ctx, broker.Config{Addr: natsAddr, DataDir: dataDir, SyncInterval: syncEvery,
 		Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }})
 	if err != nil {
 		return err
