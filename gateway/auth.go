@@ -277,7 +277,9 @@ var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>
 func (g *Gateway) setSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: g.session, Path: "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		// Behind a TLS-terminating proxy the request itself is plain HTTP;
+		// trusting the proxy's header here can only make the cookie stricter.
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
 	})
 }
 
@@ -325,11 +327,16 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // localTarget keeps the post-login redirect on this server: an absolute or
-// scheme-relative next would make the login form an open redirect.
+// scheme-relative next would make the login form an open redirect. Browsers
+// drop tabs and newlines from URLs and read \ as /, so "/\t/evil" means
+// "//evil": any control character or backslash is refused outright, and what
+// is left must parse as a bare path.
 func (g *Gateway) localTarget(r *http.Request, next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") &&
-		!strings.ContainsAny(next, "\r\n") {
-		return next
+	if ok := strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") &&
+		!strings.ContainsFunc(next, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }); ok {
+		if u, err := url.Parse(next); err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//") {
+			return next
+		}
 	}
 	return mountPrefix(r) + "/"
 }

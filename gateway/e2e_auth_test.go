@@ -250,7 +250,8 @@ func TestLoginPageFlow(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, `data-mode="dashboard"`) {
 		t.Errorf("the dashboard after login: %d", resp.StatusCode)
 	}
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", ""} {
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "", "/\t/evil.example", "/\n/evil.example",
+		"/\x7f/evil.example", "javascript:alert(1)", "/\\/evil.example", "\t//evil.example"} {
 		if resp, _ := post(testToken, next); resp.Header.Get("Location") != "/" {
 			t.Errorf("next=%q redirected to %q, want / (no open redirect)", next, resp.Header.Get("Location"))
 		}
