@@ -203,12 +203,22 @@ func (c *client) flush(first []byte) (bool, error) {
 	if first == nil && seq >= f.to {
 		return false, nil
 	}
+	if first == nil && c.widget != "" && seq == f.from && f.ids != nil {
+		if _, ok := f.ids[c.widget]; !ok {
+			// Nothing for this embed socket in the tick: move on without
+			// the hub's lock or a write.
+			c.sentSeq.Store(f.to)
+			c.sentOff.Store(f.end)
+			return true, nil
+		}
+	}
 	if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
 		return false, err
 	}
 	if first == nil && c.widget == "" {
 		if nf := c.nextShared(seq, f); nf != nil {
 			err := c.conn.WritePreparedMessage(nf.pm)
+			c.sent(nf.size)
 			c.sentFrame = nf
 			c.sentSeq.Store(nf.to)
 			c.sentOff.Store(nf.end)
@@ -334,11 +344,6 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := newClient(g.hub, conn, widget)
 	stopExpiry := closeAtExpiry(r, c)
 	kind := g.hub.join(c, epoch, seq, hasPos)
-	// The handler writes the first message itself and then returns, so an
-	// idle socket holds neither this goroutine (with the server's buffers)
-	// nor a writer: only its reader.
-	c.write(0)
-	g.metrics.observeJoin(kind, start)
 	go func() {
 		defer g.untrack()
 		c.readLoop()
@@ -346,6 +351,28 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		stopExpiry()
 		g.hub.leave(c)
 	}()
+	// The handler writes the first message itself and then returns, so an
+	// idle socket holds neither this goroutine (with the server's buffers)
+	// nor a writer: only its reader.
+	c.writeFirst()
+	if kind != "" {
+		g.metrics.observeJoin(kind, start)
+	}
+}
+
+// writeFirst sends the first message from the handler, then hands what is
+// left (a resume's catch-up, a close) to a writer goroutine.
+func (c *client) writeFirst() {
+	if _, stop := c.step(); stop {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.pingDue || c.first != nil || c.sentSeq.Load() < c.h.frame.Load().to {
+		go c.write(writerIdle) // c.running stays true: this writer takes over
+		return
+	}
+	c.running = false
 }
 
 // refuseWS completes the handshake only to close the socket with a reason;

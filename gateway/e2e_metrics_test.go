@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,6 +60,21 @@ func TestMetricsCountWhatTheGatewayDid(t *testing.T) {
 	}
 	if m["process_resident_memory_bytes"] <= 0 || m["go_goroutines"] <= 0 {
 		t.Errorf("process and Go runtime series missing: rss %v goroutines %v", m["process_resident_memory_bytes"], m["go_goroutines"])
+	}
+
+	// Live events reach caught-up sockets as shared frames: they are counted too.
+	before := m
+	var last uint64
+	for i := range 20 {
+		last = e.publish(t, "sv.s.data", fmt.Sprintf(`{"value": %d}`, i))
+	}
+	fresh.waitSeq(t, last)
+	m = e.metrics(t)
+	if d := m["streamviz_ws_frames_sent_total"] - before["streamviz_ws_frames_sent_total"]; d < 1 {
+		t.Errorf("frames sent grew by %v while 20 events reached three sockets", d)
+	}
+	if d := m["streamviz_ws_bytes_sent_total"] - before["streamviz_ws_bytes_sent_total"]; d < 3*20*50 {
+		t.Errorf("bytes sent grew by %v while 20 events of 50+ bytes reached three sockets", d)
 	}
 
 	// A socket that never reads is cut off; the bytes it missed are counted.

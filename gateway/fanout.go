@@ -43,6 +43,7 @@ type frame struct {
 	end      uint64 // log offset after the event to
 	size     int    // payload bytes
 	pm       *websocket.PreparedMessage
+	ids      map[string]struct{} // widgets with events in the frame (with pm), for embed sockets
 	next     atomic.Pointer[frame]
 }
 
@@ -119,6 +120,10 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 			b = append(b, e.ev...)
 		}
 		b = append(b, ']')
+		f.ids = make(map[string]struct{}, 8)
+		for _, e := range scratch {
+			f.ids[e.id] = struct{}{}
+		}
 		// Only compression could make this fail, and it is off.
 		f.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
 		f.size = len(b)

@@ -223,6 +223,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		}
 	}
 	g.hub.mu.Lock()
+	g.hub.closed = true
 	for c := range g.hub.clients {
 		c.close(websocket.CloseGoingAway, "server shutting down")
 	}

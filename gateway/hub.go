@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // hub holds every widget's state, the log of recent events for resuming
@@ -29,6 +31,7 @@ type hub struct {
 	log         eventLog
 	clients     map[*client]struct{}
 	list        []*client // the same clients, copied on change so the pacer reads it without the lock
+	closed      bool      // Gateway.Close has begun: no more sockets join
 	dirty       map[string]struct{}
 	counters    counters
 
@@ -267,10 +270,17 @@ var errNotResumable = errors.New("position not resumable")
 // catch up on does not count against the socket's queue bound, only what
 // arrives after it joined: a socket cut off for being slow resumes without
 // gap when it reconnects.
-// It returns which first message it chose: "resumed", "reset" or "snapshot".
+// It returns which first message it chose: "resumed", "reset" or "snapshot"
+// ("" when the gateway is closing and c is only sent a close frame).
 func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		// Close has already cut every socket it knew of: this one is cut too
+		// (no other goroutine knows c yet, so its fields need no lock).
+		c.closing, c.closeCode, c.closeText = true, websocket.CloseGoingAway, "server shutting down"
+		return ""
+	}
 	if hasPos && epoch == h.epoch {
 		if off, err := h.log.offsetAfter(seq, h.lastSeq); err == nil {
 			c.first = fmt.Appendf(nil, `{"type":"resumed","epoch":%q,"seq":%d}`, h.epoch, seq)
@@ -316,7 +326,11 @@ func (h *hub) leave(c *client) {
 // snapshot encodes the full state (of one widget when only is set).
 func (h *hub) snapshot(only string, reset bool) []byte {
 	b := fmt.Appendf(nil, `{"type":"snapshot","epoch":%q,"seq":%d,"reset":%t,"title":`, h.epoch, h.lastSeq, reset)
-	b = appendString(b, h.title)
+	title := h.title
+	if only != "" {
+		title = "" // an embed socket is shown one widget and nothing else
+	}
+	b = appendString(b, title)
 	b = append(b, `,"widgets":[`...)
 	for i, w := range h.sortedWidgets(only) {
 		if i > 0 {
