@@ -45,6 +45,7 @@ type client struct {
 	awaitingPong atomic.Bool   // a ping is out and unanswered
 	sentFrame    *frame        // the shared frame last written; the writer's own
 	joinOff      uint64        // log offset when it joined: a resume's catch-up before it is not backlog
+	joinSeq      uint64        // the last event when it joined: what the log held then is sent uncoalesced
 
 	mu        sync.Mutex
 	first     []byte // snapshot or "resumed", sent before any event
@@ -215,7 +216,7 @@ func (c *client) flush(first []byte) (bool, error) {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
 		return false, err
 	}
-	if first == nil && c.widget == "" {
+	if first == nil && c.widget == "" && seq >= c.joinSeq {
 		if nf := c.nextShared(seq, f); nf != nil {
 			err := c.conn.WritePreparedMessage(nf.pm)
 			c.sent(nf.size)
@@ -225,9 +226,15 @@ func (c *client) flush(first []byte) (bool, error) {
 			return true, err
 		}
 	}
+	// What the log held when the socket joined is sent whole (a resume gets
+	// every event after its position); only later ticks may be coalesced.
+	to := f.to
+	if seq < c.joinSeq {
+		to = max(to, c.joinSeq)
+	}
 	bp := framePool.Get().(*[]byte)
 	defer framePool.Put(bp)
-	b, last, end, err := c.h.collect(*bp, c.widget, seq, f.to, first)
+	b, last, end, err := c.h.collect(*bp, c.widget, seq, to, first)
 	*bp = b
 	if err != nil {
 		// The log no longer holds what this socket needs: it reconnects

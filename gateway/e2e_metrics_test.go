@@ -66,7 +66,7 @@ func TestMetricsCountWhatTheGatewayDid(t *testing.T) {
 	before := m
 	var last uint64
 	for i := range 20 {
-		last = e.publish(t, "sv.s.data", fmt.Sprintf(`{"value": %d}`, i))
+		last = e.publish(t, "sv.c.data", fmt.Sprintf(`{"x": %d, "y": %d}`, i, i))
 	}
 	fresh.waitSeq(t, last)
 	m = e.metrics(t)

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,20 +108,7 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 	}
 	f := &frame{from: prev.to, to: head, end: end}
 	if shared {
-		size := 1
-		for _, e := range scratch {
-			size += len(e.ev) + 1
-		}
-		b := make([]byte, 0, size)
-		for i, e := range scratch {
-			if i == 0 {
-				b = append(b, '[')
-			} else {
-				b = append(b, ',')
-			}
-			b = append(b, e.ev...)
-		}
-		b = append(b, ']')
+		b := frameEvents(scratch, prev.to)
 		f.ids = make(map[string]struct{}, 8)
 		for _, e := range scratch {
 			f.ids[e.id] = struct{}{}
@@ -141,6 +130,63 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 		}
 	}
 	return scratch, len(clients)
+}
+
+// frameEvents encodes one tick's events (the log's entries after from) as
+// the shared frame. A stat or gauge value that a later value of the same
+// widget in this frame supersedes is left out: the browser would draw only
+// the last, and with many sockets parsing is what the clients spend their
+// time on. The event after a left-out one gets "prev" rewritten to the last
+// event sent, so the chain stays whole. Sockets that build frames of their
+// own (catching up, resuming, embed) get every event.
+func frameEvents(evs []logEntry, from uint64) []byte {
+	var last map[string]int // index of each widget's last "latest" event
+	for i, e := range evs {
+		if e.latest {
+			if last == nil {
+				last = map[string]int{}
+			}
+			last[e.id] = i
+		}
+	}
+	size := 1
+	for _, e := range evs {
+		size += len(e.ev) + 1
+	}
+	b := make([]byte, 0, size)
+	sent := from
+	for i, e := range evs {
+		if e.latest && last[e.id] != i {
+			continue
+		}
+		if len(b) == 0 {
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		if e.prev == sent {
+			b = append(b, e.ev...)
+		} else {
+			b = appendWithPrev(b, e.ev, sent)
+		}
+		sent = e.seq
+	}
+	return append(b, ']')
+}
+
+var prevKey = []byte(`,"prev":`)
+
+// appendWithPrev appends ev with its "prev" replaced. Every event starts
+// {"type":…,"seq":N,"prev":M (eventHead), so the first ,"prev": is the head's.
+func appendWithPrev(b, ev []byte, prev uint64) []byte {
+	i := bytes.Index(ev, prevKey) + len(prevKey)
+	j := i
+	for j < len(ev) && ev[j] >= '0' && ev[j] <= '9' {
+		j++
+	}
+	b = append(b, ev[:i]...)
+	b = strconv.AppendUint(b, prev, 10)
+	return append(b, ev[j:]...)
 }
 
 // cutSlow closes a socket that fell too far behind and unregisters it at

@@ -125,7 +125,10 @@ func (h *hub) apply(m message) error {
 	h.handled = m.seq
 	replaying := m.seq <= h.skip[id]
 	w := h.widgets[id]
-	var ev []byte
+	var (
+		ev     []byte
+		latest bool // a stat or gauge value: a later one in the same frame supersedes it
+	)
 	switch {
 	case cfg != nil:
 		if replaying {
@@ -157,10 +160,11 @@ func (h *hub) apply(m message) error {
 		}
 		w.apply(upd)
 		ev = h.dataEvent(m.seq, id, upd)
+		latest = w.cfg.Type == "stat" || w.cfg.Type == "gauge"
 	}
 	if ev != nil {
 		h.dirty[id] = struct{}{}
-		h.publish(m.seq, id, ev)
+		h.publish(m.seq, id, ev, latest)
 	}
 	h.counters.accepted.Add(1)
 	return nil
@@ -186,7 +190,7 @@ func (h *hub) setTitle(seq uint64, title string) error {
 	b = appendString(b, title)
 	b = append(b, '}')
 	h.dirty[dashboardID] = struct{}{}
-	h.publish(seq, "", b)
+	h.publish(seq, "", b, false)
 	h.counters.accepted.Add(1)
 	return nil
 }
@@ -247,14 +251,14 @@ func appendConfig(b []byte, c *WidgetConfig) []byte {
 
 // publish logs an event and tells the pacer. It costs the same with one
 // socket or thousands: sockets read the log themselves (fanout.go).
-func (h *hub) publish(seq uint64, id string, ev []byte) {
+func (h *hub) publish(seq uint64, id string, ev []byte, latest bool) {
 	if seq <= h.lastSeq {
 		// Only a replay below the restored floor can get here; positions
 		// must never go backwards, so it changes state but sends nothing.
 		return
 	}
+	h.log.append(logEntry{seq: seq, prev: h.lastSeq, latest: latest, id: id, ev: ev})
 	h.lastSeq = seq
-	h.log.append(logEntry{seq: seq, id: id, ev: ev})
 	select {
 	case h.ticks <- struct{}{}:
 	default:
@@ -286,7 +290,7 @@ func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) string {
 			c.first = fmt.Appendf(nil, `{"type":"resumed","epoch":%q,"seq":%d}`, h.epoch, seq)
 			c.sentSeq.Store(seq)
 			c.sentOff.Store(off)
-			c.joinOff = h.log.total
+			c.joinOff, c.joinSeq = h.log.total, h.lastSeq
 			h.addClient(c)
 			return "resumed"
 		}
@@ -294,7 +298,7 @@ func (h *hub) join(c *client, epoch string, seq uint64, hasPos bool) string {
 	c.first = h.snapshot(c.widget, hasPos)
 	c.sentSeq.Store(h.lastSeq)
 	c.sentOff.Store(h.log.total)
-	c.joinOff = h.log.total
+	c.joinOff, c.joinSeq = h.log.total, h.lastSeq
 	h.addClient(c)
 	if hasPos {
 		return "reset"
@@ -427,10 +431,12 @@ type eventLog struct {
 }
 
 type logEntry struct {
-	seq uint64
-	end uint64 // offset after this event
-	id  string
-	ev  []byte
+	seq    uint64
+	prev   uint64 // the event before it, as its "prev" says
+	end    uint64 // offset after this event
+	latest bool   // only the latest value matters (stat, gauge): see frameEvents
+	id     string
+	ev     []byte
 }
 
 // entryOverhead is what a log entry costs beside its event bytes (the entry

@@ -580,3 +580,44 @@ func isoMS(t testing.TB, s string) int64 {
 	}
 	return tm.UnixMilli()
 }
+
+// checkLiveUpdates pins what a socket connected throughout receives
+// (docs/protocol.md §2.2): the updates sent, in order and each once, except
+// stat and gauge values that a later value of the same widget superseded
+// within one frame; the last update of every widget always arrives. widget
+// maps each sent seq to its widget; latest names the stat and gauge widgets.
+func checkLiveUpdates(t testing.TB, got []uint64, sent []uint64, widget map[uint64]string, latest map[string]bool) {
+	t.Helper()
+	seen := make(map[uint64]bool, len(got))
+	for i, s := range got {
+		if i > 0 && s <= got[i-1] {
+			t.Fatalf("seqs go backwards or repeat: %d after %d", s, got[i-1])
+		}
+		seen[s] = true
+	}
+	want := make(map[uint64]bool, len(sent))
+	lastOf := map[string]uint64{}
+	for _, s := range sent {
+		want[s] = true
+		lastOf[widget[s]] = s
+	}
+	for _, s := range got {
+		if !want[s] {
+			t.Errorf("socket got seq %d, which is no update sent", s)
+		}
+	}
+	missing := 0
+	for _, s := range sent {
+		w := widget[s]
+		switch {
+		case seen[s]:
+		case !latest[w]:
+			t.Errorf("socket missed seq %d of %q, which is not a stat or gauge", s, w)
+		case lastOf[w] == s:
+			t.Errorf("socket missed seq %d, the last value of %q", s, w)
+		default:
+			missing++ // superseded within its frame
+		}
+	}
+	t.Logf("%d of %d updates arrived; %d stat or gauge values were superseded within their frame", len(sent)-missing, len(sent), missing)
+}

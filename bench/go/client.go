@@ -34,10 +34,12 @@ var dialer = &websocket.Dialer{
 type liveClient struct {
 	conn    *websocket.Conn
 	hist    hist
-	events  atomic.Int64 // data events received
-	frames  atomic.Int64 // WebSocket messages received after the snapshot
-	gaps    int64        // events whose prev is not the last seq seen
-	bad     int64        // data events whose layout the scanner did not recognize
+	events  atomic.Int64  // data events received
+	charts  atomic.Int64  // of which chart points: every one must arrive (stat values may be superseded)
+	last    atomic.Uint64 // the last seq received
+	frames  atomic.Int64  // WebSocket messages received after the snapshot
+	gaps    int64         // events whose prev is not the last seq seen
+	bad     int64         // data events whose layout the scanner did not recognize
 	lastSeq uint64
 	closed  error // why the read loop ended
 	done    chan struct{}
@@ -153,7 +155,7 @@ var (
 // rather than searches, because searching for markers that start with a
 // quote or a brace cost the harness most of its CPU.
 func (c *liveClient) scan(msg []byte, now int64) {
-	var n int64
+	var n, nc int64
 	for {
 		i := bytes.Index(msg, typeMarker)
 		if i < 0 {
@@ -166,7 +168,7 @@ func (c *liveClient) scan(msg []byte, now int64) {
 			c.lastSeq = uint64(seq)
 			continue
 		}
-		rest, seq, prev, stamp, ok := parseDataEvent(msg[len(dataPrefix):])
+		rest, seq, prev, stamp, chart, ok := parseDataEvent(msg[len(dataPrefix):])
 		if !ok {
 			c.bad++
 			continue
@@ -178,25 +180,30 @@ func (c *liveClient) scan(msg []byte, now int64) {
 		c.lastSeq = uint64(seq)
 		c.hist.add(now - stamp)
 		n++
+		if chart {
+			nc++
+		}
 	}
 	c.frames.Add(1)
+	c.charts.Add(nc)
 	c.events.Add(n)
+	c.last.Store(c.lastSeq)
 }
 
 // parseDataEvent reads `N,"prev":M,"id":"…","data":{…` up to the stamp: a
 // stat's value, or the y of a chart's first point.
-func parseDataEvent(b []byte) (rest []byte, seq, prev, stamp int64, ok bool) {
+func parseDataEvent(b []byte) (rest []byte, seq, prev, stamp int64, chart, ok bool) {
 	var n int
 	if seq, n = parseInt(b); n == 0 || !bytes.HasPrefix(b[n:], prevPrefix) {
-		return b, 0, 0, 0, false
+		return b, 0, 0, 0, false, false
 	}
 	b = b[n+len(prevPrefix):]
 	if prev, n = parseInt(b); n == 0 || !bytes.HasPrefix(b[n:], idPrefix) {
-		return b, 0, 0, 0, false
+		return b, 0, 0, 0, false, false
 	}
 	b = b[n+len(idPrefix):]
 	if n = bytes.IndexByte(b, '"'); n < 0 || !bytes.HasPrefix(b[n+1:], dataObject) {
-		return b, 0, 0, 0, false
+		return b, 0, 0, 0, false, false
 	}
 	b = b[n+1+len(dataObject):]
 	switch {
@@ -205,20 +212,21 @@ func parseDataEvent(b []byte) (rest []byte, seq, prev, stamp int64, ok bool) {
 	case bytes.HasPrefix(b, seriesStart):
 		b = b[len(seriesStart):]
 		if n = bytes.IndexByte(b, '"'); n < 0 || !bytes.HasPrefix(b[n+1:], pointsStart) {
-			return b, 0, 0, 0, false
+			return b, 0, 0, 0, false, false
 		}
 		b = b[n+1+len(pointsStart):]
 		if n = bytes.IndexByte(b, ','); n < 0 {
-			return b, 0, 0, 0, false
+			return b, 0, 0, 0, false, false
 		}
 		b = b[n+1:]
+		chart = true
 	default:
-		return b, 0, 0, 0, false
+		return b, 0, 0, 0, false, false
 	}
 	if stamp, n = parseInt(b); n == 0 {
-		return b, 0, 0, 0, false
+		return b, 0, 0, 0, false, false
 	}
-	return b[n:], seq, prev, stamp, true
+	return b[n:], seq, prev, stamp, chart, true
 }
 
 // numberAfter parses the integer that follows the first marker in b.

@@ -62,10 +62,10 @@ func runFanout(args []string) error {
 		f["workload"], f["rep"] = "fanout", rep
 		f["samples"] = res.samples
 		emit(f)
-		logf("fanout %s rep %d: %d clients × %v/s for %v: latency p50 %v ms, p99 %v ms, max %v ms; delivered %v of %v (lost %v); "+
+		logf("fanout %s rep %d: %d clients × %v/s for %v: latency p50 %v ms, p99 %v ms, max %v ms; delivered %v of %v (lost %v, stat values superseded %v); "+
 			"CPU in %% of one core: server %v, harness %v, other processes %v; RSS peak %v kB; %v kB per idle connection",
 			*system, rep, *clients, f["publish_rate_achieved"], *dur, f["latency_ms_p50"], f["latency_ms_p99"], f["latency_ms_max"],
-			f["delivered"], f["expected_deliveries"], f["lost"], f["server_cpu_pct"], f["harness_cpu_pct"], f["other_cpu_pct"],
+			f["delivered"], f["expected_deliveries"], f["lost"], f["stat_values_superseded"], f["server_cpu_pct"], f["harness_cpu_pct"], f["other_cpu_pct"],
 			f["server_rss_peak_kb"], f["rss_kb_per_idle_conn"])
 		p50s = append(p50s, f["latency_ms_p50"].(float64))
 		p99s = append(p99s, f["latency_ms_p99"].(float64))

@@ -165,6 +165,13 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 		}
 		return n
 	}
+	chartsDelivered := func() int64 {
+		var n int64
+		for _, cl := range clients {
+			n += cl.charts.Load()
+		}
+		return n
+	}
 	start := time.Now()
 	meter := srv.meterCPU()
 	stopSampling := make(chan struct{})
@@ -195,8 +202,31 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 	}
 	acked := pub.acked.Load()
 	expected := acked * int64(cfg.clients)
+	// Every chart point must reach every client; a stat value may be left out
+	// of a frame that carries a later value of the same stat (docs/protocol.md
+	// §2.2), so stats count as delivered once each client holds the last event.
+	var chartsSent int64
+	for i := range sent {
+		if int(i%int64(len(subjects))) >= cfg.stats {
+			chartsSent++
+		}
+	}
+	finalSeq := pub.lastSeq()
+	allAtEnd := func() bool {
+		for _, cl := range clients {
+			if cl.last.Load() < finalSeq {
+				return false
+			}
+		}
+		return true
+	}
+	expectedCharts := chartsSent * int64(cfg.clients)
 	drainStart := time.Now()
-	got := drain(expected, cfg.drainTimeout, delivered)
+	drain(expectedCharts, cfg.drainTimeout, chartsDelivered)
+	for end := time.Now().Add(cfg.drainTimeout); !allAtEnd() && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := delivered()
 	drainTime := time.Since(drainStart)
 	p1 := srv.proc()
 	meter.fields(out)
@@ -222,7 +252,7 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 		gaps += cl.gaps
 		bad += cl.bad
 		frames += cl.frames.Load()
-		if cl.events.Load() < acked {
+		if cl.charts.Load() < chartsSent || cl.last.Load() < finalSeq {
 			short++
 		}
 	}
@@ -244,7 +274,14 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 	out["publish_rate_achieved"] = round(float64(sent)/pubElapsed.Seconds(), 0)
 	out["expected_deliveries"] = expected
 	out["delivered"] = got
-	out["lost"] = expected - got
+	gotCharts := chartsDelivered()
+	// Lost: chart points that never arrived, and clients that never got the
+	// last event (their stats would be stale). Superseded: stat values left
+	// out of frames that carried a later value.
+	out["lost"] = expectedCharts - gotCharts + int64(short-countShortCharts(clients, chartsSent))
+	out["chart_deliveries_expected"] = expectedCharts
+	out["chart_deliveries"] = gotCharts
+	out["stat_values_superseded"] = (expected - expectedCharts) - (got - gotCharts)
 	out["clients_short"] = short
 	out["gap_events"] = gaps
 	out["unparsed_events"] = bad
@@ -264,6 +301,18 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 	out["server_rss_end_kb"] = p1.RSS >> 10
 	out["server_threads_end"] = p1.Threads
 	return &liveResult{fields: out, samples: ss}, nil
+}
+
+// countShortCharts counts the clients missing chart points (already counted
+// point by point in "lost").
+func countShortCharts(clients []*liveClient, chartsSent int64) int {
+	n := 0
+	for _, cl := range clients {
+		if cl.charts.Load() < chartsSent {
+			n++
+		}
+	}
+	return n
 }
 
 // drain waits until the clients hold expected events in total, or delivery
