@@ -18,7 +18,24 @@ import pathway as pw
 import pytest
 
 import stream_viz as sv
+from stream_viz import _pathway
 from helpers import DashClient, api_widget, get_json, http_base, pandas_rows, plain, rows_of, wait_state, wait_widget
+
+
+@pytest.fixture(autouse=True, params=["value-list sink", "pw.io.subscribe"])
+def subscription(request, monkeypatch):
+    """Every fidelity test runs on both ways the SDK subscribes: Pathway's own value-list sink
+    (what it uses) and the public pw.io.subscribe (its fallback when a Pathway release lacks that
+    internal sink)."""
+    if request.param == "pw.io.subscribe":
+        monkeypatch.setattr(_pathway, "_raw_sink", lambda: None)
+    return request.param
+
+
+def test_the_sdk_subscribes_through_pathways_value_list_sink(subscription):
+    # If a Pathway upgrade drops the internal sink, this fails and says the fallback is in use.
+    if subscription == "value-list sink":
+        assert _pathway._raw_sink() is not None
 
 
 class CommitRecorder:

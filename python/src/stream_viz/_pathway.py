@@ -47,13 +47,15 @@ def check_numeric(widget: str, table: Any, column: str) -> None:
 
 def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     """Pathway's thread only appends each change to a list and, when the commit ends, hands
-    the list over whole (one lock, O(1)); the binding folds it later on the SDK's thread."""
+    the list over whole (one lock, O(1)); the binding folds it later on the SDK's thread.
+
+    A change is (key, values, time, is_addition), values in the table's column order: the
+    row's dict is built on the SDK's thread, once per row that survives a batch, instead of
+    by Pathway for every change (pw.io.subscribe builds one per change on Pathway's thread,
+    the largest share of what a subscription costs it)."""
     import pathway as pw
 
     buf: list = []
-
-    def on_change(key: Any, row: dict, time: int, is_addition: bool) -> None:
-        buf.append((key, row, time, is_addition))
 
     def on_time_end(time: int) -> None:
         nonlocal buf
@@ -62,7 +64,35 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
             w._commit(commit)
 
     w._binding = binding
+    sink = _raw_sink()
+    if sink is not None:
+        callback_sink, table_to_datasink = sink
+
+        def on_values(key: Any, values: list, time: int, diff: int) -> None:
+            buf.append((key, values, time, diff > 0))
+
+        table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
+                                               skip_persisted_batch=True, skip_errors=True,
+                                               unique_name=f"stream_viz_{name}"))
+        return
+
+    def on_change(key: Any, row: dict, time: int, is_addition: bool) -> None:
+        buf.append((key, list(row.values()), time, is_addition))
+
     pw.io.subscribe(table, on_change=on_change, on_time_end=on_time_end, name=f"stream_viz_{name}")
+
+
+def _raw_sink() -> tuple[Any, Any] | None:
+    """Pathway's own callback sink, the one under pw.io.subscribe, which passes each change as
+    a list of values. It is internal to Pathway, so it is looked up, not assumed: without it
+    the public pw.io.subscribe does the same job at its own cost."""
+    try:
+        from pathway.internals import datasink
+        from pathway.internals.table_io import table_to_datasink
+    except ImportError:
+        return None
+    sink = getattr(datasink, "CallbackDataSink", None)
+    return None if sink is None else (sink, table_to_datasink)
 
 
 class _Rows:
@@ -72,36 +102,39 @@ class _Rows:
     old row and an insertion of its new one, in either order: so a commit's verdict on a key is
     its inserted row when it has one (an update in place, never a delete and an insert), else
     None (deleted). Later commits' verdicts override earlier ones, so a batch of commits folds
-    into one verdict per key with C-level dict updates; the per-key Python work then runs once
-    per batch, however many commits changed the key.
+    into one verdict per key with C-level dict updates; the per-key Python work (including
+    building the row's dict from its values) then runs once per batch, however many commits
+    changed the key.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
         self.row: dict[Any, dict] = {}
 
     def apply(self, commits: list[list]) -> list[tuple[Any, dict | None, dict | None]]:
         """(key, row before, row now) for each key the commits changed; None when not live."""
-        verdict: dict[Any, dict | None] = {}
+        verdict: dict[Any, list | None] = {}
         for commit in commits:
-            verdict.update({key: None for key, _row, _time, is_addition in commit if not is_addition})
-            verdict.update({key: row for key, row, _time, is_addition in commit if is_addition})
+            verdict.update({key: None for key, _values, _time, is_addition in commit if not is_addition})
+            verdict.update({key: values for key, values, _time, is_addition in commit if is_addition})
         out = []
-        rows = self.row
-        for key, now in verdict.items():
+        rows, columns = self.row, self.columns
+        for key, values in verdict.items():
             before = rows.get(key)
-            if now is None:
+            if values is None:
                 if before is None:
                     continue
                 del rows[key]
+                now = None
             else:
-                rows[key] = now
+                now = rows[key] = dict(zip(columns, values))
             out.append((key, before, now))
         return out
 
 
 class _TableBinding:
-    def __init__(self, w: Table, cols: list[str] | None, key_col: str | None):
-        self.w, self.cols, self.key_col, self.rows = w, cols, key_col, _Rows()
+    def __init__(self, w: Table, columns: list[str], cols: list[str] | None, key_col: str | None):
+        self.w, self.cols, self.key_col, self.rows = w, cols, key_col, _Rows(columns)
         self.texts: dict[Any, str] = {}  # Pathway key -> its text: str() of a Pointer is not cheap
 
     def fold(self, commits: list[list]) -> None:
@@ -137,7 +170,7 @@ def bind_table(w: Table, table: Any) -> None:
     check_columns(w.id, table, *(w.columns or []), w.sort_by, w.key)
     # Rows go out as Pathway gives them unless the widget shows fewer columns.
     cols = None if w.columns is None or list(w.columns) == columns_of(table) else list(w.columns)
-    _subscribe(table, w, _TableBinding(w, cols, w.key), w.id)
+    _subscribe(table, w, _TableBinding(w, columns_of(table), cols, w.key), w.id)
 
 
 def _text(k: Any) -> str:
@@ -145,8 +178,8 @@ def _text(k: Any) -> str:
 
 
 class _ValueBinding:
-    def __init__(self, w: _ValueWidget, column: str):
-        self.w, self.column, self.rows = w, column, _Rows()
+    def __init__(self, w: _ValueWidget, columns: list[str], column: str):
+        self.w, self.column, self.rows = w, column, _Rows(columns)
 
     def fold(self, commits: list[list]) -> None:
         # Commit by commit: a single-row table is cheap to fold, and each commit's value counts
@@ -171,18 +204,18 @@ class _ValueBinding:
 def bind_value(w: _ValueWidget, table: Any, column: str) -> None:
     check_columns(w.id, table, column)
     check_numeric(w.id, table, column)
-    _subscribe(table, w, _ValueBinding(w, column), w.id)
+    _subscribe(table, w, _ValueBinding(w, columns_of(table), column), w.id)
 
 
 class _TimeChartBinding:
     """No x column: one point per inserted row, at the commit's time."""
 
-    def __init__(self, w: Chart):
-        self.w, self.y = w, w.y_column
+    def __init__(self, w: Chart, columns: list[str]):
+        self.w, self.y = w, columns.index(w.y_column)
 
     def fold(self, commits: list[list]) -> None:
         y = self.y
-        pts = _numeric_points(self.w, [(time, row[y]) for commit in commits for _key, row, time, is_addition in commit if is_addition])
+        pts = _numeric_points(self.w, [(time, values[y]) for commit in commits for _key, values, time, is_addition in commit if is_addition])
         if pts:
             self.w._fold_points("", pts)
 
@@ -190,8 +223,8 @@ class _TimeChartBinding:
 class _XChartBinding:
     """One point per row, at its x: a changed row moves its point, a deleted row removes it."""
 
-    def __init__(self, w: Chart):
-        self.w, self.x, self.y, self.rows = w, w.x_column, w.y_column, _Rows()
+    def __init__(self, w: Chart, columns: list[str]):
+        self.w, self.x, self.y, self.rows = w, w.x_column, w.y_column, _Rows(columns)
         self.live_x: dict[Any, int] = {}  # x -> how many live rows sit there
 
     def fold(self, commits: list[list]) -> None:
@@ -223,7 +256,8 @@ class _XChartBinding:
 def bind_chart(w: Chart, table: Any) -> None:
     check_columns(w.id, table, w.y_column, w.x_column)
     check_numeric(w.id, table, w.y_column)
-    binding = _TimeChartBinding(w) if w.x_column is None else _XChartBinding(w)
+    columns = columns_of(table)
+    binding = _TimeChartBinding(w, columns) if w.x_column is None else _XChartBinding(w, columns)
     _subscribe(table, w, binding, w.id)
 
 
