@@ -65,14 +65,20 @@ func dialLive(httpAddr string) (*liveClient, error) {
 	return &liveClient{conn: conn, lastSeq: uint64(seq), done: make(chan struct{})}, nil
 }
 
-// dialMany connects n clients, a few at a time so the server's accept
-// backlog never overflows.
+// dialMany connects n clients.
 func dialMany(httpAddr string, n int) ([]*liveClient, error) {
-	clients := make([]*liveClient, n)
+	return dialAll(n, func() (*liveClient, error) { return dialLive(httpAddr) }, func(c *liveClient) { c.conn.Close() })
+}
+
+// dialAll connects n clients with dial, a few at a time so the server's
+// accept backlog never overflows; on a failure it closes those connected.
+func dialAll[C comparable](n int, dial func() (C, error), closeConn func(C)) ([]C, error) {
+	clients := make([]C, n)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
+		zero     C
 	)
 	sem := make(chan struct{}, 32)
 	for i := range n {
@@ -81,7 +87,7 @@ func dialMany(httpAddr string, n int) ([]*liveClient, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dialLive(httpAddr)
+			c, err := dial()
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
@@ -93,8 +99,8 @@ func dialMany(httpAddr string, n int) ([]*liveClient, error) {
 	wg.Wait()
 	if firstErr != nil {
 		for _, c := range clients {
-			if c != nil {
-				c.conn.Close() // no read loop runs yet
+			if c != zero {
+				closeConn(c) // no read loop runs yet
 			}
 		}
 		return nil, firstErr

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,38 +59,7 @@ func dialPV(httpAddr string) (*pvClient, error) {
 
 // dialManyPV connects n clients, a few at a time.
 func dialManyPV(httpAddr string, n int) ([]*pvClient, error) {
-	clients := make([]*pvClient, n)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	sem := make(chan struct{}, 32)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := dialPV(httpAddr)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("client %d: %w", i, err)
-			}
-			clients[i] = c
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		for _, c := range clients {
-			if c != nil {
-				c.conn.Close()
-			}
-		}
-		return nil, firstErr
-	}
-	return clients, nil
+	return dialAll(n, func() (*pvClient, error) { return dialPV(httpAddr) }, func(c *pvClient) { c.conn.Close() })
 }
 
 func closeAllPV(clients []*pvClient) {

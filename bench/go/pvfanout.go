@@ -119,6 +119,7 @@ func runLivePV(s *pvServer, cfg liveConfig) (*liveResult, error) {
 	out["expected_deliveries"] = expected
 	out["delivered"] = got
 	out["lost"] = expected - got
+	out["stat_values_superseded"] = 0 // pathway-viz sends every message to every socket
 	out["clients_short"] = short
 	// pathway-viz ends a socket without a close frame when its receiver
 	// falls more than the broadcast channel's capacity behind.
