@@ -40,7 +40,8 @@ type client struct {
 	widget string // only this widget's events (embed mode)
 
 	sentSeq      atomic.Uint64 // the last event seq this socket was sent or skipped
-	sentOff      atomic.Uint64 // log offset after it: the hub's total minus this is the backlog
+	sentOff      atomic.Uint64 // log offset after it
+	takenOff     atomic.Uint64 // log offset after what the writer has taken (written or being written): the queue bound is checked against it
 	lastPing     atomic.Int64  // unix nanoseconds
 	awaitingPong atomic.Bool   // a ping is out and unanswered
 	sentFrame    *frame        // the shared frame last written; the writer's own
@@ -210,6 +211,7 @@ func (c *client) flush(first []byte) (bool, error) {
 			// the hub's lock or a write.
 			c.sentSeq.Store(f.to)
 			c.sentOff.Store(f.end)
+			c.takenOff.Store(f.end)
 			return true, nil
 		}
 	}
@@ -218,6 +220,7 @@ func (c *client) flush(first []byte) (bool, error) {
 	}
 	if first == nil && c.widget == "" && seq >= c.joinSeq {
 		if nf := c.nextShared(seq, f); nf != nil {
+			c.takenOff.Store(nf.end)
 			err := c.conn.WritePreparedMessage(nf.pm)
 			c.sent(nf.size)
 			c.sentFrame = nf
@@ -242,6 +245,7 @@ func (c *client) flush(first []byte) (bool, error) {
 		c.h.cutSlow(c, "slow consumer: fell behind the resume log")
 		return true, nil
 	}
+	c.takenOff.Store(end)
 	if len(b) > 0 {
 		err = c.conn.WriteMessage(websocket.TextMessage, b)
 		c.sent(len(b))

@@ -215,3 +215,27 @@ func TestPingsAnsweredLateButWithinThePongWaitKeepTheSocketOpen(t *testing.T) {
 		t.Errorf("answered %d pings in %v, want several", answered.Load(), 4*pong)
 	}
 }
+
+// The queue bound counts what a socket has had a tick to take and has not:
+// a reader that keeps up is never cut off because one tick brought more
+// than the bound (here every update is larger than it).
+func TestAReaderIsNotCutOffByATickLargerThanItsBound(t *testing.T) {
+	const bound = 64 << 10
+	e := startEnv(t, Config{MaxQueueBytes: bound})
+	e.publishAndWait(t, "sv.big.config", `{"type": "table"}`)
+	reader := e.dial(t)
+	reader.first(t, "snapshot")
+	pad := strings.Repeat("z", 3*bound)
+	var last uint64
+	for i := range 5 {
+		last = e.publish(t, "sv.big.data", fmt.Sprintf(`{"key": "k%d", "row": {"pad": %q}}`, i, pad))
+	}
+	evs := reader.waitSeq(t, last)
+	checkChain(t, evs)
+	if got := len(evs) - 1; got != 5 {
+		t.Errorf("reader got %d of the 5 updates", got)
+	}
+	if h := e.health(t); h.Slow != 0 {
+		t.Errorf("slow_disconnects %d: a reader that keeps up was cut off", h.Slow)
+	}
+}

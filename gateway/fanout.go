@@ -121,7 +121,10 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 	h.frame.Store(f)
 	clear(scratch) // let the event bytes go with the log
 	for _, c := range clients {
-		if end-max(c.sentOff.Load(), c.joinOff) > uint64(h.maxQueue) {
+		// Behind is what the socket has had a tick to take and has not: a
+		// burst that arrived in this tick, or the frame being written, does
+		// not count, so a healthy reader is never cut for a large tick.
+		if taken := max(c.takenOff.Load(), c.joinOff); prev.end > taken && prev.end-taken > uint64(h.maxQueue) {
 			h.cutSlow(c, "slow consumer: queue bound exceeded")
 			continue
 		}
