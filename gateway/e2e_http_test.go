@@ -175,18 +175,7 @@ func TestClientThatFloodsTheSocketIsClosedWithPolicyViolation(t *testing.T) {
 			break // the server may already have closed it
 		}
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
-	for {
-		_, _, err := conn.ReadMessage()
-		if err == nil {
-			continue // the snapshot
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
-			t.Fatalf("socket ended with %v, want close code %d", err, websocket.ClosePolicyViolation)
-		}
-		return
-	}
+	expectClose(t, conn, websocket.ClosePolicyViolation)
 }
 
 // A message from the browser larger than the read limit closes the socket
@@ -195,6 +184,13 @@ func TestClientMessageOverTheReadLimitIsClosedAsTooBig(t *testing.T) {
 	e := startEnv(t, Config{})
 	conn := e.dialRaw(t)
 	_ = conn.WriteMessage(websocket.TextMessage, make([]byte, maxReadBytes+1))
+	expectClose(t, conn, websocket.CloseMessageTooBig)
+}
+
+// expectClose reads past the snapshot until the server closes conn, and
+// fails unless it closed with code.
+func expectClose(t *testing.T, conn *websocket.Conn, code int) {
+	t.Helper()
 	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
 	for {
 		_, _, err := conn.ReadMessage()
@@ -202,8 +198,8 @@ func TestClientMessageOverTheReadLimitIsClosedAsTooBig(t *testing.T) {
 			continue // the snapshot
 		}
 		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
-			t.Fatalf("socket ended with %v, want close code %d", err, websocket.CloseMessageTooBig)
+		if !errors.As(err, &ce) || ce.Code != code {
+			t.Fatalf("socket ended with %v, want close code %d", err, code)
 		}
 		return
 	}

@@ -151,27 +151,11 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 			logf("per idle connection: heap in use %.0f B, stacks %.0f B, goroutines %.1f",
 				out["idle_conn_heap_inuse"], out["idle_conn_stack_inuse"], out["idle_conn_goroutines"])
 		}
-		out["rss_idle_0_kb"] = rss0 >> 10
-		out["rss_idle_n_kb"] = rssN >> 10
-		out["rss_kb_per_idle_conn"] = round(float64(rssN-rss0)/float64(cfg.clients)/1024, 2)
-		logf("idle RSS: %d kB with 0 clients, %d kB with %d: %.1f kB per connection",
-			rss0>>10, rssN>>10, cfg.clients, float64(rssN-rss0)/float64(cfg.clients)/1024)
+		idleRSSFields(out, rss0, rssN, cfg.clients)
 	}
 
-	delivered := func() int64 {
-		var n int64
-		for _, cl := range clients {
-			n += cl.events.Load()
-		}
-		return n
-	}
-	chartsDelivered := func() int64 {
-		var n int64
-		for _, cl := range clients {
-			n += cl.charts.Load()
-		}
-		return n
-	}
+	delivered := func() int64 { return sumOver(clients, func(c *liveClient) int64 { return c.events.Load() }) }
+	chartsDelivered := func() int64 { return sumOver(clients, func(c *liveClient) int64 { return c.charts.Load() }) }
 	start := time.Now()
 	meter := srv.meterCPU()
 	stopSampling := make(chan struct{})
@@ -301,6 +285,24 @@ func runLive(c *common, srv *server, cfg liveConfig) (*liveResult, error) {
 	out["server_rss_end_kb"] = p1.RSS >> 10
 	out["server_threads_end"] = p1.Threads
 	return &liveResult{fields: out, samples: ss}, nil
+}
+
+// idleRSSFields records the server's RSS with no client and with n idle ones.
+func idleRSSFields(out map[string]any, rss0, rssN int64, n int) {
+	perConn := float64(rssN-rss0) / float64(n) / 1024
+	out["rss_idle_0_kb"] = rss0 >> 10
+	out["rss_idle_n_kb"] = rssN >> 10
+	out["rss_kb_per_idle_conn"] = round(perConn, 2)
+	logf("idle RSS: %d kB with 0 clients, %d kB with %d: %.1f kB per connection", rss0>>10, rssN>>10, n, perConn)
+}
+
+// sumOver adds up one counter over every client.
+func sumOver[C any](clients []C, f func(C) int64) int64 {
+	var n int64
+	for _, c := range clients {
+		n += f(c)
+	}
+	return n
 }
 
 // countShortCharts counts the clients missing chart points (already counted

@@ -45,20 +45,10 @@ func runLivePV(s *pvServer, cfg liveConfig) (*liveResult, error) {
 	if cfg.measureIdle {
 		time.Sleep(cfg.idleSettle)
 		rssN := s.settledRSS()
-		out["rss_idle_0_kb"] = rss0 >> 10
-		out["rss_idle_n_kb"] = rssN >> 10
-		out["rss_kb_per_idle_conn"] = round(float64(rssN-rss0)/float64(cfg.clients)/1024, 2)
-		logf("idle RSS: %d kB with 0 clients, %d kB with %d: %.1f kB per connection",
-			rss0>>10, rssN>>10, cfg.clients, float64(rssN-rss0)/float64(cfg.clients)/1024)
+		idleRSSFields(out, rss0, rssN, cfg.clients)
 	}
 
-	delivered := func() int64 {
-		var n int64
-		for _, cl := range clients {
-			n += cl.events.Load()
-		}
-		return n
-	}
+	delivered := func() int64 { return sumOver(clients, func(c *pvClient) int64 { return c.events.Load() }) }
 	start := time.Now()
 	meter := s.meterCPU()
 	stopSampling := make(chan struct{})
