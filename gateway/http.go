@@ -46,6 +46,9 @@ func (g *Gateway) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, b)
 	})
+	mux.HandleFunc("GET /api/widgets/{widget}/data.json", g.serveExportJSON)
+	mux.HandleFunc("GET /api/widgets/{widget}/data.csv", g.serveExportCSV)
+	mux.HandleFunc("GET /api/dashboard.json", g.serveExportDashboard)
 	return g.protect(mux)
 }
 
