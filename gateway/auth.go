@@ -276,7 +276,9 @@ var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>
 
 func (g *Gateway) setSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: g.session, Path: "/",
+		// The path the handler is mounted under: a dashboard mounted at /dash/
+		// has no business with the rest of its host's cookies, nor they with it.
+		Name: SessionCookie, Value: g.session, Path: mountPrefix(r) + "/",
 		// Behind a TLS-terminating proxy the request itself is plain HTTP;
 		// trusting the proxy's header here can only make the cookie stricter.
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
@@ -298,6 +300,9 @@ var loginPage = template.Must(template.ParseFS(web.FS, "login.html"))
 
 type loginData struct {
 	Action, Next, Error string
+	// Root leads from the requested page back to the dashboard's root
+	// (rootRef), for the page's stylesheet.
+	Root string
 }
 
 // serveLogin shows the form (GET) or checks the token it posts (POST).
@@ -355,7 +360,7 @@ func mountPrefix(r *http.Request) string {
 }
 
 func (g *Gateway) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, errText string) {
-	d := loginData{Action: mountPrefix(r) + "/login", Next: g.localTarget(r, next), Error: errText}
+	d := loginData{Action: mountPrefix(r) + "/login", Next: g.localTarget(r, next), Error: errText, Root: rootRef(r.URL.Path)}
 	setSecurityHeaders(w, g.cspLogin, "DENY")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -57,6 +57,12 @@ type Config struct {
 	// whose pages may open /ws and frame /embed/ pages, besides the
 	// dashboard's own. Default: none, same-origin only.
 	EmbedOrigins []string
+	// BasePath is the path the server is reached under when a proxy
+	// forwards requests without stripping it ("/streamviz/"): every route
+	// moves below it, and /healthz answers at the root too. A handler
+	// mounted with http.StripPrefix, or behind a proxy that strips, needs
+	// none. Default "": the root.
+	BasePath string
 }
 
 func (c *Config) setDefaults() {
@@ -131,6 +137,9 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg.EmbedOrigins = origins
+	if cfg.BasePath, err = normalizeBasePath(cfg.BasePath); err != nil {
+		return nil, err
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: jetstream: %w", err)

@@ -49,7 +49,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /api/widgets/{widget}/data.json", g.serveExportJSON)
 	mux.HandleFunc("GET /api/widgets/{widget}/data.csv", g.serveExportCSV)
 	mux.HandleFunc("GET /api/dashboard.json", g.serveExportDashboard)
-	return g.protect(mux)
+	return g.mount(g.protect(mux))
 }
 
 // servePage writes a page with its CSP and, when it agrees with the CSP's

@@ -172,6 +172,9 @@ function main() {
   setInterval(tick, 1000);
 
   const connection = new Connection({
+    // This module is served from <root>/static/: the root is one level up, wherever the dashboard
+    // is mounted, on the dashboard and on /embed/ pages alike.
+    base: new URL('../', import.meta.url),
     position: () => state.position(),
     onEvents,
     widget: embedId,

@@ -50,14 +50,17 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 /**
- * The socket URL: same host, ws: or wss: as the page, resume position, embed filter, and the
- * signed link's `exp` and `sig` when the page was opened with one (protocol.md §6.2).
- * @param {{protocol: string, host: string}} loc
+ * The socket URL: `ws` beside the dashboard's root (the directory its scripts are served from),
+ * ws: or wss: as the page, resume position, embed filter, and the signed link's `exp` and `sig`
+ * when the page was opened with one (protocol.md §6.2). Relative to the root, never to the host,
+ * so a dashboard mounted under a path (http.StripPrefix, a proxy, `serve --base-path`) reaches its
+ * own socket.
+ * @param {string | URL} base  the dashboard's root URL, ending in `/`
  * @param {Position | null} position
  * @param {string | null} widget
  * @param {Record<string, string> | null} [grant]
  */
-export function socketUrl(loc, position, widget, grant = null) {
+export function socketUrl(base, position, widget, grant = null) {
   const params = new URLSearchParams();
   if (position) {
     params.set('epoch', position.epoch);
@@ -65,8 +68,11 @@ export function socketUrl(loc, position, widget, grant = null) {
   }
   if (widget !== null) params.set('widget', widget);
   for (const [k, v] of Object.entries(grant ?? {})) params.set(k, v);
-  const query = params.toString();
-  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws${query ? '?' + query : ''}`;
+  const u = new URL('ws', base);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.search = params.toString();
+  u.hash = '';
+  return u.href;
 }
 
 export class Connection {
@@ -78,7 +84,7 @@ export class Connection {
    * @param {string | null} [opts.widget]  embed mode: only this widget's events
    * @param {Record<string, string> | null} [opts.grant]  a signed embed link's exp and sig
    * @param {() => void} [opts.onExpired]  the signed link expired: the connection has stopped
-   * @param {{protocol: string, host: string}} [opts.location]
+   * @param {string | URL} [opts.base]  the dashboard's root URL (default: the page's directory)
    * @param {SocketCtor} [opts.WebSocket]
    * @param {Timers} [opts.timers]
    * @param {() => number} [opts.random]
@@ -86,7 +92,7 @@ export class Connection {
   constructor(opts) {
     this.opts = opts;
     this.widget = opts.widget ?? null;
-    this.loc = opts.location ?? globalThis.location;
+    this.base = opts.base ?? new URL('./', globalThis.location.href);
     /** @type {SocketCtor} */
     this.Socket = opts.WebSocket ?? /** @type {SocketCtor} */ (/** @type {unknown} */ (globalThis.WebSocket));
     this.timers = opts.timers ?? {
@@ -187,7 +193,7 @@ export class Connection {
   connect() {
     if (this.stopped) return;
     const position = this.fresh ? null : this.opts.position();
-    const url = socketUrl(this.loc, position, this.widget, this.opts.grant ?? null);
+    const url = socketUrl(this.base, position, this.widget, this.opts.grant ?? null);
     this.socketLive = false;
     this.setState(this.everLive ? 'reconnecting' : 'connecting', null);
     /** @type {SocketLike} */

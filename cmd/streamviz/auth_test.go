@@ -271,6 +271,7 @@ func TestServeAuthAndTLSFlagErrorsNameTheProblem(t *testing.T) {
 		{"cert without key", []string{"--tls-cert", certFile}, true, "--tls-key"},
 		{"unreadable key", []string{"--tls-cert", certFile, "--tls-key", "/nonexistent/key.pem"}, false, "/nonexistent/key.pem"},
 		{"bad embed origin", []string{"--embed-origins", "https://a.example,intranet"}, true, `"intranet"`},
+		{"base path not a path", []string{"--base-path", "streamviz/"}, true, `--base-path: gateway: bad config: base path "streamviz/"`},
 		{"both token sources", []string{"--token", "x", "--token-file", "/tmp/t"}, true, "--token-file"},
 		{"missing token file", []string{"--token-file", "/nonexistent/token"}, false, "/nonexistent/token"},
 		{"token with spaces", []string{"--token", " x"}, true, "whitespace"},

@@ -27,6 +27,7 @@ type serveFlags struct {
 	sec                              natsSecurity
 	auth                             authFlags
 	embedOrigins                     string
+	basePath                         string
 	tlsCert, tlsKey                  string
 	set                              map[string]bool // given on the command line or in the environment
 }
@@ -46,6 +47,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	f.sec.register(fs)
 	f.auth.register(fs)
 	fs.StringVar(&f.embedOrigins, "embed-origins", "", "comma-separated origins (https://a.example) whose pages may frame /embed/ pages and open /ws; default: same origin only")
+	fs.StringVar(&f.basePath, "base-path", "", "serve everything under this path (like /streamviz/) for a reverse proxy that forwards it unstripped; /healthz also answers at the root")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	if err := applyEnv(fs, env, f.set); err != nil {
@@ -183,9 +185,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	defer b.Close()
 
 	g, err := gateway.New(b.Conn(), gateway.Config{History: f.history, Logger: log,
-		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ",")})
+		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath})
 	if errors.Is(err, gateway.ErrBadConfig) {
-		return fmt.Errorf("%w: --embed-origins: %w", errUsage, err)
+		return fmt.Errorf("%w: --embed-origins or --base-path: %w", errUsage, err)
 	}
 	if err != nil {
 		return err
@@ -205,7 +207,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(httpLn) }()
 
-	dashURL := scheme + "://" + ln.Addr().String() + "/"
+	dashURL := scheme + "://" + ln.Addr().String() + "/" + strings.TrimPrefix(g.BasePath(), "/")
 	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "url": dashURL, "nats": b.ClientURL()})
 	fmt.Fprintln(stdout, string(ready))
 	log.Info("serving", "dashboard", dashURL, "nats", b.ClientURL(), "embedded", b.Embedded(), "token", token != "")

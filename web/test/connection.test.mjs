@@ -56,7 +56,7 @@ function setup({ widget = null, random = () => 0.5, protocol = 'http:', grant = 
     widget,
     grant,
     onExpired,
-    location: { protocol, host: 'dash.example:8080' },
+    base: `${protocol}//dash.example:8080/`,
     WebSocket: FakeSocket,
     timers,
     random,
@@ -72,9 +72,15 @@ const warnings = () => {
 };
 
 test('the socket URL uses the page host, wss on https, and carries position and widget', () => {
-  assert.equal(socketUrl({ protocol: 'http:', host: 'h:1' }, null, null), 'ws://h:1/ws');
-  assert.equal(socketUrl({ protocol: 'https:', host: 'h' }, { epoch: 'e f', seq: 12 }, 'a&b'),
+  assert.equal(socketUrl('http://h:1/', null, null), 'ws://h:1/ws');
+  assert.equal(socketUrl('https://h/', { epoch: 'e f', seq: 12 }, 'a&b'),
     'wss://h/ws?epoch=e+f&seq=12&widget=a%26b');
+});
+
+test('the socket URL sits beside the dashboard root, so a dashboard mounted under a path finds its socket', () => {
+  assert.equal(socketUrl('http://h:1/dash/', null, null), 'ws://h:1/dash/ws');
+  assert.equal(socketUrl(new URL('https://intranet.example/team/streamviz/'), null, 'w', { exp: '9', sig: 'ab' }),
+    'wss://intranet.example/team/streamviz/ws?widget=w&exp=9&sig=ab');
 });
 
 test('backoff starts at half a second, doubles, caps at two (a restarted server gets its pages back within 2 s), and jitters', () => {

@@ -70,16 +70,28 @@ test('pages have no inline script, style or event handler, which the CSP would b
   }
 });
 
-test('pages reference only /static/ assets that exist under web/', () => {
+test('pages reference only static assets that exist under web/, by URLs relative to the page', () => {
+  // index.html is served at the dashboard's root, embed.html one level down (embed/{id}), and the
+  // login page wherever a request needed credentials, so it gets its way to the root from the
+  // server ({{.Root}}). Nothing starts at the host's root: the dashboard may be mounted anywhere.
+  const roots = { 'index.html': 'static/', 'embed.html': '../static/', 'login.html': '{{.Root}}static/' };
   for (const p of pages) {
     const html = fs.readFileSync(p, 'utf8');
-    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((r) => !r.startsWith('data:'));
+    const name = path.basename(p);
+    const refs = [...html.matchAll(/(?:src|href|action)="([^"]+)"/g)].map((m) => m[1]).filter((r) => !r.startsWith('data:') && r !== '{{.Action}}');
     // The login page needs only the styles; the others also load the app and uPlot.
-    assert.ok(refs.length >= (path.basename(p) === 'login.html' ? 1 : 3), path.basename(p));
+    assert.ok(refs.length >= (name === 'login.html' ? 1 : 3), name);
     for (const r of refs) {
-      assert.match(r, /^\/static\//, `${path.basename(p)}: ${r} is not served from /static/`);
-      assert.ok(fs.existsSync(path.join(WEB, r.slice('/static/'.length))), `${path.basename(p)}: ${r} is missing`);
+      assert.ok(r.startsWith(roots[name]), `${name}: ${r} is not relative to the page's root (${roots[name]})`);
+      assert.ok(fs.existsSync(path.join(WEB, r.slice(roots[name].length))), `${name}: ${r} is missing`);
     }
+  }
+});
+
+test('no module names a URL from the host root: the dashboard works mounted under any path', () => {
+  for (const f of modules) {
+    const code = fs.readFileSync(f, 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '');
+    assert.doesNotMatch(code, /['"`]\/(ws|static|api|embed|login|healthz)\b|location\.(host|origin)\b/, path.relative(WEB, f));
   }
 });
 

@@ -1,0 +1,80 @@
+// The dashboard under a path: the README's Go program (examples/mount) mounting the handler at
+// /dash/ with http.StripPrefix, and `streamviz serve --base-path` for a proxy that forwards its
+// prefix. Both must load their scripts, open their socket and show live updates, which absolute
+// URLs (/static/..., /ws) broke.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { launchBrowser, newPage, publish, startServer, tempDir, waitFor } from './harness.mjs';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+const WIDGETS = [
+  ['sv.$dashboard.config', { title: 'Mounted board' }],
+  ['sv.sales.config', { type: 'stat', title: 'Sales', order: 1 }],
+  ['sv.sales.data', { value: 41 }],
+  ['sv.trend.config', { type: 'chart', title: 'Trend', order: 2 }],
+  ['sv.trend.data', { points: [[1764230400000, 1], [1764230401000, 2]] }],
+];
+
+/** Builds and starts examples/mount; resolves with its ready line. */
+async function startMountExample(t) {
+  const dir = tempDir(t);
+  const bin = join(dir, 'mount');
+  const built = spawnSync(process.env.GO || 'go', ['build', '-o', bin, './examples/mount'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(built.status, 0, `go build ./examples/mount: ${built.stderr}`);
+  const proc = spawn(bin, ['-addr', '127.0.0.1:0', '-nats-addr', '127.0.0.1:0', '-data-dir', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  t.after(() => { proc.kill('SIGTERM'); return exited; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line in 30s; stderr:\n${stderr}`)), 30000);
+    createInterface({ input: proc.stdout }).once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
+    exited.then((code) => reject(new Error(`mount exited ${code}; stderr:\n${stderr}`)));
+  });
+}
+
+/** Loads url, checks that nothing was fetched outside prefix, and that the page goes live and follows updates. */
+async function checkLiveUnder(t, url, prefix, nats) {
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  const outside = [];
+  const failed = [];
+  page.on('request', (r) => { if (!new URL(r.url()).pathname.startsWith(prefix) && !r.url().startsWith('data:')) outside.push(r.url()); });
+  page.on('requestfailed', (r) => failed.push(r.url()));
+  page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+  await publish(nats, WIDGETS);
+  await page.goto(url);
+  await waitFor(() => page.evaluate(() => document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'
+    && document.querySelector('[data-widget-id="sales"] .sv-stat-value')?.textContent === '41'), 15000, 'the mounted page live with its widgets');
+  assert.equal(await page.textContent('#sv-title'), 'Mounted board');
+  await publish(nats, [['sv.sales.data', { value: 42 }], ['sv.trend.data', { x: 1764230402000, y: 3 }]]);
+  await waitFor(() => page.evaluate(() => document.querySelector('[data-widget-id="sales"] .sv-stat-value')?.textContent === '42'
+    && document.querySelector('[data-widget-id="trend"] [data-points]')?.getAttribute('data-points') === '3'), 15000, 'a live update');
+  // The embed page is one level down: its relative URLs must still reach the assets and the socket.
+  const embed = await newPage(browser, errors);
+  embed.on('request', (r) => { if (!new URL(r.url()).pathname.startsWith(prefix)) outside.push(r.url()); });
+  embed.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+  await embed.goto(new URL('embed/trend', url).href);
+  await waitFor(() => embed.evaluate(() => document.querySelector('[data-widget-id="trend"] [data-points]')?.getAttribute('data-points') === '3'
+    && document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'), 15000, 'the mounted embed page');
+  assert.deepEqual(outside, [], `requests outside ${prefix}`);
+  assert.deepEqual(failed, []);
+  assert.deepEqual(errors, []);
+}
+
+test('the README Go program serves a live dashboard and embed page under /dash/', async (t) => {
+  const ready = await startMountExample(t);
+  await checkLiveUnder(t, `http://${ready.http}/dash/`, '/dash/', ready.nats);
+});
+
+test('serve --base-path serves a live dashboard under that path and nothing at the root', async (t) => {
+  const server = await startServer({ extraArgs: ['--base-path', '/team/streamviz/'] });
+  t.after(() => server.stop());
+  assert.equal((await fetch(`http://${server.http}/`)).status, 404);
+  await checkLiveUnder(t, `http://${server.http}/team/streamviz/`, '/team/streamviz/', server.nats);
+});
