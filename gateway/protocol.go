@@ -56,7 +56,7 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 func parseSubject(subject string) (id, kind string, err error) {
 	rest, ok := strings.CutPrefix(subject, SubjectPrefix)
 	if !ok {
-		return "", "", fmt.Errorf("%w: %q is not under sv.", ErrBadSubject, subject)
+		return "", "", fmt.Errorf("%w: %q is outside sv.>", ErrBadSubject, subject)
 	}
 	id, kind, ok = strings.Cut(rest, ".")
 	if !ok || (kind != "config" && kind != "data") {
