@@ -40,6 +40,10 @@ type Config struct {
 	// background. Default 0: fsync every write before acknowledging it, so an
 	// acknowledged update survives a power loss, not only a process crash.
 	SyncInterval time.Duration
+	// MaxPayload is the largest message the embedded server takes (payload
+	// and headers), raised to leave headers room above it. Default and
+	// minimum: NATS's 1 MiB.
+	MaxPayload int32
 	// ConnectTimeout bounds the first connection. Default 5s.
 	ConnectTimeout time.Duration
 	// Logf receives the embedded server's notices and errors. Default: none.
@@ -200,6 +204,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		// nats-server's own default is a background fsync every 2 minutes.
 		SyncAlways:   cfg.SyncInterval == 0,
 		SyncInterval: cfg.SyncInterval,
+		MaxPayload:   max(1<<20, cfg.MaxPayload+64<<10),
 	}
 	var gwPassword string
 	if len(cfg.Users) > 0 {

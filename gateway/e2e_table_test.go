@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"testing"
 )
 
@@ -109,10 +108,12 @@ func TestTableUpsertDeleteAndBatchOpsApplyAtomically(t *testing.T) {
 	})
 }
 
-// A table holds at most MaxTableRows live rows: an upsert of a new key beyond
-// that is rejected (a batch as a whole), updates of live keys are not, and a
-// batch that deletes to make room fits.
-func TestTableRowLimitRejectsNewKeysButNotUpdates(t *testing.T) {
+// A table holds at most MaxTableRows live rows. At the limit every op of a
+// batch that fits is applied (updates of live keys, deletes, new keys while
+// deletes made room) and only new keys beyond it are left out; the table's
+// state and the event carry how many keys it refused, and /metrics counts
+// each refused key under "table row limit reached". Nothing is rejected whole.
+func TestTableRowLimitAppliesEveryOpThatFitsAndCountsRefusedKeys(t *testing.T) {
 	e := startEnv(t, Config{MaxTableRows: 3})
 	e.publishAndWait(t, "sv.t.config", `{"type": "table"}`)
 	c := e.dial(t)
@@ -123,19 +124,23 @@ func TestTableRowLimitRejectsNewKeysButNotUpdates(t *testing.T) {
 			`{"ops": [{"key": "a", "row": {"v": 1}}, {"key": "b", "row": {"v": 1}}, {"key": "c", "row": {"v": 1}}]}`,
 			`{"ops": [{"key": "a", "row": {"v": 1}}, {"key": "b", "row": {"v": 1}}, {"key": "c", "row": {"v": 1}}]}`,
 			full},
-		{"new key beyond the limit is rejected", `{"key": "d", "row": {"v": 1}}`, "", full},
-		{"batch that would exceed is rejected whole",
-			`{"ops": [{"key": "a", "row": {"v": 2}}, {"key": "d", "row": {"v": 1}}]}`, "", full},
-		{"update of a live key is accepted",
-			`{"key": "a", "row": {"v": 9}}`,
-			`{"ops": [{"key": "a", "row": {"v": 9}}]}`,
-			`{"rows": {"a": {"v": 9}, "b": {"v": 1}, "c": {"v": 1}}}`},
-		{"batch that deletes first makes room",
+		{"a new key beyond the limit is left out and counted",
+			`{"key": "d", "row": {"v": 1}}`,
+			`{"ops": [], "refused": 1}`,
+			`{"rows": {"a": {"v": 1}, "b": {"v": 1}, "c": {"v": 1}}, "refused": 1}`},
+		{"a batch that updates a live row and adds a new one applies the update",
+			`{"ops": [{"key": "a", "row": {"v": 2}}, {"key": "e", "row": {"v": 1}}]}`,
+			`{"ops": [{"key": "a", "row": {"v": 2}}], "refused": 2}`,
+			`{"rows": {"a": {"v": 2}, "b": {"v": 1}, "c": {"v": 1}}, "refused": 2}`},
+		{"a batch that deletes first makes room for a refused key",
 			`{"ops": [{"key": "b", "delete": true}, {"key": "d", "row": {"v": 4}}]}`,
-			`{"ops": [{"key": "b", "delete": true}, {"key": "d", "row": {"v": 4}}]}`,
-			`{"rows": {"a": {"v": 9}, "c": {"v": 1}, "d": {"v": 4}}}`},
+			`{"ops": [{"key": "b", "delete": true}, {"key": "d", "row": {"v": 4}}], "refused": 1}`,
+			`{"rows": {"a": {"v": 2}, "c": {"v": 1}, "d": {"v": 4}}, "refused": 1}`},
 	})
-	if got := fmt.Sprint(e.health(t).Rejected); got != "2" {
-		t.Errorf("rejected %s, want 2", got)
+	if got := e.health(t).Rejected; got != 0 {
+		t.Errorf("/healthz rejected %d, want 0: nothing was rejected whole", got)
+	}
+	if got := e.metrics(t)[`streamviz_updates_rejected_total{reason="table row limit reached"}`]; got != 2 {
+		t.Errorf("refused keys counted %v, want 2 (d and e)", got)
 	}
 }

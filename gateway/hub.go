@@ -126,8 +126,9 @@ func (h *hub) apply(m message) error {
 	replaying := m.seq <= h.skip[id]
 	w := h.widgets[id]
 	var (
-		ev     []byte
-		latest bool // a stat or gauge value: a later one in the same frame supersedes it
+		ev      []byte
+		latest  bool // a stat or gauge value: a later one in the same frame supersedes it
+		refused int  // new table keys beyond the row limit, left out
 	)
 	switch {
 	case cfg != nil:
@@ -143,21 +144,19 @@ func (h *hub) apply(m message) error {
 		ev = h.configEvent(m.seq, w)
 	case w == nil:
 		w = newWidget(DefaultConfig(id, upd.impliedType(), h.history))
-		if err := w.check(upd, h.maxTableRows); err != nil {
-			h.counters.rejected.Add(1)
-			return fmt.Errorf("%s: %w", m.subject, err)
-		}
 		h.widgets[id] = w
+		refused = w.admit(upd, h.maxTableRows)
 		w.apply(upd)
 		ev = h.configEvent(m.seq, w)
 	default:
-		if err := w.check(upd, h.maxTableRows); err != nil {
+		if err := w.check(upd); err != nil {
 			h.counters.rejected.Add(1)
 			return fmt.Errorf("%s: %w", m.subject, err)
 		}
 		if replaying {
 			break
 		}
+		refused = w.admit(upd, h.maxTableRows)
 		w.apply(upd)
 		ev = h.dataEvent(m.seq, id, upd)
 		latest = w.cfg.Type == "stat" || w.cfg.Type == "gauge"
@@ -167,8 +166,25 @@ func (h *hub) apply(m message) error {
 		h.publish(m.seq, id, ev, latest)
 	}
 	h.counters.accepted.Add(1)
+	if refused > 0 {
+		return &RowsRefusedError{Subject: m.subject, Widget: id, Refused: refused, Limit: h.maxTableRows}
+	}
 	return nil
 }
+
+// RowsRefusedError reports a table update that was applied except for
+// Refused new keys, which did not fit the table's row limit.
+type RowsRefusedError struct {
+	Subject, Widget string
+	Refused, Limit  int
+}
+
+func (e *RowsRefusedError) Error() string {
+	return fmt.Sprintf("%s: %v: table %q holds %d rows: %d new keys left out, the rest applied",
+		e.Subject, ErrTableFull, e.Widget, e.Limit, e.Refused)
+}
+
+func (e *RowsRefusedError) Unwrap() error { return ErrTableFull }
 
 func (h *hub) reject(seq uint64) {
 	h.counters.rejected.Add(1)

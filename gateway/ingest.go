@@ -69,7 +69,7 @@ func (g *Gateway) ingest(m message) {
 		err = g.hub.apply(m)
 	}
 	if err != nil {
-		g.metrics.rejected.WithLabelValues(rejectReason(err)).Inc()
+		g.countRejected(err)
 		if g.rejects.allow(m.subject + rejectReason(err)) {
 			g.log.Warn("rejected update (further rejections like it are counted, logged once a minute)", "seq", m.seq, "err", err)
 		}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -128,4 +129,15 @@ func (h *hub) queuedBytes() uint64 {
 		}
 	}
 	return n
+}
+
+// countRejected counts a refused message under its reason, or each new key a
+// full table left out of an otherwise applied update.
+func (g *Gateway) countRejected(err error) {
+	var rr *RowsRefusedError
+	if errors.As(err, &rr) {
+		g.metrics.rejected.WithLabelValues(ErrTableFull.Error()).Add(float64(rr.Refused))
+		return
+	}
+	g.metrics.rejected.WithLabelValues(rejectReason(err)).Inc()
 }

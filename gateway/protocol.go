@@ -379,6 +379,9 @@ type ChartUpdate struct {
 // TableUpdate is a batch of row operations applied atomically.
 type TableUpdate struct {
 	Ops []TableOp
+	// Refused is set by the hub (never decoded) when the update changed how
+	// many keys the full table refused: the count after it.
+	Refused *int
 }
 
 // impliedType is the widget type a data message's shape asks for.
@@ -570,7 +573,12 @@ func (u *Update) encode(b []byte) []byte {
 				b = append(b, '}')
 			}
 		}
-		return append(b, "]}"...)
+		b = append(b, ']')
+		if u.Table.Refused != nil {
+			b = append(b, `,"refused":`...)
+			b = strconv.AppendInt(b, int64(*u.Table.Refused), 10)
+		}
+		return append(b, '}')
 	}
 }
 

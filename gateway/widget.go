@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 )
 
 // widget is one widget's config and bounded state (docs/protocol.md §3).
@@ -21,6 +22,12 @@ type widget struct {
 
 	// table: every live row by key, compact JSON objects.
 	rows map[string]json.RawMessage
+	// table: keys upserted while the table was full and not deleted since,
+	// which hold no row (docs/protocol.md §1.3). refused counts them; the
+	// set remembers at most maxRefusedKeys of them (after a restart only the
+	// count is known), so the count saturates there.
+	refused    int
+	refusedSet map[string]struct{}
 
 	// encoded caches appendConfigState's output; nil after any change.
 	encoded []byte
@@ -39,6 +46,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 	if w.cfg == nil || w.cfg.Type != cfg.Type {
 		w.value, w.prev, w.ts = Num{}, Num{}, nil
 		w.series, w.rows = nil, nil
+		w.refused, w.refusedSet = 0, nil
 		switch cfg.Type {
 		case TypeChart:
 			w.series = map[string][]Point{}
@@ -54,38 +62,96 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 	}
 }
 
-// check reports whether u can be applied, without changing anything, so a
-// batch is applied whole or not at all.
-func (w *widget) check(u *Update, maxRows int) error {
+// check reports whether u fits the widget's type, without changing anything.
+func (w *widget) check(u *Update) error {
 	if !u.fits(w.cfg.Type) {
 		return fmt.Errorf("%w: %s widget %q got a %s update", ErrWrongType, w.cfg.Type, w.cfg.ID, u.impliedType())
 	}
+	return nil
+}
+
+// admit bounds a table update by maxRows live rows before it is applied:
+// every op that fits stays (updates and deletes of live keys always fit, a
+// new key fits while there is room, in op order), and new keys beyond the
+// limit are dropped from u and remembered as refused. It returns how many
+// ops it dropped; u.Table.Refused is set when the refused count changed.
+func (w *widget) admit(u *Update, maxRows int) int {
 	if u.Table == nil {
-		return nil
+		return 0
 	}
 	live := len(w.rows)
-	var added map[Key]bool
-	for _, op := range u.Table.Ops {
-		_, exists := w.rows[string(op.Key)]
-		exists = exists || added[op.Key]
-		switch {
-		case op.Delete && exists:
-			live--
-			if added != nil {
-				delete(added, op.Key)
-			}
-		case !op.Delete && !exists:
-			live++
-			if added == nil {
-				added = map[Key]bool{}
-			}
-			added[op.Key] = true
+	before := w.refused
+	dropped := 0
+	// Keys this batch changed: live (true) or deleted (false) after it so far.
+	var now map[Key]bool
+	set := func(k Key, v bool) {
+		if now == nil {
+			now = map[Key]bool{}
 		}
-		if live > maxRows {
-			return fmt.Errorf("%w: table %q holds %d rows", ErrTableFull, w.cfg.ID, maxRows)
+		now[k] = v
+	}
+	var ops []TableOp
+	for i, op := range u.Table.Ops {
+		exists, seen := now[op.Key]
+		if !seen {
+			_, exists = w.rows[string(op.Key)]
+		}
+		switch {
+		case op.Delete:
+			if exists {
+				live--
+				set(op.Key, false)
+			}
+			w.unrefuse(string(op.Key))
+		case exists:
+		case live < maxRows:
+			live++
+			set(op.Key, true)
+			w.unrefuse(string(op.Key))
+		default:
+			w.refuse(string(op.Key))
+			if ops == nil {
+				ops = append(make([]TableOp, 0, len(u.Table.Ops)-1), u.Table.Ops[:i]...)
+			}
+			dropped++
+			continue
+		}
+		if ops != nil {
+			ops = append(ops, op)
 		}
 	}
-	return nil
+	if ops != nil {
+		u.Table.Ops = ops
+	}
+	if w.refused != before {
+		n := w.refused
+		u.Table.Refused = &n
+	}
+	return dropped
+}
+
+// maxRefusedKeys bounds the refused keys a table remembers.
+const maxRefusedKeys = 100000
+
+func (w *widget) refuse(k string) {
+	if _, ok := w.refusedSet[k]; ok {
+		return
+	}
+	if len(w.refusedSet) >= maxRefusedKeys {
+		return // saturated: counted no further
+	}
+	if w.refusedSet == nil {
+		w.refusedSet = map[string]struct{}{}
+	}
+	w.refusedSet[k] = struct{}{}
+	w.refused++
+}
+
+func (w *widget) unrefuse(k string) {
+	if _, ok := w.refusedSet[k]; ok {
+		delete(w.refusedSet, k)
+		w.refused--
+	}
 }
 
 func (w *widget) apply(u *Update) {
@@ -211,18 +277,24 @@ func (w *widget) appendState(b []byte) []byte {
 			b = append(b, ':')
 			b = append(b, w.rows[k]...)
 		}
-		return append(b, "}}"...)
+		b = append(b, '}')
+		if w.refused > 0 {
+			b = append(b, `,"refused":`...)
+			b = strconv.AppendInt(b, int64(w.refused), 10)
+		}
+		return append(b, '}')
 	}
 }
 
 // stateIn is the union of the state shapes, for loading snapshots.
 type stateIn struct {
-	Value  Num                        `json:"value"`
-	Prev   Num                        `json:"prev"`
-	TS     *float64                   `json:"ts"`
-	Points []Point                    `json:"points"`
-	Series map[string][]Point         `json:"series"`
-	Rows   map[string]json.RawMessage `json:"rows"`
+	Value   Num                        `json:"value"`
+	Prev    Num                        `json:"prev"`
+	TS      *float64                   `json:"ts"`
+	Points  []Point                    `json:"points"`
+	Series  map[string][]Point         `json:"series"`
+	Rows    map[string]json.RawMessage `json:"rows"`
+	Refused int                        `json:"refused"`
 }
 
 func (w *widget) loadState(b []byte) error {
@@ -245,6 +317,8 @@ func (w *widget) loadState(b []byte) error {
 		for k, row := range s.Rows {
 			w.rows[k] = row
 		}
+		// Which keys were refused is not kept, only how many.
+		w.refused = max(0, s.Refused)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func TestChartSeriesKeepOnlyMaxPointsAndEditInPlace(t *testing.T) {
 	w := newWidget(cfg)
 	for _, s := range steps {
 		u := mustUpdate(t, s.update)
-		if err := w.check(u, 10); err != nil {
+		if err := w.check(u); err != nil {
 			t.Fatalf("%s: check: %v", s.name, err)
 		}
 		w.apply(u)
@@ -44,25 +44,52 @@ func TestChartSeriesKeepOnlyMaxPointsAndEditInPlace(t *testing.T) {
 	}
 }
 
-func TestTableBatchOverRowLimitIsRejectedWhole(t *testing.T) {
+// At the row limit every op of a batch that fits is applied and only new keys
+// beyond the limit are left out and counted; a refused key stops counting
+// once it is deleted or gets in when there is room again.
+func TestTableAtRowLimitAppliesWhatFitsAndCountsRefusedKeys(t *testing.T) {
 	w := newWidget(DefaultConfig("t", TypeTable, 0))
 	w.apply(mustUpdate(t, `{"ops":[{"key":"a","row":{"n":1}},{"key":"b","row":{"n":2}}]}`))
-	tests := []struct {
+	steps := []struct {
 		name, update string
-		err          error
+		dropped      int
+		event, state string
 	}{
-		{"a new key beyond the limit", `{"ops":[{"key":"b","row":{"n":3}},{"key":"c","row":{"n":1}}]}`, ErrTableFull},
-		{"delete then insert stays within the limit", `{"ops":[{"key":"a","delete":true},{"key":"c","row":{"n":1}}]}`, nil},
-		{"updating live keys is always allowed", `{"ops":[{"key":"a","row":{"n":9}},{"key":"b","row":{"n":9}}]}`, nil},
-		{"a stat update does not fit a table", `{"value":1}`, ErrWrongType},
+		{"an update of a live key and a new key beyond the limit: the update applies",
+			`{"ops":[{"key":"b","row":{"n":3}},{"key":"c","row":{"n":1}}]}`, 1,
+			`{"ops":[{"key":"b","row":{"n":3}}],"refused":1}`, `{"rows":{"a":{"n":1},"b":{"n":3}},"refused":1}`},
+		{"the same refused key again is not counted twice",
+			`{"key":"c","row":{"n":2}}`, 1,
+			`{"ops":[]}`, `{"rows":{"a":{"n":1},"b":{"n":3}},"refused":1}`},
+		{"a delete makes room for a new key in the same batch, the next one is refused",
+			`{"ops":[{"key":"a","delete":true},{"key":"d","row":{"n":4}},{"key":"e","row":{"n":5}}]}`, 1,
+			`{"ops":[{"key":"a","delete":true},{"key":"d","row":{"n":4}}],"refused":2}`,
+			`{"rows":{"b":{"n":3},"d":{"n":4}},"refused":2}`},
+		{"deleting a refused key lowers the count",
+			`{"key":"e","delete":true}`, 0,
+			`{"ops":[{"key":"e","delete":true}],"refused":1}`, `{"rows":{"b":{"n":3},"d":{"n":4}},"refused":1}`},
+		{"a refused key gets in once there is room",
+			`{"ops":[{"key":"b","delete":true},{"key":"c","row":{"n":6}}]}`, 0,
+			`{"ops":[{"key":"b","delete":true},{"key":"c","row":{"n":6}}],"refused":0}`, `{"rows":{"c":{"n":6},"d":{"n":4}}}`},
 	}
-	for _, tt := range tests {
-		if err := w.check(mustUpdate(t, tt.update), 2); !errors.Is(err, tt.err) {
-			t.Errorf("%s: check = %v, want %v", tt.name, err, tt.err)
+	for _, s := range steps {
+		u := mustUpdate(t, s.update)
+		if err := w.check(u); err != nil {
+			t.Fatalf("%s: check: %v", s.name, err)
+		}
+		if got := w.admit(u, 2); got != s.dropped {
+			t.Errorf("%s: %d ops left out, want %d", s.name, got, s.dropped)
+		}
+		w.apply(u)
+		if got := string(u.encode(nil)); got != s.event {
+			t.Errorf("%s: event data\n got %s\nwant %s", s.name, got, s.event)
+		}
+		if got := string(w.appendState(nil)); got != s.state {
+			t.Errorf("%s: state\n got %s\nwant %s", s.name, got, s.state)
 		}
 	}
-	if got := string(w.appendState(nil)); got != `{"rows":{"a":{"n":1},"b":{"n":2}}}` {
-		t.Errorf("check must not change state: %s", got)
+	if err := w.check(mustUpdate(t, `{"value":1}`)); !errors.Is(err, ErrWrongType) {
+		t.Errorf("a stat update on a table: %v, want %v", err, ErrWrongType)
 	}
 }
 

@@ -15,7 +15,9 @@ import { Series } from './series.js';
  * that shows the top 100 of 10,000 rows can update its selection from the rows that changed
  * instead of rescanning all of them (table-model.js TopRows). A Set: it never holds more keys
  * than the table has, however long nobody reads it.
- * @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>, changed: Set<string>}} TableState
+ * `refused` is how many keys the server's row limit left out (docs/protocol.md §1.3): the table is
+ * bigger than the rows it holds.
+ * @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>, changed: Set<string>, refused: number}} TableState
  */
 /** @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, version: number, state: ValueState}} ValueWidget */
 /** @typedef {{id: string, type: 'chart', config: WidgetConfig, version: number, state: ChartState}} ChartWidget */
@@ -76,7 +78,7 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   }
   if (type === 'table') {
     /** @type {TableWidget} */
-    const w = { id, type, config, version, state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set() } };
+    const w = { id, type, config, version, state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set(), refused: num(st.refused) ?? 0 } };
     if (isPlainObject(st.rows)) {
       for (const [key, row] of Object.entries(st.rows)) upsertRow(w.state, key, row);
     }
@@ -180,6 +182,7 @@ export function applyData(w, data) {
   if (w.type !== 'table') return false;
   const ops = Array.isArray(data.ops) ? data.ops : 'key' in data ? [data] : null;
   if (!ops) return false;
+  if ('refused' in data) w.state.refused = num(data.refused) ?? 0;
   for (const op of ops) {
     if (!isPlainObject(op)) continue;
     const key = tableKey(op.key);

@@ -22,6 +22,7 @@ import (
 type serveFlags struct {
 	addr, natsAddr, natsURL, dataDir string
 	history                          int
+	maxMessageBytes, maxTableRows    int
 	sync                             syncFlag
 	exitWithStdin                    bool
 	sec                              natsSecurity
@@ -43,6 +44,8 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
 	fs.Var(&f.sync, "sync", "when JetStream fsyncs: always (the default: before acknowledging each update) or an interval such as 1s (faster; a power loss may lose that much)")
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
+	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest update accepted, in bytes (1024 to 67108864)")
+	fs.IntVar(&f.maxTableRows, "max-table-rows", 100000, "live rows a table holds; new keys beyond are left out and counted (1 to 10000000)")
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	f.sec.register(fs)
 	f.auth.register(fs)
@@ -65,6 +68,12 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 	if f.history < 1 || f.history > 100000 {
 		return nil, fmt.Errorf("%w: --history %d: want 1 to 100000", errUsage, f.history)
+	}
+	if f.maxMessageBytes < 1024 || f.maxMessageBytes > 64<<20 {
+		return nil, fmt.Errorf("%w: --max-message-bytes %d: want 1024 to %d", errUsage, f.maxMessageBytes, 64<<20)
+	}
+	if f.maxTableRows < 1 || f.maxTableRows > 10_000_000 {
+		return nil, fmt.Errorf("%w: --max-table-rows %d: want 1 to 10000000", errUsage, f.maxTableRows)
 	}
 	if err := f.sec.check(name, f.natsURL != ""); err != nil {
 		return nil, err
@@ -171,7 +180,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	defer ln.Close()
 
-	bcfg := broker.Config{URL: f.natsURL, Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }}
+	bcfg := broker.Config{URL: f.natsURL, Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) },
+		MaxPayload: int32(f.maxMessageBytes)}
 	if f.natsURL == "" {
 		bcfg.Addr, bcfg.DataDir, bcfg.SyncInterval = f.natsAddr, f.dataDir, time.Duration(f.sync)
 	}
@@ -185,6 +195,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	defer b.Close()
 
 	g, err := gateway.New(b.Conn(), gateway.Config{History: f.history, Logger: log,
+		MaxMessageBytes: f.maxMessageBytes, MaxTableRows: f.maxTableRows,
 		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath})
 	if errors.Is(err, gateway.ErrBadConfig) {
 		return fmt.Errorf("%w: --embed-origins or --base-path: %w", errUsage, err)

@@ -259,6 +259,11 @@ def apply_data(w: dict, d: dict) -> None:
         if st is None:
             st = w["state"] = {"rows": {}}
         rows = st.setdefault("rows", {})
+        if "refused" in d:  # the table's count of keys its row limit left out (protocol §1.3)
+            if d["refused"]:
+                st["refused"] = d["refused"]
+            else:
+                st.pop("refused", None)
         for op in d["ops"]:
             if op.get("delete"):
                 rows.pop(op["key"], None)

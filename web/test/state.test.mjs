@@ -217,6 +217,18 @@ test('a table records which keys were upserted or deleted, until its reader clea
   assert.equal(st.changed.size, 3, 'a key updated again is recorded once');
 });
 
+test('a table carries how many keys the row limit refused, as the last event that changed it says', () => {
+  const { s, send } = setup([{ id: 't', config: { type: 'table' }, state: { rows: { a: { v: 1 } }, refused: 2 } }]);
+  assert.equal(s.widgets.get('t').state.refused, 2, 'from the snapshot');
+  send({ type: 'data', id: 't', data: { ops: [{ key: 'a', row: { v: 2 } }] } });
+  assert.equal(s.widgets.get('t').state.refused, 2, 'an event without refused leaves it');
+  send({ type: 'data', id: 't', data: { ops: [], refused: 3 } });
+  assert.equal(s.widgets.get('t').state.refused, 3);
+  send({ type: 'data', id: 't', data: { ops: [{ key: 'b', row: { v: 1 } }], refused: 0 } });
+  assert.equal(s.widgets.get('t').state.refused, 0);
+  assert.deepEqual([...s.widgets.get('t').state.rows.keys()], ['a', 'b']);
+});
+
 test('numeric table keys become their decimal text', () => {
   const { s, send } = setup([{ id: 't', config: { type: 'table' }, state: { rows: {} } }]);
   send({ type: 'data', id: 't', data: { ops: [{ key: 42, row: { v: 1 } }] } });

@@ -123,9 +123,14 @@ export class SvTable extends SvWidget {
     }
 
     const total = w.state.rows.size;
-    const foot = total === 0
-      ? 'no rows yet'
-      : rows.length < total ? `${rows.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows` : '';
+    const refused = w.state.refused;
+    const n = (/** @type {number} */ v) => v.toLocaleString('en-US');
+    // The server's row limit left keys out: the table is bigger than what is held, and says so.
+    const foot = refused > 0
+      ? `showing ${n(rows.length)} of ${n(total + refused)} rows; limit reached (${n(total)} held)`
+      : total === 0
+        ? 'no rows yet'
+        : rows.length < total ? `${n(rows.length)} of ${n(total)} rows` : '';
     setText(this.foot, foot);
     if (this.foot.hidden !== (foot === '')) this.foot.hidden = foot === '';
   }
