@@ -29,12 +29,13 @@ function byId(id) {
 
 /**
  * @param {Widget} w
+ * @param {boolean} embed  the card is the page: its title is the page's heading
  * @returns {Card}
  */
-function makeCard(w) {
+function makeCard(w, embed) {
   const root = document.createElement('section');
   root.className = 'sv-card';
-  const title = document.createElement('h2');
+  const title = document.createElement(embed ? 'h1' : 'h2');
   title.className = 'sv-card-title';
   root.append(title);
   /** @type {Card} */
@@ -71,7 +72,9 @@ function main() {
   const conn = byId('sv-conn');
   const container = byId(embed ? 'sv-embed' : 'sv-grid');
   const titleEl = embed ? null : byId('sv-title');
-  const updatedEl = embed ? null : document.getElementById('sv-updated');
+  // On an embed page the age shows only while the socket is down (style.css), so a frame whose
+  // server is gone says how old its picture is.
+  const updatedEl = document.getElementById('sv-updated');
   const notice = document.createElement('p');
   notice.className = 'sv-notice';
 
@@ -104,7 +107,7 @@ function main() {
     for (const w of shown) {
       let card = cards.get(w.id);
       if (!card) {
-        card = makeCard(w);
+        card = makeCard(w, embed);
         cards.set(w.id, card);
       } else if (card.type !== w.type) {
         // A new type is a new element: the old one's chart, observers and timers go with it.

@@ -6,12 +6,33 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { buildPlotData, isEpochMs } from '../chart-data.js';
-import { formatDefault, formatValue } from '../format.js';
+import { WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
+import { Decimals } from '../decimals.js';
+import { formatDefault } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
 
 /** @typedef {import('../state.js').ChartWidget} ChartWidget */
 /** @typedef {import('../series.js').Series} Series */
 /** @typedef {{item: HTMLElement, value: HTMLElement}} LegendView */
+
+/** Forced colours (Windows high contrast): series told apart by dashes, since all are CanvasText. */
+const FORCED_DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
+const forcedColors = () => globalThis.matchMedia?.('(forced-colors: active)').matches ?? false;
+
+/** @type {CanvasRenderingContext2D | null} */
+let measureCtx = null;
+
+/**
+ * The rendered width of text in a canvas font, for sizing axes to their labels.
+ * @param {string} text
+ * @param {string} font
+ */
+function textWidth(text, font) {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  if (!measureCtx) return text.length * 7;
+  measureCtx.font = font;
+  return measureCtx.measureText(text).width;
+}
 
 const FALLBACK = { width: 300, height: 150 };
 
@@ -107,8 +128,30 @@ export class SvChart extends SvWidget {
     this.legend = el('div', 'sv-legend');
     this.legendX = el('span', 'sv-legend-x');
     this.plotBox = el('div', 'sv-chart-plot');
+    // The canvas says nothing to a screen reader: its box is an image with a summary for a name,
+    // and focusable, so the arrow keys can walk its points (each reading announced by `live`).
+    this.plotBox.setAttribute('role', 'img');
+    this.plotBox.tabIndex = 0;
+    this.live = el('div', 'sv-sr-only');
+    this.live.setAttribute('aria-live', 'polite');
+    this.live.setAttribute('aria-atomic', 'true');
+    /** The reading at the cursor; it repeats the live region for sighted users. */
+    this.tip = el('div', 'sv-tip');
+    this.tip.setAttribute('aria-hidden', 'true');
+    this.tip.hidden = true;
     this.empty = el('div', 'sv-empty', 'waiting for data');
     this.plotBox.append(this.empty);
+    /**
+     * The x (in plot units) the cursor stays on while data scrolls under it, and who put it there:
+     * the pointer (until it moves or leaves) or the keyboard (until Escape or blur).
+     * @type {{x: number, by: 'pointer' | 'key'} | null}
+     */
+    this.pin = null;
+    /** Per series: the decimals its values have needed, for legend and tooltip. */
+    /** @type {Decimals[]} */
+    this.decimals = [];
+    this.onKey = this.onKey.bind(this);
+    this.onBlur = () => this.unpin('key');
     /** @type {uPlot | null} */
     this.plot = null;
     this.shape = '';
@@ -152,7 +195,9 @@ export class SvChart extends SvWidget {
   }
 
   setup() {
-    if (!this.firstChild) this.append(this.legend, this.plotBox);
+    if (!this.firstChild) this.append(this.legend, this.plotBox, this.live);
+    this.plotBox.addEventListener('keydown', this.onKey);
+    this.plotBox.addEventListener('blur', this.onBlur);
     this.ro = new ResizeObserver((entries) => {
       const r = entries[entries.length - 1].contentRect;
       const size = { width: Math.floor(r.width), height: Math.floor(r.height) };
@@ -165,6 +210,9 @@ export class SvChart extends SvWidget {
   }
 
   teardown() {
+    this.plotBox.removeEventListener('keydown', this.onKey);
+    this.plotBox.removeEventListener('blur', this.onBlur);
+    this.pin = null;
     this.ro?.disconnect();
     this.ro = null;
     if (this.lateTimer !== null) clearTimeout(this.lateTimer);
@@ -188,7 +236,7 @@ export class SvChart extends SvWidget {
 
     const c = w.config;
     const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
-    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name)]);
+    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, forcedColors()]);
     const reuse = this.plot !== null && shape === this.shape;
     if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
 
@@ -213,7 +261,152 @@ export class SvChart extends SvWidget {
     this.pendingSize = null;
     const range = xRange(this.list);
     this.drawnRange = range && { x0: range[0], x1: range[1], dense: cd.decimated, at: performance.now() };
+    this.repin();
     this.updateLegend();
+    this.plotBox.setAttribute('aria-label', this.summary(w));
+  }
+
+  /**
+   * The chart's text alternative (chart-text.js chartSummary).
+   * @param {ChartWidget} w
+   */
+  summary(w) {
+    const time = this.plot?.scales.x.time ?? false;
+    const range = xRange(this.list);
+    const scale = time ? 1000 : 1;
+    const series = this.list.map((s, i) => {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = s.head; k < s.ys.length; k++) {
+        const y = s.ys[k];
+        if (y === null) continue;
+        if (y < lo) lo = y;
+        if (y > hi) hi = y;
+      }
+      // The decimals are chosen from the data's extremes and latest value before any is written.
+      const d = (this.decimals[i] ??= new Decimals());
+      for (const v of [lo, hi, s.lastY()]) if (Number.isFinite(v)) d.see(v);
+      const f = (/** @type {number | null | undefined} */ v) => this.valueText(i, v);
+      return { name: this.seriesName(w, s), last: f(s.lastY()), min: f(lo === Infinity ? null : lo), max: f(hi === -Infinity ? null : hi), count: s.length };
+    });
+    return chartSummary({
+      title: w.config.title,
+      kind: w.config.chart_type,
+      series,
+      from: range ? xText(range[0] / scale, time) : '',
+      to: range ? xText(range[1] / scale, time) : '',
+    });
+  }
+
+  /**
+   * A series as the legend names it: its own name, or for the default series the widget's title.
+   * @param {ChartWidget} w
+   * @param {Series} s
+   */
+  seriesName(w, s) {
+    return s.name || w.config.title;
+  }
+
+  /**
+   * A y value with its unit, in the widget's format or the series' stable decimals.
+   * @param {number} i  series index
+   * @param {number | null | undefined} y
+   */
+  valueText(i, y) {
+    const w = this.widget;
+    if (y === undefined || !w) return '';
+    const d = (this.decimals[i] ??= new Decimals());
+    const { unit, format } = w.config;
+    return d.format(y, format) + (unit && y !== null ? ` ${unit}` : '');
+  }
+
+  /**
+   * Keyboard reading of the points: arrows step (Shift: ten at a time), Home and End jump to the
+   * ends, Escape lets go. Each step moves the cursor and announces the reading.
+   * @param {KeyboardEvent} ev
+   */
+  onKey(ev) {
+    const plot = this.plot;
+    if (!plot) return;
+    const xs = /** @type {number[]} */ (plot.data[0]);
+    if (xs.length === 0) return;
+    if (ev.key === 'Escape') {
+      this.unpin('key');
+      return;
+    }
+    const cur = this.pin ? nearestIndex(xs, this.pin.x) : xs.length;
+    const step = ev.shiftKey ? 10 : 1;
+    let idx;
+    switch (ev.key) {
+      case 'ArrowLeft': case 'ArrowDown': idx = Math.max(0, Math.min(cur, xs.length) - step); break;
+      case 'ArrowRight': case 'ArrowUp': idx = this.pin ? Math.min(xs.length - 1, cur + step) : xs.length - 1; break;
+      case 'Home': idx = 0; break;
+      case 'End': idx = xs.length - 1; break;
+      default: return;
+    }
+    ev.preventDefault();
+    this.pin = { x: xs[idx], by: 'key' };
+    this.moveCursor(idx);
+    setText(this.live, this.reading(idx));
+  }
+
+  /**
+   * Puts uPlot's cursor on point idx (its x; y at the first visible series' value there).
+   * @param {number} idx
+   */
+  moveCursor(idx) {
+    const plot = /** @type {uPlot} */ (this.plot);
+    const x = /** @type {number} */ (plot.data[0][idx]);
+    let top = plot.cursor.top ?? -10;
+    if (this.pin?.by === 'key') {
+      for (let i = 1; i < plot.series.length; i++) {
+        const y = plot.data[i][idx];
+        if (plot.series[i].show !== false && y !== null && y !== undefined) {
+          top = plot.valToPos(y, 'y');
+          break;
+        }
+      }
+    }
+    plot.setCursor({ left: plot.valToPos(x, 'x'), top });
+  }
+
+  /**
+   * After new data: the cursor goes back to the point it was on (which has moved as the chart
+   * scrolled), or lets go when that point has left the chart.
+   */
+  repin() {
+    const plot = this.plot;
+    if (!plot || !this.pin) return;
+    const xs = /** @type {number[]} */ (plot.data[0]);
+    if (xs.length === 0 || this.pin.x < xs[0] || this.pin.x > xs[xs.length - 1]) {
+      this.unpin(this.pin.by);
+      return;
+    }
+    this.moveCursor(nearestIndex(xs, this.pin.x));
+  }
+
+  /** @param {'pointer' | 'key'} by */
+  unpin(by) {
+    if (this.pin?.by !== by) return;
+    this.pin = null;
+    if (by === 'key' && this.plot) this.plot.setCursor({ left: -10, top: -10 });
+  }
+
+  /**
+   * The reading at point idx: x, then every visible series' value.
+   * @param {number} idx
+   */
+  reading(idx) {
+    const plot = this.plot;
+    const w = this.widget;
+    if (!plot || !w) return '';
+    const parts = [xText(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)];
+    this.list.forEach((s, i) => {
+      if (plot.series[i + 1]?.show === false) return;
+      const y = plot.data[i + 1][idx];
+      parts.push(`${this.seriesName(w, s)}: ${y === undefined ? 'no point' : this.valueText(i, y)}`);
+    });
+    return parts.join(', ');
   }
 
   /**
@@ -263,6 +456,7 @@ export class SvChart extends SvWidget {
    * @param {number} i  series index among this.list
    */
   colorOf(w, i) {
+    if (forcedColors()) return systemColor('CanvasText');
     const pal = this.palette();
     if (i === 0 && w.config.color) return w.config.color;
     return pal[(w.config.color ? i - 1 : i) % pal.length];
@@ -275,9 +469,20 @@ export class SvChart extends SvWidget {
    */
   create(w, time, data) {
     const cs = getComputedStyle(this);
-    const axis = cs.getPropertyValue('--sv-chart-axis').trim() || '#8a94a6';
-    const grid = cs.getPropertyValue('--sv-chart-grid').trim() || 'rgba(255,255,255,0.07)';
+    const forced = forcedColors();
+    const axis = forced ? systemColor('CanvasText') : cs.getPropertyValue('--sv-chart-axis').trim() || '#8a94a6';
+    const grid = forced ? systemColor('GrayText') : cs.getPropertyValue('--sv-chart-grid').trim() || 'rgba(255,255,255,0.07)';
     const font = `11px ${cs.fontFamily || 'system-ui, sans-serif'}`;
+    this.decimals = this.list.map(() => new Decimals());
+    // Tick labels never collide: ticks are at least the widest label (plus a gap) apart. They are
+    // never clipped: the plot keeps half a label of room on each side of the x axis.
+    const xLabelWidth = (/** @type {number} */ min, /** @type {number} */ max) => time
+      ? textWidth(WIDEST_TIME_TICK, font)
+      : Math.max(textWidth(formatDefault(min), font), textWidth(formatDefault(max), font), textWidth('0.00', font));
+    const xHalf = () => {
+      const sx = this.plot?.scales.x;
+      return Math.ceil(xLabelWidth(sx?.min ?? 0, sx?.max ?? 0) / 2) + 2;
+    };
     const rect = this.plotBox.getBoundingClientRect();
     const size = this.pendingSize ?? (rect.width > 0 && rect.height > 0
       ? { width: Math.floor(rect.width), height: Math.floor(rect.height) }
@@ -287,10 +492,11 @@ export class SvChart extends SvWidget {
     const series = this.list.map((s, i) => {
       const color = this.colorOf(w, i);
       /** @type {uPlot.Series} */
-      const o = { label: s.name || 'value', stroke: color, width: 1.5 };
+      const o = { label: this.seriesName(w, s), stroke: color, width: 1.5 };
       if (type === 'line' || type === 'area') o.paths = densePaths();
-      if (type === 'area') o.fill = withAlpha(color, 0.18);
-      if (type === 'bar') Object.assign(o, { fill: withAlpha(color, 0.55), paths: bars, points: { show: false } });
+      if (forced) o.dash = FORCED_DASHES[i % FORCED_DASHES.length];
+      if (type === 'area' && !forced) o.fill = withAlpha(color, 0.18);
+      if (type === 'bar') Object.assign(o, { fill: forced ? systemColor('Canvas') : withAlpha(color, 0.55), paths: bars, points: { show: false } });
       if (type === 'scatter') {
         Object.assign(o, { paths: () => null, points: { show: true, size: 5, width: 1, stroke: color, fill: color } });
       }
@@ -307,6 +513,8 @@ export class SvChart extends SvWidget {
     const opts = {
       ...size,
       legend: { show: false },
+      // Room on the right for the last x label's right half (the y axis gives the left its room).
+      padding: [8, (u) => xHalf(), 0, 0],
       cursor: { drag: { x: true, y: false } },
       scales: {
         x: type === 'bar' || type === 'scatter'
@@ -316,18 +524,28 @@ export class SvChart extends SvWidget {
             const pad = n > 1 ? (max - min) / (n - 1) / 2 : 1;
             return [min - pad, max + pad];
           } }
-          : { time },
+          : { time, range: (_u, min, max) => xRangeOf(min, max, time) },
         // Bars measure from zero; a y axis that starts elsewhere would misstate their ratios.
         y: type === 'bar' ? { range: (_u, min, max) => uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true) } : {},
       },
       series: [{}, ...series],
       axes: [
-        time ? axisOpts : { ...axisOpts, values: (_u, t) => t.map((v) => formatDefault(v)) },
+        {
+          ...axisOpts,
+          values: time
+            ? (_u, t, _i, _space, incr) => t.map((v) => timeTick(v, incr))
+            : (_u, t) => t.map((v) => formatDefault(v)),
+          space: (_u, _i, min, max) => Math.ceil(xLabelWidth(min, max)) + 16,
+        },
         {
           ...axisOpts,
           values: (_u, t) => t.map((v) => this.tick(v)),
-          // Wide enough for the longest tick label, so large numbers are not clipped.
-          size: (_u, vals) => (vals ? Math.ceil(Math.max(3, ...vals.map((v) => v.length)) * 6.5) + 14 : 40),
+          // Wide enough for the longest tick label, measured, so large numbers are not clipped,
+          // and for half the first x label, which is centred on the y axis's edge at worst.
+          size: (_u, vals) => Math.max(
+            vals ? Math.ceil(Math.max(...vals.map((v) => textWidth(v, font)), 0)) + 4 + 5 + 6 : 40,
+            xHalf(),
+          ),
         },
       ],
       hooks: {
@@ -343,10 +561,18 @@ export class SvChart extends SvWidget {
     };
     const plot = new uPlot(opts, data, this.plotBox);
     this.plot = plot;
+    plot.over.append(this.tip);
     plot.over.addEventListener('dblclick', () => {
       this.zoomed = false;
       this.markDirty();
     });
+    // A still pointer stays on its point while the data scrolls under it (repin); moving it
+    // picks the point under it again. uPlot's own listener has already moved the cursor.
+    plot.over.addEventListener('mousemove', () => {
+      const idx = plot.cursor.idx;
+      this.pin = idx === null || idx === undefined ? null : { x: /** @type {number} */ (plot.data[0][idx]), by: 'pointer' };
+    });
+    plot.over.addEventListener('mouseleave', () => this.unpin('pointer'));
   }
 
   /** @param {number} v */
@@ -366,35 +592,83 @@ export class SvChart extends SvWidget {
       const sw = el('span', 'sv-legend-swatch');
       sw.style.background = this.colorOf(w, i);
       const value = el('span', 'sv-legend-value');
-      item.append(sw, el('span', 'sv-legend-label', s.name || 'value'), value);
+      item.append(sw, el('span', 'sv-legend-label', this.seriesName(w, s)), value);
+      item.setAttribute('aria-pressed', 'true');
       item.addEventListener('click', () => {
         if (!this.plot) return;
         const idx = i + 1;
         const show = !this.plot.series[idx].show;
         this.plot.setSeries(idx, { show });
         item.classList.toggle('sv-off', !show);
+        item.setAttribute('aria-pressed', String(show));
       });
       return { item, value };
     });
     this.legend.replaceChildren(this.legendX, ...this.legendViews.map((v) => v.item));
   }
 
-  /** Shows the values under the cursor, or the latest ones when it is away. */
+  /**
+   * Shows the values under the cursor, or the latest ones when it is away, and the reading at the
+   * cursor beside it.
+   */
   updateLegend() {
     const w = this.widget;
     const plot = this.plot;
     if (!w || !plot) return;
-    const { unit, format } = w.config;
     const idx = plot.cursor.idx;
     const hover = idx !== null && idx !== undefined && idx < plot.data[0].length ? idx : null;
     const x = hover === null ? null : plot.data[0][hover];
-    setText(this.legendX, x === null ? '' : plot.scales.x.time ? new Date(x * 1000).toLocaleString() : formatDefault(x));
+    setText(this.legendX, x === null ? '' : xText(x, plot.scales.x.time ?? false));
     this.list.forEach((s, i) => {
       const view = this.legendViews[i];
       if (!view) return;
-      const y = hover === null ? s.lastY() : plot.data[i + 1][hover];
-      const text = y === undefined ? '' : formatValue(y, format) + (unit && y !== null ? ` ${unit}` : '');
-      setText(view.value, text);
+      setText(view.value, this.valueText(i, hover === null ? s.lastY() : plot.data[i + 1][hover]));
     });
+    this.placeTip(hover);
   }
+
+  /**
+   * The tooltip at the cursor: x and every visible series' value, on the side of the cursor
+   * where it fits.
+   * @param {number | null} idx
+   */
+  placeTip(idx) {
+    const plot = this.plot;
+    const left = plot?.cursor.left ?? -1;
+    const top = plot?.cursor.top ?? -1;
+    if (!plot || idx === null || left < 0) {
+      if (!this.tip.hidden) this.tip.hidden = true;
+      return;
+    }
+    const lines = this.reading(idx).split(', ');
+    const texts = [...this.tip.children].map((c) => c.textContent);
+    if (texts.length !== lines.length || texts.some((t, i) => t !== lines[i])) {
+      this.tip.replaceChildren(...lines.map((l) => el('div', '', l)));
+    }
+    if (this.tip.hidden) this.tip.hidden = false;
+    const ow = plot.over.clientWidth;
+    const oh = plot.over.clientHeight;
+    const tw = this.tip.offsetWidth;
+    const th = this.tip.offsetHeight;
+    const x = left + 12 + tw <= ow ? left + 12 : Math.max(0, left - 12 - tw);
+    const y = Math.max(0, Math.min(top < 0 ? 0 : top + 12, oh - th));
+    this.tip.style.transform = `translate(${Math.round(x)}px, ${Math.round(y)}px)`;
+  }
+}
+
+/** @type {HTMLElement | null} */
+let probe = null;
+
+/**
+ * A CSS system colour (CanvasText, GrayText...) as the canvas can use it.
+ * @param {string} name
+ */
+function systemColor(name) {
+  if (!probe) {
+    probe = document.createElement('span');
+    probe.className = 'sv-color-probe';
+    document.body.append(probe);
+  }
+  probe.style.color = name;
+  return getComputedStyle(probe).color;
 }

@@ -2,6 +2,7 @@
 // <sv-gauge>: a value on a min–max arc, coloured by thresholds. Drawn as SVG built with
 // createElementNS; it scales with its box through the viewBox, so it needs no resize handling.
 
+import { Decimals } from '../decimals.js';
 import { formatValue } from '../format.js';
 import { arcPath, gaugeColor, gaugeFraction, polar, START_DEG, SWEEP_DEG } from '../gauge-model.js';
 import { SvWidget, setText } from './base.js';
@@ -47,6 +48,8 @@ export class SvGauge extends SvWidget {
     this.svg.append(track, this.ticks, this.arc, this.valueEl, this.unitEl, this.minEl, this.maxEl);
     /** @type {WidgetConfig | null} */
     this.tickConfig = null;
+    /** Without a format the number keeps its decimals: a gauge must not jump 59.66, 59.8, 60. */
+    this.decimals = new Decimals();
   }
 
   setup() {
@@ -57,7 +60,7 @@ export class SvGauge extends SvWidget {
   render(w) {
     const c = w.config;
     const { value } = w.state;
-    const text = formatValue(value, c.format);
+    const text = this.decimals.format(value, c.format);
     setText(this.valueEl, text);
     setText(this.unitEl, c.unit);
     setText(this.minEl, formatValue(c.min, c.format));

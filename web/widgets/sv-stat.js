@@ -1,7 +1,8 @@
 // @ts-check
 // <sv-stat>: one big number with its unit, and its change against the previous value.
 
-import { formatDelta, formatValue } from '../format.js';
+import { Decimals } from '../decimals.js';
+import { formatDelta } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
 
 /** @typedef {import('../state.js').ValueWidget} ValueWidget */
@@ -20,6 +21,8 @@ export class SvStat extends SvWidget {
     main.append(this.valueEl, this.unitEl);
     this.deltaEl = el('div', 'sv-stat-delta');
     this.built = [main, this.deltaEl];
+    /** Without a format, the value keeps the decimals it has needed so far (59.80, not 59.8). */
+    this.decimals = new Decimals();
   }
 
   setup() {
@@ -30,7 +33,7 @@ export class SvStat extends SvWidget {
   render(w) {
     const { value, prev, ts } = w.state;
     const { format, unit, color, delta } = w.config;
-    setText(this.valueEl, formatValue(value, format));
+    setText(this.valueEl, this.decimals.format(value, format));
     setText(this.unitEl, value === null ? '' : unit);
     this.valueEl.style.color = color ?? '';
     if (ts !== null) this.valueEl.title = new Date(ts).toLocaleString();

@@ -4,7 +4,7 @@
 // rows whose data changed are looked at, only cells whose text changed are touched, and exactly
 // those flash.
 
-import { formatValue } from '../format.js';
+import { Decimals } from '../decimals.js';
 import { TopRows, cell, columnLabel, displayColumns } from '../table-model.js';
 import { SvWidget, el, setText } from './base.js';
 
@@ -25,7 +25,9 @@ export class SvTable extends SvWidget {
     this.table = el('table', 'sv-table');
     this.headRow = el('tr');
     this.tbody = el('tbody');
-    this.table.append(el('thead'), this.tbody);
+    // The card shows the title above; the caption names the table for assistive technology.
+    this.caption = el('caption', 'sv-sr-only');
+    this.table.append(this.caption, el('thead'), this.tbody);
     /** @type {HTMLTableSectionElement} */ (this.table.tHead).append(this.headRow);
     this.wrap.append(this.table);
     this.foot = el('div', 'sv-table-foot');
@@ -36,6 +38,9 @@ export class SvTable extends SvWidget {
     this.headKey = '';
     /** @type {string[]} */
     this.columns = [];
+    /** Per column: the decimals its numbers have needed, when it has no format. */
+    /** @type {Decimals[]} */
+    this.decimals = [];
     /** A header click overrides the config's sort until the page reloads. */
     /** @type {{col: string, desc: boolean} | null} */
     this.userSort = null;
@@ -75,6 +80,7 @@ export class SvTable extends SvWidget {
   /** @param {TableWidget} w */
   render(w) {
     const c = w.config;
+    setText(this.caption, c.title);
     const cols = displayColumns(c, w.state);
     const headChanged = cols.length !== this.columns.length || cols.some((col, i) => col !== this.columns[i]);
     if (headChanged) {
@@ -82,6 +88,7 @@ export class SvTable extends SvWidget {
       this.columns = cols.slice();
       this.tbody.replaceChildren();
       this.views.clear();
+      this.decimals = cols.map(() => new Decimals());
     }
     const order = this.currentOrder();
     const rows = this.topRows.sync(w.state.rows, w.state.changed, order, c.max_rows);
@@ -91,6 +98,15 @@ export class SvTable extends SvWidget {
 
     const formats = cols.map((col) =>
       Object.prototype.hasOwnProperty.call(c.column_format, col) ? c.column_format[col] : null);
+    // A column shows all its numbers with as many decimals as any has needed (7,167.30 beside
+    // 7,440.29); when a new row needs more, the rows already drawn are rewritten, without a flash.
+    let reformat = false;
+    for (const [key, row] of rows) {
+      if (this.views.get(key)?.row === row) continue;
+      for (let i = 0; i < cols.length; i++) {
+        if (formats[i] === null && this.decimals[i].see(cell(row, cols[i]))) reformat = true;
+      }
+    }
     const keep = new Set();
     const now = performance.now();
     let at = 0;
@@ -107,9 +123,10 @@ export class SvTable extends SvWidget {
       }
       // Updates replace a row's object, so the same object means the same cells (a new config,
       // which could change formats, comes with new objects too).
-      if (view.row !== row) {
+      if (view.row !== row || reformat) {
+        const quiet = fresh || view.row === row;
         view.row = row;
-        this.renderCells(view, row, cols, formats, fresh, now);
+        this.renderCells(view, row, cols, formats, quiet, now);
       }
       // Move only rows that are out of place: moving all would relayout the whole table.
       if (this.tbody.children[at] !== view.tr) this.tbody.insertBefore(view.tr, this.tbody.children[at] ?? null);
@@ -140,13 +157,13 @@ export class SvTable extends SvWidget {
    * @param {Record<string, unknown>} row
    * @param {string[]} cols
    * @param {(string | null)[]} formats
-   * @param {boolean} fresh  a new row: it does not flash
+   * @param {boolean} fresh  a new row, or only reformatted: it does not flash
    * @param {number} now
    */
   renderCells(view, row, cols, formats, fresh, now) {
     for (let i = 0; i < cols.length; i++) {
       const v = cell(row, cols[i]);
-      const text = v === undefined ? '' : formatValue(v, formats[i]);
+      const text = v === undefined ? '' : this.decimals[i].format(v, formats[i]);
       const td = view.cells[i];
       if (td.textContent === text) continue;
       td.textContent = text;
@@ -172,7 +189,13 @@ export class SvTable extends SvWidget {
         const th = el('th');
         th.scope = 'col';
         th.setAttribute('data-col', col);
-        th.append(el('button', 'sv-th-btn'));
+        const btn = el('button', 'sv-th-btn');
+        // The arrow is hidden from assistive technology: aria-sort says the same, and inside the
+        // button's name it would read "revenue ▼".
+        const ind = el('span', 'sv-sort-ind');
+        ind.setAttribute('aria-hidden', 'true');
+        btn.append(el('span', 'sv-th-label'), ind);
+        th.append(btn);
         return th;
       }));
     }
@@ -183,8 +206,9 @@ export class SvTable extends SvWidget {
       if (th.classList.contains('sv-num') !== numeric[i]) th.classList.toggle('sv-num', numeric[i]);
       const btn = /** @type {HTMLButtonElement} */ (th.firstElementChild);
       if (btn.type !== 'button') btn.type = 'button';
-      setText(btn, columnLabel(c, col));
       const sort = order.sortBy === col ? (order.desc ? 'descending' : 'ascending') : null;
+      setText(/** @type {Element} */ (btn.firstElementChild), columnLabel(c, col));
+      setText(/** @type {Element} */ (btn.lastElementChild), sort === 'descending' ? '▼' : sort === 'ascending' ? '▲' : '');
       if (th.getAttribute('aria-sort') !== sort) {
         if (sort === null) th.removeAttribute('aria-sort');
         else th.setAttribute('aria-sort', sort);

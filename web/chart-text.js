@@ -1,0 +1,93 @@
+// @ts-check
+// What a chart says in words and on its axes: the text alternative, the cursor's reading, tick
+// labels short enough never to collide, and a sensible x range for one or a few points. Pure: no
+// DOM, so the rules are tested under node.
+
+import { formatDefault } from './format.js';
+
+/**
+ * @typedef {object} SeriesFacts
+ * @property {string} name  as the legend names it
+ * @property {string} last  the latest value, formatted
+ * @property {string} min
+ * @property {string} max
+ * @property {number} count
+ */
+
+/**
+ * The chart's text alternative: what it plots, the latest values and the ranges.
+ * @param {{title: string, kind: string, series: SeriesFacts[], from: string, to: string}} f
+ */
+export function chartSummary(f) {
+  const n = f.series.length;
+  const shown = f.series.filter((s) => s.count > 0);
+  if (shown.length === 0) return `${f.title}: ${f.kind} chart, no data yet.`;
+  const parts = shown.map((s) => `${s.name}: latest ${s.last}, ranging ${s.min} to ${s.max} over ${s.count} ${s.count === 1 ? 'point' : 'points'}`);
+  const span = f.from === f.to ? `at ${f.from}` : `from ${f.from} to ${f.to}`;
+  return `${f.title}: ${f.kind} chart of ${n} series, ${span}. ${parts.join('; ')}. Arrow keys step through the points.`;
+}
+
+const pad2 = (/** @type {number} */ n) => String(n).padStart(2, '0');
+const dayFmt = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric' });
+const monthFmt = new Intl.DateTimeFormat('en', { month: 'short', year: 'numeric' });
+
+/**
+ * A time axis label in the fewest characters the tick spacing needs: seconds only when ticks are
+ * under a minute apart, the day only when they are a day or more apart. The cursor's reading
+ * gives the full date and time.
+ * @param {number} sec  epoch seconds (uPlot's time unit)
+ * @param {number} incr  seconds between ticks
+ */
+export function timeTick(sec, incr) {
+  const d = new Date(sec * 1000);
+  if (incr < 60) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  if (incr < 86400) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  if (incr < 28 * 86400) return dayFmt.format(d);
+  return monthFmt.format(d);
+}
+
+/** The widest label timeTick writes, for sizing the tick spacing. */
+export const WIDEST_TIME_TICK = '00:00:00';
+
+/**
+ * The x range a line or area chart shows: the data's, except that a single x (one point, or
+ * several at the same x) gets a minute around it on a time axis and ±1 on a numeric one, never
+ * the years uPlot would pick.
+ * @param {number | null} min
+ * @param {number | null} max
+ * @param {boolean} time  x in epoch seconds
+ * @returns {[number | null, number | null]}
+ */
+export function xRangeOf(min, max, time) {
+  if (min === null || max === null) return [min, max];
+  if (max > min) return [min, max];
+  const half = time ? 30 : Math.max(1, Math.abs(min) * 0.05);
+  return [min - half, max + half];
+}
+
+/**
+ * The index of the x nearest to v in ascending xs, or -1 when xs is empty.
+ * @param {ArrayLike<number>} xs
+ * @param {number} v
+ */
+export function nearestIndex(xs, v) {
+  let lo = 0;
+  let hi = xs.length - 1;
+  if (hi < 0) return -1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && Math.abs(xs[lo - 1] - v) <= Math.abs(xs[lo] - v)) return lo - 1;
+  return lo;
+}
+
+/**
+ * An x value as the cursor reads it: the full local date and time, or the number.
+ * @param {number} x  epoch seconds when time, else the raw x
+ * @param {boolean} time
+ */
+export function xText(x, time) {
+  return time ? new Date(x * 1000).toLocaleString('en') : formatDefault(x);
+}
