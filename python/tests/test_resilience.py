@@ -62,11 +62,11 @@ def test_pw_run_finishes_promptly_when_the_server_was_killed_and_stats_report_it
 
     took = pw_run()
     assert took < 10, f"pw.run() took {took:.1f}s with the server gone"
-    st = sv.stats()
+    # The server this process spawned cannot come back: what it could not take is counted, not kept.
+    st = wait_until(lambda: (s := sv.stats())["undelivered_updates"] > 0 and s["pending_messages"] == 0 and s,
+                    15, "the updates after the kill to be counted undelivered")
     assert st["connected"] is False
-    assert st["pending_messages"] > 0, f"what could not be sent is kept, coalesced, for later: {st}"
-    # Coalesced per widget (at most raw + folded + one unacknowledged batch each), not one per commit.
-    assert st["pending_messages"] <= 3 * 3, st
+    assert any("killed by SIGKILL" in e for e in st["errors"]), st
     t0 = time.monotonic()
     sv.stop()
     assert time.monotonic() - t0 < 10, "sv.stop() does not hang on a dead server"
@@ -97,15 +97,21 @@ def test_paused_server_does_not_stall_pw_run_and_the_final_state_arrives_once_it
     assert xs == sorted(xs) and len(set(xs)) == len(xs), "retried messages are not applied twice"
 
 
-def test_chart_points_buffered_while_the_bus_is_away_are_bounded_counted_and_warned_once():
+def test_chart_points_buffered_while_the_bus_is_away_are_bounded_counted_and_warned_once(streamviz_bin):
     from stream_viz._widgets import MAX_CHART_BUFFER
 
-    c = sv.chart("bounded")
-    sv.start(port=0)
-    wait_widget("bounded", lambda w: w["config"]["type"] == "chart")
-    proc = sv._D.server.proc
-    proc.kill()
-    proc.wait()
+    # A bus this process joined (it may come back), not one it spawned: points wait for it.
+    serve = subprocess.Popen([streamviz_bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ready = json.loads(serve.stdout.readline())
+        c = sv.chart("bounded")
+        sv.start(url=ready["nats"])
+        wait_widget("bounded", lambda w: w["config"]["type"] == "chart", base=ready["url"].rstrip("/"))
+    finally:
+        serve.kill()
+        serve.wait()
+    wait_until(lambda: not sv.stats()["connected"], 10, "the publisher to notice the bus is gone")
     extra = 100_000
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -114,9 +120,11 @@ def test_chart_points_buffered_while_the_bus_is_away_are_bounded_counted_and_war
     st = sv.stats()
     # At most one batch is taken towards the dead bus; the rest waits in a buffer of MAX_CHART_BUFFER.
     assert 0 < st["dropped_points"] <= extra, st
+    assert st["undelivered_updates"] == 0, "a joined bus may come back: nothing is given up yet"
     drops = [w for w in caught if "bounded" in str(w.message)]
     assert len(drops) == 1 and "dropped" in str(drops[0].message), "warned once, naming the chart"
     assert any("bounded" in e for e in st["errors"])
+    sv.stop(timeout=1)
 
 
 # ---------------------------------------------------------------- processes

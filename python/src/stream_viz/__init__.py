@@ -163,8 +163,12 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
 
 def chart(source: Any, y_column: str | None = None, *, x_column: str | None = None, id: str | None = None,
           title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
-          max_points: int = 200, embed: bool = False) -> Chart:
-    """A time series: y_column against x_column (or commit time), or points sent with .send(value, timestamp)."""
+          max_points: int | None = None, embed: bool = False) -> Chart:
+    """A time series: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
+
+    max_points: the newest points kept per series, 1 to 100000; by default the server's
+    (`streamviz serve --history`, 1000), the one default for the SDK and every other producer.
+    """
     wid, src = _resolve(source, id, title or y_column, "chart")
     w = Chart(_D, wid, title=title, unit=unit, color=color, chart_type=chart_type, max_points=max_points,
               embed=_embed(embed), y_column=y_column, x_column=x_column)
@@ -178,8 +182,13 @@ def chart(source: Any, y_column: str | None = None, *, x_column: str | None = No
 def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None, user: str | None = None,
           password: str | None = None, nkeys_seed: str | os.PathLike | None = None,
           user_credentials: str | os.PathLike | None = None, tls_ca: str | os.PathLike | None = None,
-          nats_auth: str | os.PathLike | None = None, token: str | None = None) -> None:
+          nats_auth: str | os.PathLike | None = None, token: str | None = None, linger: bool | None = None) -> None:
     """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it.
+
+    linger: whether the dashboard stays up when the script ends, until Ctrl-C ("pipeline finished;
+    dashboard still at URL, Ctrl-C to exit"). By default it does when the script runs in an
+    interactive terminal and ended normally, and not otherwise (CI, tests, services, notebooks);
+    STREAMVIZ_LINGER=0 or 1 sets the default; linger=False or True decides for this script.
 
     On a bus that requires authentication, give user= and password=, nkeys_seed= (a file holding an
     nkey seed) or user_credentials= (a NATS .creds file); tls_ca= is a PEM file of the CA certificates
@@ -198,9 +207,12 @@ def start(port: int | None = None, *, url: str | None = None, data_dir: str | No
             raise InvalidOptionError("start", name, path, "a readable file")
     if nkeys_seed is not None and importlib.util.find_spec("nkeys") is None:
         raise InvalidOptionError("start", "nkeys_seed", nkeys_seed, "nkey authentication, which needs the nkeys package (pip install nkeys)")
+    if linger is not None and not isinstance(linger, bool):
+        raise InvalidOptionError("start", "linger", linger, "True, False or None")
     creds = _Credentials(user=user, password=password, nkeys_seed=_path(nkeys_seed),
                          user_credentials=_path(user_credentials), tls_ca=_path(tls_ca))
     _D.start(port, url, data_dir, creds, _path(nats_auth), token)
+    _D.linger = linger
 
 
 def _path(p: str | os.PathLike | None) -> str | None:
@@ -219,13 +231,21 @@ def embed_url(widget: str | Widget, *, expires_in: float = 3600, base_url: str |
     return sign(base_url or _D.http_url, token if token is not None else _D.token, wid, expires_in)
 
 
-def stop() -> None:
-    """Publishes what is pending, disconnects, and stops the server this process started."""
-    _D.stop()
+def stop(timeout: float = 5.0) -> None:
+    """Publishes what is pending, disconnects, and stops the server this process started.
+
+    Returns within about timeout seconds whatever the server does (even frozen by SIGSTOP); what
+    it had to give up on (updates the bus never acknowledged, a server that had to be killed) is
+    warned about, added to sv.stats()["errors"] and counted in sv.stats()["undelivered_updates"].
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise InvalidOptionError("stop", "timeout", timeout, "a number of seconds, 0 or more")
+    _D.stop(float(timeout))
 
 
 def stats() -> dict[str, Any]:
-    """Publishing counters: messages and updates acknowledged, pending, failed, refused by the bus, dropped points, warnings."""
+    """Publishing counters: messages and updates acknowledged, pending, failed, refused by the bus,
+    undelivered (given up on: the spawned server died, or sv.stop() ran out of time), dropped points, warnings."""
     return _D.stats()
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import sys
 import threading
+import time
 import warnings
 from typing import Any
 
 from ._auth import check_token, env_token
 from ._errors import DuplicateWidgetError, PublishRefusedWarning, StreamVizError
 from ._publisher import Credentials, Publisher
-from ._server import Server, spawn
+from ._server import Server, describe_exit, spawn
 from ._widgets import Widget
 
 log = logging.getLogger("stream_viz")
@@ -55,6 +57,8 @@ class Dashboard:
         self.errors: list[str] = []
         self._totals: dict[str, int] = {}
         self._atexit = False
+        self.linger: bool | None = None  # sv.start(linger=): None decides at exit (see _lingers)
+        self._server_gone = False  # the server this process spawned died while in use
 
     # ---- declaration ----
 
@@ -85,6 +89,7 @@ class Dashboard:
               nats_auth: str | None = None, token: str | None = None) -> None:
         if self.started:
             raise StreamVizError("stream_viz is already started; call sv.stop() first to restart it")
+        self._server_gone = False
         if url is not None and (port is not None or data_dir is not None or nats_auth is not None or token is not None):
             raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=, token=) belong to the server it spawns")
         if token is not None:
@@ -107,8 +112,10 @@ class Dashboard:
                 self.server = None
             raise
         self.started = True
+        if self.server:
+            self.server.watch(self._server_exited)
         if not self._atexit:
-            atexit.register(self.stop)
+            atexit.register(self._at_exit)
             self._atexit = True
         if self.http_url:
             print(f"StreamViz dashboard: {self.http_url}", file=sys.stderr, flush=True)
@@ -116,19 +123,76 @@ class Dashboard:
                 if w.embed:
                     print(f"  {w.id}: {w.embed_url}", file=sys.stderr, flush=True)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if not self.started:
             return
         self.started = False
-        self.publisher.close()
+        deadline = time.monotonic() + timeout
+        server, gone = self.server, self._server_gone
+        # A server of our own needs a moment of the budget to shut down (or be killed).
+        reserve = min(2.0, timeout * 0.3) if server else 0.0
+        lost = self.publisher.close(max(deadline - reserve - time.monotonic(), 0.0))
         for k, v in self.publisher.stats.items():  # counters survive a restart
             self._totals[k] = self._totals.get(k, 0) + v
         self.publisher = _fresh_publisher(self)
-        if self.server:
-            self.server.stop()
+        forced = None
+        if server:
+            forced = server.stop(max(deadline - time.monotonic(), 0.5))
             self.server = None
         self.http_url = None
         self.token = None
+        gave_up = []
+        if lost and not gone:  # a dead server was reported when it died
+            gave_up.append(f"{lost} update(s) were not acknowledged by the bus and are lost")
+        if forced:
+            gave_up.append(forced)
+        if gave_up:
+            msg = f"stream_viz: sv.stop() gave up after {timeout:g}s: " + "; ".join(gave_up)
+            self.errors.append(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+    def _at_exit(self) -> None:
+        if self.started and self._lingers():
+            url = self.http_url
+            # What the script sent last is on the page before the page is announced as complete.
+            end = time.monotonic() + 5
+            while self.publisher.pending_messages() and self.publisher.connected and time.monotonic() < end:
+                time.sleep(0.02)
+            print(f"stream_viz: pipeline finished; dashboard still at {url}, Ctrl-C to exit", file=sys.stderr, flush=True)
+            try:
+                server = self.server
+                while server is not None and server.proc.poll() is None:
+                    time.sleep(0.2)
+            except KeyboardInterrupt:
+                print(file=sys.stderr, flush=True)
+        self.stop()
+
+    def _lingers(self) -> bool:
+        """Whether the end of the script keeps the dashboard up (README: "When the script ends")."""
+        if self.server is None or getattr(sys, "last_type", None) is not None:
+            return False  # nothing of ours to keep up, or the script failed or was interrupted
+        if self.linger is not None:
+            return self.linger
+        env = os.environ.get("STREAMVIZ_LINGER", "").strip().lower()
+        if env:
+            return env not in ("0", "false", "no", "off")
+        if hasattr(sys, "ps1") or sys.flags.interactive:
+            return False  # an interactive session: its user is there and ends it
+        try:
+            return sys.stdin.isatty() and sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def _server_exited(self, code: int) -> None:
+        """The watcher's thread: the server this process spawned ended without sv.stop()."""
+        server = self.server
+        pid = server.proc.pid if server else "?"
+        how = describe_exit(code) if code != 0 else "it shut down on SIGTERM or SIGINT (exit status 0)"
+        msg = (f"stream_viz: the dashboard server (pid {pid}) stopped while in use: {how}; updates are no longer "
+               "delivered (counted in sv.stats()['undelivered_updates'])")
+        self._server_gone = True
+        self._warn_once(f"server-exit:{pid}", msg)
+        self.publisher.abandon(msg)
 
     def reset(self) -> None:
         """Forgets every widget (tests, notebooks)."""
@@ -170,6 +234,9 @@ class Dashboard:
             "published_messages": total["messages"],
             "published_updates": total["updates"],
             "failed_publishes": total["failed_publishes"],
+            # Updates given up on, never acknowledged: the server this process spawned died, or
+            # sv.stop() ran out of time on a bus that did not answer.
+            "undelivered_updates": total["undelivered"],
             # Messages the bus refused (this user may not publish to their subjects): dropped, never retried.
             "refused_publishes": total["refused"],
             # Configs re-queued for a restart are not waiting on the bus.

@@ -108,7 +108,10 @@ class Publisher:
         self.active = False  # set under the lock once this thread folds Pathway commits
         self._pause_until = 0.0
         self._wake: asyncio.Event | None = None
-        self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0, "refused": 0}
+        # undelivered: updates given up on without the bus acknowledging them (the server this
+        # process spawned died, or sv.stop() ran out of time).
+        self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0, "refused": 0, "undelivered": 0}
+        self._gone: str | None = None  # why nothing can be delivered any more (our server died)
         self.url = ""
         self.on_connect: Callable[[], None] | None = None
         # Called on this thread with (widget, subject, reason) the first time the bus refuses a subject.
@@ -134,6 +137,9 @@ class Publisher:
 
         def run() -> None:
             asyncio.set_event_loop(self._loop)
+            # What is cut short when sv.stop() gives up (a frozen server) must not print
+            # tracebacks at exit ("exception was never retrieved"): sv.stop() says what it gave up on.
+            self._loop.set_exception_handler(_quiet)
             ready.set()
             self._loop.run_forever()
 
@@ -204,31 +210,91 @@ class Publisher:
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._flush_loop())
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Publishes what is pending (waiting up to timeout), then disconnects."""
-        if self._loop is None:
-            return
-        fut = asyncio.run_coroutine_threadsafe(self._close(timeout), self._loop)
-        try:
-            fut.result(timeout + 10)
-        except Exception as e:  # closing must not raise at exit
-            log.debug("stream_viz: close: %s", e)
-        self._stop_loop()
+    def close(self, timeout: float = 10.0) -> int:
+        """Publishes what is pending (waiting up to timeout for the bus), then disconnects.
 
-    async def _close(self, timeout: float) -> None:
+        Returns how many updates it gave up on, unacknowledged (also added to stats["undelivered"]).
+        Never raises and never takes much longer than timeout, whatever the server does.
+        """
+        if self._loop is None:
+            return 0
+        deadline = time.monotonic() + max(timeout, 0.0)
+        fut = asyncio.run_coroutine_threadsafe(self._close(deadline), self._loop)
+        lost = 0
+        try:
+            lost = fut.result(max(deadline - time.monotonic(), 0.0) + 2.0)
+        except BaseException as e:  # closing must not raise at exit
+            fut.cancel()
+            log.debug("stream_viz: close: %r", e)
+        self._stop_loop(max(deadline - time.monotonic(), 0.5))
+        return lost
+
+    async def _close(self, deadline: float) -> int:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (self._dirty or self._folded or self._queued or self._inflight) and loop.time() < deadline and self._nc.is_connected:
+        end = loop.time() + (deadline - time.monotonic())
+        # Leave a moment of the budget for disconnecting.
+        flush_end = end - min(1.0, max(end - loop.time(), 0.0) / 4)
+        while (self._dirty or self._folded or self._queued or self._inflight) and loop.time() < flush_end \
+                and self._nc.is_connected and self._gone is None:
             await asyncio.sleep(FLUSH_INTERVAL)
         self._closing = True
         if self._task:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        lost = self._give_up()
+        # Every acknowledged message is stored: a plain close loses nothing, and unlike drain
+        # it does not wait on a server that has stopped answering.
         try:
-            await asyncio.wait_for(self._nc.drain(), 5)
-        except Exception:
-            await self._nc.close()
+            await asyncio.wait_for(self._nc.close(), max(end - loop.time(), 0.2))
+        except BaseException as e:
+            log.debug("stream_viz: closing the NATS connection: %r", e)
+        return lost
 
-    def _stop_loop(self) -> None:
+    def _give_up(self) -> int:
+        """Counts and forgets every update not acknowledged yet (on the SDK thread)."""
+        with self.lock:
+            dirty = list(self._dirty.values())
+            self._dirty.clear()
+            taken = [(w, w._take()) for w in dirty]
+        for w, t in taken:
+            w._fold(t)
+            self._folded[w.id] = w
+        lost = 0
+        for queue in self._queued.values():
+            lost += sum(m.updates for m in queue)
+        for w in self._folded.values():
+            lost += sum(n for _, _, n in w._drain())
+        self._queued.clear()
+        self._folded.clear()
+        self._inflight.clear()
+        for t in self._acks.values():
+            t.cancel()
+        self._acks.clear()
+        self.stats["undelivered"] += lost
+        return lost
+
+    def abandon(self, reason: str) -> None:
+        """Nothing can be delivered any more (the server this process spawned is gone): stop
+        reconnecting, and count what is pending, and every later update, as undelivered."""
+        loop = self._loop
+        if loop is None or self._gone is not None:
+            return
+        self._gone = reason
+
+        async def go() -> None:
+            if self._wake:
+                self._wake.set()
+            try:
+                await asyncio.wait_for(self._nc.close(), 2)
+            except BaseException as e:
+                log.debug("stream_viz: closing the NATS connection: %r", e)
+
+        try:
+            asyncio.run_coroutine_threadsafe(go(), loop)
+        except RuntimeError:  # the loop is closing
+            pass
+
+    def _stop_loop(self, timeout: float = 5.0) -> None:
         loop = self._loop
         if loop is None:
             return
@@ -238,15 +304,18 @@ class Publisher:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(tasks, timeout=max(timeout - 0.5, 0.1)) if tasks else None
+            for t in tasks:
+                if t.done() and not t.cancelled():
+                    t.exception()  # retrieved: nothing to print at exit
 
         try:
-            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(5)
-        except Exception:
+            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout)
+        except BaseException:
             pass
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
-            self._thread.join(5)
+            self._thread.join(timeout)
         self._loop = None
 
     @property
@@ -281,6 +350,9 @@ class Publisher:
         """Publishes what is due; returns how many Pathway commits it folded and the seconds
         it spent folding and encoding."""
         started = time.perf_counter()
+        if self._gone is not None:
+            self._give_up()
+            return 0, time.perf_counter() - started
         with self.lock:
             dirty = list(self._dirty.values())
             self._dirty.clear()
@@ -412,6 +484,10 @@ async def _probe(url: str, timeout: float) -> None:
     host, port = parts.hostname or "127.0.0.1", parts.port or 4222
     _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     writer.close()
+
+
+def _quiet(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    log.debug("stream_viz: %s: %r", context.get("message"), context.get("exception"))
 
 
 def _reason(e: BaseException) -> str:

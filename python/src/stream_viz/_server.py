@@ -5,12 +5,14 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._errors import BinaryNotFoundError, PortInUseError, ServerStartError
@@ -20,27 +22,55 @@ READY_TIMEOUT = 30.0
 
 
 def find_binary() -> str:
-    """The server binary: $STREAMVIZ_BIN, else the one bundled beside this package."""
+    """The server binary: $STREAMVIZ_BIN, else the one bundled beside this package, else, for an
+    editable install from a source checkout (`make demo`'s venv), the checkout's `make build` output."""
     searched = []
     env = os.environ.get("STREAMVIZ_BIN")
     if env:
         if os.access(env, os.X_OK):
             return env
         searched.append(f"$STREAMVIZ_BIN={env}")
-    bundled = Path(__file__).resolve().parent / "_bin" / ("streamviz.exe" if sys.platform == "win32" else "streamviz")
+    name = "streamviz.exe" if sys.platform == "win32" else "streamviz"
+    here = Path(__file__).resolve().parent
+    bundled = here / "_bin" / name
     if os.access(bundled, os.X_OK):
         return str(bundled)
     searched.append(str(bundled))
+    # <checkout>/python/src/stream_viz/_server.py: only a tree with the Go module is a checkout.
+    checkout = here.parents[2] if len(here.parents) > 2 else None
+    if checkout is not None and (checkout / "go.mod").is_file():
+        built = checkout / "bin" / name
+        if os.access(built, os.X_OK):
+            return str(built)
+        searched.append(f"{built} (run `make build` in {checkout})")
     raise BinaryNotFoundError(searched)
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether the server could listen on host:port.
+
+    Checked the way it binds: Go's net.Listen sets SO_REUSEADDR, so the TIME_WAIT connections
+    a previous run left on the port do not make it busy; a listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        if hasattr(socket, "SO_REUSEADDR") and sys.platform != "win32":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
             return False
     return True
+
+
+def describe_exit(code: int) -> str:
+    """An exit status as words: "it was killed by SIGKILL", "it exited with status 2"."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"it was killed by {name}"
+    return f"it exited with status {code}"
 
 
 @dataclass
@@ -52,6 +82,8 @@ class Server:
     nats: str
     _stderr: collections.deque
     _url: str | None = None
+    _stopping: bool = False
+    _watcher: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -60,24 +92,41 @@ class Server:
     def output(self) -> str:
         return "".join(self._stderr)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        # Closing stdin asks for a clean shutdown (--exit-with-stdin); then
-        # terminate, then kill, each after a bounded wait.
+    def watch(self, on_exit: Callable[[int], None]) -> None:
+        """Calls on_exit(returncode), on a thread of its own, if the server ends without stop()."""
+
+        def wait() -> None:
+            code = self.proc.wait()
+            if not self._stopping:
+                on_exit(code)
+
+        self._watcher = threading.Thread(target=wait, name="streamviz-server-watch", daemon=True)
+        self._watcher.start()
+
+    def stop(self, timeout: float = 10.0) -> str | None:
+        """Stops the server within about timeout seconds; returns what it had to force, if anything.
+
+        Closing stdin asks for a clean shutdown (--exit-with-stdin); then terminate, then kill.
+        A stopped (SIGSTOP) server handles neither of the first two, so the last part of the
+        budget is kept for them and kill always ends it.
+        """
+        self._stopping = True
         if self.proc.poll() is not None:
-            return
+            return None
+        deadline = time.monotonic() + max(timeout, 0.0)
         try:
             if self.proc.stdin:
                 self.proc.stdin.close()
-            self.proc.wait(timeout)
-            return
-        except subprocess.TimeoutExpired:
+        except OSError:
             pass
+        if _wait(self.proc, deadline - min(1.0, timeout / 4) - time.monotonic()):
+            return None
         self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if _wait(self.proc, deadline - time.monotonic()):
+            return "the server did not exit when asked and was sent SIGTERM"
+        self.proc.kill()
+        self.proc.wait()
+        return f"the server did not exit within {timeout:g}s and was killed"
 
 
 def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth: str | None = None,
@@ -120,6 +169,14 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
     server = Server(proc=proc, http=ready["http"], nats=ready["nats"], _stderr=stderr, _url=ready.get("url"))
     threading.Thread(target=_drain, args=(proc.stdout, None), name="streamviz-server-out", daemon=True).start()
     return server
+
+
+def _wait(proc: subprocess.Popen, seconds: float) -> bool:
+    try:
+        proc.wait(max(seconds, 0.01))
+        return True
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def _drain(pipe, sink) -> None:

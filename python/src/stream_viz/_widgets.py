@@ -217,13 +217,14 @@ class Chart(Widget):
 
     type = "chart"
 
-    def __init__(self, dash: Dashboard, id: str, *, title=None, unit="", color=None, chart_type="line", max_points=200,
+    def __init__(self, dash: Dashboard, id: str, *, title=None, unit="", color=None, chart_type="line", max_points=None,
                  embed=False, y_column=None, x_column=None):
         super().__init__(dash, id, title, embed)
         if chart_type not in CHART_TYPES:
             raise InvalidOptionError(id, "chart_type", chart_type, "one of " + ", ".join(CHART_TYPES))
-        if not isinstance(max_points, int) or not 1 <= max_points <= 100_000:
-            raise InvalidOptionError(id, "max_points", max_points, "an integer from 1 to 100000")
+        if max_points is not None and (not isinstance(max_points, int) or isinstance(max_points, bool)
+                                       or not 1 <= max_points <= 100_000):
+            raise InvalidOptionError(id, "max_points", max_points, "an integer from 1 to 100000, or None for the server's --history")
         self.unit, self.color, self.chart_type, self.max_points = unit, color, chart_type, max_points
         self.y_column, self.x_column = y_column, x_column
         self._points: dict[str, collections.deque] = {}  # raw, under the lock
@@ -233,14 +234,27 @@ class Chart(Widget):
         self.dropped = 0
 
     def _config(self) -> dict:
-        return {**super()._config(), "unit": self.unit, "color": self.color, "chart_type": self.chart_type, "max_points": self.max_points}
+        cfg = {**super()._config(), "unit": self.unit, "color": self.color, "chart_type": self.chart_type}
+        if self.max_points is not None:  # else the server's --history: one default for every producer
+            cfg["max_points"] = self.max_points
+        return cfg
 
     def send(self, value: Any, timestamp: Any = None) -> None:
-        """Adds a point at timestamp (default: now); a dict {series: value} adds one point per series."""
+        """Adds a point at timestamp; a dict {series: value} adds one point per series.
+
+        timestamp: when the point happened: a datetime (a naive one is taken as UTC), a date, or
+        a number of MILLISECONDS since the epoch; default: now. A number between 1e9 and 1e11
+        looks like epoch seconds (2001 to 5138 in seconds, but January 1970 in milliseconds) and
+        is warned about once per chart: multiply it by 1000 or pass a datetime.
+        """
         try:
             x = time.time() * 1000.0 if timestamp is None else time_ms(timestamp)
         except TypeError:
             raise InvalidOptionError(self.id, "timestamp", timestamp, "a number (ms) or a datetime") from None
+        if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool) and 1e9 <= abs(timestamp) < 1e11:
+            self._dash._warn_once(f"seconds:{self.id}", f"stream_viz: chart {self.id!r}: timestamp={timestamp!r} looks like "
+                                  "epoch seconds, but a number is taken as milliseconds (it lands in January 1970); "
+                                  "pass timestamp * 1000 or a datetime")
         if isinstance(value, dict):
             try:
                 items = [(str(k), number(v)) for k, v in value.items()]
