@@ -139,6 +139,10 @@ export class SvTable extends SvWidget {
       this.views.delete(key);
     }
 
+    // How tall the card needs to be (style.css): small tables do not leave a tall empty card.
+    const size = rows.length <= 2 ? 's' : rows.length <= 7 ? 'm' : 'l';
+    if (this.dataset.size !== size) this.dataset.size = size;
+
     const total = w.state.rows.size;
     const refused = w.state.refused;
     const n = (/** @type {number} */ v) => v.toLocaleString('en-US');
