@@ -7,6 +7,12 @@ import (
 
 const maxChartPoints = 100000
 
+// A chart's x axis (x_type): numbers and times, or text categories.
+const (
+	XNumber   = "number"
+	XCategory = "category"
+)
+
 // WidgetConfig is a normalized widget definition (docs/protocol.md §1.2): every
 // field of its type present with its default, plus the id. Fields of other
 // types stay nil and are left out of the JSON.
@@ -26,6 +32,8 @@ type WidgetConfig struct {
 	Thresholds *[]Threshold       `json:"thresholds,omitempty"`
 	ChartType  *string            `json:"chart_type,omitempty"`
 	MaxPoints  *int               `json:"max_points,omitempty"`
+	XType      *string            `json:"x_type,omitempty"`
+	Label      *string            `json:"label"`
 	Columns    *[]string          `json:"columns,omitempty"`
 	Labels     *map[string]string `json:"column_labels,omitempty"`
 	ColFormat  *map[string]string `json:"column_format,omitempty"`
@@ -74,6 +82,8 @@ type configIn struct {
 	Thresholds *[]Threshold       `json:"thresholds"`
 	ChartType  *string            `json:"chart_type"`
 	MaxPoints  *int               `json:"max_points"`
+	XType      *string            `json:"x_type"`
+	Label      *string            `json:"label"`
 	Columns    *[]string          `json:"columns"`
 	Labels     *map[string]string `json:"column_labels"`
 	ColFormat  *map[string]string `json:"column_format"`
@@ -99,7 +109,7 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 		return nil, fmt.Errorf("%w: unknown widget type %q: want table, stat, chart or gauge", ErrBadShape, truncate(*in.Type, 20))
 	}
 	for name, s := range map[string]*string{"title": in.Title, "dashboard": in.Dashboard, "unit": in.Unit,
-		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy} {
+		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy, "label": in.Label} {
 		if s != nil && len(*s) > maxTextLen {
 			return nil, fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, name, maxTextLen)
 		}
@@ -154,6 +164,13 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 		default:
 			return nil, fmt.Errorf("%w: chart_type %q: want line, area, bar or scatter", ErrBadShape, *c.ChartType)
 		}
+		if in.XType != nil {
+			if *in.XType != XNumber && *in.XType != XCategory {
+				return nil, fmt.Errorf("%w: x_type %q: want number or category", ErrBadShape, truncate(*in.XType, 20))
+			}
+			c.XType = in.XType
+		}
+		c.Label = in.Label
 		if in.MaxPoints != nil {
 			if *in.MaxPoints < 1 || *in.MaxPoints > maxChartPoints {
 				return nil, fmt.Errorf("%w: max_points %d: want 1 to %d", ErrBadShape, *in.MaxPoints, maxChartPoints)
@@ -191,7 +208,7 @@ func DefaultConfig(id, typ string, history int) *WidgetConfig {
 	case TypeGauge:
 		c.Unit, c.Min, c.Max, c.Thresholds = ptr(""), ptr(0.0), ptr(100.0), &[]Threshold{}
 	case TypeChart:
-		c.Unit, c.ChartType, c.MaxPoints = ptr(""), ptr("line"), ptr(history)
+		c.Unit, c.ChartType, c.MaxPoints, c.XType = ptr(""), ptr("line"), ptr(history), ptr(XNumber)
 	case TypeTable:
 		c.Labels, c.ColFormat, c.MaxRows, c.SortDesc = &map[string]string{}, &map[string]string{}, ptr(100), ptr(true)
 		// columns and sort_by are null by default but always present in the JSON.
@@ -213,6 +230,9 @@ func (c *WidgetConfig) MarshalJSON() ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
+	}
+	if c.Type != TypeChart {
+		delete(m, "label")
 	}
 	if c.Type == TypeTable {
 		delete(m, "format")

@@ -85,7 +85,9 @@ func TestDecodeConfigFillsDefaultsAndValidates(t *testing.T) {
 		err            error
 	}{
 		{"stat defaults", `{"type":"stat"}`, `{"color":null,"dashboard":"","delta":true,"format":null,"id":"w","order":0,"title":"w","type":"stat","unit":""}`, nil},
-		{"chart max_points defaults to history", `{"type":"chart","title":"T"}`, `{"chart_type":"line","color":null,"dashboard":"","format":null,"id":"w","max_points":77,"order":0,"title":"T","type":"chart","unit":""}`, nil},
+		{"chart max_points defaults to history", `{"type":"chart","title":"T"}`, `{"chart_type":"line","color":null,"dashboard":"","format":null,"id":"w","label":null,"max_points":77,"order":0,"title":"T","type":"chart","unit":"","x_type":"number"}`, nil},
+		{"chart x_type and label", `{"type":"chart","x_type":"category","label":"revenue"}`, `{"chart_type":"line","color":null,"dashboard":"","format":null,"id":"w","label":"revenue","max_points":77,"order":0,"title":"w","type":"chart","unit":"","x_type":"category"}`, nil},
+		{"chart x_type must be number or category", `{"type":"chart","x_type":"text"}`, "", ErrBadShape},
 		{"table keeps null columns and sort_by", `{"type":"table","sort_by":"revenue","sort_desc":false}`, `{"column_format":{},"column_labels":{},"columns":null,"dashboard":"","id":"w","max_rows":100,"order":0,"sort_by":"revenue","sort_desc":false,"title":"w","type":"table"}`, nil},
 		{"gauge thresholds", `{"type":"gauge","min":-5,"max":5,"thresholds":[[0,"#0f0"],[5,"#f00"]]}`, `{"color":null,"dashboard":"","format":null,"id":"w","max":5,"min":-5,"order":0,"thresholds":[[0,"#0f0"],[5,"#f00"]],"title":"w","type":"gauge","unit":""}`, nil},
 		{"missing type", `{"title":"x"}`, ``, ErrBadShape},

@@ -22,6 +22,8 @@
  * @property {[number, string][]} thresholds
  * @property {'line' | 'area' | 'bar' | 'scatter'} chart_type
  * @property {number} max_points
+ * @property {'number' | 'category'} x_type  a chart's x axis: numbers and times, or text categories
+ * @property {string | null} label  the name of a chart's default series (null: the title)
  * @property {string[] | null} columns
  * @property {Record<string, string>} column_labels
  * @property {Record<string, string>} column_format
@@ -111,6 +113,8 @@ export function normalizeConfig(id, type, raw) {
     thresholds,
     chart_type: chartType,
     max_points: Math.min(Math.max(maxPoints, 1), MAX_MAX_POINTS),
+    x_type: r.x_type === 'category' ? 'category' : 'number',
+    label: strOrNull(r.label),
     columns: Array.isArray(r.columns) ? r.columns.filter((c) => typeof c === 'string') : null,
     column_labels: stringMap(r.column_labels),
     column_format: stringMap(r.column_format),

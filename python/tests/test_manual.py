@@ -141,6 +141,28 @@ def test_chart_send_dict_draws_one_line_per_series_and_nan_is_a_gap(client_facto
     client.wait_for(lambda c_: c_.state("sys") == want, what="the series over the socket")
 
 
+def test_chart_send_with_mode_upsert_corrects_the_point_at_its_x_instead_of_adding_one(client_factory):
+    """Late corrections from a producer without Pathway: one point per series and x, in order."""
+    c = sv.chart("late", chart_type="bar")
+    sv.start(port=0)
+    client = client_factory()
+    c.send(1, 1000)
+    c.send(2, 2000)
+    c.send({"eu": 5, "us": 6}, 1000, mode="upsert")
+    c.send(10, 1000, mode="upsert")  # corrects the appended point at 1000
+    c.send(3, 1500, mode="upsert")  # a new x lands in x order
+    c.send({"eu": 7}, 1000, mode="upsert")
+    c.remove(2000)
+    want = {"points": [[1000, 10], [1500, 3]], "series": {"eu": [[1000, 7]], "us": [[1000, 6]]}}
+    wait_state("late", want)
+    client.wait_for(lambda c_: c_.state("late") == want, what="the corrected points over the socket")
+    for st in client.states_of("late"):
+        xs = [p[0] for p in st.get("points", [])]
+        assert len(xs) == len(set(xs)), f"two points at one x: {st}"
+    with pytest.raises(sv.InvalidOptionError):
+        c.send(1, 1000, mode="replace")
+
+
 def test_chart_keeps_max_points_newest_points():
     c = sv.chart("few", max_points=3)
     sv.start(port=0)

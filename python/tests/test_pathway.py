@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -440,3 +441,256 @@ def test_table_with_key_column_keeps_a_key_that_passes_from_one_row_to_another_i
     sv.start(port=0)
     pw_run()
     wait_state("handover", expected, timeout=10, key=lambda st: st["rows"])
+
+
+# ---------------------------------------------------------------- chart point identity (one point per series and x)
+
+
+class ChartReference:
+    """Pathway's own live rows at every commit boundary, each with the commit that last inserted or
+    changed it, and the chart the documented rule makes of them (Chart's docstring): one point per
+    (series, x), showing the row inserted or changed most recently there (ties within one commit:
+    the greater Pathway key), none when no live row is left."""
+
+    def __init__(self, table, x: str, ys: list[str], series: str | None = None, named: bool = False):
+        self.x, self.ys, self.series, self.named = x, ys, series, named
+        self.live: dict = {}  # key -> (commit no, row)
+        self.commits = 0
+        self.charts: list[dict] = [self.chart()]
+        self._added: dict = {}
+        self._retracted: set = set()
+        pw.io.subscribe(table, on_change=self._on_change, on_time_end=self._on_end, name="test_chart_reference")
+
+    def _on_change(self, key, row, time, is_addition) -> None:
+        if is_addition:
+            self._added[key] = row
+        else:
+            self._retracted.add(key)
+
+    def _on_end(self, time) -> None:
+        self.commits += 1
+        for key in self._retracted - self._added.keys():
+            self.live.pop(key, None)
+        for key, row in self._added.items():
+            self.live[key] = (self.commits, dict(row))
+        self._added, self._retracted = {}, set()
+        self.charts.append(self.chart())
+
+    def x_of(self, v):
+        if isinstance(v, str):
+            return v
+        return float(v) if not hasattr(v, "timestamp") else pd.Timestamp(v).timestamp() * 1000.0
+
+    def chart(self) -> dict[str, list]:
+        best: dict = {}
+        for key, (commit, row) in self.live.items():
+            for col in self.ys:
+                name = str(row[self.series]) if self.series else (col if self.named else "")
+                g = (name, self.x_of(row[self.x]))
+                rank = (commit, str(key))
+                if g not in best or rank > best[g][0]:
+                    best[g] = (rank, plain(row[col]))
+        out: dict[str, list] = {}
+        for (name, x), (_rank, y) in best.items():
+            out.setdefault(name, []).append((x, y))
+        return {name: sorted(pts, key=lambda p: p[0]) for name, pts in out.items()}
+
+
+def chart_series(state: dict | None) -> dict[str, list]:
+    """A chart state as {series: [(x, y), ...] in x order}; the default series only when it has points."""
+    st = state or {}
+    out = {name: [(x if isinstance(x, str) else float(x), y) for x, y in pts] for name, pts in (st.get("series") or {}).items()}
+    if st.get("points"):
+        out[""] = [(x if isinstance(x, str) else float(x), y) for x, y in st["points"]]
+    return {name: sorted(pts, key=lambda p: p[0]) for name, pts in out.items()}
+
+
+def assert_chart_followed_pathway(client: DashClient, wid: str, ref: ChartReference) -> None:
+    """The final chart is the rule applied to Pathway's final rows, and every series a browser held
+    on the way was the rule applied to Pathway's rows at some commit boundary: never a value of a
+    row that was retracted, never two points at one x. (Each series travels in its own message, so
+    two series may show different commits for a moment; each one alone is always whole.)"""
+    client.wait_for(lambda c: chart_series(c.state(wid)) == ref.charts[-1], what=f"{wid} as Pathway's final rows make it")
+    assert chart_series(api_widget(wid)["state"]) == ref.charts[-1]
+    names = {name for chart in ref.charts for name in chart}
+    for per, seen in (("message", client.states_of(wid)), ("data event", client.event_states_of(wid))):
+        for i, st in enumerate(seen):
+            got = chart_series(st)
+            assert set(got) <= names, f"after {per} {i}: series {set(got) - names} Pathway never had"
+            for name in names:
+                ok = [chart.get(name, []) for chart in ref.charts]
+                if got.get(name, []) not in ok:
+                    pytest.fail(f"after {per} {i} the client held {got.get(name)} in series {name!r} of {wid!r}, which "
+                                f"no commit boundary of Pathway makes; boundaries: {ok}", pytrace=False)
+    assert not client.errors
+
+
+class PacedRows:
+    """A streaming source of rows (k, x, y, tier) that commits one step at a time and, once the
+    dashboard runs, waits after each commit until the browser shows what Pathway computed for it:
+    every commit reaches the dashboard on its own, so a row's retraction arrives after the row."""
+
+    def __init__(self, steps: list[list[tuple]]):
+        self.steps = steps
+        self.pace = None
+        self.error: BaseException | None = None
+
+        class Schema(pw.Schema):
+            k: str = pw.column_definition(primary_key=True)
+            x: int
+            y: int
+            tier: str
+
+        outer = self
+
+        class Subject(pw.io.python.ConnectorSubject):
+            def __init__(self):
+                super().__init__(session_type="upsert")
+
+            def run(self):
+                live: dict[str, dict] = {}
+                for i, step in enumerate(outer.steps, 1):
+                    for op in step:
+                        if op[0] == "put":
+                            _, k, x, y, *tier = op
+                            live[k] = {"k": k, "x": x, "y": y, "tier": tier[0] if tier else ""}
+                            self.next(**live[k])
+                        else:
+                            self.delete(**live.pop(op[1]))
+                    self.commit()
+                    if outer.pace is not None:
+                        try:
+                            outer.pace(i)
+                        except BaseException as e:  # noqa: BLE001 - re-raised by the test
+                            outer.error = e
+                            return
+
+        self.table = pw.io.python.read(Subject(), schema=Schema, autocommit_duration_ms=600_000)
+
+    def run(self, pw_run, client: DashClient, wid: str, ref: ChartReference) -> None:
+        def pace(i: int) -> None:
+            deadline = time.monotonic() + 15
+            while len(ref.charts) <= i:  # Pathway has not finished commit i yet
+                assert time.monotonic() < deadline, f"Pathway never finished commit {i}"
+                time.sleep(0.01)
+            want = ref.charts[i]
+            client.wait_for(lambda c: chart_series(c.state(wid)) == want, what=f"commit {i} of {wid} on the dashboard: {want}")
+
+        self.pace = pace
+        try:
+            pw_run()
+        finally:
+            self.pace = None
+        if self.error is not None:
+            raise self.error
+
+
+SAME_X_CASES = {
+    # The issue's case: k1 and k2 at x=1, then k2 deleted. Pathway ends with k1 alone (y=10).
+    "second-row-deleted": [[("put", "k1", 1, 10)], [("put", "k2", 1, 20)], [("del", "k2")]],
+    # The older row deleted while the newer shows: the point keeps the newer one's value.
+    "older-row-deleted": [[("put", "k1", 1, 10)], [("put", "k2", 1, 20)], [("del", "k1")]],
+    # An update of the older row makes it the newest; moving it away and deleting the rest removes
+    # the point at x=1; a row moving in takes over an x.
+    "update-move-and-empty": [
+        [("put", "k1", 1, 10)], [("put", "k2", 1, 20)], [("put", "k1", 1, 15), ("put", "k3", 2, 5)],
+        [("del", "k2")], [("put", "k1", 2, 16)], [("del", "k3"), ("put", "k4", 3, 7)], [("del", "k1")],
+    ],
+    # Several rows at one x inserted in one commit (the greater Pathway key wins), then retracted
+    # one by one, each time falling back to the next.
+    "same-commit": [
+        [("put", "a", 1, 10), ("put", "b", 1, 20), ("put", "c", 1, 30)], [("del", "b")], [("del", "c")],
+        [("del", "a"), ("put", "d", 1, 40)], [("del", "d")],
+    ],
+}
+
+
+@pytest.mark.parametrize("case", list(SAME_X_CASES))
+def test_chart_point_follows_the_most_recent_live_row_at_its_x_and_never_a_retracted_one(case, client_factory, pw_run):
+    src = PacedRows(SAME_X_CASES[case])
+    ref = ChartReference(src.table, "x", ["y"])
+    sv.chart(src.table, "y", x_column="x", id="same_x", chart_type="scatter")
+    sv.start(port=0)
+    client = client_factory()
+    src.run(pw_run, client, "same_x", ref)
+    if case == "second-row-deleted":
+        assert [row["y"] for _c, row in ref.live.values()] == [10], "Pathway ends with k1 alone"
+        assert ref.charts[-1] == {"": [(1.0, 10)]}
+    assert_chart_followed_pathway(client, "same_x", ref)
+
+
+# Events (k, t, v, tier), one commit per step: late events land in windows already shown, and a
+# retraction empties one.
+TIER_STEPS = [
+    [("put", "1", 1, 1, "gold"), ("put", "2", 3, 2, "free")],
+    [("put", "3", 12, 5, "gold"), ("put", "4", 25, 1, "free")],
+    [("put", "5", 2, 4, "gold")],
+    [("del", "4"), ("put", "6", 14, 3, "free")],
+    [("put", "7", 4, 6, "free"), ("del", "3")],
+]
+
+
+def test_windowby_instance_chart_has_one_series_per_instance_and_late_updates_move_points(client_factory, pw_run):
+    src = PacedRows(TIER_STEPS)
+    events = src.table.select(t=pw.this.x, v=pw.this.y, tier=pw.this.tier)
+    win = events.windowby(pw.this.t, window=pw.temporal.tumbling(duration=10), instance=pw.this.tier).reduce(
+        tier=pw.this._pw_instance, start=pw.this._pw_window_start, total=pw.reducers.sum(pw.this.v))
+    ref = ChartReference(win, "start", ["total"], series="tier")
+
+    w = sv.chart(win, "total", x_column="start", series_column="tier", id="tiers", chart_type="bar")
+    assert w.series_column == "tier"
+    sv.start(port=0)
+    client = client_factory()
+    src.run(pw_run, client, "tiers", ref)
+    # gold: [0,10) 1 then the late 4 -> 5; [10,20) 5, retracted for good. free: [0,10) 2 then 6 -> 8;
+    # [10,20) 3; [20,30) 1 then retracted.
+    assert ref.charts[-1] == {"gold": [(0.0, 5)], "free": [(0.0, 8), (10.0, 3)]}, ref.charts[-1]
+    assert_chart_followed_pathway(client, "tiers", ref)
+    got = api_widget("tiers")
+    assert "points" not in got["state"] or got["state"]["points"] == [], "no row lands in the unnamed series"
+
+
+def test_chart_with_a_list_of_y_columns_draws_one_series_per_column_named_by_it(client_factory, pw_run):
+    orders = pw.debug.table_from_markdown(ORDERS_MD)
+    by_time = orders.groupby(pw.this.region).reduce(pw.this.region, n=pw.reducers.count(), total=pw.reducers.sum(pw.this.amount))
+    ranked = by_time.select(pos=pw.apply_with_type(lambda r: {"eu": 1, "us": 2, "apac": 3, "latam": 4}[r], int, pw.this.region),
+                            n=pw.this.n, total=pw.this.total)
+    ref = ChartReference(ranked, "pos", ["n", "total"], named=True)
+    df = pw.debug.table_to_pandas(ranked)
+    expected = {col: sorted((float(p), plain(v)) for p, v in zip(df["pos"], df[col])) for col in ("n", "total")}
+    w = sv.chart(ranked, ["n", "total"], x_column="pos", id="both")
+    assert w.y_column == ["n", "total"] and w.label is None
+    sv.start(port=0)
+    client = client_factory()
+    pw_run()
+    assert ref.charts[-1] == expected
+    assert_chart_followed_pathway(client, "both", ref)
+
+
+def test_a_pathway_chart_names_its_default_series_after_the_y_column(pw_run):
+    t = pw.debug.table_from_markdown(WINDOW_MD)
+    sv.chart(t, "v", x_column="t", id="named", title="Values")
+    sv.start(port=0)
+    pw_run()
+    cfg = wait_widget("named", lambda w: len(w["state"]["points"]) > 0)["config"]
+    assert cfg["label"] == "v" and cfg["title"] == "Values"
+
+
+def test_series_column_and_several_y_columns_are_refused_together():
+    t = pw.debug.table_from_markdown("""
+    t | v | tier
+    1 | 1 | gold
+    """)
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.chart(t, ["v", "t"], x_column="t", series_column="tier", id="both")
+    assert e.value.option == "series_column"
+
+
+def test_a_duration_x_column_is_refused_at_declaration_naming_the_column_and_its_type():
+    t = pw.debug.table_from_markdown("""
+    secs | v
+    90   | 1
+    """).select(d=pw.apply_with_type(lambda s: dt.timedelta(seconds=s), pw.Duration, pw.this.secs), v=pw.this.v)
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.chart(t, "v", x_column="d", id="dur")
+    assert e.value.option == "x_column" and "'d'" in str(e.value) and "Duration" in str(e.value)

@@ -236,7 +236,7 @@ export class SvChart extends SvWidget {
 
     const c = w.config;
     const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
-    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, forcedColors()]);
+    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors()]);
     const reuse = this.plot !== null && shape === this.shape;
     if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
 
@@ -299,12 +299,13 @@ export class SvChart extends SvWidget {
   }
 
   /**
-   * A series as the legend names it: its own name, or for the default series the widget's title.
+   * A series as the legend names it: its own name, or for the default series the config's label (a
+   * Pathway chart's y column), else the widget's title.
    * @param {ChartWidget} w
    * @param {Series} s
    */
   seriesName(w, s) {
-    return s.name || w.config.title;
+    return s.name || w.config.label || w.config.title;
   }
 
   /**

@@ -161,19 +161,29 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
     return _D.add(w)
 
 
-def chart(source: Any, y_column: str | None = None, *, x_column: str | None = None, id: str | None = None,
-          title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
-          max_points: int | None = None, embed: bool = False) -> Chart:
-    """A time series: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
+def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str | None = None, series_column: str | None = None,
+          id: str | None = None, title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
+          max_points: int | None = None, x_type: str | None = None, embed: bool = False) -> Chart:
+    """A chart: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
+
+    y_column may be a list: one series per column, named by it. series_column= makes one series per
+    distinct value of that column, named by the value. With x_column= a chart keeps one point per
+    series and x (the most recently changed row there wins; see Chart). A text x_column, or
+    x_type="category" in manual mode, makes a categorical x axis (one bar per category).
 
     max_points: the newest points kept per series, 1 to 100000; by default the server's
     (`streamviz serve --history`, 1000), the one default for the SDK and every other producer.
     """
-    wid, src = _resolve(source, id, title or y_column, "chart")
+    fallback = title or (y_column if isinstance(y_column, str) else "_".join(y_column) if y_column else None)
+    wid, src = _resolve(source, id, fallback, "chart")
     w = Chart(_D, wid, title=title, unit=unit, color=color, chart_type=chart_type, max_points=max_points,
-              embed=_embed(embed), y_column=y_column, x_column=x_column)
+              embed=_embed(embed), y_column=list(y_column) if isinstance(y_column, (list, tuple)) else y_column,
+              x_column=x_column, series_column=series_column, x_type=x_type or "number")
     if src is not None:
-        w.y_column = _value_column(src, y_column, wid, "chart")
+        if not isinstance(w.y_column, list):
+            w.y_column = _value_column(src, w.y_column, wid, "chart")
+        if x_type is not None:
+            raise InvalidOptionError(wid, "x_type", x_type, "nothing for a Pathway chart: the x column's type decides")
         _pw().bind_chart(w, src)
         w.source = src
     return _D.add(w)

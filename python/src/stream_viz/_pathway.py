@@ -8,9 +8,10 @@ and network I/O happen on the SDK's own thread.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ._encode import number, time_ms
+from ._encode import cell, number, time_ms
 from ._errors import InvalidOptionError, MultipleRowsError, NotNumericError, UnknownColumnError
 from ._widgets import Chart, Table, _ValueWidget
 
@@ -207,65 +208,175 @@ def bind_value(w: _ValueWidget, table: Any, column: str) -> None:
     _subscribe(table, w, _ValueBinding(w, columns_of(table), column), w.id)
 
 
+def _series_name(v: Any) -> str:
+    """A series_column value as its legend name: text as is, anything else as its JSON text."""
+    if isinstance(v, str):
+        return v
+    c = cell(v)
+    return c if isinstance(c, str) else json.dumps(c)
+
+
+class _ChartRows:
+    """What a chart takes from a row: (series, y) pairs, by series_column, by the y columns, or the
+    one y column into the default series."""
+
+    def __init__(self, w: Chart):
+        self.w = w
+        ys = w.y_column if isinstance(w.y_column, list) else [w.y_column]
+        self.series_col = w.series_column
+        self.named = isinstance(w.y_column, list)
+        self.ys = ys
+
+    def pairs(self, row: dict) -> list[tuple[str, Any]]:
+        w = self.w
+        out = []
+        for col in self.ys:
+            try:
+                y = number(row[col])
+            except TypeError:
+                w._dash._warn_once(f"num:{w.id}", str(NotNumericError(w.id, row[col])))
+                continue
+            if self.series_col is not None:
+                out.append((_series_name(row[self.series_col]), y))
+            else:
+                out.append((col if self.named else "", y))
+        return out
+
+
 class _TimeChartBinding:
-    """No x column: one point per inserted row, at the commit's time."""
+    """No x column: one point per inserted row (per series), at the commit's time."""
 
     def __init__(self, w: Chart, columns: list[str]):
-        self.w, self.y = w, columns.index(w.y_column)
+        self.w, self.columns, self.take = w, columns, _ChartRows(w)
 
     def fold(self, commits: list[list]) -> None:
-        y = self.y
-        pts = _numeric_points(self.w, [(time, values[y]) for commit in commits for _key, values, time, is_addition in commit if is_addition])
-        if pts:
-            self.w._fold_points("", pts)
+        columns, take = self.columns, self.take
+        per: dict[str, list] = {}
+        for commit in commits:
+            for _key, values, time, is_addition in commit:
+                if is_addition:
+                    for series, y in take.pairs(dict(zip(columns, values))):
+                        per.setdefault(series, []).append((time, y))
+        for series, pts in per.items():
+            self.w._fold_points(series, pts)
+
+
+_NONE = object()
 
 
 class _XChartBinding:
-    """One point per row, at its x: a changed row moves its point, a deleted row removes it."""
+    """One point per (series, x). The live rows at each (series, x) are kept; the point shows the
+    one inserted or changed most recently (ties within one Pathway commit: the greater Pathway
+    key), its retraction brings back the next one, and the point goes with the last row. So the
+    chart follows Pathway's rows exactly and never shows a value of a retracted row."""
 
     def __init__(self, w: Chart, columns: list[str]):
-        self.w, self.x, self.y, self.rows = w, w.x_column, w.y_column, _Rows(columns)
-        self.live_x: dict[Any, int] = {}  # x -> how many live rows sit there
+        self.w, self.x, self.rows, self.take = w, w.x_column, _Rows(columns), _ChartRows(w)
+        self.category = w.x_type == "category"
+        self.groups: dict[tuple[str, Any], dict[Any, tuple[int, Any]]] = {}  # (series, x) -> {key: (commit no, y)}
+        self.shown: dict[tuple[str, Any], Any] = {}  # (series, x) -> the y the dashboard has
+        self.commits = 0
+
+    def _x(self, row: dict) -> Any:
+        v = row[self.x]
+        w = self.w
+        if self.category:
+            if v is None:
+                return None
+            return v if isinstance(v, str) else _series_name(v)
+        try:
+            return time_ms(v)
+        except TypeError:
+            w._dash._warn_once(f"x:{w.id}", f"stream_viz: chart {w.id!r}: x column {self.x!r} holds {v!r} "
+                               f"({type(v).__name__}), not a number or a time; such rows are not shown")
+            return None
 
     def fold(self, commits: list[list]) -> None:
-        x_col, y_col, live_x = self.x, self.y, self.live_x
-        ups, gone = [], []
-        for _key, before, now in self.rows.apply(commits):
+        # Each key's last insertion: which commit of the batch it came in, for the recency rule.
+        last: dict[Any, int] = {}
+        for i, commit in enumerate(commits):
+            last.update({key: i for key, _v, _t, is_addition in commit if is_addition})
+        base = self.commits
+        self.commits += len(commits)
+        groups, take = self.groups, self.take
+        touched: set[tuple[str, Any]] = set()
+        for key, before, now in self.rows.apply(commits):
             if before is not None:
-                bx = before[x_col]
-                live_x[bx] -= 1
-                if not live_x[bx]:
-                    del live_x[bx]
+                x = self._x(before)
+                if x is not None:
+                    for series, _y in take.pairs(before):
+                        g = (series, x)
+                        grp = groups.get(g)
+                        if grp is not None and grp.pop(key, None) is not None:
+                            touched.add(g)
             if now is not None:
-                nx = now[x_col]
-                live_x[nx] = live_x.get(nx, 0) + 1
-                ups.append((nx, now[y_col]))
-            if before is not None:
-                gone.append(before[x_col])
-        w = self.w
-        for x in gone:
-            if x not in live_x:
-                try:
-                    w._fold_remove("", time_ms(x))
-                except TypeError:
-                    pass
-        for x, y in _numeric_points(w, ups):
-            w._fold_upsert("", x, y)
+                x = self._x(now)
+                if x is not None:
+                    stamp = base + last.get(key, 0)
+                    for series, y in take.pairs(now):
+                        g = (series, x)
+                        grp = groups.get(g)
+                        if grp is None:
+                            grp = groups[g] = {}
+                        grp[key] = (stamp, y)
+                        touched.add(g)
+        w, shown = self.w, self.shown
+        for g in touched:
+            grp = groups.get(g)
+            if not grp:
+                groups.pop(g, None)
+                if shown.pop(g, _NONE) is not _NONE:
+                    w._fold_remove(g[0], g[1])
+                continue
+            if len(grp) == 1:
+                y = next(iter(grp.values()))[1]
+            else:
+                y = max(grp.items(), key=lambda kv: (kv[1][0], _text(kv[0])))[1][1]
+            old = shown.get(g, _NONE)
+            if old is _NONE or old != y:
+                shown[g] = y
+                w._fold_upsert(g[0], g[1], y)
+
+
+# Pathway column types a chart's x can be: numbers, times and (as categories) text.
+_X_NUMERIC = ("int", "float", "bool", "DateTimeNaive", "DateTimeUtc", "datetime", "Timestamp")
+
+
+def _x_kind(w: Chart, table: Any) -> str:
+    """"category" for a text x column, "number" for numbers and times; anything else is refused."""
+    import typing
+
+    hint = table.schema.typehints().get(w.x_column)
+    if hint is None or hint is Any:
+        return "number"
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    names = {getattr(a, "__name__", str(a)) for a in args}
+    if names == {"str"}:
+        return "category"
+    if names <= set(_X_NUMERIC):
+        return "number"
+    shown = " | ".join(sorted(names))
+    hint_text = f" (convert it, e.g. pw.this.{w.x_column}.dt.seconds())" if "Duration" in names else ""
+    raise InvalidOptionError(w.id, "x_column", w.x_column,
+                             f"a column of numbers, times or text (categories); {w.x_column!r} holds {shown}{hint_text}")
 
 
 def bind_chart(w: Chart, table: Any) -> None:
-    check_columns(w.id, table, w.y_column, w.x_column)
-    check_numeric(w.id, table, w.y_column)
+    ys = w.y_column if isinstance(w.y_column, list) else [w.y_column]
+    if not ys:
+        raise InvalidOptionError(w.id, "y_column", w.y_column, "a column name or a non-empty list of them")
+    check_columns(w.id, table, *ys, w.x_column, w.series_column)
+    for y in ys:
+        check_numeric(w.id, table, y)
+    if w.series_column is not None and len(ys) > 1:
+        raise InvalidOptionError(w.id, "series_column", w.series_column,
+                                 "one y column (series_column= names series by its values, a list of y columns by the columns)")
+    if not isinstance(w.y_column, list) and w.series_column is None:
+        w.label = w.y_column
     columns = columns_of(table)
-    binding = _TimeChartBinding(w, columns) if w.x_column is None else _XChartBinding(w, columns)
+    if w.x_column is None:
+        binding: Any = _TimeChartBinding(w, columns)
+    else:
+        w.x_type = _x_kind(w, table)
+        binding = _XChartBinding(w, columns)
     _subscribe(table, w, binding, w.id)
-
-
-def _numeric_points(w: Chart, pts: list[tuple[Any, Any]]) -> list[tuple[float, Any]]:
-    out = []
-    for x, y in pts:
-        try:
-            out.append((time_ms(x), number(y)))
-        except TypeError:
-            w._dash._warn_once(f"num:{w.id}", str(NotNumericError(w.id, y)))
-    return out

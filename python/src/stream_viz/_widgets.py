@@ -212,13 +212,81 @@ def _thresholds(wid: str, thresholds: Any) -> list[tuple[float, str]]:
     return sorted(out)
 
 
+class _Runs:
+    """One chart series' pending edits, in the order they were made: runs of appended points,
+    and runs of upserts and removals (each run's removals apply before its upserts, which is
+    exact: a later upsert at an x drops that x from its run's removals only by writing after them).
+
+    Appends are bounded: while the bus lags, the oldest appended points are dropped first."""
+
+    __slots__ = ("appended", "runs")
+
+    def __init__(self) -> None:
+        self.runs: list[list] = []  # ["a", deque[(x, y)]] or ["u", {x: y}, set of x]
+        self.appended = 0
+
+    def _run(self, kind: str) -> list:
+        if self.runs and self.runs[-1][0] == kind:
+            return self.runs[-1]
+        run = ["a", collections.deque()] if kind == "a" else ["u", {}, set()]
+        self.runs.append(run)
+        return run
+
+    def append(self, pts: Any) -> int:
+        """Returns how many old points it dropped to stay within MAX_CHART_BUFFER."""
+        self._run("a")[1].extend(pts)
+        self.appended += len(pts)
+        over = self.appended - MAX_CHART_BUFFER
+        if over <= 0:
+            return 0
+        dropped = 0
+        for run in self.runs:
+            if dropped == over:
+                break
+            if run[0] == "a":
+                q = run[1]
+                n = min(len(q), over - dropped)
+                for _ in range(n):
+                    q.popleft()
+                dropped += n
+        self.appended -= dropped
+        self.runs = [r for r in self.runs if r[0] != "a" or r[1]]
+        return dropped
+
+    def upsert(self, x: Any, y: Any) -> None:
+        self._run("u")[1][x] = y
+
+    def remove(self, x: Any) -> None:
+        run = self._run("u")
+        run[1].pop(x, None)
+        run[2].add(x)
+
+    def extend(self, other: _Runs) -> int:
+        dropped = 0
+        for run in other.runs:
+            if run[0] == "a":
+                dropped += self.append(run[1])
+            else:
+                mine = self._run("u")
+                for x in run[2]:
+                    mine[1].pop(x, None)
+                    mine[2].add(x)
+                mine[1].update(run[1])
+        return dropped
+
+
 class Chart(Widget):
-    """A live time series (uPlot)."""
+    """A live chart (uPlot): points per series, appended or upserted by x.
+
+    Pathway-fed charts with x_column= show one point per (series, x): when several live rows share
+    it, the row inserted or changed most recently wins (ties within one Pathway commit: the greater
+    Pathway key), its retraction brings back the next one, and the point goes with the last row.
+    """
 
     type = "chart"
 
     def __init__(self, dash: Dashboard, id: str, *, title=None, unit="", color=None, chart_type="line", max_points=None,
-                 embed=False, y_column=None, x_column=None):
+                 embed=False, y_column=None, x_column=None, series_column=None, x_type="number"):
         super().__init__(dash, id, title, embed)
         if chart_type not in CHART_TYPES:
             raise InvalidOptionError(id, "chart_type", chart_type, "one of " + ", ".join(CHART_TYPES))
@@ -226,27 +294,37 @@ class Chart(Widget):
                                        or not 1 <= max_points <= 100_000):
             raise InvalidOptionError(id, "max_points", max_points, "an integer from 1 to 100000, or None for the server's --history")
         self.unit, self.color, self.chart_type, self.max_points = unit, color, chart_type, max_points
-        self.y_column, self.x_column = y_column, x_column
-        self._points: dict[str, collections.deque] = {}  # raw, under the lock
-        self._f_points: dict[str, collections.deque] = {}  # folded, SDK thread
-        self._f_upserts: dict[str, dict[float, Any]] = {}
-        self._f_removes: dict[str, set[float]] = {}
+        self.y_column, self.x_column, self.series_column = y_column, x_column, series_column
+        self.label: str | None = None  # the default series' legend name (a Pathway chart's y column)
+        if x_type not in ("number", "category"):
+            raise InvalidOptionError(id, "x_type", x_type, "'number' (numbers and times) or 'category' (text)")
+        self.x_type = x_type  # "category": text x values, one point (bar) per category
+        self._runs: dict[str, _Runs] = {}  # raw, under the lock
+        self._f_runs: dict[str, _Runs] = {}  # folded, SDK thread
         self.dropped = 0
 
     def _config(self) -> dict:
         cfg = {**super()._config(), "unit": self.unit, "color": self.color, "chart_type": self.chart_type}
         if self.max_points is not None:  # else the server's --history: one default for every producer
             cfg["max_points"] = self.max_points
+        cfg["x_type"] = self.x_type
+        if self.label is not None:
+            cfg["label"] = self.label
         return cfg
 
-    def send(self, value: Any, timestamp: Any = None) -> None:
+    def send(self, value: Any, timestamp: Any = None, *, mode: str = "append") -> None:
         """Adds a point at timestamp; a dict {series: value} adds one point per series.
 
         timestamp: when the point happened: a datetime (a naive one is taken as UTC), a date, or
         a number of MILLISECONDS since the epoch; default: now. A number between 1e9 and 1e11
         looks like epoch seconds (2001 to 5138 in seconds, but January 1970 in milliseconds) and
         is warned about once per chart: multiply it by 1000 or pass a datetime.
+
+        mode="upsert" replaces the point already at that timestamp in its series instead of adding a
+        second one (late corrections: one point per x, as Pathway-fed charts keep).
         """
+        if mode not in ("append", "upsert"):
+            raise InvalidOptionError(self.id, "mode", mode, "'append' or 'upsert'")
         try:
             x = time.time() * 1000.0 if timestamp is None else time_ms(timestamp)
         except TypeError:
@@ -267,68 +345,83 @@ class Chart(Widget):
                 raise NotNumericError(self.id, value) from None
         with self._dash.lock:
             for series, y in items:
-                self._append(series, x, y)
+                runs = self._runs.get(series)
+                if runs is None:
+                    runs = self._runs[series] = _Runs()
+                if mode == "upsert":
+                    runs.upsert(x, y)
+                else:
+                    self._count_drop(runs.append(((x, y),)))
             self._mark()
 
-    def _append(self, series: str, x: float, y: Any) -> None:
-        # Lock held. The buffer is bounded: while the bus lags, the oldest points go first.
-        q = self._points.get(series)
-        if q is None:
-            q = self._points[series] = collections.deque(maxlen=MAX_CHART_BUFFER)
-        if len(q) == MAX_CHART_BUFFER:
-            self._drop(1)
-        q.append((x, y))
+    def remove(self, timestamp: Any, series: str = "") -> None:
+        """Removes the points at timestamp from series (default: the unnamed one)."""
+        try:
+            x = time_ms(timestamp)
+        except TypeError:
+            raise InvalidOptionError(self.id, "timestamp", timestamp, "a number (ms) or a datetime") from None
+        with self._dash.lock:
+            runs = self._runs.get(str(series))
+            if runs is None:
+                runs = self._runs[str(series)] = _Runs()
+            runs.remove(x)
+            self._mark()
 
-    def _drop(self, n: int) -> None:
-        self.dropped += n
-        self._dash._warn_drop(self)
+    def _count_drop(self, n: int) -> None:
+        if n:
+            self.dropped += n
+            self._dash._warn_drop(self)
 
     def _swap(self) -> Any:
-        taken = self._points
-        self._points = {}
+        taken = self._runs
+        self._runs = {}
         return taken
 
     def _merge(self, raw: Any) -> None:
-        for series, q in raw.items():
-            self._fold_points(series, q)
+        for series, runs in raw.items():
+            self._count_drop(self._folded(series).extend(runs))
+
+    def _folded(self, series: str) -> _Runs:
+        f = self._f_runs.get(series)
+        if f is None:
+            f = self._f_runs[series] = _Runs()
+        return f
 
     def _fold_points(self, series: str, pts: Any) -> None:
-        f = self._f_points.get(series)
-        if f is None:
-            f = self._f_points[series] = collections.deque(maxlen=MAX_CHART_BUFFER)
-        over = len(f) + len(pts) - MAX_CHART_BUFFER
-        if over > 0:
-            self._drop(over)
-        f.extend(pts)
+        self._count_drop(self._folded(series).append(pts))
 
-    def _fold_upsert(self, series: str, x: float, y: Any) -> None:
-        self._f_upserts.setdefault(series, {})[x] = y
-        rm = self._f_removes.get(series)
-        if rm:
-            rm.discard(x)
+    def _fold_upsert(self, series: str, x: Any, y: Any) -> None:
+        self._folded(series).upsert(x, y)
 
-    def _fold_remove(self, series: str, x: float) -> None:
-        ups = self._f_upserts.get(series)
-        if ups:
-            ups.pop(x, None)
-        self._f_removes.setdefault(series, set()).add(x)
+    def _fold_remove(self, series: str, x: Any) -> None:
+        self._folded(series).remove(x)
 
     def _bodies(self) -> list[tuple[Any, int]]:
-        points, upserts, removes = self._f_points, self._f_upserts, self._f_removes
-        self._f_points, self._f_upserts, self._f_removes = {}, {}, {}
+        pending, self._f_runs = self._f_runs, {}
         out: list[tuple[Any, int]] = []
-        for series, q in points.items():
-            pts = [[x, y] for x, y in q]
-            for i in range(0, len(pts), POINTS_PER_MESSAGE):
-                part = pts[i : i + POINTS_PER_MESSAGE]
-                out.append((_with_series({"points": part}, series), len(part)))
-        for series in set(upserts) | set(removes):
-            ups = upserts.get(series, {})
-            body: dict[str, Any] = {"points": [[x, y] for x, y in sorted(ups.items())], "mode": "upsert"}
-            rm = removes.get(series)
-            if rm:
-                body["remove"] = sorted(rm)
-            out.append((_with_series(body, series), len(ups) + len(rm or ())))
+        for series, runs in pending.items():
+            for run in runs.runs:
+                if run[0] == "a":
+                    pts = [[x, y] for x, y in run[1]]
+                    for i in range(0, len(pts), POINTS_PER_MESSAGE):
+                        part = pts[i : i + POINTS_PER_MESSAGE]
+                        out.append((_with_series({"points": part}, series), len(part)))
+                    continue
+                ups, rm = run[1], run[2]
+                # Numeric x in order (a new point lands where it belongs); categories as they came.
+                items = ups.items() if self.x_type == "category" else sorted(ups.items())
+                pts = [[x, y] for x, y in items]
+                first = True
+                for i in range(0, max(len(pts), 1), POINTS_PER_MESSAGE):
+                    part = pts[i : i + POINTS_PER_MESSAGE]
+                    body: dict[str, Any] = {"points": part, "mode": "upsert"}
+                    n = len(part)
+                    if first and rm:
+                        # Removals come first: they apply before the points of the same message.
+                        body["remove"] = list(rm) if self.x_type == "category" else sorted(rm)
+                        n += len(rm)
+                    first = False
+                    out.append((_with_series(body, series), n))
         return out
 
 
