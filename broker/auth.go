@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -19,15 +20,39 @@ import (
 // one the gateway connects as. An auth file cannot use it.
 const GatewayUser = "streamviz-gateway"
 
+// AnonymousUser is who a client without credentials is on the embedded bus
+// without --nats-auth (NATS's no_auth_user): a publisher with the default
+// rights, never more. An auth file cannot use the name.
+const AnonymousUser = "streamviz-anonymous"
+
 // gatewayInbox is where replies to the gateway's requests (JetStream API
 // answers, consumed messages) arrive. Publishers may subscribe to _INBOX.>
 // for their acknowledgements; a prefix of its own keeps the log's messages,
 // which the gateway's consumers receive as replies, out of their reach.
 const gatewayInbox = "_SV_GW"
 
-// publisherInbox is the reply prefix publishers may subscribe to: the
-// default of every NATS client, where JetStream acknowledgements arrive.
-const publisherInbox = "_INBOX.>"
+// The rights of each kind of connection, as lists so that a new subject
+// (another internal namespace of the ingest path, say) is one line here.
+var (
+	// publisherDefaultPublish is what a publisher may publish to when its
+	// entry names no subjects, and what anonymous publishers get: every
+	// widget's config and data, and the dashboard's title.
+	publisherDefaultPublish = []string{"sv.>"}
+	// publisherSubscribe is where publishers may receive: the default reply
+	// prefix of every NATS client, where their acknowledgements arrive.
+	publisherSubscribe = []string{"_INBOX.>"}
+	// gatewayPublish is what the gateway may publish besides the JetStream
+	// API calls on its streams (gatewayPermissions).
+	gatewayPublish = []string{
+		"$JS.API.INFO", // health checks
+		"svsnap.>",     // snapshot writes (SV_SNAP)
+	}
+	// gatewayDenyPublish is refused to the gateway even where an allow
+	// above would match: it reads updates, it never writes them.
+	gatewayDenyPublish = []string{"sv.>"}
+	// gatewaySubscribe is where the gateway receives.
+	gatewaySubscribe = []string{gatewayInbox + ".>"}
+)
 
 // AuthUser is one publisher allowed on the embedded bus: a user name and
 // password, or an nkey. See docs/protocol.md §7.
@@ -107,8 +132,8 @@ func validateUsers(users []AuthUser) error {
 			return fmt.Errorf("%s: needs \"user\" and \"password\", or \"nkey\"", where)
 		case u.Password == "":
 			return fmt.Errorf("%s: \"password\" is missing or empty", where)
-		case u.User == GatewayUser:
-			return fmt.Errorf("%s: the name %q is reserved for the gateway's own connection", where, GatewayUser)
+		case u.User == GatewayUser || u.User == AnonymousUser:
+			return fmt.Errorf("%s: the name %q is reserved for the server's own use", where, u.User)
 		}
 		if seen[name] {
 			return fmt.Errorf("%s: listed twice", where)
@@ -138,11 +163,11 @@ func checkPublishPattern(p string) error {
 func publisherPermissions(u AuthUser) *server.Permissions {
 	pub := u.Publish
 	if len(pub) == 0 {
-		pub = []string{"sv.>"}
+		pub = publisherDefaultPublish
 	}
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: append([]string(nil), pub...)},
-		Subscribe: &server.SubjectPermission{Allow: []string{publisherInbox}},
+		Publish:   &server.SubjectPermission{Allow: slices.Clone(pub)},
+		Subscribe: &server.SubjectPermission{Allow: slices.Clone(publisherSubscribe)},
 	}
 }
 
@@ -150,10 +175,7 @@ func publisherPermissions(u AuthUser) *server.Permissions {
 // on its two streams (ensure, info, ordered consumers, purge, snapshot
 // writes) and its own inbox. It cannot publish updates: sv.> is not in them.
 func gatewayPermissions() *server.Permissions {
-	allow := []string{
-		"$JS.API.INFO", // health checks
-		"svsnap.>",     // snapshot writes (SV_SNAP)
-	}
+	allow := slices.Clone(gatewayPublish)
 	for _, s := range []string{LogStream, SnapshotStream} {
 		allow = append(allow,
 			"$JS.API.STREAM.INFO."+s,
@@ -169,20 +191,30 @@ func gatewayPermissions() *server.Permissions {
 	// A new log invalidates old snapshots, which are dropped with their stream.
 	allow = append(allow, "$JS.API.STREAM.DELETE."+SnapshotStream)
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: allow, Deny: []string{"sv.>"}},
-		Subscribe: &server.SubjectPermission{Allow: []string{gatewayInbox + ".>"}},
+		Publish:   &server.SubjectPermission{Allow: allow, Deny: slices.Clone(gatewayDenyPublish)},
+		Subscribe: &server.SubjectPermission{Allow: slices.Clone(gatewaySubscribe)},
 	}
 }
 
 // applyAuth installs the publishers and the gateway's own user on opts and
-// returns the gateway's password.
+// returns the gateway's password. Without users, a client that brings no
+// credentials is AnonymousUser, a publisher with the default rights: the
+// bus is open to publish on, never to read, delete or forge state with.
 func applyAuth(opts *server.Options, users []AuthUser) (string, error) {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
+	password, err := newSecret()
+	if err != nil {
 		return "", fmt.Errorf("%w: gateway password: %v", ErrStart, err)
 	}
-	password := hex.EncodeToString(secret)
 	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: password, Permissions: gatewayPermissions()})
+	if len(users) == 0 {
+		// Nobody can log in as it by name: its password is never shown.
+		anon, err := newSecret()
+		if err != nil {
+			return "", fmt.Errorf("%w: anonymous password: %v", ErrStart, err)
+		}
+		opts.Users = append(opts.Users, &server.User{Username: AnonymousUser, Password: anon, Permissions: publisherPermissions(AuthUser{})})
+		opts.NoAuthUser = AnonymousUser
+	}
 	for _, u := range users {
 		if u.Nkey != "" {
 			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.Nkey, Permissions: publisherPermissions(u)})
@@ -191,6 +223,14 @@ func applyAuth(opts *server.Options, users []AuthUser) (string, error) {
 		}
 	}
 	return password, nil
+}
+
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // loadServerTLS reads the embedded listener's certificate and key.

@@ -505,3 +505,102 @@ func TestSecurityOptionsThatDoNotFitAreConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// startOpenEnv is the default bus: no --nats-auth, anyone may connect.
+func startOpenEnv(t *testing.T) *authEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(b.Conn(), gateway.Config{})
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	if err := g.Start(ctx); err != nil {
+		b.Close()
+		t.Fatalf("the gateway cannot start on its connection: %v", err)
+	}
+	api := httptest.NewServer(g.Handler())
+	t.Cleanup(func() {
+		api.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := g.Close(ctx); err != nil {
+			t.Errorf("gateway close: %v", err)
+		}
+		if err := b.Close(); err != nil {
+			t.Errorf("broker close: %v", err)
+		}
+	})
+	return &authEnv{b: b, api: api}
+}
+
+// Finding 1 of issue 10: without --nats-auth any local client could delete
+// both streams through the JetStream API, or forge a snapshot on svsnap.>.
+func TestAnonymousClientsMayPublishUpdatesButNeverTouchTheStreamsOrSnapshots(t *testing.T) {
+	e := startOpenEnv(t)
+	nc, js, async := connectAs(t, e.b.ClientURL())
+	if ack, err := publish(js, "sv.open.data", `{"value": 1}`); err != nil || ack.Stream != broker.LogStream {
+		t.Fatalf("anonymous update: ack %+v, err %v; want it acknowledged by %s", ack, err, broker.LogStream)
+	}
+	e.waitWidget(t, "open")
+
+	for _, stream := range []string{broker.LogStream, broker.SnapshotStream} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := js.DeleteStream(ctx, stream)
+		cancel()
+		if err == nil {
+			t.Fatalf("an anonymous client deleted stream %s", stream)
+		}
+		if err := async.wait(t); !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "$JS.API.STREAM.DELETE."+stream) {
+			t.Fatalf("deleting %s: async error %v, want a permissions violation naming the API call", stream, err)
+		}
+	}
+	if _, err := publish(js, "svsnap.open.0", `{"id":"open"}`); err == nil {
+		t.Fatal("an anonymous snapshot chunk was acknowledged")
+	}
+	if err := async.wait(t); !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "svsnap.open.0") {
+		t.Fatalf("forged snapshot: async error %v, want a permissions violation", err)
+	}
+	for _, subj := range []string{"sv.>", "svsnap.>", "$JS.API.>", "_SV_GW.>"} {
+		if _, err := nc.SubscribeSync(subj); err != nil {
+			t.Fatal(err)
+		}
+		if err := async.wait(t); !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), subj) {
+			t.Fatalf("subscribing to %s: async error %v, want a permissions violation", subj, err)
+		}
+	}
+
+	// Both streams are intact, and the bus still takes updates.
+	before := e.logLastSeq(t)
+	ack, err := publish(js, "sv.open.data", `{"value": 2}`)
+	if err != nil {
+		t.Fatalf("publish after the refused calls: %v", err)
+	}
+	if ack.Sequence != before+1 {
+		t.Fatalf("stored at %d, want %d: the log was reset or a refused message was stored", ack.Sequence, before+1)
+	}
+	e.waitSeq(t, ack.Sequence)
+	gw, err := jetstream.New(e.b.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, stream := range []string{broker.LogStream, broker.SnapshotStream} {
+		if _, err := gw.Stream(ctx, stream); err != nil {
+			t.Fatalf("stream %s after the attack: %v", stream, err)
+		}
+	}
+}
+
+func TestAnonymousUserNameIsReserved(t *testing.T) {
+	path := writeFile(t, "auth.json", `{"users": [{"user": "streamviz-anonymous", "password": "p"}]}`)
+	if _, err := broker.ReadAuthFile(path); !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("err = %v, want ErrConfig saying the name is reserved", err)
+	}
+}

@@ -51,8 +51,10 @@ type Config struct {
 
 	// Users are the publishers the embedded server admits (ReadAuthFile
 	// reads them from a --nats-auth file). Default none: anyone who reaches
-	// the listener may publish. With users, the gateway connects as
-	// GatewayUser, which can read the log but not publish to it.
+	// the listener may publish, as AnonymousUser, with the default rights
+	// (sv.> and its own inbox; never the JetStream API or svsnap.>). The
+	// gateway always connects as GatewayUser, which can read the log but
+	// not publish to it.
 	Users []AuthUser
 	// TLSCert and TLSKey are PEM files; with them the embedded listener
 	// accepts only TLS clients. Default: plain TCP.
@@ -68,6 +70,7 @@ type Config struct {
 // Broker is a running bus and the gateway's connection to it.
 type Broker struct {
 	srv     *server.Server // nil when external
+	lock    *dirLock       // the data dir's, while embedded
 	nc      *nats.Conn
 	closed  chan struct{} // closed when nc has closed
 	tempDir string
@@ -193,6 +196,10 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 	} else if err := checkWritableDir(dir); err != nil {
 		return nil, err
 	}
+	if b.lock, err = lockDir(dir); err != nil {
+		b.cleanup()
+		return nil, err
+	}
 	opts := &server.Options{
 		ServerName: cfg.Name,
 		Host:       host,
@@ -206,16 +213,14 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		SyncInterval: cfg.SyncInterval,
 		MaxPayload:   max(1<<20, cfg.MaxPayload+64<<10),
 	}
-	var gwPassword string
-	if len(cfg.Users) > 0 {
-		if gwPassword, err = applyAuth(opts, cfg.Users); err != nil {
-			b.removeTemp()
-			return nil, err
-		}
+	gwPassword, err := applyAuth(opts, cfg.Users)
+	if err != nil {
+		b.cleanup()
+		return nil, err
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		b.removeTemp()
+		b.cleanup()
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	if cfg.Logf != nil {
@@ -224,17 +229,14 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		b.removeTemp()
+		b.cleanup()
 		return nil, fmt.Errorf("%w: not ready (is %s already in use?)", ErrStart, cfg.Addr)
 	}
 	b.srv = srv
 	b.url = srv.ClientURL()
 	// The gateway's connection is in-process: it never touches the listener,
 	// and the server lets it skip TLS.
-	gwOpts := []nats.Option{nats.InProcessServer(srv)}
-	if gwPassword != "" {
-		gwOpts = append(gwOpts, nats.UserInfo(GatewayUser, gwPassword), nats.CustomInboxPrefix(gatewayInbox))
-	}
+	gwOpts := []nats.Option{nats.InProcessServer(srv), nats.UserInfo(GatewayUser, gwPassword), nats.CustomInboxPrefix(gatewayInbox)}
 	// A tls:// URL would make the client insist on TLS, which an in-process
 	// pipe does not need.
 	nc, err := connect(ctx, "nats://"+strings.TrimPrefix(strings.TrimPrefix(b.url, "tls://"), "nats://"), cfg, b.closed, gwOpts)
@@ -298,11 +300,14 @@ func (b *Broker) Close() error {
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
 	}
-	b.removeTemp()
+	b.cleanup()
 	return err
 }
 
-func (b *Broker) removeTemp() {
+// cleanup releases the data dir's lock and removes a temporary one.
+func (b *Broker) cleanup() {
+	b.lock.release()
+	b.lock = nil
 	if b.tempDir != "" {
 		os.RemoveAll(b.tempDir)
 		b.tempDir = ""

@@ -185,17 +185,18 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.snapStream, err = g.js.Stream(ctx, broker.SnapshotStream); err != nil {
 		return fmt.Errorf("gateway: open %s: %w", broker.SnapshotStream, err)
 	}
-	maxGen, err := g.loadSnapshots(ctx)
+	maxGen, err := g.loadSnapshots(ctx, st.LastSeq)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	// Events after floor can be rebuilt from the log, so clients holding a
 	// position at or above it resume across this restart.
-	floor := maxGen
+	floor, compacted := maxGen, uint64(0)
 	if st.FirstSeq > 0 {
-		floor = max(floor, st.FirstSeq-1)
+		compacted = st.FirstSeq - 1
+		floor = max(floor, compacted)
 	}
-	g.hub.startAt(st.Epoch, floor)
+	g.hub.startAt(st.Epoch, floor, compacted)
 	waitFor := st.LastSeq
 	if st.Msgs == 0 {
 		waitFor = 0 // compacted away: nothing to replay

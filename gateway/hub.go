@@ -69,11 +69,12 @@ func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
 }
 
 // startAt sets the position the hub starts from after a (re)start: events
-// after floor are rebuilt from the log, the ones before it are gone.
-func (h *hub) startAt(epoch string, floor uint64) {
+// after floor are rebuilt from the log, the ones before it are gone; the log
+// is already purged up to compacted.
+func (h *hub) startAt(epoch string, floor, compacted uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.epoch = epoch
+	h.epoch, h.compactedAt = epoch, compacted
 	h.lastSeq, h.handled, h.log.floor = floor, floor, floor
 	h.frame.Store(&frame{from: floor, to: floor, end: h.log.total})
 }
@@ -420,6 +421,9 @@ type hubStatus struct {
 	Accepted uint64 `json:"accepted"`
 	Rejected uint64 `json:"rejected"`
 	Slow     uint64 `json:"slow_disconnects"`
+	// Compacted is where the log is purged up to: what came before is in
+	// the snapshots. Publishers cannot read the stream, so this says it.
+	Compacted uint64 `json:"compacted"`
 }
 
 func (h *hub) status() hubStatus {
@@ -428,6 +432,7 @@ func (h *hub) status() hubStatus {
 	return hubStatus{
 		Epoch: h.epoch, Seq: h.lastSeq, Widgets: len(h.widgets), Clients: len(h.clients),
 		Accepted: h.counters.accepted.Load(), Rejected: h.counters.rejected.Load(), Slow: h.counters.slow.Load(),
+		Compacted: h.compactedAt,
 	}
 }
 

@@ -127,8 +127,11 @@ type snapParts struct {
 }
 
 // loadSnapshots restores every widget from its newest complete snapshot and
-// returns the highest generation seen.
-func (g *Gateway) loadSnapshots(ctx context.Context) (uint64, error) {
+// returns the highest generation seen. A snapshot claiming a position past
+// the log's last sequence (logEnd) cannot have been written by a gateway of
+// this log: restoring it would hold every live event below its position and
+// freeze the dashboard, so it is ignored, loudly.
+func (g *Gateway) loadSnapshots(ctx context.Context, logEnd uint64) (uint64, error) {
 	total := g.snapStream.CachedInfo().State.Msgs // opened by Start just before this
 	if total == 0 {
 		return 0, nil
@@ -160,6 +163,13 @@ func (g *Gateway) loadSnapshots(ctx context.Context) (uint64, error) {
 	}
 	var maxGen uint64
 	for id, gens := range byWidget {
+		for gen := range gens {
+			if gen > logEnd {
+				g.log.Warn("ignoring a snapshot positioned past the end of the log (not written by this server)",
+					"widget", id, "snapshot_seq", gen, "log_last_seq", logEnd)
+				delete(gens, gen)
+			}
+		}
 		gen, body := newestComplete(gens)
 		if body == nil {
 			continue

@@ -313,12 +313,17 @@ func (e *testEnv) allWidgets(t testing.TB) map[string]apiWidget {
 	return out
 }
 
-// streamInfo reads a JetStream stream's info through the publisher's connection.
+// streamInfo reads a JetStream stream's info through the gateway's
+// connection: publishers may not call the JetStream API.
 func (e *testEnv) streamInfo(t testing.TB, name string, opts ...jetstream.StreamInfoOpt) *jetstream.StreamInfo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	s, err := e.js.Stream(ctx, name)
+	js, err := jetstream.New(e.b.Conn())
+	if err != nil {
+		t.Fatalf("jetstream.New: %v", err)
+	}
+	s, err := js.Stream(ctx, name)
 	if err != nil {
 		t.Fatalf("stream %s: %v", name, err)
 	}

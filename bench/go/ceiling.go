@@ -11,11 +11,12 @@ import (
 )
 
 // runCeiling is workload 6: what JetStream alone takes on this machine, and
-// what StreamViz ingests through it, on the same server process.
+// what StreamViz ingests through it.
 //
 //   - raw: 200-byte messages published with a bounded async window into a
 //     stream configured like SV (file storage, limits, discard new), no
-//     consumer; unit: messages stored per second.
+//     consumer, on a bare nats-server in this process (StreamViz's
+//     publishers may not create streams); unit: messages stored per second.
 //   - batched: the same publisher sending chart updates of --batch points per
 //     message to sv.<w>.data, timed until the gateway has applied the last
 //     one (/healthz seq); unit: updates (chart points) applied per second.
@@ -45,12 +46,22 @@ func runCeiling(args []string) error {
 		return err
 	}
 	defer pub.close()
+	rawSrv, err := startRawServer(c.serveArgs)
+	if err != nil {
+		return err
+	}
+	defer rawSrv.stop()
+	rawPub, err := newPublisher(rawSrv.url(), *window)
+	if err != nil {
+		return err
+	}
+	defer rawPub.close()
 
 	var raws, batched, singles, ratioB, ratioS []float64
 	for rep := range *reps {
 		out := map[string]any{"workload": "ceiling", "rep": rep, "n": *n, "batch": *batch, "raw_size": *size, "window": *window}
 		meter := srv.meterCPU()
-		raw, err := rawPhase(pub, *n, *size)
+		raw, err := rawPhase(rawPub, *n, *size)
 		if err != nil {
 			return fmt.Errorf("raw: %w", err)
 		}

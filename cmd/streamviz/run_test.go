@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -325,8 +326,27 @@ func TestVersionPrintsName(t *testing.T) {
 	}
 }
 
+// startBareNATS runs a plain nats-server with JetStream and no users, as an
+// operator's own deployment would be (StreamViz's embedded bus lets
+// anonymous clients publish updates only, not manage streams).
+func startBareNATS(t *testing.T) *natsserver.Server {
+	t.Helper()
+	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT,
+		JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv
+}
+
 func TestServeAgainstExternalNATSEmbedsNothing(t *testing.T) {
-	bus, err := broker.Start(context.Background(), broker.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()})
+	ext := startBareNATS(t)
+	bus, err := broker.Start(context.Background(), broker.Config{URL: ext.ClientURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
