@@ -14,16 +14,13 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // GatewayUser is the name of the embedded server's own read-only user, the
 // one the gateway connects as. An auth file cannot use it.
 const GatewayUser = "streamviz-gateway"
 
-// AnonymousUser is who a client without credentials is on the embedded bus
-// without --nats-auth (NATS's no_auth_user): a publisher with the default
-// rights, never more. An auth file cannot use the name.
-const AnonymousUser = "streamviz-anonymous"
 
 // gatewayInbox is where replies to the gateway's requests (JetStream API
 // answers, consumed messages) arrive. Publishers may subscribe to _INBOX.>
@@ -132,8 +129,8 @@ func validateUsers(users []AuthUser) error {
 			return fmt.Errorf("%s: needs \"user\" and \"password\", or \"nkey\"", where)
 		case u.Password == "":
 			return fmt.Errorf("%s: \"password\" is missing or empty", where)
-		case u.User == GatewayUser || u.User == AnonymousUser:
-			return fmt.Errorf("%s: the name %q is reserved for the server's own use", where, u.User)
+		case u.User == GatewayUser:
+			return fmt.Errorf("%s: the name %q is reserved for the gateway's own connection", where, GatewayUser)
 		}
 		if seen[name] {
 			return fmt.Errorf("%s: listed twice", where)
@@ -198,22 +195,28 @@ func gatewayPermissions() *server.Permissions {
 
 // applyAuth installs the publishers and the gateway's own user on opts and
 // returns the gateway's password. Without users, a client that brings no
-// credentials is AnonymousUser, a publisher with the default rights: the
-// bus is open to publish on, never to read, delete or forge state with.
+// credentials is an anonymous publisher with the default rights: the
+// bus is open to publish on, never to read, delete or forge state with
+// (NATS's no_auth_user).
 func applyAuth(opts *server.Options, users []AuthUser) (string, error) {
-	password, err := newSecret()
+	password, hash, err := newSecret()
 	if err != nil {
 		return "", fmt.Errorf("%w: gateway password: %v", ErrStart, err)
 	}
-	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: password, Permissions: gatewayPermissions()})
+	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: hash, Permissions: gatewayPermissions()})
 	if len(users) == 0 {
-		// Nobody can log in as it by name: its password is never shown.
-		anon, err := newSecret()
+		// An nkey identity whose seed is thrown away: nobody can present
+		// it, it only names the rights of clients without credentials.
+		kp, err := nkeys.CreateUser()
 		if err != nil {
-			return "", fmt.Errorf("%w: anonymous password: %v", ErrStart, err)
+			return "", fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
 		}
-		opts.Users = append(opts.Users, &server.User{Username: AnonymousUser, Password: anon, Permissions: publisherPermissions(AuthUser{})})
-		opts.NoAuthUser = AnonymousUser
+		anon, err := kp.PublicKey()
+		if err != nil {
+			return "", fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
+		}
+		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: anon, Permissions: publisherPermissions(AuthUser{})})
+		opts.NoAuthUser = anon
 	}
 	for _, u := range users {
 		if u.Nkey != "" {
@@ -225,12 +228,20 @@ func applyAuth(opts *server.Options, users []AuthUser) (string, error) {
 	return password, nil
 }
 
-func newSecret() (string, error) {
+// newSecret makes a random password and its bcrypt hash, which is what the
+// server keeps (it warns about plain-text passwords). The cost is the
+// lowest: the password is 256 random bits, nothing to guess.
+func newSecret() (password, hash string, err error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return hex.EncodeToString(b), nil
+	password = hex.EncodeToString(b)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		return "", "", err
+	}
+	return password, string(h), nil
 }
 
 // loadServerTLS reads the embedded listener's certificate and key.

@@ -597,10 +597,3 @@ func TestAnonymousClientsMayPublishUpdatesButNeverTouchTheStreamsOrSnapshots(t *
 		}
 	}
 }
-
-func TestAnonymousUserNameIsReserved(t *testing.T) {
-	path := writeFile(t, "auth.json", `{"users": [{"user": "streamviz-anonymous", "password": "p"}]}`)
-	if _, err := broker.ReadAuthFile(path); !errors.Is(err, broker.ErrConfig) || !strings.Contains(err.Error(), "reserved") {
-		t.Fatalf("err = %v, want ErrConfig saying the name is reserved", err)
-	}
-}

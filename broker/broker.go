@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -46,12 +47,19 @@ type Config struct {
 	MaxPayload int32
 	// ConnectTimeout bounds the first connection. Default 5s.
 	ConnectTimeout time.Duration
-	// Logf receives the embedded server's notices and errors. Default: none.
-	Logf func(format string, args ...any)
+	// Logger receives the embedded server's messages (notices at debug
+	// level; its warnings and errors, such as a stream it could not
+	// recover, at warning and error level) and the connection's
+	// asynchronous errors. Default: none.
+	Logger *slog.Logger
+	// RecoverStore, when the store in DataDir is damaged, moves it aside
+	// (DataDir/damaged-<time>/jetstream) and starts with an empty one,
+	// saying so in the log. Default false: refuse to start (ErrDamagedStore).
+	RecoverStore bool
 
 	// Users are the publishers the embedded server admits (ReadAuthFile
 	// reads them from a --nats-auth file). Default none: anyone who reaches
-	// the listener may publish, as AnonymousUser, with the default rights
+	// the listener may publish, anonymously, with the default rights
 	// (sv.> and its own inbox; never the JetStream API or svsnap.>). The
 	// gateway always connects as GatewayUser, which can read the log but
 	// not publish to it.
@@ -143,8 +151,8 @@ func connect(ctx context.Context, url string, cfg Config, closed chan struct{}, 
 		// Async errors (a permissions violation, a slow consumer) go to the
 		// server's log rather than nats.go's default of printing to stderr.
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			if cfg.Logf != nil {
-				cfg.Logf("nats connection error: %v", err)
+			if cfg.Logger != nil {
+				cfg.Logger.Warn("nats connection error", "err", err)
 			}
 		}),
 	}, extra...)
@@ -200,6 +208,22 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		b.cleanup()
 		return nil, err
 	}
+	if problems := checkStore(dir); len(problems) > 0 {
+		if !cfg.RecoverStore {
+			b.cleanup()
+			return nil, fmt.Errorf("%w in --data-dir %s:\n  %s\nnothing was changed; restore the files, or start with --recover-store to move the store aside and begin with an empty one",
+				ErrDamagedStore, dir, strings.Join(problems, "\n  "))
+		}
+		to, err := moveStoreAside(dir, time.Now())
+		if err != nil {
+			b.cleanup()
+			return nil, fmt.Errorf("%w: --recover-store: moving the store aside: %v", ErrDamagedStore, err)
+		}
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("damaged store moved aside (--recover-store); starting with an empty store: every widget starts empty and a new epoch begins",
+				"problems", strings.Join(problems, "; "), "moved_to", to)
+		}
+	}
 	opts := &server.Options{
 		ServerName: cfg.Name,
 		Host:       host,
@@ -223,8 +247,8 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		b.cleanup()
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
-	if cfg.Logf != nil {
-		srv.SetLoggerV2(&logAdapter{logf: cfg.Logf}, false, false, false)
+	if cfg.Logger != nil {
+		srv.SetLoggerV2(&logAdapter{log: cfg.Logger}, false, false, false)
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
@@ -314,11 +338,14 @@ func (b *Broker) cleanup() {
 	}
 }
 
-type logAdapter struct{ logf func(string, ...any) }
+// logAdapter puts nats-server's messages in our log at their own level:
+// its warnings are how a damaged store first shows, so they must not hide
+// among debug lines.
+type logAdapter struct{ log *slog.Logger }
 
-func (l *logAdapter) Noticef(f string, a ...any) { l.logf("nats: "+f, a...) }
-func (l *logAdapter) Warnf(f string, a ...any)   { l.logf("nats warning: "+f, a...) }
-func (l *logAdapter) Fatalf(f string, a ...any)  { l.logf("nats fatal: "+f, a...) }
-func (l *logAdapter) Errorf(f string, a ...any)  { l.logf("nats error: "+f, a...) }
+func (l *logAdapter) Noticef(f string, a ...any) { l.log.Debug("nats: " + fmt.Sprintf(f, a...)) }
+func (l *logAdapter) Warnf(f string, a ...any)   { l.log.Warn("nats: " + fmt.Sprintf(f, a...)) }
+func (l *logAdapter) Fatalf(f string, a ...any)  { l.log.Error("nats fatal: " + fmt.Sprintf(f, a...)) }
+func (l *logAdapter) Errorf(f string, a ...any)  { l.log.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *logAdapter) Debugf(string, ...any)      {}
 func (l *logAdapter) Tracef(string, ...any)      {}

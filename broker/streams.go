@@ -63,6 +63,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	s, err := js.Stream(ctx, LogStream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// Snapshots without their log mean the log was lost, not that this
+		// is a new store: deleting them would finish the loss silently.
+		if snap, err := js.Stream(ctx, SnapshotStream); err == nil && snap.CachedInfo().State.Msgs > 0 {
+			return st, fmt.Errorf("%w: stream %s is missing while %s holds %d snapshot messages taken from it; refusing to start (and to drop them): restore %s, or delete %s to start empty",
+				ErrDamagedStore, LogStream, SnapshotStream, snap.CachedInfo().State.Msgs, LogStream, SnapshotStream)
+		}
 		// Snapshots of another log's sequences would be wrong for this one.
 		if err := js.DeleteStream(ctx, SnapshotStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return st, fmt.Errorf("drop stale stream %s: %w", SnapshotStream, err)

@@ -114,7 +114,7 @@ func TestRestartAfterMidwayCompactionKeepsExactStateAndLogHoldsOnlyLaterUpdates(
 		t.Fatalf("after compaction SV holds %d messages (first %d, last %d), want 0 after seq %d", msgs, first, last, fx.lastSeq)
 	}
 	snaps := e.streamInfo(t, broker.SnapshotStream, jetstream.WithSubjectFilter("svsnap.>")).State
-	wantSnaps := map[string]uint64{"svsnap.revenue.0": 1, "svsnap.cpu.0": 1, "svsnap.latency.0": 1, "svsnap.regions.0": 1, "svsnap.$dashboard.0": 1}
+	wantSnaps := map[string]uint64{"svsnap.revenue.0": 1, "svsnap.cpu.0": 1, "svsnap.latency.0": 1, "svsnap.regions.0": 1, "svsnap.$dashboard.0": 1, "svsnap.$index.0": 1}
 	if !maps.Equal(snaps.Subjects, wantSnaps) {
 		t.Errorf("SV_SNAP subjects %v, want %v", snaps.Subjects, wantSnaps)
 	}

@@ -185,17 +185,17 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.snapStream, err = g.js.Stream(ctx, broker.SnapshotStream); err != nil {
 		return fmt.Errorf("gateway: open %s: %w", broker.SnapshotStream, err)
 	}
-	maxGen, err := g.loadSnapshots(ctx, st.LastSeq)
+	var compacted uint64 // the log is purged up to here
+	if st.FirstSeq > 0 {
+		compacted = st.FirstSeq - 1
+	}
+	maxGen, err := g.loadSnapshots(ctx, st.LastSeq, compacted)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	// Events after floor can be rebuilt from the log, so clients holding a
 	// position at or above it resume across this restart.
-	floor, compacted := maxGen, uint64(0)
-	if st.FirstSeq > 0 {
-		compacted = st.FirstSeq - 1
-		floor = max(floor, compacted)
-	}
+	floor := max(maxGen, compacted)
 	g.hub.startAt(st.Epoch, floor, compacted)
 	waitFor := st.LastSeq
 	if st.Msgs == 0 {

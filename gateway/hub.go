@@ -28,6 +28,7 @@ type hub struct {
 	handled     uint64            // last stream seq handled, events or rejections
 	compactedAt uint64            // the log is purged up to here
 	skip        map[string]uint64 // snapshot generation per widget while rebuilding at boot
+	snapGen     map[string]uint64 // position of each widget's newest snapshot in SV_SNAP
 	log         eventLog
 	clients     map[*client]struct{}
 	list        []*client // the same clients, copied on change so the pacer reads it without the lock
@@ -58,6 +59,7 @@ func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
 		clients:      map[*client]struct{}{},
 		dirty:        map[string]struct{}{},
 		skip:         map[string]uint64{},
+		snapGen:      map[string]uint64{},
 		log:          eventLog{max: logBytes},
 		maxQueue:     maxQueue,
 		ticks:        make(chan struct{}, 1),

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,12 +74,19 @@ func (g *Gateway) compact(ctx context.Context) error {
 	if len(snaps) == 0 && gen == g.compactedAt() {
 		return nil
 	}
+	// The index goes first: if the store later loses the tail of SV_SNAP,
+	// it is what survives to say which snapshots went with it.
+	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: indexID, body: g.hub.snapshotIndex(gen, snaps)}); err != nil {
+		g.hub.markDirty(snaps)
+		return err
+	}
 	for i, s := range snaps {
 		if err := g.writeSnapshot(ctx, gen, s); err != nil {
 			g.hub.markDirty(snaps[i:])
 			return err
 		}
 	}
+	g.hub.noteSnapshots(gen, snaps)
 	if err := g.logStream.Purge(ctx, jetstream.WithPurgeSequence(gen+1)); err != nil {
 		return fmt.Errorf("purge %s below %d: %w", broker.LogStream, gen+1, err)
 	}
@@ -121,6 +130,78 @@ func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapsho
 	return nil
 }
 
+// indexID names the snapshot index in SV_SNAP (svsnap.$index.<part>): the
+// position of every widget's newest snapshot, written by each compaction
+// before the snapshots themselves. It cannot clash with a widget id.
+const indexID = "$index"
+
+type snapIndex struct {
+	Gen     uint64            `json:"gen"`
+	Widgets map[string]uint64 `json:"widgets"`
+}
+
+// snapshotIndex is the index as it will be once snaps are written at gen.
+func (h *hub) snapshotIndex(gen uint64, snaps []widgetSnapshot) []byte {
+	h.mu.Lock()
+	idx := snapIndex{Gen: gen, Widgets: make(map[string]uint64, len(h.snapGen)+len(snaps))}
+	for id, g := range h.snapGen {
+		idx.Widgets[id] = g
+	}
+	h.mu.Unlock()
+	for _, s := range snaps {
+		idx.Widgets[s.id] = gen
+	}
+	b, _ := json.Marshal(idx) // strings and integers: cannot fail
+	return b
+}
+
+func (h *hub) noteSnapshots(gen uint64, snaps []widgetSnapshot) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range snaps {
+		h.snapGen[s.id] = gen
+	}
+}
+
+// checkIndex compares what was restored with the newest index and says,
+// at warning level, which widgets lost snapshots: a damaged SV_SNAP falls
+// back to older snapshots (or none) without any other sign. A widget is
+// hurt only when the log no longer holds what its lost snapshot covered
+// (restored below compacted); otherwise replaying the log rebuilds it.
+func (g *Gateway) checkIndex(idx *snapIndex, restored map[string]uint64, compacted uint64) {
+	if idx == nil {
+		if compacted > 0 && len(restored) > 0 {
+			g.log.Warn("SV_SNAP holds no snapshot index although the log was compacted: its newest snapshots may be lost (damaged store?) and widgets may show older state",
+				"compacted", compacted, "widgets_restored", len(restored))
+		}
+		return
+	}
+	if idx.Gen < compacted {
+		g.log.Warn("SV_SNAP's newest snapshot index is older than the log's compaction point: the last compactions' snapshots are lost (damaged store?)",
+			"index_seq", idx.Gen, "compacted", compacted)
+	}
+	var lost []string
+	for id, want := range idx.Widgets {
+		if got := restored[id]; got < want && got < compacted {
+			lost = append(lost, fmt.Sprintf("%s (snapshot at seq %d lost; restored %s)", id, want, restoredFrom(got)))
+		}
+	}
+	if len(lost) == 0 {
+		return
+	}
+	sort.Strings(lost)
+	shown := lost[:min(len(lost), 20)]
+	g.log.Warn("snapshots lost from SV_SNAP (damaged store?): these widgets show older state, or none, and their updates up to the compaction point are gone",
+		"widgets_hurt", len(lost), "compacted", compacted, "widgets", strings.Join(shown, ", "))
+}
+
+func restoredFrom(gen uint64) string {
+	if gen == 0 {
+		return "nothing"
+	}
+	return "the one at seq " + strconv.FormatUint(gen, 10)
+}
+
 type snapParts struct {
 	parts int
 	got   map[int][]byte
@@ -131,9 +212,13 @@ type snapParts struct {
 // the log's last sequence (logEnd) cannot have been written by a gateway of
 // this log: restoring it would hold every live event below its position and
 // freeze the dashboard, so it is ignored, loudly.
-func (g *Gateway) loadSnapshots(ctx context.Context, logEnd uint64) (uint64, error) {
+//
+// compacted is where the log is purged up to: what it covered before lives
+// only in the snapshots, so a lost one is reported (checkIndex).
+func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (uint64, error) {
 	total := g.snapStream.CachedInfo().State.Msgs // opened by Start just before this
 	if total == 0 {
+		g.checkIndex(nil, nil, compacted)
 		return 0, nil
 	}
 	cons, err := g.js.OrderedConsumer(ctx, broker.SnapshotStream, jetstream.OrderedConsumerConfig{})
@@ -162,6 +247,8 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd uint64) (uint64, err
 		read += uint64(n)
 	}
 	var maxGen uint64
+	var idx *snapIndex
+	restored := map[string]uint64{}
 	for id, gens := range byWidget {
 		for gen := range gens {
 			if gen > logEnd {
@@ -174,12 +261,22 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd uint64) (uint64, err
 		if body == nil {
 			continue
 		}
+		if id == indexID {
+			idx = &snapIndex{}
+			if err := json.Unmarshal(body, idx); err != nil {
+				g.log.Warn("ignoring unreadable snapshot index", "err", err)
+				idx = nil
+			}
+			continue
+		}
 		if err := g.hub.restore(id, gen, body); err != nil {
 			g.log.Warn("ignoring unreadable snapshot", "widget", id, "err", err)
 			continue
 		}
+		restored[id] = gen
 		maxGen = max(maxGen, gen)
 	}
+	g.checkIndex(idx, restored, compacted)
 	return maxGen, nil
 }
 
@@ -244,7 +341,7 @@ func (h *hub) restore(id string, gen uint64, body []byte) error {
 			return err
 		}
 		h.title = t.Title
-		h.skip[id] = gen
+		h.skip[id], h.snapGen[id] = gen, gen
 		return nil
 	}
 	var s struct {
@@ -263,7 +360,7 @@ func (h *hub) restore(id string, gen uint64, body []byte) error {
 		return err
 	}
 	h.widgets[id] = w
-	h.skip[id] = gen
+	h.skip[id], h.snapGen[id] = gen, gen
 	return nil
 }
 

@@ -49,6 +49,13 @@ func (s *syncBuffer) String() string {
 // answers 200, plus a stop function that cancels it and returns run's error.
 func startRun(t *testing.T, args ...string) (readyLine, func() error) {
 	t.Helper()
+	ready, stop, _ := startRunLogged(t, args...)
+	return ready, stop
+}
+
+// startRunLogged is startRun that also returns what run logs on stderr.
+func startRunLogged(t *testing.T, args ...string) (readyLine, func() error, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	stderr := &syncBuffer{}
@@ -100,7 +107,7 @@ func startRun(t *testing.T, args ...string) (readyLine, func() error) {
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return ready, stop
+	return ready, stop, stderr
 }
 
 func waitHealthy(t *testing.T, url string) {

@@ -24,7 +24,7 @@ type serveFlags struct {
 	history                          int
 	maxMessageBytes, maxTableRows    int
 	sync                             syncFlag
-	exitWithStdin                    bool
+	exitWithStdin, recoverStore      bool
 	sec                              natsSecurity
 	auth                             authFlags
 	embedOrigins                     string
@@ -46,6 +46,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
 	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest update accepted, in bytes (1024 to 67108864)")
 	fs.IntVar(&f.maxTableRows, "max-table-rows", 100000, "live rows a table holds; new keys beyond are left out and counted (1 to 10000000)")
+	fs.BoolVar(&f.recoverStore, "recover-store", false, "when --data-dir's store is damaged, move it aside (to <data-dir>/damaged-<time>/) and start empty instead of refusing to start")
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	f.sec.register(fs)
 	f.auth.register(fs)
@@ -82,7 +83,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 		return nil, fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}
 	if f.natsURL != "" {
-		for _, n := range []string{"nats-addr", "data-dir", "sync"} {
+		for _, n := range []string{"nats-addr", "data-dir", "sync", "recover-store"} {
 			if f.set[n] {
 				return nil, fmt.Errorf("%w: --%s configures the embedded NATS server and cannot be used with --nats-url", errUsage, n)
 			}
@@ -180,10 +181,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	defer ln.Close()
 
-	bcfg := broker.Config{URL: f.natsURL, Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) },
+	bcfg := broker.Config{URL: f.natsURL, Logger: log,
 		MaxPayload: int32(f.maxMessageBytes)}
 	if f.natsURL == "" {
-		bcfg.Addr, bcfg.DataDir, bcfg.SyncInterval = f.natsAddr, f.dataDir, time.Duration(f.sync)
+		bcfg.Addr, bcfg.DataDir, bcfg.SyncInterval, bcfg.RecoverStore = f.natsAddr, f.dataDir, time.Duration(f.sync), f.recoverStore
 	}
 	if err := f.sec.apply(&bcfg); err != nil {
 		return err

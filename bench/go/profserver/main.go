@@ -69,7 +69,7 @@ func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool, syncEv
 	}
 	defer ln.Close()
 	b, err := broker.Start(ctx, broker.Config{Addr: natsAddr, DataDir: dataDir, SyncInterval: syncEvery,
-		Logf: func(format string, a ...any) { log.Debug(fmt.Sprintf(format, a...)) }})
+		Logger: log})
 	if err != nil {
 		return err
 	}
