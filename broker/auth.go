@@ -21,7 +21,6 @@ import (
 // one the gateway connects as. An auth file cannot use it.
 const GatewayUser = "streamviz-gateway"
 
-
 // gatewayInbox is where replies to the gateway's requests (JetStream API
 // answers, consumed messages) arrive. Publishers may subscribe to _INBOX.>
 // for their acknowledgements; a prefix of its own keeps the log's messages,
