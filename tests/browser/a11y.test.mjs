@@ -90,7 +90,7 @@ test('a chart reads as an image with a summary, and its points can be walked wit
   const text = await live.textContent();
   assert.match(text, new RegExp(new Date(T0 + 1000).toLocaleString('en').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   // The tooltip shows the same reading at the cursor.
-  assert.deepEqual(await page.locator('[data-widget-id="latency"] .sv-tip > div').allTextContents(), text.split(', '));
+  assert.deepEqual(await page.locator('[data-widget-id="latency"] .sv-tip > div').allTextContents(), text.split('; '));
   await page.keyboard.press('Home');
   await waitFor(async () => /Latency: 1\.0 ms$/.test(await live.textContent()), 5000, 'the first point announced');
   assert.deepEqual(errors, []);

@@ -348,7 +348,7 @@ export class SvChart extends SvWidget {
     ev.preventDefault();
     this.pin = { x: xs[idx], by: 'key' };
     this.moveCursor(idx);
-    setText(this.live, this.reading(idx));
+    setText(this.live, this.reading(idx).join('; '));
   }
 
   /**
@@ -396,18 +396,19 @@ export class SvChart extends SvWidget {
   /**
    * The reading at point idx: x, then every visible series' value.
    * @param {number} idx
+   * @returns {string[]}
    */
   reading(idx) {
     const plot = this.plot;
     const w = this.widget;
-    if (!plot || !w) return '';
+    if (!plot || !w) return [];
     const parts = [xText(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)];
     this.list.forEach((s, i) => {
       if (plot.series[i + 1]?.show === false) return;
       const y = plot.data[i + 1][idx];
       parts.push(`${this.seriesName(w, s)}: ${y === undefined ? 'no point' : this.valueText(i, y)}`);
     });
-    return parts.join(', ');
+    return parts;
   }
 
   /**
@@ -490,6 +491,15 @@ export class SvChart extends SvWidget {
       : FALLBACK);
     const type = w.config.chart_type;
     const bars = type === 'bar' && uPlot.paths?.bars ? uPlot.paths.bars({ size: [0.6, 64] }) : undefined;
+    /**
+     * The range around the data's only x, when every point has the same x; else null.
+     * @param {uPlot} u
+     * @returns {uPlot.Range.MinMax | null}
+     */
+    const singleX = (u) => {
+      const xs = u.data[0];
+      return xs.length > 0 && xs[0] === xs[xs.length - 1] ? xRangeOf(xs[0], xs[0], time) : null;
+    };
     const series = this.list.map((s, i) => {
       const color = this.colorOf(w, i);
       /** @type {uPlot.Series} */
@@ -522,10 +532,12 @@ export class SvChart extends SvWidget {
           // Bars and dots are centred on their x: without half a step of room the end ones are cut.
           ? { time, range: (u, min, max) => {
             const n = u.data[0].length;
-            const pad = n > 1 ? (max - min) / (n - 1) / 2 : 1;
+            if (n <= 1) return singleX(u) ?? [min, max];
+            const pad = (max - min) / (n - 1) / 2;
             return [min - pad, max + pad];
           } }
-          : { time, range: (_u, min, max) => xRangeOf(min, max, time) },
+          // uPlot gives a single x a range of 86,400,000 s on a time axis (years): centre it instead.
+          : { time, range: (u, min, max) => singleX(u) ?? [min, max] },
         // Bars measure from zero; a y axis that starts elsewhere would misstate their ratios.
         y: type === 'bar' ? { range: (_u, min, max) => uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true) } : {},
       },
@@ -641,7 +653,7 @@ export class SvChart extends SvWidget {
       if (!this.tip.hidden) this.tip.hidden = true;
       return;
     }
-    const lines = this.reading(idx).split(', ');
+    const lines = this.reading(idx);
     const texts = [...this.tip.children].map((c) => c.textContent);
     if (texts.length !== lines.length || texts.some((t, i) => t !== lines[i])) {
       this.tip.replaceChildren(...lines.map((l) => el('div', '', l)));
