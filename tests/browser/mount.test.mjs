@@ -3,11 +3,11 @@
 // prefix. Both must load their scripts, open their socket and show live updates, which absolute
 // URLs (/static/..., /ws) broke.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { launchBrowser, newPage, publish, startServer, tempDir, waitFor } from './harness.mjs';
+import { BIN, launchBrowser, newPage, publish, startServer, tempDir, waitFor } from './harness.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -77,4 +77,42 @@ test('serve --base-path serves a live dashboard under that path and nothing at t
   t.after(() => server.stop());
   assert.equal((await fetch(`http://${server.http}/`)).status, 404);
   await checkLiveUnder(t, `http://${server.http}/team/streamviz/`, '/team/streamviz/', server.nats);
+});
+
+test('under --base-path with a token, the login, its cookie and a signed embed link all stay below the base', async (t) => {
+  const TOKEN = 'base-path-token-51c9';
+  const server = await startServer({ extraArgs: ['--base-path', '/sv/', '--token', TOKEN] });
+  t.after(() => server.stop());
+  await publish(server.nats, WIDGETS);
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  const failed = [];
+  page.on('response', (r) => { if (r.status() >= 400 && r.url() !== `http://${server.http}/sv/`) failed.push(`${r.status()} ${r.url()}`); });
+  const resp = await page.goto(`http://${server.http}/sv/`);
+  assert.equal(resp.status(), 401);
+  // The login form's stylesheet loads from below the base too.
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor !== 'rgba(0, 0, 0, 0)'), true, 'the login page is styled');
+  await page.fill('input[name="token"]', TOKEN);
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  assert.equal(new URL(page.url()).pathname, '/sv/', 'login returns to the dashboard under the base');
+  await waitFor(() => page.evaluate(() => document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'
+    && document.querySelector('[data-widget-id="sales"] .sv-stat-value')?.textContent === '41'), 15000, 'the dashboard after login');
+  const cookies = await context.cookies();
+  assert.deepEqual(cookies.map((c) => [c.name, c.path]), [['streamviz_session', '/sv/']]);
+
+  // A signed link made with the base in --base-url opens its widget in a browser without the cookie.
+  const link = execFileSync(BIN, ['embed-url', 'trend', '--base-url', `http://${server.http}/sv/`], {
+    env: { ...process.env, STREAMVIZ_TOKEN: TOKEN },
+  }).toString().trim();
+  assert.ok(link.startsWith(`http://${server.http}/sv/embed/trend?`), link);
+  const fresh = await (await browser.newContext()).newPage();
+  fresh.on('pageerror', (e) => errors.push(e.message));
+  await fresh.goto(link);
+  await waitFor(() => fresh.evaluate(() => document.querySelector('[data-widget-id="trend"] [data-points]')?.getAttribute('data-points') === '2'
+    && document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'), 15000, 'the signed embed under the base');
+  assert.deepEqual(failed, []);
+  assert.deepEqual(errors, []);
 });

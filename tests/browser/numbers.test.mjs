@@ -1,0 +1,38 @@
+// Numbers without a format keep a stable number of decimals, chosen from the data: a gauge does
+// not jump between 59.66, 59.8 and 60, and a column does not print 7,167.3 beside 7,440.29.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
+
+test('a gauge, a stat and a table column keep the decimals their data has needed', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  await publish(server.nats, [
+    ['sv.cpu.config', { type: 'gauge', title: 'CPU', order: 1 }],
+    ['sv.cpu.data', { value: 59.66 }],
+    ['sv.n.config', { type: 'stat', title: 'Orders', order: 2 }],
+    ['sv.n.data', { value: 12 }],
+    ['sv.fmt.config', { type: 'stat', title: 'Formatted', format: '.1f', order: 3 }],
+    ['sv.fmt.data', { value: 2.26 }],
+    ['sv.t.config', { type: 'table', title: 'Sales', order: 4, columns: ['region', 'revenue'], sort_by: 'region', sort_desc: false }],
+    ['sv.t.data', { ops: [{ key: 'a', row: { region: 'a', revenue: 7167.3 } }, { key: 'b', row: { region: 'b', revenue: 7440.29 } }] }],
+  ]);
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.goto(`http://${server.http}/`);
+  const gauge = () => page.textContent('[data-widget-id="cpu"] .sv-gauge-value');
+  const cells = () => page.$$eval('[data-widget-id="t"] tr[data-key] td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+  await waitFor(async () => (await gauge()) === '59.66' && (await cells()).length === 2, 15000, 'the first values');
+  assert.deepEqual(await cells(), ['7,167.30', '7,440.29']);
+  assert.equal(await page.textContent('[data-widget-id="n"] .sv-stat-value'), '12', 'integers stay integers');
+  assert.equal(await page.textContent('[data-widget-id="fmt"] .sv-stat-value'), '2.3', 'a given format wins');
+  for (const [v, want] of [[59.8, '59.80'], [60, '60.00'], [61.5, '61.50']]) {
+    await publish(server.nats, [['sv.cpu.data', { value: v }]]);
+    await waitFor(async () => (await gauge()) === want, 10000, `the gauge at ${want} (shows ${await gauge()})`);
+  }
+  await publish(server.nats, [['sv.t.data', { key: 'c', row: { region: 'c', revenue: 10 } }]]);
+  await waitFor(async () => (await cells()).length === 3, 10000, 'a third row');
+  assert.deepEqual(await cells(), ['7,167.30', '7,440.29', '10.00']);
+  assert.deepEqual(errors, []);
+});
