@@ -31,6 +31,12 @@ test('a gauge, a stat and a table column keep the decimals their data has needed
     await publish(server.nats, [['sv.cpu.data', { value: v }]]);
     await waitFor(async () => (await gauge()) === want, 10000, `the gauge at ${want} (shows ${await gauge()})`);
   }
+  // A stat's change carries the value's decimals as well.
+  await publish(server.nats, [['sv.d.config', { type: 'stat', title: 'Price', order: 5 }], ['sv.d.data', { value: 10.14 }], ['sv.d.data', { value: 10.28 }]]);
+  const delta = () => page.textContent('[data-widget-id="d"] .sv-stat-delta');
+  await waitFor(async () => /^▲ \+0\.14 /.test(await delta()), 10000, 'the first change');
+  await publish(server.nats, [['sv.d.data', { value: 10.48 }]]);
+  await waitFor(async () => /^▲ \+0\.20 /.test(await delta()), 10000, `the change as +0.20 (shows ${await delta()})`);
   await publish(server.nats, [['sv.t.data', { key: 'c', row: { region: 'c', revenue: 10 } }]]);
   await waitFor(async () => (await cells()).length === 3, 10000, 'a third row');
   assert.deepEqual(await cells(), ['7,167.30', '7,440.29', '10.00']);

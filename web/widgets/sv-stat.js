@@ -1,7 +1,7 @@
 // @ts-check
 // <sv-stat>: one big number with its unit, and its change against the previous value.
 
-import { Decimals } from '../decimals.js';
+import { Decimals, formatFixed } from '../decimals.js';
 import { formatDelta } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
 
@@ -45,7 +45,8 @@ export class SvStat extends SvWidget {
       return;
     }
     const d = value - prev;
-    const text = formatDelta(d, format);
+    // Without a format the change has the value's decimals too (+0.20, not +0.2 after +0.14).
+    const text = format ? formatDelta(d, format) : signed(d, formatFixed(Math.abs(d), this.decimals.n));
     const zero = !/[1-9]/.test(text);
     const dir = d > 0 && !zero ? 'up' : d < 0 && !zero ? 'down' : 'flat';
     this.deltaEl.dataset.dir = dir;
@@ -57,4 +58,14 @@ export class SvStat extends SvWidget {
       : '';
     setText(this.deltaEl, `${arrow}${text}${unit ? ' ' + unit : ''}${rel}`);
   }
+}
+
+/**
+ * The change with its sign (− for a decrease), none when it shows as zero.
+ * @param {number} d
+ * @param {string} text  |d| formatted
+ */
+function signed(d, text) {
+  if (!/[1-9]/.test(text)) return text;
+  return (d < 0 ? '−' : '+') + text;
 }
