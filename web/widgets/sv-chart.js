@@ -43,6 +43,9 @@ const FALLBACK = { width: 300, height: 150 };
  */
 const SUBPIXEL_MAX_WAIT_MS = 250;
 
+/** How often a live chart's text alternative is rewritten at most. */
+const SUMMARY_EVERY_MS = 1000;
+
 /** @returns {number} */
 const dpr = () => globalThis.devicePixelRatio || 1;
 
@@ -150,6 +153,10 @@ export class SvChart extends SvWidget {
     /** Per series: the decimals its values have needed, for legend and tooltip. */
     /** @type {Decimals[]} */
     this.decimals = [];
+    /** When the text alternative was last written, and the timer that writes the next. */
+    this.labelAt = -Infinity;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.labelTimer = null;
     this.onKey = this.onKey.bind(this);
     this.onBlur = () => this.unpin('key');
     /** @type {uPlot | null} */
@@ -213,6 +220,8 @@ export class SvChart extends SvWidget {
     this.plotBox.removeEventListener('keydown', this.onKey);
     this.plotBox.removeEventListener('blur', this.onBlur);
     this.pin = null;
+    if (this.labelTimer !== null) clearTimeout(this.labelTimer);
+    this.labelTimer = null;
     this.ro?.disconnect();
     this.ro = null;
     if (this.lateTimer !== null) clearTimeout(this.lateTimer);
@@ -263,7 +272,30 @@ export class SvChart extends SvWidget {
     this.drawnRange = range && { x0: range[0], x1: range[1], dense: cd.decimated, at: performance.now() };
     this.repin();
     this.updateLegend();
-    this.plotBox.setAttribute('aria-label', this.summary(w));
+    this.labelSummary(!reuse);
+  }
+
+  /**
+   * Writes the text alternative, at most once a second (a live chart redraws every frame, and the
+   * summary scans every point), and always once after the last change.
+   * @param {boolean} now  the plot was rebuilt: label it at once
+   */
+  labelSummary(now) {
+    const wait = now ? 0 : this.labelAt + SUMMARY_EVERY_MS - performance.now();
+    if (wait > 0) {
+      this.labelTimer ??= setTimeout(() => {
+        this.labelTimer = null;
+        this.labelSummary(true);
+      }, wait);
+      return;
+    }
+    if (this.labelTimer !== null) clearTimeout(this.labelTimer);
+    this.labelTimer = null;
+    this.labelAt = performance.now();
+    const w = this.widget;
+    if (!w) return;
+    const text = this.summary(w);
+    if (this.plotBox.getAttribute('aria-label') !== text) this.plotBox.setAttribute('aria-label', text);
   }
 
   /**
