@@ -4,6 +4,8 @@
 // URLs (/static/..., /ws) broke.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
@@ -115,4 +117,51 @@ test('under --base-path with a token, the login, its cookie and a signed embed l
     && document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'), 15000, 'the signed embed under the base');
   assert.deepEqual(failed, []);
   assert.deepEqual(errors, []);
+});
+
+/** A reverse proxy on a free port that serves `upstream` under `prefix`, stripping it, WebSockets included. */
+async function strippingProxy(t, upstream, prefix) {
+  const [host, port] = [upstream.slice(0, upstream.lastIndexOf(':')), Number(upstream.slice(upstream.lastIndexOf(':') + 1))];
+  const strip = (url) => (url.startsWith(prefix) ? url.slice(prefix.length - 1) : null);
+  const proxy = createServer((req, res) => {
+    const path = strip(req.url);
+    if (path === null) {
+      res.writeHead(404).end();
+      return;
+    }
+    const up = request({ host, port, path, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  proxy.on('upgrade', (req, socket, head) => {
+    const path = strip(req.url);
+    if (path === null) {
+      socket.destroy();
+      return;
+    }
+    const up = connect(port, host, () => {
+      const lines = [`${req.method} ${path} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(lines.join('\r\n') + '\r\n\r\n');
+      up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  const sockets = new Set();
+  proxy.on('connection', (c) => { sockets.add(c); c.on('close', () => sockets.delete(c)); });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => { for (const c of sockets) c.destroy(); return new Promise((r) => proxy.close(r)); });
+  return `127.0.0.1:${proxy.address().port}`;
+}
+
+test('behind a reverse proxy that strips /streamviz/, the dashboard and its embeds are live', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  const proxied = await strippingProxy(t, server.http, '/streamviz/');
+  await checkLiveUnder(t, `http://${proxied}/streamviz/`, '/streamviz/', server.nats);
 });
