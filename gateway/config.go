@@ -198,6 +198,11 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 	return c, nil
 }
 
+// category reports whether c is a category chart (x_type "category").
+func (c *WidgetConfig) category() bool {
+	return c.Type == TypeChart && c.XType != nil && *c.XType == XCategory
+}
+
 // DefaultConfig is the config of a widget of type typ that nobody described;
 // nil for an unknown type.
 func DefaultConfig(id, typ string, history int) *WidgetConfig {

@@ -147,6 +147,10 @@ func (h *hub) apply(m message) error {
 		ev = h.configEvent(m.seq, w)
 	case w == nil:
 		w = newWidget(DefaultConfig(id, upd.impliedType(), h.history))
+		if err := w.check(upd); err != nil {
+			h.counters.rejected.Add(1)
+			return fmt.Errorf("%s: %w", m.subject, err)
+		}
 		h.widgets[id] = w
 		refused = w.admit(upd, h.maxTableRows)
 		w.apply(upd)

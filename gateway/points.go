@@ -15,9 +15,9 @@ var errPointsSlowPath = errors.New("points need the reference decoder")
 // encoding/json calling Point.UnmarshalJSON for each point, decoding a batch
 // cost several allocations and two extra scans per point.
 //
-// It handles only points that the reference path (Point.UnmarshalJSON)
-// accepts: [x, y] with x a finite number or an ISO-8601 string without
-// escapes or non-ASCII bytes, and y a number or null. Anything else, valid or
+// It handles only points that the reference path (rawPoint.UnmarshalJSON)
+// accepts with a number x: [x, y] with x a finite number and y a number or
+// null. Anything else, valid or
 // not, returns errPointsSlowPath so the reference path decides, and says why.
 type pointList []Point
 
@@ -103,16 +103,8 @@ func parsePointX(b []byte, i int) (Time, int, bool) {
 		return 0, i, false
 	}
 	if b[i] == '"' {
-		// A plain ASCII string without escapes decodes to its own bytes.
-		for j := i + 1; j < len(b); j++ {
-			switch c := b[j]; {
-			case c == '"':
-				t, ok := parseISOTime(string(b[i+1 : j]))
-				return t, j + 1, ok
-			case c == '\\' || c < 0x20 || c >= 0x80:
-				return 0, i, false
-			}
-		}
+		// A string is a time or, in a category chart, a category: the
+		// reference decoder keeps its text for the hub to decide.
 		return 0, i, false
 	}
 	end := numberEnd(b, i)

@@ -236,6 +236,67 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 
 func (p Point) MarshalJSON() ([]byte, error) { return appendPoint(nil, p), nil }
 
+// CatPoint is one point of a category chart (x_type "category"): ["eu", 10].
+type CatPoint struct {
+	X string
+	Y Num
+}
+
+func (p *CatPoint) UnmarshalJSON(b []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return &shapeError{fmt.Sprintf("point %s: want [category, y]", truncate(string(b), 40))}
+	}
+	if err := json.Unmarshal(pair[0], &p.X); err != nil {
+		return &shapeError{fmt.Sprintf("point %s: a category is a string", truncate(string(b), 40))}
+	}
+	return p.Y.UnmarshalJSON(pair[1])
+}
+
+// rawX is an x as sent, before the widget's axis decides what it is: a
+// number, or a string that is a time (ISO-8601) in a number chart and a
+// category in a category chart.
+type rawX struct {
+	T      Time
+	TimeOK bool // T holds it: a number, or a string that parses as a time
+	Text   string
+	IsText bool
+}
+
+func (x *rawX) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &x.Text); err != nil {
+			return err
+		}
+		x.IsText = true
+		x.T, x.TimeOK = parseISOTime(x.Text)
+		return nil
+	}
+	t, ok := parseMSTime(b)
+	if !ok {
+		return &shapeError{fmt.Sprintf("time %s: want milliseconds, ISO-8601 or (in a category chart) text", truncate(string(b), 40))}
+	}
+	x.T, x.TimeOK = t, true
+	return nil
+}
+
+// rawPoint is [x, y] with x as sent.
+type rawPoint struct {
+	X rawX
+	Y Num
+}
+
+func (p *rawPoint) UnmarshalJSON(b []byte) error {
+	var pair []json.RawMessage
+	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
+		return &shapeError{fmt.Sprintf("point %s: want [x, y]", truncate(string(b), 40))}
+	}
+	if err := p.X.UnmarshalJSON(pair[0]); err != nil {
+		return err
+	}
+	return p.Y.UnmarshalJSON(pair[1])
+}
+
 func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
@@ -269,6 +330,21 @@ func appendPoints(b []byte, pts []Point) []byte {
 			b = append(b, ',')
 		}
 		b = appendPoint(b, p)
+	}
+	return append(b, ']')
+}
+
+func appendCatPoints(b []byte, pts []CatPoint) []byte {
+	b = append(b, '[')
+	for i, p := range pts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendString(b, p.X)
+		b = append(b, ',')
+		b = appendNum(b, p.Y)
+		b = append(b, ']')
 	}
 	return append(b, ']')
 }
@@ -336,11 +412,11 @@ func (op *TableOp) validate() error {
 type dataFields struct {
 	Value  optNum           `json:"value"`
 	TS     *Time            `json:"ts"`
-	X      *Time            `json:"x"`
+	X      *rawX            `json:"x"`
 	Y      optNum           `json:"y"`
 	Series *string          `json:"series"`
 	Mode   *string          `json:"mode"`
-	Remove *[]Time          `json:"remove"`
+	Remove *[]rawX          `json:"remove"`
 	Key    *Key             `json:"key"`
 	Row    *json.RawMessage `json:"row"`
 	Delete *bool            `json:"delete"`
@@ -348,8 +424,8 @@ type dataFields struct {
 }
 
 // dataIn is a data message whose points decode as P: pointList (the fast
-// path) or []Point (encoding/json per point, the reference).
-type dataIn[P ~[]Point] struct {
+// path) or []rawPoint (encoding/json per point, the reference).
+type dataIn[P any] struct {
 	dataFields
 	Points *P `json:"points"`
 }
@@ -374,6 +450,30 @@ type ChartUpdate struct {
 	Points []Point
 	Upsert bool
 	Remove []Time
+	// A category chart's points and removals: set when every x is a string.
+	Cats       []CatPoint
+	RemoveCats []string
+	// numX: some x is a number (a category chart refuses it); xErr: why the
+	// x are not all times (a string that is not ISO-8601), which a number
+	// chart refuses. Points and Remove are complete only when xErr is nil.
+	numX     bool
+	xErr     error
+	category bool // forAxis chose the category axis: Cats and RemoveCats apply
+}
+
+// forAxis checks c against its chart's x axis (config x_type), once the
+// widget is known: a category chart takes text x only (Cats), a number
+// chart numbers and times only (Points).
+func (c *ChartUpdate) forAxis(category bool) error {
+	if category {
+		if c.numX {
+			return fmt.Errorf("%w: a category chart's x is text (a category), not a number", ErrBadShape)
+		}
+		c.Points, c.Remove, c.category = nil, nil, true
+		return nil
+	}
+	c.Cats, c.RemoveCats = nil, nil
+	return c.xErr
 }
 
 // TableUpdate is a batch of row operations applied atomically.
@@ -423,22 +523,24 @@ func DecodeUpdate(b []byte, now float64) (*Update, error) {
 	if err != nil {
 		return nil, err
 	}
-	return validateUpdate(&in.dataFields, (*[]Point)(in.Points), now)
+	return validateUpdate(&in.dataFields, (*[]Point)(in.Points), nil, now)
 }
 
 // decodeUpdateReference is DecodeUpdate decoding points with encoding/json
 // and Point.UnmarshalJSON: the behaviour pointList must match.
 func decodeUpdateReference(b []byte, now float64) (*Update, error) {
-	var in dataIn[[]Point]
+	var in dataIn[[]rawPoint]
 	if err := decodeObject(b, &in); err != nil {
 		return nil, err
 	}
-	return validateUpdate(&in.dataFields, in.Points, now)
+	return validateUpdate(&in.dataFields, nil, in.Points, now)
 }
 
-func validateUpdate(in *dataFields, points *[]Point, now float64) (*Update, error) {
+// validateUpdate takes the points parsed by the fast path (numbers only) or
+// as sent (raw).
+func validateUpdate(in *dataFields, points *[]Point, raw *[]rawPoint, now float64) (*Update, error) {
 	isValue := in.Value.Set
-	isChart := in.X != nil || in.Y.Set || points != nil || in.Remove != nil
+	isChart := in.X != nil || in.Y.Set || points != nil || raw != nil || in.Remove != nil
 	isTable := in.Key != nil || in.Ops != nil || in.Row != nil || in.Delete != nil
 	shapes := 0
 	for _, s := range []bool{isValue, isChart, isTable} {
@@ -457,13 +559,13 @@ func validateUpdate(in *dataFields, points *[]Point, now float64) (*Update, erro
 		}
 		return &Update{Value: &ValueUpdate{Value: in.Value.Num, TS: ts}}, nil
 	case isChart:
-		return decodeChart(in, points)
+		return decodeChart(in, points, raw)
 	default:
 		return decodeTable(in)
 	}
 }
 
-func decodeChart(in *dataFields, points *[]Point) (*Update, error) {
+func decodeChart(in *dataFields, fast *[]Point, points *[]rawPoint) (*Update, error) {
 	c := &ChartUpdate{}
 	if in.Series != nil {
 		if len(*in.Series) > maxTextLen {
@@ -483,18 +585,72 @@ func decodeChart(in *dataFields, points *[]Point) (*Update, error) {
 	if (in.X == nil) == in.Y.Set {
 		return nil, fmt.Errorf("%w: a point needs both x and y", ErrBadShape)
 	}
-	if in.X != nil && points != nil {
+	if in.X != nil && (points != nil || fast != nil) {
 		return nil, fmt.Errorf("%w: give x/y or points, not both", ErrBadShape)
 	}
-	if in.X != nil {
-		c.Points = []Point{{X: *in.X, Y: in.Y.Num}}
-	} else if points != nil {
-		c.Points = *points
+	if fast != nil {
+		c.Points, c.numX = *fast, len(*fast) > 0
+	} else if err := c.fromRaw(in, points); err != nil {
+		return nil, err
 	}
 	if in.Remove != nil {
-		c.Remove = *in.Remove
+		rm := *in.Remove
+		texts := 0
+		c.Remove = make([]Time, 0, len(rm))
+		for _, x := range rm {
+			c.note(x, &texts)
+			c.Remove = append(c.Remove, x.T)
+		}
+		if texts > 0 && texts == len(rm) {
+			c.RemoveCats = make([]string, len(rm))
+			for i, x := range rm {
+				c.RemoveCats[i] = x.Text
+			}
+		}
 	}
 	return &Update{Chart: c}, nil
+}
+
+// fromRaw sets the points from x/y or points as sent.
+func (c *ChartUpdate) fromRaw(in *dataFields, points *[]rawPoint) error {
+	var pts []rawPoint
+	if in.X != nil {
+		pts = []rawPoint{{X: *in.X, Y: in.Y.Num}}
+	} else if points != nil {
+		pts = *points
+	}
+	texts := 0 // x given as strings
+	c.Points = make([]Point, 0, len(pts))
+	for _, p := range pts {
+		c.note(p.X, &texts)
+		c.Points = append(c.Points, Point{X: p.X.T, Y: p.Y})
+	}
+	if texts > 0 && texts == len(pts) {
+		c.Cats = make([]CatPoint, len(pts))
+		for i, p := range pts {
+			if len(p.X.Text) == 0 || len(p.X.Text) > maxTextLen {
+				return fmt.Errorf("%w: a category is 1 to %d bytes", ErrBadShape, maxTextLen)
+			}
+			c.Cats[i] = CatPoint{X: p.X.Text, Y: p.Y}
+		}
+	}
+	if points == nil && in.X == nil {
+		c.Points = nil
+	}
+	return nil
+}
+
+// note records what an x says about the chart's axis.
+func (c *ChartUpdate) note(x rawX, texts *int) {
+	if x.IsText {
+		*texts++
+	} else {
+		c.numX = true
+	}
+	if !x.TimeOK && c.xErr == nil {
+		c.xErr = &shapeError{fmt.Sprintf("time %q: want milliseconds or ISO-8601", truncate(x.Text, 40))}
+		c.xErr = fmt.Errorf("%w: %v", ErrBadShape, c.xErr)
+	}
 }
 
 func decodeTable(in *dataFields) (*Update, error) {
@@ -540,13 +696,26 @@ func (u *Update) encode(b []byte) []byte {
 		b = append(b, `{"series":`...)
 		b = appendString(b, c.Series)
 		b = append(b, `,"points":`...)
-		b = appendPoints(b, c.Points)
+		if c.category {
+			b = appendCatPoints(b, c.Cats)
+		} else {
+			b = appendPoints(b, c.Points)
+		}
 		if c.Upsert {
 			b = append(b, `,"mode":"upsert"`...)
 		} else {
 			b = append(b, `,"mode":"append"`...)
 		}
-		if len(c.Remove) > 0 {
+		if c.category && len(c.RemoveCats) > 0 {
+			b = append(b, `,"remove":[`...)
+			for i, x := range c.RemoveCats {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, x)
+			}
+			b = append(b, ']')
+		} else if len(c.Remove) > 0 {
 			b = append(b, `,"remove":[`...)
 			for i, x := range c.Remove {
 				if i > 0 {

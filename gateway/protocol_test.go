@@ -39,6 +39,48 @@ func TestDecodeUpdateNormalizesEveryDocumentedShape(t *testing.T) {
 	}
 }
 
+// A string x is a time in a number chart and a category in a category
+// chart: which one, and whether it fits, is decided once the widget's axis
+// (x_type) is known.
+func TestChartXIsCheckedAgainstTheWidgetsAxis(t *testing.T) {
+	tests := []struct {
+		name, in string
+		category bool
+		want     string // the encoded update, or the error's text
+	}{
+		{"a time string in a number chart", `{"x": "2024-11-27T13:20:00.250Z", "y": 1}`, false, `{"series":"","points":[[1732713600250,1]],"mode":"append"}`},
+		{"a non-time string in a number chart", `{"x": "yesterday", "y": 1}`, false, `bad shape: time "yesterday": want milliseconds or ISO-8601`},
+		{"a removal that is not a time in a number chart", `{"remove": ["noon"]}`, false, `bad shape: time "noon": want milliseconds or ISO-8601`},
+		{"categories in a category chart", `{"points": [["eu", 1], ["2024-11-27T13:20:00Z", 2]], "remove": ["us"], "mode": "upsert"}`, true,
+			`{"series":"","points":[["eu",1],["2024-11-27T13:20:00Z",2]],"mode":"upsert","remove":["us"]}`},
+		{"a number in a category chart", `{"points": [["eu", 1], [5, 2]]}`, true, `bad shape: a category chart's x is text (a category), not a number`},
+		{"a numeric removal in a category chart", `{"remove": [5]}`, true, `bad shape: a category chart's x is text (a category), not a number`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := DecodeUpdate([]byte(tt.in), 0)
+			if err != nil {
+				t.Fatalf("DecodeUpdate(%s): %v", tt.in, err)
+			}
+			got := ""
+			if err := u.Chart.forAxis(tt.category); err != nil {
+				got = err.Error()
+				if !errors.Is(err, ErrBadShape) {
+					t.Errorf("%v is not a bad shape", err)
+				}
+			} else {
+				got = string(u.encode(nil))
+			}
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+	if _, err := DecodeUpdate([]byte(`{"points": [["", 1]]}`), 0); !errors.Is(err, ErrBadShape) {
+		t.Errorf("an empty category: %v, want a bad shape", err)
+	}
+}
+
 func TestDecodeUpdateRejectsWithReason(t *testing.T) {
 	deep := strings.Repeat("[", 40) + strings.Repeat("]", 40)
 	tests := []struct {
@@ -53,7 +95,6 @@ func TestDecodeUpdateRejectsWithReason(t *testing.T) {
 		{"two shapes", `{"value": 1, "key": "a"}`, ErrBadShape, "want one of"},
 		{"string value", `{"value": "high"}`, ErrBadShape, "number or null"},
 		{"x without y", `{"x": 1}`, ErrBadShape, "both x and y"},
-		{"bad time", `{"x": "yesterday", "y": 1}`, ErrBadShape, "ISO-8601"},
 		{"point not a pair", `{"points": [[1, 2, 3]]}`, ErrBadShape, "[x, y]"},
 		{"unknown mode", `{"x": 1, "y": 1, "mode": "replace"}`, ErrBadShape, "append or upsert"},
 		{"row not an object", `{"key": "a", "row": [1]}`, ErrBadShape, "object"},

@@ -17,8 +17,10 @@ type widget struct {
 	value, prev Num
 	ts          *float64
 
-	// chart: each series keeps its last max_points in arrival (or x) order.
+	// chart: each series keeps its last max_points in arrival (or x) order;
+	// a category chart (x_type "category") keeps cats instead.
 	series map[string][]Point
+	cats   map[string][]CatPoint
 
 	// table: every live row by key, compact JSON objects.
 	rows map[string]json.RawMessage
@@ -43,14 +45,16 @@ func newWidget(cfg *WidgetConfig) *widget {
 // max_points trims it.
 func (w *widget) setConfig(cfg *WidgetConfig) {
 	w.encoded = nil
-	if w.cfg == nil || w.cfg.Type != cfg.Type {
+	if w.cfg == nil || w.cfg.Type != cfg.Type || w.cfg.category() != cfg.category() {
 		w.value, w.prev, w.ts = Num{}, Num{}, nil
-		w.series, w.rows = nil, nil
+		w.series, w.cats, w.rows = nil, nil, nil
 		w.refused, w.refusedSet = 0, nil
-		switch cfg.Type {
-		case TypeChart:
+		switch {
+		case cfg.category():
+			w.cats = map[string][]CatPoint{}
+		case cfg.Type == TypeChart:
 			w.series = map[string][]Point{}
-		case TypeTable:
+		case cfg.Type == TypeTable:
 			w.rows = map[string]json.RawMessage{}
 		}
 	}
@@ -59,13 +63,20 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 		for name, pts := range w.series {
 			w.series[name] = trimFront(pts, *cfg.MaxPoints)
 		}
+		for name, pts := range w.cats {
+			w.cats[name] = trimFront(pts, *cfg.MaxPoints)
+		}
 	}
 }
 
-// check reports whether u fits the widget's type, without changing anything.
+// check reports whether u fits the widget's type (and a chart update its x
+// axis), without changing the widget.
 func (w *widget) check(u *Update) error {
 	if !u.fits(w.cfg.Type) {
 		return fmt.Errorf("%w: %s widget %q got a %s update", ErrWrongType, w.cfg.Type, w.cfg.ID, u.impliedType())
+	}
+	if u.Chart != nil {
+		return u.Chart.forAxis(w.cfg.category())
 	}
 	return nil
 }
@@ -161,6 +172,8 @@ func (w *widget) apply(u *Update) {
 		w.prev, w.value = w.value, u.Value.Value
 		ts := u.Value.TS
 		w.ts = &ts
+	case u.Chart != nil && w.cats != nil:
+		w.applyCats(u.Chart)
 	case u.Chart != nil:
 		w.applyChart(u.Chart)
 	case u.Table != nil:
@@ -198,6 +211,39 @@ func (w *widget) applyChart(c *ChartUpdate) {
 	w.series[c.Series] = pts
 }
 
+func (w *widget) applyCats(c *ChartUpdate) {
+	pts := w.cats[c.Series]
+	if len(c.RemoveCats) > 0 {
+		gone := make(map[string]bool, len(c.RemoveCats))
+		for _, x := range c.RemoveCats {
+			gone[x] = true
+		}
+		pts = slices.DeleteFunc(pts, func(p CatPoint) bool { return gone[p.X] })
+	}
+	for _, p := range c.Cats {
+		if !c.Upsert {
+			pts = append(pts, p)
+			continue
+		}
+		// The newest point of the category, else a new category after the others.
+		i := len(pts) - 1
+		for i >= 0 && pts[i].X != p.X {
+			i--
+		}
+		if i >= 0 {
+			pts[i] = p
+		} else {
+			pts = append(pts, p)
+		}
+	}
+	pts = trimFront(pts, *w.cfg.MaxPoints)
+	if len(pts) == 0 && c.Series != "" {
+		delete(w.cats, c.Series)
+		return
+	}
+	w.cats[c.Series] = pts
+}
+
 // upsertPoint replaces the newest point at p.X, or inserts p after the last
 // point with an x not above it. It scans from the end: Pathway's late updates
 // touch recent windows.
@@ -217,7 +263,7 @@ func upsertPoint(pts []Point, p Point) []Point {
 
 // trimFront keeps the last n points by reslicing; append copies only the
 // kept part when it next grows, so memory stays within a small multiple of n.
-func trimFront(pts []Point, n int) []Point {
+func trimFront[P any](pts []P, n int) []P {
 	if len(pts) > n {
 		return pts[len(pts)-n:]
 	}
@@ -240,28 +286,10 @@ func (w *widget) appendState(b []byte) []byte {
 		}
 		return append(b, '}')
 	case TypeChart:
-		b = append(b, `{"points":`...)
-		b = appendPoints(b, w.series[""])
-		names := make([]string, 0, len(w.series))
-		for name := range w.series {
-			if name != "" {
-				names = append(names, name)
-			}
+		if w.cats != nil {
+			return appendSeries(b, w.cats, appendCatPoints)
 		}
-		if len(names) > 0 {
-			sort.Strings(names)
-			b = append(b, `,"series":{`...)
-			for i, name := range names {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, name)
-				b = append(b, ':')
-				b = appendPoints(b, w.series[name])
-			}
-			b = append(b, '}')
-		}
-		return append(b, '}')
+		return appendSeries(b, w.series, appendPoints)
 	default:
 		keys := make([]string, 0, len(w.rows))
 		for k := range w.rows {
@@ -286,6 +314,33 @@ func (w *widget) appendState(b []byte) []byte {
 	}
 }
 
+// appendSeries writes a chart's state: the default series' points, and the
+// named series by name.
+func appendSeries[P any](b []byte, series map[string][]P, points func([]byte, []P) []byte) []byte {
+	b = append(b, `{"points":`...)
+	b = points(b, series[""])
+	names := make([]string, 0, len(series))
+	for name := range series {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		b = append(b, `,"series":{`...)
+		for i, name := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, name)
+			b = append(b, ':')
+			b = points(b, series[name])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
 // stateIn is the union of the state shapes, for loading snapshots.
 type stateIn struct {
 	Value   Num                        `json:"value"`
@@ -297,8 +352,27 @@ type stateIn struct {
 	Refused int                        `json:"refused"`
 }
 
+// catStateIn is a category chart's state, for loading snapshots.
+type catStateIn struct {
+	Points []CatPoint            `json:"points"`
+	Series map[string][]CatPoint `json:"series"`
+}
+
 func (w *widget) loadState(b []byte) error {
 	w.encoded = nil
+	if w.cats != nil {
+		var s catStateIn
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("widget %q state: %w", w.cfg.ID, err)
+		}
+		if len(s.Points) > 0 {
+			w.cats[""] = s.Points
+		}
+		for name, pts := range s.Series {
+			w.cats[name] = pts
+		}
+		return nil
+	}
 	var s stateIn
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("widget %q state: %w", w.cfg.ID, err)

@@ -115,3 +115,46 @@ func TestUpsertNeverDuplicatesAnXEvenOutOfOrder(t *testing.T) {
 		t.Errorf("got %s, want %s (the same rule as web/series.js)", got, want)
 	}
 }
+
+// A category chart (x_type "category") keeps one point per category when
+// fed upserts: an update moves its bar in place, a new category goes after
+// the others, a removal drops it; its state survives a snapshot round trip,
+// and a change of x_type starts it over.
+func TestCategoryChartUpdatesEachCategoryInPlace(t *testing.T) {
+	cfg, err := DecodeConfig("rev", []byte(`{"type":"chart","chart_type":"bar","x_type":"category","max_points":3}`), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWidget(cfg)
+	steps := []struct{ name, update, want string }{
+		{"upserts add categories in arrival order", `{"points":[["eu",10],["us",20]],"mode":"upsert"}`, `{"points":[["eu",10],["us",20]]}`},
+		{"an upsert updates its category in place", `{"points":[["eu",12],["apac",5]],"mode":"upsert"}`, `{"points":[["eu",12],["us",20],["apac",5]]}`},
+		{"a removal drops a category", `{"points":[],"mode":"upsert","remove":["us"]}`, `{"points":[["eu",12],["apac",5]]}`},
+		{"a new category beyond max_points pushes out the oldest", `{"points":[["latam",1],["af",2]],"mode":"upsert"}`, `{"points":[["apac",5],["latam",1],["af",2]]}`},
+		{"named series by name", `{"series":"cost","points":[["eu",3]],"mode":"upsert"}`, `{"points":[["apac",5],["latam",1],["af",2]],"series":{"cost":[["eu",3]]}}`},
+	}
+	for _, s := range steps {
+		u := mustUpdate(t, s.update)
+		if err := w.check(u); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		w.apply(u)
+		if got := string(w.appendState(nil)); got != s.want {
+			t.Fatalf("%s:\n got %s\nwant %s", s.name, got, s.want)
+		}
+	}
+	if err := w.check(mustUpdate(t, `{"points":[[1,2]]}`)); !errors.Is(err, ErrBadShape) {
+		t.Errorf("a number x in a category chart: %v, want a bad shape", err)
+	}
+	restored := newWidget(cfg)
+	if err := restored.loadState(w.appendState(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(restored.appendState(nil)), string(w.appendState(nil)); got != want {
+		t.Errorf("snapshot round trip: got %s, want %s", got, want)
+	}
+	w.setConfig(DefaultConfig("rev", TypeChart, 10))
+	if got := string(w.appendState(nil)); got != `{"points":[]}` {
+		t.Errorf("a number axis starts over: %s", got)
+	}
+}

@@ -139,3 +139,36 @@ export function buildPlotData(list, width) {
   }
   return { ...cd, decimated: false };
 }
+
+/**
+ * uPlot's columns for a category chart (x_type "category"): x is each live category's position
+ * (0, 1, ...), in the order the categories were first seen, and `labels` names them. Each series'
+ * column holds its newest y of each category, `undefined` where it has none.
+ * @param {Series[]} list  their x are category indexes (state.js)
+ * @param {string[]} names  index -> category
+ * @returns {ChartData & {decimated: boolean, labels: string[]}}
+ */
+export function buildCategoryData(list, names) {
+  /** @type {Map<number, number>} */
+  const pos = new Map();
+  let points = 0;
+  for (const s of list) {
+    points += s.length;
+    for (let i = s.head; i < s.xs.length; i++) pos.set(s.xs[i], 0);
+  }
+  const live = [...pos.keys()].sort((a, b) => a - b);
+  live.forEach((idx, p) => pos.set(idx, p));
+  const ys = list.map((s) => {
+    /** @type {YColumn} */
+    const col = new Array(live.length).fill(undefined);
+    for (let i = s.head; i < s.xs.length; i++) col[/** @type {number} */ (pos.get(s.xs[i]))] = s.ys[i];
+    return col;
+  });
+  return {
+    data: [live.map((_, p) => p), ...ys],
+    time: false,
+    points,
+    decimated: false,
+    labels: live.map((idx) => names[idx] ?? ''),
+  };
+}

@@ -87,6 +87,21 @@ export class Series {
   }
 
   /**
+   * A category chart's upsert (the server's rule for x_type "category"): replaces the newest point
+   * with this x, else adds the point after all others.
+   * @param {number} x
+   * @param {number | null} y
+   */
+  upsertLast(x, y) {
+    const at = this.xs.lastIndexOf(x);
+    if (at >= this.head) {
+      this.ys[at] = y;
+      return;
+    }
+    this.append(x, y);
+  }
+
+  /**
    * Removes every point whose x is in the set.
    * @param {Set<number>} xs
    */

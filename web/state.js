@@ -9,7 +9,13 @@ import { Series } from './series.js';
 /** @typedef {import('./config.js').WidgetConfig} WidgetConfig */
 /** @typedef {import('./config.js').WidgetType} WidgetType */
 /** @typedef {{value: number | null, prev: number | null, ts: number | null}} ValueState */
-/** @typedef {{series: Map<string, Series>, lastSeries: string | null}} ChartState */
+/**
+ * A category chart (config x_type "category") keeps its x as numbers too: each category's index
+ * in `categories.names`, assigned when first seen, so the series machinery stays numeric; the
+ * plot shows the names.
+ * @typedef {{names: string[], index: Map<string, number>}} Categories
+ * @typedef {{series: Map<string, Series>, lastSeries: string | null, categories: Categories}} ChartState
+ */
 /**
  * `changed` collects the keys upserted or deleted since its reader last cleared it, so a table
  * that shows the top 100 of 10,000 rows can update its selection from the rows that changed
@@ -67,7 +73,7 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   const st = isPlainObject(rawState) ? rawState : {};
   if (type === 'chart') {
     /** @type {ChartWidget} */
-    const w = { id, type, config, version, state: { series: new Map(), lastSeries: null } };
+    const w = { id, type, config, version, state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() } } };
     addPoints(w, '', st.points, 'append');
     if (isPlainObject(st.series)) {
       for (const [name, pts] of Object.entries(st.series)) addPoints(w, name, pts, 'append');
@@ -105,17 +111,22 @@ function addPoints(w, name, points, mode, remove) {
     s = new Series(name);
     w.state.series.set(name, s);
   }
+  const category = w.config.x_type === 'category';
+  const cats = w.state.categories;
   if (Array.isArray(remove) && remove.length) {
-    s.remove(new Set(remove.filter((x) => typeof x === 'number')));
+    s.remove(new Set(category
+      ? remove.flatMap((x) => (typeof x === 'string' && cats.index.has(x) ? [/** @type {number} */ (cats.index.get(x))] : []))
+      : remove.filter((x) => typeof x === 'number')));
   }
   if (hasPoints) {
     let added = false;
     for (const p of /** @type {unknown[]} */ (points)) {
       if (!Array.isArray(p)) continue;
-      const x = num(p[0]);
+      const x = category ? categoryIndex(cats, p[0]) : num(p[0]);
       if (x === null) continue;
       const y = num(p[1]);
-      if (mode === 'upsert') s.upsert(x, y);
+      // A category's upsert replaces its newest point or adds it after the others (§1.3).
+      if (mode === 'upsert') category ? s.upsertLast(x, y) : s.upsert(x, y);
       else s.append(x, y);
       added = true;
     }
@@ -128,6 +139,23 @@ function addPoints(w, name, points, mode, remove) {
     w.state.series.delete(name);
     if (w.state.lastSeries === name) w.state.lastSeries = null;
   }
+}
+
+/**
+ * The index of a category (a string x), given one when first seen; null for anything else.
+ * @param {Categories} cats
+ * @param {unknown} x
+ * @returns {number | null}
+ */
+function categoryIndex(cats, x) {
+  if (typeof x !== 'string') return null;
+  let i = cats.index.get(x);
+  if (i === undefined) {
+    i = cats.names.length;
+    cats.names.push(x);
+    cats.index.set(x, i);
+  }
+  return i;
 }
 
 /**

@@ -280,11 +280,15 @@ def apply_data(w: dict, d: dict) -> None:
         rm = set(d.get("remove") or [])
         if rm:
             pts[:] = [p for p in pts if p[0] not in rm]
+        category = cfg.get("x_type") == "category"
         for p in d.get("points") or []:
             if d.get("mode") == "upsert":
                 same = [i for i, q in enumerate(pts) if q[0] == p[0]]
                 if same:
                     pts[same[-1]] = list(p)
+                    continue
+                if category:  # a new category goes after the others
+                    pts.append(list(p))
                     continue
                 at = 0
                 for i, q in enumerate(pts):

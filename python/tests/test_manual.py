@@ -163,6 +163,24 @@ def test_chart_send_with_mode_upsert_corrects_the_point_at_its_x_instead_of_addi
         c.send(1, 1000, mode="replace")
 
 
+def test_a_category_chart_keeps_one_bar_per_category_updated_in_place(client_factory):
+    c = sv.chart("regions_bar", x_type="category", chart_type="bar")
+    sv.start(port=0)
+    client = client_factory()
+    c.send(10, "eu")
+    c.send(20, "us")
+    c.send(12, "eu")  # upsert by default: the eu bar moves
+    c.send({"cost": 3}, "eu")
+    c.remove("us")
+    want = {"points": [["eu", 12]], "series": {"cost": [["eu", 3]]}}
+    wait_state("regions_bar", want)
+    client.wait_for(lambda c_: c_.state("regions_bar") == want, what="the bars over the socket")
+    assert api_widget("regions_bar")["config"]["x_type"] == "category"
+    with pytest.raises(sv.InvalidOptionError) as e:
+        c.send(1, 1000)
+    assert e.value.option == "timestamp" and "category" in str(e.value)
+
+
 def test_chart_keeps_max_points_newest_points():
     c = sv.chart("few", max_points=3)
     sv.start(port=0)

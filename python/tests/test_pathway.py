@@ -694,3 +694,30 @@ def test_a_duration_x_column_is_refused_at_declaration_naming_the_column_and_its
     with pytest.raises(sv.InvalidOptionError) as e:
         sv.chart(t, "v", x_column="d", id="dur")
     assert e.value.option == "x_column" and "'d'" in str(e.value) and "Duration" in str(e.value)
+
+
+# Orders (k, x unused, amount, region): revenue per region as bars, one per region, updated in place.
+REGION_STEPS = [
+    [("put", "o1", 0, 10, "eu"), ("put", "o2", 0, 20, "us")],
+    [("put", "o3", 0, 5, "apac"), ("put", "o1", 0, 12, "eu")],
+    [("put", "o2", 0, 20, "eu")],           # an order moves region: us has none left
+    [("del", "o3"), ("put", "o4", 0, 7, "us")],
+]
+
+
+def test_a_text_x_column_makes_a_category_chart_with_one_bar_per_category_updated_in_place(client_factory, pw_run):
+    src = PacedRows(REGION_STEPS)
+    by_region = src.table.groupby(pw.this.tier).reduce(region=pw.this.tier, revenue=pw.reducers.sum(pw.this.y))
+    ref = ChartReference(by_region, "region", ["revenue"])
+    w = sv.chart(by_region, "revenue", x_column="region", id="per_region", chart_type="bar")
+    assert w.x_type == "category"
+    sv.start(port=0)
+    client = client_factory()
+    src.run(pw_run, client, "per_region", ref)
+    assert ref.charts[-1] == {"": [("eu", 32), ("us", 7)]}, ref.charts[-1]
+    assert_chart_followed_pathway(client, "per_region", ref)
+    got = api_widget("per_region")
+    assert got["config"]["x_type"] == "category" and got["config"]["label"] == "revenue"
+    for st in client.states_of("per_region"):
+        xs = [p[0] for p in st["points"]]
+        assert len(xs) == len(set(xs)), f"a category had two bars at once: {st['points']}"

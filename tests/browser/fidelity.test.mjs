@@ -48,3 +48,34 @@ test('a table over the row limit says how many rows it has and that the limit wa
   await waitFor(async () => (await foot()) === '2 of 2 rows' || (await foot()) === '', 10000, 'the note to go');
   assert.deepEqual(errors, []);
 });
+
+test('a category chart draws one bar per category, named, and moves a bar in place on an update', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  await publish(server.nats, [
+    ['sv.rev.config', { type: 'chart', title: 'Revenue per region', chart_type: 'bar', x_type: 'category', label: 'revenue' }],
+    ['sv.rev.data', { points: [['eu', 10], ['us', 20], ['apac', 5]], mode: 'upsert' }],
+  ]);
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.goto(`http://${server.http}/`);
+  const state = () => page.evaluate(() => {
+    const el = /** @type {any} */ (document.querySelector('[data-widget-id="rev"] [data-points]'));
+    return {
+      points: el?.getAttribute('data-points'),
+      bars: el?.plot ? el.labels.map((name, i) => [name, el.plot.data[1][i]]) : [],
+      summary: el?.querySelector('.sv-chart-plot')?.getAttribute('aria-label') ?? '',
+    };
+  });
+  await waitFor(async () => (await state()).bars.length === 3, 10000, 'three bars');
+  let s = await state();
+  assert.deepEqual(s.bars, [['eu', 10], ['us', 20], ['apac', 5]], 'in the order the categories came');
+  assert.match(s.summary, /eu/);
+  await publish(server.nats, [['sv.rev.data', { points: [['us', 25]], mode: 'upsert' }]]);
+  await waitFor(async () => (await state()).bars[1]?.[1] === 25, 10000, 'the us bar to move');
+  s = await state();
+  assert.deepEqual(s.bars, [['eu', 10], ['us', 25], ['apac', 5]], 'an update moves its bar, it does not add one');
+  assert.equal(s.points, '3');
+  assert.deepEqual(errors, []);
+});

@@ -5,7 +5,7 @@
 // width when the points far outnumber the pixels (decimate.js).
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
-import { buildPlotData, isEpochMs } from '../chart-data.js';
+import { buildCategoryData, buildPlotData, isEpochMs } from '../chart-data.js';
 import { WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
 import { Decimals } from '../decimals.js';
 import { formatDefault } from '../format.js';
@@ -161,6 +161,8 @@ export class SvChart extends SvWidget {
     this.onBlur = () => this.unpin('key');
     /** @type {uPlot | null} */
     this.plot = null;
+    /** @type {string[] | null} a category chart's category names, by x position */
+    this.labels = null;
     this.shape = '';
     /** @type {Series[]} */
     this.list = [];
@@ -253,7 +255,11 @@ export class SvChart extends SvWidget {
     // (a dot inside a column's range is still a visible dot), nor is a zoomed view, whose scale
     // is the user's and not the data's.
     const decimable = (c.chart_type === 'line' || c.chart_type === 'area') && !(reuse && this.zoomed);
-    const cd = buildPlotData(this.list, decimable ? this.plotPixels() : 0);
+    const cd = c.x_type === 'category'
+      ? buildCategoryData(this.list, w.state.categories.names)
+      : buildPlotData(this.list, decimable ? this.plotPixels() : 0);
+    // A category chart's x are positions; these name them.
+    this.labels = 'labels' in cd ? cd.labels : null;
     if (!reuse) {
       this.plot?.destroy();
       this.shape = shape;
@@ -325,9 +331,18 @@ export class SvChart extends SvWidget {
       title: w.config.title,
       kind: w.config.chart_type,
       series,
-      from: range ? xText(range[0] / scale, time) : '',
-      to: range ? xText(range[1] / scale, time) : '',
+      from: this.labels ? this.labels[0] ?? '' : range ? xText(range[0] / scale, time) : '',
+      to: this.labels ? this.labels[this.labels.length - 1] ?? '' : range ? xText(range[1] / scale, time) : '',
     });
+  }
+
+  /**
+   * An x as text: a category's name in a category chart, else the time or number.
+   * @param {number} x
+   * @param {boolean} time
+   */
+  xLabel(x, time) {
+    return this.labels ? this.labels[x] ?? '' : xText(x, time);
   }
 
   /**
@@ -434,7 +449,7 @@ export class SvChart extends SvWidget {
     const plot = this.plot;
     const w = this.widget;
     if (!plot || !w) return [];
-    const parts = [xText(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)];
+    const parts = [this.xLabel(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)];
     this.list.forEach((s, i) => {
       if (plot.series[i + 1]?.show === false) return;
       const y = plot.data[i + 1][idx];
@@ -560,7 +575,10 @@ export class SvChart extends SvWidget {
       padding: [8, (u) => xHalf(), 0, 0],
       cursor: { drag: { x: true, y: false } },
       scales: {
-        x: type === 'bar' || type === 'scatter'
+        x: w.config.x_type === 'category'
+          // One slot per category, each centred on its position.
+          ? { time: false, range: (u) => [-0.5, Math.max(u.data[0].length, 1) - 0.5] }
+          : type === 'bar' || type === 'scatter'
           // Bars and dots are centred on their x: without half a step of room the end ones are cut.
           ? { time, range: (u, min, max) => {
             const n = u.data[0].length;
@@ -575,13 +593,20 @@ export class SvChart extends SvWidget {
       },
       series: [{}, ...series],
       axes: [
-        {
-          ...axisOpts,
-          values: time
-            ? (_u, t, _i, _space, incr) => t.map((v) => timeTick(v, incr))
-            : (_u, t) => t.map((v) => formatDefault(v)),
-          space: (_u, _i, min, max) => Math.ceil(xLabelWidth(min, max)) + 16,
-        },
+        w.config.x_type === 'category'
+          ? {
+            ...axisOpts,
+            // A tick per category, named; uPlot skips labels that would not fit.
+            splits: (u) => /** @type {number[]} */ (u.data[0]),
+            values: (_u, t) => t.map((v) => this.labels?.[v] ?? ''),
+          }
+          : {
+            ...axisOpts,
+            values: time
+              ? (_u, t, _i, _space, incr) => t.map((v) => timeTick(v, incr))
+              : (_u, t) => t.map((v) => formatDefault(v)),
+            space: (_u, _i, min, max) => Math.ceil(xLabelWidth(min, max)) + 16,
+          },
         {
           ...axisOpts,
           values: (_u, t) => t.map((v) => this.tick(v)),
@@ -663,7 +688,7 @@ export class SvChart extends SvWidget {
     const idx = plot.cursor.idx;
     const hover = idx !== null && idx !== undefined && idx < plot.data[0].length ? idx : null;
     const x = hover === null ? null : plot.data[0][hover];
-    setText(this.legendX, x === null ? '' : xText(x, plot.scales.x.time ?? false));
+    setText(this.legendX, x === null ? '' : this.xLabel(x, plot.scales.x.time ?? false));
     this.list.forEach((s, i) => {
       const view = this.legendViews[i];
       if (!view) return;

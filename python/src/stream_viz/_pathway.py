@@ -237,7 +237,12 @@ class _ChartRows:
                 w._dash._warn_once(f"num:{w.id}", str(NotNumericError(w.id, row[col])))
                 continue
             if self.series_col is not None:
-                out.append((_series_name(row[self.series_col]), y))
+                name = _series_name(row[self.series_col])
+                if len(name.encode()) > 200:
+                    w._dash._warn_once(f"series:{w.id}", f"stream_viz: chart {w.id!r}: series name {name[:40]!r}... of column "
+                                       f"{self.series_col!r} is longer than 200 bytes; such rows are not shown")
+                    continue
+                out.append((name, y))
             else:
                 out.append((col if self.named else "", y))
         return out
@@ -283,7 +288,12 @@ class _XChartBinding:
         if self.category:
             if v is None:
                 return None
-            return v if isinstance(v, str) else _series_name(v)
+            text = v if isinstance(v, str) else _series_name(v)
+            if not 1 <= len(text.encode()) <= 200:
+                w._dash._warn_once(f"x:{w.id}", f"stream_viz: chart {w.id!r}: category {text[:40]!r} of x column {self.x!r} "
+                                   "is not 1 to 200 bytes of text; such rows are not shown")
+                return None
+            return text
         try:
             return time_ms(v)
         except TypeError:

@@ -312,7 +312,7 @@ class Chart(Widget):
             cfg["label"] = self.label
         return cfg
 
-    def send(self, value: Any, timestamp: Any = None, *, mode: str = "append") -> None:
+    def send(self, value: Any, timestamp: Any = None, *, mode: str | None = None) -> None:
         """Adds a point at timestamp; a dict {series: value} adds one point per series.
 
         timestamp: when the point happened: a datetime (a naive one is taken as UTC), a date, or
@@ -322,13 +322,15 @@ class Chart(Widget):
 
         mode="upsert" replaces the point already at that timestamp in its series instead of adding a
         second one (late corrections: one point per x, as Pathway-fed charts keep).
+
+        In a category chart (x_type="category") timestamp is the category (text), and mode
+        defaults to "upsert": one bar per category, updated in place.
         """
+        if mode is None:
+            mode = "upsert" if self.x_type == "category" else "append"
         if mode not in ("append", "upsert"):
             raise InvalidOptionError(self.id, "mode", mode, "'append' or 'upsert'")
-        try:
-            x = time.time() * 1000.0 if timestamp is None else time_ms(timestamp)
-        except TypeError:
-            raise InvalidOptionError(self.id, "timestamp", timestamp, "a number (ms) or a datetime") from None
+        x = self._x(timestamp, now=True)
         if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool) and 1e9 <= abs(timestamp) < 1e11:
             self._dash._warn_once(f"seconds:{self.id}", f"stream_viz: chart {self.id!r}: timestamp={timestamp!r} looks like "
                                   "epoch seconds, but a number is taken as milliseconds (it lands in January 1970); "
@@ -354,12 +356,21 @@ class Chart(Widget):
                     self._count_drop(runs.append(((x, y),)))
             self._mark()
 
-    def remove(self, timestamp: Any, series: str = "") -> None:
-        """Removes the points at timestamp from series (default: the unnamed one)."""
+    def _x(self, timestamp: Any, now: bool = False) -> Any:
+        if self.x_type == "category":
+            if not isinstance(timestamp, str) or not 1 <= len(timestamp.encode()) <= 200:
+                raise InvalidOptionError(self.id, "timestamp", timestamp, "a category: text of 1 to 200 bytes")
+            return timestamp
+        if timestamp is None and now:
+            return time.time() * 1000.0
         try:
-            x = time_ms(timestamp)
+            return time_ms(timestamp)
         except TypeError:
             raise InvalidOptionError(self.id, "timestamp", timestamp, "a number (ms) or a datetime") from None
+
+    def remove(self, timestamp: Any, series: str = "") -> None:
+        """Removes the points at timestamp (a category's, in a category chart) from series (default: the unnamed one)."""
+        x = self._x(timestamp)
         with self._dash.lock:
             runs = self._runs.get(str(series))
             if runs is None:
