@@ -49,7 +49,7 @@ func publishFixture(t *testing.T, e *testEnv) fixture {
 			"cpu": `{"id": "cpu", "type": "gauge", "title": "CPU", "dashboard": "", "order": 0,
 				"unit": "%", "format": null, "color": null, "min": 0, "max": 200, "thresholds": [[50, "green"], [150, "red"]]}`,
 			"latency": `{"id": "latency", "type": "chart", "title": "Latency", "dashboard": "", "order": 0,
-				"unit": "ms", "format": null, "color": null, "chart_type": "area", "max_points": 100}`,
+				"unit": "ms", "format": null, "color": null, "chart_type": "area", "max_points": 100, "x_type": "number", "label": null}`,
 			"regions": `{"id": "regions", "type": "table", "title": "Regions", "dashboard": "sales", "order": 0,
 				"columns": ["region", "revenue"], "column_labels": {}, "column_format": {}, "max_rows": 100,
 				"sort_by": "revenue", "sort_desc": true}`,
