@@ -14,7 +14,8 @@ import (
 const (
 	LogStream      = "SV"
 	SnapshotStream = "SV_SNAP"
-	epochKey       = "streamviz_epoch"
+	// EpochKey is the log stream's metadata entry that names its epoch.
+	EpochKey = "streamviz_epoch"
 )
 
 // StreamsConfig sizes the streams.
@@ -73,7 +74,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		if err := js.DeleteStream(ctx, SnapshotStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return st, fmt.Errorf("drop stale stream %s: %w", SnapshotStream, err)
 		}
-		logCfg.Metadata = map[string]string{epochKey: newEpoch()}
+		logCfg.Metadata = map[string]string{EpochKey: newEpoch()}
 		if s, err = js.CreateStream(ctx, logCfg); err != nil {
 			return st, fmt.Errorf("create stream %s: %w", LogStream, storageHint(err, cfg.MaxBytes))
 		}
@@ -82,8 +83,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	default:
 		// Keep the existing epoch; a stream made by someone else gets one.
 		logCfg.Metadata = s.CachedInfo().Config.Metadata
-		if logCfg.Metadata[epochKey] == "" {
-			logCfg.Metadata = map[string]string{epochKey: newEpoch()}
+		if logCfg.Metadata[EpochKey] == "" {
+			logCfg.Metadata = map[string]string{EpochKey: newEpoch()}
 		}
 		if s, err = js.UpdateStream(ctx, logCfg); err != nil {
 			return st, fmt.Errorf("update stream %s: %w", LogStream, err)
@@ -93,7 +94,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	if err != nil {
 		return st, fmt.Errorf("stream %s info: %w", LogStream, err)
 	}
-	st.Epoch = info.Config.Metadata[epochKey]
+	st.Epoch = info.Config.Metadata[EpochKey]
 	st.FirstSeq, st.LastSeq, st.Msgs = info.State.FirstSeq, info.State.LastSeq, info.State.Msgs
 
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{

@@ -172,9 +172,19 @@ func (g *Gateway) protect(next http.Handler) http.Handler {
 			g.serveLogin(w, r)
 			return
 		}
+		bearer := r.Header.Get("Authorization") != ""
+		if bearer && g.throttled(w, r) {
+			return
+		}
 		if g.hasSession(r) {
+			if bearer {
+				g.logins.success(clientAddr(r))
+			}
 			next.ServeHTTP(w, r)
 			return
+		}
+		if bearer {
+			g.logins.miss(clientAddr(r), time.Now())
 		}
 		q := r.URL.Query()
 		if q.Has("token") && r.Method == http.MethodGet && !isUpgrade(r) {
@@ -240,10 +250,15 @@ func (g *Gateway) checkEmbedGrant(r *http.Request, q url.Values) (time.Time, str
 // tokenInURL trades ?token= for the cookie and redirects to the same URL
 // without it, so the token does not linger in the address bar or history.
 func (g *Gateway) tokenInURL(w http.ResponseWriter, r *http.Request, token string) {
+	if g.throttled(w, r) {
+		return
+	}
 	if !equalSecret(token, g.cfg.Token) {
+		g.logins.miss(clientAddr(r), time.Now())
 		g.unauthorized(w, r, "wrong token", true)
 		return
 	}
+	g.logins.success(clientAddr(r))
 	g.setSession(w, r)
 	// RequestURI, not URL: under http.StripPrefix the URL has lost the prefix.
 	u, err := url.ParseRequestURI(r.RequestURI)
@@ -311,6 +326,12 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead:
 		g.renderLogin(w, r, http.StatusOK, r.URL.Query().Get("next"), "")
 	case http.MethodPost:
+		if g.throttled(w, r) {
+			return
+		}
+		// A form of a few hundred bytes: a body that trickles in is cut
+		// after loginReadTimeout rather than holding the connection.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(loginReadTimeout))
 		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 		if err := r.ParseForm(); err != nil {
 			httpError(w, http.StatusBadRequest, "unreadable login form: "+err.Error())
@@ -318,10 +339,12 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		next := r.PostForm.Get("next")
 		if !equalSecret(r.PostForm.Get("token"), g.cfg.Token) {
+			g.logins.miss(clientAddr(r), time.Now())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="streamviz"`)
 			g.renderLogin(w, r, http.StatusUnauthorized, next, "That token is not right.")
 			return
 		}
+		g.logins.success(clientAddr(r))
 		g.setSession(w, r)
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, g.localTarget(r, next), http.StatusSeeOther)
@@ -348,19 +371,22 @@ func (g *Gateway) localTarget(r *http.Request, next string) string {
 
 // mountPrefix is the path the handler is mounted under (http.StripPrefix),
 // so the form posts to the right place however the handler is mounted.
+//
+// Only the request line's path counts: an absolute-form request line
+// ("GET http://evil.example/x HTTP/1.1") must not put its scheme and host
+// into links, the cookie's path or the form.
 func mountPrefix(r *http.Request) string {
-	full := r.RequestURI
-	if i := strings.IndexByte(full, '?'); i >= 0 {
-		full = full[:i]
+	u, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return ""
 	}
-	if u, err := url.PathUnescape(full); err == nil {
-		full = u
-	}
-	return strings.TrimSuffix(full, r.URL.Path)
+	return strings.TrimSuffix(u.Path, r.URL.Path)
 }
 
 func (g *Gateway) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, errText string) {
-	d := loginData{Action: mountPrefix(r) + "/login", Next: g.localTarget(r, next), Error: errText, Root: rootRef(r.URL.Path)}
+	// Relative, like every link of the pages: whatever the request line
+	// said, the form posts to this server.
+	d := loginData{Action: rootRef(r.URL.Path) + "login", Next: g.localTarget(r, next), Error: errText, Root: rootRef(r.URL.Path)}
 	setSecurityHeaders(w, g.cspLogin, "DENY")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -227,7 +227,7 @@ func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
 func TestLoginPageFlow(t *testing.T) {
 	e := startAuthEnv(t, Config{})
 	resp, body := do(t, noRedirect, "GET", e.url("/"), nil, "Accept: text/html,application/xhtml+xml")
-	if resp.StatusCode != 401 || !strings.Contains(body, `name="token"`) || !strings.Contains(body, `action="/login"`) {
+	if resp.StatusCode != 401 || !strings.Contains(body, `name="token"`) || !strings.Contains(body, `action="./login"`) {
 		t.Fatalf("a browser at / without a session: %d, want 401 and the login form:\n%s", resp.StatusCode, body)
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
@@ -263,7 +263,7 @@ func TestLoginFormPostsUnderTheMountPrefix(t *testing.T) {
 	srv := httptest.NewServer(http.StripPrefix("/dash", e.g.Handler()))
 	t.Cleanup(srv.Close)
 	resp, body := do(t, noRedirect, "GET", srv.URL+"/dash/embed/revenue", nil, "Accept: text/html")
-	if resp.StatusCode != 401 || !strings.Contains(body, `action="/dash/login"`) || !strings.Contains(body, `value="/dash/embed/revenue"`) {
+	if resp.StatusCode != 401 || !strings.Contains(body, `action="../login"`) || !strings.Contains(body, `value="/dash/embed/revenue"`) {
 		t.Fatalf("login form under /dash: %d\n%s", resp.StatusCode, body)
 	}
 	resp, _ = do(t, noRedirect, "GET", srv.URL+"/dash/?token="+testToken, nil)

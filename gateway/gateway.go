@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -41,6 +42,8 @@ type Config struct {
 	CompactMessages uint64
 	// Streams sizes the JetStream streams.
 	Streams broker.StreamsConfig
+	// Limits bound what clients can make the server hold (limits.go).
+	Limits Limits
 	// Logger receives operational logs. Default: slog.Default().
 	Logger *slog.Logger
 
@@ -63,6 +66,11 @@ type Config struct {
 	// mounted with http.StripPrefix, or behind a proxy that strips, needs
 	// none. Default "": the root.
 	BasePath string
+	// AllowedHosts are the host names (or host:port, or URLs like
+	// --public-url) an open dashboard answers to besides IP addresses,
+	// loopback names and the machine's host name; other Host headers get
+	// 421, against DNS rebinding. Unused with a Token. Default: none.
+	AllowedHosts []string
 }
 
 func (c *Config) setDefaults() {
@@ -93,6 +101,7 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Limits.setDefaults()
 	if c.pingPeriod <= 0 {
 		c.pingPeriod = defaultPingPeriod
 	}
@@ -125,6 +134,10 @@ type Gateway struct {
 	cspDashboard, cspEmbed, cspLogin string
 	xfoEmbed                         string
 
+	limiter atomic.Pointer[connLimiter] // set by HTTPServer
+	hosts   hostAllow
+	logins  *loginLimiter
+
 	logStream, snapStream jetstream.Stream
 	ingested              uint64 // messages seen by ingest; its goroutine only
 }
@@ -140,12 +153,16 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	if cfg.BasePath, err = normalizeBasePath(cfg.BasePath); err != nil {
 		return nil, err
 	}
+	hosts, err := newHostAllow(cfg.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: jetstream: %w", err)
 	}
 	g := &Gateway{
-		cfg: cfg, nc: nc, js: js, log: cfg.Logger,
+		cfg: cfg, nc: nc, js: js, log: cfg.Logger, hosts: hosts, logins: newLoginLimiter(),
 		hub:      newHub(cfg.History, cfg.MaxTableRows, cfg.LogBytes, cfg.MaxQueueBytes),
 		stop:     make(chan struct{}),
 		compactN: make(chan struct{}, 1),
@@ -263,17 +280,6 @@ func (g *Gateway) track() bool {
 }
 
 func (g *Gateway) untrack() { g.conns.Done() }
-
-// Healthy reports whether the bus answers: connected, with JetStream up.
-func (g *Gateway) Healthy(ctx context.Context) error {
-	if !g.nc.IsConnected() {
-		return fmt.Errorf("NATS connection %s", g.nc.Status())
-	}
-	if _, err := g.js.AccountInfo(ctx); err != nil {
-		return fmt.Errorf("JetStream: %w", err)
-	}
-	return nil
-}
 
 // rejectLog rate-limits rejection logs to one per widget and reason a minute,
 // so a flood of bad input cannot flood the log.

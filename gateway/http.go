@@ -13,7 +13,7 @@ import (
 // Pages load scripts and styles only from this server and never inline,
 // so data that slips into the DOM as markup still cannot run.
 // Frame rules (frame-ancestors) depend on the config: see pageHeaders.
-const cspBase = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+const cspBase = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 // Handler serves the dashboard, the embed pages, the WebSocket and the API
 // (docs/protocol.md §4), behind the token when Config.Token is set (§6).
@@ -49,7 +49,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /api/widgets/{widget}/data.json", g.serveExportJSON)
 	mux.HandleFunc("GET /api/widgets/{widget}/data.csv", g.serveExportCSV)
 	mux.HandleFunc("GET /api/dashboard.json", g.serveExportDashboard)
-	return g.mount(g.protect(mux))
+	return g.mount(g.checkHost(g.protect(mux)))
 }
 
 // servePage writes a page with its CSP and, when it agrees with the CSP's
@@ -86,14 +86,15 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	type health struct {
-		Status string `json:"status"`
-		Error  string `json:"error,omitempty"`
+		Status  string         `json:"status"`
+		Error   string         `json:"error,omitempty"`   // the first reason's, for one-line probes
+		Reasons []HealthReason `json:"reasons,omitempty"` // every failed check
 		hubStatus
 	}
 	h := health{Status: "ok", hubStatus: g.hub.status()}
 	code := http.StatusOK
-	if err := g.Healthy(ctx); err != nil {
-		h.Status, h.Error, code = "unavailable", err.Error(), http.StatusServiceUnavailable
+	if reasons := g.health(ctx); len(reasons) > 0 {
+		h.Status, h.Error, h.Reasons, code = "unavailable", reasons[0].Check+": "+reasons[0].Error, reasons, http.StatusServiceUnavailable
 	}
 	b, _ := json.Marshal(h)
 	writeJSON(w, code, b)

@@ -20,6 +20,8 @@ type metrics struct {
 	joins    *prometheus.CounterVec
 	connects prometheus.Counter
 	replay   prometheus.Histogram
+
+	loginThrottled prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -48,11 +50,20 @@ func newMetrics(g *Gateway) *metrics {
 		"bad shape", "data does not fit the widget's type", "table row limit reached"} {
 		m.rejected.WithLabelValues(r) // present from the start, at 0
 	}
+	m.loginThrottled = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "streamviz_login_throttled_total",
+		Help: "Token attempts (login form, ?token=, Authorization) answered 429: too many wrong tokens from that address.",
+	})
 	for _, k := range []string{"snapshot", "reset", "resumed"} {
 		m.joins.WithLabelValues(k)
 	}
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	refused := func(limit string, f func(*connLimiter) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "streamviz_http_connections_refused_total",
+			Help:        "Connections closed at once because a connection limit was reached and every connection was busy, by limit (total, per_address).",
+			ConstLabels: prometheus.Labels{"limit": limit}}, func() float64 { return float64(g.limiterStat(f)) })
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
@@ -60,7 +71,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.rejected, m.joins, m.connects, m.replay,
+		m.rejected, m.joins, m.connects, m.replay, m.loginThrottled,
 		counter("streamviz_updates_accepted_total", "Messages on sv.> applied to a widget.",
 			func() float64 { return float64(h.counters.accepted.Load()) }),
 		counter("streamviz_ws_frames_sent_total", "WebSocket messages written (each a JSON array of events).",
@@ -79,6 +90,12 @@ func newMetrics(g *Gateway) *metrics {
 			func() float64 { return float64(h.widgetCount()) }),
 		gauge("streamviz_resume_log_bytes", "Memory held by the recent events kept for resuming sockets.",
 			func() float64 { return float64(h.logBytes()) }),
+		gauge("streamviz_http_connections", "HTTP connections open (WebSockets included), when served by HTTPServer.",
+			func() float64 { return float64(g.limiterStat(func(l *connLimiter) uint64 { return uint64(l.open()) })) }),
+		counter("streamviz_http_connections_evicted_total", "Connections between requests closed to make room at a connection limit.",
+			func() float64 { return float64(g.limiterStat(func(l *connLimiter) uint64 { return l.evicted.Load() })) }),
+		refused("total", func(l *connLimiter) uint64 { return l.refusedTotal.Load() }),
+		refused("per_address", func(l *connLimiter) uint64 { return l.refusedAddr.Load() }),
 		gauge("streamviz_bus_connected", "1 while the gateway's NATS connection is up.",
 			func() float64 {
 				if g.nc.IsConnected() {
@@ -140,4 +157,12 @@ func (g *Gateway) countRejected(err error) {
 		return
 	}
 	g.metrics.rejected.WithLabelValues(rejectReason(err)).Inc()
+}
+
+// limiterStat reads a figure of the connection limiter, 0 without one.
+func (g *Gateway) limiterStat(f func(*connLimiter) uint64) uint64 {
+	if l := g.limiter.Load(); l != nil {
+		return f(l)
+	}
+	return 0
 }

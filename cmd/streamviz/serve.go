@@ -27,6 +27,7 @@ type serveFlags struct {
 	exitWithStdin, recoverStore      bool
 	sec                              natsSecurity
 	auth                             authFlags
+	limits                           limitFlags
 	embedOrigins                     string
 	basePath                         string
 	tlsCert, tlsKey                  string
@@ -50,6 +51,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	f.sec.register(fs)
 	f.auth.register(fs)
+	f.limits.register(fs)
 	fs.StringVar(&f.embedOrigins, "embed-origins", "", "comma-separated origins (https://a.example) whose pages may frame /embed/ pages and open /ws; default: same origin only")
 	fs.StringVar(&f.basePath, "base-path", "", "serve everything under this path (like /streamviz/) for a reverse proxy that forwards it unstripped; /healthz also answers at the root")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
@@ -75,6 +77,9 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	}
 	if f.maxTableRows < 1 || f.maxTableRows > 10_000_000 {
 		return nil, fmt.Errorf("%w: --max-table-rows %d: want 1 to 10000000", errUsage, f.maxTableRows)
+	}
+	if err := f.limits.check(); err != nil {
+		return nil, err
 	}
 	if err := f.sec.check(name, f.natsURL != ""); err != nil {
 		return nil, err
@@ -195,11 +200,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	defer b.Close()
 
-	g, err := gateway.New(b.Conn(), gateway.Config{History: f.history, Logger: log,
+	gcfg := gateway.Config{History: f.history, Logger: log,
 		MaxMessageBytes: f.maxMessageBytes, MaxTableRows: f.maxTableRows,
-		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath})
+		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath}
+	f.limits.apply(&gcfg, ln.Addr().String())
+	g, err := gateway.New(b.Conn(), gcfg)
 	if errors.Is(err, gateway.ErrBadConfig) {
-		return fmt.Errorf("%w: --embed-origins or --base-path: %w", errUsage, err)
+		return fmt.Errorf("%w: --embed-origins, --public-url or --base-path: %w", errUsage, err)
 	}
 	if err != nil {
 		return err
@@ -210,11 +217,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv, httpLn := g.HTTPServer(ln)
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	scheme := "http"
-	var httpLn net.Listener = ln
 	if tlsCfg != nil {
-		scheme, httpLn = "https", tls.NewListener(ln, tlsCfg)
+		scheme, httpLn = "https", tls.NewListener(httpLn, tlsCfg)
 	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(httpLn) }()
@@ -223,6 +230,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "url": dashURL, "nats": b.ClientURL()})
 	fmt.Fprintln(stdout, string(ready))
 	log.Info("serving", "dashboard", dashURL, "nats", b.ClientURL(), "embedded", b.Embedded(), "token", token != "")
+	warnExposure(log, token, ln.Addr().String(), f.natsAddr, f.sec.auth != "", !b.Embedded())
 
 	feedErr := make(chan error, 1)
 	feedCtx, stopFeed := context.WithCancel(ctx)

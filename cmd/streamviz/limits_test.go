@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// Finding 12 of issue 10: --token a was taken without a word, and so was a
+// dashboard on 0.0.0.0 without any authentication.
+func TestStartWarnsAboutAShortToken(t *testing.T) {
+	for _, tc := range []struct {
+		token string
+		warn  bool
+	}{{"a", true}, {"fifteen-chars-x", true}, {"sixteen-chars-xy", false}} {
+		_, stop, stderr := startRunLogged(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--token", tc.token)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(stderr.String(), "level=WARN") && strings.Contains(stderr.String(), "characters long")
+		if got != tc.warn {
+			t.Errorf("token of %d characters: warned %v, want %v:\n%s", len(tc.token), got, tc.warn, stderr)
+		}
+	}
+}
+
+func TestExposureWarnings(t *testing.T) {
+	cases := []struct {
+		name, token, addr, natsAddr string
+		natsAuth, external          bool
+		want                        []string
+	}{
+		{"all on loopback, no auth", "", "127.0.0.1:3000", "127.0.0.1:4222", false, false, nil},
+		{"localhost and ::1", "", "localhost:3000", "[::1]:4222", false, false, nil},
+		{"dashboard on every interface without a token", "", "0.0.0.0:3000", "127.0.0.1:4222", false, false, []string{"dashboard listens beyond this machine"}},
+		{"on a LAN address with a good token", "0123456789abcdef", "192.168.1.5:3000", "127.0.0.1:4222", false, false, nil},
+		{"NATS on every interface without --nats-auth", "0123456789abcdef", "127.0.0.1:3000", ":4222", false, false, []string{"embedded NATS listens beyond"}},
+		{"NATS on every interface with --nats-auth", "", "127.0.0.1:3000", "0.0.0.0:4222", true, false, nil},
+		{"external bus", "", "127.0.0.1:3000", "0.0.0.0:4222", false, true, nil},
+		{"short token everywhere", "abc", "[::]:3000", ":4222", false, false, []string{"3 characters long", "embedded NATS listens beyond"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			warnExposure(slog.New(slog.NewTextHandler(&buf, nil)), tc.token, tc.addr, tc.natsAddr, tc.natsAuth, tc.external)
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if buf.Len() == 0 {
+				lines = nil
+			}
+			if len(lines) != len(tc.want) {
+				t.Fatalf("warnings:\n%s\nwant %d: %v", buf.String(), len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], w) {
+					t.Errorf("warning %d = %s, want one saying %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+}

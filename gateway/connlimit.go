@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// connLimiter bounds open HTTP connections, in total and per client
+// address. At a bound, the longest-waiting connection that is between
+// requests (a keep-alive left idle, or one that has not sent a byte yet)
+// of that address, or of anyone at the total bound, is closed to make
+// room; when every connection is busy the new one is closed instead. So
+// idle connections, however many, never keep anyone out, and never
+// exhaust the file descriptors the process (and its NATS server) share.
+type connLimiter struct {
+	net.Listener
+	max, perAddr int
+
+	mu     sync.Mutex
+	total  int
+	byAddr map[string]int
+	// waiting are the connections between requests, since when.
+	waiting map[*limitedConn]time.Time
+
+	refusedTotal, refusedAddr, evicted atomic.Uint64
+}
+
+type limitedConn struct {
+	net.Conn
+	l    *connLimiter
+	addr string
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(c.l.release(c))
+	return c.Conn.Close()
+}
+
+func newConnLimiter(ln net.Listener, lim Limits) *connLimiter {
+	return &connLimiter{Listener: ln, max: lim.MaxConns, perAddr: lim.MaxConnsPerAddr,
+		byAddr: map[string]int{}, waiting: map[*limitedConn]time.Time{}}
+}
+
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr := c.RemoteAddr().String()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			addr = host
+		}
+		lc := &limitedConn{Conn: c, l: l, addr: addr}
+		admitted, victim := l.admit(lc)
+		if victim != nil {
+			l.evicted.Add(1)
+			victim.Close()
+		}
+		if admitted {
+			return lc, nil
+		}
+		c.Close()
+	}
+}
+
+// admit registers c unless a bound is reached and nobody waiting can
+// make room; it returns whom to close for it.
+func (l *connLimiter) admit(c *limitedConn) (bool, *limitedConn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var victim *limitedConn
+	switch {
+	case l.byAddr[c.addr] >= l.perAddr:
+		if victim = l.oldestWaiting(c.addr); victim == nil {
+			l.refusedAddr.Add(1)
+			return false, nil
+		}
+	case l.total >= l.max:
+		if victim = l.oldestWaiting(""); victim == nil {
+			l.refusedTotal.Add(1)
+			return false, nil
+		}
+	}
+	if victim != nil {
+		// Not waiting any more: no one else picks it before it closes.
+		delete(l.waiting, victim)
+	}
+	l.total++
+	l.byAddr[c.addr]++
+	l.waiting[c] = time.Now() // has not sent a byte yet
+	return true, victim
+}
+
+func (l *connLimiter) oldestWaiting(addr string) *limitedConn {
+	var old *limitedConn
+	var since time.Time
+	for c, t := range l.waiting {
+		if (addr == "" || c.addr == addr) && (old == nil || t.Before(since)) {
+			old, since = c, t
+		}
+	}
+	return old
+}
+
+func (l *connLimiter) release(c *limitedConn) func() {
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.total--
+		if l.byAddr[c.addr]--; l.byAddr[c.addr] <= 0 {
+			delete(l.byAddr, c.addr)
+		}
+		delete(l.waiting, c)
+	}
+}
+
+// connState is http.Server.ConnState: it tracks which connections are
+// between requests.
+func (l *connLimiter) connState(nc net.Conn, s http.ConnState) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	c, ok := nc.(*limitedConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch s {
+	case http.StateIdle:
+		l.waiting[c] = time.Now()
+	case http.StateActive, http.StateHijacked, http.StateClosed:
+		delete(l.waiting, c)
+	}
+}
+
+func (l *connLimiter) open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
+}
+
+// HTTPServer is an http.Server for Handler with the timeouts above and the
+// connection limits of Config.Limits applied to ln, which it returns
+// wrapped: serve with srv.Serve(ln) (or wrap that in TLS first).
+func (g *Gateway) HTTPServer(ln net.Listener) (*http.Server, net.Listener) {
+	lim := newConnLimiter(ln, g.cfg.Limits)
+	g.limiter.Store(lim)
+	return &http.Server{
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ConnState:         lim.connState,
+	}, lim
+}

@@ -1,0 +1,324 @@
+package gateway
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// serveLimited serves e's gateway through HTTPServer, as streamviz serve
+// does, and returns its address.
+func serveLimited(t *testing.T, e *testEnv) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, hl := e.g.HTTPServer(ln)
+	go srv.Serve(hl)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// rawGet sends a GET on an open connection and reads the answer, leaving
+// the connection open (keep-alive).
+func rawGet(c net.Conn, r *bufio.Reader, path string) (*http.Response, error) {
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return nil, err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, err
+}
+
+func healthCode(t *testing.T, addr string) int {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Finding 8 of issue 10: 20,000 idle keep-alive connections (one GET
+// /healthz each, no credentials needed) exhausted the process's file
+// descriptors; /healthz and the NATS publishers sharing the process died.
+func TestIdleConnectionsCannotCrowdOutHealthzOrExhaustDescriptors(t *testing.T) {
+	const perAddr, idle = 30, 300
+	e := startEnv(t, Config{Limits: Limits{MaxConns: 40, MaxConnsPerAddr: perAddr}})
+	addr := serveLimited(t, e)
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := range idle {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if i%2 == 0 {
+			continue // half never send a byte
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if resp, err := rawGet(c, bufio.NewReader(c), "/healthz"); err == nil && resp.StatusCode != 200 {
+			t.Fatalf("keep-alive GET /healthz %d: %d", i, resp.StatusCode)
+		}
+	}
+	if code := healthCode(t, addr); code != 200 {
+		t.Fatalf("GET /healthz after %d idle connections: %d", idle, code)
+	}
+	lim := e.g.limiter.Load()
+	eventually(t, waitTimeout, func() bool { return lim.open() <= perAddr }, func() string {
+		return fmt.Sprintf("%d connections open, want at most %d", lim.open(), perAddr)
+	})
+	if ev := lim.evicted.Load(); ev < idle-perAddr {
+		t.Fatalf("%d idle connections closed to make room, want at least %d", ev, idle-perAddr)
+	}
+	// The publishers' bus, sharing the process, still takes updates.
+	e.publishAndWait(t, "sv.after.data", `{"value": 1}`)
+}
+
+// When every connection of an address is busy (open WebSockets), a new one
+// is refused at once and counted, and taken again once one closes.
+func TestBusyConnectionsAtTheLimitRefuseNewOnesUntilOneCloses(t *testing.T) {
+	const perAddr = 4
+	e := startEnv(t, Config{Limits: Limits{MaxConns: 100, MaxConnsPerAddr: perAddr}})
+	addr := serveLimited(t, e)
+	var sockets []*websocket.Conn
+	for range perAddr {
+		ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		sockets = append(sockets, ws)
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	if resp, err := c.Get("http://" + addr + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a connection beyond the limit was served: %d", resp.StatusCode)
+	}
+	if n := e.g.limiter.Load().refusedAddr.Load(); n != 1 {
+		t.Fatalf("refused per address: %d, want 1", n)
+	}
+	sockets[0].Close()
+	eventually(t, waitTimeout, func() bool { return e.g.limiter.Load().open() < perAddr }, "the closed socket is still counted")
+	if code := healthCode(t, addr); code != 200 {
+		t.Fatalf("after a socket closed: %d", code)
+	}
+}
+
+// Finding 8 of issue 10: a POST /login whose body trickles in held its
+// connection for 75 s and more.
+func TestSlowLoginBodyIsCutOffQuickly(t *testing.T) {
+	e := startEnv(t, Config{Token: testToken})
+	addr := serveLimited(t, e)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ntoken=")
+	start := time.Now()
+	// Far beyond loginReadTimeout, far below the 75 s of the finding.
+	_ = c.SetReadDeadline(time.Now().Add(4 * loginReadTimeout))
+	_, err = io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server still held the connection %v after the body stalled", time.Since(start).Round(time.Second))
+	}
+}
+
+func hostRequest(t *testing.T, addr, host, path string, header ...string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	for _, h := range header {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s (Host %s): %v", path, host, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Finding 11 of issue 10: without a token the Host header was never
+// checked; a page on a rebinding domain got /api/widgets and the socket.
+func TestOpenDashboardAnswersOnlyItsOwnHostNames(t *testing.T) {
+	e := startEnv(t, Config{AllowedHosts: []string{"https://dash.example/streamviz/", "intranet:8080"}})
+	e.publishAndWait(t, "sv.secret.data", `{"value": 1}`)
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"rebind.evil.example:" + port, http.StatusMisdirectedRequest},
+		{"rebind.evil.example", http.StatusMisdirectedRequest},
+		{"localhost.evil.example:" + port, http.StatusMisdirectedRequest},
+		{"127.0.0.1:" + port, 200},
+		{"[::1]:" + port, 200},
+		{"localhost:" + port, 200},
+		{"app.localhost:" + port, 200},
+		{"dash.example", 200},
+		{"DASH.example:443", 200},
+		{"intranet:" + port, 200},
+	} {
+		if got := hostRequest(t, addr, tc.host, "/api/widgets"); got != tc.want {
+			t.Errorf("Host %s: /api/widgets answered %d, want %d", tc.host, got, tc.want)
+		}
+	}
+	evil := "rebind.evil.example:" + port
+	if got := hostRequest(t, addr, evil, "/ws", "Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Origin: http://"+evil); got != http.StatusMisdirectedRequest {
+		t.Errorf("the socket under a rebinding name answered %d, want 421", got)
+	}
+	if got := hostRequest(t, addr, evil, "/healthz"); got != 200 {
+		t.Errorf("/healthz under any name: %d, want 200", got)
+	}
+}
+
+// Finding 12 of issue 10: the login form's action came from an
+// absolute-form request line (GET http://evil.example/x → action
+// "http://evil.example/login").
+func TestLoginFormIgnoresTheHostOfAnAbsoluteFormRequestLine(t *testing.T) {
+	e := startEnv(t, Config{Token: testToken})
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	for _, path := range []string{"/x", "/embed/revenue", "/login"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET http://evil.example%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\nConnection: close\r\n\r\n", path)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		c.Close()
+		if !strings.Contains(string(body), `method="post" action="`) || strings.Contains(string(body), "evil") {
+			t.Fatalf("login form for an absolute-form request of %s names the request's host:\n%s", path, body)
+		}
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET http://evil.example/?token=%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", url.QueryEscape(testToken))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc, cookie := resp.Header.Get("Location"), resp.Header.Get("Set-Cookie"); strings.Contains(loc, "evil") || strings.Contains(cookie, "evil") || !strings.Contains(cookie, "Path=/;") && !strings.HasSuffix(cookie, "Path=/") {
+		t.Fatalf("?token= on an absolute-form request: Location %q, Set-Cookie %q", loc, cookie)
+	}
+}
+
+// Finding 12 of issue 10: 3,000 wrong POST /login in 1.1 s, no slowdown.
+func TestWrongTokensFromOneAddressAreAnswered429AfterFiveTries(t *testing.T) {
+	e := startEnv(t, Config{Token: testToken})
+	post := func(token string) *http.Response {
+		t.Helper()
+		resp, _ := do(t, noRedirect, "POST", e.url("/login"), strings.NewReader(url.Values{"token": {token}}.Encode()),
+			"Content-Type: application/x-www-form-urlencoded")
+		return resp
+	}
+	for i := range loginFreeTries {
+		if resp := post(fmt.Sprintf("guess-%d", i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i, resp.StatusCode)
+		}
+	}
+	for _, tc := range []struct{ name, token string }{{"another guess", "guess-x"}, {"even the right token", testToken}} {
+		resp := post(tc.token)
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s after %d misses: %d Retry-After %q, want 429 with Retry-After", tc.name, loginFreeTries, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	resp, _ := do(t, noRedirect, "GET", e.url("/api/widgets"), nil, "Authorization: Bearer "+testToken)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a bearer token from the throttled address: %d, want 429", resp.StatusCode)
+	}
+	// /metrics itself is behind the token, and this address is throttled.
+	var m dto.Metric
+	if err := e.g.metrics.loginThrottled.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetCounter().GetValue(); got != 3 {
+		t.Fatalf("streamviz_login_throttled_total = %v, want 3", got)
+	}
+}
+
+func TestLoginBackoffDoublesAfterTheFreeTriesAndSuccessClearsIt(t *testing.T) {
+	l := newLoginLimiter()
+	t0 := time.Unix(1_800_000_000, 0)
+	now := t0
+	for range loginFreeTries - 1 {
+		l.miss("a", now)
+	}
+	if w := l.wait("a", now); w != 0 {
+		t.Fatalf("wait after %d misses: %v, want none", loginFreeTries-1, w)
+	}
+	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		l.miss("a", now)
+		if w := l.wait("a", now); w != want {
+			t.Fatalf("wait after a miss at %v: %v, want %v", now.Sub(t0), w, want)
+		}
+		if w := l.wait("b", now); w != 0 {
+			t.Fatalf("another address waits %v", w)
+		}
+		now = now.Add(want)
+	}
+	for range 30 {
+		l.miss("a", now)
+	}
+	if w := l.wait("a", now); w != loginMaxWait {
+		t.Fatalf("wait after many misses: %v, want the cap %v", w, loginMaxWait)
+	}
+	l.success("a")
+	if w := l.wait("a", now); w != 0 {
+		t.Fatalf("wait after a success: %v", w)
+	}
+	l.miss("c", now)
+	if w := l.wait("c", now.Add(loginForget+time.Second)); w != 0 {
+		t.Fatalf("a single old miss still counts: %v", w)
+	}
+}
+
+// Finding 12 of issue 10: the pages' CSP allowed sockets to any host
+// (connect-src 'self' ws: wss:).
+func TestPagesMayConnectOnlyToTheirOwnOrigin(t *testing.T) {
+	e := startEnv(t, Config{})
+	for _, p := range []string{"/", "/embed/x", "/static/app.js"} {
+		resp, _ := do(t, noRedirect, "GET", e.url(p), nil)
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "connect-src 'self';") || strings.Contains(csp, "ws:") || strings.Contains(csp, "wss:") {
+			t.Errorf("%s: CSP %q, want connect-src 'self' alone", p, csp)
+		}
+	}
+}
