@@ -40,6 +40,10 @@ type WidgetConfig struct {
 	MaxRows    *int               `json:"max_rows,omitempty"`
 	SortBy     *string            `json:"sort_by,omitempty"`
 	SortDesc   *bool              `json:"sort_desc,omitempty"`
+
+	// Producer names who published the config (docs/protocol.md §1.5); it
+	// is not part of the normalized config the browser sees.
+	Producer string `json:"-"`
 }
 
 // Threshold is [value, color] on the wire.
@@ -90,6 +94,7 @@ type configIn struct {
 	MaxRows    *int               `json:"max_rows"`
 	SortBy     *string            `json:"sort_by"`
 	SortDesc   *bool              `json:"sort_desc"`
+	Producer   *string            `json:"producer"`
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -109,13 +114,16 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 		return nil, fmt.Errorf("%w: unknown widget type %q: want table, stat, chart or gauge", ErrBadShape, truncate(*in.Type, 20))
 	}
 	for name, s := range map[string]*string{"title": in.Title, "dashboard": in.Dashboard, "unit": in.Unit,
-		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy, "label": in.Label} {
+		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy, "label": in.Label, "producer": in.Producer} {
 		if s != nil && len(*s) > maxTextLen {
 			return nil, fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, name, maxTextLen)
 		}
 	}
 	if in.Title != nil {
 		c.Title = *in.Title
+	}
+	if in.Producer != nil {
+		c.Producer = *in.Producer
 	}
 	if in.Dashboard != nil {
 		c.Dashboard = *in.Dashboard

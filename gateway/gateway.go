@@ -169,6 +169,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		rejects:  rejectLog{last: map[string]time.Time{}},
 	}
 	g.hub.pingPeriod, g.hub.pongWait = cfg.pingPeriod, cfg.pongWait
+	g.hub.onConflict = g.logConflict
 	g.metrics = newMetrics(g)
 	// Idle sockets should cost little: write buffers come from a pool only
 	// while a frame is written, and the read buffer is small because a

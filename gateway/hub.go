@@ -36,6 +36,11 @@ type hub struct {
 	dirty       map[string]struct{}
 	counters    counters
 
+	// producers holds who published each widget's (and the title's) latest
+	// config; onConflict hears of a config from another producer (§1.5).
+	producers  map[string]string
+	onConflict func(id, was, now string)
+
 	maxQueue             int // a client further behind than this many log bytes is cut off
 	pingPeriod, pongWait time.Duration
 	frame                atomic.Pointer[frame] // the last tick's events, shared by every caught-up socket
@@ -49,6 +54,7 @@ type counters struct {
 	dropped  atomic.Uint64 // event bytes not sent to sockets cut off
 	frames   atomic.Uint64
 	bytes    atomic.Uint64
+	conflict atomic.Uint64 // configs of a widget or the title from a second producer
 }
 
 func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
@@ -59,6 +65,7 @@ func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
 		clients:      map[*client]struct{}{},
 		dirty:        map[string]struct{}{},
 		skip:         map[string]uint64{},
+		producers:    map[string]string{},
 		snapGen:      map[string]uint64{},
 		log:          eventLog{max: logBytes},
 		maxQueue:     maxQueue,
@@ -105,13 +112,21 @@ func (h *hub) apply(m message) error {
 	switch {
 	case id == dashboardID:
 		var t struct {
-			Title *string `json:"title"`
+			Title    *string `json:"title"`
+			Producer *string `json:"producer"`
 		}
 		if err = decodeObject(m.data, &t); err == nil && (t.Title == nil || len(*t.Title) > maxTextLen) {
 			err = fmt.Errorf("%w: dashboard config needs a title of at most %d bytes", ErrBadShape, maxTextLen)
 		}
+		if err == nil && t.Producer != nil && len(*t.Producer) > maxTextLen {
+			err = fmt.Errorf("%w: producer longer than %d bytes", ErrBadShape, maxTextLen)
+		}
 		if err == nil {
-			return h.setTitle(m.seq, *t.Title)
+			producer := ""
+			if t.Producer != nil {
+				producer = *t.Producer
+			}
+			return h.setTitle(m.seq, *t.Title, producer)
 		}
 	case kind == "config":
 		cfg, err = DecodeConfig(id, m.data, h.history)
@@ -138,6 +153,7 @@ func (h *hub) apply(m message) error {
 		if replaying {
 			break
 		}
+		h.noteProducer(id, cfg.Producer)
 		if w == nil {
 			w = newWidget(cfg)
 			h.widgets[id] = w
@@ -193,6 +209,31 @@ func (e *RowsRefusedError) Error() string {
 
 func (e *RowsRefusedError) Unwrap() error { return ErrTableFull }
 
+// noteProducer records who published id's config; a config from another
+// producer than the last one means two pipelines (or two scripts) declare
+// the same widget, which then shows whichever wrote last. Call with h.mu held.
+func (h *hub) noteProducer(id, producer string) {
+	if producer == "" {
+		return
+	}
+	was := h.producers[id]
+	h.producers[id] = producer
+	if was == "" || was == producer {
+		return
+	}
+	h.counters.conflict.Add(1)
+	if h.onConflict != nil {
+		h.onConflict(id, was, producer)
+	}
+}
+
+// producerOf is who published id's latest config, "" when unknown.
+func (h *hub) producerOf(id string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.producers[id]
+}
+
 func (h *hub) reject(seq uint64) {
 	h.counters.rejected.Add(1)
 	h.mu.Lock()
@@ -200,13 +241,14 @@ func (h *hub) reject(seq uint64) {
 	h.mu.Unlock()
 }
 
-func (h *hub) setTitle(seq uint64, title string) error {
+func (h *hub) setTitle(seq uint64, title, producer string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handled = seq
 	if seq <= h.skip[dashboardID] {
 		return nil // replaying what the title's snapshot already holds
 	}
+	h.noteProducer(dashboardID, producer)
 	h.title = title
 	b := h.eventHead(nil, "title", seq)
 	b = append(b, `,"title":`...)

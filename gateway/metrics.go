@@ -74,6 +74,8 @@ func newMetrics(g *Gateway) *metrics {
 		m.rejected, m.joins, m.connects, m.replay, m.loginThrottled,
 		counter("streamviz_updates_accepted_total", "Messages on sv.> applied to a widget.",
 			func() float64 { return float64(h.counters.accepted.Load()) }),
+		counter("streamviz_producer_conflicts_total", "Configs of a widget or the title from another producer than its previous config's (docs/protocol.md §1.5).",
+			func() float64 { return float64(h.counters.conflict.Load()) }),
 		counter("streamviz_ws_frames_sent_total", "WebSocket messages written (each a JSON array of events).",
 			func() float64 { return float64(h.counters.frames.Load()) }),
 		counter("streamviz_ws_bytes_sent_total", "Payload bytes of the WebSocket messages written.",

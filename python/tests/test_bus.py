@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -95,3 +96,46 @@ def test_two_processes_publish_to_one_running_server_and_both_sets_show(serve, t
     assert get_json(base + "/healthz")["rejected"] == 0
     assert child_servers(procs[0][1].pid) == [] and child_servers(procs[1][1].pid) == []
     assert serve["proc"].poll() is None, "the shared server outlives its publishers"
+
+
+SAME_ID = """
+import sys
+import stream_viz as sv
+n = sv.stat("n")
+sv.title(sys.argv[2])
+sv.start(url=sys.argv[1])
+n.send(float(sys.argv[3]))
+sv.stop()
+print("done")
+"""
+
+
+def _metric(base: str, name: str) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"/metrics has no {name}")
+
+
+def test_two_scripts_declaring_the_same_widget_are_two_producers_and_a_rerun_is_one(serve, tmp_path):
+    """Every config names its producer (host and script, or STREAMVIZ_PRODUCER): the server counts
+    a second script declaring widget n and the title, and not the same script run again."""
+    base = serve["http"]
+
+    def run(script_name: str, title: str, value: int) -> None:
+        script = tmp_path / script_name
+        script.write_text(SAME_ID)
+        env = {k: v for k, v in os.environ.items() if k != "STREAMVIZ_PRODUCER"}
+        p = subprocess.run([sys.executable, str(script), serve["nats"], title, str(value)], capture_output=True, text=True,
+                           cwd=str(tmp_path), env=env, timeout=90, check=False)
+        assert p.returncode == 0 and p.stdout.strip().endswith("done"), p.stderr
+        wait_widget("n", lambda w: w["state"]["value"] == value, base=base)
+
+    run("orders.py", "Orders", 1)
+    run("orders.py", "Orders", 2)  # the same pipeline again: the same producer
+    assert _metric(base, "streamviz_producer_conflicts_total") == 0
+    run("other.py", "Other", 3)
+    wait_until(lambda: _metric(base, "streamviz_producer_conflicts_total") == 2, what="the widget's and the title's conflicts")

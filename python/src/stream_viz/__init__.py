@@ -23,6 +23,7 @@ from ._errors import (
     NotAuthorizedError,
     NotNumericError,
     PortInUseError,
+    ProducerConflictWarning,
     PublishRefusedWarning,
     ServerStartError,
     ServerUnreachableError,
@@ -60,13 +61,23 @@ __all__ = [
     "ServerUnreachableError",
     "NotAuthorizedError",
     "PublishRefusedWarning",
+    "ProducerConflictWarning",
 ]
 
 __version__ = "0.1.0"
 
 
-def configure(title: str | None = None, theme: str | None = None, port: int | None = None, embed: bool | None = None) -> None:
-    """Dashboard-wide settings: its title, colour theme, default port, and whether widgets print embed links."""
+def configure(title: str | None = None, theme: str | None = None, port: int | None = None, embed: bool | None = None,
+              producer: str | None = None) -> None:
+    """Dashboard-wide settings: its title, colour theme, default port, and whether widgets print embed links.
+
+    producer names this process on the bus (default: STREAMVIZ_PRODUCER, else "<host>:<script path>"):
+    the server warns when two producers declare the same widget id or both set the title.
+    """
+    if producer is not None:
+        if not isinstance(producer, str) or not 1 <= len(producer.encode()) <= 200:
+            raise InvalidOptionError("dashboard", "producer", producer, "text of 1 to 200 bytes")
+        _D.producer = producer
     if title is not None or theme is not None:
         _D.set_title(title, theme)
     if port is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -12,7 +13,7 @@ import warnings
 from typing import Any
 
 from ._auth import check_token, env_token
-from ._errors import DuplicateWidgetError, PublishRefusedWarning, StreamVizError
+from ._errors import DuplicateWidgetError, ProducerConflictWarning, PublishRefusedWarning, StreamVizError
 from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
 from ._widgets import Widget
@@ -20,18 +21,29 @@ from ._widgets import Widget
 log = logging.getLogger("stream_viz")
 
 
+def default_producer() -> str:
+    """Who this process is on the bus (docs/protocol.md §1.5): STREAMVIZ_PRODUCER, else host and
+    script, so a restarted pipeline is the same producer and another script is another one."""
+    env = os.environ.get("STREAMVIZ_PRODUCER", "").strip()
+    if env:
+        return env[:200]
+    script = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    return f"{socket.gethostname()}:{script}"[-200:]
+
+
 class _Title:
     """The dashboard's title and theme travel on sv.$dashboard.config."""
 
     id = "$dashboard"
 
-    def __init__(self) -> None:
+    def __init__(self, dash: Dashboard) -> None:
+        self._dash = dash
         self.title: str | None = None
         self.theme: str | None = None
         self._pending: Any = None
 
     def _take(self) -> Any:
-        return {"title": self.title or "StreamViz", **({"theme": self.theme} if self.theme else {})}
+        return {"title": self.title or "StreamViz", **({"theme": self.theme} if self.theme else {}), "producer": self._dash.producer}
 
     def _fold(self, taken: Any) -> None:
         self._pending = taken
@@ -52,7 +64,8 @@ class Dashboard:
         self.started = False
         self.port: int | None = None
         self.embed: bool | None = None
-        self._title = _Title()
+        self.producer = default_producer()  # named in every config (docs/protocol.md §1.5)
+        self._title = _Title(self)
         self._warned: set[str] = set()
         self.errors: list[str] = []
         self._totals: dict[str, int] = {}
@@ -83,6 +96,7 @@ class Dashboard:
     def _new_publisher(self) -> Publisher:
         p = Publisher(self.lock)
         p.on_refused = self._warn_refused
+        p.on_warning = self._warn_from_server
         return p
 
     def start(self, port: int | None, url: str | None, data_dir: str | None, credentials: Credentials | None = None,
@@ -200,7 +214,7 @@ class Dashboard:
         with self.lock:
             self.widgets.clear()
             self.publisher = self._new_publisher()
-            self._title = _Title()
+            self._title = _Title(self)
             self._warned.clear()
             self._totals.clear()
             self.errors.clear()
@@ -209,16 +223,24 @@ class Dashboard:
 
     # ---- reporting ----
 
-    def _warn_once(self, key: str, message: str) -> None:
+    def _warn_once(self, key: str, message: str, warning: Warning | None = None) -> None:
         if key in self._warned:
             return
         self._warned.add(key)
         self.errors.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        if warning is not None:
+            warnings.warn(warning, stacklevel=3)
+        else:
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def _warn_drop(self, w: Widget) -> None:
         self._warn_once(f"drop:{w.id}", f"stream_viz: chart {w.id!r} is producing points faster than the bus takes them; "
                                          "the oldest buffered points are dropped (see sv.stats())")
+
+    def _warn_from_server(self, widget: str, subject: str, warning: str) -> None:
+        # The server's reply to a config: another producer declares the same widget (or title).
+        w = ProducerConflictWarning(widget, warning)
+        self._warn_once(f"server:{subject}:{warning}", str(w), w)
 
     def _warn_refused(self, widget: str, subject: str, reason: str) -> None:
         # Runs on the publisher's thread: a warning there still reaches the warnings filters and logging.

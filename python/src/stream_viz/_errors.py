@@ -17,6 +17,7 @@ __all__ = [
     "NotAuthorizedError",
     "PortInUseError",
     "PublishRefusedWarning",
+    "ProducerConflictWarning",
 ]
 
 
@@ -106,3 +107,12 @@ class PublishRefusedWarning(RuntimeWarning):
         self.widget, self.subject, self.reason = widget, subject, reason
         super().__init__(f"stream_viz: the bus refused updates of widget {widget!r} (subject {subject!r}): {reason}; "
                          "they are dropped (see sv.stats()['refused_publishes'])")
+
+
+class ProducerConflictWarning(RuntimeWarning):
+    """The server says another producer (another pipeline or script) declares the same widget, or
+    sets the dashboard's title: both write to it and it shows whichever wrote last."""
+
+    def __init__(self, widget: str, reason: str):
+        self.widget, self.reason = widget, reason
+        super().__init__(f"stream_viz: {reason} (or name this process apart with sv.configure(producer=...))")

@@ -11,6 +11,7 @@ order per widget is kept. While the bus is away, pending state keeps coalescing 
 from __future__ import annotations
 
 import asyncio
+import json
 import itertools
 import logging
 import re
@@ -117,6 +118,9 @@ class Publisher:
         # Called on this thread with (widget, subject, reason) the first time the bus refuses a subject.
         self.on_refused: Callable[[str, str, str], None] | None = None
         self._refused: dict[str, str] = {}  # subject -> the server's reason; never sent again
+        # Called on this thread with (widget, subject, warning) when the server's reply to a config
+        # carries a warning (another producer declares the same widget: docs/protocol.md §1.5).
+        self.on_warning: Callable[[str, str, str], None] | None = None
         # Called on the SDK thread with (subject, payload) of every message the bus acknowledged;
         # the fault tests use it to know exactly which updates are durable.
         self.on_ack: Callable[[str, bytes], None] | None = None
@@ -388,11 +392,34 @@ class Publisher:
         msg = self._queued[wid][0]  # the caller checked it is there, without awaiting since
         self._inflight.add(wid)
         try:
-            fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
+            if msg.subject.endswith(".config"):
+                # Configs are few: a plain request shows the whole reply, warnings included.
+                fut = asyncio.ensure_future(self._request_config(msg))
+            else:
+                fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
         except Exception as e:  # TooManyStalledMsgsError, not connected, ...
             self._failed(wid, e)
             return
         self._acks[wid] = asyncio.get_running_loop().create_task(self._await_ack(wid, msg, fut))
+
+    async def _request_config(self, msg: _Pending) -> None:
+        """Publishes a config as a request: its reply is a publish acknowledgement (an error
+        raises), which may carry a "warning" the server wants this producer to hear."""
+        reply = await self._nc.request(msg.subject, msg.payload, timeout=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
+        if reply.headers and reply.headers.get("Status") == "503":
+            raise RuntimeError(f"no server stores {msg.subject} (no responders)")
+        try:
+            body = json.loads(reply.data)
+        except ValueError:
+            raise RuntimeError(f"unreadable acknowledgement for {msg.subject}: {reply.data[:200]!r}") from None
+        if not isinstance(body, dict):
+            raise RuntimeError(f"unreadable acknowledgement for {msg.subject}: {reply.data[:200]!r}")
+        if "error" in body:
+            raise RuntimeError(f"the server did not store {msg.subject}: {body['error']}")
+        warning = body.get("warning")
+        if isinstance(warning, str) and warning and self.on_warning is not None:
+            parts = msg.subject.split(".")
+            self.on_warning(parts[1] if len(parts) == 3 else msg.subject, msg.subject, warning)
 
     async def _await_ack(self, wid: str, msg: _Pending, fut: asyncio.Future) -> None:
         try:

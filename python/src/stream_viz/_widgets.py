@@ -69,7 +69,8 @@ class Widget:
         return f"{base}embed/{self.id}"
 
     def _config(self) -> dict:
-        return {"type": self.type, "title": self.title, "order": self._order}
+        # producer: who declares it, so the server can tell two pipelines declaring one id apart.
+        return {"type": self.type, "title": self.title, "order": self._order, "producer": self._dash.producer}
 
     def _mark(self) -> None:
         self._dash.publisher.mark(self)

@@ -1,0 +1,68 @@
+package gateway
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer is a log sink that the gateway's goroutines and the test
+// share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Two pipelines declaring the same widget (or both titling the dashboard)
+// write to one widget: the second producer's config is logged naming both,
+// counted in /metrics, and a publisher asking about its config gets a
+// warning naming the other producer. The same producer declaring again (a
+// restarted pipeline) is no conflict.
+func TestASecondProducerOfAWidgetIsLoggedCountedAndToldInTheConfigReply(t *testing.T) {
+	logs := &lockedBuffer{}
+	e := startEnv(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	e.publishAndWait(t, "sv.n.config", `{"type": "stat", "producer": "host-a:/srv/orders.py"}`)
+	e.publishAndWait(t, "sv.n.config", `{"type": "stat", "producer": "host-a:/srv/orders.py"}`) // a restart
+	e.publishAndWait(t, "sv.$dashboard.config", `{"title": "Orders", "producer": "host-a:/srv/orders.py"}`)
+	if got := e.metrics(t)["streamviz_producer_conflicts_total"]; got != 0 {
+		t.Fatalf("conflicts %v before a second producer, want 0", got)
+	}
+	if w := e.g.ProducerWarning("sv.n.config", []byte(`{"type": "stat", "producer": "host-a:/srv/orders.py"}`)); w != "" {
+		t.Errorf("the same producer was warned: %s", w)
+	}
+
+	second := `{"type": "stat", "producer": "host-b:/srv/other.py"}`
+	w := e.g.ProducerWarning("sv.n.config", []byte(second))
+	if !strings.Contains(w, `widget "n"`) || !strings.Contains(w, "host-a:/srv/orders.py") {
+		t.Errorf("the warning for a second producer's config = %q, want one naming the widget and the first producer", w)
+	}
+	e.publishAndWait(t, "sv.n.config", second)
+	e.publishAndWait(t, "sv.$dashboard.config", `{"title": "Other", "producer": "host-b:/srv/other.py"}`)
+	if got := e.metrics(t)["streamviz_producer_conflicts_total"]; got != 2 {
+		t.Errorf("conflicts %v, want 2 (the widget and the title)", got)
+	}
+	log := logs.String()
+	for _, want := range []string{`widget \"n\" is declared by two producers`, "was=host-a:/srv/orders.py", "now=host-b:/srv/other.py", "the dashboard title is declared by two producers"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log does not say %q:\n%s", want, log)
+		}
+	}
+	// The producer is the gateway's to know, not the page's.
+	if cfg := string(e.widget(t, "n").Config); strings.Contains(cfg, "producer") {
+		t.Errorf("the normalized config shows the producer: %s", cfg)
+	}
+}
