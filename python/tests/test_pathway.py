@@ -721,3 +721,62 @@ def test_a_text_x_column_makes_a_category_chart_with_one_bar_per_category_update
     for st in client.states_of("per_region"):
         xs = [p[0] for p in st["points"]]
         assert len(xs) == len(set(xs)), f"a category had two bars at once: {st['points']}"
+
+
+# (op, key, v) per commit, against a server that holds 3 rows; what it holds and refuses after each.
+LIMIT_STEPS = [
+    ([("put", "a", 1), ("put", "b", 1), ("put", "c", 1)], {"a": 1, "b": 1, "c": 1}, 0),
+    ([("put", "a", 2), ("put", "d", 1)], {"a": 2, "b": 1, "c": 1}, 1),  # the live row's update applies, d is left out
+    ([("del", "b", 1)], {"a": 2, "c": 1}, 1),
+    ([("put", "d", 3)], {"a": 2, "c": 1, "d": 3}, 0),  # d changes again: there is room now
+    ([("put", "e", 1), ("put", "f", 1)], {"a": 2, "c": 1, "d": 3}, 2),
+]
+
+
+def test_a_table_over_the_row_limit_applies_every_update_of_live_rows_and_counts_the_rest(monkeypatch, client_factory, pw_run):
+    monkeypatch.setenv("STREAMVIZ_MAX_TABLE_ROWS", "3")  # the spawned server's --max-table-rows
+
+    class Schema(pw.Schema):
+        k: str = pw.column_definition(primary_key=True)
+        v: int
+
+    box: dict = {}
+
+    class Subject(pw.io.python.ConnectorSubject):
+        def __init__(self):
+            super().__init__(session_type="upsert")
+
+        def run(self):
+            for i, (ops, _held, _refused) in enumerate(LIMIT_STEPS):
+                for op, k, v in ops:
+                    (self.next if op == "put" else self.delete)(k=k, v=v)
+                self.commit()
+                try:
+                    box["pace"](i)
+                except BaseException as e:  # noqa: BLE001 - re-raised by the test
+                    box["error"] = e
+                    return
+
+    t = pw.io.python.read(Subject(), schema=Schema, autocommit_duration_ms=600_000)
+    recorder = CommitRecorder(t, key_col="k")
+    sv.table(t, id="limited", key="k")
+    sv.start(port=0)
+    client = client_factory()
+
+    def pace(i: int) -> None:
+        _ops, held, refused = LIMIT_STEPS[i]
+        want = {k: {"k": k, "v": v} for k, v in held.items()}
+        client.wait_for(lambda c: c.rows("limited") == want and (c.state("limited") or {}).get("refused", 0) == refused,
+                        what=f"commit {i}: rows {sorted(held)} held, {refused} refused")
+
+    box["pace"] = pace
+    with pytest.warns(RuntimeWarning, match="more than the server keeps"):
+        pw_run()
+    if "error" in box:
+        raise box["error"]
+    final = recorder.states[-1]
+    assert sorted(final) == ["a", "c", "d", "e", "f"], "Pathway's table"
+    got = api_widget("limited")["state"]
+    assert got["refused"] == 2 and all(final[k] == row for k, row in got["rows"].items()), got
+    assert sv.stats()["refused_rows"] == 2
+    assert [e for e in sv.stats()["errors"] if "more than the server keeps" in e] != []

@@ -264,6 +264,8 @@ class Dashboard:
             # Configs re-queued for a restart are not waiting on the bus.
             "pending_messages": p.pending_messages() if self.started else 0,
             "dropped_points": sum(getattr(w, "dropped", 0) for w in self.widgets.values()),
+            # Table rows beyond the server's row limit (serve --max-table-rows): not on the dashboard.
+            "refused_rows": sum(getattr(w, "refused_rows", 0) for w in self.widgets.values()),
             "errors": list(self.errors),
         }
 

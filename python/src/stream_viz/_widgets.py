@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import os
 import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -460,6 +461,8 @@ class Table(Widget):
         self._ops: dict[str, Any] = {}  # key -> row dict, or None for a delete; raw, under the lock
         self._f_ops: dict[str, Any] = {}  # the same, folded, on the SDK thread
         self._appended: collections.deque[str] = collections.deque()
+        self._held: set[str] = set()  # keys the server was told to hold (SDK thread)
+        self.refused_rows = 0  # of them, how many the server's row limit leaves out
         self._serial = itertools.count(1)
 
     def _config(self) -> dict:
@@ -502,7 +505,33 @@ class Table(Widget):
         if not data:
             return []
         ops = [{"key": k, "delete": True} if row is None else {"key": k, "row": row} for k, row in data.items()]
+        self._count_held(data)
         return [({"ops": part}, len(part)) for part in _split_by_size(ops)]
+
+    def _count_held(self, data: dict[str, Any]) -> None:
+        """Keeps the keys the server is told to hold. Beyond its row limit (serve --max-table-rows,
+        which the SDK reads from STREAMVIZ_MAX_TABLE_ROWS, default 100000) the server leaves new
+        keys out and the page says so (docs/protocol.md §1.3): warn once and count them."""
+        held = self._held
+        for k, row in data.items():
+            if row is None:
+                held.discard(k)
+            else:
+                held.add(k)
+        limit = max_table_rows()
+        self.refused_rows = max(0, len(held) - limit)
+        if self.refused_rows:
+            self._dash._warn_once(f"limit:{self.id}", f"stream_viz: table {self.id!r} has {len(held):,} rows, more than the "
+                                  f"server keeps ({limit:,}: streamviz serve --max-table-rows, STREAMVIZ_MAX_TABLE_ROWS); "
+                                  "rows beyond it are left out and the page says 'limit reached' (see sv.stats()['refused_rows'])")
+
+
+def max_table_rows() -> int:
+    """The row limit of the server the SDK spawns (it inherits STREAMVIZ_MAX_TABLE_ROWS)."""
+    try:
+        return max(1, int(os.environ.get("STREAMVIZ_MAX_TABLE_ROWS", "") or 100_000))
+    except ValueError:
+        return 100_000
 
 
 def _split_by_size(ops: list) -> list[list]:
