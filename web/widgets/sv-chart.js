@@ -255,11 +255,10 @@ export class SvChart extends SvWidget {
     // (a dot inside a column's range is still a visible dot), nor is a zoomed view, whose scale
     // is the user's and not the data's.
     const decimable = (c.chart_type === 'line' || c.chart_type === 'area') && !(reuse && this.zoomed);
-    const cd = c.x_type === 'category'
-      ? buildCategoryData(this.list, w.state.categories.names)
-      : buildPlotData(this.list, decimable ? this.plotPixels() : 0);
-    // A category chart's x are positions; these name them.
-    this.labels = 'labels' in cd ? cd.labels : null;
+    // A category chart's x are positions; labels name them.
+    const cat = c.x_type === 'category' ? buildCategoryData(this.list, w.state.categories.names) : null;
+    this.labels = cat ? cat.labels : null;
+    const cd = cat ?? buildPlotData(this.list, decimable ? this.plotPixels() : 0);
     if (!reuse) {
       this.plot?.destroy();
       this.shape = shape;
