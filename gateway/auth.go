@@ -305,7 +305,7 @@ func (g *Gateway) setSession(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) unauthorized(w http.ResponseWriter, r *http.Request, reason string, loginPage bool) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="streamviz"`)
 	if loginPage && r.Method == http.MethodGet && !isUpgrade(r) && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		g.renderLogin(w, r, http.StatusUnauthorized, r.RequestURI, "")
+		g.renderLogin(w, r, http.StatusUnauthorized, rootRelative(r), "")
 		return
 	}
 	httpError(w, http.StatusUnauthorized, reason)
@@ -347,7 +347,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		g.logins.success(clientAddr(r))
 		g.setSession(w, r)
 		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, g.localTarget(r, next), http.StatusSeeOther)
+		seeOther(w, g.localTarget(r, next))
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		httpError(w, http.StatusMethodNotAllowed, "the login page takes GET or POST")
@@ -360,6 +360,9 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 // "//evil": any control character or backslash is refused outright, and what
 // is left must parse as a bare path.
 func (g *Gateway) localTarget(r *http.Request, next string) string {
+	if rel, ok := relativeTarget(next); ok {
+		return rel
+	}
 	if ok := strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") &&
 		!strings.ContainsFunc(next, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }); ok {
 		if u, err := url.Parse(next); err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(u.Path, "//") {

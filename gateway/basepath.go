@@ -76,3 +76,35 @@ func (g *Gateway) BasePath() string {
 	}
 	return g.cfg.BasePath
 }
+
+// rootRelative is the request's page as a reference relative to the
+// handler's root ("./embed/x?exp=1"), which the login form carries as next:
+// the redirect after login resolves it against the login URL, so it lands
+// on the page asked for under whatever prefix the browser used, even one a
+// proxy stripped before the server saw it.
+func rootRelative(r *http.Request) string {
+	return "./" + strings.TrimPrefix(r.URL.RequestURI(), "/")
+}
+
+// relativeTarget accepts a root-relative next ("./..."): it can name no
+// other scheme or host, so it is no open redirect. Control characters and
+// backslashes, which browsers drop or read as "/", are refused.
+func relativeTarget(next string) (string, bool) {
+	if !strings.HasPrefix(next, "./") || strings.HasPrefix(next, ".//") ||
+		strings.ContainsFunc(next, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }) {
+		return "", false
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "", false
+	}
+	return next, true
+}
+
+// seeOther redirects to target as given: http.Redirect would resolve a
+// relative target against the request's path, which under http.StripPrefix
+// or behind a stripping proxy has lost its prefix.
+func seeOther(w http.ResponseWriter, target string) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusSeeOther)
+}

@@ -227,7 +227,7 @@ func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
 func TestLoginPageFlow(t *testing.T) {
 	e := startAuthEnv(t, Config{})
 	resp, body := do(t, noRedirect, "GET", e.url("/"), nil, "Accept: text/html,application/xhtml+xml")
-	if resp.StatusCode != 401 || !strings.Contains(body, `name="token"`) || !strings.Contains(body, `action="./login"`) {
+	if resp.StatusCode != 401 || !strings.Contains(body, `name="token"`) || !strings.Contains(body, `action="./login"`) || !strings.Contains(body, `name="next" value="./"`) {
 		t.Fatalf("a browser at / without a session: %d, want 401 and the login form:\n%s", resp.StatusCode, body)
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
@@ -245,13 +245,18 @@ func TestLoginPageFlow(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/embed/secret?x=1" {
 		t.Fatalf("login: %d Location %q, want 303 back to next", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	// The form's own next is relative to the dashboard's root, so the redirect resolves under
+	// whatever prefix the browser used, even one a proxy stripped.
+	if resp, _ := post(testToken, "./embed/secret?x=1"); resp.Header.Get("Location") != "./embed/secret?x=1" {
+		t.Errorf("a root-relative next redirected to %q", resp.Header.Get("Location"))
+	}
 	cookie := sessionCookie(t, resp)
 	resp, body = do(t, noRedirect, "GET", e.url("/"), nil, "Cookie: "+cookie.Name+"="+cookie.Value, "Accept: text/html")
 	if resp.StatusCode != 200 || !strings.Contains(body, `data-mode="dashboard"`) {
 		t.Errorf("the dashboard after login: %d", resp.StatusCode)
 	}
 	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "", "/\t/evil.example", "/\n/evil.example",
-		"/\x7f/evil.example", "javascript:alert(1)", "/\\/evil.example", "\t//evil.example"} {
+		"/\x7f/evil.example", "javascript:alert(1)", "/\\/evil.example", "\t//evil.example", ".//evil.example", "./\\evil.example", "./\t/evil.example"} {
 		if resp, _ := post(testToken, next); resp.Header.Get("Location") != "/" {
 			t.Errorf("next=%q redirected to %q, want / (no open redirect)", next, resp.Header.Get("Location"))
 		}
@@ -263,7 +268,7 @@ func TestLoginFormPostsUnderTheMountPrefix(t *testing.T) {
 	srv := httptest.NewServer(http.StripPrefix("/dash", e.g.Handler()))
 	t.Cleanup(srv.Close)
 	resp, body := do(t, noRedirect, "GET", srv.URL+"/dash/embed/revenue", nil, "Accept: text/html")
-	if resp.StatusCode != 401 || !strings.Contains(body, `action="../login"`) || !strings.Contains(body, `value="/dash/embed/revenue"`) {
+	if resp.StatusCode != 401 || !strings.Contains(body, `action="../login"`) || !strings.Contains(body, `value="./embed/revenue"`) {
 		t.Fatalf("login form under /dash: %d\n%s", resp.StatusCode, body)
 	}
 	resp, _ = do(t, noRedirect, "GET", srv.URL+"/dash/?token="+testToken, nil)

@@ -165,3 +165,25 @@ test('behind a reverse proxy that strips /streamviz/, the dashboard and its embe
   const proxied = await strippingProxy(t, server.http, '/streamviz/');
   await checkLiveUnder(t, `http://${proxied}/streamviz/`, '/streamviz/', server.nats);
 });
+
+test('behind a stripping proxy the login form posts and returns below the proxy prefix', async (t) => {
+  const TOKEN = 'proxy-token-2b7e';
+  const server = await startServer({ extraArgs: ['--token', TOKEN] });
+  t.after(() => server.stop());
+  await publish(server.nats, WIDGETS);
+  const proxied = await strippingProxy(t, server.http, '/streamviz/');
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  const outside = [];
+  page.on('request', (r) => { if (!new URL(r.url()).pathname.startsWith('/streamviz/')) outside.push(r.url()); });
+  const resp = await page.goto(`http://${proxied}/streamviz/embed/trend`);
+  assert.equal(resp.status(), 401);
+  await page.fill('input[name="token"]', TOKEN);
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  assert.equal(new URL(page.url()).pathname, '/streamviz/embed/trend', 'back on the page asked for, under the prefix');
+  await waitFor(() => page.evaluate(() => document.querySelector('[data-widget-id="trend"] [data-points]')?.getAttribute('data-points') === '2'
+    && document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'), 15000, 'the embed after login');
+  assert.deepEqual(outside, []);
+  assert.deepEqual(errors, []);
+});
