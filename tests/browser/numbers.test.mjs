@@ -32,7 +32,10 @@ test('a gauge, a stat and a table column keep the decimals their data has needed
     await waitFor(async () => (await gauge()) === want, 10000, `the gauge at ${want} (shows ${await gauge()})`);
   }
   // A stat's change carries the value's decimals as well.
-  await publish(server.nats, [['sv.d.config', { type: 'stat', title: 'Price', order: 5 }], ['sv.d.data', { value: 10.14 }], ['sv.d.data', { value: 10.28 }]]);
+  // One value at a time, each waited for: updates within one server tick are coalesced.
+  await publish(server.nats, [['sv.d.config', { type: 'stat', title: 'Price', order: 5 }], ['sv.d.data', { value: 10.14 }]]);
+  await waitFor(async () => (await page.textContent('[data-widget-id="d"] .sv-stat-value')) === '10.14', 10000, 'the price');
+  await publish(server.nats, [['sv.d.data', { value: 10.28 }]]);
   const delta = () => page.textContent('[data-widget-id="d"] .sv-stat-delta');
   await waitFor(async () => /^▲ \+0\.14 /.test(await delta()), 10000, 'the first change');
   await publish(server.nats, [['sv.d.data', { value: 10.48 }]]);
