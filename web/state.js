@@ -133,12 +133,49 @@ function addPoints(w, name, points, mode, remove) {
     if (added) w.state.lastSeries = name;
   }
   s.trim(w.config.max_points);
+  if (category && cats.names.length > 256 + 2 * chartPoints(w)) compactCategories(w);
   // The server drops a named series left empty (a snapshot would not list it); the default one
   // only disappears from the legend.
   if (s.length === 0) {
     w.state.series.delete(name);
     if (w.state.lastSeries === name) w.state.lastSeries = null;
   }
+}
+
+/**
+ * @param {ChartWidget} w
+ */
+function chartPoints(w) {
+  let n = 0;
+  for (const s of w.state.series.values()) n += s.length;
+  return n;
+}
+
+/**
+ * Forgets the categories no point holds any more (trimmed or removed), keeping the others' order,
+ * so a chart whose categories keep changing holds a bounded dictionary.
+ * @param {ChartWidget} w
+ */
+function compactCategories(w) {
+  const cats = w.state.categories;
+  /** @type {Set<number>} */
+  const live = new Set();
+  for (const s of w.state.series.values()) for (let i = s.head; i < s.xs.length; i++) live.add(s.xs[i]);
+  /** @type {Map<number, number>} */
+  const remap = new Map();
+  /** @type {string[]} */
+  const names = [];
+  cats.names.forEach((name, i) => {
+    if (!live.has(i)) return;
+    remap.set(i, names.length);
+    names.push(name);
+  });
+  for (const s of w.state.series.values()) {
+    s.compact();
+    s.xs = s.xs.map((x) => /** @type {number} */ (remap.get(x)));
+  }
+  cats.names = names;
+  cats.index = new Map(names.map((name, i) => [name, i]));
 }
 
 /**

@@ -41,3 +41,12 @@ test('category plot data puts each live category at a position, named, one colum
   assert.equal(cd.points, 4);
   assert.equal(cd.time, false);
 });
+
+test('a category chart forgets categories no point holds, keeping the order of the others', () => {
+  const { w, send, named } = board({ points: [] });
+  for (let i = 0; i < 1000; i++) send({ series: '', points: [[`c${i}`, i]], mode: 'upsert' });
+  assert.deepEqual(named(), [['c997', 997], ['c998', 998], ['c999', 999]]);
+  assert.ok(w.state.categories.names.length <= 256 + 2 * 3 + 1, `${w.state.categories.names.length} categories remembered`);
+  send({ series: '', points: [['c998', 1]], mode: 'upsert' });
+  assert.deepEqual(named(), [['c997', 997], ['c998', 1], ['c999', 999]]);
+});
