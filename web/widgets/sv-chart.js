@@ -537,6 +537,16 @@ export class SvChart extends SvWidget {
       : FALLBACK);
     const type = w.config.chart_type;
     const bars = type === 'bar' && uPlot.paths?.bars ? uPlot.paths.bars({ size: [0.6, 64] }) : undefined;
+    // Several series of a category chart stand side by side in each category's slot.
+    const grouped = type === 'bar' && w.config.x_type === 'category' && this.list.length > 1 && uPlot.paths?.bars;
+    const barWidth = 0.8 / Math.max(this.list.length, 1);
+    /** @param {number} i  series index among this.list */
+    const groupedBars = (i) => /** @type {NonNullable<typeof uPlot.paths.bars>} */ (uPlot.paths.bars)({
+      disp: {
+        x0: { unit: 1, values: (u) => /** @type {number[]} */ (u.data[0]).map((x) => x - 0.4 + i * barWidth) },
+        size: { unit: 1, values: () => [barWidth * 0.9] },
+      },
+    });
     /**
      * The range around the data's only x, when every point has the same x; else null.
      * @param {uPlot} u
@@ -553,7 +563,7 @@ export class SvChart extends SvWidget {
       if (type === 'line' || type === 'area') o.paths = densePaths();
       if (forced) o.dash = FORCED_DASHES[i % FORCED_DASHES.length];
       if (type === 'area' && !forced) o.fill = withAlpha(color, 0.18);
-      if (type === 'bar') Object.assign(o, { fill: forced ? systemColor('Canvas') : withAlpha(color, 0.55), paths: bars, points: { show: false } });
+      if (type === 'bar') Object.assign(o, { fill: forced ? systemColor('Canvas') : withAlpha(color, 0.55), paths: grouped ? groupedBars(i) : bars, points: { show: false } });
       if (type === 'scatter') {
         Object.assign(o, { paths: () => null, points: { show: true, size: 5, width: 1, stroke: color, fill: color } });
       }
