@@ -260,15 +260,7 @@ func (g *Gateway) tokenInURL(w http.ResponseWriter, r *http.Request, token strin
 	}
 	g.logins.success(clientAddr(r))
 	g.setSession(w, r)
-	// RequestURI, not URL: under http.StripPrefix the URL has lost the prefix.
-	u, err := url.ParseRequestURI(r.RequestURI)
-	if err != nil {
-		u = &url.URL{Path: "/"}
-	}
-	q := u.Query()
-	q.Del("token")
-	u.RawQuery = q.Encode()
-	target := g.localTarget(r, u.RequestURI())
+	target := sameURLWithout(r, "token")
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		// A browser does not send a SameSite=Strict cookie along a redirect
@@ -280,7 +272,7 @@ func (g *Gateway) tokenInURL(w http.ResponseWriter, r *http.Request, token strin
 		_ = continuePage.Execute(w, target)
 		return
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	seeOther(w, target)
 }
 
 var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>

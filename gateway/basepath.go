@@ -108,3 +108,18 @@ func seeOther(w http.ResponseWriter, target string) {
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
 }
+
+// sameURLWithout is the request's own URL without the query parameter
+// name, as a reference relative to the request ("../embed/x?theme=light"
+// from /embed/x): it names this page under whatever prefix the browser
+// used, even one a proxy stripped, and, starting with a dot, never another
+// host.
+func sameURLWithout(r *http.Request, name string) string {
+	q := r.URL.Query()
+	q.Del(name)
+	target := rootRef(r.URL.Path) + strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	return target
+}

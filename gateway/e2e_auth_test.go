@@ -177,7 +177,7 @@ func TestBearerHeaderOpensThePagesTheAPIAndTheSocket(t *testing.T) {
 func TestTokenInTheURLSetsTheCookieAndRedirectsWithoutIt(t *testing.T) {
 	e := startAuthEnv(t, Config{})
 	resp, _ := do(t, noRedirect, "GET", e.url("/embed/revenue?token="+testToken+"&theme=light"), nil)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/embed/revenue?theme=light" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "../embed/revenue?theme=light" {
 		t.Fatalf("?token=: %d Location %q, want 303 to the URL without the token", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	cookie := sessionCookie(t, resp)
@@ -197,13 +197,13 @@ func TestTokenInTheURLSetsTheCookieAndRedirectsWithoutIt(t *testing.T) {
 	// From a link on another site the cookie would not survive a redirect (SameSite=Strict):
 	// the answer is a page of our own that moves on.
 	resp, body = do(t, noRedirect, "GET", e.url("/?token="+testToken), nil, "Sec-Fetch-Site: cross-site")
-	if resp.StatusCode != 200 || !strings.Contains(body, `http-equiv="refresh" content="0; url=/"`) || sessionCookie(t, resp) == nil {
+	if resp.StatusCode != 200 || !strings.Contains(body, `http-equiv="refresh" content="0; url=./"`) || sessionCookie(t, resp) == nil {
 		t.Errorf("cross-site ?token=: %d %s", resp.StatusCode, body)
 	}
 	if strings.Contains(body, testToken) {
 		t.Errorf("the page that moves on repeats the token")
 	}
-	if resp, _ := do(t, noRedirect, "GET", e.url("//evil.example/?token="+testToken), nil); strings.HasPrefix(resp.Header.Get("Location"), "//") {
+	if resp, _ := do(t, noRedirect, "GET", e.url("//evil.example/?token="+testToken), nil); !strings.HasPrefix(resp.Header.Get("Location"), ".") {
 		t.Errorf("?token= redirected off the server: %q", resp.Header.Get("Location"))
 	}
 	resp, body = do(t, noRedirect, "GET", e.url("/?token=wrong"), nil)
@@ -272,7 +272,7 @@ func TestLoginFormPostsUnderTheMountPrefix(t *testing.T) {
 		t.Fatalf("login form under /dash: %d\n%s", resp.StatusCode, body)
 	}
 	resp, _ = do(t, noRedirect, "GET", srv.URL+"/dash/?token="+testToken, nil)
-	if resp.Header.Get("Location") != "/dash/" {
+	if resp.Header.Get("Location") != "./" {
 		t.Errorf("?token= under /dash redirected to %q", resp.Header.Get("Location"))
 	}
 }

@@ -166,7 +166,7 @@ test('behind a reverse proxy that strips /streamviz/, the dashboard and its embe
   await checkLiveUnder(t, `http://${proxied}/streamviz/`, '/streamviz/', server.nats);
 });
 
-test('behind a stripping proxy the login form posts and returns below the proxy prefix', async (t) => {
+test('behind a stripping proxy the login form and a ?token= link return below the proxy prefix', async (t) => {
   const TOKEN = 'proxy-token-2b7e';
   const server = await startServer({ extraArgs: ['--token', TOKEN] });
   t.after(() => server.stop());
@@ -184,6 +184,14 @@ test('behind a stripping proxy the login form posts and returns below the proxy 
   assert.equal(new URL(page.url()).pathname, '/streamviz/embed/trend', 'back on the page asked for, under the prefix');
   await waitFor(() => page.evaluate(() => document.querySelector('[data-widget-id="trend"] [data-points]')?.getAttribute('data-points') === '2'
     && document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'), 15000, 'the embed after login');
+  // A ?token= link trades the token for the cookie and stays under the prefix too.
+  const linked = await (await browser.newContext()).newPage();
+  linked.on('pageerror', (e) => errors.push(e.message));
+  linked.on('request', (r) => { if (!new URL(r.url()).pathname.startsWith('/streamviz/')) outside.push(r.url()); });
+  await linked.goto(`http://${proxied}/streamviz/embed/trend?token=${TOKEN}&theme=light`);
+  const landed = new URL(linked.url());
+  assert.equal(landed.pathname + landed.search, '/streamviz/embed/trend?theme=light');
+  await waitFor(() => linked.evaluate(() => document.querySelector('#sv-conn')?.getAttribute('data-state') === 'live'), 15000, 'the linked embed live');
   assert.deepEqual(outside, []);
   assert.deepEqual(errors, []);
 });
