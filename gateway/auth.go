@@ -381,7 +381,7 @@ func mountPrefix(r *http.Request) string {
 func (g *Gateway) renderLogin(w http.ResponseWriter, r *http.Request, code int, next, errText string) {
 	// Relative, like every link of the pages: whatever the request line
 	// said, the form posts to this server.
-	d := loginData{Action: rootRef(r.URL.Path) + "login", Next: g.localTarget(r, next), Error: errText, Root: rootRef(r.URL.Path)}
+	d := loginData{Action: rootRef(r.URL.EscapedPath()) + "login", Next: g.localTarget(r, next), Error: errText, Root: rootRef(r.URL.EscapedPath())}
 	setSecurityHeaders(w, g.cspLogin, "DENY")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

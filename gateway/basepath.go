@@ -57,9 +57,10 @@ func (g *Gateway) mount(h http.Handler) http.Handler {
 	return mux
 }
 
-// rootRef is the way from the page at path p (relative to the handler's
-// root) back to that root, as a relative reference: "./" for /login,
-// "../" for /embed/x. Pages link through it, so they work under any prefix,
+// rootRef is the way from the page at escaped path p (relative to the
+// handler's root) back to that root, as a relative reference: "./" for
+// /login, "../" for /embed/x. Escaped, because the browser counts the
+// segments it sent (an encoded "/" is none). Pages link through it, so they work under any prefix,
 // including one a proxy strips before the request arrives.
 func rootRef(p string) string {
 	n := strings.Count(p, "/") - 1
@@ -117,7 +118,7 @@ func seeOther(w http.ResponseWriter, target string) {
 func sameURLWithout(r *http.Request, name string) string {
 	q := r.URL.Query()
 	q.Del(name)
-	target := rootRef(r.URL.Path) + strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	target := rootRef(r.URL.EscapedPath()) + strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	if len(q) > 0 {
 		target += "?" + q.Encode()
 	}

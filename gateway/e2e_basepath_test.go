@@ -101,3 +101,20 @@ func TestSessionCookieAndLoginPageFollowTheMount(t *testing.T) {
 		})
 	}
 }
+
+func TestLoginPageReachesItsStylesheetFromAnyDepth(t *testing.T) {
+	e := startAuthEnv(t, Config{})
+	for path, root := range map[string]string{
+		"/":                   "./",
+		"/login":              "./",
+		"/embed/revenue":      "../",
+		"/embed/a%2Fb":        "../",
+		"/api/widgets/x/y":    "../../../",
+		"/embed/revenue?x=/a": "../",
+	} {
+		resp, body := do(t, noRedirect, "GET", e.url(path), nil, "Accept: text/html")
+		if !strings.Contains(body, `href="`+root+`static/style.css"`) {
+			t.Errorf("GET %s: %d, want the stylesheet at %sstatic/style.css:\n%.600s", path, resp.StatusCode, root, body)
+		}
+	}
+}
