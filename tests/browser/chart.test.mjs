@@ -3,26 +3,19 @@
 // x range for a single point, and colours that survive forced-colours mode.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
+import { openPage, publish, waitFor } from './harness.mjs';
 
 const T0 = 1764230400000;
 const frames = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 const points = (page, id) => page.evaluate((i) => document.querySelector(`[data-widget-id="${i}"] sv-chart`)?.dataset.points, id);
 
 test('the tooltip shows x and every visible series at the cursor and stays on its point while the chart scrolls', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
   const pts = (from, n, f) => Array.from({ length: n }, (_, i) => [T0 + (from + i) * 1000, f(from + i)]);
-  await publish(server.nats, [
+  const { server, page, errors } = await openPage(t, [
     ['sv.lat.config', { type: 'chart', title: 'Latency', unit: 'ms', max_points: 30 }],
     ['sv.lat.data', { points: pts(0, 30, (i) => i + 0.25) }],
     ['sv.lat.data', { series: 'p99', points: pts(0, 30, (i) => 100 + i) }],
-  ]);
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  await page.setViewportSize({ width: 1024, height: 768 });
-  await page.goto(`http://${server.http}/embed/lat`);
+  ], { path: '/embed/lat', viewport: { width: 1024, height: 768 } });
   await waitFor(async () => (await points(page, 'lat')) === '60', 15000, 'the chart');
   await frames(page);
   const over = page.locator('[data-widget-id="lat"] .u-over');
@@ -53,12 +46,7 @@ test('the tooltip shows x and every visible series at the cursor and stays on it
 });
 
 test('one point gets an x range of about a minute, not years', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
-  await publish(server.nats, [['sv.one.config', { type: 'chart', title: 'One' }], ['sv.one.data', { points: [[T0, 5]] }]]);
-  const browser = await launchBrowser(t);
-  const page = await newPage(browser, []);
-  await page.goto(`http://${server.http}/embed/one`);
+  const { server, page, errors } = await openPage(t, [['sv.one.config', { type: 'chart', title: 'One' }], ['sv.one.data', { points: [[T0, 5]] }]], { path: '/embed/one' });
   await waitFor(async () => (await points(page, 'one')) === '1', 15000, 'the point');
   await frames(page);
   const { min, max } = await page.evaluate(() => document.querySelector('sv-chart').plot.scales.x);
@@ -68,6 +56,7 @@ test('one point gets an x range of about a minute, not years', async (t) => {
   await frames(page);
   const r = await page.evaluate(() => document.querySelector('sv-chart').plot.scales.x);
   assert.ok(r.max - r.min <= 10, `two points 3 s apart span ${r.max - r.min}s`);
+  assert.deepEqual(errors, []);
 });
 
 /** Every drawn tick label's box on both axes of the chart in card `id`, in canvas pixels. */
@@ -98,18 +87,12 @@ function labelBoxes(page, id) {
 }
 
 test('axis labels never collide or get clipped, at every width from 320 px and over live data', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
-  await publish(server.nats, [
+  const { server, page, errors } = await openPage(t, [
     ['sv.time.config', { type: 'chart', title: 'Time', order: 1 }],
     ['sv.num.config', { type: 'chart', title: 'Steps', order: 2 }],
     ['sv.one.config', { type: 'chart', title: 'One point', order: 3 }],
     ['sv.one.data', { points: [[T0, 123456789.5]] }],
   ]);
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  await page.goto(`http://${server.http}/`);
   let k = 0;
   for (const width of [320, 375, 480, 600, 768, 1024, 1440, 2560]) {
     await page.setViewportSize({ width, height: 1000 });
@@ -152,18 +135,13 @@ function contrast(a, b) {
 }
 
 test('in forced-colours mode the gauge number, the status dot and the chart strokes stay visible', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
-  await publish(server.nats, [
+  const { server, page, errors } = await openPage(t, [
     ['sv.g.config', { type: 'gauge', title: 'Load', unit: '%', order: 1, thresholds: [[50, '#22c55e'], [100, '#1a1a1a']] }],
     ['sv.g.data', { value: 73 }],
     ['sv.c.config', { type: 'chart', title: 'Trend', order: 2, color: '#222222' }],
     ['sv.c.data', { points: [[T0, 1], [T0 + 1000, 2]] }],
     ['sv.c.data', { series: 'b', points: [[T0, 2], [T0 + 1000, 1]] }],
   ]);
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
   for (const scheme of ['dark', 'light']) {
     await page.emulateMedia({ forcedColors: 'active', colorScheme: scheme });
     await page.goto(`http://${server.http}/`);

@@ -89,3 +89,19 @@ export async function newPage(browser, errors) {
   page.on('pageerror', (e) => errors.push(e.message));
   return page;
 }
+
+/**
+ * The usual start of a browser test: a server holding `widgets`, Chromium, and a page at `path`
+ * (on `viewport` when given) whose script errors collect in `errors`. All are closed after t.
+ */
+export async function openPage(t, widgets, { path = '/', viewport, server: serverOpts = {} } = {}) {
+  const server = await startServer(serverOpts);
+  t.after(() => server.stop());
+  if (widgets.length) await publish(server.nats, widgets);
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  if (viewport) await page.setViewportSize(viewport);
+  await page.goto(`http://${server.http}${path}`);
+  return { server, browser, page, errors };
+}

@@ -3,7 +3,7 @@
 // rows, and the title wraps on a phone. An embed whose server is down says how old its data is.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launchBrowser, newPage, publish, startServer, tempDir, waitFor } from './harness.mjs';
+import { launchBrowser, newPage, openPage, publish, startServer, tempDir, waitFor } from './harness.mjs';
 
 const WIDTHS = [320, 375, 600, 768, 1024, 1440, 1920, 2560];
 const T0 = 1764230400000;
@@ -63,13 +63,7 @@ function measure(page) {
 }
 
 test('at 8 widths from 320 to 2560 px the cards fill the width, nothing scrolls sideways and tables fit their rows', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
-  await publish(server.nats, WIDGETS);
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  await page.goto(`http://${server.http}/`);
+  const { server, page, errors } = await openPage(t, WIDGETS);
   await waitFor(() => page.evaluate(() => document.querySelectorAll('[data-widget-id="big"] tr[data-key]').length === 12
     && document.querySelectorAll('[data-widget-id="small"] tr[data-key]').length === 2), 15000, 'the tables');
   for (const width of WIDTHS) {

@@ -2,12 +2,10 @@
 // not jump between 59.66, 59.8 and 60, and a column does not print 7,167.3 beside 7,440.29.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
+import { openPage, publish, waitFor } from './harness.mjs';
 
 test('a gauge, a stat and a table column keep the decimals their data has needed', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
-  await publish(server.nats, [
+  const { server, page, errors } = await openPage(t, [
     ['sv.cpu.config', { type: 'gauge', title: 'CPU', order: 1 }],
     ['sv.cpu.data', { value: 59.66 }],
     ['sv.n.config', { type: 'stat', title: 'Orders', order: 2 }],
@@ -17,10 +15,6 @@ test('a gauge, a stat and a table column keep the decimals their data has needed
     ['sv.t.config', { type: 'table', title: 'Sales', order: 4, columns: ['region', 'revenue'], sort_by: 'region', sort_desc: false }],
     ['sv.t.data', { ops: [{ key: 'a', row: { region: 'a', revenue: 7167.3 } }, { key: 'b', row: { region: 'b', revenue: 7440.29 } }] }],
   ]);
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  await page.goto(`http://${server.http}/`);
   const gauge = () => page.textContent('[data-widget-id="cpu"] .sv-gauge-value');
   const cells = () => page.$$eval('[data-widget-id="t"] tr[data-key] td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
   await waitFor(async () => (await gauge()) === '59.66' && (await cells()).length === 2, 15000, 'the first values');

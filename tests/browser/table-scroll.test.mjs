@@ -3,24 +3,17 @@
 // column, that row sank and the view slid down with it, to the bottom within seconds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
+import { openPage, publish, waitFor } from './harness.mjs';
 
 const N = 300;
 
 test('a live-sorted 300-row table keeps its scroll position while the rows in view sink to the bottom', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
   const ops = [];
   for (let i = 0; i < N; i++) ops.push({ key: `k${i}`, row: { name: `row ${i}`, score: N - i } });
-  await publish(server.nats, [
+  const { server, page, errors } = await openPage(t, [
     ['sv.board.config', { type: 'table', title: 'Board', columns: ['name', 'score'], sort_by: 'score', max_rows: N }],
     ['sv.board.data', { ops }],
-  ]);
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  await page.setViewportSize({ width: 1024, height: 768 });
-  await page.goto(`http://${server.http}/`);
+  ], { viewport: { width: 1024, height: 768 } });
   const wrap = '[data-widget-id="board"] .sv-table-wrap';
   await waitFor(() => page.evaluate(
     (n) => document.querySelectorAll('[data-widget-id="board"] tr[data-key]').length === n, N), 15000, 'all rows');
