@@ -15,22 +15,31 @@ build:
 
 # The venv holds the SDK (editable), Pathway and the test tools; the stamp
 # reinstalls only when the package definition changes.
+# The editable install builds no server: it uses bin/streamviz (make build), so `make venv`
+# and `make build` run side by side.
 $(VENV)/.stamp: python/pyproject.toml python/setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e './python[pathway,test]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e './python[pathway,test]'
 	touch $@
 
 venv: $(VENV)/.stamp
 
-demo: build venv
-	$(VENV)/bin/python -m stream_viz demo
+# Builds the server and the venv in parallel (scripts/demo.sh says what is going on), then runs
+# the demo. DEMO_ARGS go to `python -m stream_viz demo` (e.g. DEMO_ARGS=--manual).
+demo:
+	@MAKE="$(MAKE)" VENV="$(VENV)" ./scripts/demo.sh $(DEMO_ARGS)
 
 # The same dashboard without Python: the server's built-in synthetic feed.
 demo-go: build
 	./$(BIN) demo
 
-test: setup-test test-go test-fuzz test-web test-browser test-python
+# Every suite runs whatever the others did; each is reported, and `make test` fails at the end
+# if any failed (scripts/run-suites.sh).
+TEST_SUITES ?= test-go test-fuzz test-web test-browser test-python
+TEST_SETUP  ?= setup-test
+
+test: $(TEST_SETUP)
+	@MAKE="$(MAKE)" ./scripts/run-suites.sh $(TEST_SUITES)
 
 # Installs what the tests need beyond Go's module cache: Chromium from
 # Debian's packages (never a browser download), playwright-core, the venv.

@@ -21,6 +21,11 @@ REPO = HERE.parent
 class BuildWithServer(build_py):
     def run(self):
         super().run()
+        if getattr(self, "editable_mode", False):
+            # An editable install (`make venv`) runs from the checkout, whose `make build` output
+            # the package finds (stream_viz._server.find_binary): building here would only
+            # compile the server a second time, into a directory nothing reads.
+            return
         # go build runs from the repository root, so the target must be absolute.
         target = Path(self.build_lib).resolve() / "stream_viz" / "_bin" / "streamviz"
         target.parent.mkdir(parents=True, exist_ok=True)

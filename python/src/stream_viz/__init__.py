@@ -219,6 +219,16 @@ def start(port: int | None = None, *, url: str | None = None, data_dir: str | No
     token= makes the spawned server require it (README "Authentication"): browsers log in with it,
     and sv.embed_url() signs links with it.
     """
+    try:
+        creds = _check_start(user, password, nkeys_seed, user_credentials, tls_ca, nats_auth, linger)
+        _D.start(port, url, data_dir, creds, _path(nats_auth), token)
+    except BaseException as e:
+        _D.start_failed(e)  # under pathway spawn, the other processes must hear of it
+        raise
+    _D.linger = linger
+
+
+def _check_start(user, password, nkeys_seed, user_credentials, tls_ca, nats_auth, linger) -> _Credentials:
     if (user is None) != (password is None):
         missing = "password" if password is None else "user"
         raise InvalidOptionError("start", missing, None, "user= and password= together")
@@ -230,10 +240,8 @@ def start(port: int | None = None, *, url: str | None = None, data_dir: str | No
         raise InvalidOptionError("start", "nkeys_seed", nkeys_seed, "nkey authentication, which needs the nkeys package (pip install nkeys)")
     if linger is not None and not isinstance(linger, bool):
         raise InvalidOptionError("start", "linger", linger, "True, False or None")
-    creds = _Credentials(user=user, password=password, nkeys_seed=_path(nkeys_seed),
-                         user_credentials=_path(user_credentials), tls_ca=_path(tls_ca))
-    _D.start(port, url, data_dir, creds, _path(nats_auth), token)
-    _D.linger = linger
+    return _Credentials(user=user, password=password, nkeys_seed=_path(nkeys_seed),
+                        user_credentials=_path(user_credentials), tls_ca=_path(tls_ca))
 
 
 def _path(p: str | os.PathLike | None) -> str | None:

@@ -13,9 +13,11 @@ import warnings
 from typing import Any
 
 from ._auth import check_token, env_token
-from ._errors import DuplicateWidgetError, ProducerConflictWarning, PublishRefusedWarning, StreamVizError
+from ._errors import DuplicateWidgetError, ProducerConflictWarning, PublishRefusedWarning, ServerStartError, StreamVizError
 from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
+from ._spawn import Peer
+from ._spawn import from_env as spawn_peer
 from ._widgets import Widget
 
 log = logging.getLogger("stream_viz")
@@ -72,6 +74,7 @@ class Dashboard:
         self._atexit = False
         self.linger: bool | None = None  # sv.start(linger=): None decides at exit (see _lingers)
         self._server_gone = False  # the server this process spawned died while in use
+        self._peer: Peer | None = None  # this process's place in a multi-process pathway spawn
 
     # ---- declaration ----
 
@@ -108,23 +111,48 @@ class Dashboard:
             raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=, token=) belong to the server it spawns")
         if token is not None:
             check_token(token)
-        if url is None:
-            # A port the user chose must be free; the default falls back to a free one.
-            explicit = port is not None or self.port is not None
-            self.server = spawn(port if port is not None else self.port, data_dir, explicit_port=explicit, nats_auth=nats_auth,
-                                token=token)
-            nats_url = self.server.nats
-            self.http_url = self.server.url
-            self.token = token if token is not None else env_token()
-        else:
-            nats_url = url
+        # Under `pathway spawn --processes N` one process serves the dashboard (_spawn.py).
+        peer = spawn_peer()
+        follower = peer is not None and not peer.leader
+        self.publisher.configs = not follower
+        if follower and url is None and peer.run_dir is None:
+            # Several machines (--addresses): nothing shared finds process 0's bus; Pathway hands
+            # every subscription's output to process 0 anyway.
+            log.debug("stream_viz: process %d of a multi-machine pathway spawn: process 0 serves the dashboard", peer.index)
+            self.started = True
+            return
         try:
+            if url is None and follower:
+                first = peer.wait_for(0)
+                if not first.get("ok"):
+                    raise ServerStartError(f"process 0 of this pathway spawn could not start the dashboard: {first.get('error')}")
+                nats_url = first["nats"]
+            elif url is None:
+                # A port the user chose must be free; the default falls back to a free one.
+                if port is None:
+                    port = self.port if self.port is not None else env_port()
+                self.server = spawn(port, data_dir, explicit_port=port is not None, nats_auth=nats_auth, token=token)
+                nats_url = self.server.nats
+                self.http_url = self.server.url
+                self.token = token if token is not None else env_token()
+            else:
+                nats_url = url
             self.publisher.connect(nats_url, credentials=credentials)
-        except BaseException:
-            if self.server:
-                self.server.stop()
-                self.server = None
+        except BaseException as e:
+            self._abort_start()
+            if peer is not None:
+                peer.report(False, error=_first_line(e))
             raise
+        if peer is not None:
+            peer.report(True, nats=nats_url, url=self.http_url)
+            try:
+                peer.wait_all()
+            except BaseException:
+                self.publisher.close(1.0)
+                self.publisher = _fresh_publisher(self)
+                self._abort_start()
+                raise
+            self._peer = peer
         self.started = True
         if self.server:
             self.server.watch(self._server_exited)
@@ -136,6 +164,24 @@ class Dashboard:
             for w in self.widgets.values():
                 if w.embed:
                     print(f"  {w.id}: {w.embed_url}", file=sys.stderr, flush=True)
+
+    def start_failed(self, e: BaseException) -> None:
+        """sv.start() refused its arguments: under pathway spawn, tell the other processes."""
+        if self.started:
+            return
+        try:
+            peer = spawn_peer()
+        except StreamVizError:
+            return
+        if peer is not None:
+            peer.report(False, error=_first_line(e))
+
+    def _abort_start(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.server = None
+        self.http_url = None
+        self.token = None
 
     def stop(self, timeout: float = 5.0) -> None:
         if not self.started:
@@ -155,6 +201,9 @@ class Dashboard:
             self.server = None
         self.http_url = None
         self.token = None
+        if self._peer is not None:
+            self._peer.clean()
+            self._peer = None
         gave_up = []
         if lost and not gone:  # a dead server was reported when it died
             gave_up.append(f"{lost} update(s) were not acknowledged by the bus and are lost")
@@ -268,6 +317,21 @@ class Dashboard:
             "refused_rows": sum(getattr(w, "refused_rows", 0) for w in self.widgets.values()),
             "errors": list(self.errors),
         }
+
+
+def env_port() -> int | None:
+    """STREAMVIZ_PORT: the port sv.start() insists on when given none (README)."""
+    text = os.environ.get("STREAMVIZ_PORT", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 65535:
+        raise StreamVizError(f"STREAMVIZ_PORT={text!r} is not a port: expected an integer from 0 to 65535")
+    return int(text)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _fresh_publisher(d: Dashboard) -> Publisher:

@@ -113,6 +113,8 @@ class Publisher:
         # process spawned died, or sv.stop() ran out of time).
         self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0, "refused": 0, "undelivered": 0}
         self._gone: str | None = None  # why nothing can be delivered any more (our server died)
+        # False in the processes of a pathway spawn other than process 0, which sends the configs.
+        self.configs = True
         self.url = ""
         self.on_connect: Callable[[], None] | None = None
         # Called on this thread with (widget, subject, reason) the first time the bus refuses a subject.
@@ -372,8 +374,8 @@ class Publisher:
                 continue
             del self._folded[wid]
             msgs = [_Pending(subject, dumps(body), f"{self._session}-{next(self._ids)}", n) for subject, body, n in w._drain()]
-            kept = [m for m in msgs if m.subject not in self._refused]
-            self.stats["refused"] += len(msgs) - len(kept)
+            kept = [m for m in msgs if m.subject not in self._refused and (self.configs or not m.subject.endswith(".config"))]
+            self.stats["refused"] += sum(1 for m in msgs if m.subject in self._refused)
             msgs = kept
             if msgs:
                 self._queued[wid] = msgs
