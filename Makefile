@@ -16,10 +16,12 @@ build:
 # The venv holds the SDK (editable), Pathway and the test tools; the stamp
 # reinstalls only when the package definition changes.
 # The editable install builds no server: it uses bin/streamviz (make build), so `make venv`
-# and `make build` run side by side.
+# and `make build` run side by side. uv (from PyPI, into the venv) installs Pathway's ~290
+# packages in well under a minute where pip took six (docs/benchmarks.md, "make demo").
 $(VENV)/.stamp: python/pyproject.toml python/setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e './python[pathway,test]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -e './python[pathway,test]'
 	touch $@
 
 venv: $(VENV)/.stamp
