@@ -16,7 +16,7 @@ mkdir -p "$LOGS"
 say() { echo "make demo: $*" >&2; }
 
 started=$(date +%s)
-say "building the server (Go, log: $LOGS/server.log) and the Python env with Pathway (pip, log: $LOGS/venv.log) in parallel"
+say "building the server (Go, log: $LOGS/server.log) and the Python env with Pathway (uv, log: $LOGS/venv.log) in parallel"
 $MAKE --no-print-directory "$GO_TARGET" >"$LOGS/server.log" 2>&1 &
 go_pid=$!
 $MAKE --no-print-directory "$VENV_TARGET" >"$LOGS/venv.log" 2>&1 &
