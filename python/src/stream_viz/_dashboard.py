@@ -74,6 +74,7 @@ class Dashboard:
         self._atexit = False
         self.linger: bool | None = None  # sv.start(linger=): None decides at exit (see _lingers)
         self._server_gone = False  # the server this process spawned died while in use
+        self._exit_lock = threading.Lock()
         self._peer: Peer | None = None  # this process's place in a multi-process pathway spawn
 
     # ---- declaration ----
@@ -186,6 +187,7 @@ class Dashboard:
     def stop(self, timeout: float = 5.0) -> None:
         if not self.started:
             return
+        self._check_server()
         self.started = False
         deadline = time.monotonic() + timeout
         server, gone = self.server, self._server_gone
@@ -246,14 +248,25 @@ class Dashboard:
         except (AttributeError, ValueError):
             return False
 
+    def _check_server(self) -> None:
+        """Reports the server's end now if it ended and its watcher has not said so yet."""
+        server = self.server
+        if server is not None and self.started and not self._server_gone:
+            code = server.exit_code()
+            if code is not None:
+                self._server_exited(code)
+
     def _server_exited(self, code: int) -> None:
-        """The watcher's thread: the server this process spawned ended without sv.stop()."""
+        """The watcher's thread (or _check_server): the server this process spawned ended without sv.stop()."""
+        with self._exit_lock:
+            if self._server_gone:
+                return
+            self._server_gone = True
         server = self.server
         pid = server.proc.pid if server else "?"
         how = describe_exit(code) if code != 0 else "it shut down on SIGTERM or SIGINT (exit status 0)"
         msg = (f"stream_viz: the dashboard server (pid {pid}) stopped while in use: {how}; updates are no longer "
                "delivered (counted in sv.stats()['undelivered_updates'])")
-        self._server_gone = True
         self._warn_once(f"server-exit:{pid}", msg)
         self.publisher.abandon(msg)
 
@@ -298,6 +311,9 @@ class Dashboard:
         warnings.warn(w, stacklevel=2)
 
     def stats(self) -> dict[str, Any]:
+        self._check_server()
+        if self._server_gone and self.started:
+            self.publisher.settle()
         p = self.publisher
         total = {k: v + self._totals.get(k, 0) for k, v in p.stats.items()}
         return {

@@ -288,17 +288,34 @@ class Publisher:
         self._gone = reason
 
         async def go() -> None:
-            if self._wake:
-                self._wake.set()
+            self._give_up()  # counted before abandon() returns: sv.stats() says it at once
             try:
                 await asyncio.wait_for(self._nc.close(), 2)
             except BaseException as e:
                 log.debug("stream_viz: closing the NATS connection: %r", e)
 
         try:
-            asyncio.run_coroutine_threadsafe(go(), loop)
+            fut = asyncio.run_coroutine_threadsafe(go(), loop)
         except RuntimeError:  # the loop is closing
-            pass
+            return
+        try:
+            fut.result(3)
+        except BaseException as e:
+            log.debug("stream_viz: abandoning the bus: %r", e)
+
+    def settle(self) -> None:
+        """After abandon(): counts what is pending now, so stats read right after are exact."""
+        loop = self._loop
+        if loop is None or self._gone is None:
+            return
+
+        async def count() -> None:
+            self._give_up()
+
+        try:
+            asyncio.run_coroutine_threadsafe(count(), loop).result(2)
+        except BaseException as e:
+            log.debug("stream_viz: counting what is undelivered: %r", e)
 
     def _stop_loop(self, timeout: float = 5.0) -> None:
         loop = self._loop
@@ -322,6 +339,12 @@ class Publisher:
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(timeout)
+        if not (self._thread and self._thread.is_alive()):
+            # Closed here, not by the garbage collector at exit, where closing fails loudly.
+            try:
+                loop.close()
+            except Exception as e:
+                log.debug("stream_viz: closing the event loop: %r", e)
         self._loop = None
 
     @property
