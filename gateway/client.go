@@ -20,7 +20,7 @@ const (
 const (
 	defaultPongWait   = 30 * time.Second
 	defaultPingPeriod = 25 * time.Second
-	writeWait         = 10 * time.Second
+	defaultWriteWait  = 10 * time.Second
 	maxReadBytes      = 4096
 	// A browser has nothing to say; more than this many messages a second is abuse.
 	maxReadsPerSecond = 20
@@ -161,7 +161,7 @@ func (c *client) step() (progress, stop bool) {
 	c.mu.Unlock()
 	if closing {
 		msg := websocket.FormatCloseMessage(code, text)
-		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.h.writeWait))
 		c.finish()
 		return true, true
 	}
@@ -172,7 +172,7 @@ func (c *client) step() (progress, stop bool) {
 			// The oldest unanswered ping sets the deadline.
 			_ = c.conn.SetReadDeadline(now.Add(c.h.pongWait))
 		}
-		if err := c.conn.WriteControl(websocket.PingMessage, nil, now.Add(writeWait)); err != nil {
+		if err := c.conn.WriteControl(websocket.PingMessage, nil, now.Add(c.h.writeWait)); err != nil {
 			c.finish()
 			return true, true
 		}
@@ -215,7 +215,7 @@ func (c *client) flush(first []byte) (bool, error) {
 			return true, nil
 		}
 	}
-	if err := c.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.h.writeWait)); err != nil {
 		return false, err
 	}
 	if first == nil && c.widget == "" && seq >= c.joinSeq {
@@ -397,6 +397,6 @@ func (g *Gateway) refuseWS(w http.ResponseWriter, r *http.Request, code int, rea
 	if err != nil {
 		return
 	}
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(defaultWriteWait))
 	conn.Close()
 }

@@ -15,13 +15,28 @@ import (
 // while ingest and every other socket go on; when it reads again it
 // reconnects with the position it reached and gets exactly the events it
 // missed, then live ones: no gap, no duplicate (docs/reliability.md).
+//
+// Nothing here depends on how fast the test's goroutines are scheduled or
+// how large the kernel's socket buffers grow: the reading client is never
+// more than the queue bound behind (it waits for each update before the
+// cut, and the burst after the cut is smaller than the bound), and the
+// stalled socket's write deadline and pings are out of reach, so the queue
+// bound is the only thing that can close it (with 4000).
 func TestStalledSocketResumesFromItsPositionWithoutGapAfterTheCut(t *testing.T) {
 	const (
 		maxQueue = 256 << 10
 		rowPad   = 16 << 10
 		maxMsgs  = 4096
+		// burst updates are published without waiting for anyone: their bytes
+		// stay below maxQueue, so the reading client cannot be cut for them
+		// however late it is scheduled.
+		burst = maxQueue / (2 * rowPad)
 	)
-	e := startEnv(t, Config{MaxQueueBytes: maxQueue})
+	// Only the queue bound may close the stalled socket: on a loaded machine
+	// the updates that push it past the bound can take longer than the
+	// default write deadline (10 s) or ping timeout (55 s), which would close
+	// it without code 4000 (or before the bound is ever reached).
+	e := startEnv(t, Config{MaxQueueBytes: maxQueue, writeWait: 10 * time.Minute, pingPeriod: 10 * time.Minute, pongWait: 10 * time.Minute})
 	e.publishAndWait(t, "sv.big.config", `{"type": "table"}`)
 	stalled := e.dialRaw(t)
 	reader := e.dial(t)
@@ -42,8 +57,14 @@ func TestStalledSocketResumesFromItsPositionWithoutGapAfterTheCut(t *testing.T) 
 		}
 		reader.waitSeq(t, publish(i))
 	}
+	// The stalled page reads at last: a prefix of the events, then close 4000.
+	epoch, pos := readUntilCut(t, stalled)
+	if pos == 0 || pos >= sent[len(sent)-1] {
+		t.Fatalf("stalled socket reached seq %d; want a prefix that ends before the last published %d", pos, sent[len(sent)-1])
+	}
+
 	// Ingest goes on after the cut: a burst published without waiting is applied and delivered.
-	for end := i + 200; i < end; i++ {
+	for end := i + burst; i < end; i++ {
 		publish(i)
 	}
 	e.waitSeq(t, sent[len(sent)-1])
@@ -53,11 +74,6 @@ func TestStalledSocketResumesFromItsPositionWithoutGapAfterTheCut(t *testing.T) 
 		t.Fatalf("reading client got %d events, want exactly the %d published, in order", len(got), len(sent))
 	}
 
-	// The stalled page reads at last: a prefix of the events, then close 4000.
-	epoch, pos := readUntilCut(t, stalled)
-	if pos == 0 || pos >= sent[len(sent)-1] {
-		t.Fatalf("stalled socket reached seq %d; want a prefix that ends before the last published %d", pos, sent[len(sent)-1])
-	}
 	// It reconnects with its position, as the page does after 4000, and
 	// catches up from the log: exactly the events it missed, then live ones.
 	back := e.dialAt(t, epoch, pos)
@@ -76,6 +92,9 @@ func TestStalledSocketResumesFromItsPositionWithoutGapAfterTheCut(t *testing.T) 
 	checkChain(t, evs)
 	if got := seqs(evs[1:]); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after resuming from %d got %d events, want exactly the %d it missed and the live one", pos, len(got), len(want))
+	}
+	if h := e.health(t); h.Slow != 1 {
+		t.Fatalf("slow_disconnects %d: only the stalled socket may be cut", h.Slow)
 	}
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	// Socket keep-alive; tests shorten them. Defaults: pings every 25 s,
 	// a socket whose pong is 30 s late is closed (docs/protocol.md §2).
 	pingPeriod, pongWait time.Duration
+	// writeWait bounds one write to a socket; a socket that takes no bytes
+	// for that long is closed. Default 10 s; tests that stall a socket on
+	// purpose lengthen it so that only the queue bound cuts it.
+	writeWait time.Duration
 
 	// Token, when set, guards every route but /healthz, /login and /static/:
 	// a request needs "Authorization: Bearer <Token>", the session cookie the
@@ -107,6 +111,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.pongWait <= 0 {
 		c.pongWait = defaultPongWait
+	}
+	if c.writeWait <= 0 {
+		c.writeWait = defaultWriteWait
 	}
 }
 
@@ -168,7 +175,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		compactN: make(chan struct{}, 1),
 		rejects:  rejectLog{last: map[string]time.Time{}},
 	}
-	g.hub.pingPeriod, g.hub.pongWait = cfg.pingPeriod, cfg.pongWait
+	g.hub.pingPeriod, g.hub.pongWait, g.hub.writeWait = cfg.pingPeriod, cfg.pongWait, cfg.writeWait
 	g.hub.onConflict = g.logConflict
 	g.metrics = newMetrics(g)
 	// Idle sockets should cost little: write buffers come from a pool only

@@ -43,6 +43,7 @@ type hub struct {
 
 	maxQueue             int // a client further behind than this many log bytes is cut off
 	pingPeriod, pongWait time.Duration
+	writeWait            time.Duration         // bound on one write to a socket
 	frame                atomic.Pointer[frame] // the last tick's events, shared by every caught-up socket
 	ticks                chan struct{}         // publish → pacer: there is something new
 }
@@ -72,6 +73,7 @@ func newHub(history, maxTableRows, logBytes, maxQueue int) *hub {
 		ticks:        make(chan struct{}, 1),
 		pingPeriod:   defaultPingPeriod,
 		pongWait:     defaultPongWait,
+		writeWait:    defaultWriteWait,
 	}
 	h.frame.Store(&frame{})
 	return h
