@@ -19,7 +19,7 @@ import threading
 import pathway as pw
 import pytest
 
-from helpers import alive, get_json, pandas_rows, wait_until
+from helpers import alive, child_servers, get_json, pandas_rows, wait_until
 
 DEADLINE = 120  # generous: two Pathway processes start on a loaded 2-core machine
 
@@ -101,6 +101,17 @@ class Spawn:
         with self.lock:
             return "".join(self.err)
 
+    def failed(self) -> str:
+        """Waits for the spawn to end by itself, checks that it failed with no process past
+        pw.run(), and returns its stderr."""
+        try:
+            wait_until(lambda: self.proc.poll() is not None, DEADLINE, "the spawn to exit")
+        finally:
+            self.close()
+        assert self.proc.returncode != 0
+        assert not self.reports(), "no process went on to pw.run()"
+        return self.stderr()
+
     def close(self) -> None:
         self.release.write_text("")
         try:
@@ -112,20 +123,7 @@ class Spawn:
 
 def servers_of(pids: list[int]) -> list[int]:
     """Live streamviz processes whose parent is one of pids."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        if comm == "streamviz" and int(fields[1]) in pids and fields[0] not in ("Z", "X"):
-            found.append(int(name))
-    return found
+    return [server for pid in pids for server in child_servers(pid)]
 
 
 def expected() -> tuple[dict, int]:
@@ -168,32 +166,18 @@ def test_a_start_that_fails_in_process_0_ends_the_whole_spawn_with_a_clear_error
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        spawn = Spawn(tmp_path, f"sv.start(port={port})")
-        try:
-            wait_until(lambda: spawn.proc.poll() is not None, DEADLINE, "the spawn to exit")
-        finally:
-            spawn.close()
-    err = spawn.stderr()
-    assert spawn.proc.returncode != 0
+        err = Spawn(tmp_path, f"sv.start(port={port})").failed()
     assert f"port {port} on 127.0.0.1 is in use" in err, err
     assert "process 0 of this pathway spawn could not start the dashboard" in err, err
-    assert not spawn.reports(), "no process went on to pw.run()"
 
 
 def test_a_start_that_fails_in_process_1_ends_the_whole_spawn_and_stops_process_0s_server(tmp_path):
     port = free_port()
     start = (f"sv.start(port={port}, **({{'nats_auth': '/nonexistent/auth.json'}} "
              "if os.environ['PATHWAY_PROCESS_ID'] == '1' else {}))")
-    spawn = Spawn(tmp_path, start)
-    try:
-        wait_until(lambda: spawn.proc.poll() is not None, DEADLINE, "the spawn to exit")
-    finally:
-        spawn.close()
-    err = spawn.stderr()
-    assert spawn.proc.returncode != 0
+    err = Spawn(tmp_path, start).failed()
     assert "nats_auth='/nonexistent/auth.json' is invalid" in err, err
     assert "process 1 of this pathway spawn could not start its dashboard" in err, err
-    assert not spawn.reports(), "no process went on to pw.run()"
     with socket.socket() as s:  # process 0's server is gone: its port is free again
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         wait_until(lambda: s.bind(("127.0.0.1", port)) is None, DEADLINE, f"port {port} to be free")
