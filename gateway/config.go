@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 const maxChartPoints = 100000
@@ -117,6 +118,21 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy, "label": in.Label, "producer": in.Producer} {
 		if s != nil && len(*s) > maxTextLen {
 			return nil, fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, name, maxTextLen)
+		}
+	}
+	if in.Format != nil {
+		if err := checkFormatSpec("format", *in.Format); err != nil {
+			return nil, err
+		}
+	}
+	if in.ColFormat != nil {
+		for col, spec := range *in.ColFormat {
+			if len(col) > maxTextLen {
+				return nil, fmt.Errorf("%w: column_format key longer than %d bytes", ErrBadShape, maxTextLen)
+			}
+			if err := checkFormatSpec("column_format["+strconv.Quote(truncate(col, 40))+"]", spec); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if in.Title != nil {

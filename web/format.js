@@ -17,11 +17,18 @@
 
 const SPEC_RE = /^(?:([\s\S])?([<>=^]))?([-+ ])?(#)?(0)?(\d+)?([,_])?(?:\.(\d+))?([fFeEgGd%n])?$/;
 
+// The server refuses specs past these (gateway/formatspec.go); the page holds to them as well,
+// whatever it is given, so no config can make it build a string of millions of characters.
+export const MAX_SPEC_LENGTH = 32;
+export const MAX_SPEC_WIDTH = 64;
+export const MAX_SPEC_PRECISION = 20;
+
 /** @type {Map<string, Spec | null>} */
 const specCache = new Map();
 
 /**
- * Parses a spec, or returns null when it is not one we understand. Cached because a table formats
+ * Parses a spec, or returns null when it is not one we understand or is past the bounds above
+ * (the value then shows in the default format). Cached because a table formats
  * the same few specs thousands of times per frame.
  * @param {string} text
  * @returns {Spec | null}
@@ -29,10 +36,10 @@ const specCache = new Map();
 export function parseSpec(text) {
   const hit = specCache.get(text);
   if (hit !== undefined) return hit;
-  const m = SPEC_RE.exec(text);
+  const m = text.length <= MAX_SPEC_LENGTH ? SPEC_RE.exec(text) : null;
   /** @type {Spec | null} */
   let spec = null;
-  if (m) {
+  if (m && Number(m[6] ?? 0) <= MAX_SPEC_WIDTH && Number(m[8] ?? 0) <= MAX_SPEC_PRECISION) {
     const zero = m[5] === '0';
     spec = {
       fill: m[1] ?? (zero && !m[2] ? '0' : ' '),

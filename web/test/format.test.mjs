@@ -128,3 +128,13 @@ test('deltas carry an explicit sign and none when they round to zero', () => {
   assert.equal(formatDelta(0.001, '.1f'), '0.0');
   assert.equal(formatDelta(0.05, '.1%'), '+5.0%');
 });
+
+test('specs past the bounds fall back to the default format, so the output stays short whatever the config', () => {
+  // Finding 5 of issue 10: "x>200000000" as a column format grew the tab to 6.5 GB.
+  for (const spec of ['x>200000000', 'x>400000000', '>65', '.21f', '.500f', '0100d', `${','.repeat(40)}`, '>99999999999999999999']) {
+    assert.equal(parseSpec(spec), null, spec);
+    assert.equal(formatValue(1234.5, spec), '1,234.5', spec);
+  }
+  assert.equal(formatValue(1, 'x>64').length, 64);
+  assert.equal(formatValue(1, '.20f'), '1.00000000000000000000');
+});

@@ -1,0 +1,37 @@
+// Issue 10, findings 5 and 13: no config or update a publisher sends can crash or freeze the
+// tabs that show it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
+
+test('a format spec of 200 million characters is refused by the server and bounded by the page', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  let crashed = false;
+  page.on('crash', () => { crashed = true; });
+  await page.goto(`http://${server.http}/`);
+  await publish(server.nats, [
+    ['sv.t.config', { type: 'table', title: 'Crash table', column_format: { v: 'x>200000000' } }],
+    ['sv.s.config', { type: 'stat', title: 'Crash stat', format: 'x>400000000' }],
+    ['sv.t.data', { key: 'a', row: { v: 1 } }],
+    ['sv.s.data', { value: 2 }],
+    ['sv.ok.config', { type: 'stat', title: 'After', format: 'x>8' }],
+    ['sv.ok.data', { value: 3 }],
+  ]);
+  const health = async () => (await fetch(`http://${server.http}/healthz`)).json();
+  await waitFor(async () => (await health()).rejected === 2, 15000, 'both configs rejected');
+  await waitFor(async () => (await page.textContent('[data-widget-id="ok"] .sv-stat-value').catch(() => '')) === 'xxxxxxx3', 15000, 'the widget after them');
+  // The data still shows, in the default format, in widgets that took the default config.
+  assert.equal(await page.textContent('[data-widget-id="s"] .sv-stat-value'), '2');
+  // The page's own formatter bounds whatever it is given.
+  const len = await page.evaluate(async () => {
+    const m = await import('./static/format.js');
+    return [m.formatValue(1, 'x>400000000').length, m.formatValue(1, '.100f').length, m.formatValue(1, 'x>64').length];
+  });
+  assert.deepEqual(len, [1, 1, 64]);
+  assert.equal(crashed, false);
+  assert.deepEqual(errors, []);
+});
