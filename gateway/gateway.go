@@ -177,6 +177,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	}
 	g.hub.pingPeriod, g.hub.pongWait, g.hub.writeWait = cfg.pingPeriod, cfg.pongWait, cfg.writeWait
 	g.hub.onConflict = g.logConflict
+	g.hub.limits = cfg.Limits
 	g.metrics = newMetrics(g)
 	// Idle sockets should cost little: write buffers come from a pool only
 	// while a frame is written, and the read buffer is small because a

@@ -19,6 +19,8 @@ import (
 type hub struct {
 	history      int
 	maxTableRows int
+	limits       Limits // widgets, series and state bytes (Config.Limits)
+	stateBytes   int    // the widgets' state cost, summed (statebytes.go)
 
 	mu          sync.Mutex
 	epoch       string
@@ -148,7 +150,8 @@ func (h *hub) apply(m message) error {
 	var (
 		ev      []byte
 		latest  bool // a stat or gauge value: a later one in the same frame supersedes it
-		refused int  // new table keys beyond the row limit, left out
+		refused  int   // new table keys beyond the row limit, left out
+		bytesErr error // table ops beyond a byte limit, left out
 	)
 	switch {
 	case cfg != nil:
@@ -157,24 +160,36 @@ func (h *hub) apply(m message) error {
 		}
 		h.noteProducer(id, cfg.Producer)
 		if w == nil {
+			if err := h.roomForWidget(id); err != nil {
+				h.counters.rejected.Add(1)
+				return fmt.Errorf("%s: %w", m.subject, err)
+			}
 			w = newWidget(cfg)
 			h.widgets[id] = w
+			h.stateBytes += w.bytes
 		} else {
+			before := w.bytes
 			w.setConfig(cfg)
+			h.stateBytes += w.bytes - before
 		}
 		ev = h.configEvent(m.seq, w)
 	case w == nil:
+		if err := h.roomForWidget(id); err != nil {
+			h.counters.rejected.Add(1)
+			return fmt.Errorf("%s: %w", m.subject, err)
+		}
 		w = newWidget(DefaultConfig(id, upd.impliedType(), h.history))
-		if err := w.check(upd); err != nil {
+		if err := h.checkData(w, upd); err != nil {
 			h.counters.rejected.Add(1)
 			return fmt.Errorf("%s: %w", m.subject, err)
 		}
 		h.widgets[id] = w
+		h.stateBytes += w.bytes
 		refused = w.admit(upd, h.maxTableRows)
-		w.apply(upd)
+		bytesErr = h.applyData(m.subject, w, upd)
 		ev = h.configEvent(m.seq, w)
 	default:
-		if err := w.check(upd); err != nil {
+		if err := h.checkData(w, upd); err != nil {
 			h.counters.rejected.Add(1)
 			return fmt.Errorf("%s: %w", m.subject, err)
 		}
@@ -182,7 +197,7 @@ func (h *hub) apply(m message) error {
 			break
 		}
 		refused = w.admit(upd, h.maxTableRows)
-		w.apply(upd)
+		bytesErr = h.applyData(m.subject, w, upd)
 		ev = h.dataEvent(m.seq, id, upd)
 		latest = w.cfg.Type == "stat" || w.cfg.Type == "gauge"
 	}
@@ -192,9 +207,9 @@ func (h *hub) apply(m message) error {
 	}
 	h.counters.accepted.Add(1)
 	if refused > 0 {
-		return &RowsRefusedError{Subject: m.subject, Widget: id, Refused: refused, Limit: h.maxTableRows}
+		return errors.Join(&RowsRefusedError{Subject: m.subject, Widget: id, Refused: refused, Limit: h.maxTableRows}, bytesErr)
 	}
-	return nil
+	return bytesErr
 }
 
 // RowsRefusedError reports a table update that was applied except for

@@ -86,7 +86,7 @@ func (g *Gateway) ingest(m message) {
 }
 
 func rejectReason(err error) string {
-	for _, e := range []error{ErrBadSubject, ErrBadID, ErrBadJSON, ErrTooLarge, ErrTooDeep, ErrBadShape, ErrWrongType, ErrTableFull} {
+	for _, e := range append([]error{ErrBadSubject, ErrBadID, ErrBadJSON, ErrTooLarge, ErrTooDeep, ErrBadShape, ErrWrongType, ErrTableFull}, limitErrors...) {
 		if errors.Is(err, e) {
 			return e.Error()
 		}

@@ -16,6 +16,21 @@ type Limits struct {
 	// address. Default 1000. Behind a reverse proxy every client has the
 	// proxy's address: raise it to MaxConns there.
 	MaxConnsPerAddr int
+
+	// MaxWidgets bounds the widgets that exist; a config or update that
+	// would create another is refused (ErrTooManyWidgets). Default 10000.
+	MaxWidgets int
+	// MaxSeries bounds the series of one chart; an update that would add
+	// another is refused (ErrTooManySeries). Default 100.
+	MaxSeries int
+	// MaxWidgetBytes bounds what one widget's state costs (statebytes.go:
+	// about its bytes in memory). A chart update past it is refused; table
+	// ops past it (new rows, and updates that grow a row) are left out and
+	// counted (ErrWidgetBytes). Default 64 MiB.
+	MaxWidgetBytes int
+	// MaxStateBytes bounds all widgets' state together, the same way
+	// (ErrStateBytes). Default 256 MiB.
+	MaxStateBytes int
 }
 
 // HTTP timeouts of HTTPServer. A WebSocket keeps its own deadlines once
@@ -48,5 +63,17 @@ func (l *Limits) setDefaults() {
 	}
 	if l.MaxConnsPerAddr <= 0 {
 		l.MaxConnsPerAddr = min(1000, l.MaxConns)
+	}
+	if l.MaxWidgets <= 0 {
+		l.MaxWidgets = 10000
+	}
+	if l.MaxSeries <= 0 {
+		l.MaxSeries = 100
+	}
+	if l.MaxStateBytes <= 0 {
+		l.MaxStateBytes = 256 << 20
+	}
+	if l.MaxWidgetBytes <= 0 {
+		l.MaxWidgetBytes = min(64<<20, l.MaxStateBytes)
 	}
 }

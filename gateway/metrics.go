@@ -50,6 +50,9 @@ func newMetrics(g *Gateway) *metrics {
 		"bad shape", "data does not fit the widget's type", "table row limit reached"} {
 		m.rejected.WithLabelValues(r) // present from the start, at 0
 	}
+	for _, e := range limitErrors {
+		m.rejected.WithLabelValues(e.Error())
+	}
 	m.loginThrottled = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "streamviz_login_throttled_total",
 		Help: "Token attempts (login form, ?token=, Authorization) answered 429: too many wrong tokens from that address.",
@@ -154,8 +157,17 @@ func (h *hub) queuedBytes() uint64 {
 // full table left out of an otherwise applied update.
 func (g *Gateway) countRejected(err error) {
 	var rr *RowsRefusedError
+	var br *BytesRefusedError
+	partial := false
 	if errors.As(err, &rr) {
 		g.metrics.rejected.WithLabelValues(ErrTableFull.Error()).Add(float64(rr.Refused))
+		partial = true
+	}
+	if errors.As(err, &br) {
+		g.metrics.rejected.WithLabelValues(rejectReason(br.Reason)).Add(float64(br.Dropped))
+		partial = true
+	}
+	if partial {
 		return
 	}
 	g.metrics.rejected.WithLabelValues(rejectReason(err)).Inc()

@@ -359,6 +359,10 @@ func (h *hub) restore(id string, gen uint64, body []byte) error {
 	if err := w.loadState(s.State); err != nil {
 		return err
 	}
+	// Restored whatever the limits: it was accepted under them, or under
+	// larger ones before a restart; only growth is refused.
+	w.bytes = w.measure()
+	h.stateBytes += w.bytes
 	h.widgets[id] = w
 	h.skip[id], h.snapGen[id] = gen, gen
 	return nil

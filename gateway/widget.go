@@ -33,6 +33,8 @@ type widget struct {
 
 	// encoded caches appendConfigState's output; nil after any change.
 	encoded []byte
+	// bytes is what the state costs (statebytes.go), kept up to date by the hub.
+	bytes int
 }
 
 func newWidget(cfg *WidgetConfig) *widget {
@@ -67,6 +69,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 			w.cats[name] = trimFront(pts, *cfg.MaxPoints)
 		}
 	}
+	w.bytes = w.measure()
 }
 
 // check reports whether u fits the widget's type (and a chart update its x

@@ -1,0 +1,196 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of the state limits (Limits), each a reason label of
+// streamviz_updates_rejected_total.
+var (
+	ErrTooManyWidgets = errors.New("widget limit reached")
+	ErrTooManySeries  = errors.New("series limit reached")
+	ErrWidgetBytes    = errors.New("widget byte limit reached")
+	ErrStateBytes     = errors.New("state byte limit reached")
+)
+
+// limitErrors are the reasons above, for rejectReason and /metrics.
+var limitErrors = []error{ErrTooManyWidgets, ErrTooManySeries, ErrWidgetBytes, ErrStateBytes}
+
+// What state costs, counted as the bytes it takes in memory (and, about as
+// much, in snapshots): a table row its key and JSON plus the map entry; a
+// chart point its struct in a slice, a category's text besides.
+const (
+	widgetCost = 512 // config, maps, the cached encoding's header
+	rowCost    = 64
+	seriesCost = 96
+	pointCost  = 24
+)
+
+func tableRowCost(key string, row []byte) int { return rowCost + len(key) + len(row) }
+
+// measure is the widget's whole state cost; it walks every row, so the hot
+// path keeps w.bytes up to date by deltas instead (admitRowBytes, chartCost).
+func (w *widget) measure() int {
+	n := widgetCost + w.chartCost()
+	for k, row := range w.rows {
+		n += tableRowCost(k, row)
+	}
+	return n
+}
+
+func (w *widget) chartCost() int {
+	n := 0
+	for name, pts := range w.series {
+		n += seriesCost + len(name) + len(pts)*pointCost
+	}
+	for name, pts := range w.cats {
+		n += seriesCost + len(name) + len(pts)*pointCost
+		for _, p := range pts {
+			n += len(p.X)
+		}
+	}
+	return n
+}
+
+// checkChart refuses a chart update that would add a series past
+// maxSeries, or take the widget past maxBytes or the hub's state past
+// room more than it has: projected from the points it brings, as if none
+// replaced another, so it errs on the safe side.
+func (w *widget) checkChart(c *ChartUpdate, lim Limits, room int) error {
+	if c == nil {
+		return nil
+	}
+	var have, add int
+	var exists bool
+	if c.category {
+		pts, ok := w.cats[c.Series]
+		have, add, exists = len(pts), len(c.Cats), ok
+	} else {
+		pts, ok := w.series[c.Series]
+		have, add, exists = len(pts), len(c.Points), ok
+	}
+	if !exists && add > 0 && len(w.series)+len(w.cats) >= lim.MaxSeries {
+		return fmt.Errorf("%w: chart %q has %d series, the most a chart may have", ErrTooManySeries, w.cfg.ID, lim.MaxSeries)
+	}
+	grow := (min(have+add, *w.cfg.MaxPoints) - have) * pointCost
+	if !exists {
+		grow += seriesCost + len(c.Series)
+	}
+	for _, p := range c.Cats {
+		grow += len(p.X)
+	}
+	if grow <= 0 {
+		return nil
+	}
+	if w.bytes+grow > lim.MaxWidgetBytes {
+		return fmt.Errorf("%w: chart %q would hold %d bytes, over %d", ErrWidgetBytes, w.cfg.ID, w.bytes+grow, lim.MaxWidgetBytes)
+	}
+	if grow > room {
+		return fmt.Errorf("%w: the widgets' state would pass %d bytes", ErrStateBytes, lim.MaxStateBytes)
+	}
+	return nil
+}
+
+// admitRowBytes drops from a table update the ops that would take the
+// widget past maxBytes, or the hub past room: new rows and updates of live
+// ones alike (deletes always fit). It returns how many it dropped, why, and
+// what the kept ops change the widget's cost by.
+func (w *widget) admitRowBytes(u *Update, maxBytes, room int) (dropped int, why error, delta int) {
+	if u.Table == nil {
+		return 0, nil, 0
+	}
+	var pending map[Key]int // cost of keys this batch changed (0: deleted)
+	cost := func(k Key) int {
+		if c, ok := pending[k]; ok {
+			return c
+		}
+		if row, ok := w.rows[string(k)]; ok {
+			return tableRowCost(string(k), row)
+		}
+		return 0
+	}
+	var ops []TableOp
+	for i, op := range u.Table.Ops {
+		old, next := cost(op.Key), 0
+		if !op.Delete {
+			next = tableRowCost(string(op.Key), op.Row)
+		}
+		d := next - old
+		if d > 0 && (w.bytes+delta+d > maxBytes || delta+d > room) {
+			if w.bytes+delta+d > maxBytes {
+				why = fmt.Errorf("%w: table %q would hold more than %d bytes", ErrWidgetBytes, w.cfg.ID, maxBytes)
+			} else if why == nil {
+				why = ErrStateBytes
+			}
+			if ops == nil {
+				ops = append(make([]TableOp, 0, len(u.Table.Ops)-1), u.Table.Ops[:i]...)
+			}
+			dropped++
+			continue
+		}
+		if pending == nil {
+			pending = map[Key]int{}
+		}
+		pending[op.Key] = next
+		delta += d
+		if ops != nil {
+			ops = append(ops, op)
+		}
+	}
+	if ops != nil {
+		u.Table.Ops = ops
+	}
+	return dropped, why, delta
+}
+
+// BytesRefusedError reports a table update applied except for Dropped ops
+// that did not fit a byte limit (Reason: ErrWidgetBytes or ErrStateBytes).
+type BytesRefusedError struct {
+	Subject, Widget string
+	Dropped         int
+	Reason          error
+}
+
+func (e *BytesRefusedError) Error() string {
+	return fmt.Sprintf("%s: %v: %d ops of table %q left out, the rest applied", e.Subject, e.Reason, e.Dropped, e.Widget)
+}
+
+func (e *BytesRefusedError) Unwrap() error { return e.Reason }
+
+// roomForWidget refuses a new widget past Limits.MaxWidgets. The hub's
+// lock is held.
+func (h *hub) roomForWidget(id string) error {
+	if len(h.widgets) >= h.limits.MaxWidgets {
+		return fmt.Errorf("%w: %d widgets exist, the most there may be; %q is not created", ErrTooManyWidgets, h.limits.MaxWidgets, id)
+	}
+	return nil
+}
+
+// checkData is widget.check plus the chart limits. The hub's lock is held.
+func (h *hub) checkData(w *widget, u *Update) error {
+	if err := w.check(u); err != nil {
+		return err
+	}
+	return w.checkChart(u.Chart, h.limits, h.limits.MaxStateBytes-h.stateBytes)
+}
+
+// applyData applies u (already admitted by row count) within the byte
+// limits and keeps the costs up to date; it reports table ops left out.
+// The hub's lock is held.
+func (h *hub) applyData(subject string, w *widget, u *Update) error {
+	before := w.bytes
+	dropped, why, delta := w.admitRowBytes(u, h.limits.MaxWidgetBytes, h.limits.MaxStateBytes-h.stateBytes)
+	w.apply(u)
+	switch {
+	case u.Table != nil:
+		w.bytes += delta
+	case u.Chart != nil:
+		w.bytes = widgetCost + w.chartCost()
+	}
+	h.stateBytes += w.bytes - before
+	if dropped == 0 {
+		return nil
+	}
+	return &BytesRefusedError{Subject: subject, Widget: w.cfg.ID, Dropped: dropped, Reason: why}
+}
