@@ -27,6 +27,11 @@ type StreamsConfig struct {
 	MaxMsgSize int32
 	// Memory keeps both streams in memory instead of files. Default false.
 	Memory bool
+	// SnapshotMaxBytes bounds SV_SNAP. Default 576 MiB (twice the gateway's
+	// default state bound, plus room). When full, a snapshot write fails and
+	// the compaction is retried (and logged) rather than older snapshots
+	// being dropped.
+	SnapshotMaxBytes int64
 }
 
 // Streams describes the streams once they exist.
@@ -44,6 +49,9 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	}
 	if cfg.MaxMsgSize == 0 {
 		cfg.MaxMsgSize = 1 << 20
+	}
+	if cfg.SnapshotMaxBytes == 0 {
+		cfg.SnapshotMaxBytes = 576 << 20
 	}
 	storage := jetstream.FileStorage
 	if cfg.Memory {
@@ -103,7 +111,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		Subjects:    []string{"svsnap.>"},
 		Storage:     storage,
 		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    cfg.SnapshotMaxBytes,
 		// Snapshots are written in chunks sized for NATS's default 1 MiB
 		// payload, whatever limit updates have.
 		MaxMsgSize: 1 << 20,

@@ -106,6 +106,11 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.Default()
 	}
 	c.Limits.setDefaults()
+	if c.Streams.SnapshotMaxBytes == 0 {
+		// Room for every widget's snapshot twice (a new one is written
+		// before the old is dropped), and the index.
+		c.Streams.SnapshotMaxBytes = 2*int64(c.Limits.MaxStateBytes) + 64<<20
+	}
 	if c.pingPeriod <= 0 {
 		c.pingPeriod = defaultPingPeriod
 	}

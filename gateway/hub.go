@@ -148,8 +148,8 @@ func (h *hub) apply(m message) error {
 	replaying := m.seq <= h.skip[id]
 	w := h.widgets[id]
 	var (
-		ev      []byte
-		latest  bool // a stat or gauge value: a later one in the same frame supersedes it
+		ev       []byte
+		latest   bool  // a stat or gauge value: a later one in the same frame supersedes it
 		refused  int   // new table keys beyond the row limit, left out
 		bytesErr error // table ops beyond a byte limit, left out
 	)
@@ -158,12 +158,14 @@ func (h *hub) apply(m message) error {
 		if replaying {
 			break
 		}
-		h.noteProducer(id, cfg.Producer)
 		if w == nil {
 			if err := h.roomForWidget(id); err != nil {
 				h.counters.rejected.Add(1)
 				return fmt.Errorf("%s: %w", m.subject, err)
 			}
+		}
+		h.noteProducer(id, cfg.Producer)
+		if w == nil {
 			w = newWidget(cfg)
 			h.widgets[id] = w
 			h.stateBytes += w.bytes

@@ -194,3 +194,19 @@ func (h *hub) applyData(subject string, w *widget, u *Update) error {
 	}
 	return &BytesRefusedError{Subject: subject, Widget: w.cfg.ID, Dropped: dropped, Reason: why}
 }
+
+// stateTotal and widgetBytes read the costs, for tests and metrics.
+func (h *hub) stateTotal() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stateBytes
+}
+
+func (h *hub) widgetBytes(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w := h.widgets[id]; w != nil {
+		return w.bytes
+	}
+	return 0
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/streamviz/streamviz/gateway"
@@ -14,12 +15,21 @@ import (
 // the names it answers to (docs/reliability.md, "Limits").
 type limitFlags struct {
 	maxConns, maxConnsPerAddr int
+	maxWidgets, maxSeries     int
+	maxWidgetBytes            byteSize
+	maxStateBytes             byteSize
+	maxSnapshotBytes          byteSize
 	publicURL                 string
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.maxConns, "max-conns", 0, "open HTTP connections (WebSockets included) at most; idle ones are closed to make room (default 10000, or half the open-file limit if lower)")
 	fs.IntVar(&l.maxConnsPerAddr, "max-conns-per-addr", 0, "open HTTP connections of one client address at most (default 1000; behind a proxy, raise it to --max-conns)")
+	fs.IntVar(&l.maxWidgets, "max-widgets", 0, "widgets at most; a config or update that would create another is refused and counted (default 10000)")
+	fs.IntVar(&l.maxSeries, "max-series", 0, "series of one chart at most; an update adding another is refused and counted (default 100)")
+	fs.Var(&l.maxWidgetBytes, "max-widget-bytes", "state one widget may hold, such as 64MiB: chart points past it are refused, table rows (new or grown) left out, both counted (default 64MiB)")
+	fs.Var(&l.maxStateBytes, "max-state-bytes", "state all widgets together may hold, such as 256MiB, refused the same way (default 256MiB)")
+	fs.Var(&l.maxSnapshotBytes, "max-snapshot-bytes", "size of the snapshot stream SV_SNAP, such as 576MiB; when full a compaction fails loudly and is retried (default twice --max-state-bytes plus 64MiB)")
 	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated URLs the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
 }
 
@@ -27,7 +37,7 @@ func (l *limitFlags) check() error {
 	for _, v := range []struct {
 		name string
 		n    int
-	}{{"max-conns", l.maxConns}, {"max-conns-per-addr", l.maxConnsPerAddr}} {
+	}{{"max-conns", l.maxConns}, {"max-conns-per-addr", l.maxConnsPerAddr}, {"max-widgets", l.maxWidgets}, {"max-series", l.maxSeries}} {
 		if v.n < 0 {
 			return fmt.Errorf("%w: --%s %d: want a positive number (0: the default)", errUsage, v.name, v.n)
 		}
@@ -38,6 +48,9 @@ func (l *limitFlags) check() error {
 // apply fills cfg; addr is --addr, whose host is a served name too.
 func (l *limitFlags) apply(cfg *gateway.Config, addr string) {
 	cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerAddr = l.maxConns, l.maxConnsPerAddr
+	cfg.Limits.MaxWidgets, cfg.Limits.MaxSeries = l.maxWidgets, l.maxSeries
+	cfg.Limits.MaxWidgetBytes, cfg.Limits.MaxStateBytes = int(l.maxWidgetBytes), int(l.maxStateBytes)
+	cfg.Streams.SnapshotMaxBytes = int64(l.maxSnapshotBytes)
 	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
 		cfg.AllowedHosts = append(cfg.AllowedHosts, host)
 	}
@@ -46,6 +59,28 @@ func (l *limitFlags) apply(cfg *gateway.Config, addr string) {
 			cfg.AllowedHosts = append(cfg.AllowedHosts, u)
 		}
 	}
+}
+
+// byteSize is a flag of bytes: a number, or one with a unit (KiB, MiB,
+// GiB, or KB, MB, GB in powers of 1000).
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(v string) error {
+	v = strings.TrimSpace(v)
+	i := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	num, unit := v, ""
+	if i >= 0 {
+		num, unit = v[:i], strings.TrimSpace(v[i:])
+	}
+	mult, ok := map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1e3, "MB": 1e6, "GB": 1e9}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n <= 0 || n > (1<<46)/mult {
+		return fmt.Errorf("want a positive size such as 65536, 64MiB or 1GiB")
+	}
+	*b = byteSize(n * mult)
+	return nil
 }
 
 // minTokenLen is the shortest token that does not get a warning: 16

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Finding 12 of issue 10: --token a was taken without a word, and so was a
@@ -57,5 +58,40 @@ func TestExposureWarnings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLimitFlagsReachTheServer(t *testing.T) {
+	t.Setenv("STREAMVIZ_MAX_SERIES", "1")
+	ready, stop := startRun(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--max-widgets", "2", "--max-widget-bytes", "1KiB")
+	defer stop()
+	publish(t, ready.NATS, map[string]string{"sv.a.data": `{"value": 1}`, "sv.b.data": `{"series": "s1", "x": 1, "y": 1}`})
+	publish(t, ready.NATS, map[string]string{"sv.c.data": `{"value": 1}`, "sv.b.data": `{"series": "s2", "x": 1, "y": 1}`})
+	publish(t, ready.NATS, map[string]string{"sv.a.data": `{"value": 2}`}) // in order after the others
+	deadline := time.Now().Add(15 * time.Second)
+	var h struct {
+		Widgets, Rejected, Accepted int
+	}
+	for getJSON(t, "http://"+ready.HTTP+"/healthz", &h); h.Accepted+h.Rejected < 5 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		getJSON(t, "http://"+ready.HTTP+"/healthz", &h)
+	}
+	if h.Widgets != 2 || h.Rejected != 2 {
+		t.Fatalf("/healthz %+v: want 2 widgets and 2 rejected (a third widget, a second series)", h)
+	}
+}
+
+func TestByteSizeFlagTakesUnits(t *testing.T) {
+	for in, want := range map[string]int64{"65536": 65536, "64MiB": 64 << 20, "1GiB": 1 << 30, "2KB": 2000, "10 MiB": 10 << 20} {
+		var b byteSize
+		if err := b.Set(in); err != nil || int64(b) != want {
+			t.Errorf("%q: %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-5", "12XB", "MiB", "1.5GiB", "99999999999GiB"} {
+		var b byteSize
+		if err := b.Set(in); err == nil {
+			t.Errorf("%q accepted as %d", in, b)
+		}
 	}
 }

@@ -2,6 +2,7 @@
 // tabs that show it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { connect, JSONCodec } from 'nats';
 import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
 
 test('a format spec of 200 million characters is refused by the server and bounded by the page', async (t) => {
@@ -32,6 +33,41 @@ test('a format spec of 200 million characters is refused by the server and bound
     return [m.formatValue(1, 'x>400000000').length, m.formatValue(1, '.100f').length, m.formatValue(1, 'x>64').length];
   });
   assert.deepEqual(len, [1, 1, 64]);
+  assert.equal(crashed, false);
+  assert.deepEqual(errors, []);
+});
+
+test('a chart offered 100,000 series keeps the first 100 and the page stays responsive', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  let crashed = false;
+  page.on('crash', () => { crashed = true; });
+  await page.goto(`http://${server.http}/`);
+  await publish(server.nats, [['sv.many.config', { type: 'chart', title: 'Many series' }]]);
+  const nc = await connect({ servers: server.nats.replace('nats://', '') });
+  const js = nc.jetstream();
+  const jc = JSONCodec();
+  const total = 100000;
+  try {
+    // Acknowledged, a window at a time: the attempt of the finding, at a publisher's pace.
+    for (let i = 0; i < total; i += 2000) {
+      const acks = [];
+      for (let j = i; j < Math.min(total, i + 2000); j++) acks.push(js.publish('sv.many.data', jc.encode({ series: `s${j}`, x: 1, y: j })));
+      await Promise.all(acks);
+    }
+  } finally {
+    await nc.close();
+  }
+  const health = async () => (await fetch(`http://${server.http}/healthz`)).json();
+  await waitFor(async () => (await health()).rejected === total - 100, 120000, `${total - 100} series refused`);
+  const items = () => page.$$eval('[data-widget-id="many"] .sv-legend-item', (els) => els.length);
+  await waitFor(async () => (await items()) === 100, 30000, 'the chart with its 100 series');
+  // The page still answers and still takes live updates.
+  await publish(server.nats, [['sv.after.config', { type: 'stat', title: 'After' }], ['sv.after.data', { value: 7 }]]);
+  await waitFor(async () => (await page.textContent('[data-widget-id="after"] .sv-stat-value').catch(() => '')) === '7', 30000, 'a widget after the flood');
   assert.equal(crashed, false);
   assert.deepEqual(errors, []);
 });
