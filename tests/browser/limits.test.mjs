@@ -5,15 +5,21 @@ import { test } from 'node:test';
 import { connect, JSONCodec } from 'nats';
 import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
 
-test('a format spec of 200 million characters is refused by the server and bounded by the page', async (t) => {
+/** A server and a page on its dashboard; crashed() tells whether the tab died. */
+async function openDashboard(t) {
   const server = await startServer({});
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
   const errors = [];
   const page = await newPage(browser, errors);
-  let crashed = false;
-  page.on('crash', () => { crashed = true; });
+  let died = false;
+  page.on('crash', () => { died = true; });
   await page.goto(`http://${server.http}/`);
+  return { server, page, errors, crashed: () => died };
+}
+
+test('a format spec of 200 million characters is refused by the server and bounded by the page', async (t) => {
+  const { server, page, errors, crashed } = await openDashboard(t);
   await publish(server.nats, [
     ['sv.t.config', { type: 'table', title: 'Crash table', column_format: { v: 'x>200000000' } }],
     ['sv.s.config', { type: 'stat', title: 'Crash stat', format: 'x>400000000' }],
@@ -33,19 +39,12 @@ test('a format spec of 200 million characters is refused by the server and bound
     return [m.formatValue(1, 'x>400000000').length, m.formatValue(1, '.100f').length, m.formatValue(1, 'x>64').length];
   });
   assert.deepEqual(len, [1, 1, 64]);
-  assert.equal(crashed, false);
+  assert.equal(crashed(), false);
   assert.deepEqual(errors, []);
 });
 
 test('a chart offered 100,000 series keeps the first 100 and the page stays responsive', async (t) => {
-  const server = await startServer({});
-  t.after(() => server.stop());
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  let crashed = false;
-  page.on('crash', () => { crashed = true; });
-  await page.goto(`http://${server.http}/`);
+  const { server, page, errors, crashed } = await openDashboard(t);
   await publish(server.nats, [['sv.many.config', { type: 'chart', title: 'Many series' }]]);
   const nc = await connect({ servers: server.nats.replace('nats://', '') });
   const js = nc.jetstream();
@@ -68,6 +67,6 @@ test('a chart offered 100,000 series keeps the first 100 and the page stays resp
   // The page still answers and still takes live updates.
   await publish(server.nats, [['sv.after.config', { type: 'stat', title: 'After' }], ['sv.after.data', { value: 7 }]]);
   await waitFor(async () => (await page.textContent('[data-widget-id="after"] .sv-stat-value').catch(() => '')) === '7', 30000, 'a widget after the flood');
-  assert.equal(crashed, false);
+  assert.equal(crashed(), false);
   assert.deepEqual(errors, []);
 });
