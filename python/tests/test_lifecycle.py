@@ -18,14 +18,12 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
-import urllib.error
 import warnings
 
 import pytest
 
 import stream_viz as sv
-from helpers import REPO, alive, get_json, wait_until, wait_widget
+from helpers import alive, get_json, wait_until, wait_widget
 
 DEADLINE = 60  # generous bound on anything that should take a few seconds
 

@@ -116,14 +116,14 @@ class Dashboard:
         peer = spawn_peer()
         follower = peer is not None and not peer.leader
         self.publisher.configs = not follower
-        if follower and url is None and peer.run_dir is None:
+        if peer is not None and follower and url is None and peer.run_dir is None:
             # Several machines (--addresses): nothing shared finds process 0's bus; Pathway hands
             # every subscription's output to process 0 anyway.
             log.debug("stream_viz: process %d of a multi-machine pathway spawn: process 0 serves the dashboard", peer.index)
             self.started = True
             return
         try:
-            if url is None and follower:
+            if url is None and peer is not None and follower:
                 first = peer.wait_for(0)
                 if not first.get("ok"):
                     raise ServerStartError(f"process 0 of this pathway spawn could not start the dashboard: {first.get('error')}")
@@ -226,7 +226,7 @@ class Dashboard:
             print(f"stream_viz: pipeline finished; dashboard still at {url}, Ctrl-C to exit", file=sys.stderr, flush=True)
             try:
                 server = self.server
-                while server is not None and server.proc.poll() is None:
+                while server is not None and server.exit_code() is None:
                     time.sleep(0.2)
             except KeyboardInterrupt:
                 print(file=sys.stderr, flush=True)

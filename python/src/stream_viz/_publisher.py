@@ -138,16 +138,16 @@ class Publisher:
     def connect(self, url: str, timeout: float = 10.0, credentials: Credentials | None = None) -> None:
         self.url = url
         creds = credentials or Credentials()
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
         ready = threading.Event()
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
+            asyncio.set_event_loop(loop)
             # What is cut short when sv.stop() gives up (a frozen server) must not print
             # tracebacks at exit ("exception was never retrieved"): sv.stop() says what it gave up on.
-            self._loop.set_exception_handler(_quiet)
+            loop.set_exception_handler(_quiet)
             ready.set()
-            self._loop.run_forever()
+            loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="stream_viz-publisher", daemon=True)
         self._thread.start()
