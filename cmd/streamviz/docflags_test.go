@@ -33,8 +33,8 @@ func TestEveryFlagTheDocsNameExistsInTheHelp(t *testing.T) {
 			for _, m := range flagRe.FindAllStringSubmatchIndex(line, -1) {
 				name := line[m[2]:m[3]]
 				before := line[:m[2]-2]
-				if strings.HasSuffix(before, "nats ") {
-					continue // the nats CLI's own flags
+				if strings.HasSuffix(before, "nats ") || strings.Contains(before, "pathway spawn ") {
+					continue // the nats and pathway CLIs' own flags
 				}
 				cmd := "serve"
 				if strings.Contains(before, "embed-url") {
