@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,4 +162,22 @@ func (g *Gateway) HTTPServer(ln net.Listener) (*http.Server, net.Listener) {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ConnState:         lim.connState,
 	}, lim
+}
+
+// maxSockets is how many WebSockets may be open: all connections but a
+// tenth, kept for plain requests, so that sockets, which are never idle,
+// cannot take every connection and shut out /healthz and the API.
+func (l Limits) maxSockets() int { return max(1, l.MaxConns-max(1, l.MaxConns/10)) }
+
+// limitSockets answers 503 to a WebSocket handshake past maxSockets.
+func (g *Gateway) limitSockets(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if n := g.hub.clientCount(); n >= g.cfg.Limits.maxSockets() {
+			g.metrics.wsRefused.Inc()
+			w.Header().Set("Retry-After", "5")
+			httpError(w, http.StatusServiceUnavailable, "too many open sockets ("+strconv.Itoa(n)+"): try again later")
+			return
+		}
+		next(w, r)
+	}
 }

@@ -322,3 +322,34 @@ func TestPagesMayConnectOnlyToTheirOwnOrigin(t *testing.T) {
 		}
 	}
 }
+
+// Finding 8 of issue 10: 21,000 WebSockets on an open server exhausted the
+// descriptors. Sockets, never idle, may take all connections but a tenth.
+func TestWebSocketsLeaveATenthOfTheConnectionsToPlainRequests(t *testing.T) {
+	e := startEnv(t, Config{Limits: Limits{MaxConns: 10, MaxConnsPerAddr: 10}})
+	addr := serveLimited(t, e)
+	var sockets []*websocket.Conn
+	for range 9 {
+		ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		sockets = append(sockets, ws)
+	}
+	eventually(t, waitTimeout, func() bool { return e.g.hub.clientCount() == 9 }, "9 sockets joined")
+	_, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a 10th socket: %v (%v), want 503 with Retry-After", err, resp)
+	}
+	if code := healthCode(t, addr); code != 200 {
+		t.Fatalf("/healthz with the sockets' share taken: %d", code)
+	}
+	sockets[0].Close()
+	eventually(t, waitTimeout, func() bool { return e.g.hub.clientCount() == 8 }, "the closed socket left")
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("a socket after one closed: %v", err)
+	}
+	ws.Close()
+}

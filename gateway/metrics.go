@@ -22,6 +22,7 @@ type metrics struct {
 	replay   prometheus.Histogram
 
 	loginThrottled prometheus.Counter
+	wsRefused      prometheus.Counter
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -57,6 +58,10 @@ func newMetrics(g *Gateway) *metrics {
 		Name: "streamviz_login_throttled_total",
 		Help: "Token attempts (login form, ?token=, Authorization) answered 429: too many wrong tokens from that address.",
 	})
+	m.wsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "streamviz_ws_refused_total",
+		Help: "WebSocket handshakes answered 503: as many sockets open as the connection limit leaves them.",
+	})
 	for _, k := range []string{"snapshot", "reset", "resumed"} {
 		m.joins.WithLabelValues(k)
 	}
@@ -74,7 +79,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.rejected, m.joins, m.connects, m.replay, m.loginThrottled,
+		m.rejected, m.joins, m.connects, m.replay, m.loginThrottled, m.wsRefused,
 		counter("streamviz_updates_accepted_total", "Messages on sv.> applied to a widget.",
 			func() float64 { return float64(h.counters.accepted.Load()) }),
 		counter("streamviz_producer_conflicts_total", "Configs of a widget or the title from another producer than its previous config's (docs/protocol.md §1.5).",
