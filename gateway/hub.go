@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -26,6 +27,7 @@ type hub struct {
 	epoch       string
 	widgets     map[string]*widget
 	title       string
+	theme       []byte            // normalized theme JSON (theme.go); nil is the default
 	lastSeq     uint64            // seq of the last event (the position clients hold)
 	handled     uint64            // last stream seq handled, events or rejections
 	compactedAt uint64            // the log is purged up to here
@@ -116,21 +118,26 @@ func (h *hub) apply(m message) error {
 	switch {
 	case id == dashboardID:
 		var t struct {
-			Title    *string `json:"title"`
-			Producer *string `json:"producer"`
+			Title    *string         `json:"title"`
+			Theme    json.RawMessage `json:"theme"`
+			Producer *string         `json:"producer"`
 		}
-		if err = decodeObject(m.data, &t); err == nil && (t.Title == nil || len(*t.Title) > maxTextLen) {
-			err = fmt.Errorf("%w: dashboard config needs a title of at most %d bytes", ErrBadShape, maxTextLen)
+		if err = decodeObject(m.data, &t); err == nil && (t.Title == nil && t.Theme == nil || t.Title != nil && len(*t.Title) > maxTextLen) {
+			err = fmt.Errorf("%w: dashboard config needs a title of at most %d bytes or a theme", ErrBadShape, maxTextLen)
 		}
 		if err == nil && t.Producer != nil && len(*t.Producer) > maxTextLen {
 			err = fmt.Errorf("%w: producer longer than %d bytes", ErrBadShape, maxTextLen)
+		}
+		var theme []byte
+		if err == nil && t.Theme != nil {
+			theme, err = decodeTheme(t.Theme)
 		}
 		if err == nil {
 			producer := ""
 			if t.Producer != nil {
 				producer = *t.Producer
 			}
-			return h.setTitle(m.seq, *t.Title, producer)
+			return h.setTitle(m.seq, t.Title, t.Theme != nil, theme, producer)
 		}
 	case kind == "config":
 		cfg, err = DecodeConfig(id, m.data, h.history)
@@ -260,7 +267,9 @@ func (h *hub) reject(seq uint64) {
 	h.mu.Unlock()
 }
 
-func (h *hub) setTitle(seq uint64, title, producer string) error {
+// setTitle applies a dashboard config: a field it carries replaces the current one, a field
+// it leaves out keeps it (a theme of JSON null is the default theme).
+func (h *hub) setTitle(seq uint64, title *string, hasTheme bool, theme []byte, producer string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handled = seq
@@ -268,15 +277,30 @@ func (h *hub) setTitle(seq uint64, title, producer string) error {
 		return nil // replaying what the title's snapshot already holds
 	}
 	h.noteProducer(dashboardID, producer)
-	h.title = title
+	if title != nil {
+		h.title = *title
+	}
+	if hasTheme {
+		h.theme = theme
+	}
 	b := h.eventHead(nil, "title", seq)
 	b = append(b, `,"title":`...)
-	b = appendString(b, title)
+	b = appendString(b, h.title)
+	b = h.appendTheme(b)
 	b = append(b, '}')
 	h.dirty[dashboardID] = struct{}{}
 	h.publish(seq, "", b, false)
 	h.counters.accepted.Add(1)
 	return nil
+}
+
+// appendTheme appends `,"theme":` and the dashboard's normalized theme, or null.
+func (h *hub) appendTheme(b []byte) []byte {
+	b = append(b, `,"theme":`...)
+	if h.theme == nil {
+		return append(b, "null"...)
+	}
+	return append(b, h.theme...)
 }
 
 // eventHead starts an event: {"type":typ,"seq":seq,"prev":<the last event's seq>.
@@ -419,6 +443,7 @@ func (h *hub) snapshot(only string, reset bool) []byte {
 		title = "" // an embed socket is shown one widget and nothing else
 	}
 	b = appendString(b, title)
+	b = h.appendTheme(b) // an embed takes the dashboard's colours too
 	b = append(b, `,"widgets":[`...)
 	for i, w := range h.sortedWidgets(only) {
 		if i > 0 {

@@ -46,7 +46,7 @@ func (h *hub) captureDirty() (gen uint64, snaps []widgetSnapshot) {
 		var body []byte
 		if id == dashboardID {
 			body = append([]byte(`{"title":`), appendString(nil, h.title)...)
-			body = append(body, '}')
+			body = append(h.appendTheme(body), '}')
 		} else if w := h.widgets[id]; w != nil {
 			body = appendWidget(nil, w)
 		} else {
@@ -335,12 +335,17 @@ func (h *hub) restore(id string, gen uint64, body []byte) error {
 	defer h.mu.Unlock()
 	if id == dashboardID {
 		var t struct {
-			Title string `json:"title"`
+			Title string          `json:"title"`
+			Theme json.RawMessage `json:"theme"`
 		}
 		if err := json.Unmarshal(body, &t); err != nil {
 			return err
 		}
 		h.title = t.Title
+		h.theme = nil
+		if len(t.Theme) > 0 && string(t.Theme) != "null" {
+			h.theme = append([]byte(nil), t.Theme...)
+		}
 		h.skip[id], h.snapGen[id] = gen, gen
 		return nil
 	}

@@ -354,6 +354,7 @@ type wsEvent struct {
 	Prev    uint64          `json:"prev"`
 	Reset   bool            `json:"reset"`
 	Title   string          `json:"title"`
+	Theme   json.RawMessage `json:"theme"`
 	ID      string          `json:"id"`
 	Data    json.RawMessage `json:"data"`
 	Config  json.RawMessage `json:"config"`

@@ -5,6 +5,7 @@
 import { Connection } from './connection.js';
 import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, isWidgetId } from './page.js';
 import { DashboardState } from './state.js';
+import { ThemeController, isMode, themeParam } from './theme.js';
 import { SvChart } from './widgets/sv-chart.js';
 import { SvGauge } from './widgets/sv-gauge.js';
 import { SvStat } from './widgets/sv-stat.js';
@@ -91,6 +92,19 @@ function main() {
   const state = new DashboardState({ filtered: embed });
   /** @type {Map<string, Card>} */
   const cards = new Map();
+  const theme = new ThemeController({
+    root: document.documentElement,
+    param: themeParam(location.search),
+    stored: !embed,
+    // Canvas and SVG colours are read when drawn: every widget draws again in the new colours.
+    onChange: () => { for (const card of cards.values()) card.body.markDirty(); },
+  });
+  theme.apply();
+  const picker = /** @type {HTMLSelectElement | null} */ (document.getElementById('sv-theme'));
+  if (picker) {
+    picker.value = theme.override() ?? '';
+    picker.addEventListener('change', () => theme.choose(isMode(picker.value) ? picker.value : null));
+  }
   /** @type {number | null} */
   let lastUpdate = null;
 
@@ -155,6 +169,7 @@ function main() {
         card.body.update(w);
       }
     }
+    if (res.theme) theme.setServer(state.theme);
     if (res.title && titleEl) {
       titleEl.textContent = state.title || 'StreamViz';
       document.title = state.title || 'StreamViz';

@@ -36,6 +36,7 @@ import { Series } from './series.js';
  * @property {Set<string>} changed  widgets whose config or state changed (snapshot: all of them)
  * @property {boolean} layout       the set, order, types or titles of widgets changed
  * @property {boolean} title        the dashboard title changed
+ * @property {boolean} theme        the dashboard theme changed (state.theme)
  * @property {boolean} snapshot     a snapshot replaced everything
  * @property {boolean} reset        that snapshot said the old position was unusable
  * @property {boolean} gap          events were missed: reconnect without a position and discard
@@ -271,6 +272,8 @@ export class DashboardState {
     /** @type {number | null} */
     this.seq = null;
     this.title = '';
+    /** The dashboard's normalized theme (protocol.md §1.1), null for the default. @type {Record<string, unknown> | null} */
+    this.theme = null;
     /** @type {Map<string, Widget>} */
     this.widgets = new Map();
     /** Bumped on every applied event and stamped on the widgets it changed, so a consumer that
@@ -290,7 +293,7 @@ export class DashboardState {
    */
   apply(events) {
     /** @type {ApplyResult} */
-    const res = { changed: new Set(), layout: false, title: false, snapshot: false, reset: false, gap: false, applied: 0 };
+    const res = { changed: new Set(), layout: false, title: false, theme: false, snapshot: false, reset: false, gap: false, applied: 0 };
     if (!Array.isArray(events)) {
       warn('a server message is not an array; resynchronising');
       res.gap = true;
@@ -340,10 +343,23 @@ export class DashboardState {
         this.title = ev.title;
         res.title = true;
       }
+      this.setTheme(ev.theme, res);
       res.applied++;
     }
     // Unknown event types still advance the position: they are part of the log.
     return true;
+  }
+
+  /**
+   * @param {unknown} theme
+   * @param {ApplyResult} res
+   */
+  setTheme(theme, res) {
+    const next = isPlainObject(theme) ? theme : null;
+    if (JSON.stringify(next) !== JSON.stringify(this.theme)) {
+      this.theme = next;
+      res.theme = true;
+    }
   }
 
   /**
@@ -357,6 +373,7 @@ export class DashboardState {
     const title = typeof ev.title === 'string' ? ev.title : '';
     res.title = res.title || title !== this.title;
     this.title = title;
+    this.setTheme(ev.theme, res);
     const old = this.widgets;
     this.widgets = new Map();
     if (Array.isArray(ev.widgets)) {

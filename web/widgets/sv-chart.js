@@ -247,7 +247,7 @@ export class SvChart extends SvWidget {
 
     const c = w.config;
     const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
-    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors()]);
+    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey]);
     const reuse = this.plot !== null && shape === this.shape;
     if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
 

@@ -67,9 +67,14 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def configure(title: str | None = None, theme: str | None = None, port: int | None = None, embed: bool | None = None,
+def configure(title: str | None = None, theme: str | dict[str, Any] | None = None, port: int | None = None, embed: bool | None = None,
               producer: str | None = None) -> None:
     """Dashboard-wide settings: its title, colour theme, default port, and whether widgets print embed links.
+
+    theme is "dark" (the default), "light", "auto" (follows the viewer's system) or a dict of
+    mode, accent, background, surface, text (CSS colours), font (family names) and radius (pixels):
+    sv.configure(theme={"accent": "#7c3aed", "background": "#0b1020", "font": "Inter, sans-serif", "radius": 8}).
+    A bad theme raises InvalidOptionError naming the key. A viewer can still pick another mode in the page.
 
     producer names this process on the bus (default: STREAMVIZ_PRODUCER, else "<host>:<script path>"):
     the server warns when two producers declare the same widget id or both set the title.

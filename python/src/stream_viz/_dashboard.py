@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -13,7 +14,7 @@ import warnings
 from typing import Any
 
 from ._auth import check_token, env_token
-from ._errors import DuplicateWidgetError, ProducerConflictWarning, PublishRefusedWarning, ServerStartError, StreamVizError
+from ._errors import DuplicateWidgetError, InvalidOptionError, ProducerConflictWarning, PublishRefusedWarning, ServerStartError, StreamVizError
 from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
 from ._spawn import Peer
@@ -33,6 +34,31 @@ def default_producer() -> str:
     return f"{socket.gethostname()}:{script}"[-200:]
 
 
+_MODES = ("dark", "light", "auto")
+_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|(?:rgb|rgba|hsl|hsla)\([0-9.,%/ deg-]{1,60}\)|[a-zA-Z]{3,30}")
+_FONT = re.compile(r"[A-Za-z0-9 ,\-._'\"]{1,200}")
+
+
+def check_theme(theme: Any) -> str | dict[str, Any]:
+    """The server's rules for a theme (protocol.md §1.1), checked here so a bad one fails at the call."""
+    expected = ('"dark", "light", "auto" or a dict of mode, accent, background, surface, text '
+                '(CSS colours: #rrggbb, rgb(...), hsl(...) or a name), font (family names) and radius (0 to 32 px)')
+    if isinstance(theme, str):
+        if theme not in _MODES:
+            raise InvalidOptionError("dashboard", "theme", theme, expected)
+        return theme
+    if not isinstance(theme, dict):
+        raise InvalidOptionError("dashboard", "theme", theme, expected)
+    for k, v in theme.items():
+        ok = (k == "mode" and v in _MODES
+              or k in ("accent", "background", "surface", "text") and isinstance(v, str) and _COLOR.fullmatch(v) is not None
+              or k == "font" and isinstance(v, str) and _FONT.fullmatch(v) is not None and len(v.encode()) <= 200
+              or k == "radius" and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 32)
+        if not ok:
+            raise InvalidOptionError("dashboard", f"theme[{k!r}]", v, expected)
+    return dict(theme)
+
+
 class _Title:
     """The dashboard's title and theme travel on sv.$dashboard.config."""
 
@@ -41,11 +67,17 @@ class _Title:
     def __init__(self, dash: Dashboard) -> None:
         self._dash = dash
         self.title: str | None = None
-        self.theme: str | None = None
+        self.theme: str | dict[str, Any] | None = None
         self._pending: Any = None
 
     def _take(self) -> Any:
-        return {"title": self.title or "StreamViz", **({"theme": self.theme} if self.theme else {}), "producer": self._dash.producer}
+        # A field left out keeps the server's (protocol.md §1.1): a theme alone leaves the title be.
+        out: dict[str, Any] = {"producer": self._dash.producer}
+        if self.title is not None:
+            out["title"] = self.title
+        if self.theme is not None:
+            out["theme"] = self.theme
+        return out
 
     def _fold(self, taken: Any) -> None:
         self._pending = taken
@@ -87,12 +119,12 @@ class Dashboard:
             self.publisher.mark(w)
         return w
 
-    def set_title(self, title: str | None, theme: str | None = None) -> None:
+    def set_title(self, title: str | None, theme: str | dict[str, Any] | None = None) -> None:
         with self.lock:
             if title is not None:
                 self._title.title = str(title)
             if theme is not None:
-                self._title.theme = str(theme)
+                self._title.theme = check_theme(theme)
             self.publisher.mark(self._title)  # type: ignore[arg-type]
 
     # ---- running ----
