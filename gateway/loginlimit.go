@@ -62,6 +62,14 @@ func (l *loginLimiter) miss(addr string, now time.Time) {
 					delete(l.addrs, a)
 				}
 			}
+			// Still full (guesses from that many addresses at once): forget
+			// any one, so memory stays bounded whoever asks.
+			for a := range l.addrs {
+				if len(l.addrs) < loginMaxAddrs {
+					break
+				}
+				delete(l.addrs, a)
+			}
 		}
 		s = &loginState{}
 		l.addrs[addr] = s
