@@ -96,9 +96,9 @@ func (w *widget) checkChart(c *ChartUpdate, lim Limits, room int) error {
 // widget past maxBytes, or the hub past room: new rows and updates of live
 // ones alike (deletes always fit). It returns how many it dropped, why, and
 // what the kept ops change the widget's cost by.
-func (w *widget) admitRowBytes(u *Update, maxBytes, room int) (dropped int, why error, delta int) {
+func (w *widget) admitRowBytes(u *Update, maxBytes, room int) (dropped, delta int, why error) {
 	if u.Table == nil {
-		return 0, nil, 0
+		return 0, 0, nil
 	}
 	var pending map[Key]int // cost of keys this batch changed (0: deleted)
 	cost := func(k Key) int {
@@ -141,7 +141,7 @@ func (w *widget) admitRowBytes(u *Update, maxBytes, room int) (dropped int, why 
 	if ops != nil {
 		u.Table.Ops = ops
 	}
-	return dropped, why, delta
+	return dropped, delta, why
 }
 
 // BytesRefusedError reports a table update applied except for Dropped ops
@@ -180,7 +180,7 @@ func (h *hub) checkData(w *widget, u *Update) error {
 // The hub's lock is held.
 func (h *hub) applyData(subject string, w *widget, u *Update) error {
 	before := w.bytes
-	dropped, why, delta := w.admitRowBytes(u, h.limits.MaxWidgetBytes, h.limits.MaxStateBytes-h.stateBytes)
+	dropped, delta, why := w.admitRowBytes(u, h.limits.MaxWidgetBytes, h.limits.MaxStateBytes-h.stateBytes)
 	w.apply(u)
 	switch {
 	case u.Table != nil:
