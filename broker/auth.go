@@ -40,14 +40,17 @@ var (
 	// gatewayPublish is what the gateway may publish besides the JetStream
 	// API calls on its streams (gatewayPermissions).
 	gatewayPublish = []string{
-		"$JS.API.INFO", // health checks
-		"svsnap.>",     // snapshot writes (SV_SNAP)
+		"$JS.API.INFO",  // health checks
+		"svsnap.>",      // snapshot writes (SV_SNAP)
+		LogPrefix + ">", // the batches of validated updates it stores (SV)
+		"_INBOX.>",      // acknowledgements to publishers (their inboxes); the gateway checks each reply subject too
 	}
 	// gatewayDenyPublish is refused to the gateway even where an allow
 	// above would match: it reads updates, it never writes them.
 	gatewayDenyPublish = []string{"sv.>"}
-	// gatewaySubscribe is where the gateway receives.
-	gatewaySubscribe = []string{gatewayInbox + ".>"}
+	// gatewaySubscribe is where the gateway receives: its inbox, and sv.>,
+	// the updates it takes (queue group sv-ingest), validates and stores.
+	gatewaySubscribe = []string{gatewayInbox + ".>", "sv.>"}
 )
 
 // AuthUser is one publisher allowed on the embedded bus: a user name and
@@ -169,7 +172,9 @@ func publisherPermissions(u AuthUser) *server.Permissions {
 
 // gatewayPermissions are exactly the JetStream API calls the gateway makes
 // on its two streams (ensure, info, ordered consumers, purge, snapshot
-// writes) and its own inbox. It cannot publish updates: sv.> is not in them.
+// writes), the log's batches, publishers' inboxes for their
+// acknowledgements, and its own inbox. It cannot publish updates: sv.> is
+// denied, so it cannot pose as a publisher.
 func gatewayPermissions() *server.Permissions {
 	allow := slices.Clone(gatewayPublish)
 	for _, s := range []string{LogStream, SnapshotStream} {

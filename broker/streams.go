@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -16,6 +17,16 @@ const (
 	SnapshotStream = "SV_SNAP"
 	// EpochKey is the log stream's metadata entry that names its epoch.
 	EpochKey = "streamviz_epoch"
+
+	// LogPrefix is the prefix of the log's subjects. Only the gateway may
+	// publish there: publishers send to sv.> on core NATS, the gateway
+	// validates, batches and stores (docs/protocol.md §5).
+	LogPrefix = "svlog."
+	// LogBatchSubject is the subject of a stored batch of updates.
+	LogBatchSubject = LogPrefix + "batch"
+	// legacySubjects is what the log captured before it had a prefix of its
+	// own: publishers wrote into it directly.
+	legacySubjects = "sv.>"
 )
 
 // StreamsConfig sizes the streams.
@@ -40,6 +51,11 @@ type Streams struct {
 	Epoch string
 	// FirstSeq, LastSeq and Msgs of the log when it was opened.
 	FirstSeq, LastSeq, Msgs uint64
+	// Migrated is set when the log was made by a version whose publishers
+	// wrote into it directly (subjects sv.>): it now captures LogPrefix only,
+	// keeps its messages, and has a new epoch, because positions count
+	// differently now (clients holding an old position get a reset).
+	Migrated bool
 }
 
 // EnsureStreams creates the log and snapshot streams, or adopts existing ones.
@@ -60,7 +76,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	logCfg := jetstream.StreamConfig{
 		Name:        LogStream,
 		Description: "StreamViz widget updates (compacted into SV_SNAP)",
-		Subjects:    []string{"sv.>"},
+		Subjects:    []string{LogPrefix + ">"},
 		Storage:     storage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
@@ -90,8 +106,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		return st, fmt.Errorf("open stream %s: %w", LogStream, err)
 	default:
 		// Keep the existing epoch; a stream made by someone else gets one.
-		logCfg.Metadata = s.CachedInfo().Config.Metadata
-		if logCfg.Metadata[EpochKey] == "" {
+		old := s.CachedInfo().Config
+		logCfg.Metadata = old.Metadata
+		if slices.Contains(old.Subjects, legacySubjects) {
+			st.Migrated = true
+		}
+		if logCfg.Metadata[EpochKey] == "" || st.Migrated {
 			logCfg.Metadata = map[string]string{EpochKey: newEpoch()}
 		}
 		if s, err = js.UpdateStream(ctx, logCfg); err != nil {

@@ -18,9 +18,15 @@ import (
 func TestMetricsCountWhatTheGatewayDid(t *testing.T) {
 	e := startEnv(t, Config{MaxQueueBytes: 256 << 10})
 	e.publish(t, "sv.s.data", `{"value": 1}`)
-	e.publish(t, "sv.s.data", `{"value": }`)       // bad JSON
-	e.publish(t, "sv.bad!id.data", `{"value": 1}`) // bad widget id
-	e.publish(t, "sv.s.data", `{"value": "x"}`)    // bad shape
+	for _, bad := range [][2]string{
+		{"sv.s.data", `{"value": }`},       // bad JSON
+		{"sv.bad!id.data", `{"value": 1}`}, // bad widget id
+		{"sv.s.data", `{"value": "x"}`},    // bad shape
+	} {
+		if _, err := e.publishInput(t, bad[0], bad[1]); err == nil {
+			t.Fatalf("%s %s was acknowledged", bad[0], bad[1])
+		}
+	}
 	seq := e.publishAndWait(t, "sv.s.data", `{"value": 2}`)
 	e.waitRejected(t, 3)
 

@@ -110,8 +110,9 @@ func TestRestartAfterMidwayCompactionKeepsExactStateAndLogHoldsOnlyLaterUpdates(
 	fx := publishFixture(t, e)
 	e.compactNow(t)
 
-	if first, last, msgs := logStream(t, e); msgs != 0 || first != fx.lastSeq+1 || last != fx.lastSeq {
-		t.Fatalf("after compaction SV holds %d messages (first %d, last %d), want 0 after seq %d", msgs, first, last, fx.lastSeq)
+	// The last stored message stays (compact keeps it to mark the position).
+	if first, last, msgs := logStream(t, e); msgs != 1 || first != fx.lastSeq>>posShift || last != fx.lastSeq>>posShift {
+		t.Fatalf("after compaction SV holds %d messages (first %d, last %d), want only the one holding position %d", msgs, first, last, fx.lastSeq)
 	}
 	snaps := e.streamInfo(t, broker.SnapshotStream, jetstream.WithSubjectFilter("svsnap.>")).State
 	wantSnaps := map[string]uint64{"svsnap.revenue.0": 1, "svsnap.cpu.0": 1, "svsnap.latency.0": 1, "svsnap.regions.0": 1, "svsnap.$dashboard.0": 1, "svsnap.$index.0": 1}
@@ -121,17 +122,17 @@ func TestRestartAfterMidwayCompactionKeepsExactStateAndLogHoldsOnlyLaterUpdates(
 
 	later, states := publishMore(t, e, fx)
 	first, last, msgs := logStream(t, e)
-	if msgs != uint64(len(later)) || first != later[0] || last != later[len(later)-1] {
-		t.Fatalf("SV holds %d messages %d..%d, want exactly the %d after the compaction, %d..%d",
-			msgs, first, last, len(later), later[0], later[len(later)-1])
+	if msgs != uint64(len(later))+1 || first != fx.lastSeq>>posShift || last != later[len(later)-1]>>posShift {
+		t.Fatalf("SV holds %d messages %d..%d, want exactly the %d after the compaction and the one it kept, %d..%d",
+			msgs, first, last, len(later), fx.lastSeq>>posShift, later[len(later)-1]>>posShift)
 	}
 	assertAPIState(t, e, fx, states)
 
 	e2 := e.restart(t)
 	assertAPIState(t, e2, fx, states)
-	// Close wrote a final snapshot, so the log is empty again.
-	if first, _, msgs := logStream(t, e2); msgs != 0 || first != later[len(later)-1]+1 {
-		t.Errorf("after a graceful restart SV holds %d messages from %d, want none", msgs, first)
+	// Close wrote a final snapshot, so the log holds only the last message.
+	if first, _, msgs := logStream(t, e2); msgs != 1 || first != later[len(later)-1]>>posShift {
+		t.Errorf("after a graceful restart SV holds %d messages from %d, want only the last", msgs, first)
 	}
 }
 
@@ -215,8 +216,10 @@ func TestRestartAfterCrashRebuildsStateAndResumeLogFromTheStream(t *testing.T) {
 	e.crash(t)
 
 	e2 := startEnvAt(t, e.dir, e.cfg)
-	if first, last, msgs := logStream(t, e2); msgs != uint64(len(later)) || first != later[0] || last != later[len(later)-1] {
-		t.Fatalf("after the crash SV holds %d messages %d..%d, want the %d since the compaction", msgs, first, last, len(later))
+	// The compaction kept the fixture's last message; each later update was
+	// published on its own, so it is a message of its own.
+	if first, last, msgs := logStream(t, e2); msgs != uint64(len(later))+1 || first != fx.lastSeq>>posShift || last != later[len(later)-1]>>posShift {
+		t.Fatalf("after the crash SV holds %d messages %d..%d, want the %d since the compaction and the one before", msgs, first, last, len(later))
 	}
 	assertAPIState(t, e2, fx, states)
 	if h := e2.health(t); h.Epoch != epoch || h.Seq != later[len(later)-1] {
@@ -287,7 +290,7 @@ func TestRestartAfterCrashBetweenSnapshotAndPurgeAppliesNothingTwice(t *testing.
 	e := startEnv(t, noAutoCompaction)
 	fx := publishFixture(t, e)
 	// The first half of a compaction: snapshots written, log not purged.
-	gen, snaps := e.g.hub.captureDirty()
+	gen, _, snaps := e.g.hub.captureDirty()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	for _, s := range snaps {
@@ -298,8 +301,8 @@ func TestRestartAfterCrashBetweenSnapshotAndPurgeAppliesNothingTwice(t *testing.
 	e.crash(t)
 
 	e2 := startEnvAt(t, e.dir, e.cfg)
-	if _, _, msgs := logStream(t, e2); msgs != fx.lastSeq {
-		t.Fatalf("SV holds %d messages, want all %d (never purged)", msgs, fx.lastSeq)
+	if _, _, msgs := logStream(t, e2); msgs != fx.lastSeq>>posShift {
+		t.Fatalf("SV holds %d messages, want all %d (never purged)", msgs, fx.lastSeq>>posShift)
 	}
 	assertAPIState(t, e2, fx, fx.states)
 	if h := e2.health(t); h.Seq != fx.lastSeq {

@@ -116,7 +116,7 @@ func TestUnresumablePositionGetsResetSnapshotEqualToAPIState(t *testing.T) {
 	}{
 		{"position older than the resume log", h.Epoch, early, true},
 		{"position from another epoch", "0123456789abcdef", last, true},
-		{"position ahead of the server", h.Epoch, last + 100, true},
+		{"position ahead of the server", h.Epoch, last + 100<<posShift, true},
 		{"current position resumes", h.Epoch, last, false},
 	}
 	for _, tt := range tests {

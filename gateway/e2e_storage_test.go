@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/streamviz/streamviz/broker"
@@ -32,17 +34,22 @@ func TestFullLogRefusesNewUpdatesUntilCompactionFreesIt(t *testing.T) {
 		lastSeq = ack.Sequence
 	}
 	e.waitSeq(t, lastSeq)
+	// While the log is full, /healthz says so.
+	if code, h := e.healthz(t); code != http.StatusServiceUnavailable || !strings.Contains(h.Ingest.Problem, "log is full") {
+		t.Errorf("/healthz with a full log: %d %+v; want 503 saying the log is full", code, h)
+	}
 	n := acked[len(acked)-1]
 	assertJSON(t, "state holds the last acknowledged update", e.widgetState(t, "n"),
 		fmt.Sprintf(`{"value": %d, "prev": %d, "ts": %d}`, n, n-1, n))
-	if first, _, msgs := logStream(t, e); first != 1 || msgs != uint64(len(acked)) {
+	if first, _, msgs := logStream(t, e); first != 1 || msgs != uint64(len(acked)) { // one message per update: each was acknowledged before the next
 		t.Errorf("SV holds %d messages from %d, want all %d acknowledged from 1", msgs, first, len(acked))
 	}
 
 	e.compactNow(t)
 	s := e.publishAndWait(t, "sv.n.data", `{"value": -1, "ts": 0}`)
-	if s != lastSeq+1 {
-		t.Errorf("after compaction the next update is at seq %d, want %d", s, lastSeq+1)
+	// The refused attempt stored nothing: the next update is the next message.
+	if s != pos(lastSeq>>posShift+1, 0) {
+		t.Errorf("after compaction the next update is at position %d, want %d", s, pos(lastSeq>>posShift+1, 0))
 	}
 	assertJSON(t, "state after compaction", e.widgetState(t, "n"), fmt.Sprintf(`{"value": -1, "prev": %d, "ts": 0}`, n))
 }

@@ -24,7 +24,10 @@ func runSteps(t *testing.T, e *testEnv, c *wsClient, id string, steps []tableSte
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			n := len(c.waitEvents(t, 1))
-			seq := e.publish(t, "sv."+id+".data", st.payload)
+			seq, err := e.publishInput(t, "sv."+id+".data", st.payload)
+			if err != nil && st.wantData != "" {
+				t.Fatalf("a valid update was refused: %v", err)
+			}
 			if st.wantData == "" {
 				rejected++
 				e.waitRejected(t, rejected)

@@ -44,6 +44,21 @@ type Config struct {
 	Streams broker.StreamsConfig
 	// Limits bound what clients can make the server hold (limits.go).
 	Limits Limits
+	// IngestQueueBytes bounds the updates taken off the bus and waiting to
+	// be validated and stored (counted with their memory overhead); beyond
+	// it updates are dropped and counted. Default 512 MiB: a burst of a
+	// million small core publishes fits.
+	IngestQueueBytes int
+	// DedupWindow is how long a publisher's Nats-Msg-Id is remembered, so a
+	// resent update is stored once. Default 2 minutes, like JetStream's.
+	DedupWindow time.Duration
+	// StoreDir is the directory of the JetStream store, watched for free
+	// space; "" (the default, e.g. an external bus) watches nothing.
+	StoreDir string
+	// MinFreeBytes is the free space kept on StoreDir's disk: below it
+	// updates are refused (publishers get an error, /healthz 503) until
+	// space is freed. Default 64 MiB; negative disables the check.
+	MinFreeBytes int64
 	// Logger receives operational logs. Default: slog.Default().
 	Logger *slog.Logger
 
@@ -99,8 +114,19 @@ func (c *Config) setDefaults() {
 	if c.CompactMessages == 0 {
 		c.CompactMessages = 50000
 	}
+	if c.IngestQueueBytes <= 0 {
+		c.IngestQueueBytes = 512 << 20
+	}
+	if c.DedupWindow <= 0 {
+		c.DedupWindow = 2 * time.Minute
+	}
+	if c.MinFreeBytes == 0 {
+		c.MinFreeBytes = 64 << 20
+	}
 	if c.Streams.MaxMsgSize == 0 {
-		c.Streams.MaxMsgSize = int32(c.MaxMessageBytes)
+		// A stored message is a batch (or one update stored alone with its
+		// headers): room for the largest update and its framing.
+		c.Streams.MaxMsgSize = int32(min(c.MaxMessageBytes+64<<10, 1<<31-1))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -152,6 +178,9 @@ type Gateway struct {
 
 	logStream, snapStream jetstream.Stream
 	ingested              uint64 // messages seen by ingest; its goroutine only
+
+	w              *writer       // takes updates off the bus into the log
+	refusedReplies atomic.Uint64 // reply subjects that were not inboxes
 }
 
 // New prepares a gateway on an open NATS connection; Start brings it up.
@@ -183,6 +212,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	g.hub.pingPeriod, g.hub.pongWait, g.hub.writeWait = cfg.pingPeriod, cfg.pongWait, cfg.writeWait
 	g.hub.onConflict = g.logConflict
 	g.hub.limits = cfg.Limits
+	g.w = newWriter(g)
 	g.metrics = newMetrics(g)
 	// Idle sockets should cost little: write buffers come from a pool only
 	// while a frame is written, and the read buffer is small because a
@@ -216,11 +246,19 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.snapStream, err = g.js.Stream(ctx, broker.SnapshotStream); err != nil {
 		return fmt.Errorf("gateway: open %s: %w", broker.SnapshotStream, err)
 	}
-	var compacted uint64 // the log is purged up to here
-	if st.FirstSeq > 0 {
-		compacted = st.FirstSeq - 1
+	if st.Migrated {
+		g.log.Warn("the update log was written by an older version (publishers stored into it directly); it now takes batches from the gateway, keeps its updates, and has a new epoch (open pages reload their state once)",
+			"stream", broker.LogStream, "epoch", st.Epoch)
 	}
-	maxGen, err := g.loadSnapshots(ctx, st.LastSeq, compacted)
+	// Take updates from now on, so none published while the log replays is
+	// lost; they are stored behind it.
+	if err := g.w.start(); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	// Positions (logformat.go): the log is purged up to compacted, and no
+	// record lies past the last stored message.
+	compacted := posBefore(st.FirstSeq)
+	maxGen, err := g.loadSnapshots(ctx, pos(st.LastSeq, maxBatchRecords), compacted)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -235,8 +273,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.startIngest(ctx, waitFor); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	g.bg.Add(2)
+	g.bg.Add(3)
 	go g.compactLoop()
+	go func() {
+		defer g.bg.Done()
+		g.w.dropReporter(g.stop)
+	}()
 	go func() {
 		defer g.bg.Done()
 		g.hub.pace(g.stop)
@@ -255,6 +297,9 @@ func (g *Gateway) Close(ctx context.Context) error {
 	g.closed = true
 	consume := g.consume
 	g.mu.Unlock()
+	// Store what publishers sent before the consumer stops, so it is applied
+	// (and acknowledged) now rather than at the next start.
+	g.w.close(ctx)
 	close(g.stop)
 	if consume != nil {
 		consume.Stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -23,7 +24,17 @@ func (g *Gateway) healthChecks() []healthCheck {
 	return []healthCheck{
 		{"bus", g.checkBus},
 		{"log", g.checkLog},
+		{"ingest", g.checkIngest},
 	}
+}
+
+// checkIngest says why updates are not being stored: the disk or the log
+// is full, or ingest is stalled (writer.status).
+func (g *Gateway) checkIngest(context.Context) error {
+	if p := g.w.status(time.Now()).Problem; p != "" {
+		return errors.New(p)
+	}
+	return nil
 }
 
 // HealthReason is one failed check: which, and why.

@@ -90,8 +90,9 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 		Error   string         `json:"error,omitempty"`   // the first reason's, for one-line probes
 		Reasons []HealthReason `json:"reasons,omitempty"` // every failed check
 		hubStatus
+		Ingest IngestStatus `json:"ingest"`
 	}
-	h := health{Status: "ok", hubStatus: g.hub.status()}
+	h := health{Status: "ok", hubStatus: g.hub.status(), Ingest: g.w.status(time.Now())}
 	code := http.StatusOK
 	if reasons := g.health(ctx); len(reasons) > 0 {
 		h.Status, h.Error, h.Reasons, code = "unavailable", reasons[0].Check+": "+reasons[0].Error, reasons, http.StatusServiceUnavailable

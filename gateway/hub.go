@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -23,22 +22,26 @@ type hub struct {
 	limits       Limits // widgets, series and state bytes (Config.Limits)
 	stateBytes   int    // the widgets' state cost, summed (statebytes.go)
 
-	mu          sync.Mutex
-	epoch       string
-	widgets     map[string]*widget
-	title       string
-	theme       []byte            // normalized theme JSON (theme.go); nil is the default
-	lastSeq     uint64            // seq of the last event (the position clients hold)
-	handled     uint64            // last stream seq handled, events or rejections
-	compactedAt uint64            // the log is purged up to here
-	skip        map[string]uint64 // snapshot generation per widget while rebuilding at boot
-	snapGen     map[string]uint64 // position of each widget's newest snapshot in SV_SNAP
-	log         eventLog
-	clients     map[*client]struct{}
-	list        []*client // the same clients, copied on change so the pacer reads it without the lock
-	closed      bool      // Gateway.Close has begun: no more sockets join
-	dirty       map[string]struct{}
-	counters    counters
+	mu      sync.Mutex
+	epoch   string
+	widgets map[string]*widget
+	title   string
+	theme   []byte // normalized theme JSON (theme.go); nil is the default
+	lastSeq uint64 // seq of the last event (the position clients hold)
+	handled uint64 // last position handled, events or rejections
+	doneMsg uint64 // the last stored message (stream seq) whose every record is handled
+	// Updates handled since start, and their count at the last capture and
+	// compaction: what triggers the next one (Config.CompactMessages).
+	records, recordsCaptured, recordsCompacted uint64
+	compactedAt                                uint64            // the log is purged up to here (a position)
+	skip                                       map[string]uint64 // snapshot generation per widget while rebuilding at boot
+	snapGen                                    map[string]uint64 // position of each widget's newest snapshot in SV_SNAP
+	log                                        eventLog
+	clients                                    map[*client]struct{}
+	list                                       []*client // the same clients, copied on change so the pacer reads it without the lock
+	closed                                     bool      // Gateway.Close has begun: no more sockets join
+	dirty                                      map[string]struct{}
+	counters                                   counters
 
 	// producers holds who published each widget's (and the title's) latest
 	// config; onConflict hears of a config from another producer (§1.5).
@@ -105,53 +108,26 @@ type message struct {
 // apply folds one message into the state and fans its event out. A message
 // that fails validation changes nothing and returns the reason.
 func (h *hub) apply(m message) error {
-	id, kind, err := parseSubject(m.subject)
+	// Decode outside the lock: it is the expensive part and needs no state.
+	d, err := decodeMessage(m.subject, m.data, m.ms, h.history)
 	if err != nil {
 		h.reject(m.seq)
 		return err
 	}
-	var (
-		cfg *WidgetConfig
-		upd *Update
-	)
-	// Decode outside the lock: it is the expensive part and needs no state.
-	switch {
-	case id == dashboardID:
-		var t struct {
-			Title    *string         `json:"title"`
-			Theme    json.RawMessage `json:"theme"`
-			Producer *string         `json:"producer"`
-		}
-		if err = decodeObject(m.data, &t); err == nil && (t.Title == nil && t.Theme == nil || t.Title != nil && len(*t.Title) > maxTextLen) {
-			err = fmt.Errorf("%w: dashboard config needs a title of at most %d bytes or a theme", ErrBadShape, maxTextLen)
-		}
-		if err == nil && t.Producer != nil && len(*t.Producer) > maxTextLen {
-			err = fmt.Errorf("%w: producer longer than %d bytes", ErrBadShape, maxTextLen)
-		}
-		var theme []byte
-		if err == nil && t.Theme != nil {
-			theme, err = decodeTheme(t.Theme)
-		}
-		if err == nil {
-			producer := ""
-			if t.Producer != nil {
-				producer = *t.Producer
-			}
-			return h.setTitle(m.seq, t.Title, t.Theme != nil, theme, producer)
-		}
-	case kind == "config":
-		cfg, err = DecodeConfig(id, m.data, h.history)
-	default:
-		upd, err = DecodeUpdate(m.data, m.ms)
+	return h.applyDecoded(m, d)
+}
+
+// applyDecoded is apply for a message decodeMessage has decoded already.
+func (h *hub) applyDecoded(m message, d decoded) error {
+	if d.dash {
+		return h.setTitle(m.seq, d.title, d.themeSet, d.theme, d.producer)
 	}
-	if err != nil {
-		h.reject(m.seq)
-		return fmt.Errorf("%s: %w", m.subject, err)
-	}
+	id, cfg, upd := d.id, d.cfg, d.upd
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handled = m.seq
+	h.records++
 	replaying := m.seq <= h.skip[id]
 	w := h.widgets[id]
 	var (
@@ -260,10 +236,18 @@ func (h *hub) producerOf(id string) string {
 	return h.producers[id]
 }
 
+// msgDone records that every record of the stored message seq is handled.
+func (h *hub) msgDone(seq uint64) {
+	h.mu.Lock()
+	h.doneMsg = seq
+	h.mu.Unlock()
+}
+
 func (h *hub) reject(seq uint64) {
 	h.counters.rejected.Add(1)
 	h.mu.Lock()
 	h.handled = seq
+	h.records++
 	h.mu.Unlock()
 }
 
@@ -273,6 +257,7 @@ func (h *hub) setTitle(seq uint64, title *string, hasTheme bool, theme []byte, p
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.handled = seq
+	h.records++
 	if seq <= h.skip[dashboardID] {
 		return nil // replaying what the title's snapshot already holds
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,8 +18,7 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 	// An ordered consumer redelivers from where it stopped if the server
 	// restarts or a message goes missing, so ingest never skips an update.
 	cons, err := g.js.OrderedConsumer(ctx, broker.LogStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"sv.>"},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("log consumer: %w", err)
@@ -34,8 +34,37 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 			return
 		}
 		seq := meta.Sequence.Stream
-		g.ingest(message{seq: seq, subject: msg.Subject(), data: msg.Data(),
-			ms: float64(meta.Timestamp.UnixNano()) / 1e6})
+		var msgID string
+		var dec []decoded
+		if h := msg.Headers(); h != nil {
+			msgID = h.Get(hdrMsgID)
+			batchID := h.Get(jetstream.MsgIDHeader)
+			if msgID == "" && !strings.HasPrefix(msg.Subject(), broker.LogPrefix) {
+				msgID = batchID // a log from before batches: the publisher's id
+			}
+			dec = g.w.takeDecoded(batchID)
+		}
+		recs, err := storedRecords(msg.Subject(), msgID, msg.Data())
+		if len(dec) != len(recs) {
+			dec = nil
+		}
+		if err != nil {
+			g.noteRejected(msg.Subject(), pos(seq, 0), err)
+			g.hub.reject(pos(seq, 0))
+		}
+		ms := float64(meta.Timestamp.UnixNano()) / 1e6
+		for i, r := range recs {
+			p := pos(seq, i)
+			var d *decoded
+			if dec != nil {
+				d = &dec[i]
+			}
+			g.ingest(message{seq: p, subject: r.subject, data: r.data, ms: ms}, d)
+			if r.msgID != "" {
+				g.w.dedup.learn(r.msgID, p, meta.Timestamp)
+			}
+		}
+		g.hub.msgDone(seq)
 		if seq >= lastSeq {
 			once.Do(func() { close(caughtUp) })
 		}
@@ -60,19 +89,21 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 }
 
 // ingest applies one stored message; it runs on the consumer's goroutine.
-func (g *Gateway) ingest(m message) {
+// d, when set, is the update as this gateway's writer decoded it before
+// storing it, which spares decoding it again.
+func (g *Gateway) ingest(m message, d *decoded) {
 	var err error
-	if len(m.data) > g.cfg.MaxMessageBytes {
+	switch {
+	case d != nil:
+		err = g.hub.applyDecoded(m, *d)
+	case len(m.data) > g.cfg.MaxMessageBytes:
 		g.hub.reject(m.seq)
 		err = fmt.Errorf("%s: %w: %d bytes, limit %d", m.subject, ErrTooLarge, len(m.data), g.cfg.MaxMessageBytes)
-	} else {
+	default:
 		err = g.hub.apply(m)
 	}
 	if err != nil {
-		g.countRejected(err)
-		if g.rejects.allow(m.subject + rejectReason(err)) {
-			g.log.Warn("rejected update (further rejections like it are counted, logged once a minute)", "seq", m.seq, "err", err)
-		}
+		g.noteRejected(m.subject, m.seq, err)
 	}
 	// Looking at the hub's counters takes its lock: checking every few messages
 	// (a quarter of the threshold, at most 256) is often enough.
@@ -85,8 +116,20 @@ func (g *Gateway) ingest(m message) {
 	}
 }
 
+// noteRejected counts a refused update and logs it once a minute per widget and reason.
+func (g *Gateway) noteRejected(subject string, seq uint64, err error) {
+	g.countRejected(err)
+	if g.rejects.allow(subject + rejectReason(err)) {
+		args := []any{"err", err}
+		if seq != 0 {
+			args = append(args, "seq", seq)
+		}
+		g.log.Warn("rejected update (further rejections like it are counted, logged once a minute)", args...)
+	}
+}
+
 func rejectReason(err error) string {
-	for _, e := range append([]error{ErrBadSubject, ErrBadID, ErrBadJSON, ErrTooLarge, ErrTooDeep, ErrBadShape, ErrWrongType, ErrTableFull}, limitErrors...) {
+	for _, e := range append([]error{errBadBatch, ErrBadSubject, ErrBadID, ErrBadJSON, ErrTooLarge, ErrTooDeep, ErrBadShape, ErrWrongType, ErrTableFull}, limitErrors...) {
 		if errors.Is(err, e) {
 			return e.Error()
 		}

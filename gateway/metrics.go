@@ -106,6 +106,12 @@ func newMetrics(g *Gateway) *metrics {
 			func() float64 { return float64(g.limiterStat(func(l *connLimiter) uint64 { return l.evicted.Load() })) }),
 		refused("total", func(l *connLimiter) uint64 { return l.refusedTotal.Load() }),
 		refused("per_address", func(l *connLimiter) uint64 { return l.refusedAddr.Load() }),
+		counter("streamviz_updates_stored_total", "Updates stored in the log by this gateway's ingest (docs/protocol.md §5).",
+			func() float64 { return float64(g.w.stored.Load()) }),
+		gauge("streamviz_ingest_queued", "Updates taken off the bus and not yet stored or refused.",
+			func() float64 { return float64(max(0, g.w.waiting.Load())) }),
+		counter("streamviz_ingest_refused_replies_total", "Acknowledgements not sent because the reply subject was not an inbox (_INBOX.>).",
+			func() float64 { return float64(g.refusedReplies.Load()) }),
 		gauge("streamviz_bus_connected", "1 while the gateway's NATS connection is up.",
 			func() float64 {
 				if g.nc.IsConnected() {
@@ -114,6 +120,18 @@ func newMetrics(g *Gateway) *metrics {
 				return 0
 			}),
 	)
+	for i, reason := range dropReasons {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "streamviz_updates_dropped_total",
+			Help:        "Updates that reached the gateway's subscription and were neither stored nor refused as invalid, by reason.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(g.w.dropped[i].Load()) }))
+	}
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "streamviz_updates_dropped_total",
+		Help:        "Updates that reached the gateway's subscription and were neither stored nor refused as invalid, by reason.",
+		ConstLabels: prometheus.Labels{"reason": "client buffer"},
+	}, func() float64 { return float64(g.w.clientDropped()) }))
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,16 +21,20 @@ import (
 const snapshotChunk = 512 << 10
 
 const (
+	// hdrPos is the position (logformat.go) a snapshot reflects. Snapshots
+	// from before batches carry hdrGen instead: a stream sequence.
+	hdrPos   = "Sv-Pos"
 	hdrGen   = "Sv-Gen"
 	hdrPart  = "Sv-Part"
 	hdrParts = "Sv-Parts"
 )
 
-// sinceCompact is how many log messages arrived since the last compaction.
+// sinceCompact is how many updates arrived since the last compaction
+// (positions are not a count: logformat.go).
 func (h *hub) sinceCompact() uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.handled - h.compactedAt
+	return h.records - h.recordsCompacted
 }
 
 type widgetSnapshot struct {
@@ -38,8 +43,9 @@ type widgetSnapshot struct {
 }
 
 // captureDirty encodes every widget changed since the last capture, at the
-// position gen they reflect, and clears the dirty set.
-func (h *hub) captureDirty() (gen uint64, snaps []widgetSnapshot) {
+// position gen they reflect, the last stored message they cover whole, and
+// clears the dirty set.
+func (h *hub) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for id := range h.dirty {
@@ -55,7 +61,8 @@ func (h *hub) captureDirty() (gen uint64, snaps []widgetSnapshot) {
 		snaps = append(snaps, widgetSnapshot{id: id, body: body})
 	}
 	clear(h.dirty)
-	return h.handled, snaps
+	h.recordsCaptured = h.records
+	return h.handled, h.doneMsg, snaps
 }
 
 func (h *hub) markDirty(snaps []widgetSnapshot) {
@@ -70,7 +77,7 @@ func (h *hub) markDirty(snaps []widgetSnapshot) {
 // the position they cover. A crash between the two leaves both, and the
 // next start skips log messages that a widget's snapshot already holds.
 func (g *Gateway) compact(ctx context.Context) error {
-	gen, snaps := g.hub.captureDirty()
+	gen, done, snaps := g.hub.captureDirty()
 	if len(snaps) == 0 && gen == g.compactedAt() {
 		return nil
 	}
@@ -87,11 +94,18 @@ func (g *Gateway) compact(ctx context.Context) error {
 		}
 	}
 	g.hub.noteSnapshots(gen, snaps)
-	if err := g.logStream.Purge(ctx, jetstream.WithPurgeSequence(gen+1)); err != nil {
-		return fmt.Errorf("purge %s below %d: %w", broker.LogStream, gen+1, err)
+	// Only stored messages whose every record the snapshots hold go, and
+	// the last of them stays: after a restart its records tell where the
+	// positions are (the snapshots' skip its updates), so a client holding
+	// the last position resumes.
+	if done > 1 {
+		if err := g.logStream.Purge(ctx, jetstream.WithPurgeSequence(done)); err != nil {
+			return fmt.Errorf("purge %s below %d: %w", broker.LogStream, done, err)
+		}
 	}
 	g.hub.mu.Lock()
 	g.hub.compactedAt = gen
+	g.hub.recordsCompacted = g.hub.recordsCaptured
 	g.hub.mu.Unlock()
 	return nil
 }
@@ -111,7 +125,7 @@ func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapsho
 			Subject: "svsnap." + s.id + "." + strconv.Itoa(i),
 			Data:    chunk,
 			Header: nats.Header{
-				hdrGen:   []string{strconv.FormatUint(gen, 10)},
+				hdrPos:   []string{strconv.FormatUint(gen, 10)},
 				hdrPart:  []string{strconv.Itoa(i)},
 				hdrParts: []string{strconv.Itoa(parts)},
 			},
@@ -293,7 +307,17 @@ func collectPart(byWidget map[string]map[uint64]*snapParts, msg jetstream.Msg) {
 	}
 	id := rest[:dot]
 	h := msg.Headers()
-	gen, err1 := strconv.ParseUint(h.Get(hdrGen), 10, 64)
+	gen, err1 := strconv.ParseUint(h.Get(hdrPos), 10, 64)
+	if h.Get(hdrPos) == "" {
+		// Written before batches: a stream sequence, each message one update.
+		var old uint64
+		if old, err1 = strconv.ParseUint(h.Get(hdrGen), 10, 64); err1 == nil {
+			gen = math.MaxUint64 // past any log's end: ignored
+			if old < 1<<(64-posShift) {
+				gen = pos(old, maxBatchRecords)
+			}
+		}
+	}
 	part, err2 := strconv.Atoi(h.Get(hdrPart))
 	parts, err3 := strconv.Atoi(h.Get(hdrParts))
 	if err1 != nil || err2 != nil || err3 != nil || parts < 1 || part < 0 || part >= parts {

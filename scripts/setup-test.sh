@@ -17,3 +17,12 @@ fi
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The official NATS CLI, built from its Go module (through the Go proxy, like
+# the rest of the Go build): the tests run the README's `nats pub` and
+# `nats req` lines with it. Pinned; rebuilt only when missing or another version.
+NATSCLI_VERSION=v0.5.1
+if ! go version -m bin/nats 2>/dev/null | grep -q "natscli[[:space:]]*$NATSCLI_VERSION"; then
+  mkdir -p bin
+  GOBIN="$PWD/bin" go install "github.com/nats-io/natscli/nats@$NATSCLI_VERSION"
+fi

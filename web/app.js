@@ -3,7 +3,7 @@
 // marked by <body data-mode="embed">). Wires the socket to the state and the state to the cards.
 
 import { Connection } from './connection.js';
-import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, isWidgetId } from './page.js';
+import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, ingestBanner, isWidgetId } from './page.js';
 import { DashboardState } from './state.js';
 import { ThemeController, isMode, themeParam } from './theme.js';
 import { SvChart } from './widgets/sv-chart.js';
@@ -214,12 +214,42 @@ function main() {
         : s === 'live' ? 'receiving live updates' : '';
     },
   });
+  if (!embed) watchIngest(new URL('../healthz', import.meta.url));
   // The browser knows sooner than our backoff when the network or the tab comes back.
   window.addEventListener('online', () => connection.nudge());
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') connection.nudge();
   });
   connection.start();
+}
+
+/**
+ * Polls the server's health and shows a banner while updates from publishers were dropped or
+ * cannot be stored (protocol.md §4): a picture with holes must not look whole.
+ * @param {URL} url
+ */
+function watchIngest(url) {
+  const banner = document.createElement('p');
+  banner.id = 'sv-ingest';
+  banner.className = 'sv-banner';
+  banner.setAttribute('role', 'alert');
+  let shown = '';
+  async function poll() {
+    try {
+      const res = await fetch(url, { cache: 'no-store', credentials: 'same-origin' });
+      const text = ingestBanner(await res.json()) ?? '';
+      if (text !== shown) {
+        shown = text;
+        banner.textContent = text;
+        if (text === '') banner.remove();
+        else if (!banner.isConnected) document.querySelector('.sv-header')?.after(banner);
+      }
+    } catch {
+      // The socket's state already says when the server is away.
+    }
+  }
+  poll();
+  setInterval(poll, 5000);
 }
 
 main();

@@ -73,3 +73,23 @@ export function displayOrder(widgets) {
 export function connectionLabel(state) {
   return state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting…';
 }
+
+/**
+ * What the dashboard's ingest banner says, from a `/healthz` body (protocol.md §4): the ingest
+ * problem (disk full, ingest stalled…) and how many updates publishers sent that were dropped;
+ * null when there is nothing to say.
+ * @param {unknown} health
+ * @returns {string | null}
+ */
+export function ingestBanner(health) {
+  if (typeof health !== 'object' || health === null) return null;
+  const ingest = /** @type {{ingest?: {dropped?: unknown, problem?: unknown}}} */ (health).ingest;
+  if (typeof ingest !== 'object' || ingest === null) return null;
+  const parts = [];
+  if (typeof ingest.problem === 'string' && ingest.problem !== '') parts.push(`Updates are not being stored: ${ingest.problem}.`);
+  const dropped = ingest.dropped;
+  if (typeof dropped === 'number' && dropped > 0) {
+    parts.push(`${dropped.toLocaleString('en-US')} ${dropped === 1 ? 'update' : 'updates'} from publishers ${dropped === 1 ? 'was' : 'were'} dropped: the bus was overloaded.`);
+  }
+  return parts.length > 0 ? parts.join(' ') : null;
+}

@@ -32,6 +32,7 @@ workloads:
   soak      a long run at a steady rate: RSS, threads, goroutines over time, loss
   sync      acknowledged publishes/s and ack latency under --sync always, 1s and nats-server's 2m
   stall     fan-out latency p99 with and without one client that stops reading
+  ingest    each publisher kind end to end: core burst, sustained core rate, acked, fairness under a flood
   all       every workload in turn (with --quick: well under a minute)
 
 fanout and replay take --system pathwayviz to run the same workload against
@@ -55,6 +56,7 @@ var workloads = map[string]func(args []string) error{
 	"soak":    runSoak,
 	"sync":    runSync,
 	"stall":   runStall,
+	"ingest":  runIngest,
 }
 
 func main() {

@@ -1,0 +1,32 @@
+package gateway
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkIngestCorePublishes is one core publisher's updates to one chart,
+// taken, stored and applied in process (a profile of the whole ingest path).
+func BenchmarkIngestCorePublishes(b *testing.B) {
+	e := startEnv(b, Config{})
+	e.publishAndWait(b, "sv.c.config", `{"type":"chart","max_points":1000}`)
+	base := e.g.w.stored.Load()
+	batches0 := e.g.w.batches.Load()
+	start := time.Now()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := e.nc.Publish("sv.c.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1.5}`)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = e.nc.Flush()
+	published := time.Since(start)
+	eventually(b, startTimeout*4, func() bool { return e.g.w.stored.Load()-base+e.g.w.dropTotal() >= uint64(b.N) }, "not all stored")
+	stored := time.Since(start)
+	eventually(b, startTimeout*4, func() bool { return e.g.hub.counters.accepted.Load() >= uint64(b.N) }, "not all applied")
+	b.ReportMetric(float64(b.N)/published.Seconds(), "published/s")
+	b.ReportMetric(float64(b.N)/stored.Seconds(), "stored/s")
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "applied/s")
+	b.ReportMetric(float64(b.N)/float64(e.g.w.batches.Load()-batches0), "updates/batch")
+}

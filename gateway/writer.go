@@ -1,0 +1,554 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/broker"
+)
+
+// IngestQueue is the queue group of the gateways' subscriptions to sv.>:
+// with several gateways on one bus, each update is taken by one of them.
+const IngestQueue = "sv-ingest"
+
+// msgOverhead is what a queued message costs beside its subject and payload
+// (nats.go's Msg and our slot), so the queue bound tracks real memory.
+const msgOverhead = 200
+
+// maxBatchBytes bounds one stored batch below the bus's payload limit and
+// the log's message size limit, leaving room for the headers.
+func maxBatchBytes(nc *nats.Conn, streamMax int32) int {
+	p := int(nc.MaxPayload())
+	if streamMax > 0 {
+		p = min(p, int(streamMax))
+	}
+	return max(p-4096, p/2)
+}
+
+// writer takes the updates publishers send to sv.> on core NATS, validates
+// them, and stores them in the log in batches: while one batch is being
+// stored (an fsync with --sync always), the next one collects everything that
+// arrives, so a store costs one fsync per batch, not per update. A publisher
+// that gave a reply subject gets a JetStream-style acknowledgement once the
+// batch holding its update is stored, or an error saying why it is not.
+// Nothing is dropped without being counted (docs/protocol.md §1, §5).
+type writer struct {
+	g        *Gateway
+	log      *slog.Logger
+	sub      *nats.Subscription
+	maxBatch int
+	prefix   string // batch ids: this writer's random prefix
+	batches  atomic.Uint64
+
+	mu       sync.Mutex
+	prio     []*nats.Msg // with a reply subject: acknowledged publishers go first
+	bulk     []*nats.Msg // core publishes
+	bulkHead int
+	queued   int // bytes waiting in prio and bulk
+	wake     chan struct{}
+	closing  bool
+
+	ready chan *batch // validated, to be stored; the committer takes them in order
+	done  chan struct{}
+
+	dedup dedupMap
+
+	// The decoded updates of batches being stored, by batch id, so the
+	// reader applies this gateway's own batches without decoding them again.
+	decMu   sync.Mutex
+	decoded map[string][]decoded
+
+	// Counters (docs/protocol.md §4, /healthz and /metrics).
+	waiting      atomic.Int64  // updates taken off the bus and not yet stored, refused or dropped
+	lastProgress atomic.Int64  // unix ns: an update was resolved, or the first one of a backlog arrived
+	stored       atomic.Uint64 // updates stored
+	dropped      [numDropReasons]atomic.Uint64
+	problem      atomic.Pointer[string] // why updates are refused now (disk full, log full); nil when fine
+	lastErr      atomic.Pointer[string] // the last failed attempt to store, for a stall's reason
+	drops        dropLog
+	clientLogged uint64 // nats.go's drops already logged; dropReporter's goroutine only
+}
+
+// Why an update that reached the bus was not stored and not refused as invalid.
+const (
+	dropOverloaded = iota // the ingest queue was at its bound
+	dropNotStored         // the store refused the batch (disk or log full) and the publisher asked for no acknowledgement
+	dropShutdown          // still queued when the gateway shut down
+	numDropReasons
+)
+
+var dropReasons = [numDropReasons]string{"overloaded", "not stored", "shutdown"}
+
+type batch struct {
+	id      string
+	data    []byte
+	single  string // set when one update too large to share a message is stored alone: its subject
+	recs    []pendingRec
+	decoded []decoded // the records as validated, handed to this gateway's reader
+}
+
+type pendingRec struct {
+	subject string
+	msgID   string
+	reply   string
+}
+
+func newWriter(g *Gateway) *writer {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	w := &writer{
+		g: g, log: g.log,
+		maxBatch: maxBatchBytes(g.nc, g.cfg.Streams.MaxMsgSize),
+		prefix:   hex.EncodeToString(b) + "-",
+		wake:     make(chan struct{}, 1),
+		ready:    make(chan *batch, 1),
+		done:     make(chan struct{}),
+		dedup:    dedupMap{window: g.cfg.DedupWindow, m: map[string]*dedupEntry{}},
+		decoded:  map[string][]decoded{},
+	}
+	w.drops.last = map[string]uint64{}
+	w.lastProgress.Store(time.Now().UnixNano())
+	return w
+}
+
+// start subscribes and runs the builder and the committer until close.
+func (w *writer) start() error {
+	sub, err := w.g.nc.QueueSubscribe("sv.>", IngestQueue, w.onMsg)
+	if err != nil {
+		return fmt.Errorf("subscribe sv.>: %w", err)
+	}
+	// The handler only queues, so nats.go's own buffer stays short; it is
+	// bounded anyway, and what it drops is counted (sub.Dropped).
+	if err := sub.SetPendingLimits(4_000_000, w.g.cfg.IngestQueueBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("subscribe sv.>: %w", err)
+	}
+	w.sub = sub
+	go w.build()
+	go w.commitLoop()
+	return nil
+}
+
+// onMsg runs on the subscription's goroutine: it only queues, so it keeps up
+// with any single publisher, and a flood of core publishes cannot stand in
+// front of the acknowledged ones (they have their own lane, served first).
+func (w *writer) onMsg(m *nats.Msg) {
+	cost := len(m.Subject) + len(m.Data) + msgOverhead
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		w.drop(m.Subject, dropShutdown)
+		w.replyError(m.Reply, 503, "the dashboard server is shutting down")
+		return
+	}
+	if w.queued+cost > w.g.cfg.IngestQueueBytes {
+		w.mu.Unlock()
+		w.drop(m.Subject, dropOverloaded)
+		w.replyError(m.Reply, 503, "the dashboard server is overloaded: its ingest queue is full; retry later")
+		return
+	}
+	w.queued += cost
+	if m.Reply != "" {
+		w.prio = append(w.prio, m)
+	} else {
+		w.bulk = append(w.bulk, m)
+	}
+	w.mu.Unlock()
+	if w.waiting.Add(1) == 1 {
+		w.lastProgress.Store(time.Now().UnixNano())
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns up to n queued messages, acknowledged ones first, and
+// whether the writer is closing; it does not wait.
+func (w *writer) take(n int) ([]*nats.Msg, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*nats.Msg
+	k := min(n, len(w.prio))
+	if k > 0 {
+		out = append(out, w.prio[:k]...)
+		clear(w.prio[:k])
+		w.prio = w.prio[k:]
+		if len(w.prio) == 0 {
+			w.prio = nil
+		}
+	}
+	if rest := n - k; rest > 0 && w.bulkHead < len(w.bulk) {
+		end := min(len(w.bulk), w.bulkHead+rest)
+		out = append(out, w.bulk[w.bulkHead:end]...)
+		clear(w.bulk[w.bulkHead:end])
+		w.bulkHead = end
+		if w.bulkHead == len(w.bulk) {
+			w.bulk, w.bulkHead = w.bulk[:0], 0
+		} else if w.bulkHead > 1<<16 && w.bulkHead > len(w.bulk)/2 {
+			m := copy(w.bulk, w.bulk[w.bulkHead:])
+			clear(w.bulk[m:])
+			w.bulk, w.bulkHead = w.bulk[:m], 0
+		}
+	}
+	for _, m := range out {
+		w.queued -= len(m.Subject) + len(m.Data) + msgOverhead
+	}
+	return out, w.closing
+}
+
+// batchRecords bounds how many updates one pass validates before the batch
+// can go out, so an acknowledged publisher waits behind at most that many.
+const batchRecords = 4096
+
+// build validates queued updates into batches and hands them to the
+// committer, one at a time: while the committer stores one, the next keeps
+// growing (the group commit). It runs until close has emptied the queue.
+func (w *writer) build() {
+	defer close(w.ready)
+	b := w.newBatch()
+	for {
+		msgs, closing := w.take(batchRecords)
+		if len(msgs) > 0 {
+			now := float64(time.Now().UnixNano()) / 1e6
+			for _, m := range msgs {
+				b = w.accept(m, b, now)
+			}
+		}
+		switch {
+		case len(b.recs) > 0 && len(msgs) > 0:
+			// More may be queued: hand over only if the committer is free.
+			select {
+			case w.ready <- b:
+				b = w.newBatch()
+			default:
+			}
+		case len(b.recs) > 0:
+			// Nothing more queued: hand over when the committer is free,
+			// or take what arrives meanwhile.
+			select {
+			case w.ready <- b:
+				b = w.newBatch()
+			case <-w.wake:
+			}
+		case closing && len(msgs) == 0:
+			return
+		case len(msgs) == 0:
+			<-w.wake
+		}
+	}
+}
+
+func (w *writer) newBatch() *batch {
+	return &batch{id: w.prefix + strconv.FormatUint(w.batches.Add(1), 10)}
+}
+
+// accept validates one message and adds it to b (or sends b first when it is full).
+func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
+	if len(m.Data) > w.g.cfg.MaxMessageBytes {
+		err := fmt.Errorf("%s: %w: %d bytes, limit %d", m.Subject, ErrTooLarge, len(m.Data), w.g.cfg.MaxMessageBytes)
+		w.refuse(m, err)
+		return b
+	}
+	d, err := decodeMessage(m.Subject, m.Data, now, w.g.cfg.History)
+	if err != nil {
+		w.refuse(m, err)
+		return b
+	}
+	var msgID string
+	if m.Header != nil {
+		msgID = m.Header.Get(jetstream.MsgIDHeader)
+	}
+	if msgID != "" && w.dedup.seen(msgID, m.Reply, w) {
+		w.resolved(1)
+		return b
+	}
+	rec := record{subject: m.Subject, msgID: msgID, data: m.Data}
+	size := recordSize(rec.subject, rec.msgID, rec.data)
+	if size > w.maxBatch {
+		// Too large to share a message: stored alone, its subject carrying the widget.
+		w.ready <- &batch{id: w.prefix + strconv.FormatUint(w.batches.Add(1), 10), single: m.Subject,
+			data: m.Data, recs: []pendingRec{{subject: m.Subject, msgID: msgID, reply: m.Reply}}, decoded: []decoded{d}}
+		return b
+	}
+	if len(b.recs) >= maxBatchRecords || len(b.data)+size > w.maxBatch {
+		w.ready <- b
+		b = w.newBatch()
+	}
+	b.data = appendRecord(b.data, rec)
+	b.recs = append(b.recs, pendingRec{subject: m.Subject, msgID: msgID, reply: m.Reply})
+	b.decoded = append(b.decoded, d)
+	return b
+}
+
+// refuse answers an invalid update: counted, logged once a minute per widget
+// and reason, and the publisher told why when it asked for an acknowledgement.
+func (w *writer) refuse(m *nats.Msg, err error) {
+	w.g.noteRejected(m.Subject, 0, err)
+	w.g.hub.counters.rejected.Add(1)
+	code := 400
+	if errors.Is(err, ErrTooLarge) {
+		code = 413
+	}
+	w.replyError(m.Reply, code, err.Error())
+	w.resolved(1)
+}
+
+func (w *writer) commitLoop() {
+	defer close(w.done)
+	for b := range w.ready {
+		w.commit(b)
+	}
+}
+
+// jsStreamStoreFailed is nats-server's JSStreamStoreFailedF (the log is at
+// its MaxBytes, among others), which nats.go does not name.
+const jsStreamStoreFailed jetstream.ErrorCode = 10077
+
+// storeTimeout bounds one attempt to store a batch.
+const storeTimeout = 5 * time.Second
+
+// commit stores one batch, retrying while the outcome is unknown (the bus
+// away, a timeout: the batch's Nats-Msg-Id lets the stream drop a second
+// copy), and answers every publisher in it.
+func (w *writer) commit(b *batch) {
+	if reason := w.g.diskProblem(len(b.data)); reason != "" {
+		w.setProblem(reason)
+		w.fail(b, 507, reason)
+		return
+	}
+	msg := &nats.Msg{Subject: broker.LogBatchSubject, Data: b.data, Header: nats.Header{}}
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(b.id)}
+	if b.single != "" {
+		// An update stored alone may be as large as the bus allows with its
+		// publisher's headers: it carries no more than those (its own
+		// Nats-Msg-Id, renamed), so a retry may store it twice.
+		msg.Subject, opts = broker.LogPrefix+b.single, nil
+		if id := b.recs[0].msgID; id != "" {
+			msg.Header.Set(hdrMsgID, id)
+		}
+	}
+	w.decMu.Lock()
+	w.decoded[b.id] = b.decoded
+	w.decMu.Unlock()
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		ack, err := w.g.js.PublishMsg(ctx, msg, opts...)
+		cancel()
+		if err == nil {
+			w.problem.Store(nil)
+			w.storedBatch(b, ack.Sequence)
+			return
+		}
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) {
+			// The store answered no: the log is full (compaction makes room) or
+			// the disk is. Publishers hear it now rather than waiting.
+			reason := "the update log refused the batch: " + apiErr.Description
+			if apiErr.ErrorCode == jsStreamStoreFailed || strings.Contains(apiErr.Description, "bytes") {
+				reason = "the update log is full (" + apiErr.Description + "); updates are refused until compaction or free disk space makes room"
+			}
+			w.setProblem(reason)
+			w.fail(b, 507, reason)
+			return
+		}
+		if errors.Is(err, nats.ErrMaxPayload) {
+			w.fail(b, 413, "too large to store with its headers: "+err.Error())
+			return
+		}
+		e := err.Error()
+		w.lastErr.Store(&e)
+		if w.isClosing() && attempt >= 2 {
+			w.fail(b, 503, "the dashboard server shut down before storing this update")
+			return
+		}
+		time.Sleep(min(50*time.Millisecond<<min(attempt, 5), time.Second))
+	}
+}
+
+// takeDecoded returns (and forgets) what this writer decoded of batch id.
+func (w *writer) takeDecoded(id string) []decoded {
+	if id == "" {
+		return nil
+	}
+	w.decMu.Lock()
+	defer w.decMu.Unlock()
+	d, ok := w.decoded[id]
+	if ok {
+		delete(w.decoded, id)
+	}
+	return d
+}
+
+func (w *writer) isClosing() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closing
+}
+
+func (w *writer) setProblem(reason string) {
+	if old := w.problem.Swap(&reason); old == nil || *old != reason {
+		w.log.Error("updates are being refused", "reason", reason)
+	}
+}
+
+// storedBatch acknowledges every update of a stored batch.
+func (w *writer) storedBatch(b *batch, seq uint64) {
+	var buf []byte
+	for i, r := range b.recs {
+		p := pos(seq, i)
+		if r.msgID != "" {
+			w.dedup.stored(r.msgID, p, w)
+		}
+		if r.reply != "" {
+			buf = appendPubAck(buf[:0], p, false)
+			w.reply(r.reply, buf)
+		}
+	}
+	w.stored.Add(uint64(len(b.recs)))
+	w.resolved(len(b.recs))
+}
+
+// fail tells every publisher of b that its update was not stored; those
+// that asked for no acknowledgement cannot be told, so they are counted.
+func (w *writer) fail(b *batch, code int, reason string) {
+	w.takeDecoded(b.id)
+	for _, r := range b.recs {
+		if r.msgID != "" {
+			w.dedup.failed(r.msgID, code, reason, w)
+		}
+		if r.reply != "" {
+			w.replyError(r.reply, code, reason)
+		} else {
+			w.drop(r.subject, dropNotStored)
+		}
+	}
+	w.resolved(len(b.recs))
+}
+
+func (w *writer) resolved(n int) {
+	w.waiting.Add(-int64(n))
+	w.lastProgress.Store(time.Now().UnixNano())
+}
+
+func (w *writer) drop(subject string, reason int) {
+	w.dropped[reason].Add(1)
+	w.drops.note(subject)
+}
+
+// replyAllowed reports whether the gateway may answer on subject: only an
+// inbox, which a publisher may subscribe to, never a subject of the
+// dashboard, its log or snapshots, the JetStream API or the system account,
+// where an answer would be a write the publisher has no right to make.
+func replyAllowed(subject string) bool {
+	const inbox = "_INBOX."
+	if !strings.HasPrefix(subject, inbox) || len(subject) == len(inbox) {
+		return false
+	}
+	for _, tok := range strings.Split(subject[len(inbox):], ".") {
+		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *writer) reply(subject string, body []byte) {
+	if subject == "" {
+		return
+	}
+	if !replyAllowed(subject) {
+		w.g.refusedReplies.Add(1)
+		if w.g.rejects.allow("reply:" + subject) {
+			w.log.Warn("not answering on a reply subject that is not an inbox (_INBOX.>); the update itself was handled", "reply", subject)
+		}
+		return
+	}
+	if err := w.g.nc.Publish(subject, body); err != nil && w.g.rejects.allow("reply error") {
+		w.log.Warn("acknowledging a publisher failed", "err", err)
+	}
+}
+
+func (w *writer) replyError(subject string, code int, description string) {
+	if subject == "" {
+		return
+	}
+	w.reply(subject, appendPubAckError(nil, code, description))
+}
+
+// appendPubAck writes what a JetStream stream answers a publish, so
+// nats.go, nats-py, `nats req` and every JetStream client read it as such.
+func appendPubAck(b []byte, seq uint64, duplicate bool) []byte {
+	b = append(b, `{"stream":"`+broker.LogStream+`","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	if duplicate {
+		b = append(b, `,"duplicate":true`...)
+	}
+	return append(b, '}')
+}
+
+func appendPubAckError(b []byte, code int, description string) []byte {
+	b = append(b, `{"error":{"code":`...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, `,"description":`...)
+	b = appendString(b, description)
+	return append(b, "}}"...)
+}
+
+// close stops taking updates, stores what is queued (bounded by ctx) and
+// stops the writer.
+func (w *writer) close(ctx context.Context) {
+	if w.sub == nil {
+		return // never started
+	}
+	{
+		// Drain delivers what nats.go already holds to onMsg, then stops.
+		_ = w.sub.Drain()
+		for w.sub.IsValid() && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+	}
+}
+
+// dropTotal is every update that reached the gateway's subscription and was
+// neither stored nor refused as invalid: its own drops plus nats.go's.
+func (w *writer) dropTotal() uint64 {
+	var n uint64
+	for i := range w.dropped {
+		n += w.dropped[i].Load()
+	}
+	return n + w.clientDropped()
+}
+
+// clientDropped is what nats.go dropped from the subscription's buffer.
+func (w *writer) clientDropped() uint64 {
+	if w.sub != nil {
+		if d, err := w.sub.Dropped(); err == nil && d > 0 {
+			return uint64(d)
+		}
+	}
+	return 0
+}

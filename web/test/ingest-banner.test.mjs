@@ -1,0 +1,22 @@
+// The dashboard's ingest banner (protocol.md §4): what it says for each /healthz body.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ingestBanner } from '../page.js';
+
+test('a healthy ingest shows no banner', () => {
+  assert.equal(ingestBanner({ status: 'ok', ingest: { queued: 0, stored: 10, dropped: 0 } }), null);
+  assert.equal(ingestBanner({ status: 'ok' }), null);
+  assert.equal(ingestBanner(null), null);
+  assert.equal(ingestBanner('nope'), null);
+});
+
+test('dropped updates are counted in the banner', () => {
+  assert.equal(ingestBanner({ ingest: { dropped: 1234567 } }),
+    '1,234,567 updates from publishers were dropped: the bus was overloaded.');
+  assert.equal(ingestBanner({ ingest: { dropped: 1 } }), '1 update from publishers was dropped: the bus was overloaded.');
+});
+
+test('a problem storing updates is named, with the drops after it', () => {
+  assert.equal(ingestBanner({ ingest: { dropped: 2, problem: 'disk full: 3 MiB free in /data' } }),
+    'Updates are not being stored: disk full: 3 MiB free in /data. 2 updates from publishers were dropped: the bus was overloaded.');
+});
