@@ -26,7 +26,7 @@ import pathway as pw
 import pytest
 
 import stream_viz as sv
-from helpers import REPO, DashClient, wait_until
+from helpers import REPO, DashClient, get_json, wait_until
 
 KILLS = int(os.environ.get("STREAMVIZ_FAULT_KILLS", "5"))
 OUTAGE = float(os.environ.get("STREAMVIZ_FAULT_OUTAGE", "3"))
@@ -411,3 +411,97 @@ def test_sdk_rides_out_the_server_going_away_and_converges_when_it_returns(serve
     print(f"server away {outage['away']:.1f}s: pw.run() {took:.1f}s for a {ticks.seconds:.1f}s stream, longest gap between "
           f"commits {max(gaps) * 1000:.0f} ms; chart points dropped {st['dropped_points']} of {MAX_CHART_BUFFER + extra}; "
           f"failed publishes {st['failed_publishes']}")
+
+
+# ---------------------------------------------------------------- kill -9 under many acknowledged publishes in flight
+
+# A plain JetStream publisher (nats-py, no SDK): up to 512 one-row updates in flight, each
+# acknowledgement (the gateway answers once the batch holding the update is stored) printed as
+# the row's number. Row r<i> of table "acked<i // 50000>" (a table holds 100,000 rows) is upserted
+# with {"i": i}, each i once.
+ACKED_PUBLISHER = """
+    import asyncio, json, sys
+    import nats
+
+    async def main():
+        async def quiet(e):  # reconnecting while the server restarts is expected
+            pass
+
+        nc = await nats.connect(sys.argv[1], max_reconnect_attempts=-1, reconnect_time_wait=0.1, error_cb=quiet)
+        js = nc.jetstream(publish_async_max_pending=512)
+        window = asyncio.Semaphore(512)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_reader(sys.stdin, lambda: stop.set() if not sys.stdin.readline() else None)
+
+        async def one(i):
+            try:
+                fut = await js.publish_async(f"sv.acked{i // 50000}.data", json.dumps({"key": f"r{i}", "row": {"i": i}}).encode(), wait_stall=5)
+                await asyncio.wait_for(fut, 5)
+                sys.stdout.write(f"{i}\\n")
+                sys.stdout.flush()
+            except Exception:
+                pass  # not acknowledged: the test expects nothing of it
+            finally:
+                window.release()
+
+        i = 0
+        while not stop.is_set():
+            await window.acquire()
+            asyncio.get_running_loop().create_task(one(i))
+            i += 1
+            await asyncio.sleep(0)
+        for _ in range(512):
+            await window.acquire()
+        sys.stdout.write(json.dumps({"done": i}) + "\\n")
+        sys.stdout.flush()
+        await nc.close()
+
+    asyncio.run(main())
+"""
+
+
+def test_kill_9_under_many_acknowledged_publishes_in_flight_loses_none_of_them(serve, tmp_path):
+    """Goal 2 of issue 11: an acknowledgement means the update survives kill -9, also with many in
+    flight (the gateway answers once the batch holding the update is stored)."""
+    serve.start()
+    script = tmp_path / "acked_publisher.py"
+    script.write_text(textwrap.dedent(ACKED_PUBLISHER))
+    pub = subprocess.Popen([sys.executable, str(script), "nats://" + serve.nats], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    acked: set[int] = set()
+    done: list[int] = []
+
+    def read() -> None:
+        assert pub.stdout is not None
+        for line in pub.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                done.append(json.loads(line)["done"])
+            elif line:
+                acked.add(int(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    rng = random.Random(int(os.environ.get("STREAMVIZ_FAULT_SEED", time.time_ns())))
+    try:
+        for k in range(KILLS):
+            before = len(acked)
+            wait_until(lambda: len(acked) > before + 200, 30, f"acknowledgements before kill {k + 1}")
+            time.sleep(rng.uniform(0.05, 0.5))
+            serve.kill()
+            serve.start()
+        wait_until(lambda: len(acked) > 0, 30, "acknowledgements after the last restart")
+    finally:
+        assert pub.stdin is not None
+        pub.stdin.close()
+        pub.wait(60)
+        reader.join(10)
+    assert done, "the publisher did not finish"
+    base = "http://" + serve.http
+    rows: dict[str, dict] = {}
+    for t in range(max(acked) // 50000 + 1):
+        rows.update(get_json(f"{base}/api/widgets/acked{t}")["state"]["rows"])
+    lost = sorted(i for i in acked if rows.get(f"r{i}", {}).get("i") != i)
+    print(f"\nkill -9 x{KILLS} under acknowledged load: {len(acked)} acknowledged of {done[0]} published, "
+          f"{len(rows)} rows stored, {len(lost)} acknowledged lost")
+    assert not lost, f"{len(lost)} acknowledged updates lost after {KILLS} kills: {lost[:20]}"
