@@ -306,7 +306,7 @@ func (e *testEnv) healthz(t testing.TB) (int, health) {
 func TestDiskFullRefusesUpdatesAtOnceAndResumesWhenSpaceReturns(t *testing.T) {
 	dir := mountTmpfs(t, "48m")
 	e := startEnvAt(t, dir, Config{StoreDir: dir, MinFreeBytes: 8 << 20,
-		Streams: broker.StreamsConfig{MaxBytes: 8 << 20}})
+		Streams: broker.StreamsConfig{MaxBytes: 8 << 20, SnapshotMaxBytes: 8 << 20}})
 	e.publishAndWait(t, "sv.d.config", `{"type": "chart"}`)
 	before := e.publishAndWait(t, "sv.d.data", `{"x": 1, "y": 1}`)
 
