@@ -92,7 +92,10 @@ func TestDashboardThemeReachesBrowsersAndSurvivesRestart(t *testing.T) {
 	}
 
 	before := e.health(t).Rejected
-	e.publish(t, "sv.$dashboard.config", `{"title": "Evil", "theme": {"accent": "red;x:url(//a)"}}`)
+	// Refused to its publisher at once, naming the problem (docs/protocol.md §1).
+	if _, err := e.publishInput(t, "sv.$dashboard.config", `{"title": "Evil", "theme": {"accent": "red;x:url(//a)"}}`); err == nil || !strings.Contains(err.Error(), "theme.accent") {
+		t.Fatalf("a bad theme: %v; want an error naming theme.accent", err)
+	}
 	e.waitRejected(t, before+1)
 	after := e.dial(t).first(t, "snapshot")
 	if after.Title != "Ops 2" || !jsonEqual(t, after.Theme, []byte(`{"mode":"light"}`)) {
