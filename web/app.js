@@ -2,9 +2,12 @@
 // Entry point of both pages: the dashboard (`/`) and a single embedded widget (`/embed/{id}`,
 // marked by <body data-mode="embed">). Wires the socket to the state and the state to the cards.
 
+import { CardMenu } from './card-menu.js';
 import { Connection } from './connection.js';
+import { dashboardJSON, download, widgetCSV, widgetJSON } from './export.js';
 import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, ingestBanner, isWidgetId } from './page.js';
 import { DashboardState } from './state.js';
+import { cardPNG } from './png.js';
 import { ThemeController, isMode, themeParam } from './theme.js';
 import { SvChart } from './widgets/sv-chart.js';
 import { SvGauge } from './widgets/sv-gauge.js';
@@ -14,7 +17,8 @@ import { SvTable } from './widgets/sv-table.js';
 /** @typedef {import('./state.js').Widget} Widget */
 /** @typedef {import('./state.js').ApplyResult} ApplyResult */
 /** @typedef {import('./widgets/base.js').SvWidget<any>} WidgetElement */
-/** @typedef {{root: HTMLElement, title: HTMLElement, body: WidgetElement, type: string}} Card */
+/** @typedef {import('./card-menu.js').MenuAction} MenuAction */
+/** @typedef {{root: HTMLElement, title: HTMLElement, body: WidgetElement, type: string, menu: CardMenu}} Card */
 
 const TAGS = { stat: 'sv-stat', gauge: 'sv-gauge', chart: 'sv-chart', table: 'sv-table' };
 
@@ -31,17 +35,25 @@ function byId(id) {
 /**
  * @param {Widget} w
  * @param {boolean} embed  the card is the page: its title is the page's heading
+ * @param {(card: Card, a: MenuAction) => void} act  runs a menu action
  * @returns {Card}
  */
-function makeCard(w, embed) {
+function makeCard(w, embed, act) {
   const root = document.createElement('section');
   root.className = 'sv-card';
+  const head = document.createElement('div');
+  head.className = 'sv-card-head';
   const title = document.createElement(embed ? 'h1' : 'h2');
   title.className = 'sv-card-title';
-  root.append(title);
   /** @type {Card} */
-  const card = { root, title, body: makeBody(w), type: w.type };
-  root.append(card.body);
+  const card = {
+    root, title, body: makeBody(w), type: w.type,
+    menu: new CardMenu(() => /** @type {MenuAction[]} */ ([
+      ...(card.type === 'chart' || card.type === 'gauge' ? ['png'] : []), 'csv', 'json', 'full',
+    ]), (a) => act(card, a)),
+  };
+  head.append(title, card.menu.button, card.menu.list);
+  root.append(head, card.body);
   labelCard(card, w);
   return card;
 }
@@ -63,6 +75,17 @@ function labelCard(card, w) {
   if (card.root.dataset.widgetId !== w.id) card.root.dataset.widgetId = w.id;
   if (card.root.dataset.widgetType !== w.type) card.root.dataset.widgetType = w.type;
   if (card.title.textContent !== w.config.title) card.title.textContent = w.config.title;
+  card.menu.label(w.config.title);
+}
+
+/**
+ * Full screen for one card (the Fullscreen API puts it above everything, whatever contains it);
+ * Esc, or the same menu item, returns.
+ * @param {HTMLElement} root
+ */
+function toggleFull(root) {
+  if (document.fullscreenElement === root) void document.exitFullscreen();
+  else void root.requestFullscreen().catch((e) => console.warn(`streamviz: full screen refused: ${e}`));
 }
 
 function main() {
@@ -108,6 +131,33 @@ function main() {
   /** @type {number | null} */
   let lastUpdate = null;
 
+  /**
+   * @param {Card} card
+   * @param {MenuAction} a
+   */
+  function act(card, a) {
+    const id = card.root.dataset.widgetId ?? '';
+    const w = state.widgets.get(id);
+    if (!w) return;
+    if (a === 'full') toggleFull(card.root);
+    else if (a === 'json') download(new Blob([JSON.stringify(widgetJSON(w))], { type: 'application/json' }), `${id}.json`);
+    else if (a === 'csv') download(new Blob([widgetCSV(widgetJSON(w))], { type: 'text/csv' }), `${id}.csv`);
+    else {
+      cardPNG(card.root).then((b) => download(b, `${id}.png`))
+        .catch((e) => console.error(`streamviz: PNG of ${id} failed`, e));
+    }
+  }
+  const exportAll = document.getElementById('sv-export');
+  exportAll?.addEventListener('click', () => {
+    const all = displayOrder(state.widgets.values());
+    download(new Blob([JSON.stringify(dashboardJSON(state, all))], { type: 'application/json' }), 'dashboard.json');
+  });
+  document.addEventListener('keydown', (e) => {
+    // The browser leaves full screen on Esc itself; this covers browsers (and test drivers)
+    // that pass the key to the page.
+    if (e.key === 'Escape' && document.fullscreenElement) void document.exitFullscreen();
+  });
+
   /** @param {ApplyResult} res */
   function reconcile(res) {
     const shown = displayOrder(state.widgets.values()).filter((w) => !embed || w.id === embedId);
@@ -121,7 +171,7 @@ function main() {
     for (const w of shown) {
       let card = cards.get(w.id);
       if (!card) {
-        card = makeCard(w, embed);
+        card = makeCard(w, embed, act);
         cards.set(w.id, card);
       } else if (card.type !== w.type) {
         // A new type is a new element: the old one's chart, observers and timers go with it.

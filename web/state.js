@@ -25,9 +25,9 @@ import { Series } from './series.js';
  * bigger than the rows it holds.
  * @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>, changed: Set<string>, refused: number}} TableState
  */
-/** @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, version: number, state: ValueState}} ValueWidget */
-/** @typedef {{id: string, type: 'chart', config: WidgetConfig, version: number, state: ChartState}} ChartWidget */
-/** @typedef {{id: string, type: 'table', config: WidgetConfig, version: number, state: TableState}} TableWidget */
+/** @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, raw: Record<string, unknown>, version: number, state: ValueState}} ValueWidget */
+/** @typedef {{id: string, type: 'chart', config: WidgetConfig, raw: Record<string, unknown>, version: number, state: ChartState}} ChartWidget */
+/** @typedef {{id: string, type: 'table', config: WidgetConfig, raw: Record<string, unknown>, version: number, state: TableState}} TableWidget */
 /** @typedef {ValueWidget | ChartWidget | TableWidget} Widget */
 
 /**
@@ -71,10 +71,12 @@ const warn = (v) => {
  */
 export function makeWidget(id, type, rawConfig, rawState, version) {
   const config = normalizeConfig(id, type, rawConfig);
+  // The config as the server sent it, every field kept: exports carry it as /api/widgets does.
+  const raw = isPlainObject(rawConfig) ? rawConfig : {};
   const st = isPlainObject(rawState) ? rawState : {};
   if (type === 'chart') {
     /** @type {ChartWidget} */
-    const w = { id, type, config, version, state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() } } };
+    const w = { id, type, config, raw, version, state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() } } };
     addPoints(w, '', st.points, 'append');
     if (isPlainObject(st.series)) {
       for (const [name, pts] of Object.entries(st.series)) addPoints(w, name, pts, 'append');
@@ -85,13 +87,13 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   }
   if (type === 'table') {
     /** @type {TableWidget} */
-    const w = { id, type, config, version, state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set(), refused: num(st.refused) ?? 0 } };
+    const w = { id, type, config, raw, version, state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set(), refused: num(st.refused) ?? 0 } };
     if (isPlainObject(st.rows)) {
       for (const [key, row] of Object.entries(st.rows)) upsertRow(w.state, key, row);
     }
     return w;
   }
-  return { id, type, config, version, state: { value: num(st.value), prev: num(st.prev), ts: num(st.ts) } };
+  return { id, type, config, raw, version, state: { value: num(st.value), prev: num(st.prev), ts: num(st.ts) } };
 }
 
 /**

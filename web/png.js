@@ -1,0 +1,103 @@
+// @ts-check
+// A chart's or gauge's card as a PNG, the way it looks on screen: the card's background, its
+// title, the legend (swatches, names, values), and the plot (uPlot's canvas) or the gauge (its
+// SVG, with the stylesheet's colours written into it, since an SVG drawn as an image sees no page
+// styles), at the device pixel ratio.
+
+/**
+ * @param {HTMLElement} card
+ * @returns {Promise<Blob>}
+ */
+export async function cardPNG(card) {
+  const dpr = window.devicePixelRatio || 1;
+  const box = card.getBoundingClientRect();
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(box.width * dpr);
+  canvas.height = Math.round(box.height * dpr);
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.scale(dpr, dpr);
+  const cs = getComputedStyle(card);
+  ctx.fillStyle = cs.backgroundColor;
+  ctx.fillRect(0, 0, box.width, box.height);
+
+  for (const sw of card.querySelectorAll('.sv-legend-swatch')) {
+    const r = sw.getBoundingClientRect();
+    ctx.globalAlpha = alpha(sw);
+    ctx.fillStyle = getComputedStyle(sw).backgroundColor;
+    ctx.fillRect(r.left - box.left, r.top - box.top, r.width, r.height);
+  }
+  for (const t of card.querySelectorAll('.sv-card-title, .sv-legend-x, .sv-legend-label, .sv-legend-value')) {
+    if (t.textContent) text(ctx, /** @type {HTMLElement} */ (t), box);
+  }
+  ctx.globalAlpha = 1;
+  for (const c of card.querySelectorAll('canvas')) {
+    const r = c.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) ctx.drawImage(c, r.left - box.left, r.top - box.top, r.width, r.height);
+  }
+  for (const s of card.querySelectorAll('svg')) {
+    const r = s.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) ctx.drawImage(await svgImage(s, r), r.left - box.left, r.top - box.top, r.width, r.height);
+  }
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the PNG could not be encoded'))), 'image/png'));
+}
+
+/**
+ * The opacity an element shows with (a hidden series' legend entry is faded).
+ * @param {Element} e
+ */
+function alpha(e) {
+  let a = 1;
+  for (let n = /** @type {Element | null} */ (e); n && n !== document.body; n = n.parentElement) {
+    a *= Number(getComputedStyle(n).opacity) || 0;
+  }
+  return a;
+}
+
+/**
+ * One line of text where the element shows it, in its font and colour, cut at its box.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {HTMLElement} e
+ * @param {DOMRect} box
+ */
+function text(ctx, e, box) {
+  const r = e.getBoundingClientRect();
+  if (r.width <= 0 || r.height <= 0) return;
+  const s = getComputedStyle(e);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(r.left - box.left, r.top - box.top, r.width, r.height);
+  ctx.clip();
+  ctx.globalAlpha = alpha(e);
+  ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+  ctx.fillStyle = s.color;
+  ctx.textBaseline = 'middle';
+  ctx.fillText(e.textContent ?? '', r.left - box.left + (parseFloat(s.paddingLeft) || 0), r.top - box.top + r.height / 2);
+  ctx.restore();
+}
+
+const STYLED = ['fill', 'stroke', 'stroke-width', 'stroke-linecap', 'opacity', 'font-family', 'font-size', 'font-weight'];
+
+/**
+ * @param {SVGSVGElement} svg
+ * @param {DOMRect} r
+ * @returns {Promise<HTMLImageElement>}
+ */
+function svgImage(svg, r) {
+  const copy = /** @type {SVGSVGElement} */ (svg.cloneNode(true));
+  const from = [svg, ...svg.querySelectorAll('*')];
+  const to = [copy, ...copy.querySelectorAll('*')];
+  from.forEach((e, i) => {
+    const s = getComputedStyle(e);
+    const t = /** @type {SVGElement} */ (to[i]);
+    for (const p of STYLED) t.style.setProperty(p, s.getPropertyValue(p));
+  });
+  copy.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  copy.setAttribute('width', String(r.width));
+  copy.setAttribute('height', String(r.height));
+  const img = new Image();
+  return new Promise((resolve, reject) => {
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error('the gauge could not be drawn'));
+    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(new XMLSerializer().serializeToString(copy))}`;
+  });
+}
