@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -262,11 +263,23 @@ func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error)
 			return nil, err
 		}
 	}
+	// Each publish waits at most ackWait (a timeout counts as that long and
+	// as failed), and a phase ends after dur whatever was sent, so a
+	// publisher starved by the flood cannot stretch the run.
+	const ackWait = 2 * time.Second
 	measure := func() (hist, int, error) {
 		var h hist
 		failed := 0
-		_, _, err := pace(rate, dur, nil, func(i int64) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		stop := make(chan struct{})
+		timer := time.AfterFunc(dur, func() { close(stop) })
+		defer timer.Stop()
+		_, _, err := pace(rate, dur, stop, func(i int64) error {
+			select {
+			case <-stop:
+				return errors.New("stopped")
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), ackWait)
 			defer cancel()
 			t0 := time.Now()
 			if _, err := steady.js.Publish(ctx, "sv.steady.data", stampedUpdate(i, false)); err != nil {
@@ -275,6 +288,9 @@ func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error)
 			h.add(time.Since(t0).Microseconds())
 			return nil
 		})
+		if err != nil && err.Error() == "stopped" {
+			err = nil
+		}
 		return h, failed, err
 	}
 	alone, failedAlone, err := measure()
