@@ -120,6 +120,9 @@ def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
                     results += run_json([str(svbench), w, *q, "--system", "pathwayviz", "--pv-python", str(PV_PY)], 1800)
         results += run_json([str(svbench), "ceiling", *q], 1800)
         results += run_json([str(svbench), "soak", *q], 1800)
+        # Issue 11: each NATS publisher kind at the default settings (--sync always), every
+        # update counted end to end (docs/benchmarks.md, "Ingest by publisher kind").
+        results += run_json([str(svbench), "ingest", *(["--quick"] if quick else []), "--reps", str(reps)], 1800)
     # 5. Browser frame times.
     results += run_json(["node", "bench/browser/frames.mjs", *(["--quick"] if quick else [])], 600)
     return results
