@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -50,7 +51,19 @@ func TestASecondProducerOfAWidgetIsLoggedCountedAndToldInTheConfigReply(t *testi
 	if !strings.Contains(w, `widget "n"`) || !strings.Contains(w, "host-a:/srv/orders.py") {
 		t.Errorf("the warning for a second producer's config = %q, want one naming the widget and the first producer", w)
 	}
-	e.publishAndWait(t, "sv.n.config", second)
+	// The second producer's own acknowledgement says so.
+	reply, err := e.nc.Request("sv.n.config", []byte(second), waitTimeout)
+	if err != nil {
+		t.Fatalf("request sv.n.config: %v", err)
+	}
+	var ack struct {
+		Seq     uint64 `json:"seq"`
+		Warning string `json:"warning"`
+	}
+	if err := json.Unmarshal(reply.Data, &ack); err != nil || ack.Seq == 0 || ack.Warning != w {
+		t.Errorf("the acknowledgement of the second producer's config = %s (%v), want a stored position and the warning %q", reply.Data, err, w)
+	}
+	e.waitSeq(t, ack.Seq)
 	e.publishAndWait(t, "sv.$dashboard.config", `{"title": "Other", "producer": "host-b:/srv/other.py"}`)
 	if got := e.metrics(t)["streamviz_producer_conflicts_total"]; got != 2 {
 		t.Errorf("conflicts %v, want 2 (the widget and the title)", got)

@@ -103,6 +103,7 @@ type pendingRec struct {
 	subject string
 	msgID   string
 	reply   string
+	warning string // for the acknowledgement: another producer declares this widget (§1.5)
 }
 
 func newWriter(g *Gateway) *writer {
@@ -275,12 +276,16 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
 		w.resolved(1)
 		return b
 	}
+	var warning string
+	if m.Reply != "" && strings.HasSuffix(m.Subject, ".config") {
+		warning = w.g.ProducerWarning(m.Subject, m.Data)
+	}
 	rec := record{subject: m.Subject, msgID: msgID, data: m.Data}
 	size := recordSize(rec.subject, rec.msgID, rec.data)
 	if size > w.maxBatch {
 		// Too large to share a message: stored alone, its subject carrying the widget.
 		w.ready <- &batch{id: w.prefix + strconv.FormatUint(w.batches.Add(1), 10), single: m.Subject,
-			data: m.Data, recs: []pendingRec{{subject: m.Subject, msgID: msgID, reply: m.Reply}}, decoded: []decoded{d}}
+			data: m.Data, recs: []pendingRec{{subject: m.Subject, msgID: msgID, reply: m.Reply, warning: warning}}, decoded: []decoded{d}}
 		return b
 	}
 	if len(b.recs) >= maxBatchRecords || len(b.data)+size > w.maxBatch {
@@ -288,7 +293,7 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
 		b = w.newBatch()
 	}
 	b.data = appendRecord(b.data, rec)
-	b.recs = append(b.recs, pendingRec{subject: m.Subject, msgID: msgID, reply: m.Reply})
+	b.recs = append(b.recs, pendingRec{subject: m.Subject, msgID: msgID, reply: m.Reply, warning: warning})
 	b.decoded = append(b.decoded, d)
 	return b
 }
@@ -414,6 +419,11 @@ func (w *writer) storedBatch(b *batch, seq uint64) {
 		}
 		if r.reply != "" {
 			buf = appendPubAck(buf[:0], p, false)
+			if r.warning != "" {
+				buf = append(buf[:len(buf)-1], `,"warning":`...)
+				buf = appendString(buf, r.warning)
+				buf = append(buf, '}')
+			}
 			w.reply(r.reply, buf)
 		}
 	}

@@ -99,6 +99,7 @@ def test_two_processes_publish_to_one_running_server_and_both_sets_show(serve, t
 
 
 SAME_ID = """
+import json
 import sys
 import stream_viz as sv
 n = sv.stat("n")
@@ -106,6 +107,7 @@ sv.title(sys.argv[2])
 sv.start(url=sys.argv[1])
 n.send(float(sys.argv[3]))
 sv.stop()
+print(json.dumps(sv.stats()["errors"]))
 print("done")
 """
 
@@ -125,7 +127,7 @@ def test_two_scripts_declaring_the_same_widget_are_two_producers_and_a_rerun_is_
     a second script declaring widget n and the title, and not the same script run again."""
     base = serve["http"]
 
-    def run(script_name: str, title: str, value: int) -> None:
+    def run(script_name: str, title: str, value: int) -> tuple[list[str], str]:
         script = tmp_path / script_name
         script.write_text(SAME_ID)
         env = {k: v for k, v in os.environ.items() if k != "STREAMVIZ_PRODUCER"}
@@ -133,9 +135,16 @@ def test_two_scripts_declaring_the_same_widget_are_two_producers_and_a_rerun_is_
                            cwd=str(tmp_path), env=env, timeout=90, check=False)
         assert p.returncode == 0 and p.stdout.strip().endswith("done"), p.stderr
         wait_widget("n", lambda w: w["state"]["value"] == value, base=base)
+        return json.loads(p.stdout.strip().splitlines()[-2]), p.stderr
 
-    run("orders.py", "Orders", 1)
-    run("orders.py", "Orders", 2)  # the same pipeline again: the same producer
-    assert _metric(base, "streamviz_producer_conflicts_total") == 0
-    run("other.py", "Other", 3)
+    errors, _ = run("orders.py", "Orders", 1)
+    assert errors == []
+    errors, _ = run("orders.py", "Orders", 2)  # the same pipeline again: the same producer
+    assert errors == [] and _metric(base, "streamviz_producer_conflicts_total") == 0
+    errors, stderr = run("other.py", "Other", 3)
     wait_until(lambda: _metric(base, "streamviz_producer_conflicts_total") == 2, what="the widget's and the title's conflicts")
+    # The second producer hears of it in the replies to its configs: one warning each, naming the first.
+    assert len(errors) == 2 and all("orders.py" in e for e in errors), errors
+    assert any('widget "n" is also declared by producer' in e for e in errors), errors
+    assert any("the dashboard title is also declared" in e for e in errors), errors
+    assert "ProducerConflictWarning" in stderr
