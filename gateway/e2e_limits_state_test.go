@@ -112,8 +112,8 @@ func TestTableRowsPastTheByteLimitAreLeftOutAndCounted(t *testing.T) {
 	if got := rejectedFor(t, e, "state byte limit reached"); got == 0 {
 		t.Fatal("three tables past the total limit: nothing counted as state byte limit reached")
 	}
-	if got := e.g.hub.stateTotal(); got > 100<<10 {
-		t.Fatalf("state costs %d bytes, over the total limit %d", got, 100<<10)
+	if got := e.g.hub.stateTotal(); got > 100<<10 || float64(got) != e.metrics(t)["streamviz_state_bytes"] {
+		t.Fatalf("state costs %d bytes (/metrics says %v), want at most the total limit %d", got, e.metrics(t)["streamviz_state_bytes"], 100<<10)
 	}
 }
 

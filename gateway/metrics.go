@@ -98,6 +98,8 @@ func newMetrics(g *Gateway) *metrics {
 			func() float64 { return float64(h.queuedBytes()) }),
 		gauge("streamviz_widgets", "Widgets known.",
 			func() float64 { return float64(h.widgetCount()) }),
+		gauge("streamviz_state_bytes", "What the widgets' state costs, as counted against --max-state-bytes.",
+			func() float64 { return float64(h.stateTotal()) }),
 		gauge("streamviz_resume_log_bytes", "Memory held by the recent events kept for resuming sockets.",
 			func() float64 { return float64(h.logBytes()) }),
 		gauge("streamviz_http_connections", "HTTP connections open (WebSockets included), when served by HTTPServer.",
