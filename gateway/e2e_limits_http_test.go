@@ -342,6 +342,12 @@ func TestWebSocketsLeaveATenthOfTheConnectionsToPlainRequests(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("a 10th socket: %v (%v), want 503 with Retry-After", err, resp)
 	}
+	// The refused handshake's connection held the one plain slot until the
+	// client closed it.
+	lim := e.g.limiter.Load()
+	eventually(t, waitTimeout, func() bool { return lim.open() == 9 }, func() string {
+		return fmt.Sprintf("%d connections open after the refused handshake, want the 9 sockets", lim.open())
+	})
 	if code := healthCode(t, addr); code != 200 {
 		t.Fatalf("/healthz with the sockets' share taken: %d", code)
 	}
