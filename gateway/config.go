@@ -23,6 +23,10 @@ type WidgetConfig struct {
 	Title     string  `json:"title"`
 	Dashboard string  `json:"dashboard"`
 	Order     float64 `json:"order"`
+	// Width and Height are sizing hints (docs/protocol.md §1.2), present only when given:
+	// width 1 to 4 grid columns or "full"; height "small", "medium", "large" or pixels.
+	Width  json.RawMessage `json:"width,omitempty"`
+	Height json.RawMessage `json:"height,omitempty"`
 
 	Unit       *string            `json:"unit,omitempty"`
 	Format     *string            `json:"format"`
@@ -78,6 +82,8 @@ type configIn struct {
 	Title      *string            `json:"title"`
 	Dashboard  *string            `json:"dashboard"`
 	Order      *float64           `json:"order"`
+	Width      json.RawMessage    `json:"width"`
+	Height     json.RawMessage    `json:"height"`
 	Unit       *string            `json:"unit"`
 	Format     *string            `json:"format"`
 	Color      *string            `json:"color"`
@@ -146,6 +152,13 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 	}
 	if in.Order != nil {
 		c.Order = *in.Order
+	}
+	var err error
+	if c.Width, err = sizeHint("width", in.Width); err != nil {
+		return nil, err
+	}
+	if c.Height, err = sizeHint("height", in.Height); err != nil {
+		return nil, err
 	}
 	set := func(dst **string, src *string) {
 		if *dst != nil && src != nil {
@@ -220,6 +233,37 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// Bounds of a height in pixels: a card can show a title and a line of data, and no more than
+// a tall screen.
+const (
+	minHeightPx = 60
+	maxHeightPx = 2000
+)
+
+// sizeHint checks a width or height hint and returns it normalized (nil: absent or null).
+func sizeHint(name string, raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if name == "width" && s == "full" || name == "height" && (s == "small" || s == "medium" || s == "large") {
+			return json.Marshal(s)
+		}
+	} else {
+		var n float64
+		if json.Unmarshal(raw, &n) == nil && n == float64(int(n)) {
+			if name == "width" && n >= 1 && n <= 4 || name == "height" && n >= minHeightPx && n <= maxHeightPx {
+				return json.Marshal(int(n))
+			}
+		}
+	}
+	if name == "width" {
+		return nil, fmt.Errorf("%w: width %s: want 1 to 4 (grid columns) or \"full\"", ErrBadShape, truncate(string(raw), 40))
+	}
+	return nil, fmt.Errorf("%w: height %s: want \"small\", \"medium\", \"large\" or whole pixels from %d to %d", ErrBadShape, truncate(string(raw), 40), minHeightPx, maxHeightPx)
 }
 
 // category reports whether c is a category chart (x_type "category").

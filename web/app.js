@@ -76,6 +76,35 @@ function labelCard(card, w) {
   if (card.root.dataset.widgetType !== w.type) card.root.dataset.widgetType = w.type;
   if (card.title.textContent !== w.config.title) card.title.textContent = w.config.title;
   card.menu.label(w.config.title);
+  sizeCard(card.root, w.config);
+}
+
+/** Grid rows are 9.5rem with 0.75rem gaps (style.css .sv-grid). */
+const ROW_PX = 152;
+const GAP_PX = 12;
+
+/**
+ * Applies a widget's sizing hints (protocol.md §1.2): the stylesheet spans columns by data-width
+ * (never more than the grid has) and rows by data-height; a height in pixels spans the rows that
+ * hold it, and the card is that tall.
+ * @param {HTMLElement} root
+ * @param {import('./config.js').WidgetConfig} c
+ */
+function sizeCard(root, c) {
+  const width = c.width === null ? undefined : String(c.width);
+  const height = c.height === null ? undefined : typeof c.height === 'number' ? 'px' : c.height;
+  if (root.dataset.width !== width) {
+    if (width === undefined) delete root.dataset.width;
+    else root.dataset.width = width;
+  }
+  if (root.dataset.height !== height) {
+    if (height === undefined) delete root.dataset.height;
+    else root.dataset.height = height;
+  }
+  const rows = typeof c.height === 'number' ? `span ${Math.max(1, Math.ceil((c.height + GAP_PX) / (ROW_PX + GAP_PX)))}` : '';
+  if (root.style.gridRow !== rows) root.style.setProperty('grid-row', rows);
+  const px = typeof c.height === 'number' ? `${c.height}px` : '';
+  if (root.style.height !== px) root.style.setProperty('height', px);
 }
 
 /**

@@ -13,6 +13,8 @@
  * @property {string} title
  * @property {string} dashboard
  * @property {number} order
+ * @property {1 | 2 | 3 | 4 | 'full' | null} width  grid columns the card spans (null: its type's default)
+ * @property {'small' | 'medium' | 'large' | number | null} height  a size name or pixels (null: its content's)
  * @property {string} unit
  * @property {string | null} format
  * @property {string | null} color
@@ -104,6 +106,13 @@ export function normalizeConfig(id, type, raw) {
     title: typeof r.title === 'string' && r.title !== '' ? r.title : id,
     dashboard: typeof r.dashboard === 'string' ? r.dashboard : '',
     order: finite(r.order) ? /** @type {number} */ (r.order) : 0,
+    width: r.width === 'full' || (Number.isInteger(r.width) && /** @type {number} */ (r.width) >= 1 && /** @type {number} */ (r.width) <= 4)
+      ? /** @type {WidgetConfig['width']} */ (r.width)
+      : null,
+    height: r.height === 'small' || r.height === 'medium' || r.height === 'large'
+      || (Number.isInteger(r.height) && /** @type {number} */ (r.height) >= 60 && /** @type {number} */ (r.height) <= 2000)
+      ? /** @type {WidgetConfig['height']} */ (r.height)
+      : null,
     unit: typeof r.unit === 'string' ? r.unit : '',
     format: strOrNull(r.format),
     color: strOrNull(r.color),

@@ -47,8 +47,26 @@ class Widget:
         self._send_config = False
         self._commits: list[list] = []  # raw Pathway commits, under the lock
         self._binding: Any = None  # folds those commits, on the SDK thread
-        self._order = len(dash.widgets)  # declaration order is display order
+        self._order: float = len(dash.widgets)  # declaration order is display order
+        self.width: int | str | None = None
+        self.height: int | str | None = None
         self.source: Any = None  # the Pathway table, or None in manual mode
+
+    def _size(self, width: Any, height: Any, order: Any) -> None:
+        """Sizing hints (docs/protocol.md §1.2), checked by the server's rules so a bad one fails here."""
+        if width is not None and not (width == "full" or type(width) is int and 1 <= width <= 4):
+            raise InvalidOptionError(self.id, "width", width, '1 to 4 (grid columns) or "full"')
+        if height is not None and not (height in ("small", "medium", "large") or type(height) is int and 60 <= height <= 2000):
+            raise InvalidOptionError(self.id, "height", height, '"small", "medium", "large" or pixels from 60 to 2000')
+        if order is not None:
+            if isinstance(order, bool) or not isinstance(order, (int, float)) or order != order or abs(order) == float("inf"):
+                raise InvalidOptionError(self.id, "order", order, "a number (widgets sort by order, then id)")
+            self._order = order
+        self.width, self.height = width, height
+
+    @property
+    def order(self) -> float:
+        return self._order
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self.id!r} title={self.title!r}>"
@@ -71,7 +89,12 @@ class Widget:
 
     def _config(self) -> dict:
         # producer: who declares it, so the server can tell two pipelines declaring one id apart.
-        return {"type": self.type, "title": self.title, "order": self._order, "producer": self._dash.producer}
+        cfg: dict[str, Any] = {"type": self.type, "title": self.title, "order": self._order, "producer": self._dash.producer}
+        if self.width is not None:
+            cfg["width"] = self.width
+        if self.height is not None:
+            cfg["height"] = self.height
+        return cfg
 
     def _mark(self) -> None:
         self._dash.publisher.mark(self)

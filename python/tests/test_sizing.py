@@ -1,0 +1,33 @@
+"""Sizing hints from Python: width, height and order are keyword-only options of every widget,
+sent in its config (the server's normalized config carries them); bad ones raise naming the option."""
+
+from __future__ import annotations
+
+import pytest
+
+import stream_viz as sv
+from helpers import api_widgets, wait_until
+
+
+def test_width_height_and_order_reach_the_server():
+    sv.stat("a", width=2, height="small")
+    sv.chart("b", width="full", height=420, order=-1)
+    sv.table("c")
+    sv.gauge("d", height="large", order=2.5)
+    sv.start(port=0)
+    by_id = wait_until(lambda: len(ws := {w["id"]: w for w in api_widgets()}) == 4 and ws, what="four widgets")
+    got = {i: (w.get("width"), w.get("height"), w["order"]) for i, w in by_id.items()}
+    assert got == {"a": (2, "small", 0), "b": ("full", 420, -1), "c": (None, None, 2), "d": (None, "large", 2.5)}
+
+
+@pytest.mark.parametrize("option, value", [
+    ("width", 0), ("width", 5), ("width", "wide"), ("width", True), ("width", 2.0),
+    ("height", "huge"), ("height", 10), ("height", 5000), ("height", "300px"),
+    ("order", "first"), ("order", float("nan")), ("order", True),
+])
+def test_a_bad_sizing_hint_raises_naming_the_option(option, value):
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.stat("s", **{option: value})
+    assert (e.value.widget, e.value.option, e.value.value) == ("s", option, value) or (
+        e.value.option == option and e.value.value != e.value.value)  # nan is not equal to itself
+    assert "s" not in sv._D.widgets, "a refused widget is not declared"
