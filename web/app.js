@@ -176,6 +176,38 @@ function main() {
         .catch((e) => console.error(`streamviz: PNG of ${id} failed`, e));
     }
   }
+  // The page-wide pause: every card holds what it shows while updates keep arriving.
+  let paused = false;
+  let heldUpdates = 0;
+  /** @type {Set<string>} */
+  const held = new Set();
+  const pauseBtn = /** @type {HTMLButtonElement | null} */ (document.getElementById('sv-pause'));
+  const pauseNote = document.getElementById('sv-paused');
+  function showPause() {
+    if (pauseBtn) {
+      pauseBtn.textContent = paused ? 'resume' : 'pause';
+      pauseBtn.setAttribute('aria-pressed', String(paused));
+    }
+    if (pauseNote) {
+      pauseNote.hidden = !paused;
+      const text = `paused, ${heldUpdates.toLocaleString('en-US')} new update${heldUpdates === 1 ? '' : 's'}`;
+      if (pauseNote.textContent !== text) pauseNote.textContent = text;
+    }
+  }
+  pauseBtn?.addEventListener('click', () => {
+    paused = !paused;
+    heldUpdates = 0;
+    if (!paused) {
+      for (const id of held) {
+        const card = cards.get(id);
+        const w = state.widgets.get(id);
+        if (card && w) card.body.update(w);
+      }
+      held.clear();
+    }
+    showPause();
+  });
+
   const exportAll = document.getElementById('sv-export');
   exportAll?.addEventListener('click', () => {
     const all = displayOrder(state.widgets.values());
@@ -245,8 +277,17 @@ function main() {
       const w = state.widgets.get(id);
       if (card && w) {
         labelCard(card, w);
-        card.body.update(w);
+        // Paused: the state keeps up, the cards keep what they show (a new card still draws).
+        if (paused && card.body.drawn) {
+          held.add(id);
+        } else {
+          card.body.update(w);
+        }
       }
+    }
+    if (paused && res.applied > 0) {
+      heldUpdates += res.applied - (res.snapshot ? 1 : 0);
+      showPause();
     }
     if (res.theme) theme.setServer(state.theme);
     if (res.title && titleEl) {
