@@ -28,23 +28,28 @@ type WidgetConfig struct {
 	Width  json.RawMessage `json:"width,omitempty"`
 	Height json.RawMessage `json:"height,omitempty"`
 
-	Unit       *string            `json:"unit,omitempty"`
-	Format     *string            `json:"format"`
-	Color      *string            `json:"color"`
-	Delta      *bool              `json:"delta,omitempty"`
-	Min        *float64           `json:"min,omitempty"`
-	Max        *float64           `json:"max,omitempty"`
-	Thresholds *[]Threshold       `json:"thresholds,omitempty"`
-	ChartType  *string            `json:"chart_type,omitempty"`
-	MaxPoints  *int               `json:"max_points,omitempty"`
-	XType      *string            `json:"x_type,omitempty"`
-	Label      *string            `json:"label"`
-	Columns    *[]string          `json:"columns,omitempty"`
-	Labels     *map[string]string `json:"column_labels,omitempty"`
-	ColFormat  *map[string]string `json:"column_format,omitempty"`
-	MaxRows    *int               `json:"max_rows,omitempty"`
-	SortBy     *string            `json:"sort_by,omitempty"`
-	SortDesc   *bool              `json:"sort_desc,omitempty"`
+	Unit       *string      `json:"unit,omitempty"`
+	Format     *string      `json:"format"`
+	Color      *string      `json:"color"`
+	Delta      *bool        `json:"delta,omitempty"`
+	Min        *float64     `json:"min,omitempty"`
+	Max        *float64     `json:"max,omitempty"`
+	Thresholds *[]Threshold `json:"thresholds,omitempty"`
+	ChartType  *string      `json:"chart_type,omitempty"`
+	MaxPoints  *int         `json:"max_points,omitempty"`
+	XType      *string      `json:"x_type,omitempty"`
+	// A chart's y axis, present only when given: fixed ends (either may be left to the data)
+	// and "linear" or "log".
+	YMin      *float64           `json:"y_min,omitempty"`
+	YMax      *float64           `json:"y_max,omitempty"`
+	YScale    *string            `json:"y_scale,omitempty"`
+	Label     *string            `json:"label"`
+	Columns   *[]string          `json:"columns,omitempty"`
+	Labels    *map[string]string `json:"column_labels,omitempty"`
+	ColFormat *map[string]string `json:"column_format,omitempty"`
+	MaxRows   *int               `json:"max_rows,omitempty"`
+	SortBy    *string            `json:"sort_by,omitempty"`
+	SortDesc  *bool              `json:"sort_desc,omitempty"`
 
 	// Producer names who published the config (docs/protocol.md §1.5); it
 	// is not part of the normalized config the browser sees.
@@ -94,6 +99,9 @@ type configIn struct {
 	ChartType  *string            `json:"chart_type"`
 	MaxPoints  *int               `json:"max_points"`
 	XType      *string            `json:"x_type"`
+	YMin       *float64           `json:"y_min"`
+	YMax       *float64           `json:"y_max"`
+	YScale     *string            `json:"y_scale"`
 	Label      *string            `json:"label"`
 	Columns    *[]string          `json:"columns"`
 	Labels     *map[string]string `json:"column_labels"`
@@ -208,6 +216,19 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 			c.XType = in.XType
 		}
 		c.Label = in.Label
+		c.YMin, c.YMax = in.YMin, in.YMax
+		if c.YMin != nil && c.YMax != nil && !(*c.YMin < *c.YMax) {
+			return nil, fmt.Errorf("%w: y_min %g must be below y_max %g", ErrBadShape, *c.YMin, *c.YMax)
+		}
+		if in.YScale != nil {
+			if *in.YScale != "linear" && *in.YScale != "log" {
+				return nil, fmt.Errorf("%w: y_scale %q: want linear or log", ErrBadShape, truncate(*in.YScale, 20))
+			}
+			if *in.YScale == "log" && (c.YMin != nil && *c.YMin <= 0 || c.YMax != nil && *c.YMax <= 0) {
+				return nil, fmt.Errorf("%w: y_scale log needs y_min and y_max above 0", ErrBadShape)
+			}
+			c.YScale = in.YScale
+		}
 		if in.MaxPoints != nil {
 			if *in.MaxPoints < 1 || *in.MaxPoints > maxChartPoints {
 				return nil, fmt.Errorf("%w: max_points %d: want 1 to %d", ErrBadShape, *in.MaxPoints, maxChartPoints)

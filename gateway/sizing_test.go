@@ -59,3 +59,53 @@ func TestSizingHintsAreValidatedAndNormalized(t *testing.T) {
 		})
 	}
 }
+
+// A chart's y axis: y_min below y_max, y_scale linear or log (with ends
+// above 0); present in the normalized config only when given.
+func TestChartYAxisOptionsAreValidated(t *testing.T) {
+	for _, tc := range []struct{ in, bad string }{
+		{in: `{"type": "chart", "y_min": 0, "y_max": 100, "y_scale": "linear"}`},
+		{in: `{"type": "chart", "y_scale": "log", "y_min": 1}`},
+		{in: `{"type": "chart", "y_min": 5, "y_max": 5}`, bad: "y_min"},
+		{in: `{"type": "chart", "y_scale": "sqrt"}`, bad: "y_scale"},
+		{in: `{"type": "chart", "y_scale": "log", "y_min": 0}`, bad: "y_scale"},
+		{in: `{"type": "chart", "y_max": "10"}`, bad: "y_max"},
+	} {
+		c, err := DecodeConfig("c", []byte(tc.in), 100)
+		if tc.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("DecodeConfig(%s) = %v; want an error naming %s", tc.in, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("DecodeConfig(%s): %v", tc.in, err)
+		}
+		b, _ := json.Marshal(c)
+		if again, err := DecodeConfig("c", b, 100); err != nil || !jsonEqual(t, mustJSON(t, again), b) {
+			t.Errorf("the normalized config %s does not decode to itself: %v", b, err)
+		}
+	}
+	plain, _ := json.Marshal(mustConfig(t, `{"type": "chart"}`))
+	if strings.Contains(string(plain), "y_") {
+		t.Errorf("a chart without y options carries some: %s", plain)
+	}
+}
+
+func mustConfig(t *testing.T, in string) *WidgetConfig {
+	t.Helper()
+	c, err := DecodeConfig("c", []byte(in), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

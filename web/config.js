@@ -25,6 +25,9 @@
  * @property {'line' | 'area' | 'bar' | 'scatter'} chart_type
  * @property {number} max_points
  * @property {'number' | 'category'} x_type  a chart's x axis: numbers and times, or text categories
+ * @property {number | null} y_min  a chart's fixed y axis start (null: the data's)
+ * @property {number | null} y_max  a chart's fixed y axis end (null: the data's)
+ * @property {'linear' | 'log'} y_scale
  * @property {string | null} label  the name of a chart's default series (null: the title)
  * @property {string[] | null} columns
  * @property {Record<string, string>} column_labels
@@ -124,6 +127,9 @@ export function normalizeConfig(id, type, raw) {
     max_points: Math.min(Math.max(maxPoints, 1), MAX_MAX_POINTS),
     x_type: r.x_type === 'category' ? 'category' : 'number',
     label: strOrNull(r.label),
+    y_min: finite(r.y_min) ? /** @type {number} */ (r.y_min) : null,
+    y_max: finite(r.y_max) ? /** @type {number} */ (r.y_max) : null,
+    y_scale: r.y_scale === 'log' ? 'log' : 'linear',
     columns: Array.isArray(r.columns) ? r.columns.filter((c) => typeof c === 'string') : null,
     column_labels: stringMap(r.column_labels),
     column_format: stringMap(r.column_format),

@@ -31,3 +31,17 @@ def test_a_bad_sizing_hint_raises_naming_the_option(option, value):
     assert (e.value.widget, e.value.option, e.value.value) == ("s", option, value) or (
         e.value.option == option and e.value.value != e.value.value)  # nan is not equal to itself
     assert "s" not in sv._D.widgets, "a refused widget is not declared"
+
+
+def test_a_charts_y_axis_options_reach_the_server_and_bad_ones_raise():
+    sv.chart("fixed", y_min=0, y_max=100)
+    sv.chart("log", y_scale="log", y_min=1)
+    sv.start(port=0)
+    by_id = wait_until(lambda: len(ws := {w["id"]: w for w in api_widgets()}) == 2 and ws, what="two charts")
+    assert (by_id["fixed"]["y_min"], by_id["fixed"]["y_max"], by_id["fixed"].get("y_scale")) == (0, 100, None)
+    assert (by_id["log"]["y_min"], by_id["log"].get("y_max"), by_id["log"]["y_scale"]) == (1, None, "log")
+    for kwargs, option in [({"y_min": 5, "y_max": 5}, "y_min"), ({"y_scale": "sqrt"}, "y_scale"),
+                           ({"y_scale": "log", "y_min": 0}, "y_min"), ({"y_max": "10"}, "y_max")]:
+        with pytest.raises(sv.InvalidOptionError) as e:
+            sv.chart("bad", **kwargs)
+        assert e.value.option == option

@@ -247,7 +247,7 @@ export class SvChart extends SvWidget {
 
     const c = w.config;
     const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
-    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey]);
+    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey, c.y_min, c.y_max, c.y_scale]);
     const reuse = this.plot !== null && shape === this.shape;
     if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
 
@@ -598,7 +598,7 @@ export class SvChart extends SvWidget {
           // uPlot gives a single x a range of 86,400,000 s on a time axis (years): centre it instead.
           : { time, range: (u, min, max) => singleX(u) ?? [min, max] },
         // Bars measure from zero; a y axis that starts elsewhere would misstate their ratios.
-        y: type === 'bar' ? { range: (_u, min, max) => uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true) } : {},
+        y: yScale(w.config, type === 'bar'),
       },
       series: [{}, ...series],
       axes: [
@@ -733,6 +733,29 @@ export class SvChart extends SvWidget {
     const y = Math.max(0, Math.min(top < 0 ? 0 : top + 12, oh - th));
     this.tip.style.transform = `translate(${Math.round(x)}px, ${Math.round(y)}px)`;
   }
+}
+
+/**
+ * The y scale: a bar chart includes 0; y_min / y_max fix an end; y_scale "log" is base 10.
+ * @param {import('../config.js').WidgetConfig} c
+ * @param {boolean} bars
+ * @returns {uPlot.Scale}
+ */
+function yScale(c, bars) {
+  const log = c.y_scale === 'log';
+  if (!bars && !log && c.y_min === null && c.y_max === null) return {};
+  return {
+    ...(log ? { distr: 3, log: 10 } : {}),
+    range: (_u, min, max) => {
+      let [lo, hi] = /** @type {[number, number]} */ (log
+        ? uPlot.rangeLog(Math.max(min, Number.MIN_VALUE), Math.max(max, Number.MIN_VALUE), 10, true)
+        : bars ? uPlot.rangeNum(Math.min(0, min), Math.max(0, max), 0.1, true) : uPlot.rangeNum(min, max, 0.1, true));
+      if (c.y_min !== null) lo = c.y_min;
+      if (c.y_max !== null) hi = c.y_max;
+      if (!(hi > lo)) hi = log ? lo * 10 : lo + 1;
+      return [lo, hi];
+    },
+  };
 }
 
 /** @type {HTMLElement | null} */

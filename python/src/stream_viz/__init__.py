@@ -186,7 +186,8 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
 def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str | None = None, series_column: str | None = None,
           id: str | None = None, title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
           max_points: int | None = None, x_type: str | None = None, embed: bool = False,
-          width: int | str | None = None, height: int | str | None = None, order: float | None = None) -> Chart:
+          width: int | str | None = None, height: int | str | None = None, order: float | None = None, y_min: float | None = None,
+          y_max: float | None = None, y_scale: str | None = None) -> Chart:
     """A chart: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
 
     y_column may be a list: one series per column, named by it. series_column= makes one series per
@@ -203,6 +204,7 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
               embed=_embed(embed), y_column=list(y_column) if isinstance(y_column, (list, tuple)) else y_column,
               x_column=x_column, series_column=series_column, x_type=x_type or "number")
     w._size(width, height, order)
+    w._y_axis(y_min, y_max, y_scale)
     if src is not None:
         if not isinstance(w.y_column, list):
             w.y_column = _value_column(src, w.y_column, wid, "chart")

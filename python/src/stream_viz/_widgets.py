@@ -327,9 +327,29 @@ class Chart(Widget):
         self._runs: dict[str, _Runs] = {}  # raw, under the lock
         self._f_runs: dict[str, _Runs] = {}  # folded, SDK thread
         self.dropped = 0
+        self.y_min: float | None = None
+        self.y_max: float | None = None
+        self.y_scale: str | None = None
+
+    def _y_axis(self, y_min: Any, y_max: Any, y_scale: Any) -> None:
+        """The y axis's fixed ends and scale (docs/protocol.md §1.2), checked as the server does."""
+        for name, v in (("y_min", y_min), ("y_max", y_max)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or abs(v) == float("inf")):
+                raise InvalidOptionError(self.id, name, v, "a finite number")
+        if y_min is not None and y_max is not None and not y_min < y_max:
+            raise InvalidOptionError(self.id, "y_min", y_min, f"a number below y_max={y_max!r}")
+        if y_scale is not None and y_scale not in ("linear", "log"):
+            raise InvalidOptionError(self.id, "y_scale", y_scale, "'linear' or 'log'")
+        if y_scale == "log" and any(v is not None and v <= 0 for v in (y_min, y_max)):
+            raise InvalidOptionError(self.id, "y_min" if y_min is not None and y_min <= 0 else "y_max",
+                                     y_min if y_min is not None and y_min <= 0 else y_max, "above 0 on a log scale")
+        self.y_min, self.y_max, self.y_scale = y_min, y_max, y_scale
 
     def _config(self) -> dict:
         cfg = {**super()._config(), "unit": self.unit, "color": self.color, "chart_type": self.chart_type}
+        for k in ("y_min", "y_max", "y_scale"):
+            if getattr(self, k) is not None:
+                cfg[k] = getattr(self, k)
         if self.max_points is not None:  # else the server's --history: one default for every producer
             cfg["max_points"] = self.max_points
         cfg["x_type"] = self.x_type

@@ -1,0 +1,32 @@
+// A chart's y axis from its config: y_min / y_max fix its ends whatever the data, y_scale "log"
+// draws it in powers of ten.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openPage, waitFor } from './harness.mjs';
+
+const T0 = 1764230400000;
+const pts = (f) => Array.from({ length: 20 }, (_, i) => [T0 + i * 1000, f(i)]);
+
+test('y_min and y_max fix the y axis; y_scale log makes it logarithmic', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.fixed.config', { type: 'chart', title: 'Fixed', order: 1, y_min: 0, y_max: 100 }],
+    ['sv.fixed.data', { points: pts((i) => 40 + i) }],
+    ['sv.free.config', { type: 'chart', title: 'Free', order: 2 }],
+    ['sv.free.data', { points: pts((i) => 40 + i) }],
+    ['sv.log.config', { type: 'chart', title: 'Log', order: 3, y_scale: 'log' }],
+    ['sv.log.data', { points: pts((i) => 10 ** (i / 4)) }],
+  ]);
+  const y = (id) => page.evaluate((i) => {
+    const p = document.querySelector(`[data-widget-id="${i}"] sv-chart`).plot;
+    return p ? { min: p.scales.y.min, max: p.scales.y.max, distr: p.scales.y.distr } : null;
+  }, id);
+  await waitFor(async () => (await y('fixed')) && (await y('free')) && (await y('log')), 15000, 'three plots');
+  const fixed = await y('fixed');
+  assert.deepEqual([fixed.min, fixed.max], [0, 100]);
+  const free = await y('free');
+  assert.ok(free.min > 0 && free.max < 100, `without hints the axis follows the data: ${free.min}..${free.max}`);
+  const log = await y('log');
+  assert.equal(log.distr, 3, 'a log distribution');
+  assert.ok(log.min > 0 && log.min <= 1 && log.max >= 10 ** (19 / 4), `log range ${log.min}..${log.max}`);
+  assert.deepEqual(errors, []);
+});
