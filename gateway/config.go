@@ -216,6 +216,9 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 			c.XType = in.XType
 		}
 		c.Label = in.Label
+		if in.Thresholds != nil && len(*in.Thresholds) > 0 {
+			c.Thresholds = in.Thresholds // lines across the plot; absent when none
+		}
 		c.YMin, c.YMax = in.YMin, in.YMax
 		if c.YMin != nil && c.YMax != nil && !(*c.YMin < *c.YMax) {
 			return nil, fmt.Errorf("%w: y_min %g must be below y_max %g", ErrBadShape, *c.YMin, *c.YMax)

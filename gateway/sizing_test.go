@@ -87,8 +87,12 @@ func TestChartYAxisOptionsAreValidated(t *testing.T) {
 		}
 	}
 	plain, _ := json.Marshal(mustConfig(t, `{"type": "chart"}`))
-	if strings.Contains(string(plain), "y_") {
-		t.Errorf("a chart without y options carries some: %s", plain)
+	if strings.Contains(string(plain), "y_") || strings.Contains(string(plain), "thresholds") {
+		t.Errorf("a chart without y options or thresholds carries some: %s", plain)
+	}
+	lines, _ := json.Marshal(mustConfig(t, `{"type": "chart", "thresholds": [[50, "red"]]}`))
+	if !strings.Contains(string(lines), `"thresholds":[[50,"red"]]`) {
+		t.Errorf("a chart's thresholds are kept: %s", lines)
 	}
 }
 

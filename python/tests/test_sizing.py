@@ -45,3 +45,12 @@ def test_a_charts_y_axis_options_reach_the_server_and_bad_ones_raise():
         with pytest.raises(sv.InvalidOptionError) as e:
             sv.chart("bad", **kwargs)
         assert e.value.option == option
+
+
+def test_chart_thresholds_reach_the_server_sorted():
+    sv.chart("t", thresholds=[(80, "#cf222e"), (50, "#1a7f37")])
+    sv.chart("none")
+    sv.start(port=0)
+    by_id = wait_until(lambda: len(ws := {w["id"]: w for w in api_widgets()}) == 2 and ws, what="two charts")
+    assert by_id["t"]["thresholds"] == [[50, "#1a7f37"], [80, "#cf222e"]]
+    assert "thresholds" not in by_id["none"]

@@ -30,3 +30,30 @@ test('y_min and y_max fix the y axis; y_scale log makes it logarithmic', async (
   assert.ok(log.min > 0 && log.min <= 1 && log.max >= 10 ** (19 / 4), `log range ${log.min}..${log.max}`);
   assert.deepEqual(errors, []);
 });
+
+test('a chart draws its thresholds as lines across the plot in their colours', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.th.config', { type: 'chart', title: 'Latency', y_min: 0, y_max: 100, thresholds: [[50, '#ff0000'], [200, '#00ff00']] }],
+    ['sv.th.data', { points: pts((i) => 10 + (i % 3)) }],
+  ]);
+  await waitFor(() => page.evaluate(() => document.querySelector('sv-chart')?.plot != null), 15000, 'the plot');
+  const seen = () => page.evaluate(() => {
+    const u = document.querySelector('sv-chart').plot;
+    const y = Math.round(u.valToPos(50, 'y', true));
+    const d = u.ctx.getImageData(0, 0, u.ctx.canvas.width, u.ctx.canvas.height).data;
+    const w = u.ctx.canvas.width;
+    let red = 0;
+    let green = 0;
+    for (let x = Math.ceil(u.bbox.left); x < u.bbox.left + u.bbox.width; x++) {
+      const i = 4 * (y * w + x);
+      if (d[i] > 200 && d[i + 1] < 60 && d[i + 2] < 60) red++;
+    }
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 60 && d[i + 1] > 200 && d[i + 2] < 60) green++;
+    return { red, width: u.bbox.width, green };
+  });
+  await waitFor(async () => (await seen()).red > 0, 10000, 'a red line at 50');
+  const s = await seen();
+  assert.ok(s.red > s.width * 0.4, `the line at 50 runs across the plot, dashed (${s.red} of ${s.width} px)`);
+  assert.equal(s.green, 0, 'a threshold outside the axis (200 > y_max) is not drawn');
+  assert.deepEqual(errors, []);
+});

@@ -247,7 +247,7 @@ export class SvChart extends SvWidget {
 
     const c = w.config;
     const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
-    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey, c.y_min, c.y_max, c.y_scale]);
+    const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey, c.y_min, c.y_max, c.y_scale, c.thresholds]);
     const reuse = this.plot !== null && shape === this.shape;
     if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
 
@@ -628,6 +628,25 @@ export class SvChart extends SvWidget {
         },
       ],
       hooks: {
+        // Threshold lines (config thresholds, as on gauges): dashed, across the plot, under the cursor.
+        draw: [(u) => {
+          const th = w.config.thresholds;
+          if (!th.length) return;
+          const { ctx, bbox } = u;
+          ctx.save();
+          ctx.lineWidth = Math.max(1, Math.round(dpr()));
+          ctx.setLineDash([6 * dpr(), 4 * dpr()]);
+          for (const [v, color] of th) {
+            const y = Math.round(u.valToPos(v, 'y', true));
+            if (!(y >= bbox.top && y <= bbox.top + bbox.height)) continue;
+            ctx.strokeStyle = forced ? systemColor('CanvasText') : color;
+            ctx.beginPath();
+            ctx.moveTo(bbox.left, y);
+            ctx.lineTo(bbox.left + bbox.width, y);
+            ctx.stroke();
+          }
+          ctx.restore();
+        }],
         setSelect: [(u) => {
           if (u.select.width > 2) {
             this.zoomed = true;

@@ -31,7 +31,7 @@ from ._errors import (
     UnknownColumnError,
 )
 from ._publisher import Credentials as _Credentials
-from ._widgets import Chart, Gauge, Stat, Table, Widget, slug
+from ._widgets import _thresholds, Chart, Gauge, Stat, Table, Widget, slug
 
 __all__ = [
     "configure",
@@ -187,7 +187,7 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
           id: str | None = None, title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
           max_points: int | None = None, x_type: str | None = None, embed: bool = False,
           width: int | str | None = None, height: int | str | None = None, order: float | None = None, y_min: float | None = None,
-          y_max: float | None = None, y_scale: str | None = None) -> Chart:
+          y_max: float | None = None, y_scale: str | None = None, thresholds: list[tuple[float, str]] | None = None) -> Chart:
     """A chart: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
 
     y_column may be a list: one series per column, named by it. series_column= makes one series per
@@ -205,6 +205,7 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
               x_column=x_column, series_column=series_column, x_type=x_type or "number")
     w._size(width, height, order)
     w._y_axis(y_min, y_max, y_scale)
+    w.thresholds = _thresholds(wid, thresholds)
     if src is not None:
         if not isinstance(w.y_column, list):
             w.y_column = _value_column(src, w.y_column, wid, "chart")

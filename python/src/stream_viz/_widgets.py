@@ -330,6 +330,7 @@ class Chart(Widget):
         self.y_min: float | None = None
         self.y_max: float | None = None
         self.y_scale: str | None = None
+        self.thresholds: list[tuple[float, str]] = []
 
     def _y_axis(self, y_min: Any, y_max: Any, y_scale: Any) -> None:
         """The y axis's fixed ends and scale (docs/protocol.md §1.2), checked as the server does."""
@@ -350,6 +351,8 @@ class Chart(Widget):
         for k in ("y_min", "y_max", "y_scale"):
             if getattr(self, k) is not None:
                 cfg[k] = getattr(self, k)
+        if self.thresholds:
+            cfg["thresholds"] = [[v, c] for v, c in self.thresholds]
         if self.max_points is not None:  # else the server's --history: one default for every producer
             cfg["max_points"] = self.max_points
         cfg["x_type"] = self.x_type
