@@ -219,6 +219,70 @@ func TestResentMsgIDIsStoredOnce(t *testing.T) {
 	assertJSON(t, "state after the restart", e2.widgetState(t, "d"), `{"points": [[1, 1], [2, 2], [3, 3]]}`)
 }
 
+// An update resent after a crash can reach the restarted gateway while it
+// is still reading its log back: it must wait for that, then be answered
+// as a duplicate of the copy the log holds, not stored a second time (the
+// kill -9 test saw points stored twice this way).
+func TestResendDuringTheReplayAfterACrashIsStoredOnce(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	first, err := e.js.Publish(ctx, "sv.d.data", []byte(`{"x": 1, "y": 1}`), jetstream.WithMsgID("m-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitSeq(t, first.Sequence)
+	e.crash(t)
+
+	acks := make(chan *nats.Msg, 1)
+	cfg := e.cfg
+	cfg.beforeReplay = func(g *Gateway) {
+		nc, err := nats.Connect(g.nc.ConnectedUrl(), nats.Name("resender"))
+		if err != nil {
+			t.Errorf("connect during the replay: %v", err)
+			return
+		}
+		t.Cleanup(nc.Close)
+		inbox := nats.NewInbox()
+		if _, err := nc.ChanSubscribe(inbox, acks); err != nil {
+			t.Errorf("subscribe: %v", err)
+			return
+		}
+		msg := nats.NewMsg("sv.d.data")
+		msg.Data = []byte(`{"x": 1, "y": 1}`)
+		msg.Reply = inbox
+		msg.Header.Set(jetstream.MsgIDHeader, "m-1")
+		if err := nc.PublishMsg(msg); err != nil {
+			t.Errorf("resend: %v", err)
+			return
+		}
+		// Return only once the gateway holds the resend, so it is
+		// there before a single stored message has been read back.
+		deadline := time.Now().Add(waitTimeout)
+		for g.w.waiting.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if g.w.waiting.Load() == 0 {
+			t.Errorf("the resend never reached the gateway")
+		}
+	}
+	e2 := startEnvAt(t, e.dir, cfg)
+	var ack jetstream.PubAck
+	select {
+	case m := <-acks:
+		if err := json.Unmarshal(m.Data, &ack); err != nil {
+			t.Fatalf("acknowledgement %s: %v", m.Data, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the resend was never acknowledged")
+	}
+	if !ack.Duplicate || ack.Sequence != first.Sequence {
+		t.Fatalf("the resend during the replay got %+v, want a duplicate at %d", ack, first.Sequence)
+	}
+	e2.publishAndWait(t, "sv.d.data", `{"x": 2, "y": 2}`)
+	assertJSON(t, "state after the restart", e2.widgetState(t, "d"), `{"points": [[1, 1], [2, 2]]}`)
+}
+
 // A data dir whose log was written by publishers directly (subjects sv.>,
 // snapshots marked with a stream sequence) still loads: its snapshots and
 // updates fold into the same state, it takes new updates through the

@@ -69,6 +69,9 @@ type Config struct {
 	// for that long is closed. Default 10 s; tests that stall a socket on
 	// purpose lengthen it so that only the queue bound cuts it.
 	writeWait time.Duration
+	// beforeReplay, when set, runs in Start once the gateway takes updates
+	// and before it reads the log back: tests publish into that window.
+	beforeReplay func(*Gateway)
 
 	// Token, when set, guards every route but /healthz, /login and /static/:
 	// a request needs "Authorization: Bearer <Token>", the session cookie the
@@ -251,9 +254,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 			"stream", broker.LogStream, "epoch", st.Epoch)
 	}
 	// Take updates from now on, so none published while the log replays is
-	// lost; they are stored behind it.
+	// lost; they queue until it has been read (dedup needs its ids), then
+	// are stored behind it.
 	if err := g.w.start(); err != nil {
 		return fmt.Errorf("gateway: %w", err)
+	}
+	if g.cfg.beforeReplay != nil {
+		g.cfg.beforeReplay(g)
 	}
 	// Positions (logformat.go): the log is purged up to compacted, and no
 	// record lies past the last stored message.
@@ -273,6 +280,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.startIngest(ctx, waitFor); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	g.w.replayDone()
 	g.bg.Add(3)
 	go g.compactLoop()
 	go func() {

@@ -63,6 +63,13 @@ type writer struct {
 	ready chan *batch // validated, to be stored; the committer takes them in order
 	done  chan struct{}
 
+	// replayed opens once the log stored before Start has been read back, so
+	// the ids of updates stored before a restart are known to dedup: an
+	// update resent because its acknowledgement was lost in a crash is
+	// checked against them, not stored again. Until then updates only queue.
+	replayed   chan struct{}
+	replayOnce sync.Once
+
 	dedup dedupMap
 
 	// The decoded updates of batches being stored, by batch id, so the
@@ -116,6 +123,7 @@ func newWriter(g *Gateway) *writer {
 		wake:     make(chan struct{}, 1),
 		ready:    make(chan *batch, 1),
 		done:     make(chan struct{}),
+		replayed: make(chan struct{}),
 		dedup:    dedupMap{window: g.cfg.DedupWindow, m: map[string]*dedupEntry{}},
 		decoded:  map[string][]decoded{},
 	}
@@ -219,6 +227,7 @@ const batchRecords = 4096
 // growing (the group commit). It runs until close has emptied the queue.
 func (w *writer) build() {
 	defer close(w.ready)
+	<-w.replayed
 	b := w.newBatch()
 	for {
 		msgs, closing := w.take(batchRecords)
@@ -519,10 +528,15 @@ func appendPubAckError(b []byte, code int, description string) []byte {
 
 // close stops taking updates, stores what is queued (bounded by ctx) and
 // stops the writer.
+// replayDone lets queued updates through to dedup and storage: the log
+// before Start has been read (or Start gave up and the writer is closing).
+func (w *writer) replayDone() { w.replayOnce.Do(func() { close(w.replayed) }) }
+
 func (w *writer) close(ctx context.Context) {
 	if w.sub == nil {
 		return // never started
 	}
+	w.replayDone()
 	{
 		// Drain delivers what nats.go already holds to onMsg, then stops.
 		_ = w.sub.Drain()
