@@ -25,9 +25,6 @@ var (
 	fontList = regexp.MustCompile(`^[A-Za-z0-9 ,\-._'"]{1,200}$`)
 )
 
-// themeColorKeys are the theme's colours, each a CSS variable on the page.
-var themeColorKeys = []string{"accent", "background", "surface", "text"}
-
 const maxThemeRadius = 32
 
 func validColor(s string) bool {

@@ -34,7 +34,8 @@ class BuildWithServer(build_py):
             shutil.copy2(prebuilt, target)
         else:
             if not (REPO / "go.mod").exists():
-                raise SystemExit(f"stream-viz: cannot build the server: no go.mod in {REPO} (set STREAMVIZ_BIN to a built binary)")
+                raise SystemExit(f"stream-viz: cannot build the server: no go.mod in {REPO} "
+                                 "(set STREAMVIZ_BIN to a built binary)")
             if shutil.which("go") is None:
                 raise SystemExit("stream-viz: building from source needs Go (https://go.dev/dl) or STREAMVIZ_BIN")
             env = dict(os.environ, CGO_ENABLED="0")

@@ -6,6 +6,7 @@ No mocks: everything here talks to a really spawned `streamviz` over the network
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -40,7 +41,7 @@ def wait_until(cond: Callable[[], Any], timeout: float = 15.0, what: str = "the 
             if got:
                 return got
             last = got
-        except Exception as e:  # noqa: BLE001 - reported below
+        except Exception as e:
             last = e
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
@@ -141,7 +142,7 @@ class DashClient:
                 self._opened.set()
                 for raw in ws:
                     self._on_message(raw)
-        except Exception as e:  # noqa: BLE001 - the socket closes at the end of every test
+        except Exception as e:
             if self.ws is None:
                 self._open_error = e
             elif not self.closed:
@@ -163,7 +164,7 @@ class DashClient:
             for ev in events:
                 try:
                     changed = self._apply(ev)
-                except Exception as e:  # noqa: BLE001 - surfaced through errors
+                except Exception as e:
                     self.errors.append(f"cannot apply {ev!r}: {e!r}")
                     continue
                 touched |= changed
@@ -237,10 +238,8 @@ class DashClient:
 
     def close(self) -> None:
         self.closed = True
-        try:
+        with contextlib.suppress(Exception):
             self.ws.close()
-        except Exception:  # noqa: BLE001
-            pass
         self.thread.join(5)
 
 
@@ -273,10 +272,7 @@ def apply_data(w: dict, d: dict) -> None:
         if st is None:
             st = w["state"] = {"points": []}
         name = d.get("series") or ""
-        if name:
-            pts = st.setdefault("series", {}).setdefault(name, [])
-        else:
-            pts = st.setdefault("points", [])
+        pts = st.setdefault("series", {}).setdefault(name, []) if name else st.setdefault("points", [])
         rm = set(d.get("remove") or [])
         if rm:
             pts[:] = [p for p in pts if p[0] not in rm]

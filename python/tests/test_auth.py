@@ -59,7 +59,7 @@ def test_start_with_token_protects_the_server_and_embed_url_opens_one_widget():
 
 
 def test_embed_url_refuses_what_it_cannot_sign():
-    with pytest.raises(sv.StreamVizError, match="sv.start"):
+    with pytest.raises(sv.StreamVizError, match=r"sv\.start"):
         sv.embed_url("revenue")  # nothing running
     with pytest.raises(sv.StreamVizError, match="token"):
         sv.embed_url("revenue", base_url="http://127.0.0.1:3000")

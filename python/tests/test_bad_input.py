@@ -8,10 +8,10 @@ import warnings
 
 import pathway as pw
 import pytest
+from helpers import child_servers, wait_until, wait_widget
 
 import stream_viz as sv
 import stream_viz._server as server_mod
-from helpers import child_servers, wait_until, wait_widget
 
 ORDERS_MD = """
 region | amount | note

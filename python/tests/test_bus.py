@@ -10,7 +10,6 @@ import textwrap
 import threading
 
 import pytest
-
 from helpers import api_widgets, child_servers, get_json, rows_of, wait_until, wait_widget
 
 PUBLISHER = {

@@ -8,8 +8,9 @@ import json
 import subprocess
 import warnings
 
-import stream_viz as sv
 from helpers import wait_until, wait_widget
+
+import stream_viz as sv
 
 
 def test_chart_send_takes_datetimes_and_warns_once_when_a_number_looks_like_epoch_seconds():

@@ -13,7 +13,6 @@ import sys
 import threading
 
 import pytest
-
 from helpers import REPO, alive, api_widgets, get_json, wait_until
 
 pytestmark = pytest.mark.slow

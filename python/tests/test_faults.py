@@ -10,6 +10,7 @@ a full mode:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -24,9 +25,9 @@ import warnings
 
 import pathway as pw
 import pytest
+from helpers import REPO, DashClient, get_json, wait_until
 
 import stream_viz as sv
-from helpers import REPO, DashClient, get_json, wait_until
 
 KILLS = int(os.environ.get("STREAMVIZ_FAULT_KILLS", "5"))
 OUTAGE = float(os.environ.get("STREAMVIZ_FAULT_OUTAGE", "3"))
@@ -54,13 +55,13 @@ class ServeProcess:
         """Starts the server and returns the wall-clock time (s) of its ready line."""
         assert self.proc is None or self.proc.poll() is not None
         self.starts += 1
-        log = open(self.log_path, "a")
-        log.write(f"--- start {self.starts}\n")
-        log.flush()
-        self.proc = subprocess.Popen(
-            [self.binary, "serve", "--addr", self.http, "--nats-addr", self.nats, "--data-dir", self.data_dir],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
-        log.close()
+        # The server writes to its own copy of the log's descriptor: ours closes once it is spawned.
+        with open(self.log_path, "a") as log:
+            log.write(f"--- start {self.starts}\n")
+            log.flush()
+            self.proc = subprocess.Popen(
+                [self.binary, "serve", "--addr", self.http, "--nats-addr", self.nats, "--data-dir", self.data_dir],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.proc.stdout.readline()
         ready_at = time.time()
         if not line:
@@ -272,9 +273,10 @@ def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect
     page = PageWatcher(serve.base + "/", "pts", str(tmp_path / "page.log"))
     script = tmp_path / "publisher.py"
     script.write_text(textwrap.dedent(PUBLISHER))
-    pub = subprocess.Popen([sys.executable, str(script), "nats://" + serve.nats], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=open(tmp_path / "publisher.log", "w"), text=True,
-                           env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    with open(tmp_path / "publisher.log", "w") as publisher_log:
+        pub = subprocess.Popen([sys.executable, str(script), "nats://" + serve.nats], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=publisher_log, text=True,
+                               env=dict(os.environ, PYTHONUNBUFFERED="1"))
     acks = Acks(pub)
     reconnects: list[float] = []
     try:
@@ -291,10 +293,10 @@ def test_kill_9_loses_no_acknowledged_update_duplicates_none_and_pages_reconnect
             ready = serve.start()
             held, newest = check_restored(serve, acked_xs, acked_rows, f"restart {n}")
             # The open page comes back by itself, with data published after the restart.
-            seen = page.wait(lambda s: s["t"] >= ready * 1000 and s["conn"] == "live" and (s["lastY"] or -1) > newest,
-                             20, f"the page to reconnect after restart {n}")
+            seen = page.wait(lambda s, ready=ready, newest=newest: s["t"] >= ready * 1000 and s["conn"] == "live"
+                             and (s["lastY"] or -1) > newest, 20, f"the page to reconnect after restart {n}")
             reconnects.append(seen["t"] - ready * 1000)
-            live = page.wait(lambda s: s["t"] >= ready * 1000 and s["conn"] == "live", 1, "the live state")
+            live = page.wait(lambda s, ready=ready: s["t"] >= ready * 1000 and s["conn"] == "live", 1, "the live state")
             first_ack = min((at for at, x in acks.chart if x > newest), default=ready)
             print(f"restart {n}: {len(acked_xs)} points acknowledged, {held} held after restart; after the ready line "
                   f"the page was live at {live['t'] - ready * 1000:.0f} ms, the publisher's first new point acknowledged "
@@ -387,7 +389,7 @@ def test_sdk_rides_out_the_server_going_away_and_converges_when_it_returns(serve
         t.join(OUTAGE + 60)
         assert outage.get("away", 0) >= OUTAGE, outage
         # pw.run() went on at its own pace throughout: the SDK never held Pathway's thread.
-        gaps = [b - a for a, b in zip(commits, commits[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(commits)]
         assert took < ticks.seconds + 5, f"pw.run() took {took:.1f}s for a {ticks.seconds:.1f}s stream"
         assert max(gaps) < 1.0, f"Pathway stalled {max(gaps):.2f}s between commits"
         assert not outage["stats_while_down"]["connected"]
@@ -486,7 +488,7 @@ def test_kill_9_under_many_acknowledged_publishes_in_flight_loses_none_of_them(s
     try:
         for k in range(KILLS):
             before = len(acked)
-            wait_until(lambda: len(acked) > before + 200, 30, f"acknowledgements before kill {k + 1}")
+            wait_until(lambda before=before: len(acked) > before + 200, 30, f"acknowledgements before kill {k + 1}")
             time.sleep(rng.uniform(0.05, 0.5))
             serve.kill()
             serve.start()

@@ -8,6 +8,7 @@ pseudo-terminal (pty), and signals are real signals.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -21,9 +22,9 @@ import threading
 import warnings
 
 import pytest
+from helpers import alive, get_json, wait_until, wait_widget
 
 import stream_viz as sv
-from helpers import alive, get_json, wait_until, wait_widget
 
 DEADLINE = 60  # generous bound on anything that should take a few seconds
 
@@ -271,10 +272,8 @@ class Terminal:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(DEADLINE)
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
 
 
 def up(url: str) -> bool:

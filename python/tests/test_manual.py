@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 import pytest
+from helpers import api_widget, api_widgets, get_json, http_base, rows_of, wait_state, wait_until, wait_widget
 
 import stream_viz as sv
-from helpers import api_widget, api_widgets, get_json, http_base, rows_of, wait_state, wait_until, wait_widget
 
 UTC = dt.timezone.utc
 

@@ -12,9 +12,9 @@ import textwrap
 import threading
 
 import pytest
+from helpers import DashClient, api_widget, wait_until
 
 import stream_viz as sv
-from helpers import DashClient, api_widget, wait_until
 
 AUTH = {
     "users": [

@@ -17,7 +17,6 @@ import sys
 import textwrap
 
 import pytest
-
 from helpers import REPO
 
 DEADLINE = 300

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pathway as pw
 import pytest
+from helpers import DashClient, api_widget, get_json, http_base, pandas_rows, plain, rows_of, wait_state, wait_widget
 
 import stream_viz as sv
 from stream_viz import _pathway
-from helpers import DashClient, api_widget, get_json, http_base, pandas_rows, plain, rows_of, wait_state, wait_widget
 
 
 @pytest.fixture(autouse=True, params=["value-list sink", "pw.io.subscribe"])
@@ -137,7 +137,7 @@ def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(client
     by_region = orders.groupby(pw.this.region).reduce(pw.this.region, revenue=pw.reducers.sum(pw.this.amount),
                                                        orders=pw.reducers.count())
     df = pw.debug.table_to_pandas(by_region)
-    expected = {r: {"region": r, "revenue": plain(rev)} for r, rev in zip(df["region"], df["revenue"])}
+    expected = {r: {"region": r, "revenue": plain(rev)} for r, rev in zip(df["region"], df["revenue"], strict=True)}
     assert set(expected) == {"eu", "us", "latam"}
 
     recorder = CommitRecorder(by_region, key_col="region", columns=["region", "revenue"])
@@ -205,7 +205,7 @@ def test_window_chart_has_one_point_per_window_late_events_move_it_and_retractio
     def x_of(v):
         return float(v) if axis == "number" else pd.Timestamp(v).timestamp() * 1000.0
 
-    expected = [(x_of(s), plain(v)) for s, v in zip(df["start"], df["total"])]
+    expected = [(x_of(s), plain(v)) for s, v in zip(df["start"], df["total"], strict=True)]
     # [0,10): 1+2 then the late 4 -> 7; [10,20): 5 then 3 -> 8; [20,30): 1 then retracted for good.
     assert expected == [(0.0, 7), (10_000.0 if axis == "datetime" else 10.0, 8)]
 
@@ -284,7 +284,7 @@ def test_streaming_connector_subject_every_commit_shows_whole_and_final_state_ma
                 if Orders.pace is not None:
                     try:
                         Orders.pace(i)
-                    except BaseException as e:  # noqa: BLE001 - re-raised by the test
+                    except BaseException as e:
                         Orders.error = e
                         return
 
@@ -561,7 +561,7 @@ class PacedRows:
                     if outer.pace is not None:
                         try:
                             outer.pace(i)
-                        except BaseException as e:  # noqa: BLE001 - re-raised by the test
+                        except BaseException as e:
                             outer.error = e
                             return
 
@@ -657,7 +657,7 @@ def test_chart_with_a_list_of_y_columns_draws_one_series_per_column_named_by_it(
                             n=pw.this.n, total=pw.this.total)
     ref = ChartReference(ranked, "pos", ["n", "total"], named=True)
     df = pw.debug.table_to_pandas(ranked)
-    expected = {col: sorted((float(p), plain(v)) for p, v in zip(df["pos"], df[col])) for col in ("n", "total")}
+    expected = {col: sorted((float(p), plain(v)) for p, v in zip(df["pos"], df[col], strict=True)) for col in ("n", "total")}
     w = sv.chart(ranked, ["n", "total"], x_column="pos", id="both")
     assert w.y_column == ["n", "total"] and w.label is None
     sv.start(port=0)
@@ -753,7 +753,7 @@ def test_a_table_over_the_row_limit_applies_every_update_of_live_rows_and_counts
                 self.commit()
                 try:
                     box["pace"](i)
-                except BaseException as e:  # noqa: BLE001 - re-raised by the test
+                except BaseException as e:
                     box["error"] = e
                     return
 

@@ -14,9 +14,9 @@ import warnings
 
 import pathway as pw
 import pytest
+from helpers import REPO, alive, get_json, pandas_rows, wait_state, wait_until, wait_widget
 
 import stream_viz as sv
-from helpers import REPO, alive, get_json, pandas_rows, wait_state, wait_until, wait_widget
 
 COMMITS = 300
 

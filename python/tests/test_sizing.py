@@ -4,9 +4,9 @@ sent in its config (the server's normalized config carries them); bad ones raise
 from __future__ import annotations
 
 import pytest
+from helpers import api_widgets, wait_until
 
 import stream_viz as sv
-from helpers import api_widgets, wait_until
 
 
 def test_width_height_and_order_reach_the_server():

@@ -18,7 +18,6 @@ import threading
 
 import pathway as pw
 import pytest
-
 from helpers import alive, child_servers, get_json, pandas_rows, wait_until
 
 DEADLINE = 120  # generous: two Pathway processes start on a loaded 2-core machine

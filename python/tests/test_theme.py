@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import get_json, http_base, wait_until
 
 import stream_viz as sv
-from helpers import get_json, http_base, wait_until
 
 
 def dashboard() -> dict:

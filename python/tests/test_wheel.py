@@ -4,8 +4,8 @@ outside the source tree, and a dashboard run from it with no STREAMVIZ_BIN and n
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO, alive, get_json, rows_of, wait_until, wait_widget
 
 pytestmark = pytest.mark.slow

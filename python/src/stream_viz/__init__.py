@@ -34,41 +34,41 @@ from ._publisher import Credentials as _Credentials
 from ._widgets import _thresholds, Chart, Gauge, Stat, Table, Widget, slug
 
 __all__ = [
-    "configure",
-    "title",
-    "table",
-    "stat",
+    "BinaryNotFoundError",
+    "Chart",
+    "DuplicateWidgetError",
+    "Gauge",
+    "InvalidOptionError",
+    "MultipleRowsError",
+    "NotAuthorizedError",
+    "NotNumericError",
+    "PortInUseError",
+    "ProducerConflictWarning",
+    "PublishRefusedWarning",
+    "ServerStartError",
+    "ServerUnreachableError",
+    "Stat",
+    "StreamVizError",
+    "Table",
+    "UnknownColumnError",
+    "Widget",
     "chart",
+    "configure",
+    "embed_url",
     "gauge",
     "start",
-    "stop",
-    "embed_url",
+    "stat",
     "stats",
-    "Widget",
-    "Table",
-    "Stat",
-    "Chart",
-    "Gauge",
-    "StreamVizError",
-    "UnknownColumnError",
-    "DuplicateWidgetError",
-    "InvalidOptionError",
-    "NotNumericError",
-    "MultipleRowsError",
-    "BinaryNotFoundError",
-    "ServerStartError",
-    "PortInUseError",
-    "ServerUnreachableError",
-    "NotAuthorizedError",
-    "PublishRefusedWarning",
-    "ProducerConflictWarning",
+    "stop",
+    "table",
+    "title",
 ]
 
 __version__ = "0.1.0"
 
 
-def configure(title: str | None = None, theme: str | dict[str, Any] | None = None, port: int | None = None, embed: bool | None = None,
-              producer: str | None = None) -> None:
+def configure(title: str | None = None, theme: str | dict[str, Any] | None = None, port: int | None = None,
+              embed: bool | None = None, producer: str | None = None) -> None:
     """Dashboard-wide settings: its title, colour theme, default port, and whether widgets print embed links.
 
     theme is "dark" (the default), "light", "auto" (follows the viewer's system) or a dict of
@@ -98,23 +98,20 @@ def title(text: str) -> None:
     _D.set_title(text)
 
 
-def _pw():
-    # Imported on first use so that Pathway stays an optional dependency.
-    from . import _pathway as bindings
-
-    return bindings
-
-
 def _resolve(source: Any, id: str | None, fallback: str | None, kind: str) -> tuple[str, Any]:
     """The widget id and the Pathway table (None in manual mode).
 
     Duplicates are refused here, before anything subscribes to the table.
     """
+    # The Pathway bindings are imported on first use, here and below, so that Pathway stays an
+    # optional dependency.
+    from ._pathway import is_table
+
     src = None
     if isinstance(source, str):
         wid = id if id is not None else source
     else:
-        if not _pw().is_table(source):
+        if not is_table(source):
             raise InvalidOptionError(id or kind, "source", source, "a Pathway table or a string id")
         wid = id if id is not None else (slug(fallback) if fallback else f"{kind}_{len(_D.widgets) + 1}")
         src = source
@@ -134,12 +131,16 @@ def table(source: Any, *, id: str | None = None, title: str | None = None, colum
     """Live rows: a Pathway table's rows, or rows sent with .send(row)."""
     wid, src = _resolve(source, id, title, "table")
     if src is not None and columns is None:
-        columns = _pw().columns_of(src)
+        from ._pathway import columns_of
+
+        columns = columns_of(src)
     w = Table(_D, wid, title=title, columns=columns, column_labels=column_labels, column_format=column_format,
               max_rows=max_rows, sort_by=sort_by, sort_desc=sort_desc, key=key, embed=_embed(embed))
     w._size(width, height, order)
     if src is not None:
-        _pw().bind_table(w, src)
+        from ._pathway import bind_table
+
+        bind_table(w, src)
         w.source = src
     return _D.add(w)
 
@@ -147,7 +148,9 @@ def table(source: Any, *, id: str | None = None, title: str | None = None, colum
 def _value_column(src: Any, column: str | None, wid: str, kind: str) -> str:
     if column is not None:
         return column
-    cols = _pw().columns_of(src)
+    from ._pathway import columns_of
+
+    cols = columns_of(src)
     if len(cols) != 1:
         raise InvalidOptionError(wid, "column", None, f"the column to show ({kind} of a table with columns {cols})")
     return cols[0]
@@ -162,7 +165,9 @@ def stat(source: Any, column: str | None = None, *, id: str | None = None, title
     w._size(width, height, order)
     if src is not None:
         w.column = _value_column(src, column, wid, "stat")
-        _pw().bind_value(w, src, w.column)
+        from ._pathway import bind_value
+
+        bind_value(w, src, w.column)
         w.source = src
     return _D.add(w)
 
@@ -178,7 +183,9 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
     w._size(width, height, order)
     if src is not None:
         w.column = _value_column(src, column, wid, "gauge")
-        _pw().bind_value(w, src, w.column)
+        from ._pathway import bind_value
+
+        bind_value(w, src, w.column)
         w.source = src
     return _D.add(w)
 
@@ -211,15 +218,17 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
             w.y_column = _value_column(src, w.y_column, wid, "chart")
         if x_type is not None:
             raise InvalidOptionError(wid, "x_type", x_type, "nothing for a Pathway chart: the x column's type decides")
-        _pw().bind_chart(w, src)
+        from ._pathway import bind_chart
+
+        bind_chart(w, src)
         w.source = src
     return _D.add(w)
 
 
 def start(port: int | None = None, *, url: str | None = None, data_dir: str | None = None, user: str | None = None,
-          password: str | None = None, nkeys_seed: str | os.PathLike | None = None,
-          user_credentials: str | os.PathLike | None = None, tls_ca: str | os.PathLike | None = None,
-          nats_auth: str | os.PathLike | None = None, token: str | None = None, linger: bool | None = None) -> None:
+          password: str | None = None, nkeys_seed: str | os.PathLike[str] | None = None,
+          user_credentials: str | os.PathLike[str] | None = None, tls_ca: str | os.PathLike[str] | None = None,
+          nats_auth: str | os.PathLike[str] | None = None, token: str | None = None, linger: bool | None = None) -> None:
     """Starts the dashboard: spawns the bundled server (or joins the one at url) and connects to it.
 
     linger: whether the dashboard stays up when the script ends, until Ctrl-C ("pipeline finished;
@@ -244,7 +253,9 @@ def start(port: int | None = None, *, url: str | None = None, data_dir: str | No
     _D.linger = linger
 
 
-def _check_start(user, password, nkeys_seed, user_credentials, tls_ca, nats_auth, linger) -> _Credentials:
+def _check_start(user: str | None, password: str | None, nkeys_seed: str | os.PathLike[str] | None,
+                 user_credentials: str | os.PathLike[str] | None, tls_ca: str | os.PathLike[str] | None,
+                 nats_auth: str | os.PathLike[str] | None, linger: bool | None) -> _Credentials:
     if (user is None) != (password is None):
         missing = "password" if password is None else "user"
         raise InvalidOptionError("start", missing, None, "user= and password= together")
@@ -253,14 +264,15 @@ def _check_start(user, password, nkeys_seed, user_credentials, tls_ca, nats_auth
         if path is not None and not os.access(path, os.R_OK):
             raise InvalidOptionError("start", name, path, "a readable file")
     if nkeys_seed is not None and importlib.util.find_spec("nkeys") is None:
-        raise InvalidOptionError("start", "nkeys_seed", nkeys_seed, "nkey authentication, which needs the nkeys package (pip install nkeys)")
+        raise InvalidOptionError("start", "nkeys_seed", nkeys_seed,
+                                 "nkey authentication, which needs the nkeys package (pip install nkeys)")
     if linger is not None and not isinstance(linger, bool):
         raise InvalidOptionError("start", "linger", linger, "True, False or None")
     return _Credentials(user=user, password=password, nkeys_seed=_path(nkeys_seed),
                         user_credentials=_path(user_credentials), tls_ca=_path(tls_ca))
 
 
-def _path(p: str | os.PathLike | None) -> str | None:
+def _path(p: str | os.PathLike[str] | None) -> str | None:
     return None if p is None else os.fspath(p)
 
 

@@ -11,15 +11,24 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any
+from typing import Any, TypeVar
 
 from ._auth import check_token, env_token
-from ._errors import DuplicateWidgetError, InvalidOptionError, ProducerConflictWarning, PublishRefusedWarning, ServerStartError, StreamVizError
+from ._errors import (
+    DuplicateWidgetError,
+    InvalidOptionError,
+    ProducerConflictWarning,
+    PublishRefusedWarning,
+    ServerStartError,
+    StreamVizError,
+)
 from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
 from ._spawn import Peer
 from ._spawn import from_env as spawn_peer
 from ._widgets import Widget
+
+W = TypeVar("W", bound=Widget)
 
 log = logging.getLogger("stream_viz")
 
@@ -35,7 +44,8 @@ def default_producer() -> str:
 
 
 _MODES = ("dark", "light", "auto")
-_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})|(?:rgb|rgba|hsl|hsla)\([0-9.,%/ deg-]{1,60}\)|[a-zA-Z]{3,30}")
+_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})"
+                    r"|(?:rgb|rgba|hsl|hsla)\([0-9.,%/ deg-]{1,60}\)|[a-zA-Z]{3,30}")
 _FONT = re.compile(r"[A-Za-z0-9 ,\-._'\"]{1,200}")
 
 
@@ -50,10 +60,10 @@ def check_theme(theme: Any) -> str | dict[str, Any]:
     if not isinstance(theme, dict):
         raise InvalidOptionError("dashboard", "theme", theme, expected)
     for k, v in theme.items():
-        ok = (k == "mode" and v in _MODES
-              or k in ("accent", "background", "surface", "text") and isinstance(v, str) and _COLOR.fullmatch(v) is not None
-              or k == "font" and isinstance(v, str) and _FONT.fullmatch(v) is not None and len(v.encode()) <= 200
-              or k == "radius" and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 32)
+        ok = ((k == "mode" and v in _MODES)
+              or (k in ("accent", "background", "surface", "text") and isinstance(v, str) and _COLOR.fullmatch(v) is not None)
+              or (k == "font" and isinstance(v, str) and _FONT.fullmatch(v) is not None and len(v.encode()) <= 200)
+              or (k == "radius" and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 32))
         if not ok:
             raise InvalidOptionError("dashboard", f"theme[{k!r}]", v, expected)
     return dict(theme)
@@ -79,10 +89,11 @@ class _Title:
             out["theme"] = self.theme
         return out
 
-    def _fold(self, taken: Any) -> None:
+    def _fold(self, taken: Any) -> int:
         self._pending = taken
+        return 0  # no Pathway commits: the title is set by hand
 
-    def _drain(self) -> list:
+    def _drain(self) -> list[tuple[str, Any, int]]:
         body, self._pending = self._pending, None
         return [("sv.$dashboard.config", body, 0)] if body else []
 
@@ -111,7 +122,7 @@ class Dashboard:
 
     # ---- declaration ----
 
-    def add(self, w: Widget) -> Widget:
+    def add(self, w: W) -> W:
         with self.lock:
             if w.id in self.widgets:
                 raise DuplicateWidgetError(w.id)
@@ -125,7 +136,7 @@ class Dashboard:
                 self._title.title = str(title)
             if theme is not None:
                 self._title.theme = check_theme(theme)
-            self.publisher.mark(self._title)  # type: ignore[arg-type]
+            self.publisher.mark(self._title)
 
     # ---- running ----
 
@@ -141,7 +152,8 @@ class Dashboard:
             raise StreamVizError("stream_viz is already started; call sv.stop() first to restart it")
         self._server_gone = False
         if url is not None and (port is not None or data_dir is not None or nats_auth is not None or token is not None):
-            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=, token=) belong to the server it spawns")
+            raise StreamVizError("sv.start(url=...) joins a running server: port= and data_dir= (and nats_auth=, token=) "
+                                 "belong to the server it spawns")
         if token is not None:
             check_token(token)
         # Under `pathway spawn --processes N` one process serves the dashboard (_spawn.py).
@@ -390,7 +402,7 @@ def _fresh_publisher(d: Dashboard) -> Publisher:
             w._config_pending = True
             p.mark(w)
         if d._title.title is not None or d._title.theme is not None:
-            p.mark(d._title)  # type: ignore[arg-type]
+            p.mark(d._title)
     return p
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import logging
 import math
@@ -21,8 +22,8 @@ REGIONS = ["eu-west", "eu-north", "us-east", "us-west", "apac", "latam"]
 def run_demo(port: int | None, manual: bool, seconds: float | None) -> int:
     if importlib.util.find_spec("pathway") is None:
         if not manual:
-            print("Pathway is not installed: running the manual-mode demo. For the Pathway demo: pip install 'stream-viz[pathway]'",
-                  file=sys.stderr)
+            print("Pathway is not installed: running the manual-mode demo. "
+                  "For the Pathway demo: pip install 'stream-viz[pathway]'", file=sys.stderr)
         manual = True
     if manual:
         return _manual(port, seconds)
@@ -107,11 +108,13 @@ def _pathway(port: int | None, seconds: float | None) -> int:
     )
 
     sv.title("StreamViz demo: Pathway orders")
-    sv.table(by_region, title="Orders by region", id="regions", sort_by="revenue", column_format={"revenue": ",.0f", "avg_basket": ".2f"})
+    sv.table(by_region, title="Orders by region", id="regions", sort_by="revenue",
+             column_format={"revenue": ",.0f", "avg_basket": ".2f"})
     sv.stat(totals, "revenue", id="revenue", title="Revenue", unit="$", format=",.0f")
     sv.gauge(totals, "avg_basket", id="avg_basket", title="Average basket", unit="$", min_val=0, max_val=120,
              thresholds=[(40, "#eab308"), (80, "#22c55e"), (120, "#3b82f6")])
-    sv.chart(per_window, "orders", x_column="window_start", id="orders_per_window", title="Orders per 2 s window", chart_type="bar", max_points=300)
+    sv.chart(per_window, "orders", x_column="window_start", id="orders_per_window", title="Orders per 2 s window",
+             chart_type="bar", max_points=300)
     sv.start(port)
     status.show()
     pw.run(monitoring_level=pw.MonitoringLevel.NONE, default_logging=False)
@@ -157,15 +160,11 @@ class _Status:
         print(("\r\033[K" if self.tty else "") + text, file=sys.stderr, flush=True)
 
 
-def _seconds(n: float):
-    import datetime
-
+def _seconds(n: float) -> datetime.timedelta:
     return datetime.timedelta(seconds=n)
 
 
-def _utcnow():
-    import datetime
-
+def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 

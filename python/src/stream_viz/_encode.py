@@ -34,9 +34,8 @@ def cell(v: Any) -> Any:
     if isinstance(v, (bytes, bytearray)):
         return base64.b64encode(bytes(v)).decode()
     tname = type(v).__module__ + "." + type(v).__name__
-    if tname.startswith("numpy."):
-        if hasattr(v, "tolist"):
-            return cell(v.tolist())
+    if tname.startswith("numpy.") and hasattr(v, "tolist"):
+        return cell(v.tolist())
     if tname.startswith("pandas.") and hasattr(v, "total_seconds"):  # pd.Timedelta
         try:
             return v.total_seconds()
@@ -80,9 +79,8 @@ def time_ms(v: Any) -> float:
     if isinstance(v, (int, float)):
         return v
     if isinstance(v, _dt.datetime):
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=_dt.timezone.utc)
-        return v.timestamp() * 1000.0
+        aware = v if v.tzinfo is not None else v.replace(tzinfo=_dt.timezone.utc)
+        return aware.timestamp() * 1000.0
     if isinstance(v, _dt.date):
         return _dt.datetime(v.year, v.month, v.day, tzinfo=_dt.timezone.utc).timestamp() * 1000.0
     if isinstance(v, decimal.Decimal):

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
-    "StreamVizError",
-    "UnknownColumnError",
+    "BinaryNotFoundError",
     "DuplicateWidgetError",
     "InvalidOptionError",
-    "NotNumericError",
     "MultipleRowsError",
-    "BinaryNotFoundError",
+    "NotAuthorizedError",
+    "NotNumericError",
+    "PortInUseError",
+    "ProducerConflictWarning",
+    "PublishRefusedWarning",
     "ServerStartError",
     "ServerUnreachableError",
-    "NotAuthorizedError",
-    "PortInUseError",
-    "PublishRefusedWarning",
-    "ProducerConflictWarning",
+    "StreamVizError",
+    "UnknownColumnError",
 ]
 
 
@@ -31,7 +31,7 @@ class UnknownColumnError(StreamVizError, KeyError):
         super().__init__(f"widget {widget!r}: the table has no column {column!r}; its columns are {self.available}")
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return self.args[0]
+        return str(self.args[0])
 
 
 class DuplicateWidgetError(StreamVizError, ValueError):

@@ -13,7 +13,9 @@ from typing import Any
 
 from ._encode import cell, number, time_ms
 from ._errors import InvalidOptionError, MultipleRowsError, NotNumericError, UnknownColumnError
-from ._widgets import Chart, Table, _ValueWidget
+from ._widgets import Chart, Commit, Table, _ValueWidget
+
+Row = dict[str, Any]  # a live row: column -> value
 
 
 def is_table(source: Any) -> bool:
@@ -43,7 +45,8 @@ def _numeric_type(t: Any) -> bool:
 def check_numeric(widget: str, table: Any, column: str) -> None:
     hint = table.schema.typehints().get(column)
     if hint is not None and hint is not Any and not _numeric_type(hint):
-        raise InvalidOptionError(widget, "column", column, f"a numeric column; {column!r} holds {getattr(hint, '__name__', hint)}")
+        raise InvalidOptionError(widget, "column", column,
+                                 f"a numeric column; {column!r} holds {getattr(hint, '__name__', hint)}")
 
 
 def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
@@ -56,7 +59,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     the largest share of what a subscription costs it)."""
     import pathway as pw
 
-    buf: list = []
+    buf: Commit = []
 
     def on_time_end(time: int) -> None:
         nonlocal buf
@@ -69,7 +72,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     if sink is not None:
         callback_sink, table_to_datasink = sink
 
-        def on_values(key: Any, values: list, time: int, diff: int) -> None:
+        def on_values(key: Any, values: list[Any], time: int, diff: int) -> None:
             buf.append((key, values, time, diff > 0))
 
         table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
@@ -77,7 +80,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
                                                unique_name=f"stream_viz_{name}"))
         return
 
-    def on_change(key: Any, row: dict, time: int, is_addition: bool) -> None:
+    def on_change(key: Any, row: Row, time: int, is_addition: bool) -> None:
         buf.append((key, list(row.values()), time, is_addition))
 
     pw.io.subscribe(table, on_change=on_change, on_time_end=on_time_end, name=f"stream_viz_{name}")
@@ -110,11 +113,11 @@ class _Rows:
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.row: dict[Any, dict] = {}
+        self.row: dict[Any, Row] = {}
 
-    def apply(self, commits: list[list]) -> list[tuple[Any, dict | None, dict | None]]:
+    def apply(self, commits: list[Commit]) -> list[tuple[Any, Row | None, Row | None]]:
         """(key, row before, row now) for each key the commits changed; None when not live."""
-        verdict: dict[Any, list | None] = {}
+        verdict: dict[Any, list[Any] | None] = {}
         for commit in commits:
             verdict.update({key: None for key, _values, _time, is_addition in commit if not is_addition})
             verdict.update({key: values for key, values, _time, is_addition in commit if is_addition})
@@ -128,7 +131,7 @@ class _Rows:
                 del rows[key]
                 now = None
             else:
-                now = rows[key] = dict(zip(columns, values))
+                now = rows[key] = dict(zip(columns, values, strict=True))  # values come in column order, one per column
             out.append((key, before, now))
         return out
 
@@ -138,7 +141,7 @@ class _TableBinding:
         self.w, self.cols, self.key_col, self.rows = w, cols, key_col, _Rows(columns)
         self.texts: dict[Any, str] = {}  # Pathway key -> its text: str() of a Pointer is not cheap
 
-    def fold(self, commits: list[list]) -> None:
+    def fold(self, commits: list[Commit]) -> None:
         ops = self.w._f_ops
         cols, key_col = self.cols, self.key_col
         if key_col is None:
@@ -155,7 +158,7 @@ class _TableBinding:
             return
         # Keyed by a column: a row whose key value changed leaves its old key, which is
         # deleted unless another row of this commit took it over.
-        upserts: dict[str, dict] = {}
+        upserts: dict[str, Row] = {}
         left: set[str] = set()
         for _key, before, now in self.rows.apply(commits):
             if before is not None:
@@ -182,13 +185,13 @@ class _ValueBinding:
     def __init__(self, w: _ValueWidget, columns: list[str], column: str):
         self.w, self.column, self.rows = w, column, _Rows(columns)
 
-    def fold(self, commits: list[list]) -> None:
+    def fold(self, commits: list[Commit]) -> None:
         # Commit by commit: a single-row table is cheap to fold, and each commit's value counts
         # (the last single-row value stays when a later commit adds rows).
         for commit in commits:
             self._fold_one(commit)
 
-    def _fold_one(self, commit: list) -> None:
+    def _fold_one(self, commit: Commit) -> None:
         if not self.rows.apply([commit]):
             return
         w, n = self.w, len(self.rows.row)
@@ -222,12 +225,12 @@ class _ChartRows:
 
     def __init__(self, w: Chart):
         self.w = w
-        ys = w.y_column if isinstance(w.y_column, list) else [w.y_column]
+        ys = _y_columns(w)
         self.series_col = w.series_column
         self.named = isinstance(w.y_column, list)
         self.ys = ys
 
-    def pairs(self, row: dict) -> list[tuple[str, Any]]:
+    def pairs(self, row: Row) -> list[tuple[str, Any]]:
         w = self.w
         out = []
         for col in self.ys:
@@ -254,13 +257,13 @@ class _TimeChartBinding:
     def __init__(self, w: Chart, columns: list[str]):
         self.w, self.columns, self.take = w, columns, _ChartRows(w)
 
-    def fold(self, commits: list[list]) -> None:
+    def fold(self, commits: list[Commit]) -> None:
         columns, take = self.columns, self.take
-        per: dict[str, list] = {}
+        per: dict[str, list[tuple[int, Any]]] = {}
         for commit in commits:
             for _key, values, time, is_addition in commit:
                 if is_addition:
-                    for series, y in take.pairs(dict(zip(columns, values))):
+                    for series, y in take.pairs(dict(zip(columns, values, strict=True))):
                         per.setdefault(series, []).append((time, y))
         for series, pts in per.items():
             self.w._fold_points(series, pts)
@@ -275,14 +278,14 @@ class _XChartBinding:
     key), its retraction brings back the next one, and the point goes with the last row. So the
     chart follows Pathway's rows exactly and never shows a value of a retracted row."""
 
-    def __init__(self, w: Chart, columns: list[str]):
-        self.w, self.x, self.rows, self.take = w, w.x_column, _Rows(columns), _ChartRows(w)
+    def __init__(self, w: Chart, columns: list[str], x: str):
+        self.w, self.x, self.rows, self.take = w, x, _Rows(columns), _ChartRows(w)
         self.category = w.x_type == "category"
         self.groups: dict[tuple[str, Any], dict[Any, tuple[int, Any]]] = {}  # (series, x) -> {key: (commit no, y)}
         self.shown: dict[tuple[str, Any], Any] = {}  # (series, x) -> the y the dashboard has
         self.commits = 0
 
-    def _x(self, row: dict) -> Any:
+    def _x(self, row: Row) -> Any:
         v = row[self.x]
         w = self.w
         if self.category:
@@ -301,7 +304,7 @@ class _XChartBinding:
                                f"({type(v).__name__}), not a number or a time; such rows are not shown")
             return None
 
-    def fold(self, commits: list[list]) -> None:
+    def fold(self, commits: list[Commit]) -> None:
         # Each key's last insertion: which commit of the batch it came in, for the recency rule.
         last: dict[Any, int] = {}
         for i, commit in enumerate(commits):
@@ -338,10 +341,8 @@ class _XChartBinding:
                 if shown.pop(g, _NONE) is not _NONE:
                     w._fold_remove(g[0], g[1])
                 continue
-            if len(grp) == 1:
-                y = next(iter(grp.values()))[1]
-            else:
-                y = max(grp.items(), key=lambda kv: (kv[1][0], _text(kv[0])))[1][1]
+            # The newest row's y; ties go to the largest key, so the choice never depends on order.
+            y = next(iter(grp.values()))[1] if len(grp) == 1 else max(grp.items(), key=lambda kv: (kv[1][0], _text(kv[0])))[1][1]
             old = shown.get(g, _NONE)
             if old is _NONE or old != y:
                 shown[g] = y
@@ -371,8 +372,14 @@ def _x_kind(w: Chart, table: Any) -> str:
                              f"a column of numbers, times or text (categories); {w.x_column!r} holds {shown}{hint_text}")
 
 
+def _y_columns(w: Chart) -> list[str]:
+    # sv.chart resolves a Pathway chart's y_column to a column name or a list of them before binding.
+    assert w.y_column is not None
+    return w.y_column if isinstance(w.y_column, list) else [w.y_column]
+
+
 def bind_chart(w: Chart, table: Any) -> None:
-    ys = w.y_column if isinstance(w.y_column, list) else [w.y_column]
+    ys = _y_columns(w)
     if not ys:
         raise InvalidOptionError(w.id, "y_column", w.y_column, "a column name or a non-empty list of them")
     check_columns(w.id, table, *ys, w.x_column, w.series_column)
@@ -388,5 +395,5 @@ def bind_chart(w: Chart, table: Any) -> None:
         binding: Any = _TimeChartBinding(w, columns)
     else:
         w.x_type = _x_kind(w, table)
-        binding = _XChartBinding(w, columns)
+        binding = _XChartBinding(w, columns, w.x_column)
     _subscribe(table, w, binding, w.id)

@@ -11,8 +11,9 @@ order per widget is kept. While the bus is away, pending state keeps coalescing 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import itertools
+import json
 import logging
 import re
 import ssl
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 from nats.aio.client import Client as NATS
 
 from ._encode import dumps
-from ._errors import NotAuthorizedError, ServerUnreachableError
+from ._errors import NotAuthorizedError, ServerUnreachableError, StreamVizError
 
 log = logging.getLogger("stream_viz")
 
@@ -49,7 +50,8 @@ class Source(Protocol):
 
     def _take(self) -> Any: ...
 
-    def _fold(self, taken: Any) -> None: ...
+    def _fold(self, taken: Any) -> int:
+        """Returns how many Pathway commits it folded."""
 
     def _drain(self) -> list[tuple[str, Any, int]]: ...
 
@@ -83,7 +85,7 @@ class Credentials:
 
 
 class _Pending:
-    __slots__ = ("subject", "payload", "msg_id", "updates", "refused")
+    __slots__ = ("msg_id", "payload", "refused", "subject", "updates")
 
     def __init__(self, subject: str, payload: bytes, msg_id: str, updates: int):
         self.subject, self.payload, self.msg_id, self.updates = subject, payload, msg_id, updates
@@ -97,14 +99,14 @@ class Publisher:
         self._folded: dict[str, Source] = {}  # folded state waiting to be drained
         self._queued: dict[str, list[_Pending]] = {}  # encoded, not yet acknowledged, in order
         self._inflight: set[str] = set()
-        self._acks: dict[str, asyncio.Task] = {}  # per widget in flight: the wait for its acknowledgement
+        self._acks: dict[str, asyncio.Task[None]] = {}  # per widget in flight: the wait for its acknowledgement
         self._session = uuid.uuid4().hex[:12]
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._nc: Any = None
         self._js: Any = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.active = False  # set under the lock once this thread folds Pathway commits
         self._pause_until = 0.0
@@ -165,7 +167,7 @@ class Publisher:
     async def _connect(self, url: str, timeout: float, creds: Credentials) -> None:
         loop = asyncio.get_running_loop()
         # Set to the error to raise when the server's answer will not change by retrying.
-        fatal: asyncio.Future = loop.create_future()
+        fatal: asyncio.Future[StreamVizError] = loop.create_future()
         last: list[BaseException] = []
 
         async def on_error(e: Exception) -> None:
@@ -192,15 +194,18 @@ class Publisher:
         connecting = loop.create_task(nc.connect(
             url,
             name="stream_viz",
-            connect_timeout=timeout,
+            # nats-py annotates both as int but uses them as seconds (asyncio.wait_for, sleep):
+            # fractions of a second work and are what is meant.
+            connect_timeout=timeout,  # type: ignore[arg-type]
             allow_reconnect=True,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=0.5,  # type: ignore[arg-type]
             error_cb=on_error,
             reconnected_cb=self._reconnected,
             **creds.connect_options(),
         ))
-        done, _ = await asyncio.wait({connecting, fatal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        first: set[asyncio.Future[Any]] = {connecting, fatal}
+        done, _ = await asyncio.wait(first, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if connecting not in done:
             connecting.cancel()
             await asyncio.gather(connecting, return_exceptions=True)
@@ -332,10 +337,8 @@ class Publisher:
                 if t.done() and not t.cancelled():
                     t.exception()  # retrieved: nothing to print at exit
 
-        try:
+        with contextlib.suppress(BaseException):
             asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout)
-        except BaseException:
-            pass
         loop.call_soon_threadsafe(loop.stop)
         if self._thread:
             self._thread.join(timeout)
@@ -359,10 +362,8 @@ class Publisher:
     async def _flush_loop(self) -> None:
         assert self._wake is not None
         while not self._closing:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
-            except asyncio.TimeoutError:
-                pass
             self._wake.clear()
             try:
                 commits, busy = await self._flush_once()
@@ -390,7 +391,7 @@ class Publisher:
         # a widget with unacknowledged messages is drained only once they are through.
         commits = 0
         for w, t in taken:
-            commits += w._fold(t) or 0
+            commits += w._fold(t)
             self._folded[w.id] = w
         for wid, w in list(self._folded.items()):
             if self._queued.get(wid):
@@ -421,7 +422,8 @@ class Publisher:
                 # Configs are few: a plain request shows the whole reply, warnings included.
                 fut = asyncio.ensure_future(self._request_config(msg))
             else:
-                fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
+                fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT,
+                                                   headers={"Nats-Msg-Id": msg.msg_id})
         except Exception as e:  # TooManyStalledMsgsError, not connected, ...
             self._failed(wid, e)
             return
@@ -446,7 +448,7 @@ class Publisher:
             parts = msg.subject.split(".")
             self.on_warning(parts[1] if len(parts) == 3 else msg.subject, msg.subject, warning)
 
-    async def _await_ack(self, wid: str, msg: _Pending, fut: asyncio.Future) -> None:
+    async def _await_ack(self, wid: str, msg: _Pending, fut: asyncio.Future[Any]) -> None:
         try:
             await asyncio.wait_for(fut, ACK_TIMEOUT)
         except BaseException as e:  # timeout, no responders, cancelled at close or on a reconnect
@@ -538,7 +540,7 @@ async def _probe(url: str, timeout: float) -> None:
     writer.close()
 
 
-def _quiet(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+def _quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     log.debug("stream_viz: %s: %r", context.get("message"), context.get("exception"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from ._errors import BinaryNotFoundError, PortInUseError, ServerStartError
 
@@ -77,10 +79,10 @@ def describe_exit(code: int) -> str:
 class Server:
     """A running child server. stop() is idempotent."""
 
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     http: str
     nats: str
-    _stderr: collections.deque
+    _stderr: collections.deque[str]
     _url: str | None = None
     _stopping: bool = False
     _watcher: threading.Thread | None = field(default=None, repr=False)
@@ -114,10 +116,8 @@ class Server:
         def wait() -> None:
             # Waits without reaping (WNOWAIT), so poll() and stop() on other threads see the
             # exit status as usual instead of None while this thread would hold Popen's lock.
-            try:
+            with contextlib.suppress(AttributeError, ChildProcessError, OSError):
                 os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT)
-            except (AttributeError, ChildProcessError, OSError):
-                pass
             code = self.proc.wait()
             if not self._stopping:
                 on_exit(code)
@@ -183,7 +183,7 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
                                 start_new_session=True, env=env)
     except OSError as e:
         raise ServerStartError(f"could not run {binary}: {e}") from e
-    stderr: collections.deque = collections.deque(maxlen=200)
+    stderr: collections.deque[str] = collections.deque(maxlen=200)
     # Drain stderr for the life of the server: a full pipe would block it.
     drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), name="streamviz-server-log", daemon=True)
     drain.start()
@@ -193,7 +193,7 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
     return server
 
 
-def _wait(proc: subprocess.Popen, seconds: float) -> bool:
+def _wait(proc: subprocess.Popen[bytes], seconds: float) -> bool:
     try:
         proc.wait(max(seconds, 0.01))
         return True
@@ -201,18 +201,19 @@ def _wait(proc: subprocess.Popen, seconds: float) -> bool:
         return False
 
 
-def _drain(pipe, sink) -> None:
+def _drain(pipe: IO[bytes], sink: collections.deque[str] | None) -> None:
     for line in iter(pipe.readline, b""):
         if sink is not None:
             sink.append(line.decode(errors="replace"))
     pipe.close()
 
 
-def _read_ready(proc: subprocess.Popen, stderr: collections.deque, drain: threading.Thread) -> dict:
-    result: dict = {}
+def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], drain: threading.Thread) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     done = threading.Event()
 
     def read() -> None:
+        assert proc.stdout is not None  # spawned with stdout=PIPE
         line = proc.stdout.readline()
         try:
             result.update(json.loads(line))
@@ -229,10 +230,8 @@ def _read_ready(proc: subprocess.Popen, stderr: collections.deque, drain: thread
         return result
     if done.is_set():
         # stdout ended without a ready line: the process is exiting; let it finish.
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
     code = proc.poll()
     if code is None:
         proc.kill()

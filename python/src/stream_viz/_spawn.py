@@ -18,9 +18,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ._errors import ServerStartError
 
@@ -46,7 +47,7 @@ class Peer:
             return
         _write(self.run_dir / f"{self.index}.json", {"ok": ok, "error": error, "pid": os.getpid(), **info})
 
-    def wait_for(self, index: int, timeout: float = WAIT) -> dict:
+    def wait_for(self, index: int, timeout: float = WAIT) -> dict[str, Any]:
         """Process index's report; ServerStartError when it does not come within timeout."""
         assert self.run_dir is not None
         path = self.run_dir / f"{index}.json"
@@ -81,7 +82,7 @@ class Peer:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def from_env(env: os._Environ | dict | None = None) -> Peer | None:
+def from_env(env: Mapping[str, str] | None = None) -> Peer | None:
     """This process's Peer under `pathway spawn` with several processes, else None."""
     env = os.environ if env is None else env
     try:
@@ -105,7 +106,7 @@ def from_env(env: os._Environ | dict | None = None) -> Peer | None:
     return Peer(index, count, run_dir)
 
 
-def _write(path: Path, body: dict) -> None:
+def _write(path: Path, body: dict[str, Any]) -> None:
     # Written whole, then renamed: a reader never sees half a report.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
@@ -113,10 +114,10 @@ def _write(path: Path, body: dict) -> None:
     os.replace(tmp, path)
 
 
-def _read(path: Path) -> dict | None:
+def _read(path: Path) -> dict[str, Any] | None:
     try:
         with open(path) as f:
-            return json.load(f)
+            return cast(dict[str, Any], json.load(f))  # _write wrote it: one JSON object
     except FileNotFoundError:
         return None
     except ValueError:

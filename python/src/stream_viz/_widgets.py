@@ -21,6 +21,11 @@ MAX_CHART_BUFFER = 200_000  # chart points held per widget while the bus is slow
 POINTS_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
 
+# One Pathway change: (key, values in the table's column order, time, is_addition); a commit is
+# the changes of one Pathway time, handed over whole.
+Change = tuple[Any, list[Any], int, bool]
+Commit = list[Change]
+
 
 def slug(text: str) -> str:
     s = re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip().lower()).strip("_")[:64]
@@ -45,7 +50,7 @@ class Widget:
         self.embed = bool(embed)
         self._config_pending = True
         self._send_config = False
-        self._commits: list[list] = []  # raw Pathway commits, under the lock
+        self._commits: list[Commit] = []  # raw Pathway commits, under the lock
         self._binding: Any = None  # folds those commits, on the SDK thread
         self._order: float = len(dash.widgets)  # declaration order is display order
         self.width: int | str | None = None
@@ -54,9 +59,9 @@ class Widget:
 
     def _size(self, width: Any, height: Any, order: Any) -> None:
         """Sizing hints (docs/protocol.md §1.2), checked by the server's rules so a bad one fails here."""
-        if width is not None and not (width == "full" or type(width) is int and 1 <= width <= 4):
+        if width is not None and not (width == "full" or (type(width) is int and 1 <= width <= 4)):
             raise InvalidOptionError(self.id, "width", width, '1 to 4 (grid columns) or "full"')
-        if height is not None and not (height in ("small", "medium", "large") or type(height) is int and 60 <= height <= 2000):
+        if height is not None and not (height in ("small", "medium", "large") or (type(height) is int and 60 <= height <= 2000)):
             raise InvalidOptionError(self.id, "height", height, '"small", "medium", "large" or pixels from 60 to 2000')
         if order is not None:
             if isinstance(order, bool) or not isinstance(order, (int, float)) or order != order or abs(order) == float("inf"):
@@ -87,7 +92,7 @@ class Widget:
             return embed_url(base, self._dash.token, self.id, 3600)
         return f"{base}embed/{self.id}"
 
-    def _config(self) -> dict:
+    def _config(self) -> dict[str, Any]:
         # producer: who declares it, so the server can tell two pipelines declaring one id apart.
         cfg: dict[str, Any] = {"type": self.type, "title": self.title, "order": self._order, "producer": self._dash.producer}
         if self.width is not None:
@@ -106,13 +111,13 @@ class Widget:
     #          into (subject, body, updates) messages and clear it.
     # Producers touch only the raw buffers, so they never wait on encoding or I/O,
     # and folding goes on while the bus is slow, which is what keeps memory bounded.
-    def _take(self) -> tuple[bool, Any, list]:
+    def _take(self) -> tuple[bool, Any, list[Commit]]:
         cfg = self._config_pending
         self._config_pending = False
         commits, self._commits = self._commits, []
         return cfg, self._swap(), commits
 
-    def _fold(self, taken: tuple[bool, Any, list]) -> int:
+    def _fold(self, taken: tuple[bool, Any, list[Commit]]) -> int:
         """Returns how many Pathway commits it folded."""
         cfg, raw, commits = taken
         if cfg:
@@ -130,7 +135,7 @@ class Widget:
         out.extend((f"sv.{self.id}.data", body, n) for body, n in self._bodies())
         return out
 
-    def _commit(self, changes: list) -> None:
+    def _commit(self, changes: Commit) -> None:
         """Pathway's thread, at a commit's end: hand the commit over whole."""
         with self._dash.lock:
             if self._dash.publisher.active:
@@ -153,7 +158,8 @@ class Widget:
 
 
 class _ValueWidget(Widget):
-    def __init__(self, dash: Dashboard, id: str, title: str | None, embed: bool, unit: str, color: str | None, format: str | None):
+    def __init__(self, dash: Dashboard, id: str, title: str | None, embed: bool, unit: str, color: str | None,
+                 format: str | None):
         super().__init__(dash, id, title, embed)
         self.unit, self.color, self.format = unit, color, format
         self._value: Any = None
@@ -196,12 +202,13 @@ class Stat(_ValueWidget):
 
     type = "stat"
 
-    def __init__(self, dash: Dashboard, id: str, *, title=None, unit="", color=None, format=None, delta=True, embed=False, column=None):
+    def __init__(self, dash: Dashboard, id: str, *, title: str | None = None, unit: str = "", color: str | None = None,
+                 format: str | None = None, delta: bool = True, embed: bool = False, column: str | None = None):
         super().__init__(dash, id, title, embed, unit, color, format)
         self.delta = bool(delta)
         self.column = column
 
-    def _config(self) -> dict:
+    def _config(self) -> dict[str, Any]:
         return {**super()._config(), "unit": self.unit, "color": self.color, "format": self.format, "delta": self.delta}
 
 
@@ -210,7 +217,9 @@ class Gauge(_ValueWidget):
 
     type = "gauge"
 
-    def __init__(self, dash: Dashboard, id: str, *, title=None, unit="", min_val=0, max_val=100, color=None, thresholds=None, embed=False, column=None):
+    def __init__(self, dash: Dashboard, id: str, *, title: str | None = None, unit: str = "", min_val: float = 0,
+                 max_val: float = 100, color: str | None = None, thresholds: list[tuple[float, str]] | None = None,
+                 embed: bool = False, column: str | None = None):
         super().__init__(dash, id, title, embed, unit, color, None)
         try:
             lo, hi = float(min_val), float(max_val)
@@ -222,7 +231,7 @@ class Gauge(_ValueWidget):
         self.thresholds = _thresholds(id, thresholds)
         self.column = column
 
-    def _config(self) -> dict:
+    def _config(self) -> dict[str, Any]:
         return {**super()._config(), "unit": self.unit, "color": self.color, "min": self.min_val, "max": self.max_val,
                 "thresholds": [[v, c] for v, c in self.thresholds]}
 
@@ -247,10 +256,10 @@ class _Runs:
     __slots__ = ("appended", "runs")
 
     def __init__(self) -> None:
-        self.runs: list[list] = []  # ["a", deque[(x, y)]] or ["u", {x: y}, set of x]
+        self.runs: list[list[Any]] = []  # ["a", deque[(x, y)]] or ["u", {x: y}, set of x]
         self.appended = 0
 
-    def _run(self, kind: str) -> list:
+    def _run(self, kind: str) -> list[Any]:
         if self.runs and self.runs[-1][0] == kind:
             return self.runs[-1]
         run = ["a", collections.deque()] if kind == "a" else ["u", {}, set()]
@@ -310,14 +319,17 @@ class Chart(Widget):
 
     type = "chart"
 
-    def __init__(self, dash: Dashboard, id: str, *, title=None, unit="", color=None, chart_type="line", max_points=None,
-                 embed=False, y_column=None, x_column=None, series_column=None, x_type="number"):
+    def __init__(self, dash: Dashboard, id: str, *, title: str | None = None, unit: str = "", color: str | None = None,
+                 chart_type: str = "line", max_points: int | None = None, embed: bool = False,
+                 y_column: str | list[str] | None = None, x_column: str | None = None, series_column: str | None = None,
+                 x_type: str = "number"):
         super().__init__(dash, id, title, embed)
         if chart_type not in CHART_TYPES:
             raise InvalidOptionError(id, "chart_type", chart_type, "one of " + ", ".join(CHART_TYPES))
         if max_points is not None and (not isinstance(max_points, int) or isinstance(max_points, bool)
                                        or not 1 <= max_points <= 100_000):
-            raise InvalidOptionError(id, "max_points", max_points, "an integer from 1 to 100000, or None for the server's --history")
+            raise InvalidOptionError(id, "max_points", max_points,
+                                     "an integer from 1 to 100000, or None for the server's --history")
         self.unit, self.color, self.chart_type, self.max_points = unit, color, chart_type, max_points
         self.y_column, self.x_column, self.series_column = y_column, x_column, series_column
         self.label: str | None = None  # the default series' legend name (a Pathway chart's y column)
@@ -346,7 +358,7 @@ class Chart(Widget):
                                      y_min if y_min is not None and y_min <= 0 else y_max, "above 0 on a log scale")
         self.y_min, self.y_max, self.y_scale = y_min, y_max, y_scale
 
-    def _config(self) -> dict:
+    def _config(self) -> dict[str, Any]:
         cfg = {**super()._config(), "unit": self.unit, "color": self.color, "chart_type": self.chart_type}
         for k in ("y_min", "y_max", "y_scale"):
             if getattr(self, k) is not None:
@@ -484,7 +496,7 @@ class Chart(Widget):
         return out
 
 
-def _with_series(body: dict, series: str) -> dict:
+def _with_series(body: dict[str, Any], series: str) -> dict[str, Any]:
     if series:
         body["series"] = series
     return body
@@ -495,8 +507,10 @@ class Table(Widget):
 
     type = "table"
 
-    def __init__(self, dash: Dashboard, id: str, *, title=None, columns=None, column_labels=None, column_format=None,
-                 max_rows=100, sort_by=None, sort_desc=True, key=None, embed=False):
+    def __init__(self, dash: Dashboard, id: str, *, title: str | None = None, columns: list[str] | None = None,
+                 column_labels: dict[str, str] | None = None, column_format: dict[str, str] | None = None,
+                 max_rows: int = 100, sort_by: str | None = None, sort_desc: bool = True, key: str | None = None,
+                 embed: bool = False):
         super().__init__(dash, id, title, embed)
         if not isinstance(max_rows, int) or not 1 <= max_rows <= 100_000:
             raise InvalidOptionError(id, "max_rows", max_rows, "an integer from 1 to 100000")
@@ -511,11 +525,12 @@ class Table(Widget):
         self.refused_rows = 0  # of them, how many the server's row limit leaves out
         self._serial = itertools.count(1)
 
-    def _config(self) -> dict:
+    def _config(self) -> dict[str, Any]:
         return {**super()._config(), "columns": self.columns, "column_labels": self.column_labels,
-                "column_format": self.column_format, "max_rows": self.max_rows, "sort_by": self.sort_by, "sort_desc": self.sort_desc}
+                "column_format": self.column_format, "max_rows": self.max_rows, "sort_by": self.sort_by,
+                "sort_desc": self.sort_desc}
 
-    def send(self, row: dict) -> None:
+    def send(self, row: dict[str, Any]) -> None:
         """Upserts row by its `key` column; without key=, appends it and keeps the last max_rows."""
         if not isinstance(row, dict):
             raise InvalidOptionError(self.id, "row", row, "a dict of column -> value")
@@ -569,7 +584,8 @@ class Table(Widget):
         if self.refused_rows:
             self._dash._warn_once(f"limit:{self.id}", f"stream_viz: table {self.id!r} has {len(held):,} rows, more than the "
                                   f"server keeps ({limit:,}: streamviz serve --max-table-rows, STREAMVIZ_MAX_TABLE_ROWS); "
-                                  "rows beyond it are left out and the page says 'limit reached' (see sv.stats()['refused_rows'])")
+                                  "rows beyond it are left out and the page says 'limit reached' "
+                                  "(see sv.stats()['refused_rows'])")
 
 
 def max_table_rows() -> int:
@@ -580,7 +596,7 @@ def max_table_rows() -> int:
         return 100_000
 
 
-def _split_by_size(ops: list) -> list[list]:
+def _split_by_size(ops: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """One message for everything that fits: the server applies a message atomically, so a
     commit is split only when it cannot travel in one message (the bus's payload limit)."""
     if len(ops) <= 1 or len(dumps({"ops": ops})) <= MAX_MESSAGE_BYTES:
