@@ -1,6 +1,7 @@
 # Two entry points do all the set-up on a fresh machine (Go, Python 3.11, Node):
 #   make demo   the live Pathway demo on the embedded bus (http://127.0.0.1:3000)
-#   make test   every test: Go (-race) and fuzzing, web unit tests, Python SDK, real Chromium
+#   make test   every test: the static checks (make lint), Go (-race) and fuzzing, web unit tests,
+#               Python SDK, real Chromium
 GO        ?= go
 PYTHON    ?= python3
 BIN       := bin/streamviz
@@ -8,7 +9,7 @@ VENV      := .venv
 FUZZTIME  ?= 10s
 export STREAMVIZ_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: demo demo-go build venv test test-go test-fuzz test-web test-browser test-python setup-test bench bench-quick clean
+.PHONY: demo demo-go build venv lint test test-go test-fuzz test-web test-browser test-python setup-test bench bench-quick clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/streamviz
@@ -37,7 +38,7 @@ demo-go: build
 
 # Every suite runs whatever the others did; each is reported, and `make test` fails at the end
 # if any failed (scripts/run-suites.sh).
-TEST_SUITES ?= test-go test-fuzz test-web test-browser test-python
+TEST_SUITES ?= lint test-go test-fuzz test-web test-browser test-python
 TEST_SETUP  ?= setup-test
 
 test: $(TEST_SETUP)
@@ -47,6 +48,12 @@ test: $(TEST_SETUP)
 # Debian's packages (never a browser download), playwright-core, the venv.
 setup-test: venv
 	./scripts/setup-test.sh
+
+# Static checks (scripts/lint.sh): gofmt, go vet, staticcheck, tsc --strict over web/, ruff and
+# mypy --strict over the Python SDK (configured in python/pyproject.toml). Every check runs and
+# is reported; it fails at the end if any failed.
+lint: venv
+	GO="$(GO)" VENV="$(VENV)" ./scripts/lint.sh
 
 test-go:
 	$(GO) vet ./...
