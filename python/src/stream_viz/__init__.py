@@ -31,7 +31,7 @@ from ._errors import (
     UnknownColumnError,
 )
 from ._publisher import Credentials as _Credentials
-from ._widgets import _thresholds, Chart, Gauge, Stat, Table, Widget, slug
+from ._widgets import Chart, Gauge, Stat, Table, Widget, _thresholds, slug
 
 __all__ = [
     "BinaryNotFoundError",
