@@ -1,7 +1,8 @@
 // Guards for rules no unit test of behaviour would catch: the pages run under a strict CSP
 // (no inline scripts or styles, no eval), all data goes into the DOM as text, and every module
-// is type-checked. Browser-only modules (widgets, app.js) cannot run under node, so they are at
-// least syntax-checked here.
+// is type-checked (tsc --strict over web/tsconfig.json, run by `make lint` within `make test`).
+// Browser-only modules (widgets, app.js) cannot run under node, so they are at least
+// syntax-checked here.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -38,6 +39,15 @@ test('there are modules and pages to check', () => {
 test('every module starts with // @ts-check', () => {
   for (const f of modules) {
     assert.match(fs.readFileSync(f, 'utf8'), /^\/\/ @ts-check\n/, path.relative(WEB, f));
+  }
+});
+
+test('every module is in the type check (web/tsconfig.json, run by scripts/lint.sh in make test)', () => {
+  const { include } = JSON.parse(fs.readFileSync(path.join(WEB, 'tsconfig.json'), 'utf8'));
+  const globs = include.map((g) => new RegExp(`^${g.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`));
+  for (const f of modules) {
+    const rel = path.relative(WEB, f).split(path.sep).join('/');
+    assert.ok(globs.some((g) => g.test(rel)), `${rel} is not in web/tsconfig.json's include`);
   }
 });
 
