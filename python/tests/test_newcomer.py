@@ -70,10 +70,12 @@ def test_make_test_passes_when_every_suite_passes(tmp_path):
     assert "all 2 suites passed" in r.stdout
 
 
-def test_make_test_runs_the_five_suites_by_default():
+def test_make_test_runs_the_static_checks_and_the_five_test_suites_by_default():
     r = make("-n", "test", "TEST_SETUP=")  # what it would run, without running it
     suites = re.search(r"run-suites\.sh (.*)$", r.stdout, re.M)
-    assert suites and suites.group(1).split() == ["test-go", "test-fuzz", "test-web", "test-browser", "test-python"], r.stdout
+    assert suites and suites.group(1).split() == ["lint", "test-go", "test-fuzz", "test-web", "test-browser", "test-python"], r.stdout
+    r = make("-n", "lint")
+    assert re.search(r"\./scripts/lint\.sh$", r.stdout, re.M), r.stdout  # every static check, each reported
 
 
 def test_ci_run_calls_make_test_and_fails_when_a_suite_fails(tmp_path):
