@@ -210,8 +210,17 @@ def run_script(tmp_path, body: str, env: dict | None = None, **kw) -> subprocess
     e = dict(os.environ, PYTHONUNBUFFERED="1")
     e.pop("STREAMVIZ_LINGER", None)
     e.update(env or {})
-    opts = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **kw}
+    opts = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True,
+            "preexec_fn": _ctrl_c_as_from_a_shell, **kw}
     return subprocess.Popen([sys.executable, str(script)], env=e, cwd=str(tmp_path), **opts)
+
+
+def _ctrl_c_as_from_a_shell() -> None:
+    """In the child before exec: Ctrl-C as a script started from a shell gets it. A test runner
+    started as a background job of a non-interactive shell inherits SIGINT ignored (bash does
+    that without job control), an ignored signal survives exec, and Python then installs no
+    KeyboardInterrupt handler: the script under test would never see the Ctrl-C it is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Lines:
