@@ -224,14 +224,20 @@ type Point struct {
 }
 
 func (p *Point) UnmarshalJSON(b []byte) error {
+	return unmarshalPair(b, "[x, y]", p.X.UnmarshalJSON, &p.Y)
+}
+
+// unmarshalPair decodes a point, [x, y]: x with decodeX, y as a Num; want
+// names the shape in the error.
+func unmarshalPair(b []byte, want string, decodeX func([]byte) error, y *Num) error {
 	var pair []json.RawMessage
 	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
-		return &shapeError{fmt.Sprintf("point %s: want [x, y]", truncate(string(b), 40))}
+		return &shapeError{fmt.Sprintf("point %s: want %s", truncate(string(b), 40), want)}
 	}
-	if err := p.X.UnmarshalJSON(pair[0]); err != nil {
+	if err := decodeX(pair[0]); err != nil {
 		return err
 	}
-	return p.Y.UnmarshalJSON(pair[1])
+	return y.UnmarshalJSON(pair[1])
 }
 
 func (p Point) MarshalJSON() ([]byte, error) { return appendPoint(nil, p), nil }
@@ -243,14 +249,12 @@ type CatPoint struct {
 }
 
 func (p *CatPoint) UnmarshalJSON(b []byte) error {
-	var pair []json.RawMessage
-	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
-		return &shapeError{fmt.Sprintf("point %s: want [category, y]", truncate(string(b), 40))}
-	}
-	if err := json.Unmarshal(pair[0], &p.X); err != nil {
-		return &shapeError{fmt.Sprintf("point %s: a category is a string", truncate(string(b), 40))}
-	}
-	return p.Y.UnmarshalJSON(pair[1])
+	return unmarshalPair(b, "[category, y]", func(x []byte) error {
+		if err := json.Unmarshal(x, &p.X); err != nil {
+			return &shapeError{fmt.Sprintf("point %s: a category is a string", truncate(string(b), 40))}
+		}
+		return nil
+	}, &p.Y)
 }
 
 // rawX is an x as sent, before the widget's axis decides what it is: a
@@ -287,14 +291,7 @@ type rawPoint struct {
 }
 
 func (p *rawPoint) UnmarshalJSON(b []byte) error {
-	var pair []json.RawMessage
-	if err := json.Unmarshal(b, &pair); err != nil || len(pair) != 2 {
-		return &shapeError{fmt.Sprintf("point %s: want [x, y]", truncate(string(b), 40))}
-	}
-	if err := p.X.UnmarshalJSON(pair[0]); err != nil {
-		return err
-	}
-	return p.Y.UnmarshalJSON(pair[1])
+	return unmarshalPair(b, "[x, y]", p.X.UnmarshalJSON, &p.Y)
 }
 
 func appendFloat(b []byte, f float64) []byte {
