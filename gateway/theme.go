@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -50,7 +52,10 @@ func decodeTheme(raw json.RawMessage) ([]byte, error) {
 		return nil, fmt.Errorf("%w: theme: expected \"dark\", \"light\", \"auto\" or an object", ErrBadShape)
 	}
 	out := map[string]any{"mode": "dark"}
-	for k, v := range obj {
+	// Fields in name order, so a theme with several bad fields is always
+	// refused naming the same one.
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		v := obj[k]
 		switch k {
 		case "mode":
 			var m string

@@ -116,7 +116,7 @@ test('a custom theme from raw NATS sets accent, background, font and radius; a b
   // Trying to smuggle CSS through a value is refused by the server: the page keeps its theme.
   await assert.rejects(
     publish(server.nats, [['sv.$dashboard.config', { title: 'Evil', theme: { accent: 'red;} body{display:none', background: 'url(//x)' } }]]),
-    /theme\.accent/, 'the publisher is told which field is bad',
+    /theme\.accent/, 'the publisher is told the first bad field by name (accent before background)',
   );
   await publish(server.nats, [['sv.s.data', { value: 13 }]]);
   await waitFor(async () => (await page.textContent('[data-widget-id="s"] .sv-stat-value')) === '13', 10000, 'the update after the bad theme');
