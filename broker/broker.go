@@ -110,7 +110,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 }
 
 func connectExternal(ctx context.Context, cfg Config) (*Broker, error) {
-	var extra []nats.Option
+	// Replies to the gateway (JetStream API answers, the log's and the
+	// snapshots' messages its consumers fetch) arrive under a prefix of its
+	// own, as on the embedded bus: publishers may subscribe to _INBOX.> for
+	// their acknowledgements and would read the whole log there.
+	extra := []nats.Option{nats.CustomInboxPrefix(gatewayInbox)}
 	for _, f := range []struct{ flag, path string }{{"--nats-creds", cfg.CredsFile}, {"--nats-ca", cfg.CAFile}} {
 		if f.path == "" {
 			continue
