@@ -3,7 +3,9 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 const maxChartPoints = 100000
@@ -115,7 +117,9 @@ type configIn struct {
 func ptr[T any](v T) *T { return &v }
 
 // DecodeConfig validates a sv.<widget>.config payload and fills defaults.
-// history is the default max_points of a chart.
+// history is the default max_points of a chart. The fields every widget has
+// are read here, the rest by the decoder of the widget's type, so a field of
+// another type is ignored.
 func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 	var in configIn
 	if err := decodeObject(b, &in); err != nil {
@@ -128,24 +132,51 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: unknown widget type %q: want table, stat, chart or gauge", ErrBadShape, truncate(*in.Type, 20))
 	}
-	for name, s := range map[string]*string{"title": in.Title, "dashboard": in.Dashboard, "unit": in.Unit,
-		"format": in.Format, "color": in.Color, "chart_type": in.ChartType, "sort_by": in.SortBy, "label": in.Label, "producer": in.Producer} {
-		if s != nil && len(*s) > maxTextLen {
-			return nil, fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, name, maxTextLen)
+	if err := in.common(c); err != nil {
+		return nil, err
+	}
+	var err error
+	switch c.Type {
+	case TypeStat:
+		err = in.stat(c)
+	case TypeGauge:
+		err = in.gauge(c)
+	case TypeChart:
+		err = in.chart(c)
+	case TypeTable:
+		err = in.table(c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// common checks what any config may carry (text lengths and format specs are
+// checked whatever the type, so a bad field is named even where it is
+// ignored) and sets the fields every widget has.
+func (in *configIn) common(c *WidgetConfig) error {
+	for _, f := range []struct {
+		name string
+		s    *string
+	}{{"title", in.Title}, {"dashboard", in.Dashboard}, {"unit", in.Unit}, {"format", in.Format}, {"color", in.Color},
+		{"chart_type", in.ChartType}, {"sort_by", in.SortBy}, {"label", in.Label}, {"producer", in.Producer}} {
+		if f.s != nil && len(*f.s) > maxTextLen {
+			return fmt.Errorf("%w: %s longer than %d bytes", ErrBadShape, f.name, maxTextLen)
 		}
 	}
 	if in.Format != nil {
 		if err := checkFormatSpec("format", *in.Format); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if in.ColFormat != nil {
 		for col, spec := range *in.ColFormat {
 			if len(col) > maxTextLen {
-				return nil, fmt.Errorf("%w: column_format key longer than %d bytes", ErrBadShape, maxTextLen)
+				return fmt.Errorf("%w: column_format key longer than %d bytes", ErrBadShape, maxTextLen)
 			}
 			if err := checkFormatSpec("column_format["+strconv.Quote(truncate(col, 40))+"]", spec); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -163,100 +194,113 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 	}
 	var err error
 	if c.Width, err = sizeHint("width", in.Width); err != nil {
-		return nil, err
+		return err
 	}
-	if c.Height, err = sizeHint("height", in.Height); err != nil {
-		return nil, err
+	c.Height, err = sizeHint("height", in.Height)
+	return err
+}
+
+// number sets the fields stat, gauge and chart share: unit, format, color.
+func (in *configIn) number(c *WidgetConfig) {
+	if in.Unit != nil {
+		c.Unit = in.Unit
 	}
-	set := func(dst **string, src *string) {
-		if *dst != nil && src != nil {
-			*dst = src
-		}
+	if in.Format != nil {
+		c.Format = in.Format
 	}
-	set(&c.Unit, in.Unit)
-	set(&c.ChartType, in.ChartType)
-	if c.Type != TypeTable {
-		if in.Format != nil {
-			c.Format = in.Format
-		}
-		if in.Color != nil {
-			c.Color = in.Color
-		}
+	if in.Color != nil {
+		c.Color = in.Color
 	}
-	if c.Delta != nil && in.Delta != nil {
+}
+
+func (in *configIn) stat(c *WidgetConfig) error {
+	in.number(c)
+	if in.Delta != nil {
 		c.Delta = in.Delta
 	}
-	if c.SortDesc != nil && in.SortDesc != nil {
+	return nil
+}
+
+func (in *configIn) gauge(c *WidgetConfig) error {
+	in.number(c)
+	if in.Min != nil {
+		c.Min = in.Min
+	}
+	if in.Max != nil {
+		c.Max = in.Max
+	}
+	if !(*c.Min < *c.Max) {
+		return fmt.Errorf("%w: gauge min %g must be below max %g", ErrBadShape, *c.Min, *c.Max)
+	}
+	if in.Thresholds != nil {
+		c.Thresholds = in.Thresholds
+	}
+	return nil
+}
+
+func (in *configIn) chart(c *WidgetConfig) error {
+	in.number(c)
+	if in.ChartType != nil {
+		c.ChartType = in.ChartType
+	}
+	switch *c.ChartType {
+	case "line", "area", "bar", "scatter":
+	default:
+		return fmt.Errorf("%w: chart_type %q: want line, area, bar or scatter", ErrBadShape, *c.ChartType)
+	}
+	if in.XType != nil {
+		if *in.XType != XNumber && *in.XType != XCategory {
+			return fmt.Errorf("%w: x_type %q: want number or category", ErrBadShape, truncate(*in.XType, 20))
+		}
+		c.XType = in.XType
+	}
+	c.Label = in.Label
+	if in.Thresholds != nil && len(*in.Thresholds) > 0 {
+		c.Thresholds = in.Thresholds // lines across the plot; absent when none
+	}
+	c.YMin, c.YMax = in.YMin, in.YMax
+	if c.YMin != nil && c.YMax != nil && !(*c.YMin < *c.YMax) {
+		return fmt.Errorf("%w: y_min %g must be below y_max %g", ErrBadShape, *c.YMin, *c.YMax)
+	}
+	if in.YScale != nil {
+		if *in.YScale != "linear" && *in.YScale != "log" {
+			return fmt.Errorf("%w: y_scale %q: want linear or log", ErrBadShape, truncate(*in.YScale, 20))
+		}
+		if *in.YScale == "log" && (c.YMin != nil && *c.YMin <= 0 || c.YMax != nil && *c.YMax <= 0) {
+			return fmt.Errorf("%w: y_scale log needs y_min and y_max above 0", ErrBadShape)
+		}
+		c.YScale = in.YScale
+	}
+	if in.MaxPoints != nil {
+		if *in.MaxPoints < 1 || *in.MaxPoints > maxChartPoints {
+			return fmt.Errorf("%w: max_points %d: want 1 to %d", ErrBadShape, *in.MaxPoints, maxChartPoints)
+		}
+		c.MaxPoints = in.MaxPoints
+	}
+	return nil
+}
+
+func (in *configIn) table(c *WidgetConfig) error {
+	if in.Columns != nil {
+		c.Columns = in.Columns
+	}
+	if in.Labels != nil {
+		c.Labels = in.Labels
+	}
+	if in.ColFormat != nil {
+		c.ColFormat = in.ColFormat
+	}
+	c.SortBy = in.SortBy
+	if in.SortDesc != nil {
 		c.SortDesc = in.SortDesc
 	}
-	switch c.Type {
-	case TypeGauge:
-		if in.Min != nil {
-			c.Min = in.Min
+	if in.MaxRows != nil {
+		if *in.MaxRows < 1 || *in.MaxRows > 100000 {
+			return fmt.Errorf("%w: max_rows %d: want 1 to 100000", ErrBadShape, *in.MaxRows)
 		}
-		if in.Max != nil {
-			c.Max = in.Max
-		}
-		if !(*c.Min < *c.Max) {
-			return nil, fmt.Errorf("%w: gauge min %g must be below max %g", ErrBadShape, *c.Min, *c.Max)
-		}
-		if in.Thresholds != nil {
-			c.Thresholds = in.Thresholds
-		}
-	case TypeChart:
-		switch *c.ChartType {
-		case "line", "area", "bar", "scatter":
-		default:
-			return nil, fmt.Errorf("%w: chart_type %q: want line, area, bar or scatter", ErrBadShape, *c.ChartType)
-		}
-		if in.XType != nil {
-			if *in.XType != XNumber && *in.XType != XCategory {
-				return nil, fmt.Errorf("%w: x_type %q: want number or category", ErrBadShape, truncate(*in.XType, 20))
-			}
-			c.XType = in.XType
-		}
-		c.Label = in.Label
-		if in.Thresholds != nil && len(*in.Thresholds) > 0 {
-			c.Thresholds = in.Thresholds // lines across the plot; absent when none
-		}
-		c.YMin, c.YMax = in.YMin, in.YMax
-		if c.YMin != nil && c.YMax != nil && !(*c.YMin < *c.YMax) {
-			return nil, fmt.Errorf("%w: y_min %g must be below y_max %g", ErrBadShape, *c.YMin, *c.YMax)
-		}
-		if in.YScale != nil {
-			if *in.YScale != "linear" && *in.YScale != "log" {
-				return nil, fmt.Errorf("%w: y_scale %q: want linear or log", ErrBadShape, truncate(*in.YScale, 20))
-			}
-			if *in.YScale == "log" && (c.YMin != nil && *c.YMin <= 0 || c.YMax != nil && *c.YMax <= 0) {
-				return nil, fmt.Errorf("%w: y_scale log needs y_min and y_max above 0", ErrBadShape)
-			}
-			c.YScale = in.YScale
-		}
-		if in.MaxPoints != nil {
-			if *in.MaxPoints < 1 || *in.MaxPoints > maxChartPoints {
-				return nil, fmt.Errorf("%w: max_points %d: want 1 to %d", ErrBadShape, *in.MaxPoints, maxChartPoints)
-			}
-			c.MaxPoints = in.MaxPoints
-		}
-	case TypeTable:
-		if in.Columns != nil {
-			c.Columns = in.Columns
-		}
-		if in.Labels != nil {
-			c.Labels = in.Labels
-		}
-		if in.ColFormat != nil {
-			c.ColFormat = in.ColFormat
-		}
-		c.SortBy = in.SortBy
-		if in.MaxRows != nil {
-			if *in.MaxRows < 1 || *in.MaxRows > 100000 {
-				return nil, fmt.Errorf("%w: max_rows %d: want 1 to 100000", ErrBadShape, *in.MaxRows)
-			}
-			c.MaxRows = in.MaxRows
-		}
+		c.MaxRows = in.MaxRows
 	}
-	return c, nil
+	return nil
 }
 
 // Bounds of a height in pixels: a card can show a title and a line of data, and no more than
@@ -316,30 +360,57 @@ func DefaultConfig(id, typ string, history int) *WidgetConfig {
 	return c
 }
 
-// MarshalJSON keeps the type's nullable fields (format, color, columns,
-// sort_by) present as null, and leaves other types' fields out.
+// MarshalJSON writes the normalized config: the fields every widget has and
+// those of its type (nullable ones, like format, color, columns, sort_by and
+// label, as null when unset; optional ones only when set), keys in name order.
 func (c *WidgetConfig) MarshalJSON() ([]byte, error) {
-	type plain WidgetConfig
-	b, err := json.Marshal((*plain)(c))
-	if err != nil {
-		return nil, err
+	fs := []configField{{"id", c.ID}, {"type", c.Type}, {"title", c.Title}, {"dashboard", c.Dashboard}, {"order", c.Order}}
+	fs = appendIf(fs, len(c.Width) > 0, "width", c.Width)
+	fs = appendIf(fs, len(c.Height) > 0, "height", c.Height)
+	switch c.Type {
+	case TypeStat:
+		fs = append(fs, configField{"unit", c.Unit}, configField{"format", c.Format}, configField{"color", c.Color}, configField{"delta", c.Delta})
+	case TypeGauge:
+		fs = append(fs, configField{"unit", c.Unit}, configField{"format", c.Format}, configField{"color", c.Color},
+			configField{"min", c.Min}, configField{"max", c.Max}, configField{"thresholds", c.Thresholds})
+	case TypeChart:
+		fs = append(fs, configField{"unit", c.Unit}, configField{"format", c.Format}, configField{"color", c.Color},
+			configField{"chart_type", c.ChartType}, configField{"max_points", c.MaxPoints}, configField{"x_type", c.XType}, configField{"label", c.Label})
+		fs = appendIf(fs, c.YMin != nil, "y_min", c.YMin)
+		fs = appendIf(fs, c.YMax != nil, "y_max", c.YMax)
+		fs = appendIf(fs, c.YScale != nil, "y_scale", c.YScale)
+		fs = appendIf(fs, c.Thresholds != nil, "thresholds", c.Thresholds)
+	case TypeTable:
+		fs = append(fs, configField{"columns", c.Columns}, configField{"column_labels", c.Labels}, configField{"column_format", c.ColFormat},
+			configField{"max_rows", c.MaxRows}, configField{"sort_by", c.SortBy}, configField{"sort_desc", c.SortDesc})
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	if c.Type != TypeChart {
-		delete(m, "label")
-	}
-	if c.Type == TypeTable {
-		delete(m, "format")
-		delete(m, "color")
-		if c.Columns == nil {
-			m["columns"] = json.RawMessage("null")
+	slices.SortFunc(fs, func(a, b configField) int { return strings.Compare(a.key, b.key) })
+	b := []byte{'{'}
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		if c.SortBy == nil {
-			m["sort_by"] = json.RawMessage("null")
+		b = appendString(b, f.key)
+		b = append(b, ':')
+		v, err := json.Marshal(f.val)
+		if err != nil {
+			return nil, err
 		}
+		b = append(b, v...)
 	}
-	return json.Marshal(m)
+	return append(b, '}'), nil
+}
+
+// configField is one key of a normalized config.
+type configField struct {
+	key string
+	val any
+}
+
+// appendIf adds an optional field when it is set.
+func appendIf(fs []configField, set bool, key string, v any) []configField {
+	if !set {
+		return fs
+	}
+	return append(fs, configField{key, v})
 }
