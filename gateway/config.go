@@ -244,9 +244,9 @@ func (in *configIn) chart(c *WidgetConfig) error {
 		c.ChartType = in.ChartType
 	}
 	switch *c.ChartType {
-	case "line", "area", "bar", "scatter":
+	case "line", "area", "bar", "scatter", "stacked_bar", "stacked_area":
 	default:
-		return fmt.Errorf("%w: chart_type %q: want line, area, bar or scatter", ErrBadShape, *c.ChartType)
+		return fmt.Errorf("%w: chart_type %q: want line, area, bar, scatter, stacked_bar or stacked_area", ErrBadShape, *c.ChartType)
 	}
 	if in.XType != nil {
 		if *in.XType != XNumber && *in.XType != XCategory {

@@ -135,6 +135,8 @@ func TestDecodeConfigFillsDefaultsAndValidates(t *testing.T) {
 		{"unknown type", `{"type":"pie"}`, ``, ErrBadShape},
 		{"gauge min not below max", `{"type":"gauge","min":5,"max":5}`, ``, ErrBadShape},
 		{"unknown chart_type", `{"type":"chart","chart_type":"pie"}`, ``, ErrBadShape},
+		{"chart_type stacked_bar", `{"type":"chart","chart_type":"stacked_bar"}`, `{"chart_type":"stacked_bar","color":null,"dashboard":"","format":null,"id":"w","label":null,"max_points":77,"order":0,"title":"w","type":"chart","unit":"","x_type":"number"}`, nil},
+		{"chart_type stacked_area", `{"type":"chart","chart_type":"stacked_area"}`, `{"chart_type":"stacked_area","color":null,"dashboard":"","format":null,"id":"w","label":null,"max_points":77,"order":0,"title":"w","type":"chart","unit":"","x_type":"number"}`, nil},
 		{"max_points out of range", `{"type":"chart","max_points":0}`, ``, ErrBadShape},
 		{"unit of the wrong type", `{"type":"stat","unit":5}`, ``, ErrBadShape},
 		{"bad threshold", `{"type":"gauge","thresholds":[["a","b"]]}`, ``, ErrBadShape},

@@ -172,3 +172,56 @@ export function buildCategoryData(list, names) {
     labels: live.map((idx) => names[idx] ?? ''),
   };
 }
+
+/**
+ * Whether a chart type stacks its series.
+ * @param {string} type
+ */
+export function isStacked(type) {
+  return type === 'stacked_bar' || type === 'stacked_area';
+}
+
+/**
+ * Running sums of the shown columns, bottom (first) to top: a series with no point at an x, or a
+ * null y, adds 0 there (protocol.md §1.2, chart_type). A hidden column adds nothing and holds the
+ * sum below it, so it stays out of the stack and of the y autoscale's extremes.
+ * @param {YColumn[]} ys
+ * @param {boolean[]} shown  per column
+ * @returns {number[][]}
+ */
+export function stackColumns(ys, shown) {
+  const n = ys.length ? ys[0].length : 0;
+  const acc = new Array(n).fill(0);
+  return ys.map((col, k) => {
+    if (shown[k] !== false) {
+      for (let r = 0; r < n; r++) acc[r] += col[r] ?? 0;
+    }
+    return acc.slice();
+  });
+}
+
+/**
+ * uPlot's columns for a stacked chart: the running sums (stackColumns), plus `own`, each series'
+ * own values at the same rows for the legend and tooltip. With far more rows than `width` pixel
+ * columns the sums and the own values are decimated together (decimate.js keeps the same rows of
+ * every column), so own[k][r] is still series k's value at data[0][r].
+ * @param {ChartData & {decimated?: boolean, labels?: string[]}} cd  aligned columns (buildChartData, buildCategoryData)
+ * @param {boolean[]} shown  per series
+ * @param {number} width  plot width in device pixels; 0 never decimates
+ * @returns {ChartData & {decimated: boolean, own: YColumn[]}}
+ */
+export function buildStackedData(cd, shown, width) {
+  const [xs, ...ys] = cd.data;
+  const sums = stackColumns(ys, shown);
+  if (width > 0 && xs.length > width * DECIMATE_MIN_PER_PX) {
+    const [dx, ...cols] = decimateMinMax(xs, [...sums, ...ys], 0, xs.length, width);
+    return {
+      data: /** @type {ChartData['data']} */ ([dx, ...cols.slice(0, ys.length)]),
+      own: cols.slice(ys.length),
+      time: cd.time,
+      points: cd.points,
+      decimated: true,
+    };
+  }
+  return { data: [xs, ...sums], own: ys, time: cd.time, points: cd.points, decimated: false };
+}

@@ -22,7 +22,7 @@
  * @property {number} min
  * @property {number} max
  * @property {[number, string][]} thresholds
- * @property {'line' | 'area' | 'bar' | 'scatter'} chart_type
+ * @property {'line' | 'area' | 'bar' | 'scatter' | 'stacked_bar' | 'stacked_area'} chart_type
  * @property {number} max_points
  * @property {'number' | 'category'} x_type  a chart's x axis: numbers and times, or text categories
  * @property {number | null} y_min  a chart's fixed y axis start (null: the data's)
@@ -38,7 +38,7 @@
  */
 
 export const WIDGET_TYPES = /** @type {const} */ (['stat', 'gauge', 'chart', 'table']);
-export const CHART_TYPES = /** @type {const} */ (['line', 'area', 'bar', 'scatter']);
+export const CHART_TYPES = /** @type {const} */ (['line', 'area', 'bar', 'scatter', 'stacked_bar', 'stacked_area']);
 /** `serve --history`'s default; a server with another setting sends max_points explicitly. */
 export const DEFAULT_MAX_POINTS = 1000;
 const MAX_MAX_POINTS = 100000;

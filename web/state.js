@@ -14,7 +14,9 @@ import { Series } from './series.js';
  * in `categories.names`, assigned when first seen, so the series machinery stays numeric; the
  * plot shows the names.
  * @typedef {{names: string[], index: Map<string, number>}} Categories
- * @typedef {{series: Map<string, Series>, lastSeries: string | null, categories: Categories}} ChartState
+ * `received` counts the points applied since the widget was made (snapshot points included): a
+ * chart holding its view counts what arrived meanwhile from it ("paused, N new points").
+ * @typedef {{series: Map<string, Series>, lastSeries: string | null, categories: Categories, received: number}} ChartState
  */
 /**
  * `changed` collects the keys upserted or deleted since its reader last cleared it, so a table
@@ -76,7 +78,7 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   const st = isPlainObject(rawState) ? rawState : {};
   if (type === 'chart') {
     /** @type {ChartWidget} */
-    const w = { id, type, config, raw, version, state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() } } };
+    const w = { id, type, config, raw, version, state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() }, received: 0 } };
     addPoints(w, '', st.points, 'append');
     if (isPlainObject(st.series)) {
       for (const [name, pts] of Object.entries(st.series)) addPoints(w, name, pts, 'append');
@@ -132,6 +134,7 @@ function addPoints(w, name, points, mode, remove) {
       if (mode === 'upsert') category ? s.upsertLast(x, y) : s.upsert(x, y);
       else s.append(x, y);
       added = true;
+      w.state.received++;
     }
     if (added) w.state.lastSeries = name;
   }

@@ -65,6 +65,15 @@ def test_configs_reach_the_server_with_every_option():
     assert health["status"] == "ok" and health["rejected"] == 0
 
 
+@pytest.mark.parametrize("kind", ["stacked_bar", "stacked_area"])
+def test_stacked_chart_types_reach_the_server_with_their_series(kind):
+    c = sv.chart("mix", chart_type=kind)
+    sv.start(port=0)
+    c.send({"a": 1.0, "b": 2.0}, 1_767_225_600)
+    w = wait_widget("mix", lambda w: len((w["state"] or {}).get("series") or {}) == 2)
+    assert w["config"]["chart_type"] == kind
+
+
 # ---------------------------------------------------------------- stat and gauge
 
 

@@ -5,7 +5,7 @@
 // width when the points far outnumber the pixels (decimate.js).
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
-import { buildCategoryData, buildPlotData, isEpochMs } from '../chart-data.js';
+import { buildCategoryData, buildChartData, buildPlotData, buildStackedData, isEpochMs, isStacked } from '../chart-data.js';
 import { WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
 import { Decimals } from '../decimals.js';
 import { formatDefault } from '../format.js';
@@ -14,6 +14,16 @@ import { SvWidget, el, setText } from './base.js';
 /** @typedef {import('../state.js').ChartWidget} ChartWidget */
 /** @typedef {import('../series.js').Series} Series */
 /** @typedef {{item: HTMLElement, value: HTMLElement}} LegendView */
+/** @typedef {import('../chart-data.js').ChartData} ChartData */
+/** @typedef {import('../chart-data.js').YColumn} YColumn */
+/**
+ * What a held chart keeps showing: its columns as they were when the hold began, every point
+ * (undecimated, so zooming in finds them all), with the category names and latest values of then.
+ * @typedef {{base: ChartData, labels: string[] | null, last: (number | null | undefined)[]}} Held
+ */
+
+/** How much one wheel notch (100 px of deltaY) zooms: the range shrinks or grows by this factor. */
+const WHEEL_ZOOM = 1.25;
 
 /** Forced colours (Windows high contrast): series told apart by dashes, since all are CanvasText. */
 const FORCED_DASHES = [[], [6, 3], [2, 3], [8, 3, 2, 3]];
@@ -168,8 +178,42 @@ export class SvChart extends SvWidget {
     this.list = [];
     /** @type {LegendView[]} */
     this.legendViews = [];
-    /** The user zoomed in by dragging: live data must not snap the view back until a double-click. */
-    this.zoomed = false;
+    /**
+     * The view is held (zoomed by drag, wheel, pinch or keys): new data keeps arriving into the
+     * state and is counted, but the plot keeps the columns it had until "resume" or a double-click.
+     * @type {Held | null}
+     */
+    this.held = null;
+    /** Points received since the hold began, and the widget state's count when last looked at. */
+    this.heldNew = 0;
+    /** @type {{w: ChartWidget, received: number} | null} */
+    this.seen = null;
+    /** Series (by name) hidden from the legend: kept across plot rebuilds, left out of stacks. */
+    /** @type {Set<string>} */
+    this.hiddenSeries = new Set();
+    /**
+     * A stacked chart's own values per series, row-aligned with the plot's columns (which hold
+     * the running sums): what the legend and tooltip read. Null for other types.
+     * @type {YColumn[] | null}
+     */
+    this.own = null;
+    this.heldBar = el('div', 'sv-held');
+    this.heldBar.setAttribute('role', 'status');
+    this.heldText = el('span', 'sv-held-text');
+    this.resumeBtn = el('button', 'sv-held-resume', 'resume');
+    this.resumeBtn.type = 'button';
+    this.resumeBtn.title = 'return to the live view';
+    this.resumeBtn.addEventListener('click', () => this.resume());
+    this.heldBar.append(this.heldText, this.resumeBtn);
+    this.heldBar.hidden = true;
+    this.plotBox.append(this.heldBar);
+    /** Touch points on the plot, for pinch zoom: pointerId -> clientX. */
+    /** @type {Map<number, number>} */
+    this.touches = new Map();
+    this.onWheel = this.onWheel.bind(this);
+    this.onPointerDown = this.onPointerDown.bind(this);
+    this.onPointerMove = this.onPointerMove.bind(this);
+    this.onPointerUp = this.onPointerUp.bind(this);
     /** @type {{width: number, height: number} | null} */
     this.pendingSize = null;
     /** @type {ResizeObserver | null} */
@@ -191,6 +235,9 @@ export class SvChart extends SvWidget {
   update(w) {
     let points = 0;
     for (const s of w.state.series.values()) points += s.length;
+    // A snapshot makes a new widget object: its points are not news, only what arrives after.
+    if (this.held && this.seen?.w === w) this.heldNew += Math.max(0, w.state.received - this.seen.received);
+    this.seen = { w, received: w.state.received };
     const text = String(points);
     if (this.dataset.points !== text) this.dataset.points = text;
     const last = w.state.lastSeries === null ? undefined : w.state.series.get(w.state.lastSeries)?.lastY();
@@ -232,6 +279,7 @@ export class SvChart extends SvWidget {
     this.plot = null;
     this.shape = '';
     this.drawnRange = null;
+    this.endHold();
   }
 
   /** @param {ChartWidget} w */
@@ -249,27 +297,31 @@ export class SvChart extends SvWidget {
     const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
     const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey, c.y_min, c.y_max, c.y_scale, c.thresholds]);
     const reuse = this.plot !== null && shape === this.shape;
-    if (reuse && !this.pendingSize && !this.zoomed && this.holdBack()) return;
+    // A new shape (series, type, theme...) is a new plot: a hold on the old one ends.
+    if (!reuse) this.endHold();
+    if (reuse && this.held) {
+      // Held: the plot keeps its columns; only the count of what arrived meanwhile moves.
+      this.showHeld();
+      if (this.pendingSize) /** @type {uPlot} */ (this.plot).setSize(this.pendingSize);
+      this.pendingSize = null;
+      return;
+    }
+    if (reuse && !this.pendingSize && this.holdBack()) return;
 
     // Lines and areas through far more points than pixels are decimated; bars and dots are not
-    // (a dot inside a column's range is still a visible dot), nor is a zoomed view, whose scale
-    // is the user's and not the data's.
-    const decimable = (c.chart_type === 'line' || c.chart_type === 'area') && !(reuse && this.zoomed);
-    // A category chart's x are positions; labels name them.
-    const cat = c.x_type === 'category' ? buildCategoryData(this.list, w.state.categories.names) : null;
-    this.labels = cat ? cat.labels : null;
-    const cd = cat ?? buildPlotData(this.list, decimable ? this.plotPixels() : 0);
+    // (a dot inside a column's range is still a visible dot).
+    const decimable = c.chart_type === 'line' || c.chart_type === 'area' || c.chart_type === 'stacked_area';
+    const cd = this.columns(w, decimable ? this.plotPixels() : 0);
     if (!reuse) {
       this.plot?.destroy();
       this.shape = shape;
-      this.zoomed = false;
       this.create(w, cd.time, cd.data);
       this.buildLegend(w);
     } else {
       const plot = /** @type {uPlot} */ (this.plot);
       plot.batch(() => {
         if (this.pendingSize) plot.setSize(this.pendingSize);
-        plot.setData(cd.data, !this.zoomed);
+        plot.setData(cd.data, true);
       });
     }
     this.pendingSize = null;
@@ -278,6 +330,196 @@ export class SvChart extends SvWidget {
     this.repin();
     this.updateLegend();
     this.labelSummary(!reuse);
+  }
+
+  /**
+   * The plot's columns from the live series: aligned (chart-data.js), for category charts by
+   * category, for stacked charts as running sums of the shown series (this.own gets each one's
+   * own values), min/max-decimated to `width` device pixels when given.
+   * @param {ChartWidget} w
+   * @param {number} width
+   * @returns {ChartData & {decimated: boolean}}
+   */
+  columns(w, width) {
+    const c = w.config;
+    // A category chart's x are positions; labels name them.
+    const cat = c.x_type === 'category' ? buildCategoryData(this.list, w.state.categories.names) : null;
+    this.labels = cat ? cat.labels : null;
+    if (isStacked(c.chart_type)) {
+      const st = buildStackedData(cat ?? buildChartData(this.list), this.shownList(), width);
+      this.own = st.own;
+      return st;
+    }
+    this.own = null;
+    return cat ?? buildPlotData(this.list, width);
+  }
+
+  /** Per series of this.list: whether the legend shows it. */
+  shownList() {
+    return this.list.map((s) => !this.hiddenSeries.has(s.name));
+  }
+
+  /**
+   * Holds the view: the plot keeps every point it has now, undecimated (a zoom finds them all),
+   * while new data is counted and shown as "paused, N new points" beside a resume button.
+   * Does nothing when already held.
+   */
+  hold() {
+    const w = this.widget;
+    const plot = this.plot;
+    if (this.held || !w || !plot) return;
+    const c = w.config;
+    const cat = c.x_type === 'category' ? buildCategoryData(this.list, w.state.categories.names) : null;
+    const base = cat ?? buildChartData(this.list);
+    this.held = { base, labels: cat ? cat.labels : null, last: this.list.map((s) => s.lastY()) };
+    this.heldNew = 0;
+    this.labels = this.held.labels;
+    this.setHeldData(false);
+    this.showHeld();
+  }
+
+  /**
+   * Hands the plot the held columns (re-stacked for the series shown now).
+   * @param {boolean} reset  let uPlot fit the scales to them
+   */
+  setHeldData(reset) {
+    const plot = this.plot;
+    const w = this.widget;
+    if (!this.held || !plot || !w) return;
+    const base = this.held.base;
+    if (isStacked(w.config.chart_type)) {
+      const st = buildStackedData(base, this.shownList(), 0);
+      this.own = st.own;
+      plot.setData(st.data, reset);
+    } else {
+      plot.setData(base.data, reset);
+    }
+  }
+
+  /** Back to live: the plot follows the data again, over its whole range. */
+  resume() {
+    if (!this.held) return;
+    this.endHold();
+    this.markDirty();
+  }
+
+  endHold() {
+    this.held = null;
+    this.heldNew = 0;
+    this.touches.clear();
+    if (!this.heldBar.hidden) this.heldBar.hidden = true;
+    if (this.dataset.held !== undefined) delete this.dataset.held;
+  }
+
+  showHeld() {
+    const n = this.heldNew;
+    setText(this.heldText, `paused, ${n.toLocaleString('en-US')} new point${n === 1 ? '' : 's'}`);
+    if (this.heldBar.hidden) this.heldBar.hidden = false;
+    if (this.dataset.held !== '1') this.dataset.held = '1';
+  }
+
+  /**
+   * Zooms the x axis around `at` (plot units) by `factor` (< 1 zooms in), holding the view; a zoom
+   * out past the whole data range returns to live.
+   * @param {number} at
+   * @param {number} factor
+   */
+  zoomX(at, factor) {
+    const plot = this.plot;
+    if (!plot || this.widget?.config.x_type === 'category') return;
+    const { min, max } = plot.scales.x;
+    if (min === undefined || max === undefined || !(max > min)) return;
+    this.hold();
+    const [lo, hi] = this.extent();
+    let a = at - (at - min) * factor;
+    let b = at + (max - at) * factor;
+    if (factor > 1 && a <= lo && b >= hi) {
+      this.resume();
+      return;
+    }
+    // Not narrower than a millionth of the data (the axis would only repeat one label).
+    if (b - a < (hi - lo) * 1e-6) return;
+    a = Math.max(a, lo);
+    b = Math.min(b, hi);
+    if (b > a) plot.setScale('x', { min: a, max: b });
+  }
+
+  /**
+   * Moves the held x range by `frac` of its width (negative: back in time), inside the data.
+   * @param {number} frac
+   */
+  panX(frac) {
+    const plot = this.plot;
+    if (!plot || !this.held || this.widget?.config.x_type === 'category') return;
+    const { min, max } = plot.scales.x;
+    if (min === undefined || max === undefined) return;
+    const [lo, hi] = this.extent();
+    const span = max - min;
+    const a = Math.min(Math.max(min + frac * span, lo), Math.max(lo, hi - span));
+    plot.setScale('x', { min: a, max: a + span });
+  }
+
+  /** The x range of the plot's columns. */
+  extent() {
+    const xs = /** @type {number[]} */ (/** @type {uPlot} */ (this.plot).data[0]);
+    return xs.length ? [xs[0], xs[xs.length - 1]] : [0, 1];
+  }
+
+  /**
+   * Wheel over the plot: with Ctrl or ⌘ (a trackpad pinch arrives so), or on a chart already
+   * zoomed, zooms the time range around the pointer; Shift or a sideways wheel pans a zoomed one.
+   * A plain wheel on a live chart scrolls the page as usual: a dashboard of charts must stay
+   * scrollable.
+   * @param {WheelEvent} ev
+   */
+  onWheel(ev) {
+    const plot = this.plot;
+    if (!plot) return;
+    const zoomKey = ev.ctrlKey || ev.metaKey;
+    if (!zoomKey && !this.held) return;
+    ev.preventDefault();
+    const px = ev.deltaMode === 1 ? 40 : ev.deltaMode === 2 ? 800 : 1;
+    const dx = ev.deltaX * px;
+    const dy = ev.deltaY * px;
+    if (!zoomKey && (ev.shiftKey || Math.abs(dx) > Math.abs(dy))) {
+      this.panX((ev.shiftKey && dx === 0 ? dy : dx) / Math.max(plot.bbox.width / dpr(), 1));
+      return;
+    }
+    const rect = plot.over.getBoundingClientRect();
+    const at = plot.posToVal(ev.clientX - rect.left, 'x');
+    this.zoomX(at, WHEEL_ZOOM ** (dy / 100));
+  }
+
+  /** @param {PointerEvent} ev */
+  onPointerDown(ev) {
+    if (ev.pointerType !== 'touch') return;
+    this.touches.set(ev.pointerId, ev.clientX);
+  }
+
+  /**
+   * Two fingers apart or together zoom the x range around their middle.
+   * @param {PointerEvent} ev
+   */
+  onPointerMove(ev) {
+    const plot = this.plot;
+    if (ev.pointerType !== 'touch' || !plot || !this.touches.has(ev.pointerId)) return;
+    if (this.touches.size !== 2) {
+      this.touches.set(ev.pointerId, ev.clientX);
+      return;
+    }
+    const [a, b] = [...this.touches.values()];
+    const before = Math.abs(a - b);
+    this.touches.set(ev.pointerId, ev.clientX);
+    const [c, d] = [...this.touches.values()];
+    const after = Math.abs(c - d);
+    if (before < 10 || after < 10) return;
+    const rect = plot.over.getBoundingClientRect();
+    this.zoomX(plot.posToVal((c + d) / 2 - rect.left, 'x'), before / after);
+  }
+
+  /** @param {PointerEvent} ev */
+  onPointerUp(ev) {
+    this.touches.delete(ev.pointerId);
   }
 
   /**
@@ -381,6 +623,17 @@ export class SvChart extends SvWidget {
       this.unpin('key');
       return;
     }
+    // + and - zoom around the middle (or the point read), 0 returns to live.
+    if (ev.key === '+' || ev.key === '=' || ev.key === '-' || ev.key === '0') {
+      ev.preventDefault();
+      if (ev.key === '0') {
+        this.resume();
+        return;
+      }
+      const { min = 0, max = 0 } = plot.scales.x;
+      this.zoomX(this.pin ? this.pin.x : (min + max) / 2, ev.key === '-' ? WHEEL_ZOOM : 1 / WHEEL_ZOOM);
+      return;
+    }
     const cur = this.pin ? nearestIndex(xs, this.pin.x) : xs.length;
     const step = ev.shiftKey ? 10 : 1;
     let idx;
@@ -451,7 +704,7 @@ export class SvChart extends SvWidget {
     const parts = [this.xLabel(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)];
     this.list.forEach((s, i) => {
       if (plot.series[i + 1]?.show === false) return;
-      const y = plot.data[i + 1][idx];
+      const y = (this.own ? this.own[i] : plot.data[i + 1])[idx];
       parts.push(`${this.seriesName(w, s)}: ${y === undefined ? 'no point' : this.valueText(i, y)}`);
     });
     return parts;
@@ -536,7 +789,9 @@ export class SvChart extends SvWidget {
       ? { width: Math.floor(rect.width), height: Math.floor(rect.height) }
       : FALLBACK);
     const type = w.config.chart_type;
-    const bars = type === 'bar' && uPlot.paths?.bars ? uPlot.paths.bars({ size: [0.6, 64] }) : undefined;
+    const stacked = isStacked(type);
+    const barLike = type === 'bar' || type === 'stacked_bar';
+    const bars = barLike && uPlot.paths?.bars ? uPlot.paths.bars({ size: [0.6, 64] }) : undefined;
     // Several series of a category chart stand side by side in each category's slot.
     const grouped = type === 'bar' && w.config.x_type === 'category' && this.list.length > 1 && uPlot.paths?.bars;
     const barWidth = 0.8 / Math.max(this.list.length, 1);
@@ -559,11 +814,14 @@ export class SvChart extends SvWidget {
     const series = this.list.map((s, i) => {
       const color = this.colorOf(w, i);
       /** @type {uPlot.Series} */
-      const o = { label: this.seriesName(w, s), stroke: color, width: 1.5 };
-      if (type === 'line' || type === 'area') o.paths = densePaths();
+      const o = { label: this.seriesName(w, s), stroke: color, width: 1.5, show: !this.hiddenSeries.has(s.name) };
+      if (type === 'line' || type === 'area' || type === 'stacked_area') o.paths = densePaths();
       if (forced) o.dash = FORCED_DASHES[i % FORCED_DASHES.length];
       if (type === 'area' && !forced) o.fill = withAlpha(color, 0.18);
+      // A stacked area is filled from the series below it (bands), so its colour is its share.
+      if (type === 'stacked_area') o.fill = forced ? systemColor('Canvas') : withAlpha(color, 0.45);
       if (type === 'bar') Object.assign(o, { fill: forced ? systemColor('Canvas') : withAlpha(color, 0.55), paths: grouped ? groupedBars(i) : bars, points: { show: false } });
+      if (type === 'stacked_bar') Object.assign(o, { fill: forced ? systemColor('Canvas') : withAlpha(color, 0.7), paths: bars, points: { show: false } });
       if (type === 'scatter') {
         Object.assign(o, { paths: () => null, points: { show: true, size: 5, width: 1, stroke: color, fill: color } });
       }
@@ -587,7 +845,7 @@ export class SvChart extends SvWidget {
         x: w.config.x_type === 'category'
           // One slot per category, each centred on its position.
           ? { time: false, range: (u) => [-0.5, Math.max(u.data[0].length, 1) - 0.5] }
-          : type === 'bar' || type === 'scatter'
+          : barLike || type === 'scatter'
           // Bars and dots are centred on their x: without half a step of room the end ones are cut.
           ? { time, range: (u, min, max) => {
             const n = u.data[0].length;
@@ -598,9 +856,10 @@ export class SvChart extends SvWidget {
           // uPlot gives a single x a range of 86,400,000 s on a time axis (years): centre it instead.
           : { time, range: (u, min, max) => singleX(u) ?? [min, max] },
         // Bars measure from zero; a y axis that starts elsewhere would misstate their ratios.
-        y: yScale(w.config, type === 'bar'),
+        y: yScale(w.config, barLike || stacked),
       },
       series: [{}, ...series],
+      bands: stacked ? this.bands() : [],
       axes: [
         w.config.x_type === 'category'
           ? {
@@ -648,11 +907,8 @@ export class SvChart extends SvWidget {
           ctx.restore();
         }],
         setSelect: [(u) => {
-          if (u.select.width > 2) {
-            this.zoomed = true;
-            // The zoomed range gets every point, not the whole range's decimation.
-            this.markDirty();
-          }
+          // A drag zoomed in (uPlot set the x scale): the view is held, with every point.
+          if (u.select.width > 2) this.hold();
         }],
         setCursor: [() => this.updateLegend()],
       },
@@ -660,10 +916,12 @@ export class SvChart extends SvWidget {
     const plot = new uPlot(opts, data, this.plotBox);
     this.plot = plot;
     plot.over.append(this.tip);
-    plot.over.addEventListener('dblclick', () => {
-      this.zoomed = false;
-      this.markDirty();
-    });
+    plot.over.addEventListener('dblclick', () => this.resume());
+    plot.over.addEventListener('wheel', this.onWheel, { passive: false });
+    plot.over.addEventListener('pointerdown', this.onPointerDown);
+    plot.over.addEventListener('pointermove', this.onPointerMove);
+    plot.over.addEventListener('pointerup', this.onPointerUp);
+    plot.over.addEventListener('pointercancel', this.onPointerUp);
     // A still pointer stays on its point while the data scrolls under it (repin); moving it
     // picks the point under it again. uPlot's own listener has already moved the cursor.
     plot.over.addEventListener('mousemove', () => {
@@ -691,18 +949,60 @@ export class SvChart extends SvWidget {
       sw.style.background = this.colorOf(w, i);
       const value = el('span', 'sv-legend-value');
       item.append(sw, el('span', 'sv-legend-label', this.seriesName(w, s)), value);
-      item.setAttribute('aria-pressed', 'true');
-      item.addEventListener('click', () => {
-        if (!this.plot) return;
-        const idx = i + 1;
-        const show = !this.plot.series[idx].show;
-        this.plot.setSeries(idx, { show });
-        item.classList.toggle('sv-off', !show);
-        item.setAttribute('aria-pressed', String(show));
-      });
+      const shown = !this.hiddenSeries.has(s.name);
+      item.setAttribute('aria-pressed', String(shown));
+      item.classList.toggle('sv-off', !shown);
+      // A button: click, Enter and Space all toggle it.
+      item.addEventListener('click', () => this.toggleSeries(s.name, i, item));
       return { item, value };
     });
     this.legend.replaceChildren(this.legendX, ...this.legendViews.map((v) => v.item));
+  }
+
+  /**
+   * Shows or hides a series. Hidden, it leaves the y autoscale (uPlot ranges shown series only) and
+   * a stack (the series above it sit on the ones below).
+   * @param {string} name
+   * @param {number} i  index among this.list
+   * @param {HTMLElement} item  its legend button
+   */
+  toggleSeries(name, i, item) {
+    const plot = this.plot;
+    const w = this.widget;
+    if (!plot || !w) return;
+    const show = this.hiddenSeries.has(name);
+    if (show) this.hiddenSeries.delete(name);
+    else this.hiddenSeries.add(name);
+    item.classList.toggle('sv-off', !show);
+    item.setAttribute('aria-pressed', String(show));
+    if (isStacked(w.config.chart_type)) {
+      plot.batch(() => {
+        plot.setSeries(i + 1, { show });
+        plot.delBand(null);
+        for (const b of this.bands()) plot.addBand(b);
+        if (this.held) this.setHeldData(false);
+        else plot.setData(this.columns(w, w.config.chart_type === 'stacked_area' ? this.plotPixels() : 0).data, true);
+      });
+    } else {
+      plot.setSeries(i + 1, { show });
+    }
+  }
+
+  /**
+   * A stacked chart's bands: each shown series is filled down to the next shown series below it
+   * (uPlot clips the fill between the two lines); the lowest is filled down to zero.
+   * @returns {uPlot.Band[]}
+   */
+  bands() {
+    /** @type {uPlot.Band[]} */
+    const out = [];
+    let below = -1;
+    this.list.forEach((s, i) => {
+      if (this.hiddenSeries.has(s.name)) return;
+      if (below >= 0) out.push({ series: [i + 1, below + 1] });
+      below = i;
+    });
+    return out;
   }
 
   /**
@@ -720,7 +1020,8 @@ export class SvChart extends SvWidget {
     this.list.forEach((s, i) => {
       const view = this.legendViews[i];
       if (!view) return;
-      setText(view.value, this.valueText(i, hover === null ? s.lastY() : plot.data[i + 1][hover]));
+      const latest = this.held ? this.held.last[i] : s.lastY();
+      setText(view.value, this.valueText(i, hover === null ? latest : (this.own ? this.own[i] : plot.data[i + 1])[hover]));
     });
     this.placeTip(hover);
   }

@@ -202,6 +202,9 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
     series and x (the most recently changed row there wins; see Chart). A text x_column, or
     x_type="category" in manual mode, makes a categorical x axis (one bar per category).
 
+    chart_type: "line" (default), "area", "bar", "scatter", "stacked_bar" or "stacked_area" (series
+    stacked on each other; a series without a point at an x adds 0 there).
+
     max_points: the newest points kept per series, 1 to 100000; by default the server's
     (`streamviz serve --history`, 1000), the one default for the SDK and every other producer.
     """

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._dashboard import Dashboard
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CHART_TYPES = ("line", "area", "bar", "scatter")
+CHART_TYPES = ("line", "area", "bar", "scatter", "stacked_bar", "stacked_area")
 MAX_CHART_BUFFER = 200_000  # chart points held per widget while the bus is slow or away
 POINTS_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
