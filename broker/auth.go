@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // GatewayUser is the name of the embedded server's own read-only user, the
@@ -25,7 +27,7 @@ const GatewayUser = "streamviz-gateway"
 // answers, consumed messages) arrive. Publishers may subscribe to _INBOX.>
 // for their acknowledgements; a prefix of its own keeps the log's messages,
 // which the gateway's consumers receive as replies, out of their reach.
-const gatewayInbox = "_SV_GW"
+const gatewayInbox = protocol.GatewayInbox
 
 // The rights of each kind of connection, as lists so that a new subject
 // (another internal namespace of the ingest path, say) is one line here.
@@ -33,24 +35,24 @@ var (
 	// publisherDefaultPublish is what a publisher may publish to when its
 	// entry names no subjects, and what anonymous publishers get: every
 	// widget's config and data, and the dashboard's title.
-	publisherDefaultPublish = []string{"sv.>"}
+	publisherDefaultPublish = []string{protocol.SubjectWildcard}
 	// publisherSubscribe is where publishers may receive: the default reply
 	// prefix of every NATS client, where their acknowledgements arrive.
-	publisherSubscribe = []string{"_INBOX.>"}
+	publisherSubscribe = []string{protocol.InboxPrefix + ">"}
 	// gatewayPublish is what the gateway may publish besides the JetStream
 	// API calls on its streams (gatewayPermissions).
 	gatewayPublish = []string{
-		"$JS.API.INFO",  // health checks
-		"svsnap.>",      // snapshot writes (SV_SNAP)
-		LogPrefix + ">", // the batches of validated updates it stores (SV)
-		"_INBOX.>",      // acknowledgements to publishers (their inboxes); the gateway checks each reply subject too
+		"$JS.API.INFO",             // health checks
+		protocol.SnapshotWildcard,  // snapshot writes (SV_SNAP)
+		LogPrefix + ">",            // the batches of validated updates it stores (SV)
+		protocol.InboxPrefix + ">", // acknowledgements to publishers (their inboxes); the gateway checks each reply subject too
 	}
 	// gatewayDenyPublish is refused to the gateway even where an allow
 	// above would match: it reads updates, it never writes them.
-	gatewayDenyPublish = []string{"sv.>"}
+	gatewayDenyPublish = []string{protocol.SubjectWildcard}
 	// gatewaySubscribe is where the gateway receives: its inbox, and sv.>,
 	// the updates it takes (queue group sv-ingest), validates and stores.
-	gatewaySubscribe = []string{gatewayInbox + ".>", "sv.>"}
+	gatewaySubscribe = []string{gatewayInbox + ".>", protocol.SubjectWildcard}
 )
 
 // AuthUser is one publisher allowed on the embedded bus: a user name and
@@ -151,7 +153,7 @@ func checkPublishPattern(p string) error {
 	if !server.IsValidSubject(p) {
 		return errors.New("not a valid NATS subject pattern")
 	}
-	if p == "sv" || !strings.HasPrefix(p, "sv.") {
+	if !strings.HasPrefix(p, protocol.SubjectPrefix) {
 		return errors.New("publishers may only be given subjects under sv. (sv.<widget>.config, sv.<widget>.data)")
 	}
 	return nil

@@ -9,24 +9,26 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
-// Stream names and subjects (docs/protocol.md §5).
+// Stream names and subjects (docs/protocol.md §5), from the one list in package protocol.
 const (
-	LogStream      = "SV"
-	SnapshotStream = "SV_SNAP"
+	LogStream      = protocol.LogStream
+	SnapshotStream = protocol.SnapshotStream
 	// EpochKey is the log stream's metadata entry that names its epoch.
-	EpochKey = "streamviz_epoch"
+	EpochKey = protocol.EpochKey
 
 	// LogPrefix is the prefix of the log's subjects. Only the gateway may
 	// publish there: publishers send to sv.> on core NATS, the gateway
 	// validates, batches and stores (docs/protocol.md §5).
-	LogPrefix = "svlog."
+	LogPrefix = protocol.LogPrefix
 	// LogBatchSubject is the subject of a stored batch of updates.
-	LogBatchSubject = LogPrefix + "batch"
+	LogBatchSubject = protocol.LogBatchSubject
 	// legacySubjects is what the log captured before it had a prefix of its
 	// own: publishers wrote into it directly.
-	legacySubjects = "sv.>"
+	legacySubjects = protocol.SubjectWildcard
 )
 
 // StreamsConfig sizes the streams.
@@ -128,7 +130,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        SnapshotStream,
 		Description: "StreamViz per-widget state snapshots",
-		Subjects:    []string{"svsnap.>"},
+		Subjects:    []string{protocol.SnapshotWildcard},
 		Storage:     storage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,

@@ -20,13 +20,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamviz/streamviz/protocol"
 	"github.com/streamviz/streamviz/web"
 )
 
 // CloseExpired closes a socket opened with a signed embed link when the
 // link expires (docs/protocol.md §2.3); the page then says so instead of
 // reconnecting.
-const CloseExpired = 4001
+const CloseExpired = protocol.CloseExpired
 
 // SessionCookie holds the proof of login: a key derived from the token, never
 // the token itself.

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
-// Close codes of docs/protocol.md §2.3.
-const (
-	CloseSlow = 4000
-)
+// CloseSlow cuts a socket that fell behind (docs/protocol.md §2.3).
+const CloseSlow = protocol.CloseSlow
 
 // Socket timing. Pings go out well inside the pong wait so one lost ping does
 // not kill a healthy socket.

@@ -3,10 +3,12 @@ package gateway
 import (
 	"sync"
 	"time"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // hdrMsgID carries the publisher's Nats-Msg-Id on an update stored alone.
-const hdrMsgID = "Sv-Msg-Id"
+const hdrMsgID = protocol.HeaderMsgID
 
 // maxDedupIDs bounds the ids remembered, whatever the window.
 const maxDedupIDs = 1 << 20

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // startIngest consumes the log from its first retained message and returns
@@ -128,11 +129,4 @@ func (g *Gateway) noteRejected(subject string, seq uint64, err error) {
 	}
 }
 
-func rejectReason(err error) string {
-	for _, e := range append([]error{errBadBatch, ErrBadSubject, ErrBadID, ErrBadJSON, ErrTooLarge, ErrTooDeep, ErrBadShape, ErrWrongType, ErrTableFull}, limitErrors...) {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return "other"
-}
+func rejectReason(err error) string { return protocol.RejectReason(err) }

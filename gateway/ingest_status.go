@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // dropLog gathers dropped updates per widget between the once-a-minute log lines.
@@ -19,7 +21,7 @@ type dropLog struct {
 
 func (d *dropLog) note(subject string) {
 	id := subject
-	if a, b, ok := strings.Cut(strings.TrimPrefix(subject, "sv."), "."); ok && b != "" {
+	if a, b, ok := strings.Cut(strings.TrimPrefix(subject, protocol.SubjectPrefix), "."); ok && b != "" {
 		id = a
 	}
 	d.mu.Lock()

@@ -2,10 +2,10 @@ package gateway
 
 import (
 	"encoding/binary"
-	"errors"
 	"strings"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // The log (stream SV) holds batches: one stored message carries every update
@@ -53,7 +53,7 @@ func recordSize(subject, msgID string, data []byte) int {
 	return 3*binary.MaxVarintLen32 + len(subject) + len(msgID) + len(data)
 }
 
-var errBadBatch = errors.New("malformed batch")
+var errBadBatch = protocol.ErrBadBatch
 
 // decodeBatch splits a stored batch into its records; data aliases b.
 func decodeBatch(b []byte) ([]record, error) {

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // metrics are the gateway's Prometheus series (docs/protocol.md §4,
@@ -47,12 +49,8 @@ func newMetrics(g *Gateway) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms .. 4 s
 		}),
 	}
-	for _, r := range []string{"bad subject", "bad widget id", "bad JSON", "message too large", "message nested too deeply",
-		"bad shape", "data does not fit the widget's type", "table row limit reached"} {
-		m.rejected.WithLabelValues(r) // present from the start, at 0
-	}
-	for _, e := range limitErrors {
-		m.rejected.WithLabelValues(e.Error())
+	for _, e := range protocol.RejectReasons {
+		m.rejected.WithLabelValues(e.Error()) // present from the start, at 0
 	}
 	m.loginThrottled = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "streamviz_login_throttled_total",

@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // Two pipelines that both declare a widget with the same id (or both set
@@ -32,7 +34,7 @@ func (g *Gateway) logConflict(id, was, now string) {
 // may go unwarned here; the gateway's log still names both.
 func (g *Gateway) ProducerWarning(subject string, data []byte) string {
 	id, kind, err := parseSubject(subject)
-	if err != nil || kind != "config" {
+	if err != nil || kind != protocol.KindConfig {
 		return ""
 	}
 	var in struct {

@@ -14,14 +14,16 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
-// Subject layout (docs/protocol.md §1).
+// Subject layout (docs/protocol.md §1): the names are package protocol's.
 const (
-	SubjectPrefix    = "sv."
-	SubjectWildcard  = "sv.>"
-	SnapshotWildcard = "svsnap.>"
-	dashboardID      = "$dashboard"
+	SubjectPrefix    = protocol.SubjectPrefix
+	SubjectWildcard  = protocol.SubjectWildcard
+	SnapshotWildcard = protocol.SnapshotWildcard
+	dashboardID      = protocol.DashboardID
 	maxDepth         = 32
 	maxKeyBytes      = 256
 	maxTextLen       = 200
@@ -35,16 +37,17 @@ const (
 	TypeGauge = "gauge"
 )
 
-// Validation errors; every rejection wraps one of these so it can be counted by reason.
+// Validation errors; every rejection wraps one of protocol.RejectReasons so
+// it can be counted by reason. These are the same values.
 var (
-	ErrBadSubject = errors.New("bad subject")
-	ErrBadID      = errors.New("bad widget id")
-	ErrBadJSON    = errors.New("bad JSON")
-	ErrTooLarge   = errors.New("message too large")
-	ErrTooDeep    = errors.New("message nested too deeply")
-	ErrBadShape   = errors.New("bad shape")
-	ErrWrongType  = errors.New("data does not fit the widget's type")
-	ErrTableFull  = errors.New("table row limit reached")
+	ErrBadSubject = protocol.ErrBadSubject
+	ErrBadID      = protocol.ErrBadID
+	ErrBadJSON    = protocol.ErrBadJSON
+	ErrTooLarge   = protocol.ErrTooLarge
+	ErrTooDeep    = protocol.ErrTooDeep
+	ErrBadShape   = protocol.ErrBadShape
+	ErrWrongType  = protocol.ErrWrongType
+	ErrTableFull  = protocol.ErrTableFull
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -59,11 +62,11 @@ func parseSubject(subject string) (id, kind string, err error) {
 		return "", "", fmt.Errorf("%w: %q is outside sv.>", ErrBadSubject, subject)
 	}
 	id, kind, ok = strings.Cut(rest, ".")
-	if !ok || (kind != "config" && kind != "data") {
+	if !ok || (kind != protocol.KindConfig && kind != protocol.KindData) {
 		return "", "", fmt.Errorf("%w: %q: want sv.<widget>.config or sv.<widget>.data", ErrBadSubject, subject)
 	}
 	if id == dashboardID {
-		if kind != "config" {
+		if kind != protocol.KindConfig {
 			return "", "", fmt.Errorf("%w: %q: the dashboard only takes config", ErrBadSubject, subject)
 		}
 		return id, kind, nil

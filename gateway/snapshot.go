@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // Snapshot chunks stay well under the default 1 MiB NATS payload limit.
@@ -23,10 +24,10 @@ const snapshotChunk = 512 << 10
 const (
 	// hdrPos is the position (logformat.go) a snapshot reflects. Snapshots
 	// from before batches carry hdrGen instead: a stream sequence.
-	hdrPos   = "Sv-Pos"
-	hdrGen   = "Sv-Gen"
-	hdrPart  = "Sv-Part"
-	hdrParts = "Sv-Parts"
+	hdrPos   = protocol.HeaderPos
+	hdrGen   = protocol.HeaderGen
+	hdrPart  = protocol.HeaderPart
+	hdrParts = protocol.HeaderParts
 )
 
 // sinceCompact is how many updates arrived since the last compaction
@@ -122,7 +123,7 @@ func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapsho
 	for i := 0; i < parts; i++ {
 		chunk := s.body[i*snapshotChunk : min(len(s.body), (i+1)*snapshotChunk)]
 		msg := &nats.Msg{
-			Subject: "svsnap." + s.id + "." + strconv.Itoa(i),
+			Subject: protocol.SnapshotPrefix + s.id + "." + strconv.Itoa(i),
 			Data:    chunk,
 			Header: nats.Header{
 				hdrPos:   []string{strconv.FormatUint(gen, 10)},
@@ -138,7 +139,7 @@ func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapsho
 			first = ack.Sequence
 		}
 	}
-	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject("svsnap."+s.id+".>"), jetstream.WithPurgeSequence(first)); err != nil {
+	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject(protocol.SnapshotPrefix+s.id+".>"), jetstream.WithPurgeSequence(first)); err != nil {
 		return fmt.Errorf("drop old snapshot of %s: %w", s.id, err)
 	}
 	return nil
@@ -297,7 +298,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 func collectPart(byWidget map[string]map[uint64]*snapParts, msg jetstream.Msg) {
 	// svsnap.<id>.<part>
 	subj := msg.Subject()
-	rest := subj[len("svsnap."):]
+	rest := strings.TrimPrefix(subj, protocol.SnapshotPrefix)
 	dot := len(rest) - 1
 	for dot >= 0 && rest[dot] != '.' {
 		dot--

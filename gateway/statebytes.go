@@ -1,21 +1,19 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // Errors of the state limits (Limits), each a reason label of
 // streamviz_updates_rejected_total.
 var (
-	ErrTooManyWidgets = errors.New("widget limit reached")
-	ErrTooManySeries  = errors.New("series limit reached")
-	ErrWidgetBytes    = errors.New("widget byte limit reached")
-	ErrStateBytes     = errors.New("state byte limit reached")
+	ErrTooManyWidgets = protocol.ErrTooManyWidgets
+	ErrTooManySeries  = protocol.ErrTooManySeries
+	ErrWidgetBytes    = protocol.ErrWidgetBytes
+	ErrStateBytes     = protocol.ErrStateBytes
 )
-
-// limitErrors are the reasons above, for rejectReason and /metrics.
-var limitErrors = []error{ErrTooManyWidgets, ErrTooManySeries, ErrWidgetBytes, ErrStateBytes}
 
 // What state costs, counted as the bytes it takes in memory (and, about as
 // much, in snapshots): a table row its key and JSON plus the map entry; a

@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // decoded is an update that passed every check needing no widget state.
@@ -48,7 +50,7 @@ func decodeMessage(subject string, data []byte, ms float64, history int) (decode
 		if t.Producer != nil {
 			d.producer = *t.Producer
 		}
-	case kind == "config":
+	case kind == protocol.KindConfig:
 		d.cfg, err = DecodeConfig(id, data, history)
 	default:
 		d.upd, err = DecodeUpdate(data, ms)

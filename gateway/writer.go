@@ -17,11 +17,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // IngestQueue is the queue group of the gateways' subscriptions to sv.>:
 // with several gateways on one bus, each update is taken by one of them.
-const IngestQueue = "sv-ingest"
+const IngestQueue = protocol.IngestQueue
 
 // msgOverhead is what a queued message costs beside its subject and payload
 // (nats.go's Msg and our slot), so the queue bound tracks real memory.
@@ -134,7 +135,7 @@ func newWriter(g *Gateway) *writer {
 
 // start subscribes and runs the builder and the committer until close.
 func (w *writer) start() error {
-	sub, err := w.g.nc.QueueSubscribe("sv.>", IngestQueue, w.onMsg)
+	sub, err := w.g.nc.QueueSubscribe(protocol.SubjectWildcard, IngestQueue, w.onMsg)
 	if err != nil {
 		return fmt.Errorf("subscribe sv.>: %w", err)
 	}
@@ -472,7 +473,7 @@ func (w *writer) drop(subject string, reason int) {
 // dashboard, its log or snapshots, the JetStream API or the system account,
 // where an answer would be a write the publisher has no right to make.
 func replyAllowed(subject string) bool {
-	const inbox = "_INBOX."
+	const inbox = protocol.InboxPrefix
 	if !strings.HasPrefix(subject, inbox) || len(subject) == len(inbox) {
 		return false
 	}
