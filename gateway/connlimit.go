@@ -170,9 +170,15 @@ func (g *Gateway) HTTPServer(ln net.Listener) (*http.Server, net.Listener) {
 func (l Limits) maxSockets() int { return max(1, l.MaxConns-max(1, l.MaxConns/10)) }
 
 // limitSockets answers 503 to a WebSocket handshake past maxSockets.
+// Handshakes under way count too, each until next has returned (by then
+// its socket has joined the hub or is gone): checked against the joined
+// sockets alone, handshakes arriving together all passed and took every
+// connection. A socket may be counted twice for a moment, never missed.
 func (g *Gateway) limitSockets(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if n := g.hub.clientCount(); n >= g.cfg.Limits.maxSockets() {
+		pending := g.handshakes.Add(1) - 1
+		defer g.handshakes.Add(-1)
+		if n := g.hub.clientCount() + int(pending); n >= g.cfg.Limits.maxSockets() {
 			g.metrics.wsRefused.Inc()
 			w.Header().Set("Retry-After", "5")
 			httpError(w, http.StatusServiceUnavailable, "too many open sockets ("+strconv.Itoa(n)+"): try again later")

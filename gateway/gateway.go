@@ -175,9 +175,10 @@ type Gateway struct {
 	cspDashboard, cspEmbed, cspLogin string
 	xfoEmbed                         string
 
-	limiter atomic.Pointer[connLimiter] // set by HTTPServer
-	hosts   hostAllow
-	logins  *loginLimiter
+	limiter    atomic.Pointer[connLimiter] // set by HTTPServer
+	handshakes atomic.Int64                // WebSocket handshakes under way (limitSockets)
+	hosts      hostAllow
+	logins     *loginLimiter
 
 	logStream, snapStream jetstream.Stream
 	ingested              uint64 // messages seen by ingest; its goroutine only
