@@ -29,6 +29,9 @@ type WidgetConfig struct {
 	// width 1 to 4 grid columns or "full"; height "small", "medium", "large" or pixels.
 	Width  json.RawMessage `json:"width,omitempty"`
 	Height json.RawMessage `json:"height,omitempty"`
+	// StaleAfter is how many seconds without new data (a newer as_of) make
+	// the card show itself stale (docs/protocol.md §1.2); absent: never.
+	StaleAfter *float64 `json:"stale_after,omitempty"`
 
 	Unit       *string      `json:"unit,omitempty"`
 	Format     *string      `json:"format"`
@@ -91,6 +94,7 @@ type configIn struct {
 	Order      *float64           `json:"order"`
 	Width      json.RawMessage    `json:"width"`
 	Height     json.RawMessage    `json:"height"`
+	StaleAfter *float64           `json:"stale_after"`
 	Unit       *string            `json:"unit"`
 	Format     *string            `json:"format"`
 	Color      *string            `json:"color"`
@@ -115,6 +119,9 @@ type configIn struct {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// maxStaleAfter bounds stale_after: a year, in seconds.
+const maxStaleAfter = 365 * 24 * 3600
 
 // DecodeConfig validates a sv.<widget>.config payload and fills defaults.
 // history is the default max_points of a chart. The fields every widget has
@@ -191,6 +198,12 @@ func (in *configIn) common(c *WidgetConfig) error {
 	}
 	if in.Order != nil {
 		c.Order = *in.Order
+	}
+	if in.StaleAfter != nil {
+		if v := *in.StaleAfter; !(v > 0 && v <= maxStaleAfter) {
+			return fmt.Errorf("%w: stale_after %g: want seconds above 0, at most %d", ErrBadShape, v, maxStaleAfter)
+		}
+		c.StaleAfter = in.StaleAfter
 	}
 	var err error
 	if c.Width, err = sizeHint("width", in.Width); err != nil {
@@ -367,6 +380,7 @@ func (c *WidgetConfig) MarshalJSON() ([]byte, error) {
 	fs := []configField{{"id", c.ID}, {"type", c.Type}, {"title", c.Title}, {"dashboard", c.Dashboard}, {"order", c.Order}}
 	fs = appendIf(fs, len(c.Width) > 0, "width", c.Width)
 	fs = appendIf(fs, len(c.Height) > 0, "height", c.Height)
+	fs = appendIf(fs, c.StaleAfter != nil, "stale_after", c.StaleAfter)
 	switch c.Type {
 	case TypeStat:
 		fs = append(fs, configField{"unit", c.Unit}, configField{"format", c.Format}, configField{"color", c.Color}, configField{"delta", c.Delta})

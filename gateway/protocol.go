@@ -421,6 +421,7 @@ type dataFields struct {
 	Row    *json.RawMessage `json:"row"`
 	Delete *bool            `json:"delete"`
 	Ops    *[]TableOp       `json:"ops"`
+	AsOf   *Time            `json:"as_of"`
 }
 
 // dataIn is a data message whose points decode as P: pointList (the fast
@@ -436,6 +437,11 @@ type Update struct {
 	Value *ValueUpdate
 	Chart *ChartUpdate
 	Table *TableUpdate
+	// AsOf is the producer's time of the data (docs/protocol.md §1.3 "as_of":
+	// a Pathway commit's time), nil when the message carries none. Any source
+	// of updates that knows such a time (the SDK's data messages, Pathway's own
+	// rows with their "time") sets it; widget.apply keeps the latest.
+	AsOf *float64
 }
 
 // ValueUpdate feeds stat and gauge widgets.
@@ -539,6 +545,18 @@ func decodeUpdateReference(b []byte, now float64) (*Update, error) {
 // validateUpdate takes the points parsed by the fast path (numbers only) or
 // as sent (raw).
 func validateUpdate(in *dataFields, points *[]Point, raw *[]rawPoint, now float64) (*Update, error) {
+	u, err := validateShape(in, points, raw, now)
+	if err != nil {
+		return nil, err
+	}
+	if in.AsOf != nil {
+		t := float64(*in.AsOf)
+		u.AsOf = &t
+	}
+	return u, nil
+}
+
+func validateShape(in *dataFields, points *[]Point, raw *[]rawPoint, now float64) (*Update, error) {
 	isValue := in.Value.Set
 	isChart := in.X != nil || in.Y.Set || points != nil || raw != nil || in.Remove != nil
 	isTable := in.Key != nil || in.Ops != nil || in.Row != nil || in.Delete != nil
@@ -684,6 +702,17 @@ func decodeTable(in *dataFields) (*Update, error) {
 
 // encode writes the normalized data object of docs/protocol.md §2.2.
 func (u *Update) encode(b []byte) []byte {
+	b = u.encodeShape(b)
+	if u.AsOf == nil {
+		return b
+	}
+	// Every shape ends in '}': the as-of goes in before it.
+	b = append(b[:len(b)-1], `,"as_of":`...)
+	b = appendFloat(b, *u.AsOf)
+	return append(b, '}')
+}
+
+func (u *Update) encodeShape(b []byte) []byte {
 	switch {
 	case u.Value != nil:
 		b = append(b, `{"value":`...)

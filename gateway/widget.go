@@ -31,6 +31,9 @@ type widget struct {
 	refused    int
 	refusedSet map[string]struct{}
 
+	// asOf is the latest producer time of its data (Update.AsOf), nil before any.
+	asOf *float64
+
 	// encoded caches appendConfigState's output; nil after any change.
 	encoded []byte
 	// bytes is what the state costs (statebytes.go), kept up to date by the hub.
@@ -48,7 +51,7 @@ func newWidget(cfg *WidgetConfig) *widget {
 func (w *widget) setConfig(cfg *WidgetConfig) {
 	w.encoded = nil
 	if w.cfg == nil || w.cfg.Type != cfg.Type || w.cfg.category() != cfg.category() {
-		w.value, w.prev, w.ts = Num{}, Num{}, nil
+		w.value, w.prev, w.ts, w.asOf = Num{}, Num{}, nil, nil
 		w.series, w.cats, w.rows = nil, nil, nil
 		w.refused, w.refusedSet = 0, nil
 		switch {
@@ -170,6 +173,9 @@ func (w *widget) unrefuse(k string) {
 
 func (w *widget) apply(u *Update) {
 	w.encoded = nil
+	if u.AsOf != nil {
+		w.noteAsOf(*u.AsOf)
+	}
 	switch {
 	case u.Value != nil:
 		w.prev, w.value = w.value, u.Value.Value
@@ -247,6 +253,16 @@ func (w *widget) applyCats(c *ChartUpdate) {
 	w.cats[c.Series] = pts
 }
 
+// noteAsOf records that the widget's data is as of producer time t (a
+// Pathway commit's time). The latest wins: a commit replayed or arriving late
+// never moves it back.
+func (w *widget) noteAsOf(t float64) {
+	if w.asOf == nil || t > *w.asOf {
+		w.asOf = &t
+		w.encoded = nil
+	}
+}
+
 // upsertPoint replaces the newest point at p.X, or inserts p after the last
 // point with an x not above it. It scans from the end: Pathway's late updates
 // touch recent windows.
@@ -275,6 +291,16 @@ func trimFront[P any](pts []P, n int) []P {
 
 // appendState writes the state object of docs/protocol.md §3.
 func (w *widget) appendState(b []byte) []byte {
+	b = w.appendShapeState(b)
+	if w.asOf == nil {
+		return b
+	}
+	b = append(b[:len(b)-1], `,"as_of":`...)
+	b = appendFloat(b, *w.asOf)
+	return append(b, '}')
+}
+
+func (w *widget) appendShapeState(b []byte) []byte {
 	switch w.cfg.Type {
 	case TypeStat, TypeGauge:
 		b = append(b, `{"value":`...)
@@ -353,12 +379,14 @@ type stateIn struct {
 	Series  map[string][]Point         `json:"series"`
 	Rows    map[string]json.RawMessage `json:"rows"`
 	Refused int                        `json:"refused"`
+	AsOf    *float64                   `json:"as_of"`
 }
 
 // catStateIn is a category chart's state, for loading snapshots.
 type catStateIn struct {
 	Points []CatPoint            `json:"points"`
 	Series map[string][]CatPoint `json:"series"`
+	AsOf   *float64              `json:"as_of"`
 }
 
 func (w *widget) loadState(b []byte) error {
@@ -374,6 +402,7 @@ func (w *widget) loadState(b []byte) error {
 		for name, pts := range s.Series {
 			w.cats[name] = pts
 		}
+		w.asOf = s.AsOf
 		return nil
 	}
 	var s stateIn
@@ -397,5 +426,6 @@ func (w *widget) loadState(b []byte) error {
 		// Which keys were refused is not kept, only how many.
 		w.refused = max(0, s.Refused)
 	}
+	w.asOf = s.AsOf
 	return nil
 }

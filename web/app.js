@@ -2,6 +2,7 @@
 // Entry point of both pages: the dashboard (`/`) and a single embedded widget (`/embed/{id}`,
 // marked by <body data-mode="embed">). Wires the socket to the state and the state to the cards.
 
+import { Freshness, asOfText, clockText, latestAsOf } from './asof.js';
 import { CardMenu } from './card-menu.js';
 import { Connection } from './connection.js';
 import { dashboardJSON, download, widgetCSV, widgetJSON } from './export.js';
@@ -18,7 +19,7 @@ import { SvTable } from './widgets/sv-table.js';
 /** @typedef {import('./state.js').ApplyResult} ApplyResult */
 /** @typedef {import('./widgets/base.js').SvWidget<any>} WidgetElement */
 /** @typedef {import('./card-menu.js').MenuAction} MenuAction */
-/** @typedef {{root: HTMLElement, title: HTMLElement, body: WidgetElement, type: string, menu: CardMenu}} Card */
+/** @typedef {{root: HTMLElement, title: HTMLElement, asof: HTMLElement, body: WidgetElement, type: string, menu: CardMenu}} Card */
 
 const TAGS = { stat: 'sv-stat', gauge: 'sv-gauge', chart: 'sv-chart', table: 'sv-table' };
 
@@ -45,14 +46,18 @@ function makeCard(w, embed, act) {
   head.className = 'sv-card-head';
   const title = document.createElement(embed ? 'h1' : 'h2');
   title.className = 'sv-card-title';
+  // "as of 10:42:07" (protocol.md §1.3 as_of): shown on hover, and always while stale.
+  const asof = document.createElement('span');
+  asof.className = 'sv-card-asof';
+  asof.hidden = true;
   /** @type {Card} */
   const card = {
-    root, title, body: makeBody(w), type: w.type,
+    root, title, asof, body: makeBody(w), type: w.type,
     menu: new CardMenu(() => /** @type {MenuAction[]} */ ([
       ...(card.type === 'chart' || card.type === 'gauge' ? ['png'] : []), 'csv', 'json', 'full',
     ]), (a) => act(card, a)),
   };
-  head.append(title, card.menu.button, card.menu.list);
+  head.append(title, asof, card.menu.button, card.menu.list);
   root.append(head, card.body);
   labelCard(card, w);
   return card;
@@ -159,6 +164,45 @@ function main() {
   }
   /** @type {number | null} */
   let lastUpdate = null;
+  // Data as of: when each widget's as-of last moved, and the pipeline's latest time (header).
+  const freshness = new Freshness();
+  const pipelineEl = document.getElementById('sv-asof');
+  /** @type {number | null} */
+  let pipelineAsOf = null;
+
+  /**
+   * The card's as-of line and stale mark, from the widget's as-of and stale_after.
+   * @param {Card} card
+   * @param {Widget} w
+   * @param {number} now
+   */
+  function showAsOf(card, w, now) {
+    const staleFor = w.asOf === null ? null : freshness.staleFor(w.id, w.config.stale_after, now);
+    const text = w.asOf === null ? '' : asOfText(w.asOf, now, staleFor);
+    if (card.asof.textContent !== text) card.asof.textContent = text;
+    if (card.asof.hidden !== (text === '')) card.asof.hidden = text === '';
+    const stale = staleFor !== null ? 'true' : undefined;
+    if (card.root.dataset.stale !== stale) {
+      if (stale) card.root.dataset.stale = stale;
+      else delete card.root.dataset.stale;
+    }
+  }
+
+  function showPipeline() {
+    if (!pipelineEl) return;
+    const text = pipelineAsOf === null ? '' : `pipeline at ${clockText(pipelineAsOf, Date.now())}`;
+    if (pipelineEl.textContent !== text) pipelineEl.textContent = text;
+    if (pipelineEl.hidden !== (text === '')) pipelineEl.hidden = text === '';
+  }
+
+  // Staleness comes with time passing, not with events.
+  setInterval(() => {
+    const now = Date.now();
+    for (const [id, card] of cards) {
+      const w = state.widgets.get(id);
+      if (w && w.asOf !== null) showAsOf(card, w, now);
+    }
+  }, 250);
 
   /**
    * @param {Card} card
@@ -272,11 +316,19 @@ function main() {
     const fresh = res.applied - (res.snapshot ? 1 : 0);
     if (fresh > 0 || (res.snapshot && lastUpdate === null)) lastUpdate = performance.now();
     if (res.layout || res.snapshot) reconcile(res);
+    const now = Date.now();
+    if (res.snapshot) pipelineAsOf = latestAsOf(state.widgets.values());
     for (const id of res.changed) {
       const card = cards.get(id);
       const w = state.widgets.get(id);
+      if (!w) freshness.forget(id);
+      else {
+        freshness.note(id, w.asOf, now, res.snapshot);
+        if (w.asOf !== null && (pipelineAsOf === null || w.asOf > pipelineAsOf)) pipelineAsOf = w.asOf;
+      }
       if (card && w) {
         labelCard(card, w);
+        showAsOf(card, w, now);
         // Paused: the state keeps up, the cards keep what they show (a new card still draws).
         if (paused && card.body.drawn) {
           held.add(id);
@@ -295,7 +347,10 @@ function main() {
       document.title = state.title || 'StreamViz';
     }
     if (res.snapshot && document.body.dataset.ready !== '1') document.body.dataset.ready = '1';
-    if (res.applied > 0) tick();
+    if (res.applied > 0) {
+      tick();
+      showPipeline();
+    }
     return { gap: res.gap };
   }
 

@@ -15,6 +15,7 @@
  * @property {number} order
  * @property {1 | 2 | 3 | 4 | 'full' | null} width  grid columns the card spans (null: its type's default)
  * @property {'small' | 'medium' | 'large' | number | null} height  a size name or pixels (null: its content's)
+ * @property {number | null} stale_after  seconds without newer data (as_of) before the card shows itself stale (null: never)
  * @property {string} unit
  * @property {string | null} format
  * @property {string | null} color
@@ -116,6 +117,7 @@ export function normalizeConfig(id, type, raw) {
       || (Number.isInteger(r.height) && /** @type {number} */ (r.height) >= 60 && /** @type {number} */ (r.height) <= 2000)
       ? /** @type {WidgetConfig['height']} */ (r.height)
       : null,
+    stale_after: finite(r.stale_after) && /** @type {number} */ (r.stale_after) > 0 ? /** @type {number} */ (r.stale_after) : null,
     unit: typeof r.unit === 'string' ? r.unit : '',
     format: strOrNull(r.format),
     color: strOrNull(r.color),

@@ -13,6 +13,17 @@
  * @returns {{config: Record<string, unknown>, state: Record<string, unknown>}}
  */
 export function widgetJSON(w) {
+  const out = shapeJSON(w);
+  // As the server's state (protocol.md §3): the as-of last, when the widget has one.
+  if (w.asOf !== null) out.state.as_of = w.asOf;
+  return out;
+}
+
+/**
+ * @param {Widget} w
+ * @returns {{config: Record<string, unknown>, state: Record<string, unknown>}}
+ */
+function shapeJSON(w) {
   const config = { ...w.raw, id: w.id };
   if (w.type === 'chart') {
     const cat = w.config.x_type === 'category';

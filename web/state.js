@@ -27,9 +27,13 @@ import { Series } from './series.js';
  * bigger than the rows it holds.
  * @typedef {{rows: Map<string, Record<string, unknown>>, columns: string[], seen: Set<string>, changed: Set<string>, refused: number}} TableState
  */
-/** @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, raw: Record<string, unknown>, version: number, state: ValueState}} ValueWidget */
-/** @typedef {{id: string, type: 'chart', config: WidgetConfig, raw: Record<string, unknown>, version: number, state: ChartState}} ChartWidget */
-/** @typedef {{id: string, type: 'table', config: WidgetConfig, raw: Record<string, unknown>, version: number, state: TableState}} TableWidget */
+/**
+ * `asOf` is the producer's time of the widget's latest data (protocol.md §1.3 `as_of`: a Pathway
+ * commit's time), null when its producer sends none.
+ * @typedef {{id: string, type: 'stat' | 'gauge', config: WidgetConfig, raw: Record<string, unknown>, version: number, asOf: number | null, state: ValueState}} ValueWidget
+ * @typedef {{id: string, type: 'chart', config: WidgetConfig, raw: Record<string, unknown>, version: number, asOf: number | null, state: ChartState}} ChartWidget
+ * @typedef {{id: string, type: 'table', config: WidgetConfig, raw: Record<string, unknown>, version: number, asOf: number | null, state: TableState}} TableWidget
+ */
 /** @typedef {ValueWidget | ChartWidget | TableWidget} Widget */
 
 /**
@@ -78,7 +82,7 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   const st = isPlainObject(rawState) ? rawState : {};
   if (type === 'chart') {
     /** @type {ChartWidget} */
-    const w = { id, type, config, raw, version, state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() }, received: 0 } };
+    const w = { id, type, config, raw, version, asOf: num(st.as_of), state: { series: new Map(), lastSeries: null, categories: { names: [], index: new Map() }, received: 0 } };
     addPoints(w, '', st.points, 'append');
     if (isPlainObject(st.series)) {
       for (const [name, pts] of Object.entries(st.series)) addPoints(w, name, pts, 'append');
@@ -89,13 +93,13 @@ export function makeWidget(id, type, rawConfig, rawState, version) {
   }
   if (type === 'table') {
     /** @type {TableWidget} */
-    const w = { id, type, config, raw, version, state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set(), refused: num(st.refused) ?? 0 } };
+    const w = { id, type, config, raw, version, asOf: num(st.as_of), state: { rows: new Map(), columns: [], seen: new Set(), changed: new Set(), refused: num(st.refused) ?? 0 } };
     if (isPlainObject(st.rows)) {
       for (const [key, row] of Object.entries(st.rows)) upsertRow(w.state, key, row);
     }
     return w;
   }
-  return { id, type, config, raw, version, state: { value: num(st.value), prev: num(st.prev), ts: num(st.ts) } };
+  return { id, type, config, raw, version, asOf: num(st.as_of), state: { value: num(st.value), prev: num(st.prev), ts: num(st.ts) } };
 }
 
 /**
@@ -235,6 +239,18 @@ function tableKey(k) {
  * @returns {boolean} whether the data fit the widget's type
  */
 export function applyData(w, data) {
+  if (!applyShape(w, data)) return false;
+  // The latest as-of wins, as on the server: a late or replayed message never moves it back.
+  const asOf = num(data.as_of);
+  if (asOf !== null && (w.asOf === null || asOf > w.asOf)) w.asOf = asOf;
+  return true;
+}
+
+/**
+ * @param {Widget} w
+ * @param {Record<string, unknown>} data
+ */
+function applyShape(w, data) {
   if (w.type === 'stat' || w.type === 'gauge') {
     if (!('value' in data)) return false;
     w.state.prev = w.state.value;
