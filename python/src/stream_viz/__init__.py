@@ -127,7 +127,8 @@ def _embed(embed: bool) -> bool:
 def table(source: Any, *, id: str | None = None, title: str | None = None, columns: list[str] | None = None,
           column_labels: dict[str, str] | None = None, column_format: dict[str, str] | None = None, max_rows: int = 100,
           sort_by: str | None = None, sort_desc: bool = True, key: str | None = None, embed: bool = False,
-          width: int | str | None = None, height: int | str | None = None, order: float | None = None) -> Table:
+          width: int | str | None = None, height: int | str | None = None, order: float | None = None,
+          stale_after: float | None = None) -> Table:
     """Live rows: a Pathway table's rows, or rows sent with .send(row)."""
     wid, src = _resolve(source, id, title, "table")
     if src is not None and columns is None:
@@ -137,6 +138,7 @@ def table(source: Any, *, id: str | None = None, title: str | None = None, colum
     w = Table(_D, wid, title=title, columns=columns, column_labels=column_labels, column_format=column_format,
               max_rows=max_rows, sort_by=sort_by, sort_desc=sort_desc, key=key, embed=_embed(embed))
     w._size(width, height, order)
+    w._stale(stale_after)
     if src is not None:
         from ._pathway import bind_table
 
@@ -158,11 +160,13 @@ def _value_column(src: Any, column: str | None, wid: str, kind: str) -> str:
 
 def stat(source: Any, column: str | None = None, *, id: str | None = None, title: str | None = None, unit: str = "",
          color: str | None = None, format: str | None = None, delta: bool = True, embed: bool = False,
-         width: int | str | None = None, height: int | str | None = None, order: float | None = None) -> Stat:
+         width: int | str | None = None, height: int | str | None = None, order: float | None = None,
+          stale_after: float | None = None) -> Stat:
     """One number: column of a single-row Pathway table, or values sent with .send(value)."""
     wid, src = _resolve(source, id, title or column, "stat")
     w = Stat(_D, wid, title=title, unit=unit, color=color, format=format, delta=delta, embed=_embed(embed), column=column)
     w._size(width, height, order)
+    w._stale(stale_after)
     if src is not None:
         w.column = _value_column(src, column, wid, "stat")
         from ._pathway import bind_value
@@ -175,12 +179,14 @@ def stat(source: Any, column: str | None = None, *, id: str | None = None, title
 def gauge(source: Any, column: str | None = None, *, id: str | None = None, title: str | None = None, unit: str = "",
           min_val: float = 0, max_val: float = 100, color: str | None = None,
           thresholds: list[tuple[float, str]] | None = None, embed: bool = False,
-          width: int | str | None = None, height: int | str | None = None, order: float | None = None) -> Gauge:
+          width: int | str | None = None, height: int | str | None = None, order: float | None = None,
+          stale_after: float | None = None) -> Gauge:
     """A bounded value: column of a single-row Pathway table, or values sent with .send(value)."""
     wid, src = _resolve(source, id, title or column, "gauge")
     w = Gauge(_D, wid, title=title, unit=unit, min_val=min_val, max_val=max_val, color=color, thresholds=thresholds,
               embed=_embed(embed), column=column)
     w._size(width, height, order)
+    w._stale(stale_after)
     if src is not None:
         w.column = _value_column(src, column, wid, "gauge")
         from ._pathway import bind_value
@@ -193,7 +199,8 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
 def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str | None = None, series_column: str | None = None,
           id: str | None = None, title: str | None = None, unit: str = "", color: str | None = None, chart_type: str = "line",
           max_points: int | None = None, x_type: str | None = None, embed: bool = False,
-          width: int | str | None = None, height: int | str | None = None, order: float | None = None, y_min: float | None = None,
+          width: int | str | None = None, height: int | str | None = None, order: float | None = None,
+          stale_after: float | None = None, y_min: float | None = None,
           y_max: float | None = None, y_scale: str | None = None, thresholds: list[tuple[float, str]] | None = None) -> Chart:
     """A chart: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
 
@@ -214,6 +221,7 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
               embed=_embed(embed), y_column=list(y_column) if isinstance(y_column, (list, tuple)) else y_column,
               x_column=x_column, series_column=series_column, x_type=x_type or "number")
     w._size(width, height, order)
+    w._stale(stale_after)
     w._y_axis(y_min, y_max, y_scale)
     w.thresholds = _thresholds(wid, thresholds)
     if src is not None:

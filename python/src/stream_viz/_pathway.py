@@ -65,7 +65,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
         nonlocal buf
         if buf:
             commit, buf = buf, []
-            w._commit(commit)
+            w._commit(commit, time)
 
     w._binding = binding
     sink = _raw_sink()

@@ -52,6 +52,12 @@ class Widget:
         self._send_config = False
         self._commits: list[Commit] = []  # raw Pathway commits, under the lock
         self._binding: Any = None  # folds those commits, on the SDK thread
+        # The Pathway time of the latest commit handed over (under the lock), folded (SDK thread),
+        # and last sent: data messages carry it as "as_of" (docs/protocol.md §1.3).
+        self._as_of: int | None = None
+        self._f_as_of: int | None = None
+        self._sent_as_of: int | None = None
+        self.stale_after: float | None = None
         self._order: float = len(dash.widgets)  # declaration order is display order
         self.width: int | str | None = None
         self.height: int | str | None = None
@@ -68,6 +74,13 @@ class Widget:
                 raise InvalidOptionError(self.id, "order", order, "a number (widgets sort by order, then id)")
             self._order = order
         self.width, self.height = width, height
+
+    def _stale(self, stale_after: Any) -> None:
+        """stale_after= (docs/protocol.md §1.2): seconds without a newer commit before the card shows stale."""
+        if stale_after is not None and (isinstance(stale_after, bool) or not isinstance(stale_after, (int, float))
+                                        or not 0 < stale_after <= 365 * 24 * 3600):
+            raise InvalidOptionError(self.id, "stale_after", stale_after, "seconds above 0 (at most a year), or None for never")
+        self.stale_after = stale_after
 
     @property
     def order(self) -> float:
@@ -99,6 +112,8 @@ class Widget:
             cfg["width"] = self.width
         if self.height is not None:
             cfg["height"] = self.height
+        if self.stale_after is not None:
+            cfg["stale_after"] = self.stale_after
         return cfg
 
     def _mark(self) -> None:
@@ -111,20 +126,21 @@ class Widget:
     #          into (subject, body, updates) messages and clear it.
     # Producers touch only the raw buffers, so they never wait on encoding or I/O,
     # and folding goes on while the bus is slow, which is what keeps memory bounded.
-    def _take(self) -> tuple[bool, Any, list[Commit]]:
+    def _take(self) -> tuple[bool, Any, list[Commit], int | None]:
         cfg = self._config_pending
         self._config_pending = False
         commits, self._commits = self._commits, []
-        return cfg, self._swap(), commits
+        return cfg, self._swap(), commits, self._as_of
 
-    def _fold(self, taken: tuple[bool, Any, list[Commit]]) -> int:
+    def _fold(self, taken: tuple[bool, Any, list[Commit], int | None]) -> int:
         """Returns how many Pathway commits it folded."""
-        cfg, raw, commits = taken
+        cfg, raw, commits, as_of = taken
         if cfg:
             self._send_config = True
         self._merge(raw)
         if commits and self._binding is not None:
             self._binding.fold(commits)
+        self._f_as_of = as_of
         return len(commits)
 
     def _drain(self) -> list[tuple[str, Any, int]]:
@@ -132,12 +148,30 @@ class Widget:
         if self._send_config:
             self._send_config = False
             out.append((f"sv.{self.id}.config", self._config(), 0))
-        out.extend((f"sv.{self.id}.data", body, n) for body, n in self._bodies())
+        bodies = self._bodies()
+        as_of = self._f_as_of
+        if as_of is not None and as_of != self._sent_as_of:
+            # Every message of this drain reflects the commits up to as_of; a commit that changed
+            # nothing shown still tells the dashboard the data is current.
+            if not bodies:
+                bodies = self._as_of_only()
+            for body, _n in bodies:
+                body["as_of"] = as_of
+            if bodies:
+                self._sent_as_of = as_of
+        out.extend((f"sv.{self.id}.data", body, n) for body, n in bodies)
         return out
 
-    def _commit(self, changes: Commit) -> None:
-        """Pathway's thread, at a commit's end: hand the commit over whole."""
+    def _as_of_only(self) -> list[tuple[Any, int]]:
+        """A data message that changes nothing, to carry a newer as_of; none for a stat or gauge
+        (a value message would add a delta)."""
+        return []
+
+    def _commit(self, changes: Commit, time: int | None = None) -> None:
+        """Pathway's thread, at a commit's end: hand the commit (of Pathway time `time`) over whole."""
         with self._dash.lock:
+            if time is not None:
+                self._as_of = time
             if self._dash.publisher.active:
                 self._commits.append(changes)
             else:
@@ -448,6 +482,9 @@ class Chart(Widget):
         self._runs = {}
         return taken
 
+    def _as_of_only(self) -> list[tuple[Any, int]]:
+        return [({"points": []}, 0)]
+
     def _merge(self, raw: Any) -> None:
         for series, runs in raw.items():
             self._count_drop(self._folded(series).extend(runs))
@@ -557,6 +594,9 @@ class Table(Widget):
         taken = self._ops
         self._ops = {}
         return taken
+
+    def _as_of_only(self) -> list[tuple[Any, int]]:
+        return [({"ops": []}, 0)]
 
     def _merge(self, raw: Any) -> None:
         self._f_ops.update(raw)
