@@ -402,3 +402,14 @@ test('malformed configs fall back to defaults rather than break rendering', () =
   assert.deepEqual(c.thresholds, [[50, 'amber'], [90, 'red']], 'invalid entries dropped, ascending');
   assert.equal(c.title, 'g');
 });
+
+test('a chart counts every point it receives, trimmed or upserted, so a held chart can say how many arrived', () => {
+  const { s, send } = setup([chart('lat', { points: [[1, 2], [3, 4]] }, { max_points: 3 })]);
+  const w = s.widgets.get('lat');
+  assert.equal(w.state.received, 2, 'the snapshot points');
+  send({ type: 'data', id: 'lat', data: { points: [[5, 1], [6, 1], [7, 1]] } });
+  send({ type: 'data', id: 'lat', data: { series: 'p99', points: [[5, 9]] } });
+  send({ type: 'data', id: 'lat', data: { points: [[7, 2]], mode: 'upsert' } });
+  assert.equal(w.state.received, 7);
+  assert.equal(pts(s, 'lat').length, 3, 'though only max_points are kept');
+});
