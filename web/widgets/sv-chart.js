@@ -89,11 +89,13 @@ export function withAlpha(color, alpha) {
  * chart per frame. Skia draws a one-device-pixel stroke as hairlines instead, in about 1 ms. To
  * keep the line's weight, the path is stroked as copies half a device pixel apart vertically, as
  * many as make up the series' width (two for 1.5 px at 1x), which lights the same columns with
- * the same thickness as the wide stroke.
+ * the same thickness as the wide stroke. A dense stack of bars, drawn as steps (denseBars), is
+ * stroked the same way.
+ * @param {uPlot.Series.PathBuilder} [inner]  the builder whose paths are stroked so; linear by default
  * @returns {uPlot.Series.PathBuilder}
  */
-function densePaths() {
-  const linear = /** @type {uPlot.Series.PathBuilder} */ (uPlot.paths.linear?.());
+function densePaths(inner) {
+  const linear = inner ?? /** @type {uPlot.Series.PathBuilder} */ (uPlot.paths.linear?.());
   return (u, si, i0, i1) => {
     const p = linear(u, si, i0, i1);
     if (!p || !(p.stroke instanceof Path2D) || i1 - i0 + 1 < u.bbox.width) return p;
@@ -119,8 +121,9 @@ function densePaths() {
  * @returns {uPlot.Series.PathBuilder | undefined}
  */
 function denseBars(bars) {
-  const stepped = uPlot.paths.stepped?.({ align: 1 });
-  if (!bars || !stepped) return bars;
+  const steps = uPlot.paths.stepped?.({ align: 1 });
+  if (!bars || !steps) return bars;
+  const stepped = densePaths(steps);
   return (u, si, i0, i1) => ((i1 - i0 + 1) * 2 >= u.bbox.width ? stepped(u, si, i0, i1) : bars(u, si, i0, i1));
 }
 
