@@ -56,7 +56,15 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     A change is (key, values, time, is_addition), values in the table's column order: the
     row's dict is built on the SDK's thread, once per row that survives a batch, instead of
     by Pathway for every change (pw.io.subscribe builds one per change on Pathway's thread,
-    the largest share of what a subscription costs it)."""
+    the largest share of what a subscription costs it).
+
+    Restarted with pw.persistence, Pathway hands a sink the rows it restored (a commit at time
+    0 with every live row) unless the sink skips that "persisted batch"; after it, only new
+    changes, including retractions of rows restored, which a binding that keeps the live rows
+    must know. Such bindings take it (binding.replay): every restored row is upserted again,
+    which leaves the dashboard (same data dir) as it was, or completes it when the last run
+    stopped before publishing its last commits. A chart of points at commit times keeps no
+    rows and skips it: its points are already on the dashboard."""
     import pathway as pw
 
     buf: Commit = []
@@ -76,7 +84,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
             buf.append((key, values, time, diff > 0))
 
         table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
-                                               skip_persisted_batch=True, skip_errors=True,
+                                               skip_persisted_batch=not getattr(binding, "replay", True), skip_errors=True,
                                                unique_name=f"stream_viz_{name}"))
         return
 
@@ -114,6 +122,9 @@ class _Rows:
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
         self.row: dict[Any, Row] = {}
+        # Keys of the last apply() whose row before was not known here but read off its
+        # retraction (a row live before a restart whose persisted batch this sink skipped).
+        self.unknown: set[Any] = set()
 
     def apply(self, commits: list[Commit]) -> list[tuple[Any, Row | None, Row | None]]:
         """(key, row before, row now) for each key the commits changed; None when not live."""
@@ -123,16 +134,29 @@ class _Rows:
             verdict.update({key: values for key, values, _time, is_addition in commit if is_addition})
         out = []
         rows, columns = self.row, self.columns
+        unknown: list[Any] = []
+        self.unknown = set()
         for key, values in verdict.items():
             before = rows.get(key)
             if values is None:
                 if before is None:
+                    unknown.append(key)
                     continue
                 del rows[key]
                 now = None
             else:
                 now = rows[key] = dict(zip(columns, values, strict=True))  # values come in column order, one per column
             out.append((key, before, now))
+        if unknown:
+            # Deleted rows this process never saw inserted: their retraction says what they were,
+            # so the dashboard still loses them (rare: only when a restart's rows were skipped).
+            wanted = set(unknown)
+            for commit in commits:
+                for key, values, _time, is_addition in commit:
+                    if not is_addition and key in wanted:
+                        wanted.discard(key)
+                        self.unknown.add(key)
+                        out.append((key, dict(zip(columns, values, strict=True)), None))
         return out
 
 
@@ -254,6 +278,8 @@ class _ChartRows:
 class _TimeChartBinding:
     """No x column: one point per inserted row (per series), at the commit's time."""
 
+    replay = False  # a restart's restored rows were points of the last run: not again
+
     def __init__(self, w: Chart, columns: list[str]):
         self.w, self.columns, self.take = w, columns, _ChartRows(w)
 
@@ -311,16 +337,22 @@ class _XChartBinding:
             last.update({key: i for key, _v, _t, is_addition in commit if is_addition})
         base = self.commits
         self.commits += len(commits)
-        groups, take = self.groups, self.take
+        groups, take, shown = self.groups, self.take, self.shown
         touched: set[tuple[str, Any]] = set()
         for key, before, now in self.rows.apply(commits):
             if before is not None:
                 x = self._x(before)
                 if x is not None:
+                    unknown = key in self.rows.unknown
                     for series, _y in take.pairs(before):
                         g = (series, x)
                         grp = groups.get(g)
                         if grp is not None and grp.pop(key, None) is not None:
+                            touched.add(g)
+                        elif unknown and not grp:
+                            # A row from before a restart, unseen here: its point goes unless
+                            # a row seen since holds that x.
+                            shown.setdefault(g, None)
                             touched.add(g)
             if now is not None:
                 x = self._x(now)
@@ -333,7 +365,7 @@ class _XChartBinding:
                             grp = groups[g] = {}
                         grp[key] = (stamp, y)
                         touched.add(g)
-        w, shown = self.w, self.shown
+        w = self.w
         for g in touched:
             grp = groups.get(g)
             if not grp:
