@@ -47,9 +47,12 @@ class InvalidOptionError(StreamVizError, ValueError):
 
 
 class NotNumericError(StreamVizError, TypeError):
-    def __init__(self, widget: str, value: object):
-        self.widget, self.value = widget, value
-        super().__init__(f"widget {widget!r} shows numbers; got {value!r} ({type(value).__name__})")
+    """where: which value of a bulk call (chart.extend) it was, e.g. "ys[3]"; "" for .send()."""
+
+    def __init__(self, widget: str, value: object, where: str = ""):
+        self.widget, self.value, self.where = widget, value, where
+        at = f" at {where}" if where else ""
+        super().__init__(f"widget {widget!r} shows numbers; got {value!r} ({type(value).__name__}){at}")
 
 
 class MultipleRowsError(StreamVizError, ValueError):

@@ -53,7 +53,8 @@ class Source(Protocol):
     def _fold(self, taken: Any) -> int:
         """Returns how many Pathway commits it folded."""
 
-    def _drain(self) -> list[tuple[str, Any, int]]: ...
+    def _drain(self) -> list[tuple[str, Any, int]]:
+        """(subject, body, updates): body is JSON-ready, or bytes already encoded."""
 
 
 # What nats-py passes to error_cb when the server drops a message this user may not send.
@@ -397,7 +398,8 @@ class Publisher:
             if self._queued.get(wid):
                 continue
             del self._folded[wid]
-            msgs = [_Pending(subject, dumps(body), f"{self._session}-{next(self._ids)}", n) for subject, body, n in w._drain()]
+            msgs = [_Pending(subject, body if type(body) is bytes else dumps(body), f"{self._session}-{next(self._ids)}", n)
+                    for subject, body, n in w._drain()]
             kept = [m for m in msgs if m.subject not in self._refused and (self.configs or not m.subject.endswith(".config"))]
             self.stats["refused"] += sum(1 for m in msgs if m.subject in self._refused)
             msgs = kept

@@ -9,6 +9,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._bulk import BadColumn, Block, encode_appends, rows_of, series_columns, xs_column, ys_column
 from ._encode import cell, dumps, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
@@ -20,6 +21,7 @@ CHART_TYPES = ("line", "area", "bar", "scatter", "stacked_bar", "stacked_area")
 MAX_CHART_BUFFER = 200_000  # chart points held per widget while the bus is slow or away
 POINTS_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
+_INF = float("inf")
 
 # One Pathway change: (key, values in the table's column order, time, is_addition); a commit is
 # the changes of one Pathway time, handed over whole.
@@ -285,25 +287,40 @@ class _Runs:
     and runs of upserts and removals (each run's removals apply before its upserts, which is
     exact: a later upsert at an x drops that x from its run's removals only by writing after them).
 
-    Appends are bounded: while the bus lags, the oldest appended points are dropped first."""
+    An append run's deque holds (x, y) tuples (from .send()) and Blocks (arrays from .extend());
+    run[2] counts its points. Appends are bounded: while the bus lags, the oldest appended points
+    are dropped first."""
 
     __slots__ = ("appended", "runs")
 
     def __init__(self) -> None:
-        self.runs: list[list[Any]] = []  # ["a", deque[(x, y)]] or ["u", {x: y}, set of x]
+        self.runs: list[list[Any]] = []  # ["a", deque[(x, y) | Block], points] or ["u", {x: y}, set of x]
         self.appended = 0
 
     def _run(self, kind: str) -> list[Any]:
         if self.runs and self.runs[-1][0] == kind:
             return self.runs[-1]
-        run = ["a", collections.deque()] if kind == "a" else ["u", {}, set()]
+        run = ["a", collections.deque(), 0] if kind == "a" else ["u", {}, set()]
         self.runs.append(run)
         return run
 
     def append(self, pts: Any) -> int:
-        """Returns how many old points it dropped to stay within MAX_CHART_BUFFER."""
-        self._run("a")[1].extend(pts)
+        """Appends (x, y) tuples; returns how many old points it dropped to stay within MAX_CHART_BUFFER."""
+        run = self._run("a")
+        run[1].extend(pts)
+        run[2] += len(pts)
         self.appended += len(pts)
+        return self._trim()
+
+    def append_block(self, block: Block) -> int:
+        """Appends points given as arrays, kept whole until they are encoded."""
+        run = self._run("a")
+        run[1].append(block)
+        run[2] += block.n
+        self.appended += block.n
+        return self._trim()
+
+    def _trim(self) -> int:
         over = self.appended - MAX_CHART_BUFFER
         if over <= 0:
             return 0
@@ -313,10 +330,19 @@ class _Runs:
                 break
             if run[0] == "a":
                 q = run[1]
-                n = min(len(q), over - dropped)
-                for _ in range(n):
-                    q.popleft()
-                dropped += n
+                while q and dropped < over:
+                    head = q[0]
+                    if type(head) is Block:
+                        k = min(head.n, over - dropped)
+                        if k == head.n:
+                            q.popleft()
+                        else:
+                            q[0] = head.tail(head.n - k)
+                    else:
+                        k = 1
+                        q.popleft()
+                    dropped += k
+                    run[2] -= k
         self.appended -= dropped
         self.runs = [r for r in self.runs if r[0] != "a" or r[1]]
         return dropped
@@ -324,23 +350,28 @@ class _Runs:
     def upsert(self, x: Any, y: Any) -> None:
         self._run("u")[1][x] = y
 
+    def upsert_many(self, pts: Any) -> None:
+        self._run("u")[1].update(pts)
+
     def remove(self, x: Any) -> None:
         run = self._run("u")
         run[1].pop(x, None)
         run[2].add(x)
 
     def extend(self, other: _Runs) -> int:
-        dropped = 0
         for run in other.runs:
             if run[0] == "a":
-                dropped += self.append(run[1])
+                mine = self._run("a")
+                mine[1].extend(run[1])
+                mine[2] += run[2]
+                self.appended += run[2]
             else:
                 mine = self._run("u")
                 for x in run[2]:
                     mine[1].pop(x, None)
                     mine[2].add(x)
                 mine[1].update(run[1])
-        return dropped
+        return self._trim()
 
 
 class Chart(Widget):
@@ -372,6 +403,15 @@ class Chart(Widget):
         self.x_type = x_type  # "category": text x values, one point (bar) per category
         self._runs: dict[str, _Runs] = {}  # raw, under the lock
         self._f_runs: dict[str, _Runs] = {}  # folded, SDK thread
+        self._lock = dash.lock
+        # The fast path of .send(): the deque of the default series' last append run, open while
+        # nothing else was done to the raw buffers since (every other edit closes it, and the
+        # publisher's take does). While it is open the chart is marked dirty, so a point appended
+        # to it needs nothing but the append; _tail_max keeps the raw buffer within its bound.
+        self._tail: collections.deque[Any] | None = None
+        self._tail_run: list[Any] = []
+        self._tail_len0 = 0
+        self._tail_max = 0
         self.dropped = 0
         self.y_min: float | None = None
         self.y_max: float | None = None
@@ -419,16 +459,32 @@ class Chart(Widget):
 
         In a category chart (x_type="category") timestamp is the category (text), and mode
         defaults to "upsert": one bar per category, updated in place.
+
+        Many points at once: extend(xs, ys).
         """
+        # The common call (a number at a number, appended to the default series) costs one
+        # append under the lock; anything else takes the general path below.
+        tv = type(value)
+        if mode is None and (tv is float or tv is int):
+            if timestamp is None:
+                timestamp = time.time() * 1000.0
+            tt = type(timestamp)
+            if ((tt is int or tt is float) and self.x_type == "number"
+                    and not (1e9 <= timestamp < 1e11 or -1e11 < timestamp <= -1e9)):
+                if tv is float and not -_INF < value < _INF:
+                    value = None  # NaN and infinities are gaps, as number() makes them
+                with self._lock:
+                    tail = self._tail
+                    if tail is not None and len(tail) < self._tail_max:
+                        tail.append((timestamp, value))
+                        return
         if mode is None:
             mode = "upsert" if self.x_type == "category" else "append"
         if mode not in ("append", "upsert"):
             raise InvalidOptionError(self.id, "mode", mode, "'append' or 'upsert'")
         x = self._x(timestamp, now=True)
         if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool) and 1e9 <= abs(timestamp) < 1e11:
-            self._dash._warn_once(f"seconds:{self.id}", f"stream_viz: chart {self.id!r}: timestamp={timestamp!r} looks like "
-                                  "epoch seconds, but a number is taken as milliseconds (it lands in January 1970); "
-                                  "pass timestamp * 1000 or a datetime")
+            self._warn_seconds(timestamp)
         if isinstance(value, dict):
             try:
                 items = [(str(k), number(v)) for k, v in value.items()]
@@ -439,16 +495,103 @@ class Chart(Widget):
                 items = [("", number(value))]
             except TypeError:
                 raise NotNumericError(self.id, value) from None
-        with self._dash.lock:
+        with self._lock:
+            self._close_tail()
             for series, y in items:
-                runs = self._runs.get(series)
-                if runs is None:
-                    runs = self._runs[series] = _Runs()
+                runs = self._raw(series)
                 if mode == "upsert":
                     runs.upsert(x, y)
                 else:
                     self._count_drop(runs.append(((x, y),)))
+            self._open_tail()
             self._mark()
+
+    def extend(self, xs: Any, ys: Any, *, series: str = "", mode: str | None = None) -> None:
+        """Adds many points at once: ys[i] at xs[i], as .send(ys[i], xs[i]) would, in one step.
+
+        xs and ys are lists, tuples, numpy arrays, pandas Series or pyarrow Arrays of equal length;
+        xs holds numbers (milliseconds) or times (datetimes, numpy datetime64, pandas Timestamps:
+        naive ones are UTC), or categories (text) in a category chart. ys holds numbers; None, NaN
+        and infinities are gaps. ys may also be a dict {series: column}, a pandas DataFrame or a
+        pyarrow Table: one series per column, named by it. series= names the series of a single
+        column (default: the unnamed one); mode= is as for .send().
+
+        Arrays are checked once and encoded in bulk on the SDK's thread: this is the fast way in
+        for producers that have them (docs/benchmarks.md).
+        """
+        if mode is None:
+            mode = "upsert" if self.x_type == "category" else "append"
+        if mode not in ("append", "upsert"):
+            raise InvalidOptionError(self.id, "mode", mode, "'append' or 'upsert'")
+        if not isinstance(series, str):
+            raise InvalidOptionError(self.id, "series", series, "text (the series name; '' is the unnamed one)")
+        cols = series_columns(ys)
+        if cols is not None and series:
+            raise InvalidOptionError(self.id, "series", series, "nothing when ys names the series (a dict or columns)")
+        try:
+            x = xs_column(xs, self.x_type == "category")
+        except BadColumn as e:
+            raise InvalidOptionError(self.id, e.where or "xs", e.value, e.expected) from None
+        ycols = []
+        for name, col in cols if cols is not None else [(series, ys)]:
+            try:
+                ycols.append((name, ys_column(col)))
+            except BadColumn as e:
+                where = e.where or "ys"
+                if cols is not None:
+                    where = where.replace("ys", f"ys[{name!r}]", 1)
+                if e.numeric:
+                    raise NotNumericError(self.id, e.value, where) from None
+                raise InvalidOptionError(self.id, where, e.value, e.expected) from None
+        for name, y in ycols:
+            if len(y) != len(x):
+                raise InvalidOptionError(self.id, "ys" if cols is None else f"ys[{name!r}]", f"{len(y)} values",
+                                         f"as many values as xs ({len(x)})")
+        if self.x_type == "number" and len(x) and _looks_like_seconds(x):
+            self._warn_seconds(x[0])
+        self._bulk([(name, Block(x, y)) for name, y in ycols if len(y)], mode)
+
+    def _bulk(self, blocks: list[tuple[str, Block]], mode: str) -> None:
+        """Appends (or upserts) checked points, per series, in one step under the lock; any
+        thread. The bulk way in for producers inside the SDK (the Pathway sink may use it)."""
+        with self._lock:
+            self._close_tail()
+            for name, block in blocks:
+                runs = self._raw(name)
+                if mode == "upsert":
+                    runs.upsert_many(block.items())
+                else:
+                    self._count_drop(runs.append_block(block))
+            self._open_tail()
+            self._mark()
+
+    def _warn_seconds(self, timestamp: Any) -> None:
+        self._dash._warn_once(f"seconds:{self.id}", f"stream_viz: chart {self.id!r}: timestamp={timestamp!r} looks like "
+                              "epoch seconds, but a number is taken as milliseconds (it lands in January 1970); "
+                              "pass timestamp * 1000 or a datetime")
+
+    def _raw(self, series: str) -> _Runs:
+        runs = self._runs.get(series)
+        if runs is None:
+            runs = self._runs[series] = _Runs()
+        return runs
+
+    def _close_tail(self) -> None:
+        """Under the lock, before any other edit of the raw buffers: counts what the fast path appended."""
+        tail = self._tail
+        if tail is not None:
+            self._tail = None
+            k = len(tail) - self._tail_len0
+            self._tail_run[2] += k
+            self._runs[""].appended += k
+
+    def _open_tail(self) -> None:
+        """Under the lock, after an edit, with the chart about to be marked dirty."""
+        runs = self._runs.get("")
+        if runs is not None and runs.runs and runs.runs[-1][0] == "a":
+            run = runs.runs[-1]
+            self._tail, self._tail_run, self._tail_len0 = run[1], run, len(run[1])
+            self._tail_max = len(run[1]) + MAX_CHART_BUFFER - runs.appended
 
     def _x(self, timestamp: Any, now: bool = False) -> Any:
         if self.x_type == "category":
@@ -465,11 +608,9 @@ class Chart(Widget):
     def remove(self, timestamp: Any, series: str = "") -> None:
         """Removes the points at timestamp (a category's, in a category chart) from series (default: the unnamed one)."""
         x = self._x(timestamp)
-        with self._dash.lock:
-            runs = self._runs.get(str(series))
-            if runs is None:
-                runs = self._runs[str(series)] = _Runs()
-            runs.remove(x)
+        with self._lock:
+            self._close_tail()
+            self._raw(str(series)).remove(x)
             self._mark()
 
     def _count_drop(self, n: int) -> None:
@@ -478,6 +619,7 @@ class Chart(Widget):
             self._dash._warn_drop(self)
 
     def _swap(self) -> Any:
+        self._close_tail()
         taken = self._runs
         self._runs = {}
         return taken
@@ -510,10 +652,7 @@ class Chart(Widget):
         for series, runs in pending.items():
             for run in runs.runs:
                 if run[0] == "a":
-                    pts = [[x, y] for x, y in run[1]]
-                    for i in range(0, len(pts), POINTS_PER_MESSAGE):
-                        part = pts[i : i + POINTS_PER_MESSAGE]
-                        out.append((_with_series({"points": part}, series), len(part)))
+                    out.extend(encode_appends(run[1], series, POINTS_PER_MESSAGE, MAX_MESSAGE_BYTES))
                     continue
                 ups, rm = run[1], run[2]
                 # Numeric x in order (a new point lands where it belongs); categories as they came.
@@ -531,6 +670,14 @@ class Chart(Widget):
                     first = False
                     out.append((_with_series(body, series), n))
         return out
+
+
+def _looks_like_seconds(xs: Any) -> bool:
+    """Whether some x lies where epoch seconds would (1e9 to 1e11 in absolute value)."""
+    if isinstance(xs, list):
+        return any(1e9 <= abs(x) < 1e11 for x in xs)
+    a = abs(xs)
+    return bool(((a >= 1e9) & (a < 1e11)).any())
 
 
 def _with_series(body: dict[str, Any], series: str) -> dict[str, Any]:
@@ -582,6 +729,47 @@ class Table(Widget):
                 self._appended.append(k)
                 while len(self._appended) > self.max_rows:
                     self._ops[self._appended.popleft()] = None
+            self._mark()
+
+    def send_many(self, rows: Any) -> None:
+        """Upserts (or, without key=, appends) many rows in one step, as .send() would one by one.
+
+        rows: a list of dicts, a pandas DataFrame, a pyarrow Table or RecordBatch, a numpy
+        structured array, or a dict of columns {name: list or array} of equal lengths. Values are
+        encoded as .send() encodes them (NaN and infinities become null).
+        """
+        try:
+            got, fresh = rows_of(rows)
+        except BadColumn as e:
+            raise InvalidOptionError(self.id, e.where, e.value, e.expected) from None
+        self._bulk_rows(got, copy=not fresh)
+
+    def _bulk_rows(self, rows: list[dict[str, Any]], *, copy: bool = True) -> None:
+        """Rows checked to be dicts, in one step under the lock; any thread. The bulk way in for
+        producers inside the SDK. A row without the key column refuses the whole call. copy=False:
+        the dicts are the caller's to give away (made for this call), else each is copied as
+        .send() copies it, so the caller may reuse them."""
+        key = self.key
+        if key is not None:
+            keys = []
+            for r in rows:
+                try:
+                    k = r[key]
+                except KeyError:
+                    raise UnknownColumnError(self.id, key, list(r)) from None
+                keys.append(k if type(k) is str else _key_text(k))
+        with self._dash.lock:
+            ops = self._ops
+            if key is not None:
+                ops.update(zip(keys, map(dict, rows) if copy else rows, strict=True))
+            else:
+                appended, serial = self._appended, self._serial
+                for r in rows:
+                    k = str(next(serial))
+                    ops[k] = dict(r) if copy else r
+                    appended.append(k)
+                while len(appended) > self.max_rows:
+                    ops[appended.popleft()] = None
             self._mark()
 
     def delete(self, key: Any) -> None:

@@ -1,0 +1,198 @@
+"""Many updates in one call: chart.extend(xs, ys) and table.send_many(rows) with lists, numpy,
+pandas and pyarrow, checked on a really spawned server (GET /api/widgets and a WebSocket client),
+and the one-point .send() fast path keeping order with everything else a chart does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from helpers import api_widget, rows_of, wait_state, wait_until
+
+import stream_viz as sv
+from stream_viz._widgets import MAX_CHART_BUFFER
+
+UTC = dt.timezone.utc
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z in ms
+
+
+def points(st):
+    return [[float(x), y] for x, y in (st or {}).get("points") or []]
+
+
+def series(st, name):
+    return [[float(x), y] for x, y in ((st or {}).get("series") or {}).get(name) or []]
+
+
+# ---------------------------------------------------------------- chart.extend
+
+
+def test_extend_plots_lists_numpy_pandas_and_arrow_columns_as_send_would_one_by_one(client_factory):
+    kinds = {
+        "lists": ([T0, T0 + 1, T0 + 2], [1, 2.5, None]),
+        "numpy": (np.array([T0, T0 + 1, T0 + 2], dtype=np.int64), np.array([1, 2.5, 3], dtype=np.float32)),
+        "pandas": (pd.Series(pd.to_datetime([T0, T0 + 1, T0 + 2], unit="ms", utc=True).tz_convert("Europe/Paris")),
+                   pd.Series([1, 2.5, None], dtype="Float64")),
+        "arrow": (pa.array([dt.datetime(2026, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=i) for i in range(3)]),
+                  pa.array([1, 2.5, None])),
+        "datetimes": ([dt.datetime(2026, 1, 1) + dt.timedelta(milliseconds=i) for i in range(3)], (1, 2.5, 3)),
+        "bools": (np.array([T0, T0 + 1, T0 + 2]), np.array([True, False, True])),
+    }
+    charts = {k: sv.chart(k, max_points=100) for k in kinds}
+    sv.start(port=0)
+    client = client_factory()
+    for k, (xs, ys) in kinds.items():
+        charts[k].extend(xs, ys)
+    want = {
+        "lists": [[T0, 1], [T0 + 1, 2.5], [T0 + 2, None]],
+        "numpy": [[T0, 1], [T0 + 1, 2.5], [T0 + 2, 3]],
+        "pandas": [[T0, 1], [T0 + 1, 2.5], [T0 + 2, None]],
+        "arrow": [[T0, 1], [T0 + 1, 2.5], [T0 + 2, None]],
+        "datetimes": [[T0, 1], [T0 + 1, 2.5], [T0 + 2, 3]],
+        "bools": [[T0, 1], [T0 + 1, 0], [T0 + 2, 1]],
+    }
+    for k, pts in want.items():
+        wait_state(k, pts, key=points)
+    client.wait_for(lambda cl: all(points(cl.state(k)) == pts for k, pts in want.items()), 15, "every chart at the socket")
+
+
+def test_extend_draws_nan_and_infinities_as_gaps_and_refuses_a_non_finite_x_naming_it():
+    c = sv.chart("gaps", max_points=100)
+    sv.start(port=0)
+    c.extend(np.array([T0, T0 + 1, T0 + 2, T0 + 3]), np.array([np.nan, np.inf, -np.inf, 4.0]))
+    wait_state("gaps", [[T0, None], [T0 + 1, None], [T0 + 2, None], [T0 + 3, 4]], key=points)
+    with pytest.raises(sv.InvalidOptionError, match=r"xs\[1\]=nan"):
+        c.extend(np.array([1.0, np.nan]), [1, 2])
+    with pytest.raises(sv.InvalidOptionError, match=r"xs\[0\]=inf"):
+        c.extend([float("inf")], [1])
+
+
+def test_extend_refuses_mismatched_lengths_text_values_and_other_shapes_naming_the_problem():
+    c = sv.chart("bad")
+    with pytest.raises(sv.InvalidOptionError, match=r"ys='2 values' is invalid: expected as many values as xs \(3\)"):
+        c.extend([1, 2, 3], [1, 2])
+    with pytest.raises(sv.InvalidOptionError, match=r"ys\['b'\]"):
+        c.extend([1, 2], {"a": [1, 2], "b": [1]})
+    with pytest.raises(sv.NotNumericError, match=r"got 'x' \(str\) at ys\[1\]"):
+        c.extend([1, 2], [1, "x"])
+    with pytest.raises(sv.NotNumericError, match=r"ys\[0\]"):
+        c.extend(np.array([1, 2]), np.array(["a", "b"]))
+    with pytest.raises(sv.InvalidOptionError, match=r"xs\[0\]='a'.*x_type='category'"):
+        c.extend(np.array(["a", "b"]), [1, 2])
+    with pytest.raises(sv.InvalidOptionError, match=r"xs\[1\]=None"):
+        c.extend([1, None], [1, 2])
+    with pytest.raises(sv.InvalidOptionError, match=r"shape \(2, 2\).*one dimension"):
+        c.extend(np.zeros((2, 2)), np.zeros((2, 2)))
+    with pytest.raises(sv.InvalidOptionError, match=r"xs\[1\]=.*NaT"):
+        c.extend(np.array(["2026-01-01", "NaT"], dtype="datetime64[ms]"), [1, 2])
+    with pytest.raises(sv.InvalidOptionError, match="a column"):
+        c.extend("abc", [1, 2, 3])
+    with pytest.raises(sv.InvalidOptionError, match="mode"):
+        c.extend([1], [1], mode="replace")
+    with pytest.raises(sv.InvalidOptionError, match="series"):
+        c.extend([1], {"a": [1]}, series="b")
+    # Nothing of a refused call was kept.
+    assert c._runs == {} and c._tail is None
+
+
+def test_extend_with_a_dict_dataframe_or_arrow_table_draws_one_series_per_column():
+    c = sv.chart("multi", max_points=100)
+    sv.start(port=0)
+    c.extend([T0, T0 + 1], {"cpu": [1, 2], "mem": np.array([3.0, 4.0])})
+    c.extend(pd.Series([T0 + 2]), pd.DataFrame({"cpu": [5], "mem": [6]}))
+    c.extend(pa.array([T0 + 3]), pa.table({"cpu": [7], "mem": [8]}))
+    c.extend([T0 + 4], [9], series="disk")
+    want = {"cpu": [[T0, 1], [T0 + 1, 2], [T0 + 2, 5], [T0 + 3, 7]], "mem": [[T0, 3], [T0 + 1, 4], [T0 + 2, 6], [T0 + 3, 8]],
+            "disk": [[T0 + 4, 9]]}
+    wait_state("multi", want, key=lambda st: {k: series(st, k) for k in want})
+
+
+def test_send_extend_upsert_and_remove_apply_in_the_order_they_were_made():
+    c = sv.chart("ordered", max_points=100)
+    c.send(1, T0)  # before start: buffered
+    c.extend([T0 + 1, T0 + 2], [2, 3])
+    c.send(20, T0 + 1, mode="upsert")
+    c.send(4, T0 + 3)
+    c.remove(T0 + 2)
+    c.send(5, T0 + 4)
+    sv.start(port=0)
+    wait_state("ordered", [[T0, 1], [T0 + 1, 20], [T0 + 3, 4], [T0 + 4, 5]], key=points)
+    for i in range(5, 8):
+        c.send(i + 1, T0 + i)
+    c.extend(np.array([T0 + 8, T0 + 9]), np.array([9, 10]))
+    c.send(30, T0, mode="upsert")
+    c.send(11, T0 + 10)
+    c.extend([T0 + 11], [12], mode="upsert")
+    wait_state("ordered", [[T0, 30], [T0 + 1, 20], [T0 + 3, 4], [T0 + 4, 5], [T0 + 5, 6], [T0 + 6, 7], [T0 + 7, 8],
+                           [T0 + 8, 9], [T0 + 9, 10], [T0 + 10, 11], [T0 + 11, 12]], key=points)
+
+
+def test_extend_on_a_category_chart_upserts_one_bar_per_category():
+    c = sv.chart("bars", x_type="category", chart_type="bar")
+    sv.start(port=0)
+    c.extend(["eu", "us"], [1, 2])
+    c.extend(np.array(["us", "apac"]), np.array([3, 4]))
+    wait_state("bars", [["eu", 1], ["us", 3], ["apac", 4]], key=lambda st: st["points"])
+    with pytest.raises(sv.InvalidOptionError, match=r"xs\[0\]=1"):
+        c.extend([1], [1])
+
+
+def test_points_beyond_the_buffer_before_start_drop_the_oldest_counted_and_warned_once():
+    c = sv.chart("buffered", max_points=100)
+    extra = 1000
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c.extend(np.arange(MAX_CHART_BUFFER - 10), np.zeros(MAX_CHART_BUFFER - 10))
+        for i in range(MAX_CHART_BUFFER - 10, MAX_CHART_BUFFER + extra // 2):
+            c.send(1, i)
+        c.extend(np.arange(MAX_CHART_BUFFER + extra // 2, MAX_CHART_BUFFER + extra), np.ones(extra // 2))
+    assert sv.stats()["dropped_points"] == extra
+    assert len([w for w in caught if "buffered" in str(w.message) and "dropped" in str(w.message)]) == 1
+    sv.start(port=0)
+    n = MAX_CHART_BUFFER + extra
+    wait_state("buffered", [[float(x), 1] for x in range(n - 100, n)], key=points)
+    assert sv.stats()["dropped_points"] == extra
+
+
+# ---------------------------------------------------------------- table.send_many
+
+
+def test_send_many_takes_lists_dataframes_arrow_structured_arrays_and_columns(client_factory):
+    t = sv.table("many", key="k")
+    a = sv.table("log", max_rows=3)
+    sv.start(port=0)
+    client = client_factory()
+    mine = [{"k": "a", "v": 1}]
+    t.send_many(mine)
+    mine[0]["v"] = 99  # the SDK copied the caller's dicts, as .send() does
+    t.send_many(pd.DataFrame({"k": ["b", "c"], "v": [2.5, np.nan],
+                              "at": pd.to_datetime(["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"])}))
+    t.send_many(pa.table({"k": [4], "v": [4]}))
+    t.send_many(np.array([(5, 5.5)], dtype=[("k", "i8"), ("v", "f8")]))
+    t.send_many({"k": np.array(["f", "g"]), "v": [6, 7]})
+    t.send_many([])
+    want = {"a": {"k": "a", "v": 1}, "b": {"k": "b", "v": 2.5, "at": "2026-01-01T00:00:00+00:00"},
+            "c": {"k": "c", "v": None, "at": "2026-01-02T00:00:00+00:00"}, "4": {"k": 4, "v": 4},
+            "5": {"k": 5, "v": 5.5}, "f": {"k": "f", "v": 6}, "g": {"k": "g", "v": 7}}
+    wait_state("many", want, key=lambda st: st["rows"])
+    client.wait_for(lambda cl: cl.rows("many") == want, 15, "the rows at the socket")
+    a.send_many([{"i": i} for i in range(5)])
+    wait_until(lambda: sorted(r["i"] for r in rows_of(api_widget("log")).values()) == [2, 3, 4], 15,
+               "the last max_rows appended rows")
+
+
+def test_send_many_refuses_rows_without_the_key_and_unequal_columns_and_keeps_nothing_of_them():
+    t = sv.table("strict", key="k")
+    with pytest.raises(sv.UnknownColumnError, match="no column 'k'"):
+        t.send_many([{"k": 1}, {"v": 2}])
+    with pytest.raises(sv.InvalidOptionError, match=r"lengths \{'k': 2, 'v': 1\}.*equal length"):
+        t.send_many({"k": [1, 2], "v": [1]})
+    with pytest.raises(sv.InvalidOptionError, match=r"rows\[1\]=3"):
+        t.send_many([{"k": 1}, 3])
+    with pytest.raises(sv.InvalidOptionError, match="rows"):
+        t.send_many("k")
+    assert t._ops == {}
