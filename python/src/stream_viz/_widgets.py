@@ -157,8 +157,7 @@ class Widget:
             # nothing shown still tells the dashboard the data is current.
             if not bodies:
                 bodies = self._as_of_only()
-            for body, _n in bodies:
-                body["as_of"] = as_of
+            bodies = [(_with_as_of(body, as_of), n) for body, n in bodies]
             if bodies:
                 self._sent_as_of = as_of
         out.extend((f"sv.{self.id}.data", body, n) for body, n in bodies)
@@ -670,6 +669,13 @@ class Chart(Widget):
                     first = False
                     out.append((_with_series(body, series), n))
         return out
+
+
+def _with_as_of(body: Any, as_of: int) -> Any:
+    if type(body) is bytes:  # encoded in bulk: the object's last field goes before its closing brace
+        return body[:-1] + b',"as_of":' + dumps(as_of) + b"}"
+    body["as_of"] = as_of
+    return body
 
 
 def _looks_like_seconds(xs: Any) -> bool:
