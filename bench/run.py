@@ -100,6 +100,11 @@ def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
         results += run_json([str(VENV_PY), "bench/py/ingest.py", "--system", "streamviz", "--points", str(n_points), "--wscount", str(WSCOUNT)], 600)
         if have_pv:
             results += run_json([str(PV_PY), "bench/py/ingest.py", "--system", "pathwayviz", "--points", str(n_points), "--wscount", str(WSCOUNT)], 600)
+    # Issue 11 goal 4: the SDK's delivered rates (.send() from one thread, chart.extend,
+    # table.send_many), every update counted at a WebSocket client and in the server's state.
+    sdk_size = ["--points", "100000", "--extend-points", "1000000", "--rows", "100000"] if quick else []
+    for _ in range(reps):
+        results += run_json([str(VENV_PY), "bench/py/sdk.py", "--wscount", str(WSCOUNT), *sdk_size], 900)
     # 2. Pathway overhead, alternating without/with.
     rows = 100_000 if quick else 1_000_000
     for _ in range(reps):
@@ -152,6 +157,11 @@ def table(results: list[dict]) -> str:
     row("ingest", "updates/s accepted", "", "accepted_per_s", pv=True)
     row("ingest", "updates/s delivered", "≥ 250,000", "delivered_per_s", pv=True)
     row("ingest", "updates lost", "0", "lost", pv=True)
+    for phase, what in (("send", ".send() calls"), ("extend", "extend() points"), ("send_many", "send_many() rows")):
+        row("sdk", f"{what}/s delivered, one thread", "≥ 250,000" if phase == "send" else "≥ 5,000,000" if phase == "extend" else "",
+            "delivered_per_s", phase=phase)
+        if phase != "send_many":
+            row("sdk", f"{what} lost", "0", "lost", phase=phase)
     without = median(vals("pathway_overhead", "streamviz", "wall_s", with_sv=False))
     with_sv = median(vals("pathway_overhead", "streamviz", "wall_s", with_sv=True))
     lines.append(f"| pathway_overhead | wall time with / without | ≤ 1.10× | {fmt(with_sv, ' s')} / {fmt(without, ' s')} = {ratio(with_sv, without)} | n/a | n/a |")
@@ -197,7 +207,7 @@ def main() -> int:
     print(table(results))
     print(f"\n{len(results)} results in {time.time() - t0:.0f}s; raw: {path.relative_to(ROOT)}")
     # The smoke test CI runs: every workload must have produced a result (no thresholds).
-    want = {("ingest", "streamviz"), ("pathway_overhead", "streamviz"), ("fanout", "streamviz"), ("replay", "streamviz"),
+    want = {("ingest", "streamviz"), ("sdk", "streamviz"), ("pathway_overhead", "streamviz"), ("fanout", "streamviz"), ("replay", "streamviz"),
             ("ceiling", "streamviz"), ("soak", "streamviz"), ("browser", "streamviz")}
     if have_pv:
         want |= {("ingest", "pathwayviz"), ("fanout", "pathwayviz"), ("replay", "pathwayviz")}

@@ -1,0 +1,147 @@
+"""Issue 11 goal 4: what the Python SDK delivers from one producer thread, every update counted.
+
+Phases (each on a fresh server that sv.start() spawns, default settings):
+  send      --points over --charts charts with chart.send(v, timestamp=i), round robin
+  extend    --extend-points over the charts with chart.extend(xs, ys): numpy int64 ms and random
+            float64 values (the slowest numbers to print), --chunk points per call
+  send_many --rows rows (keys cycling over --keys) into one table with table.send_many(DataFrame)
+
+Chart points are counted at a WebSocket client (bench/wscount, connected before the first update)
+and in the server's state (/api/widgets: every chart keeps max_points=100000, so it holds them all
+when points <= 100000 x charts); table rows by the final state of every key. Prints one JSON line
+per phase; "lost" is sent minus counted. Rates are to the moment the last update arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import stream_viz as sv
+
+
+def get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.load(r)
+
+
+def counter(wscount: str, points: int) -> tuple[subprocess.Popen[str], float]:
+    url = (sv._D.http_url or "").replace("http://", "ws://") + "ws"
+    proc = subprocess.Popen([wscount, "-url", url, "-points", str(points), "-timeout", "10m"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if "connected" not in line:
+        raise SystemExit(f"wscount did not connect: {line}{proc.stderr.read()}")
+    return proc, time.perf_counter()
+
+
+def stored_points(charts: int) -> int:
+    base = sv._D.http_url or ""
+    n = 0
+    for k in range(charts):
+        st = get(f"{base}api/widgets/c{k}")["state"] or {}  # type: ignore[index]
+        n += len(st.get("points") or [])
+    return n
+
+
+def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
+    charts = [sv.chart(f"c{k}", max_points=100_000) for k in range(args.charts)]
+    sv.start(port=0)
+    n = args.points if kind == "send" else args.extend_points
+    proc, connected = counter(args.wscount, n)
+    if kind == "send":
+        w = len(charts)
+        t0 = time.perf_counter()
+        for i in range(n):
+            charts[i % w].send(i, timestamp=i)
+        t1 = time.perf_counter()
+    else:
+        import numpy as np
+
+        rng = np.random.default_rng(1)
+        chunks = []
+        for start in range(0, n, args.chunk):
+            m = min(args.chunk, n - start)
+            chunks.append((np.arange(start, start + m, dtype=np.int64) + 1_767_225_600_000, rng.random(m)))
+        t0 = time.perf_counter()
+        for j, (xs, ys) in enumerate(chunks):
+            charts[j % len(charts)].extend(xs, ys)
+        t1 = time.perf_counter()
+    out, _ = proc.communicate()
+    res = json.loads(out)
+    last = connected + res["last_at_ms"] / 1000.0
+    stored = stored_points(args.charts)
+    stats = sv.stats()
+    sv.stop()
+    sv._reset()
+    return {"workload": "sdk", "phase": kind, "charts": args.charts, "updates": n,
+            "chunk": args.chunk if kind == "extend" else 1,
+            "accepted_per_s": n / (t1 - t0), "delivered_socket": res["points"], "stored": stored,
+            "lost": n - res["points"], "delivered_per_s": res["points"] / max(last - t0, 1e-9),
+            "timed_out": res.get("timed_out", False), "messages": stats["published_messages"],
+            "dropped_points": stats["dropped_points"], "undelivered": stats["undelivered_updates"]}
+
+
+def table_phase(args: argparse.Namespace) -> dict[str, object]:
+    import numpy as np
+    import pandas as pd
+
+    t = sv.table("rows", key="k", max_rows=100)
+    sv.start(port=0)
+    base = sv._D.http_url or ""
+    frames = []
+    for start in range(0, args.rows, args.chunk_rows):
+        i = np.arange(start, min(start + args.chunk_rows, args.rows))
+        frames.append(pd.DataFrame({"k": i % args.keys, "i": i, "v": i * 0.5, "name": "row"}))
+    t0 = time.perf_counter()
+    for f in frames:
+        t.send_many(f)
+    t1 = time.perf_counter()
+    want = {str(i % args.keys): i for i in range(max(0, args.rows - args.keys), args.rows)}  # each key's last row
+    deadline = time.monotonic() + 600
+    while True:
+        rows = (get(f"{base}api/widgets/rows")["state"] or {}).get("rows") or {}  # type: ignore[index]
+        if len(rows) == len(want) and all(rows.get(k, {}).get("i") == i for k, i in want.items()):
+            break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    t2 = time.perf_counter()
+    ok = len(rows) == len(want) and all(rows.get(k, {}).get("i") == i for k, i in want.items())
+    stats = sv.stats()
+    sv.stop()
+    sv._reset()
+    return {"workload": "sdk", "phase": "send_many", "rows": args.rows, "keys": args.keys, "chunk": args.chunk_rows,
+            "accepted_per_s": args.rows / (t1 - t0), "final_state_correct": ok,
+            "delivered_per_s": args.rows / (t2 - t0) if ok else 0.0, "messages": stats["published_messages"],
+            "published_updates": stats["published_updates"], "undelivered": stats["undelivered_updates"]}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--wscount", required=True)
+    p.add_argument("--phases", default="send,extend,send_many")
+    p.add_argument("--charts", type=int, default=10)
+    p.add_argument("--points", type=int, default=1_000_000, help="send phase: .send() calls")
+    p.add_argument("--extend-points", type=int, default=10_000_000)
+    p.add_argument("--chunk", type=int, default=100_000, help="points per extend() call")
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--chunk-rows", type=int, default=10_000)
+    p.add_argument("--keys", type=int, default=10_000)
+    args = p.parse_args()
+    os.environ.setdefault("STREAMVIZ_LINGER", "0")
+    for phase in args.phases.split(","):
+        res = table_phase(args) if phase == "send_many" else chart_phase(args, phase)
+        res["load_avg"] = os.getloadavg()[0]
+        print(json.dumps(res), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
