@@ -184,6 +184,17 @@ func (g *Gateway) limitSockets(next http.HandlerFunc) http.HandlerFunc {
 			httpError(w, http.StatusServiceUnavailable, "too many open sockets ("+strconv.Itoa(n)+"): try again later")
 			return
 		}
+		q := r.URL.Query()
+		cost := g.joinCost(q.Get("widget"), q.Get("epoch") != "" && q.Get("seq") != "")
+		if !g.joins.take(cost, g.cfg.Limits.joinBudgetBytes()) {
+			g.metrics.wsRefused.Inc()
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusServiceUnavailable, "too many snapshots being sent ("+strconv.Itoa(g.joins.held()>>20)+" MiB): try again later")
+			return
+		}
+		// serveWS returns once the first message is written (or the
+		// socket is gone): its bytes are free again.
+		defer g.joins.give(cost)
 		next(w, r)
 	}
 }

@@ -177,6 +177,7 @@ type Gateway struct {
 
 	limiter    atomic.Pointer[connLimiter] // set by HTTPServer
 	handshakes atomic.Int64                // WebSocket handshakes under way (limitSockets)
+	joins      joinBudget                  // first messages being sent (joinbudget.go)
 	hosts      hostAllow
 	logins     *loginLimiter
 
