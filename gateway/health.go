@@ -72,6 +72,9 @@ func (g *Gateway) checkBus(ctx context.Context) error {
 	if !g.nc.IsConnected() {
 		return fmt.Errorf("NATS connection %s", g.nc.Status())
 	}
+	if ic := g.w.conn; ic != nil && !ic.IsConnected() {
+		return fmt.Errorf("NATS ingest connection %s: updates are not being taken", ic.Status())
+	}
 	if _, err := g.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}

@@ -114,13 +114,9 @@ func (w *writer) dropReporter(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			var client uint64
-			if w.sub != nil {
-				if d, err := w.sub.Dropped(); err == nil && d > 0 {
-					client = uint64(d) - w.clientLogged
-					w.clientLogged = uint64(d)
-				}
-			}
+			d := w.clientDropped()
+			client := d - w.clientLogged
+			w.clientLogged = d
 			w.drops.flush(w.log, client, now)
 		}
 	}

@@ -48,6 +48,7 @@ func maxBatchBytes(nc *nats.Conn, streamMax int32) int {
 type writer struct {
 	g        *Gateway
 	log      *slog.Logger
+	conn     *nats.Conn // the subscription's own connection (ingestConn)
 	sub      *nats.Subscription
 	maxBatch int
 	prefix   string // batch ids: this writer's random prefix
@@ -86,7 +87,8 @@ type writer struct {
 	problem      atomic.Pointer[string] // why updates are refused now (disk full, log full); nil when fine
 	lastErr      atomic.Pointer[string] // the last failed attempt to store, for a stall's reason
 	drops        dropLog
-	clientLogged uint64 // nats.go's drops already logged; dropReporter's goroutine only
+	clientLogged uint64        // nats.go's drops already logged; dropReporter's goroutine only
+	clientDrops  atomic.Uint64 // the last count of nats.go's drops read from sub
 }
 
 // Why an update that reached the bus was not stored and not refused as invalid.
@@ -122,7 +124,9 @@ func newWriter(g *Gateway) *writer {
 		maxBatch: maxBatchBytes(g.nc, g.cfg.Streams.MaxMsgSize),
 		prefix:   hex.EncodeToString(b) + "-",
 		wake:     make(chan struct{}, 1),
-		ready:    make(chan *batch, 1),
+		// Unbuffered: a batch is handed over only when the committer is
+		// free, so an acknowledged batch never queues behind a full one.
+		ready:    make(chan *batch),
 		done:     make(chan struct{}),
 		replayed: make(chan struct{}),
 		dedup:    dedupMap{window: g.cfg.DedupWindow, m: map[string]*dedupEntry{}},
@@ -133,19 +137,49 @@ func newWriter(g *Gateway) *writer {
 	return w
 }
 
+// ingestConn opens another connection like nc (same server, credentials and
+// in-process pipe) for the subscription to sv.>. The server queues what it
+// sends one connection in one buffer, first in first out: on nc, a flood of
+// core publishes would stand in front of JetStream's answers to the
+// writer's own stores (and of the log the reader applies), so every
+// acknowledgement would wait for the flood to drain (issue 10 finding 9).
+// One connection, not several: the server spreads a queue group's messages
+// over its members at random, which would reorder a publisher's updates.
+func ingestConn(nc *nats.Conn) (*nats.Conn, error) {
+	o := nc.Opts
+	o.Name += "-ingest"
+	// The owner's handlers are about its connection (the broker closes a
+	// channel when nc closes): this one reports its own errors only.
+	o.ClosedCB, o.ConnectedCB, o.ReconnectedCB, o.DisconnectedCB, o.DisconnectedErrCB, o.DiscoveredServersCB = nil, nil, nil, nil, nil, nil
+	ic, err := o.Connect()
+	if err != nil {
+		return nil, fmt.Errorf("ingest connection: %w", err)
+	}
+	return ic, nil
+}
+
 // start subscribes and runs the builder and the committer until close.
 func (w *writer) start() error {
-	sub, err := w.g.nc.QueueSubscribe(protocol.SubjectWildcard, IngestQueue, w.onMsg)
+	ic, err := ingestConn(w.g.nc)
 	if err != nil {
+		return err
+	}
+	sub, err := ic.QueueSubscribe(protocol.SubjectWildcard, IngestQueue, w.onMsg)
+	if err == nil {
+		// The handler only queues, so nats.go's own buffer stays short; it is
+		// bounded anyway, and what it drops is counted (sub.Dropped).
+		err = sub.SetPendingLimits(4_000_000, w.g.cfg.IngestQueueBytes)
+	}
+	if err == nil {
+		// The subscription is on the server once this returns, so an update
+		// published after Start is taken.
+		err = ic.Flush()
+	}
+	if err != nil {
+		ic.Close()
 		return fmt.Errorf("subscribe sv.>: %w", err)
 	}
-	// The handler only queues, so nats.go's own buffer stays short; it is
-	// bounded anyway, and what it drops is counted (sub.Dropped).
-	if err := sub.SetPendingLimits(4_000_000, w.g.cfg.IngestQueueBytes); err != nil {
-		_ = sub.Unsubscribe()
-		return fmt.Errorf("subscribe sv.>: %w", err)
-	}
-	w.sub = sub
+	w.conn, w.sub = ic, sub
 	go w.build()
 	go w.commitLoop()
 	return nil
@@ -163,7 +197,14 @@ func (w *writer) onMsg(m *nats.Msg) {
 		w.replyError(m.Reply, 503, "the dashboard server is shutting down")
 		return
 	}
-	if w.queued+cost > w.g.cfg.IngestQueueBytes {
+	// Core publishes may fill the queue but for an eighth kept for
+	// acknowledged ones, so a flood of the former never gets the latter
+	// refused as overloaded (issue 10 finding 9).
+	limit := w.g.cfg.IngestQueueBytes
+	if m.Reply == "" {
+		limit -= limit / 8
+	}
+	if w.queued+cost > limit {
 		w.mu.Unlock()
 		w.drop(m.Subject, dropOverloaded)
 		w.replyError(m.Reply, 503, "the dashboard server is overloaded: its ingest queue is full; retry later")
@@ -219,39 +260,50 @@ func (w *writer) take(n int) ([]*nats.Msg, bool) {
 	return out, w.closing
 }
 
-// batchRecords bounds how many updates one pass validates before the batch
+// batchRecords bounds how many updates one pass validates before a batch
 // can go out, so an acknowledged publisher waits behind at most that many.
-const batchRecords = 4096
+const batchRecords = 1024
 
 // build validates queued updates into batches and hands them to the
 // committer, one at a time: while the committer stores one, the next keeps
-// growing (the group commit). It runs until close has emptied the queue.
+// growing (the group commit). Updates with a reply subject collect in a
+// batch of their own, handed over before the core publishes' batch, so an
+// acknowledged publisher waits for at most one store of a flood's batch
+// (issue 10 finding 9). It runs until close has emptied the queue.
 func (w *writer) build() {
 	defer close(w.ready)
 	<-w.replayed
-	b := w.newBatch()
+	acked, bulk := w.newBatch(), w.newBatch()
 	for {
 		msgs, closing := w.take(batchRecords)
 		if len(msgs) > 0 {
 			now := float64(time.Now().UnixNano()) / 1e6
 			for _, m := range msgs {
-				b = w.accept(m, b, now)
+				if m.Reply != "" {
+					acked = w.accept(m, acked, now)
+				} else {
+					bulk = w.accept(m, bulk, now)
+				}
 			}
 		}
+		next := &acked
+		if len(acked.recs) == 0 {
+			next = &bulk
+		}
 		switch {
-		case len(b.recs) > 0 && len(msgs) > 0:
+		case len((*next).recs) > 0 && len(msgs) > 0:
 			// More may be queued: hand over only if the committer is free.
 			select {
-			case w.ready <- b:
-				b = w.newBatch()
+			case w.ready <- *next:
+				*next = w.newBatch()
 			default:
 			}
-		case len(b.recs) > 0:
+		case len((*next).recs) > 0:
 			// Nothing more queued: hand over when the committer is free,
 			// or take what arrives meanwhile.
 			select {
-			case w.ready <- b:
-				b = w.newBatch()
+			case w.ready <- *next:
+				*next = w.newBatch()
 			case <-w.wake:
 			}
 		case closing && len(msgs) == 0:
@@ -538,12 +590,10 @@ func (w *writer) close(ctx context.Context) {
 		return // never started
 	}
 	w.replayDone()
-	{
-		// Drain delivers what nats.go already holds to onMsg, then stops.
-		_ = w.sub.Drain()
-		for w.sub.IsValid() && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+	// Drain delivers what nats.go already holds to onMsg, then stops.
+	_ = w.sub.Drain()
+	for w.sub.IsValid() && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
 	}
 	w.mu.Lock()
 	w.closing = true
@@ -556,6 +606,8 @@ func (w *writer) close(ctx context.Context) {
 	case <-w.done:
 	case <-ctx.Done():
 	}
+	w.clientDropped() // remembered: the count goes with the connection
+	w.conn.Close()
 }
 
 // dropTotal is every update that reached the gateway's subscription and was
@@ -572,8 +624,8 @@ func (w *writer) dropTotal() uint64 {
 func (w *writer) clientDropped() uint64 {
 	if w.sub != nil {
 		if d, err := w.sub.Dropped(); err == nil && d > 0 {
-			return uint64(d)
+			w.clientDrops.Store(uint64(d))
 		}
 	}
-	return 0
+	return w.clientDrops.Load()
 }

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/broker"
+)
+
+// TestAcknowledgedPublishesAreStoredInBatchesOfTheirOwnDuringACoreFlood pins
+// issue 10 finding 9: while another connection floods core publishes as fast
+// as it can, a steady publisher that waits for each acknowledgement keeps
+// getting them, and each of its updates is stored in a batch that holds no
+// flood update, so it never waits for the flood's batches to be validated
+// and stored, only for the batch being stored when it arrived.
+func TestAcknowledgedPublishesAreStoredInBatchesOfTheirOwnDuringACoreFlood(t *testing.T) {
+	// A small ingest queue keeps the backlog (and the test) short: past it
+	// the flood is dropped and counted, which is not what this test is about.
+	e := startEnv(t, Config{CompactInterval: 24 * 60 * 60e9, CompactMessages: 1 << 40, IngestQueueBytes: 16 << 20})
+	e.publishAndWait(t, "sv.flood.config", `{"type":"chart","max_points":100}`)
+	e.publishAndWait(t, "sv.steady.config", `{"type":"chart","max_points":100}`)
+
+	flood, _ := connectPublisher(t, e.b.ClientURL(), "flood")
+	var flooded atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		payload := []byte(`{"x":1,"y":2}`)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for range 256 {
+				if flood.Publish("sv.flood.data", payload) != nil {
+					return
+				}
+			}
+			flooded.Add(256)
+		}
+	}()
+	stopFlood := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopFlood)
+	base := e.g.w.stored.Load()
+	// The flood is under way: the gateway is storing its updates.
+	eventually(t, waitTimeout, func() bool { return e.g.w.stored.Load() > base+10_000 }, "the flood is not being stored")
+
+	const steady = 8
+	t0 := time.Now()
+	seqs := make([]uint64, steady)
+	for i := range steady {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*waitTimeout)
+		ack, err := e.js.Publish(ctx, "sv.steady.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1}`))
+		cancel()
+		if err != nil {
+			t.Fatalf("steady publish %d during the flood (%d flood publishes so far): %v", i, flooded.Load(), err)
+		}
+		seqs[i] = ack.Sequence
+	}
+	during := flooded.Load()
+	stopFlood()
+	if during == 0 {
+		t.Fatal("the flood published nothing")
+	}
+	t.Logf("%d flood publishes while the steady publisher got its %d acknowledgements (%v)", during, steady, time.Since(t0))
+
+	for i, p := range seqs {
+		if i > 0 && p <= seqs[i-1] {
+			t.Fatalf("acknowledgement %d at position %d is not after the previous one (%d)", i, p, seqs[i-1])
+		}
+		sm := e.storedMessage(t, p>>posShift)
+		recs, err := storedRecords(sm.Subject(), sm.Headers().Get(hdrMsgID), sm.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := int(p & maxBatchRecords)
+		if idx >= len(recs) || recs[idx].subject != "sv.steady.data" {
+			t.Fatalf("acknowledgement %d names position %d, which does not hold its update", i, p)
+		}
+		for _, r := range recs {
+			if r.subject != "sv.steady.data" {
+				t.Fatalf("acknowledged update %d was stored in a batch of %d updates with the flood's (%s): it waited for the flood to be validated", i, len(recs), r.subject)
+			}
+		}
+	}
+}
+
+// storedMessage reads the log's message at stream sequence seq, as the
+// gateway's connection may (a consumer; it has no direct get).
+func (e *testEnv) storedMessage(t testing.TB, seq uint64) jetstream.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	c, err := e.g.js.OrderedConsumer(ctx, broker.LogStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq})
+	if err != nil {
+		t.Fatalf("consumer at %d: %v", seq, err)
+	}
+	m, err := c.Next(jetstream.FetchMaxWait(startTimeout))
+	if err != nil {
+		t.Fatalf("stored message %d: %v", seq, err)
+	}
+	if md, err := m.Metadata(); err != nil || md.Sequence.Stream != seq {
+		t.Fatalf("stored message %d: got %+v (%v)", seq, md, err)
+	}
+	return m
+}
