@@ -32,6 +32,11 @@ venv: $(VENV)/.stamp
 demo:
 	@MAKE="$(MAKE)" VENV="$(VENV)" ./scripts/demo.sh $(DEMO_ARGS)
 
+# The README's theme screenshots (docs/img/theme-*.png), from the live demo in Chromium.
+.PHONY: screenshots
+screenshots: build setup-test
+	node scripts/screenshots.mjs
+
 # The same dashboard without Python: the server's built-in synthetic feed.
 demo-go: build
 	./$(BIN) demo

@@ -129,7 +129,9 @@ def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
         # update counted end to end (docs/benchmarks.md, "Ingest by publisher kind").
         results += run_json([str(svbench), "ingest", *(["--quick"] if quick else []), "--reps", str(reps)], 1800)
     # 5. Browser frame times.
-    results += run_json(["node", "bench/browser/frames.mjs", *(["--quick"] if quick else [])], 600)
+    # One run per issue-14 feature (bench/browser/frames.mjs variants), then zoom and PNG timings.
+    results += run_json(["node", "bench/browser/frames.mjs", *(["--quick"] if quick else [])], 1200)
+    results += run_json(["node", "bench/browser/interact.mjs", *(["--quick"] if quick else [])], 600)
     return results
 
 
@@ -181,10 +183,17 @@ def table(results: list[dict]) -> str:
         ("replay", "table rows replayed", "", "rows_replayed", ""),
         ("ceiling", "ours / raw JetStream", "≥ 50%", "ratio", ""),
         ("soak", "RSS growth after warm-up", "< 5%", "rss_growth_pct", " %"),
-        ("browser", "frame time p95", "≤ 16 ms", "frame_ms_p95", " ms"),
-        ("browser", "long tasks", "", "long_tasks", ""),
     ]:
         row(w, metric, target, field, unit, pv=w in ("fanout", "replay"))
+    for variant in ("baseline", "theme_font", "legends", "zoomed", "stacked_bar", "all"):
+        row("browser", f"frame time p95, {variant}", "≤ 16.7 ms", "frame_ms_p95", " ms", variant=variant)
+        row("browser", f"long tasks, {variant}", "", "long_tasks", "", variant=variant)
+    for metric, target, field in [
+        ("zoom 100k points: first, to next frame", "≤ 50 ms", "zoom_first_frame_ms"),
+        ("zoom 100k points: p95 to next frame", "≤ 50 ms", "zoom_frame_ms_p95"),
+        ("PNG of a 1,000 px chart (median)", "≤ 200 ms", "png_ms_median"),
+    ]:
+        row("browser_interaction", metric, target, field, " ms")
     return "\n".join(lines)
 
 
@@ -208,7 +217,8 @@ def main() -> int:
     print(f"\n{len(results)} results in {time.time() - t0:.0f}s; raw: {path.relative_to(ROOT)}")
     # The smoke test CI runs: every workload must have produced a result (no thresholds).
     want = {("ingest", "streamviz"), ("sdk", "streamviz"), ("pathway_overhead", "streamviz"), ("fanout", "streamviz"), ("replay", "streamviz"),
-            ("ceiling", "streamviz"), ("soak", "streamviz"), ("browser", "streamviz")}
+            ("ceiling", "streamviz"), ("soak", "streamviz"), ("browser", "streamviz"),
+            ("browser_interaction", "streamviz")}
     if have_pv:
         want |= {("ingest", "pathwayviz"), ("fanout", "pathwayviz"), ("replay", "pathwayviz")}
     got = {(r.get("workload"), r.get("system", "streamviz")) for r in results}

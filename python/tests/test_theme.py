@@ -39,3 +39,15 @@ def test_a_bad_theme_raises_naming_the_key(theme, key):
     with pytest.raises(sv.InvalidOptionError) as e:
         sv.configure(theme=theme)
     assert e.value.option == key and e.value.value == (theme if key == "theme" else next(iter(theme.values())))
+
+
+@pytest.mark.parametrize(("arg", "says"), [("{not json", "--theme: not a JSON object"), ('{"accent": 5}', "accent")])
+def test_the_demo_refuses_a_bad_theme_naming_the_problem_before_starting(arg, says):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "stream_viz", "demo", "--manual", "--port", "0", "--seconds", "1", "--theme", arg],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert says in p.stderr
+    assert "StreamViz dashboard:" not in p.stderr, "nothing started"

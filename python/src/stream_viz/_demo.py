@@ -13,13 +13,17 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any
 
 import stream_viz as sv
 
 REGIONS = ["eu-west", "eu-north", "us-east", "us-west", "apac", "latam"]
 
 
-def run_demo(port: int | None, manual: bool, seconds: float | None) -> int:
+def run_demo(port: int | None, manual: bool, seconds: float | None, theme: str | dict[str, Any] | None = None) -> int:
+    if theme is not None:
+        # Checked before anything starts: a bad theme is an error naming the key, not a demo without it.
+        sv.configure(theme=theme)
     if importlib.util.find_spec("pathway") is None:
         if not manual:
             print("Pathway is not installed: running the manual-mode demo. "
