@@ -387,9 +387,11 @@ func TestDiskFullRefusesUpdatesAtOnceAndResumesWhenSpaceReturns(t *testing.T) {
 	if !errors.As(err, &apiErr) || !strings.Contains(apiErr.Description, "disk full") {
 		t.Fatalf("publish on a full disk: %v; want an error saying the disk is full", err)
 	}
-	if took := time.Since(start); took > waitTimeout/2 {
+	took := time.Since(start)
+	if took > waitTimeout/2 {
 		t.Errorf("the refusal took %v", took)
 	}
+	t.Logf("publish on a full disk refused in %v: %s", took.Round(time.Microsecond), apiErr.Description)
 	code, h := e.healthz(t)
 	if code != http.StatusServiceUnavailable || !strings.Contains(h.Error, "disk full") || !strings.Contains(h.Ingest.Problem, "disk full") {
 		t.Errorf("/healthz %d %+v; want 503 saying the disk is full", code, h)
@@ -398,7 +400,9 @@ func TestDiskFullRefusesUpdatesAtOnceAndResumesWhenSpaceReturns(t *testing.T) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
+	freed := time.Now()
 	eventually(t, waitTimeout, func() bool { code, _ := e.healthz(t); return code == http.StatusOK }, "/healthz back to 200 once space is freed")
+	t.Logf("/healthz 200 again %v after the space was freed", time.Since(freed).Round(time.Millisecond))
 	after := e.publishAndWait(t, "sv.d.data", `{"x": 3, "y": 3}`)
 	if after <= before {
 		t.Errorf("after space returned: stored at %d, before at %d", after, before)

@@ -39,10 +39,12 @@ func TestHealthzSaysUnavailableWhenTheLogStreamIsDeleted(t *testing.T) {
 			Check, Error string
 		} `json:"reasons"`
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deleted := time.Now()
+	deadline := deleted.Add(15 * time.Second)
 	for {
 		code := getJSON(t, "http://"+ready.HTTP+"/healthz", &h)
 		if code == http.StatusServiceUnavailable {
+			t.Logf("/healthz 503 %v after the log stream was deleted", time.Since(deleted).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
