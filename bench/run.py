@@ -92,6 +92,21 @@ def p99(xs: list[float]) -> float | None:
     return s[min(len(s) - 1, int(0.99 * len(s)))]
 
 
+# Workload 2's shapes (bench/py/pathway_overhead.py): the 1M-row bench pipeline, a 20,000-key
+# table updated on every commit, 100 windows with late updates.
+OVERHEAD_SHAPES = ("bench", "hot", "windows")
+
+
+def overhead_pairs(results: list[dict], shape: str, field: str) -> list[float]:
+    """with / without ratios of `field` for each alternating pair of a shape, in run order."""
+    runs = [r for r in results if r.get("workload") == "pathway_overhead" and r.get("shape", "bench") == shape and field in r]
+    out = []
+    for a, b in zip(runs, runs[1:]):
+        if not a["with_sv"] and b["with_sv"] and a.get("rows") == b.get("rows"):
+            out.append(b[field] / a[field])
+    return out
+
+
 def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
     results: list[dict] = []
     n_points = 100_000 if quick else 1_000_000
@@ -105,11 +120,13 @@ def workloads(quick: bool, reps: int, have_pv: bool) -> list[dict]:
     sdk_size = ["--points", "100000", "--extend-points", "1000000", "--rows", "100000"] if quick else []
     for _ in range(reps):
         results += run_json([str(VENV_PY), "bench/py/sdk.py", "--wscount", str(WSCOUNT), *sdk_size], 900)
-    # 2. Pathway overhead, alternating without/with.
+    # 2. Pathway overhead (issue 13 item 3): each shape in alternating pairs, without (pw.io.null)
+    # then with StreamViz, so drift on a shared machine hits both halves of a pair alike.
     rows = 100_000 if quick else 1_000_000
     for _ in range(reps):
-        for flag in ([], ["--with-sv"]):
-            results += run_json([str(VENV_PY), "bench/py/pathway_overhead.py", "--rows", str(rows), *flag], 1800)
+        for shape in OVERHEAD_SHAPES:
+            for flag in ([], ["--with-sv"]):
+                results += run_json([str(VENV_PY), "bench/py/pathway_overhead.py", "--shape", shape, "--rows", str(rows), *flag], 1800)
     # 3, 4, 6, 7: the Go harness (bench/go), when built. Fan-out and replay run against both
     # systems, alternating; the harness drives pathway-viz through bench/py/pv_server.py.
     svbench = ROOT / "bin" / "svbench"
@@ -164,9 +181,14 @@ def table(results: list[dict]) -> str:
             "delivered_per_s", phase=phase)
         if phase != "send_many":
             row("sdk", f"{what} lost", "0", "lost", phase=phase)
-    without = median(vals("pathway_overhead", "streamviz", "wall_s", with_sv=False))
-    with_sv = median(vals("pathway_overhead", "streamviz", "wall_s", with_sv=True))
-    lines.append(f"| pathway_overhead | wall time with / without | ≤ 1.10× | {fmt(with_sv, ' s')} / {fmt(without, ' s')} = {ratio(with_sv, without)} | n/a | n/a |")
+    for shape in OVERHEAD_SHAPES:
+        for field, what in (("wall_s", "wall time"), ("cpu_total_s", "CPU time (process, until all is published)")):
+            without = median(vals("pathway_overhead", "streamviz", field, with_sv=False, shape=shape))
+            with_sv = median(vals("pathway_overhead", "streamviz", field, with_sv=True, shape=shape))
+            pairs = overhead_pairs(results, shape, field)
+            per = f"; pairs {', '.join(f'{x:.2f}' for x in pairs)}, median {median(pairs):.2f}×" if pairs else ""
+            lines.append(f"| pathway_overhead ({shape}) | {what} with / without | ≤ 1.10× | {fmt(with_sv, ' s')} / {fmt(without, ' s')} = "
+                         f"{ratio(with_sv, without)}{per} | n/a | n/a |")
     for w, metric, target, field, unit in [
         ("fanout", "latency p50", "", "latency_ms_p50", " ms"),
         ("fanout", "latency p99", "≤ 50 ms", "latency_ms_p99", " ms"),

@@ -1,65 +1,105 @@
-"""Workload 2: a Pathway pipeline's wall time without and with StreamViz attached.
+"""Workload 2: a Pathway pipeline's wall and CPU time without and with StreamViz attached.
 
-1,000,000 input rows arrive through a ConnectorSubject in commits of --commit-every rows; the
-pipeline groups them over --keys keys and aggregates tumbling windows. With --with-sv the group
-table goes to sv.table and the windows to sv.chart. Prints one JSON line per run.
+Three shapes (issue 13 item 3), each fed through a ConnectorSubject in commits of --commit-every rows:
+
+- bench:   --rows rows over --keys keys (10,000), grouped (a table of per-key sums) and
+           aggregated in 100 tumbling windows (a chart);
+- hot:     a 20,000-key table updated on every commit: each commit brings one row for every key,
+           so every row of the grouped table changes in every commit;
+- windows: 100 tumbling windows with late updates: rows land in random windows, old ones too,
+           so every commit moves points that are already drawn.
+
+Without --with-sv the results end in pw.io.null (no Python per row: the cheapest sink there is,
+so the ratio is an upper bound); with it, in sv.table / sv.chart. Prints one JSON line: wall time
+of pw.run, CPU time of this process (Pathway's threads and the SDK's) during pw.run (cpu_s) and
+until sv.stop() has published everything (cpu_total_s), and with StreamViz the CPU of the server
+it spawned (server_cpu_s).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import resource
 import time
 
 
-def run(rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False) -> dict:
+def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False) -> dict:
     import pathway as pw
+
+    if shape == "hot":
+        keys = 20_000
+        commit_every = keys
+    rng = random.Random(7)
 
     class Feed(pw.io.python.ConnectorSubject):
         def run(self) -> None:
             for i in range(rows):
-                self.next(k=i % keys, t=i, v=float(i % 97))
+                if shape == "windows":
+                    # Mostly the newest windows, often an older one: late updates.
+                    newest = min(99, i * 100 // rows)
+                    w = newest if rng.random() < 0.7 else rng.randint(0, newest)
+                    self.next(k=i % keys, t=w * 1000 + i % 1000, v=float(i % 97))
+                else:
+                    self.next(k=i % keys, t=i, v=float(i % 97))
                 if (i + 1) % commit_every == 0:
                     self.commit()
 
     schema = pw.schema_from_types(k=int, t=int, v=float)
     src = pw.io.python.read(Feed(), schema=schema, autocommit_duration_ms=None)
-    groups = src.groupby(pw.this.k).reduce(pw.this.k, n=pw.reducers.count(), total=pw.reducers.sum(pw.this.v))
-    windows = src.windowby(pw.this.t, window=pw.temporal.tumbling(duration=rows // 100)).reduce(
-        start=pw.this._pw_window_start, total=pw.reducers.sum(pw.this.v))
+    sinks = []
+    if shape in ("bench", "hot"):
+        groups = src.groupby(pw.this.k).reduce(pw.this.k, n=pw.reducers.count(), total=pw.reducers.sum(pw.this.v))
+        sinks.append(("table", groups))
+    if shape in ("bench", "windows"):
+        duration = rows // 100 if shape == "bench" else 1000
+        windows = src.windowby(pw.this.t, window=pw.temporal.tumbling(duration=duration)).reduce(
+            start=pw.this._pw_window_start, total=pw.reducers.sum(pw.this.v))
+        sinks.append(("chart", windows))
     if with_sv:
         import stream_viz as sv
 
-        sv.table(groups, id="groups", key="k", max_rows=100)
-        sv.chart(windows, "total", x_column="start", id="windows", max_points=1000)
+        for kind, table in sinks:
+            if kind == "table":
+                sv.table(table, id="groups", key="k", max_rows=100)
+            else:
+                sv.chart(table, "total", x_column="start", id="windows", max_points=1000)
         if not no_start:
             sv.start(port=0)
     else:
-        # Without StreamViz the results still need a sink, or Pathway computes nothing: the
-        # cheapest there is (pw.io.null, no Python per row), so the ratio is an upper bound.
-        pw.io.null.write(groups)
-        pw.io.null.write(windows)
+        for _kind, table in sinks:
+            pw.io.null.write(table)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     pw.run(monitoring_level=pw.MonitoringLevel.NONE)
     wall = time.perf_counter() - t0
-    out = {"workload": "pathway_overhead", "with_sv": with_sv, "rows": rows, "keys": keys, "wall_s": wall}
+    cpu = time.process_time() - cpu0
+    out = {"workload": "pathway_overhead", "shape": shape, "with_sv": with_sv, "rows": rows, "keys": keys,
+           "commit_every": commit_every, "wall_s": wall, "cpu_s": cpu, "cpu_total_s": cpu}
     if with_sv:
         t1 = time.perf_counter()
         sv.stop()  # publishes what is still buffered
         out["flush_after_run_s"] = time.perf_counter() - t1
         out["published_updates"] = sv.stats()["published_updates"]
+        # What the SDK still had to do when pw.run returned costs CPU too.
+        out["cpu_total_s"] = time.process_time() - cpu0
+        # The server was this process's child, reaped by sv.stop().
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["server_cpu_s"] = ch.ru_utime + ch.ru_stime
     return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
+    p.add_argument("--shape", choices=("bench", "hot", "windows"), default="bench")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--keys", type=int, default=10_000)
     p.add_argument("--commit-every", type=int, default=10_000)
     p.add_argument("--with-sv", action="store_true")
     p.add_argument("--no-start", action="store_true", help="declare the widgets but never start (callback cost alone)")
     a = p.parse_args()
-    print(json.dumps(run(a.rows, a.keys, a.commit_every, a.with_sv, a.no_start)), flush=True)
+    print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start)), flush=True)
 
 
 if __name__ == "__main__":
