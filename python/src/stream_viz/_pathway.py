@@ -67,12 +67,14 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     rows and skips it: its points are already on the dashboard."""
     import pathway as pw
 
+    # One list for the whole run, emptied at each commit's end: the per-change callback then
+    # reaches its append through a default argument, with no lookup (it runs once per change).
     buf: Commit = []
 
     def on_time_end(time: int) -> None:
-        nonlocal buf
         if buf:
-            commit, buf = buf, []
+            commit = buf[:]
+            buf.clear()
             w._commit(commit, time)
 
     w._binding = binding
@@ -80,8 +82,8 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     if sink is not None:
         callback_sink, table_to_datasink = sink
 
-        def on_values(key: Any, values: list[Any], time: int, diff: int) -> None:
-            buf.append((key, values, time, diff > 0))
+        def on_values(key: Any, values: list[Any], time: int, diff: int, append: Any = buf.append) -> None:
+            append((key, values, time, diff > 0))
 
         table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
                                                skip_persisted_batch=not getattr(binding, "replay", True), skip_errors=True,
@@ -181,14 +183,18 @@ class _TableBinding:
                     ops[k] = now if cols is None else {c: now[c] for c in cols}
             return
         # Keyed by a column: a row whose key value changed leaves its old key, which is
-        # deleted unless another row of this commit took it over.
+        # deleted unless another row of this commit took it over. Most updates keep their key
+        # value: only the others are looked at twice.
         upserts: dict[str, Row] = {}
         left: set[str] = set()
         for _key, before, now in self.rows.apply(commits):
-            if before is not None:
+            if now is None:
+                left.add(_text(before[key_col]))  # type: ignore[index]  # a change has a row before or after
+                continue
+            kv = now[key_col]
+            if before is not None and before[key_col] != kv:
                 left.add(_text(before[key_col]))
-            if now is not None:
-                upserts[_text(now[key_col])] = now if cols is None else {c: now[c] for c in cols}
+            upserts[kv if type(kv) is str else str(kv)] = now if cols is None else {c: now[c] for c in cols}
         for k in left - upserts.keys():
             ops[k] = None
         ops.update(upserts)
