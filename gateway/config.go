@@ -59,6 +59,8 @@ type WidgetConfig struct {
 	// Producer names who published the config (docs/protocol.md §1.5); it
 	// is not part of the normalized config the browser sees.
 	Producer string `json:"-"`
+
+	*RowsConfig // how rows on sv.<widget>.rows are read (rowsconfig.go); nil: not said
 }
 
 // Threshold is [value, color] on the wire.
@@ -154,6 +156,9 @@ func DecodeConfig(id string, b []byte, history int) (*WidgetConfig, error) {
 		err = in.table(c)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if c.RowsConfig, err = decodeRowsConfig(c.Type, b); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -398,6 +403,7 @@ func (c *WidgetConfig) MarshalJSON() ([]byte, error) {
 		fs = append(fs, configField{"columns", c.Columns}, configField{"column_labels", c.Labels}, configField{"column_format", c.ColFormat},
 			configField{"max_rows", c.MaxRows}, configField{"sort_by", c.SortBy}, configField{"sort_desc", c.SortDesc})
 	}
+	fs = c.RowsConfig.appendFields(fs)
 	slices.SortFunc(fs, func(a, b configField) int { return strings.Compare(a.key, b.key) })
 	b := []byte{'{'}
 	for i, f := range fs {

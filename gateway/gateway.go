@@ -283,6 +283,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	g.w.replayDone()
+	g.startRows()
 	g.bg.Add(3)
 	go g.compactLoop()
 	go func() {

@@ -48,6 +48,8 @@ type hub struct {
 	producers  map[string]string
 	onConflict func(id, was, now string)
 
+	rows rowsHooks // Pathway rows (rowshub.go)
+
 	maxQueue             int // a client further behind than this many log bytes is cut off
 	pingPeriod, pongWait time.Duration
 	writeWait            time.Duration         // bound on one write to a socket
@@ -121,6 +123,9 @@ func (h *hub) apply(m message) error {
 func (h *hub) applyDecoded(m message, d decoded) error {
 	if d.dash {
 		return h.setTitle(m.seq, d.title, d.themeSet, d.theme, d.producer)
+	}
+	if d.rows != nil {
+		return h.applyRows(m, d.id, d.rows)
 	}
 	id, cfg, upd := d.id, d.cfg, d.upd
 

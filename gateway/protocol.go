@@ -62,8 +62,8 @@ func parseSubject(subject string) (id, kind string, err error) {
 		return "", "", fmt.Errorf("%w: %q is outside sv.>", ErrBadSubject, subject)
 	}
 	id, kind, ok = strings.Cut(rest, ".")
-	if !ok || (kind != protocol.KindConfig && kind != protocol.KindData) {
-		return "", "", fmt.Errorf("%w: %q: want sv.<widget>.config or sv.<widget>.data", ErrBadSubject, subject)
+	if !ok || (kind != protocol.KindConfig && kind != protocol.KindData && kind != protocol.KindRows) {
+		return "", "", fmt.Errorf("%w: %q: want sv.<widget>.config, sv.<widget>.data or sv.<widget>.rows", ErrBadSubject, subject)
 	}
 	if id == dashboardID {
 		if kind != protocol.KindConfig {

@@ -55,7 +55,7 @@ func (h *hub) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
 			body = append([]byte(`{"title":`), appendString(nil, h.title)...)
 			body = append(h.appendTheme(body), '}')
 		} else if w := h.widgets[id]; w != nil {
-			body = appendWidget(nil, w)
+			body = appendWidgetSnapshot(nil, w)
 		} else {
 			continue
 		}
@@ -387,6 +387,9 @@ func (h *hub) restore(id string, gen uint64, body []byte) error {
 	}
 	w := newWidget(cfg)
 	if err := w.loadState(s.State); err != nil {
+		return err
+	}
+	if err := w.loadFold(body, h.maxTableRows); err != nil {
 		return err
 	}
 	// Restored whatever the limits: it was accepted under them, or under

@@ -19,6 +19,7 @@ type decoded struct {
 	producer string
 	cfg      *WidgetConfig // sv.<widget>.config
 	upd      *Update       // sv.<widget>.data
+	rows     *rowChange    // sv.<widget>.rows (rows.go)
 }
 
 // decodeMessage checks and decodes one message on sv.>: its subject, JSON
@@ -52,6 +53,8 @@ func decodeMessage(subject string, data []byte, ms float64, history int) (decode
 		}
 	case kind == protocol.KindConfig:
 		d.cfg, err = DecodeConfig(id, data, history)
+	case kind == protocol.KindRows:
+		d.rows, err = decodeRows(data)
 	default:
 		d.upd, err = DecodeUpdate(data, ms)
 	}

@@ -38,6 +38,8 @@ type widget struct {
 	encoded []byte
 	// bytes is what the state costs (statebytes.go), kept up to date by the hub.
 	bytes int
+
+	fold *rowFold // the Pathway rows that feed it (rowsfold.go); nil when none came
 }
 
 func newWidget(cfg *WidgetConfig) *widget {
@@ -72,6 +74,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 			w.cats[name] = trimFront(pts, *cfg.MaxPoints)
 		}
 	}
+	w.refold()
 	w.bytes = w.measure()
 }
 

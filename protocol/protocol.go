@@ -17,6 +17,8 @@ const (
 	// KindConfig and KindData are the last token of a widget subject.
 	KindConfig = "config"
 	KindData   = "data"
+	// KindRows is Pathway's own output: rows folded by the gateway (gateway/rows.go).
+	KindRows = "rows"
 	// DashboardID is the pseudo-widget of the dashboard's title and theme
 	// (sv.$dashboard.config); it cannot clash with a widget id.
 	DashboardID = "$dashboard"

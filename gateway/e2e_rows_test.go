@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+)
+
+// pathwayRow is a message as pw.io.nats.write(table, uri, topic, format="json")
+// publishes it: the row's columns plus diff and time, and both as headers.
+func pathwayRow(subject string, diff int, time int64, cols string) *nats.Msg {
+	return &nats.Msg{
+		Subject: subject,
+		Data:    []byte(fmt.Sprintf(`{%s,"diff":%d,"time":%d}`, cols, diff, time)),
+		Header:  nats.Header{"pathway_time": {strconv.FormatInt(time, 10)}, "pathway_diff": {strconv.Itoa(diff)}},
+	}
+}
+
+// Two processes of one pipeline publish rows to one subject, one with core
+// NATS (pw.io.nats.write without jetstream_stream_name) and one through
+// JetStream (with it, acknowledged by the gateway); the table ends as
+// Pathway's result and an update never reaches a browser as a delete.
+func TestE2ERowsFromTwoPublishersCoreAndJetStreamFoldIntoOneTable(t *testing.T) {
+	e := startEnv(t, Config{})
+	e.publishAndWait(t, "sv.orders.config", `{"type":"table","key":["region"],"title":"Orders"}`)
+	ws := e.dial(t)
+	ws.first(t, "snapshot")
+
+	core, _ := connectPublisher(t, e.b.ClientURL(), "pathway-process-0")
+	_, js := connectPublisher(t, e.b.ClientURL(), "pathway-process-1")
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	jsRow := func(diff int, time int64, cols string) {
+		t.Helper()
+		ack, err := js.PublishMsg(ctx, pathwayRow("sv.orders.rows", diff, time, cols))
+		if err != nil {
+			t.Fatalf("JetStream publish of a row: %v", err)
+		}
+		if ack.Stream != "SV" {
+			t.Fatalf("the acknowledgement names stream %q, want SV", ack.Stream)
+		}
+	}
+	coreRow := func(diff int, time int64, cols string) {
+		t.Helper()
+		if err := core.PublishMsg(pathwayRow("sv.orders.rows", diff, time, cols)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coreRow(1, 2, `"region":"eu","amount":10`)
+	jsRow(1, 2, `"region":"us","amount":20`)
+	coreRow(-1, 4, `"region":"eu","amount":10`)
+	coreRow(1, 4, `"region":"eu","amount":12`)
+	jsRow(1, 4, `"region":"apac","amount":5`)
+	jsRow(-1, 6, `"region":"apac","amount":5`)
+	jsRow(-1, 6, `"region":"us","amount":20`)
+	jsRow(1, 6, `"region":"us","amount":21`)
+	if err := core.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"rows":{"eu":{"region":"eu","amount":12},"us":{"region":"us","amount":21}}}`
+	eventually(t, waitTimeout, func() bool { return jsonEqual(t, e.widgetState(t, "orders"), []byte(want)) },
+		"the table never became Pathway's result")
+	evs := ws.waitUntil(t, "apac deleted", func(evs []wsEvent) bool {
+		for _, ev := range evs {
+			if ev.ID == "orders" && strings.Contains(string(ev.Data), `"key":"apac","delete":true`) {
+				return true
+			}
+		}
+		return false
+	})
+	checkChain(t, evs)
+	for _, ev := range evs {
+		if ev.ID == "orders" && (strings.Contains(string(ev.Data), `"key":"eu","delete"`) || strings.Contains(string(ev.Data), `"key":"us","delete"`)) {
+			t.Errorf("an updated row reached the browser as a delete: %s", ev.Data)
+		}
+	}
+}
+
+// The rows behind each point (a hidden row at an x, a pending time) live in
+// the snapshot: after a compaction and a restart, retracting the shown row
+// brings back the one under it.
+func TestE2ERowsFoldSurvivesCompactionAndRestart(t *testing.T) {
+	e := startEnv(t, Config{})
+	e.publishAndWait(t, "sv.win.config", `{"type":"chart","x":"start","y":"total"}`)
+	for _, r := range []struct {
+		diff int
+		time int64
+		cols string
+	}{{1, 2, `"start":0,"total":3`}, {1, 4, `"start":0,"total":9`}, {1, 4, `"start":10,"total":1`}} {
+		msg := pathwayRow("sv.win.rows", r.diff, r.time, r.cols)
+		if _, err := e.js.PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, waitTimeout, func() bool {
+		return jsonEqual(t, e.widgetState(t, "win"), []byte(`{"points":[[0,9],[10,1]]}`))
+	}, "the newest row at x=0 is shown")
+	e.compactNow(t)
+	e = e.restart(t)
+	if _, err := e.js.PublishMsg(context.Background(), pathwayRow("sv.win.rows", -1, 6, `"start":0,"total":9`)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, waitTimeout, func() bool {
+		return jsonEqual(t, e.widgetState(t, "win"), []byte(`{"points":[[0,3],[10,1]]}`))
+	}, "after the restart the retraction brings back the row under it")
+	var cfg map[string]any
+	if err := json.Unmarshal(e.widget(t, "win").Config, &cfg); err != nil || cfg["x"] != "start" || cfg["y"] != "total" {
+		t.Errorf("the normalized config keeps x and y: %v %v", cfg, err)
+	}
+}
+
+// A row that is not a Pathway row is refused at once with the reason.
+func TestE2ERowsRefusesWhatIsNotARow(t *testing.T) {
+	e := startEnv(t, Config{})
+	_, err := e.publishInput(t, "sv.orders.rows", `{"region":"eu"}`)
+	if err == nil || !strings.Contains(err.Error(), `a row needs \"diff\"`) && !strings.Contains(err.Error(), `a row needs "diff"`) {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,292 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// rowsHooks is the hub's link to the rows flusher; the hub's lock guards it.
+type rowsHooks struct {
+	// due asks for an end marker of id's pending time t (nil until the log is replayed).
+	due func(id string, t int64)
+}
+
+// applyRows folds one message of sv.<widget>.rows (a row change or the end
+// marker) into the widget, creating it as a table keyed by row content when
+// it has no config yet, and fans out what changed: a data event, or a config
+// event with the whole state when the fold touched several series.
+func (h *hub) applyRows(m message, id string, c *rowChange) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.handled = m.seq
+	h.records++
+	if m.seq <= h.skip[id] {
+		return nil // the widget's snapshot holds it
+	}
+	w := h.widgets[id]
+	created := false
+	if w == nil {
+		if c.end {
+			return nil // the widget went away meanwhile
+		}
+		if err := h.roomForWidget(id); err != nil {
+			h.counters.rejected.Add(1)
+			return fmt.Errorf("%s: %w", m.subject, err)
+		}
+		w = newWidget(DefaultConfig(id, TypeTable, h.history))
+		h.widgets[id] = w
+		h.stateBytes += w.bytes
+		created = true
+	}
+	if w.fold == nil {
+		w.fold = newRowFold(h.maxTableRows)
+		w.fold.setView(w.cfg)
+	}
+	f := w.fold
+	var ups []*Update
+	var foldErr error
+	switch {
+	case c.end:
+		if len(f.pending) > 0 && f.pendMax <= c.time {
+			ups, foldErr = f.flush(m.ms)
+		}
+	default:
+		// A later time ends the one pending: fold it first.
+		if len(f.pending) > 0 && c.time > f.pendMax {
+			ups, foldErr = f.flush(m.ms)
+		}
+		f.add(c)
+		if h.rows.due != nil {
+			h.rows.due(id, f.pendMax)
+		}
+	}
+	h.dirty[id] = struct{}{} // the fold is part of the snapshot
+	errs := []error{foldErr}
+	var last *Update
+	applied := 0
+	for _, u := range ups {
+		if err := h.checkData(w, u); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if n := w.admit(u, h.maxTableRows); n > 0 {
+			errs = append(errs, &RowsRefusedError{Subject: m.subject, Widget: id, Refused: n, Limit: h.maxTableRows})
+		}
+		errs = append(errs, h.applyData(m.subject, w, u))
+		last = u
+		applied++
+	}
+	var ev []byte
+	switch {
+	case created || applied > 1:
+		ev = h.configEvent(m.seq, w)
+	case applied == 1:
+		ev = h.dataEvent(m.seq, id, last)
+	}
+	if ev != nil {
+		h.publish(m.seq, id, ev, applied == 1 && !created && (w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge))
+	}
+	h.counters.accepted.Add(1)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: %w", m.subject, err)
+	}
+	return nil
+}
+
+// foldJSON is a fold as a snapshot keeps it: every live row with its count
+// and time, and the changes not folded yet.
+type foldJSON struct {
+	Live    [][3]json.RawMessage `json:"live"`
+	Pending [][3]json.RawMessage `json:"pending"`
+}
+
+// appendWidgetSnapshot is appendWidget plus, for a widget fed by rows, its
+// fold: what a snapshot on disk holds (browsers never get the fold).
+func appendWidgetSnapshot(b []byte, w *widget) []byte {
+	b = appendWidget(b, w)
+	if w.fold == nil {
+		return b
+	}
+	b = append(b[:len(b)-1], `,"fold":{"live":[`...)
+	texts := make([]string, 0, len(w.fold.live))
+	for t := range w.fold.live {
+		texts = append(texts, t)
+	}
+	sort.Strings(texts)
+	for i, t := range texts {
+		r := w.fold.live[t]
+		b = appendFoldEntry(b, i, r.raw, r.count, r.time)
+	}
+	b = append(b, `],"pending":[`...)
+	for i, c := range w.fold.pending {
+		b = appendFoldEntry(b, i, c.row.raw, c.diff, c.time)
+	}
+	return append(b, "]}}"...)
+}
+
+func appendFoldEntry(b []byte, i int, raw json.RawMessage, n int, t int64) []byte {
+	if i > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, '[')
+	b = append(b, raw...)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, t, 10)
+	return append(b, ']')
+}
+
+// loadFold restores a widget's fold from its snapshot body (restore's hook);
+// a snapshot without one leaves the widget as it was.
+func (w *widget) loadFold(body []byte, maxRows int) error {
+	var s struct {
+		Fold *foldJSON `json:"fold"`
+	}
+	if err := json.Unmarshal(body, &s); err != nil || s.Fold == nil {
+		return err
+	}
+	f := newRowFold(maxRows)
+	entry := func(e [3]json.RawMessage) (*foldRow, int, int64, error) {
+		cols, err := decodeOrdered(e[0])
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		n, err1 := rowInt(e[1])
+		t, err2 := rowInt(e[2])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, 0, 0, err
+		}
+		return newFoldRow(cols), int(n), t, nil
+	}
+	for _, e := range s.Fold.Live {
+		r, n, t, err := entry(e)
+		if err != nil {
+			return fmt.Errorf("widget %q rows: %w", w.cfg.ID, err)
+		}
+		r.count, r.time = n, t
+		f.live[r.text] = r
+	}
+	for _, e := range s.Fold.Pending {
+		r, n, t, err := entry(e)
+		if err != nil {
+			return fmt.Errorf("widget %q rows: %w", w.cfg.ID, err)
+		}
+		f.add(&rowChange{time: t, diff: n, row: r})
+	}
+	f.setView(w.cfg)
+	w.fold = f
+	return nil
+}
+
+// rowsLinger is how long a widget's pending time waits for more of its rows
+// before an end marker folds it: the last time of a pipeline (or of a
+// pause) has no later time to end it. Rows of one time come from one
+// Pathway flush, microseconds apart; a later time folds it at once.
+const rowsLinger = 50 * time.Millisecond
+
+// rowsFlusher ends pending times: it publishes the marker {"$end": t} on
+// sv.<widget>.rows through this gateway's own writer, so the marker is
+// stored in the log where it happened and a replay folds exactly there.
+type rowsFlusher struct {
+	mu   sync.Mutex
+	due  map[string]rowsDue
+	wake chan struct{}
+}
+
+type rowsDue struct {
+	t  int64
+	at time.Time
+}
+
+func (fl *rowsFlusher) schedule(id string, t int64) {
+	fl.mu.Lock()
+	d, ok := fl.due[id]
+	if !ok || t > d.t {
+		d.t = t
+	}
+	d.at = time.Now().Add(rowsLinger)
+	fl.due[id] = d
+	fl.mu.Unlock()
+	if !ok {
+		select {
+		case fl.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes and returns the markers due by now, and when the next is due.
+func (fl *rowsFlusher) take(now time.Time) (map[string]int64, time.Duration) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	var out map[string]int64
+	next := time.Duration(-1)
+	for id, d := range fl.due {
+		if wait := d.at.Sub(now); wait > 0 {
+			if next < 0 || wait < next {
+				next = wait
+			}
+			continue
+		}
+		if out == nil {
+			out = map[string]int64{}
+		}
+		out[id] = d.t
+		delete(fl.due, id)
+	}
+	return out, next
+}
+
+func (fl *rowsFlusher) run(stop <-chan struct{}, send func(id string, t int64)) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		due, next := fl.take(time.Now())
+		for id, t := range due {
+			send(id, t)
+		}
+		if next < 0 {
+			next = time.Hour
+		}
+		timer.Reset(next)
+		select {
+		case <-stop:
+			return
+		case <-fl.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// startRows starts ending pending times, once the log is replayed: every
+// widget still holding a pending time (from its snapshot or the log) gets
+// its marker too.
+func (g *Gateway) startRows() {
+	fl := &rowsFlusher{due: map[string]rowsDue{}, wake: make(chan struct{}, 1)}
+	g.hub.mu.Lock()
+	g.hub.rows.due = fl.schedule
+	for id, w := range g.hub.widgets {
+		if w.fold != nil && len(w.fold.pending) > 0 {
+			fl.schedule(id, w.fold.pendMax)
+		}
+	}
+	g.hub.mu.Unlock()
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		fl.run(g.stop, func(id string, t int64) {
+			if g.w.isClosing() {
+				return // the last snapshot keeps the pending rows; the next start ends them
+			}
+			g.w.onMsg(&nats.Msg{Subject: SubjectPrefix + id + ".rows", Data: fmt.Appendf(nil, `{%q:%d}`, rowsEndField, t)})
+		})
+	}()
+}
