@@ -190,7 +190,7 @@ func (w *widget) loadFold(body []byte, maxRows int) error {
 // before an end marker folds it: the last time of a pipeline (or of a
 // pause) has no later time to end it. Rows of one time come from one
 // Pathway flush, microseconds apart; a later time folds it at once.
-const rowsLinger = 50 * time.Millisecond
+const rowsLinger = 100 * time.Millisecond
 
 // rowsFlusher ends pending times: it publishes the marker {"$end": t} on
 // sv.<widget>.rows through this gateway's own writer, so the marker is
