@@ -62,7 +62,7 @@ func TestE2ERowsFromTwoPublishersCoreAndJetStreamFoldIntoOneTable(t *testing.T) 
 	if err := core.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"rows":{"eu":{"region":"eu","amount":12},"us":{"region":"us","amount":21}}}`
+	want := `{"rows":{"eu":{"region":"eu","amount":12},"us":{"region":"us","amount":21}},"as_of":6}`
 	eventually(t, waitTimeout, func() bool { return jsonEqual(t, e.widgetState(t, "orders"), []byte(want)) },
 		"the table never became Pathway's result")
 	evs := ws.waitUntil(t, "apac deleted", func(evs []wsEvent) bool {
@@ -98,7 +98,7 @@ func TestE2ERowsFoldSurvivesCompactionAndRestart(t *testing.T) {
 		}
 	}
 	eventually(t, waitTimeout, func() bool {
-		return jsonEqual(t, e.widgetState(t, "win"), []byte(`{"points":[[0,9],[10,1]]}`))
+		return jsonEqual(t, e.widgetState(t, "win"), []byte(`{"points":[[0,9],[10,1]],"as_of":4}`))
 	}, "the newest row at x=0 is shown")
 	e.compactNow(t)
 	e = e.restart(t)
@@ -106,7 +106,7 @@ func TestE2ERowsFoldSurvivesCompactionAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, waitTimeout, func() bool {
-		return jsonEqual(t, e.widgetState(t, "win"), []byte(`{"points":[[0,3],[10,1]]}`))
+		return jsonEqual(t, e.widgetState(t, "win"), []byte(`{"points":[[0,3],[10,1]],"as_of":6}`))
 	}, "after the restart the retraction brings back the row under it")
 	var cfg map[string]any
 	if err := json.Unmarshal(e.widget(t, "win").Config, &cfg); err != nil || cfg["x"] != "start" || cfg["y"] != "total" {

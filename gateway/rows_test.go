@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,7 +44,14 @@ func (r *rowsHub) feed(id string, steps ...string) []error {
 	return errs
 }
 
+// asOfField is left out of what the fold tests compare; TestRowsCarryTheirTimeAsAsOf pins it.
+var asOfField = regexp.MustCompile(`,"as_of":[0-9]+`)
+
 func (r *rowsHub) state(id string) string {
+	return asOfField.ReplaceAllString(r.stateWithAsOf(id), "")
+}
+
+func (r *rowsHub) stateWithAsOf(id string) string {
 	r.t.Helper()
 	b, ok := r.h.widgetJSON(id)
 	if !ok {
@@ -61,6 +69,14 @@ func (r *rowsHub) state(id string) string {
 // events is what browsers were sent for id since the last call: each data
 // event's data, or "config" plus the state for a config event.
 func (r *rowsHub) events(id string) []string {
+	evs := r.eventsWithAsOf(id)
+	for i, e := range evs {
+		evs[i] = asOfField.ReplaceAllString(e, "")
+	}
+	return evs
+}
+
+func (r *rowsHub) eventsWithAsOf(id string) []string {
 	var out []string
 	for _, e := range r.h.log.entries {
 		var ev struct {
@@ -401,6 +417,23 @@ func TestRowsBeyondTheLimitAreLeftOutAndCounted(t *testing.T) {
 		t.Fatalf("got %v", errs)
 	}
 	if s := r.state("w"); s != `{"rows":{"0":{"k":"0"},"1":{"k":"1"}}}` {
+		t.Errorf("state %s", s)
+	}
+}
+
+// Each folded time reaches the widget as its as_of (docs/protocol.md §1.3),
+// also when it changed nothing shown: an empty update carries it.
+func TestRowsCarryTheirTimeAsAsOf(t *testing.T) {
+	r := newRowsHub(t, 1000)
+	r.feed("w", `cfg {"type":"table","key":"k"}`)
+	r.events("w")
+	r.feed("w", row(1, 1700000000000, `"k":"a","v":1`), "end 1700000000000",
+		row(-1, 1700000001000, `"k":"a","v":1`), row(1, 1700000001000, `"k":"a","v":1`), "end 1700000001000")
+	want := []string{`{"ops":[{"key":"a","row":{"k":"a","v":1}}],"as_of":1700000000000}`, `{"ops":[],"as_of":1700000001000}`}
+	if got := r.eventsWithAsOf("w"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n got %s\nwant %s", got, want)
+	}
+	if s := r.stateWithAsOf("w"); s != `{"rows":{"a":{"k":"a","v":1}},"as_of":1700000001000}` {
 		t.Errorf("state %s", s)
 	}
 }

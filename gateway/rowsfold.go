@@ -171,6 +171,7 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 	var inserted []insertion
 	var errs errList
 	refused := 0
+	latest := f.pendMax
 	for _, c := range f.pending {
 		r := f.live[c.row.text]
 		if r == nil {
@@ -257,6 +258,20 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 		}
 	case viewTable, viewPoints, viewValue:
 		ups = v.changes(touched, ms)
+	}
+	// Like the SDK, every folded time reaches the dashboard as the data's
+	// as_of, even when it changed nothing shown (a stat has no empty update).
+	if len(ups) == 0 {
+		switch v.kind {
+		case viewTable:
+			ups = []*Update{{Table: &TableUpdate{}}}
+		case viewPoints, viewTimes:
+			ups = []*Update{{Chart: &ChartUpdate{Upsert: v.kind == viewPoints, numX: !v.cfg.category()}}}
+		}
+	}
+	asOf := float64(latest)
+	for _, u := range ups {
+		u.AsOf = &asOf
 	}
 	return ups, errs.err()
 }
