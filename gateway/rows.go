@@ -148,33 +148,36 @@ type foldRow struct {
 
 func newFoldRow(cols []rowCol) *foldRow {
 	r := &foldRow{cols: make(map[string]json.RawMessage, len(cols))}
-	raw := []byte{'{'}
-	for i, c := range cols {
-		if i > 0 {
-			raw = append(raw, ',')
-		}
-		raw = appendString(raw, c.name)
-		raw = append(raw, ':')
-		raw = append(raw, c.value...)
-		r.cols[c.name] = c.value
-	}
-	r.raw = append(raw, '}')
 	names := make([]string, 0, len(cols))
 	for _, c := range cols {
+		r.cols[c.name] = c.value
 		names = append(names, c.name)
 	}
+	r.raw = appendColumns(nil, names, r.cols)
 	sort.Strings(names)
-	text := []byte{'{'}
-	for i, n := range names {
-		if i > 0 {
-			text = append(text, ',')
-		}
-		text = appendString(text, n)
-		text = append(text, ':')
-		text = append(text, r.cols[n]...)
-	}
-	r.text = string(append(text, '}'))
+	r.text = string(appendColumns(nil, names, r.cols))
 	return r
+}
+
+// appendColumns writes the object of the named columns that cols holds, in
+// the order named.
+func appendColumns(b []byte, names []string, cols map[string]json.RawMessage) []byte {
+	b = append(b, '{')
+	n := 0
+	for _, name := range names {
+		v, ok := cols[name]
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = appendString(b, name)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return append(b, '}')
 }
 
 // newer reports whether a is shown rather than b at one point: the latest

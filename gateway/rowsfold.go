@@ -476,22 +476,7 @@ func shownRow(r *foldRow, columns *[]string) json.RawMessage {
 	if columns == nil {
 		return r.raw
 	}
-	b := []byte{'{'}
-	n := 0
-	for _, c := range *columns {
-		raw, ok := r.cols[c]
-		if !ok {
-			continue
-		}
-		if n > 0 {
-			b = append(b, ',')
-		}
-		n++
-		b = appendString(b, c)
-		b = append(b, ':')
-		b = append(b, raw...)
-	}
-	return append(b, '}')
+	return appendColumns(nil, *columns, r.cols)
 }
 
 // cellText is a value as a key, category or series name: text as is, anything else its JSON.

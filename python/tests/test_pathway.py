@@ -18,19 +18,37 @@ import pandas as pd
 import pathway as pw
 import pytest
 from helpers import DashClient, api_widget, get_json, http_base, pandas_rows, plain, rows_of, wait_state, wait_widget
+from ways import SDK, WAYS, Way
 
 import stream_viz as sv
 from stream_viz import _pathway
 
+SUBSCRIPTIONS = ["value-list sink", "pw.io.subscribe"]
 
-@pytest.fixture(autouse=True, params=["value-list sink", "pw.io.subscribe"])
-def subscription(request, monkeypatch):
+
+def pytest_generate_tests(metafunc):
     """Every fidelity test runs on both ways the SDK subscribes: Pathway's own value-list sink
     (what it uses) and the public pw.io.subscribe (its fallback when a Pathway release lacks that
-    internal sink)."""
+    internal sink). A test that takes `way` runs on Pathway's own NATS output too (ways.py), where
+    the SDK subscribes to nothing: once per way in."""
+    if "way" in metafunc.fixturenames:
+        combos = [(SDK, sub) for sub in SUBSCRIPTIONS] + [(w, SUBSCRIPTIONS[0]) for w in WAYS if w != SDK]
+        metafunc.parametrize(("way", "subscription"), combos, indirect=True,
+                             ids=[w if w != SDK else f"sdk {sub}" for w, sub in combos])
+    else:
+        metafunc.parametrize("subscription", SUBSCRIPTIONS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def subscription(request, monkeypatch):
     if request.param == "pw.io.subscribe":
         monkeypatch.setattr(_pathway, "_raw_sink", lambda: None)
     return request.param
+
+
+@pytest.fixture
+def way(request) -> Way:
+    return Way(request.param)
 
 
 def test_the_sdk_subscribes_through_pathways_value_list_sink(subscription):
@@ -132,7 +150,7 @@ def test_table_updates_change_rows_in_place_and_retractions_delete_them(client_f
     assert not client.errors
 
 
-def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(client_factory, pw_run):
+def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(way, client_factory, pw_run):
     orders = pw.debug.table_from_markdown(ORDERS_MD)
     by_region = orders.groupby(pw.this.region).reduce(pw.this.region, revenue=pw.reducers.sum(pw.this.amount),
                                                        orders=pw.reducers.count())
@@ -141,9 +159,13 @@ def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(client
     assert set(expected) == {"eu", "us", "latam"}
 
     recorder = CommitRecorder(by_region, key_col="region", columns=["region", "revenue"])
-    sv.start(port=0)  # declared after start this time
-    client = client_factory()
-    sv.table(by_region, id="regions", key="region", columns=["region", "revenue"], sort_by="revenue")
+    if way.sdk:
+        sv.start(port=0)  # declared after start this time
+        client = client_factory()
+    way.table(by_region, id="regions", key="region", columns=["region", "revenue"], sort_by="revenue")
+    if not way.sdk:
+        way.start()  # the rows ways publish configs once the server runs, and write before pw.run
+        client = client_factory()
     pw_run()
 
     wait_state("regions", expected, key=lambda st: st["rows"])
@@ -153,7 +175,7 @@ def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(client
     assert api_widget("regions")["config"]["columns"] == ["region", "revenue"]
 
 
-def test_stat_and_gauge_show_the_reduce_result_and_null_once_its_row_is_retracted(pw_run):
+def test_stat_and_gauge_show_the_reduce_result_and_null_once_its_row_is_retracted(way, pw_run):
     orders = pw.debug.table_from_markdown(ORDERS_MD)
     totals = orders.reduce(revenue=pw.reducers.sum(pw.this.amount), avg=pw.reducers.avg(pw.this.amount))
     gone = pw.debug.table_from_markdown("""
@@ -166,11 +188,12 @@ def test_stat_and_gauge_show_the_reduce_result_and_null_once_its_row_is_retracte
     revenue, avg = plain(df["revenue"].iloc[0]), plain(df["avg"].iloc[0])
     assert revenue == 12 + 21 + 1 + 8
 
-    s = sv.stat(totals, "revenue", unit="$")
-    g = sv.gauge(totals, "avg", max_val=50)
-    e = sv.stat(gone, id="emptied")
-    assert (s.id, s.column, g.id, g.column, e.column) == ("revenue", "revenue", "avg", "avg", "s")
-    sv.start(port=0)
+    s = way.value("stat", totals, "revenue", id="revenue", unit="$")
+    g = way.value("gauge", totals, "avg", id="avg", max_val=50)
+    e = way.value("stat", gone, "s", id="emptied")
+    if way.sdk:
+        assert (s.id, s.column, g.id, g.column, e.column) == ("revenue", "revenue", "avg", "avg", "s")
+    way.start()
     pw_run()
     wait_widget("revenue", lambda w: w["state"]["value"] == revenue)
     wait_widget("avg", lambda w: w["state"]["value"] == pytest.approx(avg))
@@ -192,7 +215,7 @@ WINDOW_MD = """
 
 
 @pytest.mark.parametrize("axis", ["number", "datetime"])
-def test_window_chart_has_one_point_per_window_late_events_move_it_and_retraction_removes_it(axis, client_factory, pw_run):
+def test_window_chart_has_one_point_per_window_late_events_move_it_and_retraction_removes_it(way, axis, client_factory, pw_run):
     events = pw.debug.table_from_markdown(WINDOW_MD)
     if axis == "number":
         window = pw.temporal.tumbling(duration=10)
@@ -209,8 +232,8 @@ def test_window_chart_has_one_point_per_window_late_events_move_it_and_retractio
     # [0,10): 1+2 then the late 4 -> 7; [10,20): 5 then 3 -> 8; [20,30): 1 then retracted for good.
     assert expected == [(0.0, 7), (10_000.0 if axis == "datetime" else 10.0, 8)]
 
-    sv.chart(win, "total", x_column="start", id="win", chart_type="bar")
-    sv.start(port=0)
+    way.chart(win, "total", x_column="start", id="win", chart_type="bar")
+    way.start()
     client = client_factory()
     pw_run()
 
@@ -452,8 +475,9 @@ class ChartReference:
     (series, x), showing the row inserted or changed most recently there (ties within one commit:
     the greater Pathway key), none when no live row is left."""
 
-    def __init__(self, table, x: str, ys: list[str], series: str | None = None, named: bool = False):
+    def __init__(self, table, x: str, ys: list[str], series: str | None = None, named: bool = False, way: Way | None = None):
         self.x, self.ys, self.series, self.named = x, ys, series, named
+        self.tie = (way or Way(SDK)).tie  # which row of one commit wins a point
         self.live: dict = {}  # key -> (commit no, row)
         self.commits = 0
         self.charts: list[dict] = [self.chart()]
@@ -487,7 +511,7 @@ class ChartReference:
             for col in self.ys:
                 name = str(row[self.series]) if self.series else (col if self.named else "")
                 g = (name, self.x_of(row[self.x]))
-                rank = (commit, str(key))
+                rank = (commit, self.tie(key, row))
                 if g not in best or rank > best[g][0]:
                     best[g] = (rank, plain(row[col]))
         out: dict[str, list] = {}
@@ -606,11 +630,11 @@ SAME_X_CASES = {
 
 
 @pytest.mark.parametrize("case", list(SAME_X_CASES))
-def test_chart_point_follows_the_most_recent_live_row_at_its_x_and_never_a_retracted_one(case, client_factory, pw_run):
+def test_chart_point_follows_the_most_recent_live_row_at_its_x_and_never_a_retracted_one(way, case, client_factory, pw_run):
     src = PacedRows(SAME_X_CASES[case])
-    ref = ChartReference(src.table, "x", ["y"])
-    sv.chart(src.table, "y", x_column="x", id="same_x", chart_type="scatter")
-    sv.start(port=0)
+    ref = ChartReference(src.table, "x", ["y"], way=way)
+    way.chart(src.table, "y", x_column="x", id="same_x", chart_type="scatter")
+    way.start()
     client = client_factory()
     src.run(pw_run, client, "same_x", ref)
     if case == "second-row-deleted":
@@ -630,16 +654,16 @@ TIER_STEPS = [
 ]
 
 
-def test_windowby_instance_chart_has_one_series_per_instance_and_late_updates_move_points(client_factory, pw_run):
+def test_windowby_instance_chart_has_one_series_per_instance_and_late_updates_move_points(way, client_factory, pw_run):
     src = PacedRows(TIER_STEPS)
     events = src.table.select(t=pw.this.x, v=pw.this.y, tier=pw.this.tier)
     win = events.windowby(pw.this.t, window=pw.temporal.tumbling(duration=10), instance=pw.this.tier).reduce(
         tier=pw.this._pw_instance, start=pw.this._pw_window_start, total=pw.reducers.sum(pw.this.v))
-    ref = ChartReference(win, "start", ["total"], series="tier")
+    ref = ChartReference(win, "start", ["total"], series="tier", way=way)
 
-    w = sv.chart(win, "total", x_column="start", series_column="tier", id="tiers", chart_type="bar")
-    assert w.series_column == "tier"
-    sv.start(port=0)
+    w = way.chart(win, "total", x_column="start", series_column="tier", id="tiers", chart_type="bar")
+    assert w is None or w.series_column == "tier"
+    way.start()
     client = client_factory()
     src.run(pw_run, client, "tiers", ref)
     # gold: [0,10) 1 then the late 4 -> 5; [10,20) 5, retracted for good. free: [0,10) 2 then 6 -> 8;
@@ -705,19 +729,19 @@ REGION_STEPS = [
 ]
 
 
-def test_a_text_x_column_makes_a_category_chart_with_one_bar_per_category_updated_in_place(client_factory, pw_run):
+def test_a_text_x_column_makes_a_category_chart_with_one_bar_per_category_updated_in_place(way, client_factory, pw_run):
     src = PacedRows(REGION_STEPS)
     by_region = src.table.groupby(pw.this.tier).reduce(region=pw.this.tier, revenue=pw.reducers.sum(pw.this.y))
-    ref = ChartReference(by_region, "region", ["revenue"])
-    w = sv.chart(by_region, "revenue", x_column="region", id="per_region", chart_type="bar")
-    assert w.x_type == "category"
-    sv.start(port=0)
+    ref = ChartReference(by_region, "region", ["revenue"], way=way)
+    w = way.chart(by_region, "revenue", x_column="region", id="per_region", chart_type="bar", category=True)
+    assert w is None or w.x_type == "category"
+    way.start()
     client = client_factory()
     src.run(pw_run, client, "per_region", ref)
     assert ref.charts[-1] == {"": [("eu", 32), ("us", 7)]}, ref.charts[-1]
     assert_chart_followed_pathway(client, "per_region", ref)
     got = api_widget("per_region")
-    assert got["config"]["x_type"] == "category" and got["config"]["label"] == "revenue"
+    assert got["config"]["x_type"] == "category" and got["config"]["label"] == ("revenue" if way.sdk else None)
     for st in client.states_of("per_region"):
         xs = [p[0] for p in st["points"]]
         assert len(xs) == len(set(xs)), f"a category had two bars at once: {st['points']}"
