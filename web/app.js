@@ -220,11 +220,16 @@ function main() {
         .catch((e) => console.error(`streamviz: PNG of ${id} failed`, e));
     }
   }
-  // The page-wide pause: every card holds what it shows while updates keep arriving.
+  // The page-wide pause: every card holds what it shows while updates keep arriving. A chart holds
+  // its own view (as when zoomed: "paused, N new points", its own resume), so it keeps taking
+  // updates; the other cards are simply not updated until resume.
   let paused = false;
   let heldUpdates = 0;
   /** @type {Set<string>} */
   const held = new Set();
+  /** Charts the page's pause put on hold (not ones a reader had zoomed before): resume frees them. */
+  /** @type {Set<SvChart>} */
+  const heldCharts = new Set();
   const pauseBtn = /** @type {HTMLButtonElement | null} */ (document.getElementById('sv-pause'));
   const pauseNote = document.getElementById('sv-paused');
   function showPause() {
@@ -241,7 +246,17 @@ function main() {
   pauseBtn?.addEventListener('click', () => {
     paused = !paused;
     heldUpdates = 0;
+    for (const card of cards.values()) {
+      const body = card.body;
+      if (!(body instanceof SvChart)) continue;
+      if (paused && !body.held) {
+        body.hold();
+        if (body.held) heldCharts.add(body);
+      }
+    }
     if (!paused) {
+      for (const chart of heldCharts) chart.resume();
+      heldCharts.clear();
       for (const id of held) {
         const card = cards.get(id);
         const w = state.widgets.get(id);
@@ -329,8 +344,9 @@ function main() {
       if (card && w) {
         labelCard(card, w);
         showAsOf(card, w, now);
-        // Paused: the state keeps up, the cards keep what they show (a new card still draws).
-        if (paused && card.body.drawn) {
+        // Paused: the state keeps up, the cards keep what they show (a new card still draws; a
+        // chart holds its view itself and counts what arrives).
+        if (paused && card.body.drawn && !(card.body instanceof SvChart)) {
           held.add(id);
         } else {
           card.body.update(w);

@@ -83,6 +83,8 @@ async function run(variant) {
     if (f.hideOne) {
       // The legend's last entry, clicked as a reader would: that series leaves the plot (and stack).
       for (let c = 0; c < CHARTS; c++) await page.locator(`[data-widget-id="c${c}"] .sv-legend-item`).last().click();
+      // Clicking scrolled the page; every variant measures the same view, the top of the page.
+      await page.evaluate(() => window.scrollTo(0, 0));
     }
     if (f.zoomed) {
       // The middle half of each chart's range, as Ctrl+wheel or + would leave it.
@@ -144,7 +146,7 @@ async function run(variant) {
     const probe = await page.evaluate(() => ({
       points: [...document.querySelectorAll('sv-chart[data-points]')].map((e) => Number(e.getAttribute('data-points'))),
       held: document.querySelectorAll('sv-chart[data-held]').length,
-      heldNew: [...document.querySelectorAll('sv-chart .sv-held-text')].map((e) => e.textContent).filter((t) => t).slice(0, 1),
+      heldNew: [...document.querySelectorAll("sv-chart[data-held] .sv-held-text")].map((e) => e.textContent),
       hiddenSeries: document.querySelectorAll('.sv-legend-item[aria-pressed="false"]').length,
       font: getComputedStyle(document.body).fontFamily,
     }));
