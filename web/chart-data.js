@@ -203,8 +203,8 @@ export function stackColumns(ys, shown) {
 /**
  * uPlot's columns for a stacked chart: the running sums (stackColumns), plus `own`, each series'
  * own values at the same rows for the legend and tooltip. With far more rows than `width` pixel
- * columns the sums and the own values are decimated together (decimate.js keeps the same rows of
- * every column), so own[k][r] is still series k's value at data[0][r].
+ * columns the sums are decimated and the own values taken at the rows kept, so own[k][r] is still
+ * series k's value at data[0][r].
  * @param {ChartData & {decimated?: boolean, labels?: string[]}} cd  aligned columns (buildChartData, buildCategoryData)
  * @param {boolean[]} shown  per series
  * @param {number} width  plot width in device pixels; 0 never decimates
@@ -214,7 +214,8 @@ export function buildStackedData(cd, shown, width) {
   const [xs, ...ys] = cd.data;
   const sums = stackColumns(ys, shown);
   if (width > 0 && xs.length > width * DECIMATE_MIN_PER_PX) {
-    const [dx, ...cols] = decimateMinMax(xs, [...sums, ...ys], 0, xs.length, width);
+    // The drawn sums choose the rows; the own values (for the reading) only come along.
+    const [dx, ...cols] = decimateMinMax(xs, [...sums, ...ys], 0, xs.length, width, 1, sums.length);
     return {
       data: /** @type {ChartData['data']} */ ([dx, ...cols.slice(0, ys.length)]),
       own: cols.slice(ys.length),

@@ -93,12 +93,14 @@ export function markMinMax(xs, ysList, from, to, width, keep) {
  * @param {number} to  end index (exclusive)
  * @param {number} width  pixel columns
  * @param {number} [xDiv]  divisor applied to the x values written out
+ * @param {number} [marked]  how many of the leading y columns choose the kept rows (default all);
+ *   the others only come along at those rows (a stack's own values beside its drawn sums)
  * @returns {[number[], ...(number | null | undefined)[][]]}
  */
-export function decimateMinMax(xs, ysList, from, to, width, xDiv = 1) {
+export function decimateMinMax(xs, ysList, from, to, width, xDiv = 1, marked = ysList.length) {
   const n = Math.max(0, to - from);
   const keep = new Uint8Array(n);
-  markMinMax(xs, ysList, from, to, width, keep);
+  markMinMax(xs, marked === ysList.length ? ysList : ysList.slice(0, marked), from, to, width, keep);
   /** @type {number[]} */
   const outX = [];
   /** @type {(number | null | undefined)[][]} */

@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { buildChartData, buildStackedData, isStacked, stackColumns } from '../chart-data.js';
+import { decimateMinMax } from '../decimate.js';
 import { Series } from '../series.js';
 
 /** @param {string} name @param {[number, number | null][]} pts */
@@ -53,4 +54,14 @@ test('decimated stacks keep rows whole: own values stay the differences of the s
   let max = -Infinity;
   for (let i = 0; i < n; i++) max = Math.max(max, Math.sin(i / 7) + 2 + ((i * 7919) % 13));
   assert.equal(Math.max(...sb), max);
+});
+
+test('the drawn sums alone choose the rows a decimated stack keeps', () => {
+  const n = 20000;
+  const a = series('a', Array.from({ length: n }, (_, i) => [i, (i * 31) % 17]));
+  const b = series('b', Array.from({ length: n }, (_, i) => [i, (i * 7919) % 13]));
+  const cd = buildChartData([a, b]);
+  const st = buildStackedData(cd, [true, true], 300);
+  const sums = stackColumns(cd.data.slice(1), [true, true]);
+  assert.deepEqual(st.data, decimateMinMax(cd.data[0], sums, 0, n, 300));
 });
