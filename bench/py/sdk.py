@@ -3,7 +3,8 @@
 Phases (each on a fresh server that sv.start() spawns, default settings):
   send      --points over --charts charts with chart.send(v, timestamp=i), round robin
   extend    --extend-points over the charts with chart.extend(xs, ys): numpy int64 ms and random
-            float64 values (the slowest numbers to print), --chunk points per call
+            float64 values (the slowest numbers to print), --chunk points per call, at most
+            --window points unacknowledged (else a chart's 200,000-point buffer drops the oldest)
   send_many --rows rows (keys cycling over --keys) into one table with table.send_many(DataFrame)
 
 Chart points are counted at a WebSocket client (bench/wscount, connected before the first update)
@@ -23,6 +24,24 @@ import time
 import urllib.request
 
 import stream_viz as sv
+
+
+def server_cpu() -> float:
+    """CPU seconds the server sv.start() spawned has used (user + system, from /proc)."""
+    server = sv._D.server
+    if server is None:
+        return 0.0
+    with open(f"/proc/{server.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_fields(n: int, py0: float, srv0: float) -> dict[str, float]:
+    """What the phase cost in CPU: the SDK runs Python in two threads under one GIL, so n / its
+    CPU seconds bounds the rate one process reaches, whatever else runs on the machine."""
+    py, srv = time.process_time() - py0, server_cpu() - srv0
+    return {"python_cpu_s": py, "server_cpu_s": srv, "python_cpu_us_per_update": py / n * 1e6,
+            "server_cpu_us_per_update": srv / n * 1e6}
 
 
 def get(url: str) -> object:
@@ -55,6 +74,7 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
     sv.start(port=0)
     n = args.points if kind == "send" else args.extend_points
     proc, connected = counter(args.wscount, n)
+    py0, srv0 = time.process_time(), server_cpu()
     if kind == "send":
         w = len(charts)
         t0 = time.perf_counter()
@@ -69,11 +89,23 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
         for start in range(0, n, args.chunk):
             m = min(args.chunk, n - start)
             chunks.append((np.arange(start, start + m, dtype=np.int64) + 1_767_225_600_000, rng.random(m)))
+        # A producer faster than the bus would have its oldest points dropped (counted) once a
+        # chart holds 200,000 unsent; this one keeps at most --window points unacknowledged, so
+        # the rate is what the SDK and the server sustain.
         t0 = time.perf_counter()
+        sent = 0
         for j, (xs, ys) in enumerate(chunks):
             charts[j % len(charts)].extend(xs, ys)
+            sent += len(xs)
+            while sent - sv.stats()["published_updates"] > args.window:
+                time.sleep(0.001)
         t1 = time.perf_counter()
+    deadline = time.monotonic() + 600
+    while sv.stats()["published_updates"] < n and time.monotonic() < deadline:
+        time.sleep(0.002)
+    t2 = time.perf_counter()  # every update acknowledged: stored by the server
     out, _ = proc.communicate()
+    cpu = cpu_fields(n, py0, srv0)
     res = json.loads(out)
     last = connected + res["last_at_ms"] / 1000.0
     stored = stored_points(args.charts)
@@ -81,11 +113,12 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
     sv.stop()
     sv._reset()
     return {"workload": "sdk", "phase": kind, "charts": args.charts, "updates": n,
-            "chunk": args.chunk if kind == "extend" else 1,
+            "chunk": args.chunk if kind == "extend" else 1, "window": args.window if kind == "extend" else None,
             "accepted_per_s": n / (t1 - t0), "delivered_socket": res["points"], "stored": stored,
             "lost": n - res["points"], "delivered_per_s": res["points"] / max(last - t0, 1e-9),
-            "timed_out": res.get("timed_out", False), "messages": stats["published_messages"],
-            "dropped_points": stats["dropped_points"], "undelivered": stats["undelivered_updates"]}
+            "acked": stats["published_updates"], "acked_per_s": n / (t2 - t0),
+            "timed_out": res.get("timed_out", False), "socket_error": res.get("read_error"), "messages": stats["published_messages"],
+            "dropped_points": stats["dropped_points"], "undelivered": stats["undelivered_updates"], **cpu}
 
 
 def table_phase(args: argparse.Namespace) -> dict[str, object]:
@@ -99,6 +132,7 @@ def table_phase(args: argparse.Namespace) -> dict[str, object]:
     for start in range(0, args.rows, args.chunk_rows):
         i = np.arange(start, min(start + args.chunk_rows, args.rows))
         frames.append(pd.DataFrame({"k": i % args.keys, "i": i, "v": i * 0.5, "name": "row"}))
+    py0, srv0 = time.process_time(), server_cpu()
     t0 = time.perf_counter()
     for f in frames:
         t.send_many(f)
@@ -113,6 +147,7 @@ def table_phase(args: argparse.Namespace) -> dict[str, object]:
             break
         time.sleep(0.05)
     t2 = time.perf_counter()
+    cpu = cpu_fields(args.rows, py0, srv0)
     ok = len(rows) == len(want) and all(rows.get(k, {}).get("i") == i for k, i in want.items())
     stats = sv.stats()
     sv.stop()
@@ -120,7 +155,7 @@ def table_phase(args: argparse.Namespace) -> dict[str, object]:
     return {"workload": "sdk", "phase": "send_many", "rows": args.rows, "keys": args.keys, "chunk": args.chunk_rows,
             "accepted_per_s": args.rows / (t1 - t0), "final_state_correct": ok,
             "delivered_per_s": args.rows / (t2 - t0) if ok else 0.0, "messages": stats["published_messages"],
-            "published_updates": stats["published_updates"], "undelivered": stats["undelivered_updates"]}
+            "published_updates": stats["published_updates"], "undelivered": stats["undelivered_updates"], **cpu}
 
 
 def main() -> int:
@@ -131,6 +166,7 @@ def main() -> int:
     p.add_argument("--points", type=int, default=1_000_000, help="send phase: .send() calls")
     p.add_argument("--extend-points", type=int, default=10_000_000)
     p.add_argument("--chunk", type=int, default=100_000, help="points per extend() call")
+    p.add_argument("--window", type=int, default=500_000, help="extend: points at most unacknowledged before the next call")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--chunk-rows", type=int, default=10_000)
     p.add_argument("--keys", type=int, default=10_000)

@@ -22,6 +22,7 @@ type result struct {
 	LastAtMs   float64 `json:"last_at_ms"`
 	TimedOut   bool    `json:"timed_out"`
 	ConnectErr string  `json:"connect_error,omitempty"`
+	ReadErr    string  `json:"read_error,omitempty"` // why the socket ended early (a close frame's code and text)
 }
 
 func main() {
@@ -52,6 +53,7 @@ func run(url, format string, want int, timeout time.Duration) result {
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
 			res.TimedOut = true
+			res.ReadErr = err.Error()
 			break
 		}
 		n := count(format, msg)

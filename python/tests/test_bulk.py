@@ -196,3 +196,14 @@ def test_send_many_refuses_rows_without_the_key_and_unequal_columns_and_keeps_no
     with pytest.raises(sv.InvalidOptionError, match="rows"):
         t.send_many("k")
     assert t._ops == {}
+
+
+def test_points_folded_as_a_block_by_sdk_internal_producers_are_sent_like_extended_ones():
+    from stream_viz._bulk import Block
+
+    c = sv.chart("folded", max_points=100)
+    # Before start no SDK thread folds: this thread may, as the Pathway sink's fold does there.
+    c._fold_block("", Block(np.array([T0, T0 + 1]), np.array([1.5, np.nan])))
+    c._fold_block("s", Block([T0 + 2], [3]))
+    sv.start(port=0)
+    wait_state("folded", ([[T0, 1.5], [T0 + 1, None]], [[T0 + 2, 3]]), key=lambda st: (points(st), series(st, "s")))

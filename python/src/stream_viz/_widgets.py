@@ -641,6 +641,10 @@ class Chart(Widget):
     def _fold_points(self, series: str, pts: Any) -> None:
         self._count_drop(self._folded(series).append(pts))
 
+    def _fold_block(self, series: str, block: Block) -> None:
+        """SDK thread: points given as arrays (Block(xs, ys), checked), encoded in bulk when sent."""
+        self._count_drop(self._folded(series).append_block(block))
+
     def _fold_upsert(self, series: str, x: Any, y: Any) -> None:
         self._folded(series).upsert(x, y)
 
