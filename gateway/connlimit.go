@@ -1,13 +1,13 @@
 package gateway
 
 import (
+	"container/list"
 	"crypto/tls"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // connLimiter bounds open HTTP connections, in total and per client
@@ -24,8 +24,13 @@ type connLimiter struct {
 	mu     sync.Mutex
 	total  int
 	byAddr map[string]int
-	// waiting are the connections between requests, since when.
-	waiting map[*limitedConn]time.Time
+	// waiting are the connections between requests, longest waiting
+	// first, all of them and by address: the one to close to make room is
+	// at a front, found at once however many there are (a scan of 10,000
+	// per accepted connection held the accept loop, and /healthz behind it,
+	// for seconds under a flood of connections).
+	waiting     *list.List
+	waitingAddr map[string]*list.List
 
 	refusedTotal, refusedAddr, evicted atomic.Uint64
 }
@@ -35,6 +40,8 @@ type limitedConn struct {
 	l    *connLimiter
 	addr string
 	once sync.Once
+	// Its places in l.waiting and l.waitingAddr[addr] while it waits.
+	inAll, inAddr *list.Element
 }
 
 func (c *limitedConn) Close() error {
@@ -44,7 +51,7 @@ func (c *limitedConn) Close() error {
 
 func newConnLimiter(ln net.Listener, lim Limits) *connLimiter {
 	return &connLimiter{Listener: ln, max: lim.MaxConns, perAddr: lim.MaxConnsPerAddr,
-		byAddr: map[string]int{}, waiting: map[*limitedConn]time.Time{}}
+		byAddr: map[string]int{}, waiting: list.New(), waitingAddr: map[string]*list.List{}}
 }
 
 func (l *connLimiter) Accept() (net.Conn, error) {
@@ -90,23 +97,53 @@ func (l *connLimiter) admit(c *limitedConn) (bool, *limitedConn) {
 	}
 	if victim != nil {
 		// Not waiting any more: no one else picks it before it closes.
-		delete(l.waiting, victim)
+		l.unwait(victim)
 	}
 	l.total++
 	l.byAddr[c.addr]++
-	l.waiting[c] = time.Now() // has not sent a byte yet
+	l.wait(c) // has not sent a byte yet
 	return true, victim
 }
 
+// oldestWaiting is the connection of addr ("": of anyone) that has waited
+// longest between requests, or nil.
 func (l *connLimiter) oldestWaiting(addr string) *limitedConn {
-	var old *limitedConn
-	var since time.Time
-	for c, t := range l.waiting {
-		if (addr == "" || c.addr == addr) && (old == nil || t.Before(since)) {
-			old, since = c, t
+	q := l.waiting
+	if addr != "" {
+		if q = l.waitingAddr[addr]; q == nil {
+			return nil
 		}
 	}
-	return old
+	if e := q.Front(); e != nil {
+		return e.Value.(*limitedConn)
+	}
+	return nil
+}
+
+// wait puts c at the back of the waiting lines (it starts waiting now).
+func (l *connLimiter) wait(c *limitedConn) {
+	l.unwait(c)
+	q := l.waitingAddr[c.addr]
+	if q == nil {
+		q = list.New()
+		l.waitingAddr[c.addr] = q
+	}
+	c.inAll, c.inAddr = l.waiting.PushBack(c), q.PushBack(c)
+}
+
+// unwait takes c out of the waiting lines, if it is in them.
+func (l *connLimiter) unwait(c *limitedConn) {
+	if c.inAll == nil {
+		return
+	}
+	l.waiting.Remove(c.inAll)
+	if q := l.waitingAddr[c.addr]; q != nil {
+		q.Remove(c.inAddr)
+		if q.Len() == 0 {
+			delete(l.waitingAddr, c.addr)
+		}
+	}
+	c.inAll, c.inAddr = nil, nil
 }
 
 func (l *connLimiter) release(c *limitedConn) func() {
@@ -117,7 +154,7 @@ func (l *connLimiter) release(c *limitedConn) func() {
 		if l.byAddr[c.addr]--; l.byAddr[c.addr] <= 0 {
 			delete(l.byAddr, c.addr)
 		}
-		delete(l.waiting, c)
+		l.unwait(c)
 	}
 }
 
@@ -135,9 +172,9 @@ func (l *connLimiter) connState(nc net.Conn, s http.ConnState) {
 	defer l.mu.Unlock()
 	switch s {
 	case http.StateIdle:
-		l.waiting[c] = time.Now()
+		l.wait(c)
 	case http.StateActive, http.StateHijacked, http.StateClosed:
-		delete(l.waiting, c)
+		l.unwait(c)
 	}
 }
 
