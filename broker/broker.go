@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -45,6 +46,12 @@ type Config struct {
 	// and headers), raised to leave headers room above it. Default and
 	// minimum: NATS's 1 MiB.
 	MaxPayload int32
+	// MaxConns bounds the embedded server's client connections. Default: a
+	// quarter of the process's open-file limit (NATS's own default is
+	// 65,536): the process's HTTP side takes up to half of it
+	// (gateway.Limits.MaxConns), and NATS connections past the rest would
+	// exhaust the descriptors both share.
+	MaxConns int
 	// ConnectTimeout bounds the first connection. Default 5s.
 	ConnectTimeout time.Duration
 	// Logger receives the embedded server's messages (notices at debug
@@ -240,6 +247,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		SyncAlways:   cfg.SyncInterval == 0,
 		SyncInterval: cfg.SyncInterval,
 		MaxPayload:   max(1<<20, cfg.MaxPayload+64<<10),
+		MaxConn:      maxConns(cfg.MaxConns),
 	}
 	gwPassword, err := applyAuth(opts, cfg.Users)
 	if err != nil {
@@ -353,3 +361,17 @@ func (l *logAdapter) Fatalf(f string, a ...any)  { l.log.Error("nats fatal: " + 
 func (l *logAdapter) Errorf(f string, a ...any)  { l.log.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *logAdapter) Debugf(string, ...any)      {}
 func (l *logAdapter) Tracef(string, ...any)      {}
+
+// maxConns is the embedded server's connection bound: n, or by default a
+// quarter of the open-file limit (at least 64, at most NATS's 65,536).
+func maxConns(n int) int {
+	if n > 0 {
+		return n
+	}
+	n = server.DEFAULT_MAX_CONNECTIONS
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && rl.Cur/4 < uint64(n) {
+		n = max(64, int(rl.Cur/4))
+	}
+	return n
+}
