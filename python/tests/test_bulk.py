@@ -207,3 +207,16 @@ def test_points_folded_as_a_block_by_sdk_internal_producers_are_sent_like_extend
     c._fold_block("s", Block([T0 + 2], [3]))
     sv.start(port=0)
     wait_state("folded", ([[T0, 1.5], [T0 + 1, None]], [[T0 + 2, 3]]), key=lambda st: (points(st), series(st, "s")))
+
+
+def test_extend_warns_once_when_xs_look_like_epoch_seconds_and_keeps_them_as_milliseconds():
+    c = sv.chart("secs", max_points=100)
+    sv.start(port=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c.extend(np.array([1_767_323_046, 1_767_323_047]), [1, 2])
+        c.extend([1_767_323_048], [3])
+        c.send(4, 1_767_323_049)
+    said = [str(w.message) for w in caught if "epoch seconds" in str(w.message)]
+    assert len(said) == 1 and "'secs'" in said[0], said
+    wait_state("secs", [[1_767_323_046 + i, i + 1] for i in range(4)], key=points)

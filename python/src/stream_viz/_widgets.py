@@ -470,8 +470,9 @@ class Chart(Widget):
             if timestamp is None:
                 timestamp = time.time() * 1000.0
             tt = type(timestamp)
-            if ((tt is int or tt is float) and self.x_type == "number"
-                    and not (1e9 <= timestamp < 1e11 or -1e11 < timestamp <= -1e9)):
+            # Epoch milliseconds (>= 1e11) pass the seconds check with one comparison.
+            if ((tt is int or tt is float) and (timestamp >= 1e11 or -1e9 < timestamp < 1e9 or timestamp <= -1e11)
+                    and self.x_type == "number"):
                 if tv is float and not -_INF < value < _INF:
                     value = None  # NaN and infinities are gaps, as number() makes them
                 with self._lock:
