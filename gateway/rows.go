@@ -180,6 +180,16 @@ func appendColumns(b []byte, names []string, cols map[string]json.RawMessage) []
 	return append(b, '}')
 }
 
+// cost is what a row takes in memory: its text, its JSON as sent and its
+// columns' map (values shared with neither), counted like table rows.
+func (r *foldRow) cost() int {
+	n := 2*rowCost + len(r.text) + len(r.raw)
+	for name, v := range r.cols {
+		n += rowCost/2 + len(name) + len(v)
+	}
+	return n
+}
+
 // newer reports whether a is shown rather than b at one point: the latest
 // insertion, ties (one Pathway time) to the greater row text, so the choice
 // never depends on the order rows arrived in.

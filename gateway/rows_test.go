@@ -437,3 +437,48 @@ func TestRowsCarryTheirTimeAsAsOf(t *testing.T) {
 		t.Errorf("state %s", s)
 	}
 }
+
+// The rows a widget holds count against the byte limits like its state:
+// an insertion past them is left out and counted, retractions always apply,
+// and the hub's total stays what the widgets measure through flushes,
+// config changes and chart recounts.
+func TestRowsCountAgainstTheByteLimitsAndTheTotalStaysExact(t *testing.T) {
+	r := newRowsHub(t, 1000)
+	r.h.limits.MaxWidgetBytes = 4000
+	exact := func(when string) {
+		t.Helper()
+		sum := 0
+		for _, w := range r.h.widgets {
+			sum += w.measure()
+		}
+		if r.h.stateBytes != sum {
+			t.Fatalf("%s: the hub counts %d state bytes, the widgets measure %d", when, r.h.stateBytes, sum)
+		}
+	}
+	r.feed("w", `cfg {"type":"chart","x":"x","y":"y"}`)
+	var refused []error
+	for i := range 40 {
+		refused = append(refused, r.feed("w", row(1, int64(2+i), fmt.Sprintf(`"x":%d,"y":%d,"pad":"%s"`, i, i, strings.Repeat("p", 40))))...)
+	}
+	r.feed("w", "end 100")
+	exact("after the inserts")
+	if len(refused) == 0 || !errors.Is(refused[0], ErrWidgetBytes) {
+		t.Fatalf("rows past the widget byte limit: %v", refused)
+	}
+	if w := r.h.widgets["w"]; w.bytes > r.h.limits.MaxWidgetBytes {
+		t.Errorf("the widget holds %d bytes, limit %d", w.bytes, r.h.limits.MaxWidgetBytes)
+	}
+	kept := len(r.h.widgets["w"].fold.live)
+	r.feed("w", `cfg {"type":"table","key":"x"}`)
+	exact("after a config change")
+	for i := range kept {
+		if errs := r.feed("w", row(-1, 200, fmt.Sprintf(`"x":%d,"y":%d,"pad":"%s"`, i, i, strings.Repeat("p", 40)))); len(errs) > 0 {
+			t.Fatalf("a retraction was refused: %v", errs)
+		}
+	}
+	r.feed("w", "end 200")
+	exact("after retracting every row")
+	if s := r.state("w"); s != `{"rows":{}}` || len(r.h.widgets["w"].fold.live) != 0 || r.h.widgets["w"].fold.bytes != 0 {
+		t.Errorf("everything retracted: state %s, %d live rows, %d bytes", s, len(r.h.widgets["w"].fold.live), r.h.widgets["w"].fold.bytes)
+	}
+}

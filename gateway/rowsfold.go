@@ -33,6 +33,15 @@ type rowFold struct {
 	pending []rowChange
 	pendMax int64 // the latest time pending
 	view    *foldView
+	bytes   int // what the live and pending rows cost (foldRow.cost), part of the widget's
+}
+
+// size is what the fold adds to its widget's state cost (statebytes.go); 0 without one.
+func (f *rowFold) size() int {
+	if f == nil {
+		return 0
+	}
+	return f.bytes
 }
 
 func newRowFold(max int) *rowFold {
@@ -154,6 +163,7 @@ func (f *rowFold) add(c *rowChange) {
 		f.pendMax = c.time
 	}
 	f.pending = append(f.pending, *c)
+	f.bytes += c.row.cost()
 }
 
 // flush folds the pending changes into the live rows and returns the
@@ -174,12 +184,15 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 	latest := f.pendMax
 	for _, c := range f.pending {
 		r := f.live[c.row.text]
-		if r == nil {
-			if len(f.live) >= f.max {
-				refused++
-				continue
-			}
-			r = c.row
+		switch {
+		case r != nil:
+			f.bytes -= c.row.cost() // a copy of a row held already
+		case len(f.live) >= f.max:
+			f.bytes -= c.row.cost()
+			refused++
+			continue
+		default:
+			r = c.row // its cost moves from pending to live
 			r.count, r.time = 0, 0
 			f.live[r.text] = r
 		}
@@ -212,6 +225,7 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 		now := r.count > 0
 		if r.count == 0 {
 			delete(f.live, r.text)
+			f.bytes -= r.cost()
 		}
 		if (v.kind == viewNone || v.kind == viewTimes) || !was[r] && !now {
 			continue

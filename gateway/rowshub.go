@@ -51,7 +51,8 @@ func (h *hub) applyRows(m message, id string, c *rowChange) error {
 	}
 	f := w.fold
 	var ups []*Update
-	var foldErr error
+	var foldErr, bytesErr error
+	before := f.bytes
 	switch {
 	case c.end:
 		if len(f.pending) > 0 && f.pendMax <= c.time {
@@ -62,13 +63,23 @@ func (h *hub) applyRows(m message, id string, c *rowChange) error {
 		if len(f.pending) > 0 && c.time > f.pendMax {
 			ups, foldErr = f.flush(m.ms)
 		}
-		f.add(c)
-		if h.rows.due != nil {
+		// An insertion must fit the byte limits (a retraction frees, so it always goes in).
+		if grow := c.row.cost() + f.bytes - before; c.diff > 0 && grow > 0 {
+			bytesErr = h.roomForRow(w, grow)
+		}
+		if bytesErr == nil {
+			f.add(c)
+		}
+		if h.rows.due != nil && len(f.pending) > 0 {
 			h.rows.due(id, f.pendMax)
 		}
 	}
+	// The fold is part of the widget's cost, kept before its updates apply
+	// (a chart's cost is recounted whole there).
+	w.bytes += f.bytes - before
+	h.stateBytes += f.bytes - before
 	h.dirty[id] = struct{}{} // the fold is part of the snapshot
-	errs := []error{foldErr}
+	errs := []error{foldErr, bytesErr}
 	var last *Update
 	applied := 0
 	for _, u := range ups {
@@ -173,6 +184,7 @@ func (w *widget) loadFold(body []byte, maxRows int) error {
 		}
 		r.count, r.time = n, t
 		f.live[r.text] = r
+		f.bytes += r.cost()
 	}
 	for _, e := range s.Fold.Pending {
 		r, n, t, err := entry(e)
@@ -289,4 +301,16 @@ func (g *Gateway) startRows() {
 			g.w.onMsg(&nats.Msg{Subject: SubjectPrefix + id + ".rows", Data: fmt.Appendf(nil, `{%q:%d}`, rowsEndField, t)})
 		})
 	}()
+}
+
+// roomForRow refuses a row that would take w past the widget byte limit or
+// the widgets past the state byte limit.
+func (h *hub) roomForRow(w *widget, grow int) error {
+	switch {
+	case w.bytes+grow > h.limits.MaxWidgetBytes:
+		return fmt.Errorf("%w: widget %q would hold more than %d bytes with this row; row left out", ErrWidgetBytes, w.cfg.ID, h.limits.MaxWidgetBytes)
+	case h.stateBytes+grow > h.limits.MaxStateBytes:
+		return fmt.Errorf("%w: the widgets' state would pass %d bytes with this row; row left out", ErrStateBytes, h.limits.MaxStateBytes)
+	}
+	return nil
 }

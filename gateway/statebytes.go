@@ -30,7 +30,7 @@ func tableRowCost(key string, row []byte) int { return rowCost + len(key) + len(
 // measure is the widget's whole state cost; it walks every row, so the hot
 // path keeps w.bytes up to date by deltas instead (admitRowBytes, chartCost).
 func (w *widget) measure() int {
-	n := widgetCost + w.chartCost()
+	n := widgetCost + w.chartCost() + w.fold.size()
 	for k, row := range w.rows {
 		n += tableRowCost(k, row)
 	}
@@ -184,7 +184,7 @@ func (h *hub) applyData(subject string, w *widget, u *Update) error {
 	case u.Table != nil:
 		w.bytes += delta
 	case u.Chart != nil:
-		w.bytes = widgetCost + w.chartCost()
+		w.bytes = widgetCost + w.chartCost() + w.fold.size()
 	}
 	h.stateBytes += w.bytes - before
 	if dropped == 0 {
