@@ -248,12 +248,12 @@ def test_window_chart_has_one_point_per_window_late_events_move_it_and_retractio
     assert not client.errors
 
 
-def test_chart_without_x_column_plots_each_commit_at_its_time(pw_run):
+def test_chart_without_x_column_plots_each_commit_at_its_time(way, pw_run):
     orders = pw.debug.table_from_markdown(ORDERS_MD)
     totals = orders.reduce(revenue=pw.reducers.sum(pw.this.amount))
     recorder = CommitRecorder(totals)
-    sv.chart(totals, "revenue", id="rev_over_time")
-    sv.start(port=0)
+    way.chart(totals, "revenue", id="rev_over_time")
+    way.start()
     pw_run()
     expected = [(float(time), row["revenue"]) for time, row in recorder.inserted]
     assert [y for _, y in expected] == [35, 44, 40, 41, 42], expected
