@@ -220,3 +220,21 @@ def test_extend_warns_once_when_xs_look_like_epoch_seconds_and_keeps_them_as_mil
     said = [str(w.message) for w in caught if "epoch seconds" in str(w.message)]
     assert len(said) == 1 and "'secs'" in said[0], said
     wait_state("secs", [[1_767_323_046 + i, i + 1] for i in range(4)], key=points)
+
+
+@pytest.mark.parametrize("xs, ys", [
+    (np.arange(5, dtype=np.int64) + T0, np.array([0.1, np.nan, 1e20, -0.0, 1 / 3])),
+    (np.array([1.5, 2.25, 1e15, -3.0]), np.array([1, 2, 3, 4], dtype=np.int32)),
+    (np.arange(3), np.array([1.5, np.inf, 2.5], dtype=np.float32)),
+])
+def test_arrays_encode_to_the_same_numbers_with_and_without_pyarrow(monkeypatch, xs, ys):
+    import json
+
+    from stream_viz import _bulk
+
+    block = _bulk.Block(_bulk.xs_column(xs, False), _bulk.ys_column(ys))
+    with_arrow = json.loads(b"[" + block.fragment(0, block.n) + b"]")
+    monkeypatch.setitem(_bulk._mods, "pyarrow.compute", None)  # as where pyarrow is not installed
+    plain = json.loads(b"[" + _bulk.Block(block.xs, block.ys).fragment(0, block.n) + b"]")
+    assert with_arrow == plain
+    assert plain == [[x, None if y != y or abs(y) == float("inf") else y] for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
