@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +28,9 @@ import (
 //   - acked: --acked JetStream async publishes with --window in flight;
 //   - fair: a steady acknowledged publisher (one at a time, --fair-rate/s)
 //     alone, then while another connection floods core publishes as fast as
-//     it can; its ack latency p50/p99/max in both.
+//     it can; its ack latency p50/p99/max in both;
+//   - fair-auth: the same on a server with --nats-auth, user "pipeline"
+//     publishing steadily while user "sales" floods its own widget.
 //
 // "lost" is published − stored − dropped − rejected: updates gone without a
 // counter. The goal is 0 everywhere.
@@ -39,14 +44,25 @@ func runIngest(args []string) error {
 	acked := fs.Int("acked", pick(q, 500_000, 50_000), "messages of the acknowledged phase")
 	window := fs.Int("window", 4096, "acknowledged phase: publishes in flight")
 	fairRate := fs.Int("fair-rate", 200, "fairness phase: the steady publisher's acknowledged publishes/s")
-	phases := fs.String("phases", "burst,rate,acked,fair", "comma-separated phases to run")
+	phases := fs.String("phases", "burst,rate,acked,fair,fair-auth", "comma-separated phases to run")
 	reps := fs.Int("reps", pick(q, 3, 1), "repetitions of every phase (a fresh server each)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	for rep := range *reps {
 		for _, phase := range strings.Split(*phases, ",") {
-			srv, err := startServer(&c)
+			pc := c
+			var steadyAuth, floodAuth []nats.Option
+			if phase == "fair-auth" {
+				file, err := writeBenchAuth()
+				if err != nil {
+					return err
+				}
+				pc.serveArgs = append(slices.Clone(c.serveArgs), "--nats-auth", file)
+				steadyAuth = []nats.Option{nats.UserInfo("pipeline", benchPipelinePassword)}
+				floodAuth = []nats.Option{nats.UserInfo("sales", benchSalesPassword)}
+			}
+			srv, err := startServer(&pc)
 			if err != nil {
 				return err
 			}
@@ -58,8 +74,8 @@ func runIngest(args []string) error {
 				out, err = corePhase(srv, int(float64(*rate)*dur.Seconds()), *rate, *dur)
 			case "acked":
 				out, err = ackedPhase(srv, *acked, *window)
-			case "fair":
-				out, err = fairPhase(srv, *fairRate, *dur)
+			case "fair", "fair-auth":
+				out, err = fairPhase(srv, *fairRate, *dur, steadyAuth, floodAuth)
 			default:
 				err = fmt.Errorf("unknown phase %q", phase)
 			}
@@ -252,13 +268,19 @@ func ackedPhase(srv *server, n, window int) (map[string]any, error) {
 
 // fairPhase measures a steady acknowledged publisher's latency alone, then
 // while another connection floods core publishes on another widget.
-func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error) {
-	steady, err := newPublisher(srv.NATS, 16)
+// With --nats-auth, steadyAuth and floodAuth are the two users' credentials:
+// the flood goes to sv.sales.data, the one widget its user may publish.
+func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth []nats.Option) (map[string]any, error) {
+	steady, err := newPublisher(srv.NATS, 16, steadyAuth...)
 	if err != nil {
 		return nil, err
 	}
 	defer steady.close()
-	for _, id := range []string{"steady", "flood"} {
+	floodID := "flood"
+	if floodAuth != nil {
+		floodID = "sales"
+	}
+	for _, id := range []string{"steady", floodID} {
 		if _, err := steady.sendSync("sv."+id+".config", []byte(`{"type":"chart","max_points":1000}`)); err != nil {
 			return nil, err
 		}
@@ -297,7 +319,7 @@ func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error)
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(srv.NATS, nats.Name("svbench-flood"))
+	nc, err := nats.Connect(srv.NATS, append([]nats.Option{nats.Name("svbench-flood")}, floodAuth...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +338,7 @@ func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error)
 			default:
 			}
 			for range 1000 {
-				if nc.Publish("sv.flood.data", payload) != nil {
+				if nc.Publish("sv."+floodID+".data", payload) != nil {
 					return
 				}
 			}
@@ -334,6 +356,7 @@ func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error)
 	h, _ := srv.ingestHealth()
 	out := map[string]any{
 		"steady_rate":            rate,
+		"nats_auth":              floodAuth != nil,
 		"alone_ack_ms_p50":       round(float64(alone.quantile(0.5))/1000, 2),
 		"alone_ack_ms_p99":       round(float64(alone.quantile(0.99))/1000, 2),
 		"alone_ack_ms_max":       round(float64(alone.quantile(1))/1000, 2),
@@ -348,4 +371,22 @@ func fairPhase(srv *server, rate int, dur time.Duration) (map[string]any, error)
 		"stored_at_end":          h.Ingest.Stored,
 	}
 	return out, nil
+}
+
+const (
+	benchPipelinePassword = "pipeline-bench-password"
+	benchSalesPassword    = "sales-bench-password"
+)
+
+// writeBenchAuth writes a --nats-auth file for fair-auth: "pipeline" may
+// publish to every widget, "sales" only to its own (the README's example).
+func writeBenchAuth() (string, error) {
+	dir, err := benchTemp()
+	if err != nil {
+		return "", err
+	}
+	f := filepath.Join(dir, "auth.json")
+	body := `{"users": [{"user": "pipeline", "password": "` + benchPipelinePassword + `"},
+  {"user": "sales", "password": "` + benchSalesPassword + `", "publish": ["sv.sales.>"]}]}`
+	return f, os.WriteFile(f, []byte(body), 0o600)
 }

@@ -26,9 +26,9 @@ type publisher struct {
 	errMsg string // the first failure, for the report
 }
 
-func newPublisher(url string, maxPending int) (*publisher, error) {
+func newPublisher(url string, maxPending int, opts ...nats.Option) (*publisher, error) {
 	p := &publisher{}
-	nc, err := nats.Connect(url, nats.Name("svbench-publisher"))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("svbench-publisher")}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", url, err)
 	}
