@@ -25,7 +25,7 @@ func TestWidgetsPastTheLimitAreRefusedAndCounted(t *testing.T) {
 		{"sv.extra2.config", `{"type": "stat"}`},
 		{"sv.extra3.data", `{"key": "k", "row": {"a": 1}}`},
 	} {
-		e.publish(t, m.subject, m.payload)
+		e.publishRefused(t, m.subject, m.payload, "widget limit reached")
 	}
 	// Widgets that exist still take data and configs.
 	e.publish(t, "sv.w0.config", `{"type": "stat", "title": "still configurable"}`)
@@ -52,7 +52,7 @@ func TestChartSeriesPastTheLimitAreRefusedAndCounted(t *testing.T) {
 	for _, s := range []string{"a", "b", "c"} {
 		e.publish(t, "sv.c.data", fmt.Sprintf(`{"series": %q, "x": 1, "y": 1}`, s))
 	}
-	e.publish(t, "sv.c.data", `{"series": "d", "x": 1, "y": 1}`)
+	e.publishRefused(t, "sv.c.data", `{"series": "d", "x": 1, "y": 1}`, "series limit reached")
 	e.publishAndWait(t, "sv.c.data", `{"series": "a", "x": 2, "y": 2}`)
 	var st struct {
 		Series map[string]json.RawMessage `json:"series"`
@@ -128,7 +128,10 @@ func TestChartPointsPastTheByteLimitAreRefused(t *testing.T) {
 	}
 	batch := `{"points": [` + strings.Join(pts, ",") + `]}`
 	for range 3 {
-		e.publish(t, "sv.c.data", batch)
+		// Stored either way; the publisher is told when it is refused.
+		if _, err := e.publishInput(t, "sv.c.data", batch); err != nil && !strings.Contains(err.Error(), "widget byte limit reached") {
+			t.Fatalf("a batch of points: %v", err)
+		}
 	}
 	e.publishAndWait(t, "sv.c.data", `{"x": 1000, "y": 1}`)
 	if got := rejectedFor(t, e, "widget byte limit reached"); got < 1 {

@@ -36,18 +36,18 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 		}
 		seq := meta.Sequence.Stream
 		var msgID string
-		var dec []decoded
+		var own *pendingBatch // a batch this gateway stored: its publishers wait for the outcome
 		if h := msg.Headers(); h != nil {
 			msgID = h.Get(hdrMsgID)
 			batchID := h.Get(jetstream.MsgIDHeader)
 			if msgID == "" && !strings.HasPrefix(msg.Subject(), broker.LogPrefix) {
 				msgID = batchID // a log from before batches: the publisher's id
 			}
-			dec = g.w.takeDecoded(batchID)
+			own = g.w.takeDecoded(batchID)
 		}
 		recs, err := storedRecords(msg.Subject(), msgID, msg.Data())
-		if len(dec) != len(recs) {
-			dec = nil
+		if own != nil && len(own.decoded) != len(recs) {
+			own = nil
 		}
 		if err != nil {
 			g.noteRejected(msg.Subject(), pos(seq, 0), err)
@@ -57,10 +57,13 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 		for i, r := range recs {
 			p := pos(seq, i)
 			var d *decoded
-			if dec != nil {
-				d = &dec[i]
+			if own != nil {
+				d = &own.decoded[i]
 			}
-			g.ingest(message{seq: p, subject: r.subject, data: r.data, ms: ms}, d)
+			err := g.ingest(message{seq: p, subject: r.subject, data: r.data, ms: ms}, d)
+			if own != nil {
+				g.w.answer(own.recs[i], p, err)
+			}
 			if r.msgID != "" {
 				g.w.dedup.learn(r.msgID, p, meta.Timestamp)
 			}
@@ -89,10 +92,11 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 	}
 }
 
-// ingest applies one stored message; it runs on the consumer's goroutine.
-// d, when set, is the update as this gateway's writer decoded it before
-// storing it, which spares decoding it again.
-func (g *Gateway) ingest(m message, d *decoded) {
+// ingest applies one stored message and returns why (some of) it was
+// refused; it runs on the consumer's goroutine. d, when set, is the update
+// as this gateway's writer decoded it before storing it, which spares
+// decoding it again.
+func (g *Gateway) ingest(m message, d *decoded) error {
 	var err error
 	switch {
 	case d != nil:
@@ -115,6 +119,7 @@ func (g *Gateway) ingest(m message, d *decoded) {
 		default:
 		}
 	}
+	return err
 }
 
 // noteRejected counts a refused update and logs it once a minute per widget and reason.

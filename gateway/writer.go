@@ -77,7 +77,7 @@ type writer struct {
 	// The decoded updates of batches being stored, by batch id, so the
 	// reader applies this gateway's own batches without decoding them again.
 	decMu   sync.Mutex
-	decoded map[string][]decoded
+	decoded map[string]*pendingBatch
 
 	// Counters (docs/protocol.md §4, /healthz and /metrics).
 	waiting      atomic.Int64  // updates taken off the bus and not yet stored, refused or dropped
@@ -130,7 +130,7 @@ func newWriter(g *Gateway) *writer {
 		done:     make(chan struct{}),
 		replayed: make(chan struct{}),
 		dedup:    dedupMap{window: g.cfg.DedupWindow, m: map[string]*dedupEntry{}},
-		decoded:  map[string][]decoded{},
+		decoded:  map[string]*pendingBatch{},
 	}
 	w.drops.last = map[string]uint64{}
 	w.lastProgress.Store(time.Now().UnixNano())
@@ -407,9 +407,11 @@ func (w *writer) commit(b *batch) {
 			msg.Header.Set(hdrMsgID, id)
 		}
 	}
-	w.decMu.Lock()
-	w.decoded[b.id] = b.decoded
-	w.decMu.Unlock()
+	if b.single == "" {
+		w.decMu.Lock()
+		w.decoded[b.id] = &pendingBatch{decoded: b.decoded, recs: b.recs}
+		w.decMu.Unlock()
+	}
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		ack, err := w.g.js.PublishMsg(ctx, msg, opts...)
@@ -445,8 +447,15 @@ func (w *writer) commit(b *batch) {
 	}
 }
 
+// pendingBatch is what the reader needs of a batch this writer stores: the
+// updates as validated, and whom to answer once each is applied.
+type pendingBatch struct {
+	decoded []decoded
+	recs    []pendingRec
+}
+
 // takeDecoded returns (and forgets) what this writer decoded of batch id.
-func (w *writer) takeDecoded(id string) []decoded {
+func (w *writer) takeDecoded(id string) *pendingBatch {
 	if id == "" {
 		return nil
 	}
@@ -471,26 +480,65 @@ func (w *writer) setProblem(reason string) {
 	}
 }
 
-// storedBatch acknowledges every update of a stored batch.
+// storedBatch records where a stored batch's updates are. Their publishers
+// are answered by the reader once each update is applied (answer), so an
+// acknowledgement says what was applied; only an update stored alone, which
+// the reader cannot match to its publisher, is acknowledged here.
 func (w *writer) storedBatch(b *batch, seq uint64) {
-	var buf []byte
 	for i, r := range b.recs {
 		p := pos(seq, i)
 		if r.msgID != "" {
 			w.dedup.stored(r.msgID, p, w)
 		}
-		if r.reply != "" {
-			buf = appendPubAck(buf[:0], p, false)
-			if r.warning != "" {
-				buf = append(buf[:len(buf)-1], `,"warning":`...)
-				buf = appendString(buf, r.warning)
-				buf = append(buf, '}')
-			}
-			w.reply(r.reply, buf)
+		if b.single != "" {
+			w.answer(r, p, nil)
 		}
 	}
 	w.stored.Add(uint64(len(b.recs)))
 	w.resolved(len(b.recs))
+}
+
+// answer tells an update's publisher what became of it once it is stored
+// at p and applied with the outcome err (docs/protocol.md §1): applied
+// whole, a JetStream acknowledgement; a table update applied op by op with
+// some rows left out at a limit, the acknowledgement with "refused" (how
+// many ops) and "warning" (which limit); not applied at all (the widget's
+// type, a widget, series or byte limit), an error naming why, though it is
+// stored: resending it cannot help.
+func (w *writer) answer(r pendingRec, p uint64, err error) {
+	if r.reply == "" {
+		return
+	}
+	warning, refused := r.warning, 0
+	if err != nil {
+		var rows *RowsRefusedError
+		var bytes *BytesRefusedError
+		switch {
+		case errors.As(err, &rows) || errors.As(err, &bytes):
+			if rows != nil {
+				refused += rows.Refused
+			}
+			if bytes != nil {
+				refused += bytes.Dropped
+			}
+			warning = err.Error()
+		default:
+			w.replyError(r.reply, 400, err.Error())
+			return
+		}
+	}
+	buf := appendPubAck(nil, p, false)
+	if refused > 0 {
+		buf = append(buf[:len(buf)-1], `,"refused":`...)
+		buf = strconv.AppendInt(buf, int64(refused), 10)
+		buf = append(buf, '}')
+	}
+	if warning != "" {
+		buf = append(buf[:len(buf)-1], `,"warning":`...)
+		buf = appendString(buf, warning)
+		buf = append(buf, '}')
+	}
+	w.reply(r.reply, buf)
 }
 
 // fail tells every publisher of b that its update was not stored; those

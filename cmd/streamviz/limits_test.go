@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Finding 12 of issue 10: --token a was taken without a word, and so was a
@@ -66,7 +71,9 @@ func TestLimitFlagsReachTheServer(t *testing.T) {
 	ready, stop := startRun(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--max-widgets", "2", "--max-widget-bytes", "1KiB")
 	defer stop()
 	publish(t, ready.NATS, map[string]string{"sv.a.data": `{"value": 1}`, "sv.b.data": `{"series": "s1", "x": 1, "y": 1}`})
-	publish(t, ready.NATS, map[string]string{"sv.c.data": `{"value": 1}`, "sv.b.data": `{"series": "s2", "x": 1, "y": 1}`})
+	// Each is stored, refused when applied, and its publisher told which limit.
+	publishRefused(t, ready.NATS, "sv.c.data", `{"value": 1}`, "widget limit reached")
+	publishRefused(t, ready.NATS, "sv.b.data", `{"series": "s2", "x": 1, "y": 1}`, "series limit reached")
 	publish(t, ready.NATS, map[string]string{"sv.a.data": `{"value": 2}`}) // in order after the others
 	deadline := time.Now().Add(15 * time.Second)
 	var h struct {
@@ -93,5 +100,24 @@ func TestByteSizeFlagTakesUnits(t *testing.T) {
 		if err := b.Set(in); err == nil {
 			t.Errorf("%q accepted as %d", in, b)
 		}
+	}
+}
+
+// publishRefused publishes an update the server stores but refuses to apply
+// and checks the answer is an error 400 naming why (docs/protocol.md §1).
+func publishRefused(t *testing.T, url, subject, data, why string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect %s: %v", url, err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = js.Publish(ctx, subject, []byte(data))
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != 400 || !strings.Contains(apiErr.Description, why) {
+		t.Fatalf("publish %s %s: got %v, want a 400 naming %q", subject, data, err, why)
 	}
 }

@@ -457,9 +457,13 @@ class Publisher:
             await asyncio.wait_for(fut, ACK_TIMEOUT)
         except BaseException as e:  # timeout, no responders, cancelled at close or on a reconnect
             self._forget_ack(wid)
-            if not msg.refused:  # a refused message is already dropped
-                self._failed(wid, e)
-            return
+            # 400: stored but not applied (a limit, the widget's type; docs/protocol.md §1); resending cannot help.
+            if getattr(e, "code", None) != 400:
+                if not msg.refused:  # a refused message is already dropped
+                    self._failed(wid, e)
+                return
+            self.stats["refused"] += 1
+            msg.refused = True
         self._forget_ack(wid)
         queue = self._queued.get(wid)
         if queue and queue[0] is msg:
@@ -469,7 +473,7 @@ class Publisher:
         self._inflight.discard(wid)
         self.stats["messages"] += 1
         self.stats["updates"] += msg.updates
-        if self.on_ack is not None:
+        if self.on_ack is not None and not msg.refused:
             self.on_ack(msg.subject, msg.payload)
         if self._queued.get(wid) and self._wake:
             self._wake.set()
