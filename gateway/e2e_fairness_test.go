@@ -58,7 +58,8 @@ func TestAcknowledgedPublishesAreStoredInBatchesOfTheirOwnDuringACoreFlood(t *te
 	t0 := time.Now()
 	seqs := make([]uint64, steady)
 	for i := range steady {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*waitTimeout)
+		// Generous: under -race on a busy machine one can take seconds.
+		ctx, cancel := context.WithTimeout(context.Background(), 12*waitTimeout)
 		ack, err := e.js.Publish(ctx, "sv.steady.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1}`))
 		cancel()
 		if err != nil {
