@@ -218,7 +218,7 @@ def test_extend_warns_once_when_xs_look_like_epoch_seconds_and_keeps_them_as_mil
         c.extend([1_767_323_048], [3])
         c.send(4, 1_767_323_049)
     said = [str(w.message) for w in caught if "epoch seconds" in str(w.message)]
-    assert len(said) == 1 and "'secs'" in said[0], said
+    assert len(said) == 1 and "'secs'" in said[0] and "timestamp=1767323046 " in said[0], said
     wait_state("secs", [[1_767_323_046 + i, i + 1] for i in range(4)], key=points)
 
 

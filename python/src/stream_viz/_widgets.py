@@ -549,8 +549,9 @@ class Chart(Widget):
             if len(y) != len(x):
                 raise InvalidOptionError(self.id, "ys" if cols is None else f"ys[{name!r}]", f"{len(y)} values",
                                          f"as many values as xs ({len(x)})")
-        if self.x_type == "number" and len(x) and _looks_like_seconds(x):
-            self._warn_seconds(x[0])
+        secs = _seconds_like(x) if self.x_type == "number" else None
+        if secs is not None:
+            self._warn_seconds(secs)
         self._bulk([(name, Block(x, y)) for name, y in ycols if len(y)], mode)
 
     def _bulk(self, blocks: list[tuple[str, Block]], mode: str) -> None:
@@ -685,12 +686,13 @@ def _with_as_of(body: Any, as_of: int) -> Any:
     return body
 
 
-def _looks_like_seconds(xs: Any) -> bool:
-    """Whether some x lies where epoch seconds would (1e9 to 1e11 in absolute value)."""
+def _seconds_like(xs: Any) -> Any:
+    """The first x that lies where epoch seconds would (1e9 to 1e11 in absolute value), or None."""
     if isinstance(xs, list):
-        return any(1e9 <= abs(x) < 1e11 for x in xs)
+        return next((x for x in xs if 1e9 <= abs(x) < 1e11), None)
     a = abs(xs)
-    return bool(((a >= 1e9) & (a < 1e11)).any())
+    hits = ((a >= 1e9) & (a < 1e11)).nonzero()[0]
+    return xs[hits[0]].item() if len(hits) else None
 
 
 def _with_series(body: dict[str, Any], series: str) -> dict[str, Any]:
