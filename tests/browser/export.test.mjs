@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { launchBrowser, publish, startServer, waitFor } from './harness.mjs';
+import { launchBrowser, pngSize, publish, startServer, waitFor } from './harness.mjs';
 
 const T0 = 1764230400000;
 // Cells a spreadsheet would run, and cells that need RFC 4180 quoting.
@@ -80,13 +80,6 @@ test('CSV and JSON from each widget menu equal the HTTP API, with the formula co
   assert.equal(mine.theme.mode, 'light');
   assert.deepEqual(errors, []);
 });
-
-/** Width and height from a PNG's IHDR, after checking its signature. */
-function pngSize(b) {
-  assert.deepEqual([...b.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'a PNG signature');
-  assert.equal(b.subarray(12, 16).toString('latin1'), 'IHDR');
-  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-}
 
 test('a chart and a gauge download as PNGs of their card at the device pixel ratio, in the theme', async (t) => {
   const { page, errors } = await setup(t);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect, JSONCodec } from 'nats';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const BIN = process.env.STREAMVIZ_BIN || new URL('../../bin/streamviz', import.meta.url).pathname;
@@ -104,4 +105,11 @@ export async function openPage(t, widgets, { path = '/', viewport, server: serve
   if (viewport) await page.setViewportSize(viewport);
   await page.goto(`http://${server.http}${path}`);
   return { server, browser, page, errors };
+}
+
+/** Width and height from a PNG's IHDR, after checking its signature. */
+export function pngSize(b) {
+  assert.deepEqual([...b.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'a PNG signature');
+  assert.equal(b.subarray(12, 16).toString('latin1'), 'IHDR');
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
