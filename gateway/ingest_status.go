@@ -80,6 +80,9 @@ type IngestStatus struct {
 	// not be told (core publishes without a reply subject), or the bus's
 	// client buffer overflowed. The dashboard shows this number.
 	Dropped uint64 `json:"dropped"`
+	// BusDisconnects counts the times the bus closed the ingest connection
+	// (a slow consumer at the server); what it dropped then is in Dropped.
+	BusDisconnects uint64 `json:"bus_disconnects"`
 	// Problem says why updates are being refused or not stored now; "" when
 	// ingest is healthy.
 	Problem string `json:"problem,omitempty"`
@@ -90,7 +93,7 @@ type IngestStatus struct {
 const stallAfter = 5 * time.Second
 
 func (w *writer) status(now time.Time) IngestStatus {
-	s := IngestStatus{Queued: max(0, w.waiting.Load()), Stored: w.stored.Load(), Dropped: w.dropTotal()}
+	s := IngestStatus{Queued: max(0, w.waiting.Load()), Stored: w.stored.Load(), Dropped: w.dropTotal(), BusDisconnects: w.bus.disconnects.Load()}
 	if p := w.problem.Load(); p != nil && strings.HasPrefix(*p, "disk full") && w.g.diskProblem(0) == "" {
 		w.problem.CompareAndSwap(p, nil) // space is back: the next batch will be stored
 	}
@@ -114,6 +117,7 @@ func (w *writer) dropReporter(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case now := <-t.C:
+			w.resolveBusLoss()
 			d := w.clientDropped()
 			client := d - w.clientLogged
 			w.clientLogged = d

@@ -89,6 +89,7 @@ type writer struct {
 	drops        dropLog
 	clientLogged uint64        // nats.go's drops already logged; dropReporter's goroutine only
 	clientDrops  atomic.Uint64 // the last count of nats.go's drops read from sub
+	bus          busLoss       // what the server dropped on the way to sub
 }
 
 // Why an update that reached the bus was not stored and not refused as invalid.
@@ -96,10 +97,11 @@ const (
 	dropOverloaded = iota // the ingest queue was at its bound
 	dropNotStored         // the store refused the batch (disk or log full) and the publisher asked for no acknowledgement
 	dropShutdown          // still queued when the gateway shut down
+	dropBus               // the server dropped them on the way to the gateway (it closed the ingest connection as a slow consumer)
 	numDropReasons
 )
 
-var dropReasons = [numDropReasons]string{"overloaded", "not stored", "shutdown"}
+var dropReasons = [numDropReasons]string{"overloaded", "not stored", "shutdown", "bus"}
 
 type batch struct {
 	id      string
@@ -145,12 +147,13 @@ func newWriter(g *Gateway) *writer {
 // acknowledgement would wait for the flood to drain (issue 10 finding 9).
 // One connection, not several: the server spreads a queue group's messages
 // over its members at random, which would reorder a publisher's updates.
-func ingestConn(nc *nats.Conn) (*nats.Conn, error) {
+func ingestConn(nc *nats.Conn, handlers func(*nats.Options)) (*nats.Conn, error) {
 	o := nc.Opts
 	o.Name += "-ingest"
 	// The owner's handlers are about its connection (the broker closes a
-	// channel when nc closes): this one reports its own errors only.
+	// channel when nc closes): this one has its own.
 	o.ClosedCB, o.ConnectedCB, o.ReconnectedCB, o.DisconnectedCB, o.DisconnectedErrCB, o.DiscoveredServersCB = nil, nil, nil, nil, nil, nil
+	handlers(&o)
 	ic, err := o.Connect()
 	if err != nil {
 		return nil, fmt.Errorf("ingest connection: %w", err)
@@ -160,10 +163,11 @@ func ingestConn(nc *nats.Conn) (*nats.Conn, error) {
 
 // start subscribes and runs the builder and the committer until close.
 func (w *writer) start() error {
-	ic, err := ingestConn(w.g.nc)
+	ic, err := ingestConn(w.g.nc, w.busHandlers)
 	if err != nil {
 		return err
 	}
+	w.bus.connected(ic)
 	sub, err := ic.QueueSubscribe(protocol.SubjectWildcard, IngestQueue, w.onMsg)
 	if err == nil {
 		// The handler only queues, so nats.go's own buffer stays short; it is
