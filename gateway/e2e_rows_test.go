@@ -122,3 +122,33 @@ func TestE2ERowsRefusesWhatIsNotARow(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A row is acknowledged for itself: an unreadable row of the time it ends
+// (stored and acknowledged before) rides along as a warning, never as an
+// error that would make Pathway's JetStream writer resend a row already folded.
+func TestE2ERowsAckCarriesAnEarlierRowsProblemAsAWarning(t *testing.T) {
+	e := startEnv(t, Config{})
+	e.publishAndWait(t, "sv.c.config", `{"type":"chart","x":"x","y":"y"}`)
+	ack := func(diff int, time int64, cols string) map[string]any {
+		t.Helper()
+		resp, err := e.nc.RequestMsg(pathwayRow("sv.c.rows", diff, time, cols), waitTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(resp.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if a := ack(1, 2, `"x":1,"y":"high"`); a["stream"] != "SV" || a["error"] != nil {
+		t.Fatalf("the row itself is stored and held: %v", a)
+	}
+	b := ack(1, 4, `"x":2,"y":5`)
+	if b["stream"] != "SV" || b["error"] != nil || !strings.Contains(fmt.Sprint(b["warning"]), `column "y" holds "high", not a number`) {
+		t.Fatalf("the row that ended the time: %v", b)
+	}
+	eventually(t, waitTimeout, func() bool {
+		return jsonEqual(t, e.widgetState(t, "c"), []byte(`{"points":[[2,5]],"as_of":4}`))
+	}, "the readable row is shown")
+}

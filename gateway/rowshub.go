@@ -79,18 +79,22 @@ func (h *hub) applyRows(m message, id string, c *rowChange) error {
 	w.bytes += f.bytes - before
 	h.stateBytes += f.bytes - before
 	h.dirty[id] = struct{}{} // the fold is part of the snapshot
-	errs := []error{foldErr, bytesErr}
+	// Problems of the time folded here concern rows stored (and acknowledged)
+	// before this message, which was applied: its acknowledgement carries
+	// them as a warning. So does this row's own refusal at a byte limit (it
+	// is left out, counted, like a table op at one): a resend cannot help.
+	foldErrs := []error{foldErr}
 	var last *Update
 	applied := 0
 	for _, u := range ups {
 		if err := h.checkData(w, u); err != nil {
-			errs = append(errs, err)
+			foldErrs = append(foldErrs, err)
 			continue
 		}
 		if n := w.admit(u, h.maxTableRows); n > 0 {
-			errs = append(errs, &RowsRefusedError{Subject: m.subject, Widget: id, Refused: n, Limit: h.maxTableRows})
+			foldErrs = append(foldErrs, &RowsRefusedError{Subject: m.subject, Widget: id, Refused: n, Limit: h.maxTableRows})
 		}
-		errs = append(errs, h.applyData(m.subject, w, u))
+		foldErrs = append(foldErrs, h.applyData(m.subject, w, u))
 		last = u
 		applied++
 	}
@@ -105,11 +109,29 @@ func (h *hub) applyRows(m message, id string, c *rowChange) error {
 		h.publish(m.seq, id, ev, applied == 1 && !created && (w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge))
 	}
 	h.counters.accepted.Add(1)
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%s: %w", m.subject, err)
+	var errs []error
+	if bytesErr != nil {
+		errs = append(errs, &BytesRefusedError{Subject: m.subject, Widget: id, Dropped: 1, Reason: bytesErr})
 	}
-	return nil
+	if err := errors.Join(foldErrs...); err != nil {
+		errs = append(errs, &RowsFoldError{Subject: m.subject, Widget: id, Err: err})
+	}
+	return errors.Join(errs...)
 }
+
+// RowsFoldError reports rows of a Pathway time that the fold left out or
+// could not read (Err says which and why); the message that ended the time
+// was applied, so its acknowledgement carries this as a warning.
+type RowsFoldError struct {
+	Subject, Widget string
+	Err             error
+}
+
+func (e *RowsFoldError) Error() string {
+	return fmt.Sprintf("%s: rows of widget %q not shown (the rest applied): %v", e.Subject, e.Widget, e.Err)
+}
+
+func (e *RowsFoldError) Unwrap() error { return e.Err }
 
 // foldJSON is a fold as a snapshot keeps it: every live row with its count
 // and time, and the changes not folded yet.

@@ -517,8 +517,9 @@ func (w *writer) answer(r pendingRec, p uint64, err error) {
 	if err != nil {
 		var rows *RowsRefusedError
 		var bytes *BytesRefusedError
+		var fold *RowsFoldError // rows of an earlier Pathway time (rowshub.go)
 		switch {
-		case errors.As(err, &rows) || errors.As(err, &bytes):
+		case errors.As(err, &rows) || errors.As(err, &bytes) || errors.As(err, &fold):
 			if rows != nil {
 				refused += rows.Refused
 			}
