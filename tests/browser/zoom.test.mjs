@@ -102,3 +102,41 @@ test('from the keyboard: + zooms the focused chart in, 0 returns to live', async
   await waitFor(async () => JSON.stringify(await xScale(page)) === JSON.stringify(before), 5000, 'the whole range');
   assert.deepEqual(errors, []);
 });
+
+test('a held chart pans with Shift+wheel, keeping the width of its range', async (t) => {
+  const { page, errors } = await livePage(t);
+  const box = await page.locator(`${SEL} .u-over`).boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.keyboard.down('Control');
+  await page.mouse.wheel(0, -500);
+  await page.keyboard.up('Control');
+  await waitFor(() => page.evaluate((s) => document.querySelector(s).dataset.held === '1', SEL), 5000, 'zoomed');
+  const z = await xScale(page);
+  await page.keyboard.down('Shift');
+  await page.mouse.wheel(0, -100);
+  await page.keyboard.up('Shift');
+  await waitFor(async () => (await xScale(page)).min < z.min, 5000, 'panned back in time');
+  const p = await xScale(page);
+  assert.ok(Math.abs((p.max - p.min) - (z.max - z.min)) < 1e-6, `same width: ${p.max - p.min} vs ${z.max - z.min}`);
+  assert.deepEqual(errors, []);
+});
+
+test('two fingers spread on a chart zoom it in (pinch)', async (t) => {
+  const { page, errors } = await livePage(t);
+  const box = await page.locator(`${SEL} .u-over`).boundingBox();
+  const before = await xScale(page);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 2 });
+  const y = box.y + box.height / 2;
+  const cx = box.x + box.width / 2;
+  const touch = (type, d) => cdp.send('Input.dispatchTouchEvent', {
+    type,
+    touchPoints: type === 'touchEnd' ? [] : [{ x: cx - d, y, id: 0 }, { x: cx + d, y, id: 1 }],
+  });
+  await touch('touchStart', 40);
+  for (const d of [60, 90, 130, 180]) await touch('touchMove', d);
+  await touch('touchEnd', 0);
+  await waitFor(async () => (await xScale(page)).max - (await xScale(page)).min < (before.max - before.min) * 0.7, 5000, 'a narrower range');
+  assert.equal(await page.evaluate((s) => document.querySelector(s).dataset.held, SEL), '1');
+  assert.deepEqual(errors, []);
+});
