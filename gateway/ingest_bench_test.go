@@ -46,7 +46,7 @@ func BenchmarkIngestAckedPublishes(b *testing.B) {
 	start := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := js.PublishAsync("sv.c.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1.5}`)); err != nil {
+		if _, err := js.PublishAsync("sv.c.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1.5}`), jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
