@@ -32,10 +32,10 @@ const (
 // client is one WebSocket. One reader goroutine handles pongs and notices the
 // socket closing. Writing is done by at most one goroutine at a time: the
 // handler sends the first message, then the pacer starts a writer when there
-// is something to send, and the writer exits once idle. Nothing the hub does
-// ever waits for a socket.
+// is something to send, and the writer exits once idle. Nothing the fan-out
+// does ever waits for a socket.
 type client struct {
-	h      *hub
+	f      *fanout
 	conn   *websocket.Conn
 	widget string // only this widget's events (embed mode)
 
@@ -61,11 +61,28 @@ type client struct {
 	done chan struct{} // closed when the socket is finished
 }
 
-func newClient(h *hub, conn *websocket.Conn, widget string) *client {
-	c := &client{h: h, conn: conn, widget: widget, running: true,
+func newClient(f *fanout, conn *websocket.Conn, widget string) *client {
+	c := &client{f: f, conn: conn, widget: widget, running: true,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.lastPing.Store(time.Now().UnixNano())
 	return c
+}
+
+// startAt sets where the socket starts reading the log. No other goroutine
+// knows c yet, so its fields need no lock.
+func (c *client) startAt(cur cursor) {
+	c.sentSeq.Store(cur.seq)
+	c.sentOff.Store(cur.off)
+	c.joinOff, c.joinSeq = cur.joinOff, cur.joinSeq
+}
+
+// refuse makes a socket that cannot join (the gateway is closing) send only
+// a close frame.
+func (c *client) refuse() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.first = nil
+	c.closing, c.closeCode, c.closeText = true, websocket.CloseGoingAway, "server shutting down"
 }
 
 // close asks the writer to send a close frame and stop. It reports whether
@@ -145,7 +162,7 @@ func (c *client) write(idle time.Duration) {
 func (c *client) park() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.pingDue || c.first != nil || c.sentSeq.Load() < c.h.frame.Load().to {
+	if c.closing || c.pingDue || c.first != nil || c.sentSeq.Load() < c.f.frame.Load().to {
 		return false
 	}
 	c.running = false
@@ -161,7 +178,7 @@ func (c *client) step() (progress, stop bool) {
 	c.mu.Unlock()
 	if closing {
 		msg := websocket.FormatCloseMessage(code, text)
-		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.h.writeWait))
+		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.f.writeWait))
 		c.finish()
 		return true, true
 	}
@@ -170,9 +187,9 @@ func (c *client) step() (progress, stop bool) {
 		c.lastPing.Store(now.UnixNano())
 		if !c.awaitingPong.Swap(true) {
 			// The oldest unanswered ping sets the deadline.
-			_ = c.conn.SetReadDeadline(now.Add(c.h.pongWait))
+			_ = c.conn.SetReadDeadline(now.Add(c.f.pongWait))
 		}
-		if err := c.conn.WriteControl(websocket.PingMessage, nil, now.Add(c.h.writeWait)); err != nil {
+		if err := c.conn.WriteControl(websocket.PingMessage, nil, now.Add(c.f.writeWait)); err != nil {
 			c.finish()
 			return true, true
 		}
@@ -200,7 +217,7 @@ func (c *client) finish() {
 // to the last tick: the ticks' shared frames when the socket has the events
 // before them and sees every widget, a frame of its own otherwise.
 func (c *client) flush(first []byte) (bool, error) {
-	f := c.h.frame.Load()
+	f := c.f.frame.Load()
 	seq := c.sentSeq.Load()
 	if first == nil && seq >= f.to {
 		return false, nil
@@ -208,14 +225,14 @@ func (c *client) flush(first []byte) (bool, error) {
 	if first == nil && c.widget != "" && seq == f.from && f.ids != nil {
 		if _, ok := f.ids[c.widget]; !ok {
 			// Nothing for this embed socket in the tick: move on without
-			// the hub's lock or a write.
+			// the log's lock or a write.
 			c.sentSeq.Store(f.to)
 			c.sentOff.Store(f.end)
 			c.takenOff.Store(f.end)
 			return true, nil
 		}
 	}
-	if err := c.conn.SetWriteDeadline(time.Now().Add(c.h.writeWait)); err != nil {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.f.writeWait)); err != nil {
 		return false, err
 	}
 	if first == nil && c.widget == "" && seq >= c.joinSeq {
@@ -237,12 +254,12 @@ func (c *client) flush(first []byte) (bool, error) {
 	}
 	bp := framePool.Get().(*[]byte)
 	defer framePool.Put(bp)
-	b, last, end, err := c.h.collect(*bp, c.widget, seq, to, first)
+	b, last, end, err := c.f.events.collect(*bp, c.widget, seq, to, first)
 	*bp = b
 	if err != nil {
 		// The log no longer holds what this socket needs: it reconnects
 		// with its position and gets a snapshot.
-		c.h.cutSlow(c, "slow consumer: fell behind the resume log")
+		c.f.cutSlow(c, "slow consumer: fell behind the resume log")
 		return true, nil
 	}
 	c.takenOff.Store(end)
@@ -260,8 +277,8 @@ func (c *client) flush(first []byte) (bool, error) {
 }
 
 func (c *client) sent(n int) {
-	c.h.counters.frames.Add(1)
-	c.h.counters.bytes.Add(uint64(n))
+	c.f.frames.Add(1)
+	c.f.bytes.Add(uint64(n))
 }
 
 // nextShared returns the shared frame that continues at seq, if the socket
@@ -296,11 +313,11 @@ func (c *client) readLoop() {
 	// writer sets that deadline when it pings). A pong only lifts it to
 	// past the next ping's answer: timing it from the pong instead would
 	// close a healthy socket whose pong queued behind a backlog of frames.
-	h := c.h
-	_ = c.conn.SetReadDeadline(time.Now().Add(h.pingPeriod + h.pongWait))
+	f := c.f
+	_ = c.conn.SetReadDeadline(time.Now().Add(f.pingPeriod + f.pongWait))
 	c.conn.SetPongHandler(func(string) error {
 		c.awaitingPong.Store(false)
-		return c.conn.SetReadDeadline(time.Now().Add(h.pingPeriod + h.pongWait))
+		return c.conn.SetReadDeadline(time.Now().Add(f.pingPeriod + f.pongWait))
 	})
 	windowStart, count := time.Now(), 0
 	for {
@@ -352,15 +369,15 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has answered the request.
 	}
 	g.metrics.connects.Inc()
-	c := newClient(g.hub, conn, widget)
+	c := newClient(g.fanout, conn, widget)
 	stopExpiry := closeAtExpiry(r, c)
-	kind := g.hub.join(c, epoch, seq, hasPos)
+	kind := g.join(c, Position{Epoch: epoch, Seq: seq}, hasPos)
 	go func() {
 		defer g.untrack()
 		c.readLoop()
 		<-c.done
 		stopExpiry()
-		g.hub.leave(c)
+		g.fanout.leave(c)
 	}()
 	// The handler writes the first message itself and then returns, so an
 	// idle socket holds neither this goroutine (with the server's buffers)
@@ -379,7 +396,7 @@ func (c *client) writeFirst() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.pingDue || c.first != nil || c.sentSeq.Load() < c.h.frame.Load().to {
+	if c.closing || c.pingDue || c.first != nil || c.sentSeq.Load() < c.f.frame.Load().to {
 		go c.write(writerIdle) // c.running stays true: this writer takes over
 		return
 	}

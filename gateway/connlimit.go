@@ -208,14 +208,14 @@ func (l Limits) maxSockets() int { return max(1, l.MaxConns-max(1, l.MaxConns/10
 
 // limitSockets answers 503 to a WebSocket handshake past maxSockets.
 // Handshakes under way count too, each until next has returned (by then
-// its socket has joined the hub or is gone): checked against the joined
+// its socket has joined the fan-out or is gone): checked against the joined
 // sockets alone, handshakes arriving together all passed and took every
 // connection. A socket may be counted twice for a moment, never missed.
 func (g *Gateway) limitSockets(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pending := g.handshakes.Add(1) - 1
 		defer g.handshakes.Add(-1)
-		if n := g.hub.clientCount() + int(pending); n >= g.cfg.Limits.maxSockets() {
+		if n := g.fanout.count() + int(pending); n >= g.cfg.Limits.maxSockets() {
 			g.metrics.wsRefused.Inc()
 			w.Header().Set("Retry-After", "5")
 			httpError(w, http.StatusServiceUnavailable, "too many open sockets ("+strconv.Itoa(n)+"): try again later")

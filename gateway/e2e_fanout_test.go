@@ -37,19 +37,16 @@ func TestIdleSocketsHoldOnlyTheirReaderGoroutine(t *testing.T) {
 	for _, c := range clients {
 		c.waitSeq(t, seq)
 	}
-	eventually(t, waitTimeout, func() bool { return e.g.hub.runningWriters() == 0 }, "writers exit after %v idle", writerIdle)
+	eventually(t, waitTimeout, func() bool { return e.g.fanout.runningWriters() == 0 }, "writers exit after %v idle", writerIdle)
 	if grown := settle() - before; grown > 2*n+5 {
 		t.Errorf("%d idle sockets grew the process by %d goroutines; want at most %d (one server reader and one test reader each)", n, grown, 2*n+5)
 	}
 }
 
 // runningWriters counts the sockets with a writer goroutine.
-func (h *hub) runningWriters() int {
-	h.mu.Lock()
-	list := h.list
-	h.mu.Unlock()
+func (f *fanout) runningWriters() int {
 	n := 0
-	for _, c := range list {
+	for _, c := range f.sockets() {
 		c.mu.Lock()
 		if c.running {
 			n++

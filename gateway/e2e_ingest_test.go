@@ -502,7 +502,7 @@ func TestUpdateAtTheSizeLimitIsStoredAlone(t *testing.T) {
 	if err != nil || !again.Duplicate || again.Sequence != ack.Sequence {
 		t.Fatalf("the resend got %+v, %v; want a duplicate of %d", again, err, ack.Sequence)
 	}
-	eventually(t, waitTimeout, func() bool { return g.hub.counters.accepted.Load() == 1 }, "the large update applied")
+	eventually(t, waitTimeout, func() bool { return g.state.accepted.Load() == 1 }, "the large update applied")
 	if ack.Sequence&maxBatchRecords != 0 {
 		t.Errorf("stored at %d: not the first record of its message", ack.Sequence)
 	}

@@ -74,13 +74,13 @@ func TestSocketsThatNeverReadCannotEachHoldASnapshot(t *testing.T) {
 	for i := range 4 {
 		e.publishAndWait(t, "sv.big.data", fmt.Sprintf(`{"key": "r%d", "row": {"v": %q}}`, i, row))
 	}
-	state, budget := e.g.hub.stateTotal(), e.g.cfg.Limits.joinBudgetBytes()
+	state, budget := e.g.state.stateTotal(), e.g.cfg.Limits.joinBudgetBytes()
 	if 2*state > budget || 3*state <= budget {
 		t.Fatalf("state %d bytes for a budget of %d: the test wants two snapshots to fit and three not", state, budget)
 	}
 	addr := serveSmallSendBuffers(t, e)
 	stalled := []net.Conn{dialNonReading(t, addr, "/ws"), dialNonReading(t, addr, "/ws")}
-	eventually(t, waitTimeout, func() bool { return e.g.hub.clientCount() == 2 }, "the two stalled sockets joined")
+	eventually(t, waitTimeout, func() bool { return e.g.fanout.count() == 2 }, "the two stalled sockets joined")
 
 	_, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {

@@ -337,7 +337,7 @@ func TestWebSocketsLeaveATenthOfTheConnectionsToPlainRequests(t *testing.T) {
 		t.Cleanup(func() { ws.Close() })
 		sockets = append(sockets, ws)
 	}
-	eventually(t, waitTimeout, func() bool { return e.g.hub.clientCount() == 9 }, "9 sockets joined")
+	eventually(t, waitTimeout, func() bool { return e.g.fanout.count() == 9 }, "9 sockets joined")
 	_, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("a 10th socket: %v (%v), want 503 with Retry-After", err, resp)
@@ -352,7 +352,7 @@ func TestWebSocketsLeaveATenthOfTheConnectionsToPlainRequests(t *testing.T) {
 		t.Fatalf("/healthz with the sockets' share taken: %d", code)
 	}
 	sockets[0].Close()
-	eventually(t, waitTimeout, func() bool { return e.g.hub.clientCount() == 8 }, "the closed socket left")
+	eventually(t, waitTimeout, func() bool { return e.g.fanout.count() == 8 }, "the closed socket left")
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
 	if err != nil {
 		t.Fatalf("a socket after one closed: %v", err)

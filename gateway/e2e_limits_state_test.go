@@ -112,7 +112,7 @@ func TestTableRowsPastTheByteLimitAreLeftOutAndCounted(t *testing.T) {
 	if got := rejectedFor(t, e, "state byte limit reached"); got == 0 {
 		t.Fatal("three tables past the total limit: nothing counted as state byte limit reached")
 	}
-	if got := e.g.hub.stateTotal(); got > 100<<10 || float64(got) != e.metrics(t)["streamviz_state_bytes"] {
+	if got := e.g.state.stateTotal(); got > 100<<10 || float64(got) != e.metrics(t)["streamviz_state_bytes"] {
 		t.Fatalf("state costs %d bytes (/metrics says %v), want at most the total limit %d", got, e.metrics(t)["streamviz_state_bytes"], 100<<10)
 	}
 }
@@ -137,7 +137,7 @@ func TestChartPointsPastTheByteLimitAreRefused(t *testing.T) {
 	if got := rejectedFor(t, e, "widget byte limit reached"); got < 1 {
 		t.Fatalf(`rejected{reason="widget byte limit reached"} = %v, want the batches past 8 KiB refused`, got)
 	}
-	if got := e.g.hub.widgetBytes("c"); got > 8<<10 {
+	if got := e.g.state.widgetBytes("c"); got > 8<<10 {
 		t.Fatalf("chart costs %d bytes, over its limit", got)
 	}
 }

@@ -290,7 +290,7 @@ func TestRestartAfterCrashBetweenSnapshotAndPurgeAppliesNothingTwice(t *testing.
 	e := startEnv(t, noAutoCompaction)
 	fx := publishFixture(t, e)
 	// The first half of a compaction: snapshots written, log not purged.
-	gen, _, snaps := e.g.hub.captureDirty()
+	gen, _, snaps := e.g.state.captureDirty()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	for _, s := range snaps {

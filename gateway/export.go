@@ -36,7 +36,7 @@ type widgetView struct {
 
 func (g *Gateway) serveExportJSON(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("widget")
-	b, ok := g.hub.widgetJSON(id)
+	b, ok := g.state.widgetJSON(id)
 	if !ok {
 		httpError(w, http.StatusNotFound, "unknown widget "+strconvQuote(id))
 		return
@@ -47,7 +47,7 @@ func (g *Gateway) serveExportJSON(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serveExportCSV(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("widget")
-	b, ok := g.hub.widgetJSON(id)
+	b, ok := g.state.widgetJSON(id)
 	if !ok {
 		httpError(w, http.StatusNotFound, "unknown widget "+strconvQuote(id))
 		return
@@ -68,7 +68,7 @@ func (g *Gateway) serveExportCSV(w http.ResponseWriter, r *http.Request) {
 // snapshot a browser starts from, without the protocol's event framing.
 func (g *Gateway) serveExportDashboard(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", attachment("dashboard", "json"))
-	writeJSON(w, http.StatusOK, g.hub.export())
+	writeJSON(w, http.StatusOK, g.state.export())
 }
 
 // attachment names the download; ids are letters, digits, - and _ only, so
@@ -206,12 +206,4 @@ func neutralizeAll(ss []string) []string {
 		out[i] = neutralize(s)
 	}
 	return out
-}
-
-// export is the whole dashboard as the snapshot a fresh browser gets
-// (docs/protocol.md §2.1).
-func (h *hub) export() []byte {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.snapshot("", false)
 }

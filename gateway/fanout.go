@@ -1,9 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,11 +50,137 @@ type frame struct {
 // frame; further behind, one frame of its own costs less than the writes.
 const maxChain = 8
 
+// fanout owns the sockets: their registry, the pacer that turns the log's
+// new events into shared frames, and the slow-socket policy. It reads the
+// resume log and writes nothing but its own fields and its sockets.
+type fanout struct {
+	events               eventReader
+	maxQueue             int // a socket further behind than this many log bytes is cut off
+	pingPeriod, pongWait time.Duration
+	writeWait            time.Duration         // bound on one write to a socket
+	frame                atomic.Pointer[frame] // the last tick's events, shared by every caught-up socket
+	ticks                chan struct{}         // log → pacer: there is something new
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	list    []*client // the same clients, copied on change so the pacer reads it without the lock
+	closed  bool      // Gateway.Close has begun: no more sockets join
+
+	slow    atomic.Uint64
+	dropped atomic.Uint64 // event bytes not sent to sockets cut off
+	frames  atomic.Uint64
+	bytes   atomic.Uint64
+}
+
+// eventReader is what the fan-out reads from the resume log.
+type eventReader interface {
+	tail(from uint64, scratch []logEntry) (_ []logEntry, head, end uint64, ok bool)
+	collect(b []byte, widget string, seq, to uint64, first []byte) (_ []byte, last, end uint64, err error)
+	end() uint64
+}
+
+var _ eventReader = (*resumeLog)(nil)
+
+func newFanout(events eventReader, maxQueue int) *fanout {
+	f := &fanout{
+		events:     events,
+		maxQueue:   maxQueue,
+		pingPeriod: defaultPingPeriod,
+		pongWait:   defaultPongWait,
+		writeWait:  defaultWriteWait,
+		ticks:      make(chan struct{}, 1),
+		clients:    map[*client]struct{}{},
+	}
+	f.frame.Store(&frame{})
+	return f
+}
+
+// startAt sets the frame chain's start after a (re)start: the log's head.
+func (f *fanout) startAt(seq, end uint64) {
+	f.frame.Store(&frame{from: seq, to: seq, end: end})
+}
+
+// wake tells the pacer the log has new events; it never blocks.
+func (f *fanout) wake() {
+	select {
+	case f.ticks <- struct{}{}:
+	default:
+	}
+}
+
+// add registers c, or reports false when the gateway is closing.
+func (f *fanout) add(c *client) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.clients[c] = struct{}{}
+	f.list = append(f.list[:len(f.list):len(f.list)], c)
+	return true
+}
+
+func (f *fanout) leave(c *client) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.clients[c]; !ok {
+		return
+	}
+	delete(f.clients, c)
+	list := make([]*client, 0, len(f.clients))
+	for _, o := range f.list {
+		if o != c {
+			list = append(list, o)
+		}
+	}
+	f.list = list
+}
+
+func (f *fanout) isClosed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
+}
+
+// close cuts every socket with "going away"; none joins after it.
+func (f *fanout) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	for c := range f.clients {
+		c.close(websocket.CloseGoingAway, "server shutting down")
+	}
+}
+
+func (f *fanout) sockets() []*client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.list
+}
+
+func (f *fanout) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.clients)
+}
+
+// queuedBytes sums how far behind the log's end each socket is.
+func (f *fanout) queuedBytes() uint64 {
+	list, end := f.sockets(), f.events.end()
+	var n uint64
+	for _, c := range list {
+		if off := c.sentOff.Load(); off < end {
+			n += end - off // a resume's catch-up included: it is queued too
+		}
+	}
+	return n
+}
+
 // pace runs the ticks until stop is closed.
-func (h *hub) pace(stop <-chan struct{}) {
+func (f *fanout) pace(stop <-chan struct{}) {
 	// Sockets due a ping are looked for often enough that pings go out
 	// at most a second late.
-	pings := time.NewTicker(min(h.pingPeriod/10, time.Second))
+	pings := time.NewTicker(min(f.pingPeriod/10, time.Second))
 	defer pings.Stop()
 	wait := time.NewTimer(0)
 	<-wait.C
@@ -69,8 +192,8 @@ func (h *hub) pace(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-pings.C:
-			h.pingDue()
-		case <-h.ticks:
+			f.pingDue()
+		case <-f.ticks:
 			if d := interval - time.Since(last); d > 0 {
 				wait.Reset(d)
 				select {
@@ -81,7 +204,7 @@ func (h *hub) pace(stop <-chan struct{}) {
 			}
 			last = time.Now()
 			var n int
-			scratch, n = h.tick(scratch[:0])
+			scratch, n = f.tick(scratch[:0])
 			interval = min(max(minTick, time.Duration(n)*time.Second/writesPerSecond), maxTick)
 		}
 	}
@@ -89,43 +212,41 @@ func (h *hub) pace(stop <-chan struct{}) {
 
 // tick publishes the frame of the events since the last tick and wakes the
 // sockets that need it; the ones too far behind are cut off.
-func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
-	prev := h.frame.Load()
-	h.mu.Lock()
-	head, end, clients := h.lastSeq, h.log.total, h.list
+func (f *fanout) tick(scratch []logEntry) ([]logEntry, int) {
+	prev := f.frame.Load()
+	var head, end uint64
 	shared := false
-	if head > prev.to && len(clients) > 0 {
-		if evs, err := h.log.since(prev.to, head); err == nil {
-			// Event bytes never change once logged, so copying the entries
-			// is enough to encode them after the lock is released.
-			scratch = append(scratch, evs...)
-			shared = true
-		}
+	if f.count() > 0 {
+		scratch, head, end, shared = f.events.tail(prev.to, scratch)
+	} else {
+		_, head, end, _ = f.events.tail(^uint64(0), nil)
 	}
-	h.mu.Unlock()
 	if head <= prev.to {
 		return scratch, 0
 	}
-	f := &frame{from: prev.to, to: head, end: end}
+	fr := &frame{from: prev.to, to: head, end: end}
 	if shared {
 		b := frameEvents(scratch, prev.to)
-		f.ids = make(map[string]struct{}, 8)
+		fr.ids = make(map[string]struct{}, 8)
 		for _, e := range scratch {
-			f.ids[e.id] = struct{}{}
+			fr.ids[e.id] = struct{}{}
 		}
 		// Only compression could make this fail, and it is off.
-		f.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
-		f.size = len(b)
+		fr.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
+		fr.size = len(b)
 	}
-	prev.next.Store(f)
-	h.frame.Store(f)
+	prev.next.Store(fr)
+	f.frame.Store(fr)
 	clear(scratch) // let the event bytes go with the log
+	// The sockets are read after the frame is out: one that joins later
+	// sees it when it first looks (client.writeFirst), so none is missed.
+	clients := f.sockets()
 	for _, c := range clients {
 		// Behind is what the socket has had a tick to take and has not: a
 		// burst that arrived in this tick, or the frame being written, does
 		// not count, so a healthy reader is never cut for a large tick.
-		if taken := max(c.takenOff.Load(), c.joinOff); prev.end > taken && prev.end-taken > uint64(h.maxQueue) {
-			h.cutSlow(c, "slow consumer: queue bound exceeded")
+		if taken := max(c.takenOff.Load(), c.joinOff); prev.end > taken && prev.end-taken > uint64(f.maxQueue) {
+			f.cutSlow(c, "slow consumer: queue bound exceeded")
 			continue
 		}
 		if c.sentSeq.Load() < head {
@@ -135,128 +256,27 @@ func (h *hub) tick(scratch []logEntry) ([]logEntry, int) {
 	return scratch, len(clients)
 }
 
-// frameEvents encodes one tick's events (the log's entries after from) as
-// the shared frame. A stat or gauge value that a later value of the same
-// widget in this frame supersedes is left out: the browser would draw only
-// the last, and with many sockets parsing is what the clients spend their
-// time on. The event after a left-out one gets "prev" rewritten to the last
-// event sent, so the chain stays whole. Sockets that build frames of their
-// own (catching up, resuming, embed) get every event.
-func frameEvents(evs []logEntry, from uint64) []byte {
-	var last map[string]int // index of each widget's last "latest" event
-	for i, e := range evs {
-		if e.latest {
-			if last == nil {
-				last = map[string]int{}
-			}
-			last[e.id] = i
-		}
-	}
-	size := 1
-	for _, e := range evs {
-		size += len(e.ev) + 1
-	}
-	b := make([]byte, 0, size)
-	sent := from
-	for i, e := range evs {
-		if e.latest && last[e.id] != i {
-			continue
-		}
-		if len(b) == 0 {
-			b = append(b, '[')
-		} else {
-			b = append(b, ',')
-		}
-		if e.prev == sent {
-			b = append(b, e.ev...)
-		} else {
-			b = appendWithPrev(b, e.ev, sent)
-		}
-		sent = e.seq
-	}
-	return append(b, ']')
-}
-
-var prevKey = []byte(`,"prev":`)
-
-// appendWithPrev appends ev with its "prev" replaced. Every event starts
-// {"type":…,"seq":N,"prev":M (eventHead), so the first ,"prev": is the head's.
-func appendWithPrev(b, ev []byte, prev uint64) []byte {
-	i := bytes.Index(ev, prevKey) + len(prevKey)
-	j := i
-	for j < len(ev) && ev[j] >= '0' && ev[j] <= '9' {
-		j++
-	}
-	b = append(b, ev[:i]...)
-	b = strconv.AppendUint(b, prev, 10)
-	return append(b, ev[j:]...)
-}
-
 // cutSlow closes a socket that fell too far behind and unregisters it at
 // once: its writer may be stuck in a write until the deadline.
-func (h *hub) cutSlow(c *client, reason string) {
+func (f *fanout) cutSlow(c *client, reason string) {
 	if c.close(CloseSlow, reason) {
-		h.counters.slow.Add(1)
-		h.mu.Lock()
-		end := h.log.total
-		h.mu.Unlock()
+		f.slow.Add(1)
+		end := f.events.end()
 		if off := max(c.sentOff.Load(), c.joinOff); off < end {
-			h.counters.dropped.Add(end - off)
+			f.dropped.Add(end - off)
 		}
-		h.leave(c)
+		f.leave(c)
 	}
 }
 
 // pingDue asks the sockets whose last ping is a ping period old for one.
-func (h *hub) pingDue() {
-	h.mu.Lock()
-	clients := h.list
-	h.mu.Unlock()
+func (f *fanout) pingDue() {
 	now := time.Now().UnixNano()
-	for _, c := range clients {
-		if now-c.lastPing.Load() >= int64(h.pingPeriod) {
+	for _, c := range f.sockets() {
+		if now-c.lastPing.Load() >= int64(f.pingPeriod) {
 			c.requestPing()
 		}
 	}
-}
-
-// collect encodes, as one frame, first (if any) followed by the events of
-// widget (all when empty) after seq up to to, stopping early past
-// maxFrameBytes. It returns the frame (nil when there is nothing to send)
-// and the position the socket reaches with it.
-func (h *hub) collect(b []byte, widget string, seq, to uint64, first []byte) (_ []byte, last, end uint64, err error) {
-	b = b[:0]
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	last = seq
-	end, err = h.log.offsetAfter(seq, h.lastSeq)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	if first != nil {
-		b = append(append(b, '['), first...)
-	}
-	evs, _ := h.log.since(seq, h.lastSeq)
-	n := sort.Search(len(evs), func(i int) bool { return evs[i].seq > to })
-	for _, e := range evs[:n] {
-		if len(b) > maxFrameBytes {
-			break
-		}
-		last, end = e.seq, e.end
-		if widget != "" && e.id != widget {
-			continue
-		}
-		if len(b) == 0 {
-			b = append(b, '[')
-		} else {
-			b = append(b, ',')
-		}
-		b = append(b, e.ev...)
-	}
-	if len(b) > 0 {
-		b = append(b, ']')
-	}
-	return b, last, end, nil
 }
 
 // framePool holds the buffers of frames sockets build for themselves; the

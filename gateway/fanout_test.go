@@ -33,8 +33,8 @@ func TestSharedFrameKeepsOnlyTheLatestValueOfEachStatAndAWholeChain(t *testing.T
 			var entries []logEntry
 			prev := tc.from
 			for _, e := range tc.evs {
-				b := fmt.Appendf(nil, `{"type":"data","seq":%d,"prev":%d,"id":%q,"data":{"value":%d}}`, e.seq, prev, e.id, e.seq)
-				entries = append(entries, logEntry{seq: e.seq, prev: prev, latest: e.latest, id: e.id, ev: b})
+				ev := dataEvent(e.seq, prev, e.id, &Update{Value: &ValueUpdate{Value: Num{V: float64(e.seq), Valid: true}}})
+				entries = append(entries, logEntry{seq: e.seq, prev: prev, latest: e.latest, id: e.id, ev: ev.b, head: ev.head})
 				prev = e.seq
 			}
 			var got []struct {
@@ -69,10 +69,19 @@ func TestSharedFrameKeepsOnlyTheLatestValueOfEachStatAndAWholeChain(t *testing.T
 }
 
 func TestAppendWithPrevReplacesOnlyTheHeadsPrev(t *testing.T) {
-	ev := []byte(`{"type":"config","seq":123,"prev":99,"id":"x","config":{"title":",\"prev\":7"}}`)
-	got := string(appendWithPrev([]byte("["), ev, 120))
-	want := `[{"type":"config","seq":123,"prev":120,"id":"x","config":{"title":",\"prev\":7"}}`
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
+	for _, tc := range []struct {
+		prev, to uint64
+		want     string
+	}{
+		{99, 120, `[{"type":"title","seq":123,"prev":120,"title":",\"prev\":7","theme":null}`},
+		{9, 100000, `[{"type":"title","seq":123,"prev":100000,"title":",\"prev\":7","theme":null}`},
+		{100000, 0, `[{"type":"title","seq":123,"prev":0,"title":",\"prev\":7","theme":null}`},
+		{5, 5, `[{"type":"title","seq":123,"prev":5,"title":",\"prev\":7","theme":null}`},
+	} {
+		ev := titleEvent(123, tc.prev, `,"prev":7`, nil)
+		got := string(appendWithPrev([]byte("["), logEntry{seq: 123, prev: tc.prev, ev: ev.b, head: ev.head}, tc.to))
+		if got != tc.want {
+			t.Errorf("prev %d → %d:\n got %s\nwant %s", tc.prev, tc.to, got, tc.want)
+		}
 	}
 }

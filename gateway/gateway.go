@@ -153,10 +153,15 @@ func (c *Config) setDefaults() {
 
 // Gateway is the NATS → WebSocket bridge and the dashboard's HTTP server.
 type Gateway struct {
-	cfg      Config
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	hub      *hub
+	cfg Config
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	// The three owners Gateway wires together: state folds updates into
+	// widgets and produces events, events (the resume log) keeps them for
+	// sockets, fanout delivers them (docs/protocol.md §2, §5).
+	state    *state
+	events   *resumeLog
+	fanout   *fanout
 	metrics  *metrics
 	upgrader websocket.Upgrader
 	log      *slog.Logger
@@ -209,14 +214,16 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: cfg, nc: nc, js: js, log: cfg.Logger, hosts: hosts, logins: newLoginLimiter(),
-		hub:      newHub(cfg.History, cfg.MaxTableRows, cfg.LogBytes, cfg.MaxQueueBytes),
 		stop:     make(chan struct{}),
 		compactN: make(chan struct{}, 1),
 		rejects:  rejectLog{last: map[string]time.Time{}},
 	}
-	g.hub.pingPeriod, g.hub.pongWait, g.hub.writeWait = cfg.pingPeriod, cfg.pongWait, cfg.writeWait
-	g.hub.onConflict = g.logConflict
-	g.hub.limits = cfg.Limits
+	g.events = newResumeLog(cfg.LogBytes)
+	g.state = newState(cfg.History, cfg.MaxTableRows, cfg.Limits, g.events)
+	g.state.onConflict = g.logConflict
+	g.fanout = newFanout(g.events, cfg.MaxQueueBytes)
+	g.fanout.pingPeriod, g.fanout.pongWait, g.fanout.writeWait = cfg.pingPeriod, cfg.pongWait, cfg.writeWait
+	g.events.appended = g.fanout.wake
 	g.w = newWriter(g)
 	g.metrics = newMetrics(g)
 	// Idle sockets should cost little: write buffers come from a pool only
@@ -274,7 +281,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	// Events after floor can be rebuilt from the log, so clients holding a
 	// position at or above it resume across this restart.
 	floor := max(maxGen, compacted)
-	g.hub.startAt(st.Epoch, floor, compacted)
+	g.state.startAt(floor, compacted)
+	g.fanout.startAt(floor, g.events.start(st.Epoch, floor))
 	waitFor := st.LastSeq
 	if st.Msgs == 0 {
 		waitFor = 0 // compacted away: nothing to replay
@@ -292,7 +300,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer g.bg.Done()
-		g.hub.pace(g.stop)
+		g.fanout.pace(g.stop)
 	}()
 	return nil
 }
@@ -319,12 +327,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	g.hub.mu.Lock()
-	g.hub.closed = true
-	for c := range g.hub.clients {
-		c.close(websocket.CloseGoingAway, "server shutting down")
-	}
-	g.hub.mu.Unlock()
+	g.fanout.close()
 	done := make(chan struct{})
 	go func() { g.conns.Wait(); g.bg.Wait(); close(done) }()
 	select {
@@ -370,4 +373,27 @@ func (r *rejectLog) allow(key string) bool {
 	}
 	r.last[key] = now
 	return true
+}
+
+// streamStatus is the event stream's part of /healthz, read from its owners.
+type streamStatus struct {
+	Epoch    string `json:"epoch"`
+	Seq      uint64 `json:"seq"`
+	Widgets  int    `json:"widgets"`
+	Clients  int    `json:"clients"`
+	Accepted uint64 `json:"accepted"`
+	Rejected uint64 `json:"rejected"`
+	Slow     uint64 `json:"slow_disconnects"`
+	// Compacted is where the log is purged up to: what came before is in
+	// the snapshots. Publishers cannot read the stream, so this says it.
+	Compacted uint64 `json:"compacted"`
+}
+
+func (g *Gateway) status() streamStatus {
+	st := g.state.status()
+	head, _ := g.events.head()
+	return streamStatus{
+		Epoch: head.Epoch, Seq: head.Seq, Widgets: st.widgets, Clients: g.fanout.count(),
+		Accepted: st.accepted, Rejected: st.rejected, Slow: g.fanout.slow.Load(), Compacted: st.compacted,
+	}
 }

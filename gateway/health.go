@@ -95,9 +95,8 @@ func (g *Gateway) checkLog(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("log stream %s: %w", broker.LogStream, err)
 	}
-	g.hub.mu.Lock()
-	epoch := g.hub.epoch
-	g.hub.mu.Unlock()
+	head, _ := g.events.head()
+	epoch := head.Epoch
 	if got := info.Config.Metadata[broker.EpochKey]; got != epoch {
 		return fmt.Errorf("the log stream %s was replaced (epoch %q, this server follows %q): its consumer is gone; restart to follow the new log", broker.LogStream, got, epoch)
 	}

@@ -35,11 +35,11 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", g.metrics.handler())
 	mux.HandleFunc("GET /api/widgets", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.hub.configs())
+		writeJSON(w, http.StatusOK, g.state.configs())
 	})
 	mux.HandleFunc("GET /api/widgets/{widget}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("widget")
-		b, ok := g.hub.widgetJSON(id)
+		b, ok := g.state.widgetJSON(id)
 		if !ok {
 			httpError(w, http.StatusNotFound, "unknown widget "+strconvQuote(id))
 			return
@@ -89,10 +89,10 @@ func (g *Gateway) serveHealth(w http.ResponseWriter, r *http.Request) {
 		Status  string         `json:"status"`
 		Error   string         `json:"error,omitempty"`   // the first reason's, for one-line probes
 		Reasons []HealthReason `json:"reasons,omitempty"` // every failed check
-		hubStatus
+		streamStatus
 		Ingest IngestStatus `json:"ingest"`
 	}
-	h := health{Status: "ok", hubStatus: g.hub.status(), Ingest: g.w.status(time.Now())}
+	h := health{Status: "ok", streamStatus: g.status(), Ingest: g.w.status(time.Now())}
 	code := http.StatusOK
 	if reasons := g.health(ctx); len(reasons) > 0 {
 		h.Status, h.Error, h.Reasons, code = "unavailable", reasons[0].Check+": "+reasons[0].Error, reasons, http.StatusServiceUnavailable

@@ -51,7 +51,7 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 		}
 		if err != nil {
 			g.noteRejected(msg.Subject(), pos(seq, 0), err)
-			g.hub.reject(pos(seq, 0))
+			g.state.reject(pos(seq, 0))
 		}
 		ms := float64(meta.Timestamp.UnixNano()) / 1e6
 		for i, r := range recs {
@@ -68,7 +68,7 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 				g.w.dedup.learn(r.msgID, p, meta.Timestamp)
 			}
 		}
-		g.hub.msgDone(seq)
+		g.state.msgDone(seq)
 		if seq >= lastSeq {
 			once.Do(func() { close(caughtUp) })
 		}
@@ -100,20 +100,20 @@ func (g *Gateway) ingest(m message, d *decoded) error {
 	var err error
 	switch {
 	case d != nil:
-		err = g.hub.applyDecoded(m, *d)
+		err = g.state.applyDecoded(m, *d)
 	case len(m.data) > g.cfg.MaxMessageBytes:
-		g.hub.reject(m.seq)
+		g.state.reject(m.seq)
 		err = fmt.Errorf("%s: %w: %d bytes, limit %d", m.subject, ErrTooLarge, len(m.data), g.cfg.MaxMessageBytes)
 	default:
-		err = g.hub.apply(m)
+		err = g.state.apply(m)
 	}
 	if err != nil {
 		g.noteRejected(m.subject, m.seq, err)
 	}
-	// Looking at the hub's counters takes its lock: checking every few messages
+	// Looking at the state's counters takes its lock: checking every few messages
 	// (a quarter of the threshold, at most 256) is often enough.
 	g.ingested++
-	if g.ingested%max(1, min(256, g.cfg.CompactMessages/4)) == 0 && g.hub.sinceCompact() >= g.cfg.CompactMessages {
+	if g.ingested%max(1, min(256, g.cfg.CompactMessages/4)) == 0 && g.state.sinceCompact() >= g.cfg.CompactMessages {
 		select {
 		case g.compactN <- struct{}{}:
 		default:

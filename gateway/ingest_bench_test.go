@@ -26,7 +26,7 @@ func BenchmarkIngestCorePublishes(b *testing.B) {
 	published := time.Since(start)
 	eventually(b, startTimeout*4, func() bool { return e.g.w.stored.Load()-base+e.g.w.dropTotal() >= uint64(b.N) }, "not all stored")
 	stored := time.Since(start)
-	eventually(b, startTimeout*4, func() bool { return e.g.hub.counters.accepted.Load() >= uint64(b.N) }, "not all applied")
+	eventually(b, startTimeout*4, func() bool { return e.g.state.accepted.Load() >= uint64(b.N) }, "not all applied")
 	b.ReportMetric(float64(b.N)/published.Seconds(), "published/s")
 	b.ReportMetric(float64(b.N)/stored.Seconds(), "stored/s")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "applied/s")

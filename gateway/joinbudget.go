@@ -48,12 +48,12 @@ func (b *joinBudget) held() int {
 func (g *Gateway) joinCost(widget string, hasPos bool) int {
 	n := 0
 	if widget != "" {
-		n = g.hub.widgetBytes(widget)
+		n = g.state.widgetBytes(widget)
 	} else {
-		n = g.hub.stateTotal()
+		n = g.state.stateTotal()
 	}
 	if hasPos {
-		n = max(n, g.hub.logBytes())
+		n = max(n, g.events.memBytes())
 	}
 	return n
 }

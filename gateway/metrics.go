@@ -28,7 +28,7 @@ type metrics struct {
 }
 
 func newMetrics(g *Gateway) *metrics {
-	h := g.hub
+	st, fo := g.state, g.fanout
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -79,27 +79,27 @@ func newMetrics(g *Gateway) *metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.rejected, m.joins, m.connects, m.replay, m.loginThrottled, m.wsRefused,
 		counter("streamviz_updates_accepted_total", "Messages on sv.> applied to a widget.",
-			func() float64 { return float64(h.counters.accepted.Load()) }),
+			func() float64 { return float64(st.accepted.Load()) }),
 		counter("streamviz_producer_conflicts_total", "Configs of a widget or the title from another producer than its previous config's (docs/protocol.md §1.5).",
-			func() float64 { return float64(h.counters.conflict.Load()) }),
+			func() float64 { return float64(st.conflict.Load()) }),
 		counter("streamviz_ws_frames_sent_total", "WebSocket messages written (each a JSON array of events).",
-			func() float64 { return float64(h.counters.frames.Load()) }),
+			func() float64 { return float64(fo.frames.Load()) }),
 		counter("streamviz_ws_bytes_sent_total", "Payload bytes of the WebSocket messages written.",
-			func() float64 { return float64(h.counters.bytes.Load()) }),
+			func() float64 { return float64(fo.bytes.Load()) }),
 		counter("streamviz_ws_slow_disconnects_total", "Sockets cut off (close 4000) for falling behind their queue bound.",
-			func() float64 { return float64(h.counters.slow.Load()) }),
+			func() float64 { return float64(fo.slow.Load()) }),
 		counter("streamviz_ws_dropped_bytes_total", "Event bytes not sent to sockets that were cut off (they resume on reconnect).",
-			func() float64 { return float64(h.counters.dropped.Load()) }),
+			func() float64 { return float64(fo.dropped.Load()) }),
 		gauge("streamviz_ws_connections", "WebSocket connections open.",
-			func() float64 { return float64(h.clientCount()) }),
+			func() float64 { return float64(fo.count()) }),
 		gauge("streamviz_ws_queued_bytes", "Event bytes waiting to be written, summed over sockets.",
-			func() float64 { return float64(h.queuedBytes()) }),
+			func() float64 { return float64(fo.queuedBytes()) }),
 		gauge("streamviz_widgets", "Widgets known.",
-			func() float64 { return float64(h.widgetCount()) }),
+			func() float64 { return float64(st.widgetCount()) }),
 		gauge("streamviz_state_bytes", "What the widgets' state costs, as counted against --max-state-bytes.",
-			func() float64 { return float64(h.stateTotal()) }),
+			func() float64 { return float64(st.stateTotal()) }),
 		gauge("streamviz_resume_log_bytes", "Memory held by the recent events kept for resuming sockets.",
-			func() float64 { return float64(h.logBytes()) }),
+			func() float64 { return float64(g.events.memBytes()) }),
 		gauge("streamviz_http_connections", "HTTP connections open (WebSockets included), when served by HTTPServer.",
 			func() float64 { return float64(g.limiterStat(func(l *connLimiter) uint64 { return uint64(l.open()) })) }),
 		counter("streamviz_http_connections_evicted_total", "Connections between requests closed to make room at a connection limit.",
@@ -144,38 +144,6 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) observeJoin(kind string, since time.Time) {
 	m.joins.WithLabelValues(kind).Inc()
 	m.replay.Observe(time.Since(since).Seconds())
-}
-
-func (h *hub) clientCount() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.clients)
-}
-
-func (h *hub) widgetCount() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.widgets)
-}
-
-func (h *hub) logBytes() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.log.bytes
-}
-
-// queuedBytes sums how far behind the log's end each socket is.
-func (h *hub) queuedBytes() uint64 {
-	h.mu.Lock()
-	list, end := h.list, h.log.total
-	h.mu.Unlock()
-	var n uint64
-	for _, c := range list {
-		if off := c.sentOff.Load(); off < end {
-			n += end - off // a resume's catch-up included: it is queued too
-		}
-	}
-	return n
 }
 
 // countRejected counts a refused message under its reason, or each new key a

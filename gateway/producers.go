@@ -43,7 +43,7 @@ func (g *Gateway) ProducerWarning(subject string, data []byte) string {
 	if json.Unmarshal(data, &in) != nil || in.Producer == "" {
 		return ""
 	}
-	was := g.hub.producerOf(id)
+	was := g.state.producerOf(id)
 	if was == "" || was == in.Producer {
 		return ""
 	}

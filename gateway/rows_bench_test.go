@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// BenchmarkRowsFold is what the hub spends per Pathway row of a groupby table
+// BenchmarkRowsFold is what the state spends per Pathway row of a groupby table
 // updated in place (per time, 100 of 1,000 keys each get a retraction and an
 // insertion), from the stored message to the folded update applied: decode,
 // fold, apply, event. ns/op is per row.
@@ -15,8 +15,9 @@ func BenchmarkRowsFold(b *testing.B) {
 		{"chart", `{"type":"chart","x":"region","y":"revenue"}`},
 	} {
 		b.Run(cfg.name, func(b *testing.B) {
-			h := newHub(1000, 100000, 64<<20, 64<<20)
-			h.limits.setDefaults()
+			limits := Limits{}
+			limits.setDefaults()
+			h := newState(1000, 100000, limits, newResumeLog(64<<20))
 			seq := uint64(0)
 			apply := func(subject string, data []byte) {
 				seq++

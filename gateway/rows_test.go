@@ -10,21 +10,24 @@ import (
 	"testing"
 )
 
-// rowsHub is a hub fed the way ingest feeds it: each step one stored message.
+// rowsHub is a state fed the way ingest feeds it: each step one stored
+// message, its events going to a resume log of its own.
 type rowsHub struct {
 	t   *testing.T
-	h   *hub
+	h   *state
+	log *resumeLog
 	seq uint64
 }
 
 func newRowsHub(t *testing.T, maxRows int) *rowsHub {
-	h := newHub(1000, maxRows, 64<<20, 64<<20)
-	h.limits.setDefaults()
-	return &rowsHub{t: t, h: h}
+	limits := Limits{}
+	limits.setDefaults()
+	log := newResumeLog(64 << 20)
+	return &rowsHub{t: t, h: newState(1000, maxRows, limits, log), log: log}
 }
 
 // feed applies steps: "cfg {...}" a config, "end T" the end marker of time T,
-// anything else a row message. It returns the errors the hub reported.
+// anything else a row message. It returns the errors the state reported.
 func (r *rowsHub) feed(id string, steps ...string) []error {
 	r.t.Helper()
 	var errs []error
@@ -78,7 +81,7 @@ func (r *rowsHub) events(id string) []string {
 
 func (r *rowsHub) eventsWithAsOf(id string) []string {
 	var out []string
-	for _, e := range r.h.log.entries {
+	for _, e := range r.log.log.entries {
 		var ev struct {
 			Type  string          `json:"type"`
 			ID    string          `json:"id"`
@@ -97,7 +100,7 @@ func (r *rowsHub) eventsWithAsOf(id string) []string {
 			out = append(out, string(ev.Data))
 		}
 	}
-	r.h.log.entries = nil
+	r.log.log.entries = nil
 	return out
 }
 

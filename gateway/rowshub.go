@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// rowsHooks is the hub's link to the rows flusher; the hub's lock guards it.
+// rowsHooks is the state's link to the rows flusher; the state's lock guards it.
 type rowsHooks struct {
 	// due asks for an end marker of id's pending time t (nil until the log is replayed).
 	due func(id string, t int64)
@@ -22,31 +22,31 @@ type rowsHooks struct {
 // marker) into the widget, creating it as a table keyed by row content when
 // it has no config yet, and fans out what changed: a data event, or a config
 // event with the whole state when the fold touched several series.
-func (h *hub) applyRows(m message, id string, c *rowChange) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.handled = m.seq
-	h.records++
-	if m.seq <= h.skip[id] {
+func (s *state) applyRows(m message, id string, c *rowChange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handled = m.seq
+	s.records++
+	if m.seq <= s.skip[id] {
 		return nil // the widget's snapshot holds it
 	}
-	w := h.widgets[id]
+	w := s.widgets[id]
 	created := false
 	if w == nil {
 		if c.end {
 			return nil // the widget went away meanwhile
 		}
-		if err := h.roomForWidget(id); err != nil {
-			h.counters.rejected.Add(1)
+		if err := s.roomForWidget(id); err != nil {
+			s.rejected.Add(1)
 			return fmt.Errorf("%s: %w", m.subject, err)
 		}
-		w = newWidget(DefaultConfig(id, TypeTable, h.history))
-		h.widgets[id] = w
-		h.stateBytes += w.bytes
+		w = newWidget(DefaultConfig(id, TypeTable, s.history))
+		s.widgets[id] = w
+		s.stateBytes += w.bytes
 		created = true
 	}
 	if w.fold == nil {
-		w.fold = newRowFold(h.maxTableRows)
+		w.fold = newRowFold(s.maxTableRows)
 		w.fold.setView(w.cfg)
 	}
 	f := w.fold
@@ -65,20 +65,20 @@ func (h *hub) applyRows(m message, id string, c *rowChange) error {
 		}
 		// An insertion must fit the byte limits (a retraction frees, so it always goes in).
 		if grow := c.row.cost() + f.bytes - before; c.diff > 0 && grow > 0 {
-			bytesErr = h.roomForRow(w, grow)
+			bytesErr = s.roomForRow(w, grow)
 		}
 		if bytesErr == nil {
 			f.add(c)
 		}
-		if h.rows.due != nil && len(f.pending) > 0 {
-			h.rows.due(id, f.pendMax)
+		if s.rows.due != nil && len(f.pending) > 0 {
+			s.rows.due(id, f.pendMax)
 		}
 	}
 	// The fold is part of the widget's cost, kept before its updates apply
 	// (a chart's cost is recounted whole there).
 	w.bytes += f.bytes - before
-	h.stateBytes += f.bytes - before
-	h.dirty[id] = struct{}{} // the fold is part of the snapshot
+	s.stateBytes += f.bytes - before
+	s.dirty[id] = struct{}{} // the fold is part of the snapshot
 	// Problems of the time folded here concern rows stored (and acknowledged)
 	// before this message, which was applied: its acknowledgement carries
 	// them as a warning. So does this row's own refusal at a byte limit (it
@@ -87,28 +87,29 @@ func (h *hub) applyRows(m message, id string, c *rowChange) error {
 	var last *Update
 	applied := 0
 	for _, u := range ups {
-		if err := h.checkData(w, u); err != nil {
+		if err := s.checkData(w, u); err != nil {
 			foldErrs = append(foldErrs, err)
 			continue
 		}
-		if n := w.admit(u, h.maxTableRows); n > 0 {
-			foldErrs = append(foldErrs, &RowsRefusedError{Subject: m.subject, Widget: id, Refused: n, Limit: h.maxTableRows})
+		if n := w.admit(u, s.maxTableRows); n > 0 {
+			foldErrs = append(foldErrs, &RowsRefusedError{Subject: m.subject, Widget: id, Refused: n, Limit: s.maxTableRows})
 		}
-		foldErrs = append(foldErrs, h.applyData(m.subject, w, u))
+		foldErrs = append(foldErrs, s.applyData(m.subject, w, u))
 		last = u
 		applied++
 	}
-	var ev []byte
+	var ev event
+	prev := s.events.last()
 	switch {
 	case created || applied > 1:
-		ev = h.configEvent(m.seq, w)
+		ev = configEvent(m.seq, prev, w)
 	case applied == 1:
-		ev = h.dataEvent(m.seq, id, last)
+		ev = dataEvent(m.seq, prev, id, last)
 	}
-	if ev != nil {
-		h.publish(m.seq, id, ev, applied == 1 && !created && (w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge))
+	if ev.b != nil {
+		s.publish(m.seq, id, ev, applied == 1 && !created && (w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge))
 	}
-	h.counters.accepted.Add(1)
+	s.accepted.Add(1)
 	var errs []error
 	if bytesErr != nil {
 		errs = append(errs, &BytesRefusedError{Subject: m.subject, Widget: id, Dropped: 1, Reason: bytesErr})
@@ -300,19 +301,25 @@ func (fl *rowsFlusher) run(stop <-chan struct{}, send func(id string, t int64)) 
 	}
 }
 
+// startRows hands the state the flusher's schedule, and schedules every
+// widget still holding a pending time (from its snapshot or the log).
+func (s *state) startRows(due func(id string, t int64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows.due = due
+	for id, w := range s.widgets {
+		if w.fold != nil && len(w.fold.pending) > 0 {
+			due(id, w.fold.pendMax)
+		}
+	}
+}
+
 // startRows starts ending pending times, once the log is replayed: every
 // widget still holding a pending time (from its snapshot or the log) gets
 // its marker too.
 func (g *Gateway) startRows() {
 	fl := &rowsFlusher{due: map[string]rowsDue{}, wake: make(chan struct{}, 1)}
-	g.hub.mu.Lock()
-	g.hub.rows.due = fl.schedule
-	for id, w := range g.hub.widgets {
-		if w.fold != nil && len(w.fold.pending) > 0 {
-			fl.schedule(id, w.fold.pendMax)
-		}
-	}
-	g.hub.mu.Unlock()
+	g.state.startRows(fl.schedule)
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()
@@ -327,12 +334,12 @@ func (g *Gateway) startRows() {
 
 // roomForRow refuses a row that would take w past the widget byte limit or
 // the widgets past the state byte limit.
-func (h *hub) roomForRow(w *widget, grow int) error {
+func (s *state) roomForRow(w *widget, grow int) error {
 	switch {
-	case w.bytes+grow > h.limits.MaxWidgetBytes:
-		return fmt.Errorf("%w: widget %q would hold more than %d bytes with this row; row left out", ErrWidgetBytes, w.cfg.ID, h.limits.MaxWidgetBytes)
-	case h.stateBytes+grow > h.limits.MaxStateBytes:
-		return fmt.Errorf("%w: the widgets' state would pass %d bytes with this row; row left out", ErrStateBytes, h.limits.MaxStateBytes)
+	case w.bytes+grow > s.limits.MaxWidgetBytes:
+		return fmt.Errorf("%w: widget %q would hold more than %d bytes with this row; row left out", ErrWidgetBytes, w.cfg.ID, s.limits.MaxWidgetBytes)
+	case s.stateBytes+grow > s.limits.MaxStateBytes:
+		return fmt.Errorf("%w: the widgets' state would pass %d bytes with this row; row left out", ErrStateBytes, s.limits.MaxStateBytes)
 	}
 	return nil
 }

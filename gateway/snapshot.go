@@ -32,10 +32,10 @@ const (
 
 // sinceCompact is how many updates arrived since the last compaction
 // (positions are not a count: logformat.go).
-func (h *hub) sinceCompact() uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.records - h.recordsCompacted
+func (s *state) sinceCompact() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.records - s.recordsCompacted
 }
 
 type widgetSnapshot struct {
@@ -46,55 +46,70 @@ type widgetSnapshot struct {
 // captureDirty encodes every widget changed since the last capture, at the
 // position gen they reflect, the last stored message they cover whole, and
 // clears the dirty set.
-func (h *hub) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for id := range h.dirty {
+func (s *state) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.dirty {
 		var body []byte
 		if id == dashboardID {
-			body = append([]byte(`{"title":`), appendString(nil, h.title)...)
-			body = append(h.appendTheme(body), '}')
-		} else if w := h.widgets[id]; w != nil {
+			body = titleSnapshot(s.title, s.theme)
+		} else if w := s.widgets[id]; w != nil {
 			body = appendWidgetSnapshot(nil, w)
 		} else {
 			continue
 		}
 		snaps = append(snaps, widgetSnapshot{id: id, body: body})
 	}
-	clear(h.dirty)
-	h.recordsCaptured = h.records
-	return h.handled, h.doneMsg, snaps
+	clear(s.dirty)
+	s.recordsCaptured = s.records
+	return s.handled, s.doneMsg, snaps
 }
 
-func (h *hub) markDirty(snaps []widgetSnapshot) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range snaps {
-		h.dirty[s.id] = struct{}{}
+func (s *state) markDirty(snaps []widgetSnapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, snap := range snaps {
+		s.dirty[snap.id] = struct{}{}
 	}
+}
+
+// compacted records that the log is purged up to gen, and the updates
+// captured then no longer count towards the next compaction.
+func (s *state) compacted(gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.compactedTo = gen
+	s.recordsCompacted = s.recordsCaptured
+}
+
+// compactedAt is where the log is purged up to.
+func (s *state) compactedAt() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.compactedTo
 }
 
 // compact writes the changed widgets to SV_SNAP, then purges the log up to
 // the position they cover. A crash between the two leaves both, and the
 // next start skips log messages that a widget's snapshot already holds.
 func (g *Gateway) compact(ctx context.Context) error {
-	gen, done, snaps := g.hub.captureDirty()
-	if len(snaps) == 0 && gen == g.compactedAt() {
+	gen, done, snaps := g.state.captureDirty()
+	if len(snaps) == 0 && gen == g.state.compactedAt() {
 		return nil
 	}
 	// The index goes first: if the store later loses the tail of SV_SNAP,
 	// it is what survives to say which snapshots went with it.
-	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: indexID, body: g.hub.snapshotIndex(gen, snaps)}); err != nil {
-		g.hub.markDirty(snaps)
+	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: indexID, body: g.state.snapshotIndex(gen, snaps)}); err != nil {
+		g.state.markDirty(snaps)
 		return err
 	}
 	for i, s := range snaps {
 		if err := g.writeSnapshot(ctx, gen, s); err != nil {
-			g.hub.markDirty(snaps[i:])
+			g.state.markDirty(snaps[i:])
 			return err
 		}
 	}
-	g.hub.noteSnapshots(gen, snaps)
+	g.state.noteSnapshots(gen, snaps)
 	// Only stored messages whose every record the snapshots hold go, and
 	// the last of them stays: after a restart its records tell where the
 	// positions are (the snapshots' skip its updates), so a client holding
@@ -104,17 +119,8 @@ func (g *Gateway) compact(ctx context.Context) error {
 			return fmt.Errorf("purge %s below %d: %w", broker.LogStream, done, err)
 		}
 	}
-	g.hub.mu.Lock()
-	g.hub.compactedAt = gen
-	g.hub.recordsCompacted = g.hub.recordsCaptured
-	g.hub.mu.Unlock()
+	g.state.compacted(gen)
 	return nil
-}
-
-func (g *Gateway) compactedAt() uint64 {
-	g.hub.mu.Lock()
-	defer g.hub.mu.Unlock()
-	return g.hub.compactedAt
 }
 
 func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapshot) error {
@@ -156,25 +162,25 @@ type snapIndex struct {
 }
 
 // snapshotIndex is the index as it will be once snaps are written at gen.
-func (h *hub) snapshotIndex(gen uint64, snaps []widgetSnapshot) []byte {
-	h.mu.Lock()
-	idx := snapIndex{Gen: gen, Widgets: make(map[string]uint64, len(h.snapGen)+len(snaps))}
-	for id, g := range h.snapGen {
+func (s *state) snapshotIndex(gen uint64, snaps []widgetSnapshot) []byte {
+	s.mu.Lock()
+	idx := snapIndex{Gen: gen, Widgets: make(map[string]uint64, len(s.snapGen)+len(snaps))}
+	for id, g := range s.snapGen {
 		idx.Widgets[id] = g
 	}
-	h.mu.Unlock()
-	for _, s := range snaps {
-		idx.Widgets[s.id] = gen
+	s.mu.Unlock()
+	for _, snap := range snaps {
+		idx.Widgets[snap.id] = gen
 	}
 	b, _ := json.Marshal(idx) // strings and integers: cannot fail
 	return b
 }
 
-func (h *hub) noteSnapshots(gen uint64, snaps []widgetSnapshot) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range snaps {
-		h.snapGen[s.id] = gen
+func (s *state) noteSnapshots(gen uint64, snaps []widgetSnapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, snap := range snaps {
+		s.snapGen[snap.id] = gen
 	}
 }
 
@@ -284,7 +290,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 			}
 			continue
 		}
-		if err := g.hub.restore(id, gen, body); err != nil {
+		if err := g.state.restore(id, gen, body); err != nil {
 			g.log.Warn("ignoring unreadable snapshot", "widget", id, "err", err)
 			continue
 		}
@@ -355,9 +361,9 @@ func newestComplete(gens map[uint64]*snapParts) (uint64, []byte) {
 
 // restore installs one widget (or the dashboard title) from its snapshot,
 // and remembers gen so the log messages it already holds are not applied twice.
-func (h *hub) restore(id string, gen uint64, body []byte) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+func (s *state) restore(id string, gen uint64, body []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if id == dashboardID {
 		var t struct {
 			Title string          `json:"title"`
@@ -366,38 +372,38 @@ func (h *hub) restore(id string, gen uint64, body []byte) error {
 		if err := json.Unmarshal(body, &t); err != nil {
 			return err
 		}
-		h.title = t.Title
-		h.theme = nil
+		s.title = t.Title
+		s.theme = nil
 		if len(t.Theme) > 0 && string(t.Theme) != "null" {
-			h.theme = append([]byte(nil), t.Theme...)
+			s.theme = append([]byte(nil), t.Theme...)
 		}
-		h.skip[id], h.snapGen[id] = gen, gen
+		s.skip[id], s.snapGen[id] = gen, gen
 		return nil
 	}
-	var s struct {
+	var v struct {
 		Config json.RawMessage `json:"config"`
 		State  json.RawMessage `json:"state"`
 	}
-	if err := json.Unmarshal(body, &s); err != nil {
+	if err := json.Unmarshal(body, &v); err != nil {
 		return err
 	}
-	cfg, err := DecodeConfig(id, s.Config, h.history)
+	cfg, err := DecodeConfig(id, v.Config, s.history)
 	if err != nil {
 		return err
 	}
 	w := newWidget(cfg)
-	if err := w.loadState(s.State); err != nil {
+	if err := w.loadState(v.State); err != nil {
 		return err
 	}
-	if err := w.loadFold(body, h.maxTableRows); err != nil {
+	if err := w.loadFold(body, s.maxTableRows); err != nil {
 		return err
 	}
 	// Restored whatever the limits: it was accepted under them, or under
 	// larger ones before a restart; only growth is refused.
 	w.bytes = w.measure()
-	h.stateBytes += w.bytes
-	h.widgets[id] = w
-	h.skip[id], h.snapGen[id] = gen, gen
+	s.stateBytes += w.bytes
+	s.widgets[id] = w
+	s.skip[id], s.snapGen[id] = gen, gen
 	return nil
 }
 

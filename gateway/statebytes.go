@@ -158,27 +158,27 @@ func (e *BytesRefusedError) Unwrap() error { return e.Reason }
 
 // roomForWidget refuses a new widget past Limits.MaxWidgets. The hub's
 // lock is held.
-func (h *hub) roomForWidget(id string) error {
-	if len(h.widgets) >= h.limits.MaxWidgets {
-		return fmt.Errorf("%w: %d widgets exist, the most there may be; %q is not created", ErrTooManyWidgets, h.limits.MaxWidgets, id)
+func (s *state) roomForWidget(id string) error {
+	if len(s.widgets) >= s.limits.MaxWidgets {
+		return fmt.Errorf("%w: %d widgets exist, the most there may be; %q is not created", ErrTooManyWidgets, s.limits.MaxWidgets, id)
 	}
 	return nil
 }
 
 // checkData is widget.check plus the chart limits. The hub's lock is held.
-func (h *hub) checkData(w *widget, u *Update) error {
+func (s *state) checkData(w *widget, u *Update) error {
 	if err := w.check(u); err != nil {
 		return err
 	}
-	return w.checkChart(u.Chart, h.limits, h.limits.MaxStateBytes-h.stateBytes)
+	return w.checkChart(u.Chart, s.limits, s.limits.MaxStateBytes-s.stateBytes)
 }
 
 // applyData applies u (already admitted by row count) within the byte
 // limits and keeps the costs up to date; it reports table ops left out.
 // The hub's lock is held.
-func (h *hub) applyData(subject string, w *widget, u *Update) error {
+func (s *state) applyData(subject string, w *widget, u *Update) error {
 	before := w.bytes
-	dropped, delta, why := w.admitRowBytes(u, h.limits.MaxWidgetBytes, h.limits.MaxStateBytes-h.stateBytes)
+	dropped, delta, why := w.admitRowBytes(u, s.limits.MaxWidgetBytes, s.limits.MaxStateBytes-s.stateBytes)
 	w.apply(u)
 	switch {
 	case u.Table != nil:
@@ -186,7 +186,7 @@ func (h *hub) applyData(subject string, w *widget, u *Update) error {
 	case u.Chart != nil:
 		w.bytes = widgetCost + w.chartCost() + w.fold.size()
 	}
-	h.stateBytes += w.bytes - before
+	s.stateBytes += w.bytes - before
 	if dropped == 0 {
 		return nil
 	}
@@ -194,16 +194,16 @@ func (h *hub) applyData(subject string, w *widget, u *Update) error {
 }
 
 // stateTotal and widgetBytes read the costs, for tests and metrics.
-func (h *hub) stateTotal() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.stateBytes
+func (s *state) stateTotal() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stateBytes
 }
 
-func (h *hub) widgetBytes(id string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if w := h.widgets[id]; w != nil {
+func (s *state) widgetBytes(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w := s.widgets[id]; w != nil {
 		return w.bytes
 	}
 	return 0

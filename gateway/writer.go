@@ -368,7 +368,7 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
 // and reason, and the publisher told why when it asked for an acknowledgement.
 func (w *writer) refuse(m *nats.Msg, err error) {
 	w.g.noteRejected(m.Subject, 0, err)
-	w.g.hub.counters.rejected.Add(1)
+	w.g.state.countRejected()
 	code := 400
 	if errors.Is(err, ErrTooLarge) {
 		code = 413
