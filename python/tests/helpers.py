@@ -188,14 +188,8 @@ class DashClient:
         if t == "title":
             self.title = ev["title"]
             return set()
-        wid = ev["id"]
-        if t == "config":
-            self.widgets[wid] = {"config": ev["config"], "state": ev["state"]}
-            return {wid}
-        if t == "data":
-            w = self.widgets[wid]
-            apply_data(w, ev["data"])
-            return {wid}
+        if t in ("config", "data"):
+            return fold_event(self.widgets, ev)
         self.errors.append(f"unknown event type {t!r}")
         return set()
 
@@ -241,6 +235,18 @@ class DashClient:
         with contextlib.suppress(Exception):
             self.ws.close()
         self.thread.join(5)
+
+
+def fold_event(widgets: dict[str, dict], ev: dict) -> set[str]:
+    """Applies a config or data event (protocol §2.2) to widgets ({id: {"config", "state"}}) like the
+    browser; returns the ids it changed. testdata/protocol pins it to the server's fold."""
+    wid = ev["id"]
+    if ev["type"] == "config":
+        # The event carries the whole state after the change.
+        widgets[wid] = {"config": ev["config"], "state": ev["state"]}
+    else:
+        apply_data(widgets[wid], ev["data"])
+    return {wid}
 
 
 def apply_data(w: dict, d: dict) -> None:

@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/streamviz/streamviz/protocol"
+)
+
+// protocolFixture is one file of testdata/protocol: messages as published,
+// the events each must produce and whether it is refused, and the state
+// every widget ends in. The same files run against the browser's fold
+// (web/test/fixtures.test.mjs) and the Python tests' (python/tests/test_protocol_fixtures.py),
+// so the three cannot drift apart.
+type protocolFixture struct {
+	Description string `json:"description"`
+	Server      struct {
+		History      int `json:"history"`
+		MaxTableRows int `json:"max_table_rows"`
+	} `json:"server"`
+	Steps []struct {
+		Publish  string          `json:"publish"`
+		Payload  json.RawMessage `json:"payload"`
+		Rejected string          `json:"rejected,omitempty"`
+		Events   []any           `json:"events"`
+	} `json:"steps"`
+	State map[string]any `json:"state"`
+}
+
+// fixtureNow stamps values that carry no ts; every fixture gives one.
+const fixtureNow = 1e12
+
+func TestProtocolFixturesFoldIntoTheirEventsAndState(t *testing.T) {
+	files, err := filepath.Glob("../testdata/protocol/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures in testdata/protocol: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fx protocolFixture
+			if err := json.Unmarshal(raw, &fx); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			got := foldFixture(t, &fx)
+			if os.Getenv("STREAMVIZ_WRITE_FIXTURES") != "" {
+				b, _ := json.MarshalIndent(got, "", "  ")
+				if err := os.WriteFile(file, append(b, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			for i, step := range fx.Steps {
+				if step.Rejected != got.Steps[i].Rejected {
+					t.Errorf("step %d (%s %s): refused %q, want %q", i, step.Publish, step.Payload, got.Steps[i].Rejected, step.Rejected)
+				}
+				if !reflect.DeepEqual(normalizeJSON(t, step.Events), normalizeJSON(t, got.Steps[i].Events)) {
+					t.Errorf("step %d (%s %s): events\n got %s\nwant %s", i, step.Publish, step.Payload, mustMarshal(t, got.Steps[i].Events), mustMarshal(t, step.Events))
+				}
+			}
+			if !reflect.DeepEqual(normalizeJSON(t, fx.State), normalizeJSON(t, got.State)) {
+				t.Errorf("state\n got %s\nwant %s", mustMarshal(t, got.State), mustMarshal(t, fx.State))
+			}
+		})
+	}
+}
+
+// foldFixture applies the fixture's messages to a state owner and returns
+// the fixture as this fold fills it in.
+func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
+	t.Helper()
+	limits := Limits{}
+	limits.setDefaults()
+	events := newResumeLog(64 << 20)
+	events.start("fixture", 0)
+	st := newState(fx.Server.History, fx.Server.MaxTableRows, limits, events)
+	out := *fx
+	out.Steps = append(out.Steps[:0:0], fx.Steps...)
+	seen := 0
+	for i := range out.Steps {
+		step := &out.Steps[i]
+		err := st.apply(message{seq: uint64(i + 1), subject: step.Publish, data: step.Payload, ms: fixtureNow})
+		step.Rejected = ""
+		if err != nil {
+			step.Rejected = protocol.RejectReason(err)
+		}
+		step.Events = []any{}
+		for _, e := range events.log.entries[seen:] {
+			var ev map[string]any
+			if err := json.Unmarshal(e.ev, &ev); err != nil {
+				t.Fatalf("step %d: event %s is not JSON: %v", i, e.ev, err)
+			}
+			// Positions depend on where the messages are stored; the
+			// browser's and Python's folds number events themselves.
+			delete(ev, "seq")
+			delete(ev, "prev")
+			step.Events = append(step.Events, ev)
+		}
+		seen = len(events.log.entries)
+	}
+	out.State = map[string]any{}
+	for id := range st.widgets {
+		b, _ := st.widgetJSON(id)
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		out.State[id] = v
+	}
+	return out
+}
+
+func normalizeJSON(t *testing.T, v any) any {
+	t.Helper()
+	var out any
+	if err := json.Unmarshal(mustMarshal(t, v), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSpace(buf.Bytes())
+}
