@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -194,39 +193,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	if err := f.sec.apply(&bcfg); err != nil {
 		return err
 	}
-	b, err := broker.Start(ctx, bcfg)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-
 	gcfg := gateway.Config{History: f.history, Logger: log,
 		MaxMessageBytes: f.maxMessageBytes, MaxTableRows: f.maxTableRows,
 		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath}
 	f.limits.apply(&gcfg, ln.Addr().String())
-	g, err := gateway.New(b.Conn(), gcfg)
+	s, err := gateway.StartServer(ctx, gateway.ServerConfig{Listener: ln, Broker: bcfg, Gateway: gcfg, TLS: tlsCfg})
 	if errors.Is(err, gateway.ErrBadConfig) {
 		return fmt.Errorf("%w: --embed-origins, --public-url or --base-path: %w", errUsage, err)
 	}
 	if err != nil {
 		return err
 	}
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = g.Start(startCtx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	srv, httpLn := g.HTTPServer(ln)
-	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	scheme := "http"
-	if tlsCfg != nil {
-		scheme, httpLn = "https", tls.NewListener(httpLn, tlsCfg)
-	}
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(httpLn) }()
-
-	dashURL := scheme + "://" + ln.Addr().String() + "/" + strings.TrimPrefix(g.BasePath(), "/")
+	b := s.Broker
+	dashURL := s.URL()
 	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "url": dashURL, "nats": b.ClientURL()})
 	fmt.Fprintln(stdout, string(ready))
 	log.Info("serving", "dashboard", dashURL, "nats", b.ClientURL(), "embedded", b.Embedded(), "token", token != "")
@@ -243,7 +222,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case err := <-srvErr:
+	case err := <-s.Served():
 		runErr = fmt.Errorf("http server: %w", err)
 	case err := <-feedErr:
 		if err != nil {
@@ -251,16 +230,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 		}
 	}
 	stopFeed()
-	return errors.Join(runErr, shutdown(srv, g, b))
-}
-
-// shutdown closes sockets with a close frame, stops HTTP, writes a final
-// snapshot, drains NATS and flushes the store, within a bounded time.
-func shutdown(srv *http.Server, g *gateway.Gateway, b *broker.Broker) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Sockets get a close frame, HTTP stops, the final snapshot is written,
+	// NATS drains and the store is flushed, within a bounded time.
+	closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	gerr := g.Close(ctx)
-	herr := srv.Shutdown(ctx)
-	berr := b.Close()
-	return errors.Join(gerr, herr, berr)
+	return errors.Join(runErr, s.Close(closeCtx))
 }

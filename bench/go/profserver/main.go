@@ -1,6 +1,6 @@
 // Command profserver is the benchmark's profiling build of the server: the
-// broker and gateway assembled as cmd/streamviz/serve.go does (same packages,
-// same defaults), plus net/http/pprof, a goroutine count, and CPU-profile
+// composition cmd/streamviz/serve.go runs (gateway.StartServer, same
+// defaults), plus net/http/pprof, a goroutine count, and CPU-profile
 // start/stop endpoints so the harness can profile exactly its measured phase.
 // It prints the same JSON ready line. Not for production: pprof is open.
 package main
@@ -67,37 +67,24 @@ func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool, syncEv
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
-	b, err := broker.Start(ctx, broker.Config{Addr: natsAddr, DataDir: dataDir, SyncInterval: syncEvery,
-		Logger: log})
+	s, err := gateway.StartServer(ctx, gateway.ServerConfig{Listener: ln, Wrap: withProfiling,
+		Broker:  broker.Config{Addr: natsAddr, DataDir: dataDir, SyncInterval: syncEvery},
+		Gateway: gateway.Config{History: history, Logger: log}})
 	if err != nil {
+		ln.Close()
 		return err
 	}
-	defer b.Close()
-	g, err := gateway.New(b.Conn(), gateway.Config{History: history, Logger: log})
-	if err != nil {
-		return err
-	}
-	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = g.Start(startCtx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: withProfiling(g.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "nats": b.ClientURL()})
+	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "nats": s.Broker.ClientURL()})
 	fmt.Println(string(ready))
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-s.Served():
+		fmt.Fprintln(os.Stderr, "profserver: http:", err)
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
-	gerr := g.Close(sctx)
-	_ = srv.Shutdown(sctx)
-	if gerr != nil {
-		return gerr
-	}
-	return nil
+	return s.Close(sctx)
 }
 
 // withProfiling mounts pprof and the bench endpoints beside the gateway's routes.
