@@ -107,7 +107,7 @@ func (s *state) applyRows(m message, id string, c *rowChange) error {
 		ev = dataEvent(m.seq, prev, id, last)
 	}
 	if ev.b != nil {
-		s.publish(m.seq, id, ev, applied == 1 && !created && (w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge))
+		s.publish(m.seq, prev, id, ev, applied == 1 && !created && (w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge))
 	}
 	s.accepted.Add(1)
 	var errs []error

@@ -121,6 +121,7 @@ func (s *state) applyDecoded(m message, d decoded) error {
 	s.records++
 	replaying := m.seq <= s.skip[id]
 	w := s.widgets[id]
+	prev := s.events.last() // the next event's "prev": only the state appends, under its lock
 	var (
 		ev       event
 		latest   bool  // a stat or gauge value: a later one in the same frame supersedes it
@@ -148,7 +149,7 @@ func (s *state) applyDecoded(m message, d decoded) error {
 			w.setConfig(cfg)
 			s.stateBytes += w.bytes - before
 		}
-		ev = configEvent(m.seq, s.events.last(), w)
+		ev = configEvent(m.seq, prev, w)
 	case w == nil:
 		if err := s.roomForWidget(id); err != nil {
 			s.rejected.Add(1)
@@ -163,7 +164,7 @@ func (s *state) applyDecoded(m message, d decoded) error {
 		s.stateBytes += w.bytes
 		refused = w.admit(upd, s.maxTableRows)
 		bytesErr = s.applyData(m.subject, w, upd)
-		ev = configEvent(m.seq, s.events.last(), w)
+		ev = configEvent(m.seq, prev, w)
 	default:
 		if err := s.checkData(w, upd); err != nil {
 			s.rejected.Add(1)
@@ -174,12 +175,12 @@ func (s *state) applyDecoded(m message, d decoded) error {
 		}
 		refused = w.admit(upd, s.maxTableRows)
 		bytesErr = s.applyData(m.subject, w, upd)
-		ev = dataEvent(m.seq, s.events.last(), id, upd)
+		ev = dataEvent(m.seq, prev, id, upd)
 		latest = w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge
 	}
 	if ev.b != nil {
 		s.dirty[id] = struct{}{}
-		s.publish(m.seq, id, ev, latest)
+		s.publish(m.seq, prev, id, ev, latest)
 	}
 	s.accepted.Add(1)
 	if refused > 0 {
@@ -191,8 +192,8 @@ func (s *state) applyDecoded(m message, d decoded) error {
 // publish hands an event to the log. Only a replay below the restored floor
 // can carry a position the log already passed: it changes state but sends
 // nothing, as positions never go backwards. Call with s.mu held.
-func (s *state) publish(seq uint64, id string, ev event, latest bool) {
-	s.events.append(logEntry{seq: seq, prev: s.events.last(), latest: latest, id: id, ev: ev.b, head: ev.head})
+func (s *state) publish(seq, prev uint64, id string, ev event, latest bool) {
+	s.events.append(logEntry{seq: seq, prev: prev, latest: latest, id: id, ev: ev.b, head: ev.head})
 }
 
 // RowsRefusedError reports a table update that was applied except for
@@ -271,7 +272,8 @@ func (s *state) setTitle(seq uint64, title *string, hasTheme bool, theme []byte,
 		s.theme = theme
 	}
 	s.dirty[dashboardID] = struct{}{}
-	s.publish(seq, "", titleEvent(seq, s.events.last(), s.title, s.theme), false)
+	prev := s.events.last()
+	s.publish(seq, prev, "", titleEvent(seq, prev, s.title, s.theme), false)
 	s.accepted.Add(1)
 	return nil
 }
