@@ -1,6 +1,20 @@
 // Package gateway folds the widget updates on the bus into bounded state,
 // fans them out to browsers over WebSocket, replays state on connect and
-// resume, and serves the dashboard. Mount Handler in any http.Server.
+// resume, and serves the dashboard. Mount Handler in any http.Server, or
+// start the whole server (bus, gateway, HTTP) with StartServer.
+//
+// One update's way through, and who owns each step (each with its own lock;
+// Gateway wires them and none writes another's fields):
+//
+//   - writer.go, ingest.go: updates taken off sv.>, validated (protocol.go,
+//     config.go), stored in the log in batches and read back in order;
+//   - state.go (the state owner): folds each into its widget (widget.go) and
+//     turns it into an event; event.go is the one place events are encoded;
+//     snapshot.go writes and restores the state;
+//   - resume.go (the resume log): keeps recent events with their Position
+//     (epoch, seq) and decides whether a reconnecting socket resumes;
+//   - fanout.go, client.go (the fan-out): the sockets, the pacer that turns
+//     the log's new events into shared frames, and the slow-socket policy.
 package gateway
 
 import (

@@ -14,7 +14,7 @@ import (
 
 // metrics are the gateway's Prometheus series (docs/protocol.md §4,
 // /metrics). Each gateway has its own registry, so several can live in one
-// process; counters the hub keeps anyway are read at scrape time instead of
+// process; counters the state and the fan-out keep anyway are read at scrape time instead of
 // being counted twice on the hot path.
 type metrics struct {
 	reg      *prometheus.Registry

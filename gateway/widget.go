@@ -9,7 +9,7 @@ import (
 )
 
 // widget is one widget's config and bounded state (docs/protocol.md §3).
-// The hub's lock guards it.
+// The state's lock guards it (state.go).
 type widget struct {
 	cfg *WidgetConfig
 
@@ -36,7 +36,7 @@ type widget struct {
 
 	// encoded caches appendConfigState's output; nil after any change.
 	encoded []byte
-	// bytes is what the state costs (statebytes.go), kept up to date by the hub.
+	// bytes is what the state costs (statebytes.go), kept up to date by the state.
 	bytes int
 
 	fold *rowFold // the Pathway rows that feed it (rowsfold.go); nil when none came
