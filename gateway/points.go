@@ -104,7 +104,7 @@ func parsePointX(b []byte, i int) (Time, int, bool) {
 	}
 	if b[i] == '"' {
 		// A string is a time or, in a category chart, a category: the
-		// reference decoder keeps its text for the hub to decide.
+		// reference decoder keeps its text for the state to decide.
 		return 0, i, false
 	}
 	end := numberEnd(b, i)

@@ -10,12 +10,12 @@ import (
 // Two pipelines that both declare a widget with the same id (or both set
 // the dashboard's title) write to the same widget, which then shows
 // whichever wrote last. A config names its producer (docs/protocol.md
-// §1.5); the hub remembers who published each widget's latest config, and
+// §1.5); the state remembers who published each widget's latest config, and
 // a config from another producer is logged here, once a minute per widget,
 // and counted in /metrics. ProducerWarning gives a publisher the same news
 // in the reply to its config.
 
-// logConflict is the hub's onConflict: it runs with the hub's lock held.
+// logConflict is the state's onConflict: it runs with the state's lock held.
 func (g *Gateway) logConflict(id, was, now string) {
 	if g.rejects.allow("producer:" + id) {
 		what := fmt.Sprintf("widget %q", id)
@@ -29,7 +29,7 @@ func (g *Gateway) logConflict(id, was, now string) {
 
 // ProducerWarning is the warning a publisher gets for the config it
 // publishes to subject when another producer declared that widget (or the
-// title) before; "" when there is none. It looks at what the hub has
+// title) before; "" when there is none. It looks at what the state has
 // applied so far, so a config published in the same instant as the other
 // may go unwarned here; the gateway's log still names both.
 func (g *Gateway) ProducerWarning(subject string, data []byte) string {

@@ -485,7 +485,7 @@ func (c *ChartUpdate) forAxis(category bool) error {
 // TableUpdate is a batch of row operations applied atomically.
 type TableUpdate struct {
 	Ops []TableOp
-	// Refused is set by the hub (never decoded) when the update changed how
+	// Refused is set by the state (never decoded) when the update changed how
 	// many keys the full table refused: the count after it.
 	Refused *int
 }

@@ -52,7 +52,7 @@ func (w *widget) chartCost() int {
 }
 
 // checkChart refuses a chart update that would add a series past
-// maxSeries, or take the widget past maxBytes or the hub's state past
+// maxSeries, or take the widget past maxBytes or all widgets' state past
 // room more than it has: projected from the points it brings, as if none
 // replaced another, so it errs on the safe side.
 func (w *widget) checkChart(c *ChartUpdate, lim Limits, room int) error {
@@ -91,7 +91,7 @@ func (w *widget) checkChart(c *ChartUpdate, lim Limits, room int) error {
 }
 
 // admitRowBytes drops from a table update the ops that would take the
-// widget past maxBytes, or the hub past room: new rows and updates of live
+// widget past maxBytes, or the state past room: new rows and updates of live
 // ones alike (deletes always fit). It returns how many it dropped, why, and
 // what the kept ops change the widget's cost by.
 func (w *widget) admitRowBytes(u *Update, maxBytes, room int) (dropped, delta int, why error) {
@@ -156,7 +156,7 @@ func (e *BytesRefusedError) Error() string {
 
 func (e *BytesRefusedError) Unwrap() error { return e.Reason }
 
-// roomForWidget refuses a new widget past Limits.MaxWidgets. The hub's
+// roomForWidget refuses a new widget past Limits.MaxWidgets. The state's
 // lock is held.
 func (s *state) roomForWidget(id string) error {
 	if len(s.widgets) >= s.limits.MaxWidgets {
@@ -165,7 +165,7 @@ func (s *state) roomForWidget(id string) error {
 	return nil
 }
 
-// checkData is widget.check plus the chart limits. The hub's lock is held.
+// checkData is widget.check plus the chart limits. The state's lock is held.
 func (s *state) checkData(w *widget, u *Update) error {
 	if err := w.check(u); err != nil {
 		return err
@@ -175,7 +175,7 @@ func (s *state) checkData(w *widget, u *Update) error {
 
 // applyData applies u (already admitted by row count) within the byte
 // limits and keeps the costs up to date; it reports table ops left out.
-// The hub's lock is held.
+// The state's lock is held.
 func (s *state) applyData(subject string, w *widget, u *Update) error {
 	before := w.bytes
 	dropped, delta, why := w.admitRowBytes(u, s.limits.MaxWidgetBytes, s.limits.MaxStateBytes-s.stateBytes)

@@ -24,7 +24,7 @@ type decoded struct {
 
 // decodeMessage checks and decodes one message on sv.>: its subject, JSON
 // and shape. The ingest path runs it before storing (a publisher is told at
-// once what is wrong), the hub again when applying what the log holds.
+// once what is wrong), the state again when applying what the log holds.
 func decodeMessage(subject string, data []byte, ms float64, history int) (decoded, error) {
 	id, kind, err := parseSubject(subject)
 	if err != nil {
