@@ -210,7 +210,9 @@ func (l Limits) maxSockets() int { return max(1, l.MaxConns-max(1, l.MaxConns/10
 // Handshakes under way count too, each until next has returned (by then
 // its socket has joined the fan-out or is gone): checked against the joined
 // sockets alone, handshakes arriving together all passed and took every
-// connection. A socket may be counted twice for a moment, never missed.
+// connection. A socket is counted twice while its first message is being
+// written, so at the edge of the share a handshake may be refused a moment
+// early (503; the page retries); none is ever let past it.
 func (g *Gateway) limitSockets(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		pending := g.handshakes.Add(1) - 1
