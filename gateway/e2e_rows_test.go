@@ -7,8 +7,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
+)
+
+// rowsTestLinger is the RowsLinger of tests whose assertions need each
+// Pathway time's rows folded together: far beyond any stall of a loaded
+// machine between two rows of one time, so only a later time ends one.
+// The last time of a run is folded after it, so waits for it use rowsWait.
+const (
+	rowsTestLinger = 3 * time.Second
+	rowsWait       = rowsTestLinger + waitTimeout
 )
 
 // pathwayRow is a message as pw.io.nats.write(table, uri, topic, format="json")
@@ -26,7 +36,7 @@ func pathwayRow(subject string, diff int, time int64, cols string) *nats.Msg {
 // JetStream (with it, acknowledged by the gateway); the table ends as
 // Pathway's result and an update never reaches a browser as a delete.
 func TestE2ERowsFromTwoPublishersCoreAndJetStreamFoldIntoOneTable(t *testing.T) {
-	e := startEnv(t, Config{})
+	e := startEnv(t, Config{RowsLinger: rowsTestLinger})
 	e.publishAndWait(t, "sv.orders.config", `{"type":"table","key":["region"],"title":"Orders"}`)
 	ws := e.dial(t)
 	ws.first(t, "snapshot")
@@ -63,7 +73,7 @@ func TestE2ERowsFromTwoPublishersCoreAndJetStreamFoldIntoOneTable(t *testing.T) 
 		t.Fatal(err)
 	}
 	want := `{"rows":{"eu":{"region":"eu","amount":12},"us":{"region":"us","amount":21}},"as_of":6}`
-	eventually(t, waitTimeout, func() bool { return jsonEqual(t, e.widgetState(t, "orders"), []byte(want)) },
+	eventually(t, rowsWait, func() bool { return jsonEqual(t, e.widgetState(t, "orders"), []byte(want)) },
 		"the table never became Pathway's result")
 	evs := ws.waitUntil(t, "apac deleted", func(evs []wsEvent) bool {
 		for _, ev := range evs {
@@ -127,7 +137,8 @@ func TestE2ERowsRefusesWhatIsNotARow(t *testing.T) {
 // (stored and acknowledged before) rides along as a warning, never as an
 // error that would make Pathway's JetStream writer resend a row already folded.
 func TestE2ERowsAckCarriesAnEarlierRowsProblemAsAWarning(t *testing.T) {
-	e := startEnv(t, Config{})
+	// Time 2 must still be pending when the row of time 4 ends it.
+	e := startEnv(t, Config{RowsLinger: rowsTestLinger})
 	e.publishAndWait(t, "sv.c.config", `{"type":"chart","x":"x","y":"y"}`)
 	ack := func(diff int, time int64, cols string) map[string]any {
 		t.Helper()
@@ -148,7 +159,45 @@ func TestE2ERowsAckCarriesAnEarlierRowsProblemAsAWarning(t *testing.T) {
 	if b["stream"] != "SV" || b["error"] != nil || !strings.Contains(fmt.Sprint(b["warning"]), `column "y" holds "high", not a number`) {
 		t.Fatalf("the row that ended the time: %v", b)
 	}
-	eventually(t, waitTimeout, func() bool {
+	eventually(t, rowsWait, func() bool {
 		return jsonEqual(t, e.widgetState(t, "c"), []byte(`{"points":[[2,5]],"as_of":4}`))
 	}, "the readable row is shown")
+}
+
+// Config.RowsLinger decides when a time with no successor is shown: with a
+// linger of an hour a pending time is folded only by a later time's row
+// (and that later time stays pending); with a short one the last time is
+// folded on its own once the widget has had no rows for that long.
+func TestE2ERowsLingerEndsATimeWithoutSuccessorOnlyOnceItPassed(t *testing.T) {
+	row := func(t *testing.T, e *testEnv, time int64, region string, amount int) {
+		t.Helper()
+		if _, err := e.js.PublishMsg(context.Background(), pathwayRow("sv.orders.rows", 1, time, fmt.Sprintf(`"region":%q,"amount":%d`, region, amount))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("an hour: only a later time ends one", func(t *testing.T) {
+		e := startEnv(t, Config{RowsLinger: time.Hour})
+		e.publishAndWait(t, "sv.orders.config", `{"type":"table","key":["region"]}`)
+		row(t, e, 2, "eu", 10)
+		// Acknowledged means applied: the row is held, and an hour is far off.
+		if st := e.widgetState(t, "orders"); strings.Contains(string(st), "eu") {
+			t.Fatalf("a time with no successor was shown before the linger passed: %s", st)
+		}
+		row(t, e, 4, "us", 20)
+		want := `{"rows":{"eu":{"region":"eu","amount":10}},"as_of":2}`
+		eventually(t, waitTimeout, func() bool { return jsonEqual(t, e.widgetState(t, "orders"), []byte(want)) },
+			"the row of time 4 never ended time 2")
+		if st := e.widgetState(t, "orders"); !jsonEqual(t, st, []byte(want)) {
+			t.Fatalf("time 4 was shown before the linger passed or a later time came: %s", st)
+		}
+	})
+	t.Run("10ms: the last time is shown on its own", func(t *testing.T) {
+		e := startEnv(t, Config{RowsLinger: 10 * time.Millisecond})
+		e.publishAndWait(t, "sv.orders.config", `{"type":"table","key":["region"]}`)
+		row(t, e, 2, "eu", 10)
+		row(t, e, 4, "us", 20)
+		want := `{"rows":{"eu":{"region":"eu","amount":10},"us":{"region":"us","amount":20}},"as_of":4}`
+		eventually(t, waitTimeout, func() bool { return jsonEqual(t, e.widgetState(t, "orders"), []byte(want)) },
+			"the last time was never folded after the linger")
+	})
 }

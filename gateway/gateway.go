@@ -69,6 +69,13 @@ type Config struct {
 	// StoreDir is the directory of the JetStream store, watched for free
 	// space; "" (the default, e.g. an external bus) watches nothing.
 	StoreDir string
+	// RowsLinger is how long a widget fed by Pathway rows (sv.<widget>.rows)
+	// waits for more rows of its pending time, after the last one, before
+	// folding it (docs/protocol.md §1.6): a time with a successor is folded
+	// when the successor's first row arrives, so this only delays the last
+	// time of a run or of a pause. Longer keeps a slow or stalled writer's
+	// time whole; shorter shows that last time sooner. Default 100 ms.
+	RowsLinger time.Duration
 	// MinFreeBytes is the free space kept on StoreDir's disk: below it
 	// updates are refused (publishers get an error, /healthz 503) until
 	// space is freed. Default 64 MiB; negative disables the check.
@@ -136,6 +143,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DedupWindow <= 0 {
 		c.DedupWindow = 2 * time.Minute
+	}
+	if c.RowsLinger <= 0 {
+		c.RowsLinger = DefaultRowsLinger
 	}
 	if c.MinFreeBytes == 0 {
 		c.MinFreeBytes = 64 << 20

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rowsHub is a state fed the way ingest feeds it: each step one stored
@@ -483,5 +485,37 @@ func TestRowsCountAgainstTheByteLimitsAndTheTotalStaysExact(t *testing.T) {
 	exact("after retracting every row")
 	if s := r.state("w"); s != `{"rows":{}}` || len(r.h.widgets["w"].fold.live) != 0 || r.h.widgets["w"].fold.bytes != 0 {
 		t.Errorf("everything retracted: state %s, %d live rows, %d bytes", s, len(r.h.widgets["w"].fold.live), r.h.widgets["w"].fold.bytes)
+	}
+}
+
+// The flusher ends a widget's pending time once RowsLinger has passed since
+// that widget's last row, not before; every row restarts the wait, and the
+// marker names the greatest pending time. Its clock is stepped by hand.
+func TestRowsFlusherEndsATimeOnceTheLingerPassedSinceItsLastRow(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	fl := newRowsFlusher(3*time.Second, func() time.Time { return now })
+	fl.schedule("w", 2)
+	now = t0.Add(2 * time.Second)
+	fl.schedule("w", 2) // another row of time 2 restarts the wait
+	for _, tt := range []struct {
+		at       time.Duration
+		want     map[string]int64
+		wantNext time.Duration
+	}{
+		{4*time.Second + 999*time.Millisecond, nil, time.Millisecond},
+		{5 * time.Second, map[string]int64{"w": 2}, -1},
+		{time.Hour, nil, -1}, // taken once
+	} {
+		got, next := fl.take(t0.Add(tt.at))
+		if !reflect.DeepEqual(got, tt.want) || next != tt.wantNext {
+			t.Errorf("take at +%s = %v, next in %s; want %v, next in %s", tt.at, got, next, tt.want, tt.wantNext)
+		}
+	}
+	now = t0
+	fl.schedule("w", 6)
+	fl.schedule("w", 4) // a row of an earlier time (another process) keeps the greatest
+	if got, _ := fl.take(t0.Add(3 * time.Second)); !reflect.DeepEqual(got, map[string]int64{"w": 6}) {
+		t.Errorf("marker %v, want time 6", got)
 	}
 }

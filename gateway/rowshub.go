@@ -221,19 +221,26 @@ func (w *widget) loadFold(body []byte, maxRows int) error {
 	return nil
 }
 
-// rowsLinger is how long a widget's pending time waits for more of its rows
-// before an end marker folds it: the last time of a pipeline (or of a
-// pause) has no later time to end it. Rows of one time come from one
-// Pathway flush, microseconds apart; a later time folds it at once.
-const rowsLinger = 100 * time.Millisecond
+// DefaultRowsLinger is Config.RowsLinger's default: how long a widget's
+// pending time waits for more of its rows before an end marker folds it.
+// The last time of a pipeline (or of a pause) has no later time to end it.
+// Rows of one time come from one Pathway flush, microseconds apart, unless
+// the writer stalls; a later time folds it at once.
+const DefaultRowsLinger = 100 * time.Millisecond
 
 // rowsFlusher ends pending times: it publishes the marker {"$end": t} on
 // sv.<widget>.rows through this gateway's own writer, so the marker is
 // stored in the log where it happened and a replay folds exactly there.
 type rowsFlusher struct {
-	mu   sync.Mutex
-	due  map[string]rowsDue
-	wake chan struct{}
+	linger time.Duration    // Config.RowsLinger
+	now    func() time.Time // time.Now; tests step a clock
+	mu     sync.Mutex
+	due    map[string]rowsDue
+	wake   chan struct{}
+}
+
+func newRowsFlusher(linger time.Duration, now func() time.Time) *rowsFlusher {
+	return &rowsFlusher{linger: linger, now: now, due: map[string]rowsDue{}, wake: make(chan struct{}, 1)}
 }
 
 type rowsDue struct {
@@ -247,7 +254,7 @@ func (fl *rowsFlusher) schedule(id string, t int64) {
 	if !ok || t > d.t {
 		d.t = t
 	}
-	d.at = time.Now().Add(rowsLinger)
+	d.at = fl.now().Add(fl.linger)
 	fl.due[id] = d
 	fl.mu.Unlock()
 	if !ok {
@@ -284,7 +291,7 @@ func (fl *rowsFlusher) run(stop <-chan struct{}, send func(id string, t int64)) 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		due, next := fl.take(time.Now())
+		due, next := fl.take(fl.now())
 		for id, t := range due {
 			send(id, t)
 		}
@@ -318,7 +325,7 @@ func (s *state) startRows(due func(id string, t int64)) {
 // widget still holding a pending time (from its snapshot or the log) gets
 // its marker too.
 func (g *Gateway) startRows() {
-	fl := &rowsFlusher{due: map[string]rowsDue{}, wake: make(chan struct{}, 1)}
+	fl := newRowsFlusher(g.cfg.RowsLinger, time.Now)
 	g.state.startRows(fl.schedule)
 	g.bg.Add(1)
 	go func() {

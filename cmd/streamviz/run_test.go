@@ -236,6 +236,11 @@ func TestCommandLineErrorsNameTheProblem(t *testing.T) {
 		{"nats-url with nats-addr from env", []string{"serve", "--nats-url", "nats://127.0.0.1:1"}, map[string]string{"STREAMVIZ_NATS_ADDR": "127.0.0.1:0"}, true, "--nats-addr"},
 		{"bad history", []string{"serve", "--history", "0"}, nil, true, "--history"},
 		{"bad env value", []string{"serve"}, map[string]string{"STREAMVIZ_HISTORY": "lots"}, true, "STREAMVIZ_HISTORY"},
+		{"rows linger zero", []string{"serve", "--rows-linger", "0s"}, nil, true, "--rows-linger 0s: want 1ms to 1m0s"},
+		{"rows linger negative", []string{"serve", "--rows-linger", "-1s"}, nil, true, "--rows-linger -1s"},
+		{"rows linger of an hour", []string{"serve", "--rows-linger", "1h"}, nil, true, "--rows-linger 1h0m0s: want 1ms to 1m0s"},
+		{"rows linger not a duration", []string{"serve", "--rows-linger", "3"}, nil, true, "rows-linger"},
+		{"rows linger env not a duration", []string{"serve"}, map[string]string{"STREAMVIZ_ROWS_LINGER": "soon"}, true, "STREAMVIZ_ROWS_LINGER"},
 		{"stray argument", []string{"serve", "extra"}, nil, true, `"extra"`},
 		{"HTTP port in use", []string{"serve", "--addr", busy.Addr().String(), "--nats-addr", "127.0.0.1:0"}, nil, false, busy.Addr().String()},
 		{"NATS port in use", []string{"serve", "--addr", "127.0.0.1:0", "--nats-addr", busy.Addr().String()}, nil, false, busy.Addr().String()},
@@ -270,10 +275,13 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 	t.Setenv("STREAMVIZ_HISTORY", "42")
 	t.Setenv("STREAMVIZ_ADDR", "127.0.0.1:9999")
 	f, err := parseServeFlags("serve", []string{"--addr", "127.0.0.1:0"}, io.Discard, func(k string) string {
-		return map[string]string{"STREAMVIZ_HISTORY": "42", "STREAMVIZ_ADDR": "127.0.0.1:9999"}[k]
+		return map[string]string{"STREAMVIZ_HISTORY": "42", "STREAMVIZ_ADDR": "127.0.0.1:9999", "STREAMVIZ_ROWS_LINGER": "3s"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f.rowsLinger != 3*time.Second {
+		t.Errorf("STREAMVIZ_ROWS_LINGER=3s: rowsLinger = %s", f.rowsLinger)
 	}
 	if f.history != 42 {
 		t.Errorf("STREAMVIZ_HISTORY: history = %d, want 42", f.history)

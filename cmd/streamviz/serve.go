@@ -30,6 +30,7 @@ type serveFlags struct {
 	embedOrigins                     string
 	basePath                         string
 	tlsCert, tlsKey                  string
+	rowsLinger                       time.Duration
 	set                              map[string]bool // given on the command line or in the environment
 }
 
@@ -46,6 +47,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
 	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest update accepted, in bytes (1024 to 67108864)")
 	fs.IntVar(&f.maxTableRows, "max-table-rows", 100000, "live rows a table holds; new keys beyond are left out and counted (1 to 10000000)")
+	fs.DurationVar(&f.rowsLinger, "rows-linger", gateway.DefaultRowsLinger, "how long a widget fed by Pathway rows (sv.<widget>.rows) waits, after its last row, for more rows of that Pathway time before showing it; a later time shows it at once (1ms to 1m: longer keeps a stalled writer's time whole, shorter shows a run's last time sooner)")
 	fs.BoolVar(&f.recoverStore, "recover-store", false, "when --data-dir's store is damaged, move it aside (to <data-dir>/damaged-<time>/) and start empty instead of refusing to start")
 	fs.BoolVar(&f.exitWithStdin, "exit-with-stdin", false, "shut down when standard input closes (a parent that dies, even by SIGKILL, takes the server with it)")
 	f.sec.register(fs)
@@ -77,6 +79,9 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	if f.maxTableRows < 1 || f.maxTableRows > 10_000_000 {
 		return nil, fmt.Errorf("%w: --max-table-rows %d: want 1 to 10000000", errUsage, f.maxTableRows)
 	}
+	if f.rowsLinger < minRowsLinger || f.rowsLinger > maxRowsLinger {
+		return nil, fmt.Errorf("%w: --rows-linger %s: want %s to %s (such as 100ms or 3s)", errUsage, f.rowsLinger, minRowsLinger, maxRowsLinger)
+	}
 	if err := f.limits.check(); err != nil {
 		return nil, err
 	}
@@ -95,6 +100,14 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	}
 	return f, nil
 }
+
+// --rows-linger's range: below a millisecond a scheduler hiccup splits
+// nearly every time; past a minute a run's last time is shown so late
+// that it looks lost.
+const (
+	minRowsLinger = time.Millisecond
+	maxRowsLinger = time.Minute
+)
 
 // applyEnv sets each flag of fs from STREAMVIZ_<FLAG> when that is set; the
 // command line, parsed afterwards, overrides it.
@@ -195,7 +208,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	gcfg := gateway.Config{History: f.history, Logger: log,
 		MaxMessageBytes: f.maxMessageBytes, MaxTableRows: f.maxTableRows,
-		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath}
+		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath,
+		RowsLinger: f.rowsLinger}
 	f.limits.apply(&gcfg, ln.Addr().String())
 	s, err := gateway.StartServer(ctx, gateway.ServerConfig{Listener: ln, Broker: bcfg, Gateway: gcfg, TLS: tlsCfg})
 	if errors.Is(err, gateway.ErrBadConfig) {
