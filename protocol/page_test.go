@@ -55,3 +55,18 @@ func readWeb(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// docs/protocol.md §4 lists every reject reason's metric label.
+func TestDocsListEveryRejectReason(t *testing.T) {
+	b, err := os.ReadFile("../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The list wraps lines: compare with whitespace collapsed.
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	for _, e := range RejectReasons {
+		if !strings.Contains(doc, "`"+e.Error()+"`") {
+			t.Errorf("docs/protocol.md does not list the reject reason `%s`", e)
+		}
+	}
+}
