@@ -11,7 +11,6 @@ import json
 import os
 
 import pytest
-
 from helpers import REPO, fold_event
 
 FIXTURES = os.path.join(REPO, "testdata", "protocol")
