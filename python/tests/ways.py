@@ -3,12 +3,21 @@
 `pw.io.nats.write(t, url, topic="sv.<widget>.rows", format="json")`, core or JetStream, with the
 widget's config naming how to read rows (docs/protocol.md §1.6). In the rows ways the SDK only
 starts the server; the pipeline publishes on its own.
+
+The rows ways start the server with a long `--rows-linger` (ROWS_LINGER): the fidelity tests assert
+that every state a browser held was a commit boundary, which needs each Pathway time's rows folded
+together, and a loaded machine can stall the writer for longer than the default 100 ms between two
+rows of one time. A time is then ended only by the next time's rows; the last time of a run shows
+after the linger, well within the tests' waits (15 s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pathway as pw
@@ -20,6 +29,24 @@ SDK = "sdk"
 NATS = "pw.io.nats.write"
 NATS_JETSTREAM = "pw.io.nats.write jetstream"
 WAYS = [SDK, NATS, NATS_JETSTREAM]
+
+# How long the server waits for more rows of one Pathway time in the rows ways (module docstring).
+ROWS_LINGER = "3s"
+
+
+@contextlib.contextmanager
+def rows_linger(linger: str = ROWS_LINGER) -> Iterator[None]:
+    """Servers started inside (sv.start spawns `streamviz serve` with this environment) fold a
+    Pathway time only after `linger` without rows for it, or when a later time arrives."""
+    old = os.environ.get("STREAMVIZ_ROWS_LINGER")
+    os.environ["STREAMVIZ_ROWS_LINGER"] = linger
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["STREAMVIZ_ROWS_LINGER"]
+        else:
+            os.environ["STREAMVIZ_ROWS_LINGER"] = old
 
 
 def publish_configs(nats_url: str, configs: dict[str, dict]) -> None:
@@ -91,9 +118,11 @@ class Way:
         return None
 
     def start(self) -> None:
-        sv.start(port=0)
         if self.sdk:
+            sv.start(port=0)
             return
+        with rows_linger():
+            sv.start(port=0)
         url = sv._D.server.nats
         publish_configs(url, self.configs)
         for wid, t in self.tables.items():
