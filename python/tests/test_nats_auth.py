@@ -14,10 +14,10 @@ import threading
 import pytest
 from helpers import DashClient, api_widget, wait_until
 
+import stream_viz as sv
+
 # Deadlines only bound a hang; a loaded 2-core CI machine must never hit them on a passing run.
 WAIT = 60.0
-
-import stream_viz as sv
 
 AUTH = {
     "users": [
@@ -114,6 +114,30 @@ def test_updates_outside_the_users_subjects_are_refused_counted_and_dropped(auth
                timeout=WAIT, what="the later hr update dropped and nothing pending")
     assert "hr" not in dash.widgets and api_widget("hr") is None
     dash.close()
+
+
+def test_sv_stats_counts_a_refusal_only_once_its_warning_and_error_are_there(auth_file):
+    """A refusal is reported (warning, sv.stats()["errors"]) before refused_publishes counts it, so
+    whoever sees the count grow, on any thread, also finds the reason."""
+    import warnings
+
+    other = sv.stat("hr")
+    seen: list[tuple[str, int, bool]] = []
+
+    def on_warning(message, category, filename, lineno, file=None, line=None):
+        # Runs on the SDK's thread, inside warnings.warn: what sv.stats() says at that moment.
+        if isinstance(message, sv.PublishRefusedWarning):
+            st = sv.stats()
+            seen.append((message.subject, st["refused_publishes"], any(message.subject in e for e in st["errors"])))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = on_warning
+        sv.start(port=0, nats_auth=auth_file, user="sales", password="s-secret")
+        other.send(50)
+        wait_until(lambda: len(seen) >= 2 and sv.stats()["refused_publishes"] >= 2, timeout=WAIT,
+                   what="hr's config and data refused")
+    assert seen == [("sv.hr.config", 0, True), ("sv.hr.data", 1, True)], seen
 
 
 PATHWAY_PUBLISHER = """

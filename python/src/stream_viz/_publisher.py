@@ -488,6 +488,13 @@ class Publisher:
         self._refused[subject] = reason
         parts = subject.split(".")
         widget = parts[1] if len(parts) == 3 and parts[0] == "sv" else subject
+        # Warned (and listed in sv.stats()["errors"]) before it is counted: whoever sees
+        # refused_publishes grow, on any thread, finds the reason already there.
+        if first and self.on_refused is not None:
+            try:
+                self.on_refused(widget, subject, reason)
+            except Exception:  # a warnings filter set to "error": the refusal is still handled below
+                log.exception("stream_viz: reporting the refusal of %s", subject)
         for wid, queue in list(self._queued.items()):
             if queue[0].subject == subject:
                 self._inflight.discard(wid)  # the head is the one in flight
@@ -503,8 +510,6 @@ class Publisher:
                     del self._queued[wid]
         if self._wake:
             self._wake.set()
-        if first and self.on_refused is not None:
-            self.on_refused(widget, subject, reason)
 
     def _forget_ack(self, wid: str) -> None:
         # Only this wait's own entry: after a refusal a newer message of wid may be in flight.

@@ -231,7 +231,7 @@ def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], d
     if done.is_set():
         # stdout ended without a ready line: the process is exiting; let it finish.
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
+            proc.wait(15)
     code = proc.poll()
     if code is None:
         proc.kill()
@@ -239,5 +239,7 @@ def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], d
         reason = f"no ready line within {READY_TIMEOUT:.0f}s"
     else:
         reason = f"it exited with status {code}"
-    drain.join(2)  # its last words, before they are reported
+    # Its last words, before they are reported. The process is gone, so the pipe is at its end
+    # and this returns at once; the bound only matters on a machine too loaded to run the thread.
+    drain.join(15)
     raise ServerStartError(reason, "".join(stderr), code)
