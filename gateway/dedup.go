@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,9 +18,11 @@ const maxDedupIDs = 1 << 20
 // dedupMap remembers the Nats-Msg-Id of recent updates, as a JetStream
 // stream does: a publisher that resends an update whose acknowledgement it
 // lost (the Python SDK does, after a reconnect) gets the first copy's
-// acknowledgement, marked duplicate, and the update is stored once. The ids
-// of the updates still in the log are learnt again after a restart (and from
-// other gateways' batches) as the log is read.
+// answer and the update is stored once. The answer, not only the position:
+// a resend of an update refused when applied must hear the same refusal,
+// not an acknowledgement saying it was stored. The ids and answers of the
+// updates still in the log are learnt again after a restart (and from other
+// gateways' batches) as the log is read and applied.
 type dedupMap struct {
 	window time.Duration
 
@@ -31,7 +35,67 @@ type dedupMap struct {
 type dedupEntry struct {
 	pos     uint64 // 0 while the first copy is being stored
 	at      time.Time
-	waiters []string // reply subjects of copies that arrived meanwhile
+	ans     *dedupAnswer // nil until the first copy is applied
+	waiters []string     // reply subjects of copies that arrived meanwhile
+}
+
+// dedupAnswer is what the first copy's publisher was told, kept small: the
+// answers of updates applied whole share answeredApplied, and the others
+// keep one string.
+type dedupAnswer struct {
+	refusedWhole bool   // answered 400 with text as the description
+	refused      int    // ops left out (a PubAck's "refused")
+	text         string // the 400's description, or the PubAck's "warning"
+}
+
+// answeredApplied is the answer of every update applied whole.
+var answeredApplied = &dedupAnswer{}
+
+// newDedupAnswer is the answer to an update applied with the outcome
+// err (and a producer warning, §1.5), as writer.answer gives it.
+func newDedupAnswer(err error, warning string) *dedupAnswer {
+	if err == nil {
+		if warning == "" {
+			return answeredApplied
+		}
+		return &dedupAnswer{text: warning}
+	}
+	var rows *RowsRefusedError
+	var bytes *BytesRefusedError
+	var fold *RowsFoldError // rows of an earlier Pathway time (rowshub.go)
+	a := &dedupAnswer{text: err.Error()}
+	switch {
+	case errors.As(err, &rows) || errors.As(err, &bytes) || errors.As(err, &fold):
+		if rows != nil {
+			a.refused += rows.Refused
+		}
+		if bytes != nil {
+			a.refused += bytes.Dropped
+		}
+	default:
+		a.refusedWhole = true
+	}
+	return a
+}
+
+// appendTo writes the answer to an update stored at p: a PubAck (marked
+// duplicate for a resend) or, for one refused whole, the error.
+func (a *dedupAnswer) appendTo(b []byte, p uint64, duplicate bool) []byte {
+	if a.refusedWhole {
+		return appendPubAckError(b, 400, a.text)
+	}
+	b = appendPubAck(b, p, duplicate)
+	if a.refused > 0 {
+		b = append(b[:len(b)-1], `,"refused":`...)
+		b = strconv.AppendInt(b, int64(a.refused), 10)
+		b = append(b, '}')
+	}
+	if a.text != "" {
+		b = append(b[:len(b)-1], `,"warning":`...)
+		b = appendString(b, a.text)
+		b = append(b, '}')
+	}
+	return b
 }
 
 type dedupKey struct {
@@ -45,7 +109,7 @@ func (d *dedupMap) expire(now time.Time) {
 		if now.Sub(k.at) < d.window && len(d.order)-d.head <= maxDedupIDs {
 			break
 		}
-		if e := d.m[k.id]; e != nil && e.at.Equal(k.at) && e.pos != 0 {
+		if e := d.m[k.id]; e != nil && e.at.Equal(k.at) && e.ans != nil {
 			delete(d.m, k.id)
 		}
 		d.order[d.head] = dedupKey{}
@@ -58,7 +122,7 @@ func (d *dedupMap) expire(now time.Time) {
 }
 
 // seen reports whether id is a copy of an update stored or being stored; if
-// so the copy's publisher is answered (now, or once the first is stored).
+// so the copy's publisher is answered (now, or once the first is applied).
 // Otherwise id is remembered as being stored.
 func (d *dedupMap) seen(id, reply string, w *writer) bool {
 	now := time.Now()
@@ -71,62 +135,71 @@ func (d *dedupMap) seen(id, reply string, w *writer) bool {
 		d.mu.Unlock()
 		return false
 	}
-	p := e.pos
-	if p == 0 && reply != "" {
+	p, a := e.pos, e.ans
+	if a == nil && reply != "" {
 		e.waiters = append(e.waiters, reply)
 	}
 	d.mu.Unlock()
-	if p != 0 && reply != "" {
-		w.reply(reply, appendPubAck(nil, p, true))
+	if a != nil && reply != "" {
+		w.reply(reply, a.appendTo(nil, p, true))
 	}
 	return true
 }
 
-// stored records where id's update is and answers the copies that waited.
-func (d *dedupMap) stored(id string, p uint64, w *writer) {
+// stored records where id's update is; its copies are answered once it is
+// applied (settled).
+func (d *dedupMap) stored(id string, p uint64) {
 	d.mu.Lock()
-	e := d.m[id]
-	if e == nil {
-		d.mu.Unlock()
-		return
+	if e := d.m[id]; e != nil && e.pos == 0 {
+		e.pos = p
 	}
-	e.pos = p
-	waiters := e.waiters
-	e.waiters = nil
 	d.mu.Unlock()
-	for _, r := range waiters {
-		w.reply(r, appendPubAck(nil, p, true))
-	}
 }
 
 // failed forgets id (a resend may try again) and tells the copies that waited.
 func (d *dedupMap) failed(id string, code int, reason string, w *writer) {
 	d.mu.Lock()
 	e := d.m[id]
-	if e != nil && e.pos == 0 {
+	if e != nil && e.ans == nil {
 		delete(d.m, id)
 	}
 	d.mu.Unlock()
-	if e != nil {
+	if e != nil && e.ans == nil {
 		for _, r := range e.waiters {
 			w.replyError(r, code, reason)
 		}
 	}
 }
 
-// learn records an id read from the log (after a restart, or another
-// gateway's batch) unless it is known already or older than the window.
-func (d *dedupMap) learn(id string, p uint64, at time.Time) {
+// settle records what id's update, stored at p at time at, was answered
+// (a, as it was applied) and answers the copies that waited. It learns ids
+// read from the log too (after a restart, or another gateway's batch)
+// unless they are older than the window. The first answer stays.
+func (d *dedupMap) settle(id string, p uint64, at time.Time, a *dedupAnswer, w *writer) {
 	now := time.Now()
-	if now.Sub(at) >= d.window {
-		return
-	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, ok := d.m[id]; ok {
+	e := d.m[id]
+	if e == nil {
+		if now.Sub(at) < d.window {
+			d.m[id] = &dedupEntry{pos: p, at: at, ans: a}
+			d.order = append(d.order, dedupKey{id, at})
+			d.expire(now)
+		}
+		d.mu.Unlock()
 		return
 	}
-	d.m[id] = &dedupEntry{pos: p, at: at}
-	d.order = append(d.order, dedupKey{id, at})
-	d.expire(now)
+	if e.ans != nil {
+		d.mu.Unlock()
+		return
+	}
+	if e.pos == 0 {
+		e.pos = p
+	}
+	e.ans, p = a, e.pos
+	waiters := e.waiters
+	e.waiters = nil
+	d.mu.Unlock()
+	for _, r := range waiters {
+		w.reply(r, a.appendTo(nil, p, true))
+	}
 }

@@ -61,11 +61,23 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 				d = &own.decoded[i]
 			}
 			err := g.ingest(message{seq: p, subject: r.subject, data: r.data, ms: ms}, d)
+			var warning string
 			if own != nil {
-				g.w.answer(own.recs[i], p, err)
+				warning = own.recs[i].warning
+			}
+			a := newDedupAnswer(err, warning)
+			if msg.Subject() != broker.LogBatchSubject {
+				// Stored alone (or by a publisher, in an old log): its
+				// publisher was acknowledged once it was stored.
+				a = answeredApplied
+			}
+			if own != nil {
+				g.w.answer(own.recs[i], p, a)
 			}
 			if r.msgID != "" {
-				g.w.dedup.learn(r.msgID, p, meta.Timestamp)
+				// Resends get this answer too; after a restart it is
+				// learnt again by applying the log anew.
+				g.w.dedup.settle(r.msgID, p, meta.Timestamp, a, g.w)
 			}
 		}
 		g.state.msgDone(seq)

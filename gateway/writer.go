@@ -491,11 +491,13 @@ func (w *writer) setProblem(reason string) {
 func (w *writer) storedBatch(b *batch, seq uint64) {
 	for i, r := range b.recs {
 		p := pos(seq, i)
-		if r.msgID != "" {
-			w.dedup.stored(r.msgID, p, w)
-		}
 		if b.single != "" {
-			w.answer(r, p, nil)
+			if r.msgID != "" {
+				w.dedup.settle(r.msgID, p, time.Now(), answeredApplied, w)
+			}
+			w.answer(r, p, answeredApplied)
+		} else if r.msgID != "" {
+			w.dedup.stored(r.msgID, p)
 		}
 	}
 	w.stored.Add(uint64(len(b.recs)))
@@ -503,47 +505,17 @@ func (w *writer) storedBatch(b *batch, seq uint64) {
 }
 
 // answer tells an update's publisher what became of it once it is stored
-// at p and applied with the outcome err (docs/protocol.md §1): applied
-// whole, a JetStream acknowledgement; a table update applied op by op with
-// some rows left out at a limit, the acknowledgement with "refused" (how
-// many ops) and "warning" (which limit); not applied at all (the widget's
-// type, a widget, series or byte limit), an error naming why, though it is
-// stored: resending it cannot help.
-func (w *writer) answer(r pendingRec, p uint64, err error) {
+// at p and applied with the outcome a (newDedupAnswer, docs/protocol.md
+// §1): applied whole, a JetStream acknowledgement; a table update applied
+// op by op with some rows left out at a limit, the acknowledgement with
+// "refused" (how many ops) and "warning" (which limit); not applied at all
+// (the widget's type, a widget, series or byte limit), an error naming why,
+// though it is stored: resending it cannot help.
+func (w *writer) answer(r pendingRec, p uint64, a *dedupAnswer) {
 	if r.reply == "" {
 		return
 	}
-	warning, refused := r.warning, 0
-	if err != nil {
-		var rows *RowsRefusedError
-		var bytes *BytesRefusedError
-		var fold *RowsFoldError // rows of an earlier Pathway time (rowshub.go)
-		switch {
-		case errors.As(err, &rows) || errors.As(err, &bytes) || errors.As(err, &fold):
-			if rows != nil {
-				refused += rows.Refused
-			}
-			if bytes != nil {
-				refused += bytes.Dropped
-			}
-			warning = err.Error()
-		default:
-			w.replyError(r.reply, 400, err.Error())
-			return
-		}
-	}
-	buf := appendPubAck(nil, p, false)
-	if refused > 0 {
-		buf = append(buf[:len(buf)-1], `,"refused":`...)
-		buf = strconv.AppendInt(buf, int64(refused), 10)
-		buf = append(buf, '}')
-	}
-	if warning != "" {
-		buf = append(buf[:len(buf)-1], `,"warning":`...)
-		buf = appendString(buf, warning)
-		buf = append(buf, '}')
-	}
-	w.reply(r.reply, buf)
+	w.reply(r.reply, a.appendTo(nil, p, false))
 }
 
 // fail tells every publisher of b that its update was not stored; those

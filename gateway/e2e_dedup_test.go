@@ -1,0 +1,154 @@
+package gateway
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestDuplicateGetsTheAnswerTheFirstCopyGot pins that a resend with the
+// same Nats-Msg-Id (a publisher retrying after a lost answer) is told what
+// the first copy was told, not only where it is stored: the same 400 for an
+// update refused whole when applied, the same "refused" and "warning" for a
+// table update with rows left out (marked duplicate, as JetStream marks a
+// resend), and the same again after a crash, when the answers are learnt by
+// applying the log anew. Before, every resend got a plain duplicate
+// acknowledgement, telling a publisher its refused update was stored.
+func TestDuplicateGetsTheAnswerTheFirstCopyGot(t *testing.T) {
+	cfg := noAutoCompaction
+	cfg.MaxTableRows = 2
+	e := startEnv(t, cfg)
+	e.publishAndWait(t, "sv.t.config", `{"type": "table"}`)
+
+	type answer struct {
+		Seq       uint64 `json:"seq"`
+		Refused   int    `json:"refused"`
+		Warning   string `json:"warning"`
+		Duplicate bool   `json:"duplicate"`
+		Error     *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	decode := func(t *testing.T, m *nats.Msg) (string, answer) {
+		t.Helper()
+		var a answer
+		if err := json.Unmarshal(m.Data, &a); err != nil {
+			t.Fatalf("answer %q: %v", m.Data, err)
+		}
+		return string(m.Data), a
+	}
+	newMsg := func(id, payload string) *nats.Msg {
+		msg := nats.NewMsg("sv.t.data")
+		msg.Data = []byte(payload)
+		msg.Header.Set(jetstream.MsgIDHeader, id)
+		return msg
+	}
+	send := func(t *testing.T, nc *nats.Conn, id, payload string) (string, answer) {
+		t.Helper()
+		m, err := nc.RequestMsg(newMsg(id, payload), waitTimeout)
+		if err != nil {
+			t.Fatalf("request %s %s: %v", id, payload, err)
+		}
+		t.Logf("%s %s -> %s", id, payload, m.Data)
+		return decode(t, m)
+	}
+	// sendTwiceAtOnce sends two copies before either is answered, so the
+	// second may reach the gateway while the first is being stored (it then
+	// waits for the first's answer) or after (answered at once): the same
+	// answer either way.
+	sendTwiceAtOnce := func(t *testing.T, id, payload string) (string, answer, string, answer) {
+		t.Helper()
+		var subs [2]*nats.Subscription
+		for i := range subs {
+			msg := newMsg(id, payload)
+			msg.Reply = e.nc.NewRespInbox()
+			sub, err := e.nc.SubscribeSync(msg.Reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sub.Unsubscribe() })
+			subs[i] = sub
+			if err := e.nc.PublishMsg(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var raws [2]string
+		var as [2]answer
+		for i, sub := range subs {
+			m, err := sub.NextMsg(waitTimeout)
+			if err != nil {
+				t.Fatalf("copy %d of %s not answered: %v", i+1, id, err)
+			}
+			t.Logf("%s %s (copy %d) -> %s", id, payload, i+1, m.Data)
+			raws[i], as[i] = decode(t, m)
+		}
+		return raws[0], as[0], raws[1], as[1]
+	}
+	cases := []struct {
+		name, id, payload string
+		refusedWhole      bool
+		refused           int
+	}{
+		{name: "applied whole", id: "m-applied",
+			payload: `{"ops": [{"key": "a", "row": {"v": 1}}, {"key": "b", "row": {"v": 1}}]}`},
+		{name: "a row left out at the row limit", id: "m-partial",
+			payload: `{"key": "c", "row": {"v": 1}}`, refused: 1},
+		{name: "refused whole: data of another widget type", id: "m-refused",
+			payload: `{"value": 3}`, refusedWhole: true},
+	}
+	type sent struct{ payload, answer string }
+	resent := map[string]sent{} // id → the payload and the raw answer to its resend
+	for _, tc := range cases {
+		for _, atOnce := range []bool{false, true} {
+			name, id := tc.name+", resent after the answer", tc.id
+			if atOnce {
+				name, id = tc.name+", both copies sent at once", tc.id+"-at-once"
+			}
+			t.Run(name, func(t *testing.T) {
+				var rawFirst, rawAgain string
+				var first, again answer
+				if atOnce {
+					rawFirst, first, rawAgain, again = sendTwiceAtOnce(t, id, tc.payload)
+				} else {
+					rawFirst, first = send(t, e.nc, id, tc.payload)
+					rawAgain, again = send(t, e.nc, id, tc.payload)
+				}
+				resent[id] = sent{tc.payload, rawAgain}
+				if tc.refusedWhole {
+					if first.Error == nil || first.Error.Code != 400 || first.Error.Description == "" {
+						t.Fatalf("first copy answered %s, want a 400 naming why", rawFirst)
+					}
+					if rawAgain != rawFirst {
+						t.Fatalf("resend answered %s, want the first copy's answer %s", rawAgain, rawFirst)
+					}
+					return
+				}
+				if first.Error != nil || first.Seq == 0 || first.Duplicate || first.Refused != tc.refused || (tc.refused > 0) != (first.Warning != "") {
+					t.Fatalf("first copy answered %s, want an acknowledgement with refused %d", rawFirst, tc.refused)
+				}
+				if again.Error != nil || !again.Duplicate || again.Seq != first.Seq || again.Refused != first.Refused || again.Warning != first.Warning {
+					t.Fatalf("resend answered %s, want %s marked duplicate", rawAgain, rawFirst)
+				}
+			})
+		}
+	}
+	// Each update was applied once: a copy applied again would have been
+	// refused again, and counted.
+	if h := e.health(t); h.Rejected != 2 {
+		t.Errorf("rejected %d updates, want 2 (the update refused whole, sent twice under each of two ids)", h.Rejected)
+	}
+	const table = `{"rows": {"a": {"v": 1}, "b": {"v": 1}}, "refused": 1}`
+	assertJSON(t, "the table", e.widgetState(t, "t"), table)
+
+	e.crash(t)
+	e2 := startEnvAt(t, e.dir, e.cfg)
+	for id, s := range resent {
+		if raw, _ := send(t, e2.nc, id, s.payload); raw != s.answer {
+			t.Errorf("resend of %s after the restart answered %s, want %s as before", id, raw, s.answer)
+		}
+	}
+	assertJSON(t, "the table after the restart", e2.widgetState(t, "t"), table)
+}
