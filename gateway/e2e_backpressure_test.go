@@ -21,7 +21,12 @@ func TestStalledSocketIsCutOffWithoutDelayingOthers(t *testing.T) {
 		rowPad   = 16 << 10
 		maxMsgs  = 4096 // 64 MiB: far beyond any socket buffer
 	)
-	e := startEnv(t, Config{MaxQueueBytes: maxQueue})
+	// Only the queue bound may close the stalled socket. Its writer stays
+	// blocked in a write until the test reads, after the cut and 20 more
+	// updates: on a loaded machine that can outlast the default write
+	// deadline (10 s), which would close the socket without code 4000 (or
+	// before the bound is reached); unanswered pings likewise (55 s).
+	e := startEnv(t, Config{MaxQueueBytes: maxQueue, writeWait: 10 * time.Minute, pingPeriod: 10 * time.Minute, pongWait: 10 * time.Minute})
 	e.publishAndWait(t, "sv.big.config", `{"type": "table"}`)
 	stalled := e.dialRaw(t) // never reads until the end
 	reader := e.dial(t)

@@ -68,7 +68,9 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 // worth, a handshake is answered 503 (counted) and the page retries.
 func TestSocketsThatNeverReadCannotEachHoldASnapshot(t *testing.T) {
 	const maxState = 256 << 10
-	e := startEnv(t, Config{Limits: Limits{MaxStateBytes: maxState}, writeWait: 5 * waitTimeout})
+	// The stalled sockets must hold their snapshots until the test closes
+	// them, not until a write deadline passes on a slow machine.
+	e := startEnv(t, Config{Limits: Limits{MaxStateBytes: maxState}, writeWait: 10 * time.Minute})
 	e.publishAndWait(t, "sv.big.config", `{"type": "table", "key": "k"}`)
 	row := strings.Repeat("x", 50_000)
 	for i := range 4 {

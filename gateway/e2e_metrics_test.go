@@ -16,7 +16,9 @@ import (
 // they joined, frames and bytes written, replay time, slow cut-offs and the
 // bytes they dropped.
 func TestMetricsCountWhatTheGatewayDid(t *testing.T) {
-	e := startEnv(t, Config{MaxQueueBytes: 256 << 10})
+	// The stalled socket below must be cut by the queue bound only, not by a
+	// write deadline (10 s) or an unanswered ping (55 s) on a loaded machine.
+	e := startEnv(t, Config{MaxQueueBytes: 256 << 10, writeWait: 10 * time.Minute, pingPeriod: 10 * time.Minute, pongWait: 10 * time.Minute})
 	e.publish(t, "sv.s.data", `{"value": 1}`)
 	for _, bad := range [][2]string{
 		{"sv.s.data", `{"value": }`},       // bad JSON

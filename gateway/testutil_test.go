@@ -36,6 +36,10 @@ const (
 	startTimeout = 15 * time.Second
 	// stopTimeout bounds the gateway's graceful Close.
 	stopTimeout = 5 * time.Second
+	// floodTimeout bounds waits that sit behind tens of thousands of
+	// updates (a flood, a burst and its flush): under -race on a loaded
+	// 2-core machine those take tens of seconds.
+	floodTimeout = 2 * time.Minute
 )
 
 // eventually polls cond until it holds or timeout passes, then fails the
