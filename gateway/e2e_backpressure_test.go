@@ -31,7 +31,7 @@ func TestStalledSocketIsCutOffWithoutDelayingOthers(t *testing.T) {
 	stalled := e.dialRaw(t) // never reads until the end
 	reader := e.dial(t)
 	reader.first(t, "snapshot")
-	eventually(t, waitTimeout, func() bool { return e.health(t).Clients == 2 }, "both sockets joined")
+	eventually(t, waitTimeout, func() bool { return e.counters(t).Clients == 2 }, "both sockets joined")
 
 	pad := strings.Repeat("x", rowPad)
 	var sent []uint64
@@ -43,7 +43,7 @@ func TestStalledSocketIsCutOffWithoutDelayingOthers(t *testing.T) {
 		reader.waitSeq(t, seq)
 	}
 	i := 0
-	for ; e.health(t).Slow == 0; i++ {
+	for ; e.counters(t).Slow == 0; i++ {
 		if i >= maxMsgs {
 			t.Fatalf("no slow disconnect after %d MiB to a socket that never reads", i*rowPad>>20)
 		}
@@ -60,7 +60,7 @@ func TestStalledSocketIsCutOffWithoutDelayingOthers(t *testing.T) {
 	if got := seqs(evs[1:]); fmt.Sprint(got) != fmt.Sprint(sent) {
 		t.Fatalf("reading client got %d events, want exactly the %d published, in order", len(got), len(sent))
 	}
-	if h := e.health(t); h.Slow != 1 || h.Clients != 1 {
+	if h := e.counters(t); h.Slow != 1 || h.Clients != 1 {
 		t.Errorf("/healthz slow_disconnects %d clients %d, want 1 and 1 (only the stalled socket cut)", h.Slow, h.Clients)
 	}
 

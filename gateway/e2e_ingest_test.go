@@ -70,8 +70,8 @@ func TestCoreBurstIsStoredWholeAndInOrder(t *testing.T) {
 	c.first(t, "snapshot")
 
 	corePoints(t, e.nc, "burst", n)
-	eventually(t, floodTimeout, func() bool { return e.health(t).Accepted >= uint64(n)+1 },
-		func() string { return fmt.Sprintf("applied %+v of %d", e.health(t), n) })
+	eventually(t, floodTimeout, func() bool { return e.counters(t).Accepted >= uint64(n)+1 },
+		func() string { return fmt.Sprintf("applied %+v of %d", e.counters(t), n) })
 
 	xs := chartXs(t, e, "burst")
 	if len(xs) != n {
@@ -112,7 +112,7 @@ func TestOverloadDropsAreCountedExactly(t *testing.T) {
 	corePoints(t, e.nc, "flood", n)
 	var h health
 	eventually(t, floodTimeout, func() bool {
-		h = e.health(t)
+		h = e.counters(t)
 		return h.Ingest.Queued == 0 && h.Ingest.Stored-1+h.Ingest.Dropped == n && h.Accepted == h.Ingest.Stored
 	}, func() string { return fmt.Sprintf("published %d, /healthz %+v", n, h) })
 	if h.Ingest.Dropped == 0 {
@@ -137,9 +137,12 @@ func TestOverloadDropsAreCountedExactly(t *testing.T) {
 	if uint64(dropped) != h.Ingest.Dropped {
 		t.Errorf("/metrics counts %v dropped, /healthz %d", dropped, h.Ingest.Dropped)
 	}
-	if h.Status != "ok" {
-		t.Errorf("after an overload that passed, /healthz is %q: %s", h.Status, h.Error)
-	}
+	// Once the overload has passed nothing is left wrong: /healthz turns ok
+	// (it may be 503 for a moment while a loaded JetStream answers slowly).
+	eventually(t, floodTimeout, func() bool { h = e.counters(t); return h.Status == "ok" },
+		func() string {
+			return fmt.Sprintf("after an overload that passed, /healthz stays %q: %s", h.Status, h.Error)
+		})
 }
 
 // An acknowledgement goes only to an inbox (_INBOX.>): a publish whose reply
