@@ -9,7 +9,7 @@ set -u
 BIN=$1; LABEL=$2; OUT=$(realpath -m "$3")
 H=${HARNESS:?set HARNESS to the harness checkout}
 PY=${PY:-$(dirname "$0")/../.venv/bin/python}
-PY=$(realpath "$PY")
+PY=$(realpath -s "$PY")  # -s: a venv's python is a symlink; resolving it loses the venv
 cd "$H"
 export STREAMVIZ_BIN=$BIN PYTHONPATH=$H/python/src
 rec() { echo "{\"uptime\": \"$(uptime | sed 's/^ *//')\", \"server\": \"$LABEL\", \"bin\": \"$BIN\", \"phase\": \"$1\"}" >> "$OUT"; }
