@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -105,12 +104,7 @@ type ingestHealth struct {
 
 func (s *server) ingestHealth() (ingestHealth, error) {
 	var h ingestHealth
-	resp, err := httpClient.Get("http://" + s.HTTP + "/healthz")
-	if err != nil {
-		return h, err
-	}
-	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&h)
+	err := s.healthz(&h)
 	return h, err
 }
 

@@ -212,13 +212,18 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 func (s *server) health() (health, error) {
 	var h health
+	err := s.healthz(&h)
+	return h, err
+}
+
+// healthz decodes /healthz into v, whichever part of it the caller reads.
+func (s *server) healthz(v any) error {
 	resp, err := httpClient.Get("http://" + s.HTTP + "/healthz")
 	if err != nil {
-		return h, err
+		return err
 	}
 	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&h)
-	return h, err
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // waitFor polls /healthz every interval until cond holds or timeout passes.
