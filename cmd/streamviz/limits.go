@@ -19,6 +19,7 @@ type limitFlags struct {
 	maxWidgetBytes            byteSize
 	maxStateBytes             byteSize
 	maxSnapshotBytes          byteSize
+	ingestQueueBytes          byteSize
 	publicURL                 string
 }
 
@@ -30,6 +31,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.maxWidgetBytes, "max-widget-bytes", "state one widget may hold, such as 64MiB: chart points past it are refused, table rows (new or grown) left out, both counted (default 64MiB)")
 	fs.Var(&l.maxStateBytes, "max-state-bytes", "state all widgets together may hold, such as 256MiB, refused the same way (default 256MiB)")
 	fs.Var(&l.maxSnapshotBytes, "max-snapshot-bytes", "size of the snapshot stream SV_SNAP, such as 576MiB; when full a compaction fails loudly and is retried (default twice --max-state-bytes plus 64MiB)")
+	fs.Var(&l.ingestQueueBytes, "ingest-queue-bytes", "updates taken off the bus and waiting to be stored, at most, such as 512MiB (memory included); core publishes beyond it are dropped and counted, acknowledged ones refused with 503 (default 512MiB)")
 	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated URLs the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
 }
 
@@ -51,6 +53,7 @@ func (l *limitFlags) apply(cfg *gateway.Config, addr string) {
 	cfg.Limits.MaxWidgets, cfg.Limits.MaxSeries = l.maxWidgets, l.maxSeries
 	cfg.Limits.MaxWidgetBytes, cfg.Limits.MaxStateBytes = int(l.maxWidgetBytes), int(l.maxStateBytes)
 	cfg.Streams.SnapshotMaxBytes = int64(l.maxSnapshotBytes)
+	cfg.IngestQueueBytes = int(l.ingestQueueBytes)
 	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
 		cfg.AllowedHosts = append(cfg.AllowedHosts, host)
 	}
