@@ -89,6 +89,7 @@ type Broker struct {
 	nc      *nats.Conn
 	closed  chan struct{} // closed when nc has closed
 	tempDir string
+	dir     string // the embedded store's directory; "" when external
 	url     string
 }
 
@@ -215,6 +216,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 	} else if err := checkWritableDir(dir); err != nil {
 		return nil, err
 	}
+	b.dir = dir
 	if b.lock, err = lockDir(dir); err != nil {
 		b.cleanup()
 		return nil, err
@@ -313,6 +315,10 @@ func (b *Broker) Conn() *nats.Conn { return b.nc }
 // ClientURL is where publishers connect: the embedded listener's real
 // address, or the external URL.
 func (b *Broker) ClientURL() string { return b.url }
+
+// StoreDir is the embedded JetStream store's directory (the data dir, or
+// the private temporary one); "" with an external bus.
+func (b *Broker) StoreDir() string { return b.dir }
 
 // Embedded reports whether the server runs in this process.
 func (b *Broker) Embedded() bool { return b.srv != nil }

@@ -67,7 +67,8 @@ type Config struct {
 	// resent update is stored once. Default 2 minutes, like JetStream's.
 	DedupWindow time.Duration
 	// StoreDir is the directory of the JetStream store, watched for free
-	// space; "" (the default, e.g. an external bus) watches nothing.
+	// space; "" watches nothing. StartServer sets it to the embedded
+	// server's store (an external bus's disk is that deployment's).
 	StoreDir string
 	// RowsLinger is how long a widget fed by Pathway rows (sv.<widget>.rows)
 	// waits for more rows of its pending time, after the last one, before

@@ -63,6 +63,11 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Gateway.StoreDir == "" {
+		// The disk-full guard watches the store it protects (issue 10
+		// finding 4); without this, serve never checked its disk.
+		cfg.Gateway.StoreDir = b.StoreDir()
+	}
 	g, err := New(b.Conn(), cfg.Gateway)
 	if err != nil {
 		return nil, errors.Join(err, b.Close())
