@@ -488,20 +488,8 @@ func TestUpdateAtTheSizeLimitIsStoredAlone(t *testing.T) {
 	const limit = busLimit - 200
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	dir := t.TempDir()
-	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:0", DataDir: dir, MaxPayload: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	g, err := New(b.Conn(), Config{MaxMessageBytes: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close(context.Background()) })
+	e := startEnvBus(t, t.TempDir(), Config{MaxMessageBytes: limit}, broker.Config{MaxPayload: 1 << 20})
+	b, g := e.b, e.g
 	_, js := connectPublisher(t, b.ClientURL(), "big")
 	head := `{"key": "k", "row": {"pad": "`
 	body := head + strings.Repeat("p", limit-len(head)-len(`"}}`)) + `"}}`

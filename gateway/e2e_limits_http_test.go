@@ -16,18 +16,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// serveLimited serves e's gateway through HTTPServer, as streamviz serve
-// does, and returns its address.
+// serveLimited returns the address of e's HTTP server, which StartServer
+// composed as streamviz serve does: through HTTPServer, with its limits.
 func serveLimited(t *testing.T, e *testEnv) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, hl := e.g.HTTPServer(ln)
-	go srv.Serve(hl)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return strings.TrimPrefix(e.srv.URL, "http://")
 }
 
 // rawGet sends a GET on an open connection and reads the answer, leaving

@@ -1,9 +1,10 @@
 package gateway
 
 // Shared harness for the end-to-end tests (e2e_*_test.go): a real embedded
-// NATS server with JetStream on a temporary data dir, a real gateway behind
-// httptest, a separate nats.go publisher using acknowledged JetStream
-// publishes, and real gorilla/websocket clients.
+// NATS server with JetStream on a temporary data dir and a real gateway
+// behind its HTTP server, composed by StartServer as `streamviz serve` does
+// (connection limits and timeouts included), a separate nats.go publisher
+// using acknowledged JetStream publishes, and real gorilla/websocket clients.
 
 import (
 	"context"
@@ -12,8 +13,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -73,14 +74,21 @@ type testEnv struct {
 	dir string
 	cfg Config
 
-	b   *broker.Broker
-	g   *Gateway
-	srv *httptest.Server
+	b   *broker.Broker // srv.Broker
+	g   *Gateway       // srv.Gateway
+	srv *envServer
 	nc  *nats.Conn // the publisher's own connection, like a pipeline process
 	js  jetstream.JetStream
 
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// envServer is the composition StartServer returns, and its root URL
+// (http://127.0.0.1:port, no trailing slash) to append paths to.
+type envServer struct {
+	*Server
+	URL string
 }
 
 // startEnv starts everything on a fresh data dir.
@@ -92,28 +100,32 @@ func startEnv(t testing.TB, cfg Config) *testEnv {
 // startEnvAt starts everything on dir, which may hold a previous run's store.
 func startEnvAt(t testing.TB, dir string, cfg Config) *testEnv {
 	t.Helper()
+	return startEnvBus(t, dir, cfg, broker.Config{})
+}
+
+// startEnvBus is startEnvAt with bus options beyond the embedded server's
+// defaults (its address and data dir are the test's own).
+func startEnvBus(t testing.TB, dir string, cfg Config, bus broker.Config) *testEnv {
+	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	e := &testEnv{dir: dir, cfg: cfg}
-	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:0", DataDir: dir})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
+		t.Fatalf("listen: %v", err)
 	}
-	e.b = b
+	bus.Addr, bus.DataDir = "127.0.0.1:0", dir
+	s, err := StartServer(ctx, ServerConfig{Listener: ln, Broker: bus, Gateway: cfg, StartTimeout: startTimeout})
+	if err != nil {
+		ln.Close()
+		t.Fatalf("StartServer on data dir %s: %v", dir, err)
+	}
+	e.srv, e.b, e.g = &envServer{Server: s, URL: "http://" + ln.Addr().String()}, s.Broker, s.Gateway
 	t.Cleanup(func() { e.stop() })
-	g, err := New(b.Conn(), cfg)
-	if err != nil {
-		t.Fatalf("gateway.New: %v", err)
-	}
-	e.g = g
-	if err := g.Start(ctx); err != nil {
-		t.Fatalf("gateway.Start on data dir %s: %v", dir, err)
-	}
-	e.srv = httptest.NewServer(g.Handler())
-	e.nc, e.js = connectPublisher(t, b.ClientURL(), "pipeline-1")
+	e.nc, e.js = connectPublisher(t, e.b.ClientURL(), "pipeline-1")
 	return e
 }
 
@@ -132,26 +144,17 @@ func connectPublisher(t testing.TB, natsURL, name string) (*nats.Conn, jetstream
 	return nc, js
 }
 
-// stop shuts everything down gracefully, once: the gateway (which writes its
-// final snapshot), the HTTP server, the publisher and the broker.
+// stop shuts everything down gracefully, once: the publisher, then the
+// server as `streamviz serve` does (Server.Close: the gateway, which writes
+// its final snapshot, the HTTP server and the bus).
 func (e *testEnv) stop() error {
 	e.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
-		var errs []error
-		if e.g != nil {
-			errs = append(errs, e.g.Close(ctx))
-		}
-		if e.srv != nil {
-			e.srv.Close()
-		}
 		if e.nc != nil {
 			e.nc.Close()
 		}
-		if e.b != nil {
-			errs = append(errs, e.b.Close())
-		}
-		e.stopErr = errors.Join(errs...)
+		e.stopErr = e.srv.Close(ctx)
 	})
 	return e.stopErr
 }
@@ -171,7 +174,7 @@ func (e *testEnv) crash(t testing.TB) {
 		if err := e.g.Close(ctx); err == nil {
 			t.Logf("gateway.Close after its bus went away reported no error")
 		}
-		e.srv.Close()
+		e.srv.http.Close()
 	})
 }
 
