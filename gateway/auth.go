@@ -323,8 +323,8 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// A form of a few hundred bytes: a body that trickles in is cut
-		// after loginReadTimeout rather than holding the connection.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(loginReadTimeout))
+		// after Limits.LoginTimeout rather than holding the connection.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.cfg.Limits.LoginTimeout))
 		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 		if err := r.ParseForm(); err != nil {
 			httpError(w, http.StatusBadRequest, "unreadable login form: "+err.Error())

@@ -184,7 +184,7 @@ func (l *connLimiter) open() int {
 	return l.total
 }
 
-// HTTPServer is an http.Server for Handler with the timeouts above and the
+// HTTPServer is an http.Server for Handler with the timeouts and the
 // connection limits of Config.Limits applied to ln, which it returns
 // wrapped: serve with srv.Serve(ln) (or wrap that in TLS first).
 func (g *Gateway) HTTPServer(ln net.Listener) (*http.Server, net.Listener) {
@@ -192,10 +192,10 @@ func (g *Gateway) HTTPServer(ln net.Listener) (*http.Server, net.Listener) {
 	g.limiter.Store(lim)
 	return &http.Server{
 		Handler:           g.Handler(),
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
+		ReadHeaderTimeout: g.cfg.Limits.HeaderTimeout,
+		ReadTimeout:       g.cfg.Limits.ReadTimeout,
+		WriteTimeout:      g.cfg.Limits.WriteTimeout,
+		IdleTimeout:       g.cfg.Limits.IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ConnState:         lim.connState,
 	}, lim

@@ -31,26 +31,34 @@ type Limits struct {
 	// MaxStateBytes bounds all widgets' state together, the same way
 	// (ErrStateBytes). Default 256 MiB.
 	MaxStateBytes int
+
+	// HeaderTimeout bounds reading a request's headers: a connection that
+	// has not sent them whole by then is closed. Default 10 s.
+	HeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included. Default 30 s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response (the largest is a full
+	// /api/widgets/{widget} of a big table). Default 60 s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection left unused this long.
+	// Default 60 s.
+	IdleTimeout time.Duration
+	// LoginTimeout bounds reading a POST /login body: a form of a few
+	// hundred bytes needs no more, and a slow one must not hold a
+	// connection for ReadTimeout. Default 5 s, and at most ReadTimeout.
+	LoginTimeout time.Duration
 }
 
-// HTTP timeouts of HTTPServer. A WebSocket keeps its own deadlines once
-// upgraded (gorilla/websocket clears the server's).
+// Defaults of the HTTP timeouts in Limits (HTTPServer). A WebSocket keeps
+// its own deadlines once upgraded (gorilla/websocket clears the server's).
 const (
-	// ReadHeaderTimeout bounds reading a request's headers.
-	ReadHeaderTimeout = 10 * time.Second
-	// ReadTimeout bounds reading a whole request, body included.
-	ReadTimeout = 30 * time.Second
-	// WriteTimeout bounds writing a response (the largest is a full
-	// /api/widgets/{widget} of a big table).
-	WriteTimeout = 60 * time.Second
-	// IdleTimeout closes a keep-alive connection left unused this long.
-	IdleTimeout = 60 * time.Second
+	DefaultHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout   = 30 * time.Second
+	DefaultWriteTimeout  = 60 * time.Second
+	DefaultIdleTimeout   = 60 * time.Second
+	DefaultLoginTimeout  = 5 * time.Second
 	// MaxHeaderBytes bounds a request's headers.
 	MaxHeaderBytes = 64 << 10
-	// loginReadTimeout bounds reading a POST /login body: a form of a few
-	// hundred bytes needs no more, and a slow one must not hold a
-	// connection for ReadTimeout.
-	loginReadTimeout = 5 * time.Second
 )
 
 func (l *Limits) setDefaults() {
@@ -76,4 +84,14 @@ func (l *Limits) setDefaults() {
 	if l.MaxWidgetBytes <= 0 {
 		l.MaxWidgetBytes = min(64<<20, l.MaxStateBytes)
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&l.HeaderTimeout, DefaultHeaderTimeout}, {&l.ReadTimeout, DefaultReadTimeout}, {&l.WriteTimeout, DefaultWriteTimeout},
+		{&l.IdleTimeout, DefaultIdleTimeout}, {&l.LoginTimeout, DefaultLoginTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	l.LoginTimeout = min(l.LoginTimeout, l.ReadTimeout)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/streamviz/streamviz/gateway"
 )
@@ -21,6 +22,8 @@ type limitFlags struct {
 	maxSnapshotBytes          byteSize
 	ingestQueueBytes          byteSize
 	publicURL                 string
+	// HTTP timeouts (gateway.Limits).
+	headerTimeout, readTimeout, writeTimeout, idleTimeout, loginTimeout time.Duration
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
@@ -32,6 +35,11 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.maxStateBytes, "max-state-bytes", "state all widgets together may hold, such as 256MiB, refused the same way (default 256MiB)")
 	fs.Var(&l.maxSnapshotBytes, "max-snapshot-bytes", "size of the snapshot stream SV_SNAP, such as 576MiB; when full a compaction fails loudly and is retried (default twice --max-state-bytes plus 64MiB)")
 	fs.Var(&l.ingestQueueBytes, "ingest-queue-bytes", "updates taken off the bus and waiting to be stored, at most, such as 512MiB (memory included); core publishes beyond it are dropped and counted, acknowledged ones refused with 503 (default 512MiB)")
+	fs.DurationVar(&l.headerTimeout, "header-timeout", gateway.DefaultHeaderTimeout, "an HTTP connection that has not sent a request's headers whole within this is closed")
+	fs.DurationVar(&l.readTimeout, "read-timeout", gateway.DefaultReadTimeout, "an HTTP connection that has not sent a whole request, body included, within this is closed")
+	fs.DurationVar(&l.writeTimeout, "write-timeout", gateway.DefaultWriteTimeout, "an HTTP response not written within this is cut (WebSockets keep their own deadlines)")
+	fs.DurationVar(&l.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "a keep-alive HTTP connection unused this long is closed")
+	fs.DurationVar(&l.loginTimeout, "login-timeout", gateway.DefaultLoginTimeout, "a POST /login body not sent whole within this is answered 400 and its connection closed (at most --read-timeout)")
 	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated URLs the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
 }
 
@@ -44,6 +52,14 @@ func (l *limitFlags) check() error {
 			return fmt.Errorf("%w: --%s %d: want a positive number (0: the default)", errUsage, v.name, v.n)
 		}
 	}
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{{"header-timeout", l.headerTimeout}, {"read-timeout", l.readTimeout}, {"write-timeout", l.writeTimeout}, {"idle-timeout", l.idleTimeout}, {"login-timeout", l.loginTimeout}} {
+		if v.d <= 0 {
+			return fmt.Errorf("%w: --%s %s: want a positive duration such as 10s", errUsage, v.name, v.d)
+		}
+	}
 	return nil
 }
 
@@ -53,6 +69,8 @@ func (l *limitFlags) apply(cfg *gateway.Config, addr string) {
 	cfg.Limits.MaxWidgets, cfg.Limits.MaxSeries = l.maxWidgets, l.maxSeries
 	cfg.Limits.MaxWidgetBytes, cfg.Limits.MaxStateBytes = int(l.maxWidgetBytes), int(l.maxStateBytes)
 	cfg.Streams.SnapshotMaxBytes = int64(l.maxSnapshotBytes)
+	cfg.Limits.HeaderTimeout, cfg.Limits.ReadTimeout, cfg.Limits.WriteTimeout = l.headerTimeout, l.readTimeout, l.writeTimeout
+	cfg.Limits.IdleTimeout, cfg.Limits.LoginTimeout = l.idleTimeout, l.loginTimeout
 	cfg.IngestQueueBytes = int(l.ingestQueueBytes)
 	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
 		cfg.AllowedHosts = append(cfg.AllowedHosts, host)

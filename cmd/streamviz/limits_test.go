@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streamviz/streamviz/gateway"
 )
 
 // Finding 12 of issue 10: --token a was taken without a word, and so was a
@@ -119,5 +122,38 @@ func publishRefused(t *testing.T, url, subject, data, why string) {
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != 400 || !strings.Contains(apiErr.Description, why) {
 		t.Fatalf("publish %s %s: got %v, want a 400 naming %q", subject, data, err, why)
+	}
+}
+
+// The HTTP timeouts are flags (and STREAMVIZ_* variables) that reach the
+// gateway's Limits; the gateway's e2e_timeouts_test.go pins what each does.
+func TestHTTPTimeoutFlagsReachTheGatewaysLimits(t *testing.T) {
+	env := map[string]string{"STREAMVIZ_IDLE_TIMEOUT": "4s"}
+	f, err := parseServeFlags("serve", []string{"--header-timeout", "1s", "--read-timeout", "2s", "--write-timeout", "3s", "--login-timeout", "500ms"},
+		io.Discard, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg gateway.Config
+	f.limits.apply(&cfg, "127.0.0.1:0")
+	got := cfg.Limits
+	want := gateway.Limits{HeaderTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, LoginTimeout: 500 * time.Millisecond}
+	if got.HeaderTimeout != want.HeaderTimeout || got.ReadTimeout != want.ReadTimeout || got.WriteTimeout != want.WriteTimeout ||
+		got.IdleTimeout != want.IdleTimeout || got.LoginTimeout != want.LoginTimeout {
+		t.Fatalf("limits %+v, want the timeouts of %+v", got, want)
+	}
+	f, err = parseServeFlags("serve", nil, io.Discard, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.limits.apply(&cfg, "127.0.0.1:0")
+	if l := cfg.Limits; l.HeaderTimeout != gateway.DefaultHeaderTimeout || l.ReadTimeout != gateway.DefaultReadTimeout ||
+		l.WriteTimeout != gateway.DefaultWriteTimeout || l.IdleTimeout != gateway.DefaultIdleTimeout || l.LoginTimeout != gateway.DefaultLoginTimeout {
+		t.Fatalf("defaults: %+v", l)
+	}
+	for _, bad := range [][]string{{"--header-timeout", "0s"}, {"--idle-timeout", "-1s"}, {"--read-timeout", "soon"}} {
+		if _, err := parseServeFlags("serve", bad, io.Discard, func(string) string { return "" }); !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v, want a usage error", bad, err)
+		}
 	}
 }

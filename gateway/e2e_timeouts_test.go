@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Issue 10, finding 8: every HTTP connection has header, read and idle
+// timeouts (Limits, flags --header-timeout, --read-timeout, --idle-timeout,
+// --login-timeout). Each test sets the timeout under test small and every
+// other one to an hour, so only the one under test can end the connection;
+// it asserts the outcome (the server closed the connection and released
+// it), with a deadline far longer than the timeout, never a bound on how
+// long the close took.
+
+// cutWithin is how long a test waits for the server to close a connection
+// whose timeout is a fraction of a second: generous, so that a loaded
+// machine cannot fail it; a server that never closes fails it.
+const cutWithin = 60 * time.Second
+
+// longLimits are Limits whose timeouts are all an hour.
+func longLimits() Limits {
+	return Limits{HeaderTimeout: time.Hour, ReadTimeout: time.Hour, WriteTimeout: time.Hour, IdleTimeout: time.Hour, LoginTimeout: time.Hour}
+}
+
+// readUntilClosed reads c until the server closes it and returns what it
+// sent; it fails the test if the server still holds c after cutWithin.
+func readUntilClosed(t *testing.T, c net.Conn, what string) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(cutWithin))
+	b, err := io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("%s: the server still held the connection after %v (it sent %q)", what, cutWithin, b)
+	}
+	return string(b)
+}
+
+// released waits until the server's side of every connection is closed
+// (the limiter counts a connection until its descriptor is closed).
+func released(t *testing.T, e *testEnv, what string) {
+	t.Helper()
+	lim := e.g.limiter.Load()
+	eventually(t, cutWithin, func() bool { return lim.open() == 0 }, func() string {
+		return fmt.Sprintf("%s: the server still has %d connections open", what, lim.open())
+	})
+}
+
+func TestAConnectionThatNeverFinishesItsHeadersIsClosedAfterTheHeaderTimeout(t *testing.T) {
+	lim := longLimits()
+	lim.HeaderTimeout = 200 * time.Millisecond
+	e := startEnv(t, Config{Limits: lim})
+	addr := serveLimited(t, e)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The slowloris: a request line and a header, never the blank line.
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+	if got := readUntilClosed(t, c, "headers never finished"); got != "" {
+		t.Errorf("answered %q; want the connection closed without an answer", got)
+	}
+	released(t, e, "headers never finished")
+}
+
+func TestAKeepAliveConnectionLeftIdleIsClosedAfterTheIdleTimeout(t *testing.T) {
+	lim := longLimits()
+	lim.IdleTimeout = 200 * time.Millisecond
+	e := startEnv(t, Config{Limits: lim})
+	addr := serveLimited(t, e)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	// Kept alive across requests: the timeout is for a connection unused.
+	for i := range 2 {
+		resp, err := rawGet(c, r, "/healthz")
+		if err != nil || resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("keep-alive GET /healthz %d: %v %v", i, resp, err)
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(cutWithin))
+	if b, err := io.ReadAll(r); err != nil || len(b) != 0 {
+		t.Fatalf("idle keep-alive connection: read %q, %v; want it closed by the server with nothing sent", b, err)
+	}
+	released(t, e, "idle keep-alive connection")
+}
+
+// A request whose body stops coming is answered (the handler does not
+// read it), and the connection closed once the read timeout passes: what
+// is left of the body must not be read as the next request.
+func TestARequestWhoseBodyNeverArrivesWholeIsCutAfterTheReadTimeout(t *testing.T) {
+	lim := longLimits()
+	lim.ReadTimeout = 200 * time.Millisecond
+	e := startEnv(t, Config{Limits: lim})
+	addr := serveLimited(t, e)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nabc")
+	got := readUntilClosed(t, c, "a body that stops")
+	if !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.Contains(got, "Connection: close") {
+		t.Errorf("answered %q; want 200 with Connection: close", got)
+	}
+	released(t, e, "a body that stops")
+}
+
+// Finding 8 of issue 10: a POST /login whose body trickles in held its
+// connection for 75 s and more.
+func TestASlowLoginBodyIsAnswered400AndClosedAfterTheLoginTimeout(t *testing.T) {
+	lim := longLimits()
+	lim.LoginTimeout = 200 * time.Millisecond
+	e := startEnv(t, Config{Token: testToken, Limits: lim})
+	addr := serveLimited(t, e)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ntoken=")
+	got := readUntilClosed(t, c, "a login body that stops")
+	if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, "unreadable login form") {
+		t.Errorf("answered %q; want 400 naming the unreadable form", got)
+	}
+	released(t, e, "a login body that stops")
+}
+
+// The login's own bound never outlasts the whole request's.
+func TestTheLoginTimeoutIsAtMostTheReadTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		in   Limits
+		want time.Duration
+	}{
+		{Limits{}, DefaultLoginTimeout},
+		{Limits{ReadTimeout: time.Second}, time.Second},
+		{Limits{ReadTimeout: time.Minute, LoginTimeout: 2 * time.Second}, 2 * time.Second},
+		{Limits{ReadTimeout: time.Second, LoginTimeout: time.Minute}, time.Second},
+	} {
+		l := tc.in
+		l.setDefaults()
+		if l.LoginTimeout != tc.want {
+			t.Errorf("%+v: login timeout %v, want %v", tc.in, l.LoginTimeout, tc.want)
+		}
+	}
+}
+
+// dialFrom opens a connection to addr from the loopback address ip (all of
+// 127/8 is this machine), so one test can be many clients.
+func dialFrom(t *testing.T, ip, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial from %s: %v", ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// The total bound holds across client addresses: at --max-conns, an idle
+// connection of any address is closed to make room; when all are busy a
+// new one, from an address under its own bound, is refused and counted.
+func TestTheTotalConnectionLimitHoldsAcrossAddresses(t *testing.T) {
+	lim := longLimits()
+	lim.MaxConns, lim.MaxConnsPerAddr = 10, 5
+	e := startEnv(t, Config{Limits: lim})
+	addr := serveLimited(t, e)
+	l := e.g.limiter.Load()
+	// Nine busy sockets (all but a tenth) from two addresses.
+	for i := range lim.MaxConns - 1 {
+		ip := fmt.Sprintf("127.0.0.%d", 2+i/lim.MaxConnsPerAddr)
+		d := websocket.Dialer{NetDial: func(network, a string) (net.Conn, error) {
+			return (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).Dial(network, a)
+		}}
+		ws, _, err := d.Dial("ws://"+addr+"/ws", nil)
+		if err != nil {
+			t.Fatalf("socket %d from %s: %v", i, ip, err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		if _, _, err := ws.ReadMessage(); err != nil { // its snapshot: the handshake is done
+			t.Fatal(err)
+		}
+	}
+	// The tenth, from a third address, idle between requests.
+	idle := dialFrom(t, "127.0.0.4", addr)
+	if resp, err := rawGet(idle, bufio.NewReader(idle), "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz on the tenth connection: %v %v", resp, err)
+	}
+	// An eleventh, from a fourth address: the idle one is closed for it.
+	busy := dialFrom(t, "127.0.0.5", addr)
+	readUntilClosed(t, idle, "the idle connection at the total limit")
+	if n := l.evicted.Load(); n != 1 {
+		t.Fatalf("%d connections closed to make room, want 1", n)
+	}
+	// It stays busy: its request's body never comes (the read timeout is an hour).
+	fmt.Fprintf(busy, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n")
+	eventually(t, cutWithin, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.waiting.Len() == 0 }, "the eleventh connection busy")
+	// All ten busy: a connection from a fifth address is refused at once.
+	refused := dialFrom(t, "127.0.0.6", addr)
+	if got := readUntilClosed(t, refused, "a connection past the total limit"); got != "" {
+		t.Fatalf("a connection past the total limit was answered %q", got)
+	}
+	if n := l.refusedTotal.Load(); n != 1 {
+		t.Fatalf("refused at the total limit: %d, want 1", n)
+	}
+	if n := l.refusedAddr.Load(); n != 0 {
+		t.Fatalf("refused per address: %d, want 0 (no address is at its bound)", n)
+	}
+	// Once the busy one ends, the next connection is served.
+	busy.Close()
+	eventually(t, cutWithin, func() bool { return l.open() < lim.MaxConns }, "the busy connection still counted")
+	c := dialFrom(t, "127.0.0.6", addr)
+	if resp, err := rawGet(c, bufio.NewReader(c), "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz after a connection closed: %v %v", resp, err)
+	}
+}
