@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -23,12 +24,52 @@ type protocolFixture struct {
 		MaxTableRows int `json:"max_table_rows"`
 	} `json:"server"`
 	Steps []struct {
-		Publish  string          `json:"publish"`
-		Payload  json.RawMessage `json:"payload"`
-		Rejected string          `json:"rejected,omitempty"`
-		Events   []any           `json:"events"`
+		Publish string          `json:"publish"`
+		Payload json.RawMessage `json:"payload,omitempty"`
+		// A binary payload (a columnar update, docs/protocol.md §1.7) as
+		// published, and, when it is well formed, the columns it encodes: the
+		// Go and Python encoders must make exactly these bytes from them.
+		PayloadBase64 string          `json:"payload_base64,omitempty"`
+		Columns       *fixtureColumns `json:"columns,omitempty"`
+		Rejected      string          `json:"rejected,omitempty"`
+		Events        []any           `json:"events"`
 	} `json:"steps"`
 	State map[string]any `json:"state"`
+}
+
+// fixtureColumns is a columnar update in readable form; a null y is a gap
+// (NaN on the wire).
+type fixtureColumns struct {
+	Series string     `json:"series,omitempty"`
+	X      []float64  `json:"x"`
+	Y      []*float64 `json:"y"`
+	AsOf   *float64   `json:"as_of,omitempty"`
+}
+
+// payload is what the step publishes: its JSON, or its base64 bytes, which
+// must be what EncodeColumns makes of its columns.
+func fixturePayload(t *testing.T, i int, payload json.RawMessage, b64 string, cols *fixtureColumns) []byte {
+	t.Helper()
+	if b64 == "" {
+		return payload
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatalf("step %d: payload_base64: %v", i, err)
+	}
+	if cols != nil {
+		ys := make([]float64, len(cols.Y))
+		for k, y := range cols.Y {
+			ys[k] = gapNaN
+			if y != nil {
+				ys[k] = *y
+			}
+		}
+		if enc := EncodeColumns(cols.Series, cols.X, ys, cols.AsOf); !bytes.Equal(enc, b) {
+			t.Errorf("step %d: EncodeColumns makes %q, the fixture publishes %q", i, enc, b)
+		}
+	}
+	return b
 }
 
 // fixtureNow stamps values that carry no ts; every fixture gives one.
@@ -86,7 +127,8 @@ func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
 	seen := 0
 	for i := range out.Steps {
 		step := &out.Steps[i]
-		err := st.apply(message{seq: uint64(i + 1), subject: step.Publish, data: step.Payload, ms: fixtureNow})
+		data := fixturePayload(t, i, step.Payload, step.PayloadBase64, step.Columns)
+		err := st.apply(message{seq: uint64(i + 1), subject: step.Publish, data: data, ms: fixtureNow})
 		step.Rejected = ""
 		if err != nil {
 			step.Rejected = protocol.RejectReason(err)

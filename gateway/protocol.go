@@ -465,6 +465,8 @@ type ChartUpdate struct {
 	numX     bool
 	xErr     error
 	category bool // forAxis chose the category axis: Cats and RemoveCats apply
+	// cols: the update came as columns (§1.7); its data event carries them as they came.
+	cols *columns
 }
 
 // forAxis checks c against its chart's x axis (config x_type), once the
@@ -521,6 +523,9 @@ func (u *Update) fits(typ string) bool {
 // decoded again with encoding/json calling Point.UnmarshalJSON per point, so
 // what is accepted and every error are exactly the reference path's.
 func DecodeUpdate(b []byte, now float64) (*Update, error) {
+	if isColumns(b) {
+		return decodeColumns(b)
+	}
 	var in dataIn[pointList]
 	err := decodeObject(b, &in)
 	if errors.Is(err, errPointsSlowPath) {
@@ -724,10 +729,15 @@ func (u *Update) encodeShape(b []byte) []byte {
 		c := u.Chart
 		b = append(b, `{"series":`...)
 		b = appendString(b, c.Series)
-		b = append(b, `,"points":`...)
-		if c.category {
+		switch {
+		case c.cols != nil && !c.category:
+			b = append(b, ',')
+			b = appendCols(b, c.cols)
+		case c.category:
+			b = append(b, `,"points":`...)
 			b = appendCatPoints(b, c.Cats)
-		} else {
+		default:
+			b = append(b, `,"points":`...)
 			b = appendPoints(b, c.Points)
 		}
 		if c.Upsert {

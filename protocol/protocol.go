@@ -32,6 +32,11 @@ const (
 	GatewayInbox = "_SV_GW"
 )
 
+// ColumnsMagic starts a columnar chart update (docs/protocol.md §1.7): a
+// data message whose payload begins with these 4 bytes (never the start of
+// a JSON object) carries its points as little-endian float64 columns.
+const ColumnsMagic = "SVC1"
+
 // Subject returns sv.<widget>.<kind>.
 func Subject(widget, kind string) string { return SubjectPrefix + widget + "." + kind }
 

@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/streamviz/streamviz/protocol"
+)
+
+// Columnar chart updates (docs/protocol.md §1.7): producers with arrays
+// (chart.extend in the Python SDK) send points as two little-endian float64
+// columns behind a small JSON head, so the gateway reads a point in a few
+// nanoseconds instead of parsing two numbers from text, stores the message
+// as it came, and hands browsers the same bytes (base64 in the data event)
+// instead of formatting every number again.
+
+// columnsHeadLen is the fixed part before the JSON head: the magic and the
+// head's length.
+const columnsHeadLen = 8
+
+// gapNaN is the NaN every encoder writes for a gap (numpy's and
+// JavaScript's; Go's math.NaN() sets another bit), so events are the same
+// bytes whoever made them.
+var gapNaN = math.Float64frombits(0x7ff8_0000_0000_0000)
+
+// columns is what a data event carries of a columnar update: the points'
+// x and y columns as little-endian float64, y with every gap a NaN.
+type columns struct {
+	n    int
+	x, y []byte
+}
+
+// isColumns reports whether a data payload is a columnar update.
+func isColumns(b []byte) bool { return bytes.HasPrefix(b, []byte(protocol.ColumnsMagic)) }
+
+// columnsHead is the JSON head of a columnar update.
+type columnsHead struct {
+	N      *int64  `json:"n"`
+	Series *string `json:"series"`
+	Mode   *string `json:"mode"`
+	AsOf   *Time   `json:"as_of"`
+}
+
+// decodeColumns validates a columnar update: "SVC1", uint32 LE length of the
+// JSON head, the head, then n x values and n y values as float64 LE. Every
+// x must be finite (it is a position on the axis); a y that is NaN or
+// infinite is a gap, as null is in JSON. The columns must fill the payload
+// exactly, so a truncated or padded message is refused, never misread.
+func decodeColumns(b []byte) (*Update, error) {
+	if len(b) < columnsHeadLen {
+		return nil, fmt.Errorf("%w: columns: %d bytes, shorter than the %d-byte start (%q and the head's length)", ErrBadShape, len(b), columnsHeadLen, protocol.ColumnsMagic)
+	}
+	h := uint64(binary.LittleEndian.Uint32(b[4:8]))
+	if h > uint64(len(b)-columnsHeadLen) {
+		return nil, fmt.Errorf("%w: columns: a head of %d bytes, but only %d bytes follow", ErrBadShape, h, len(b)-columnsHeadLen)
+	}
+	var hd columnsHead
+	if err := decodeObject(b[columnsHeadLen:columnsHeadLen+h], &hd); err != nil {
+		return nil, fmt.Errorf("columns head: %w", err)
+	}
+	if hd.N == nil || *hd.N < 0 {
+		return nil, fmt.Errorf("%w: columns head needs \"n\", the number of points (0 or more)", ErrBadShape)
+	}
+	if hd.Mode != nil && *hd.Mode != "append" {
+		return nil, fmt.Errorf("%w: columns mode %q: columns only append (send upserts as {\"points\": …, \"mode\": \"upsert\"})", ErrBadShape, truncate(*hd.Mode, 20))
+	}
+	if hd.Series != nil && len(*hd.Series) > maxTextLen {
+		return nil, fmt.Errorf("%w: series name longer than %d", ErrBadShape, maxTextLen)
+	}
+	body := b[columnsHeadLen+h:]
+	// Compared without multiplying n first: a hostile n cannot overflow.
+	if n := uint64(*hd.N); n > uint64(len(body))/16 || uint64(len(body)) != 16*n {
+		return nil, fmt.Errorf("%w: columns: n=%d points need %s bytes of x and y (8 each), got %d", ErrBadShape, n, columnBytes(n), len(body))
+	}
+	n := int(*hd.N)
+	xs, ys := body[:8*n], body[8*n:]
+	c := &ChartUpdate{Points: make([]Point, n), numX: n > 0, cols: &columns{n: n, x: xs, y: ys}}
+	gaps := false
+	for i := range c.Points {
+		x := math.Float64frombits(binary.LittleEndian.Uint64(xs[8*i:]))
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%w: columns: x[%d] is %v: every x is a finite number (ms or any axis)", ErrBadShape, i, x)
+		}
+		y := math.Float64frombits(binary.LittleEndian.Uint64(ys[8*i:]))
+		ok := !math.IsNaN(y) && !math.IsInf(y, 0)
+		gaps = gaps || !ok && !math.IsNaN(y)
+		c.Points[i] = Point{X: Time(x), Y: Num{V: y, Valid: ok}}
+	}
+	if gaps {
+		// Browsers get every gap as NaN, as the state has it (null).
+		y := make([]byte, len(ys))
+		for i, p := range c.Points {
+			v := gapNaN
+			if p.Y.Valid {
+				v = p.Y.V
+			}
+			binary.LittleEndian.PutUint64(y[8*i:], math.Float64bits(v))
+		}
+		c.cols.y = y
+	}
+	if hd.Series != nil {
+		c.Series = *hd.Series
+	}
+	u := &Update{Chart: c}
+	if hd.AsOf != nil {
+		t := float64(*hd.AsOf)
+		u.AsOf = &t
+	}
+	return u, nil
+}
+
+func columnBytes(n uint64) string {
+	if n > math.MaxUint64/16 {
+		return "more than 2^64"
+	}
+	return strconv.FormatUint(16*n, 10)
+}
+
+// appendCols writes a columnar update's points as the data event carries
+// them: "cols":{"n":n,"x":base64,"y":base64}.
+func appendCols(b []byte, c *columns) []byte {
+	b = append(b, `"cols":{"n":`...)
+	b = strconv.AppendInt(b, int64(c.n), 10)
+	b = append(b, `,"x":"`...)
+	b = base64.StdEncoding.AppendEncode(b, c.x)
+	b = append(b, `","y":"`...)
+	b = base64.StdEncoding.AppendEncode(b, c.y)
+	return append(b, `"}`...)
+}
+
+// EncodeColumns builds a columnar update (docs/protocol.md §1.7) of the
+// points (xs[i], ys[i]) for series (""  the default); asOf is left out when
+// nil. NaN or an infinity in ys is a gap. Tests and Go producers use it.
+func EncodeColumns(series string, xs, ys []float64, asOf *float64) []byte {
+	head := []byte(`{"n":`)
+	head = strconv.AppendInt(head, int64(len(xs)), 10)
+	if series != "" {
+		head = append(head, `,"series":`...)
+		head = appendString(head, series)
+	}
+	if asOf != nil {
+		head = append(head, `,"as_of":`...)
+		head = appendFloat(head, *asOf)
+	}
+	head = append(head, '}')
+	b := make([]byte, 0, columnsHeadLen+len(head)+16*len(xs))
+	b = append(b, protocol.ColumnsMagic...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(head)))
+	b = append(b, head...)
+	for _, x := range xs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	}
+	for _, y := range ys {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(y))
+	}
+	return b
+}

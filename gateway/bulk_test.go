@@ -1,0 +1,130 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+// columnsMsg builds a columnar message by hand: head is the JSON head as
+// given, body the bytes after it.
+func columnsMsg(head string, body []byte) []byte {
+	b := append([]byte("SVC1"), binary.LittleEndian.AppendUint32(nil, uint32(len(head)))...)
+	return append(append(b, head...), body...)
+}
+
+func f64s(vs ...float64) []byte {
+	var b []byte
+	for _, v := range vs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+func TestColumnarUpdatesAreRefusedNamingTheProblem(t *testing.T) {
+	good := f64s(1, 2, 10, 20)
+	cases := []struct {
+		name string
+		msg  []byte
+		want string // in the error
+	}{
+		{"shorter than the start", []byte("SVC1\x03"), "shorter than the 8-byte start"},
+		{"head longer than the message", columnsMsg(`{"n":2}`, good)[:10], "a head of 7 bytes, but only 2 bytes follow"},
+		{"head length near 4 GiB", append([]byte("SVC1\xff\xff\xff\xff"), `{"n":0}`...), "a head of 4294967295 bytes"},
+		{"head not JSON", columnsMsg(`{"n":`, good), "columns head: bad JSON"},
+		{"head not an object", columnsMsg(`[2]`, good), "want a JSON object"},
+		{"no n", columnsMsg(`{"series":"a"}`, good), `needs "n"`},
+		{"negative n", columnsMsg(`{"n":-1}`, nil), `needs "n"`},
+		{"n a string", columnsMsg(`{"n":"2"}`, good), "bad shape"},
+		{"truncated columns", columnsMsg(`{"n":2}`, good[:31]), "n=2 points need 32 bytes of x and y (8 each), got 31"},
+		{"padded columns", columnsMsg(`{"n":2}`, append(good, 0)), "n=2 points need 32 bytes of x and y (8 each), got 33"},
+		{"x and y of different lengths (n counts x)", columnsMsg(`{"n":2}`, f64s(1, 2, 10)), "need 32 bytes"},
+		{"huge n", columnsMsg(`{"n":576460752303423488}`, good), "n=576460752303423488 points need 9223372036854775808 bytes"},
+		{"n past 2^64/16", columnsMsg(`{"n":9223372036854775807}`, good), "more than 2^64"},
+		{"NaN x", columnsMsg(`{"n":2}`, f64s(1, math.NaN(), 10, 20)), "x[1] is NaN: every x is a finite number"},
+		{"infinite x", columnsMsg(`{"n":2}`, f64s(math.Inf(-1), 2, 10, 20)), "x[0] is -Inf"},
+		{"upsert mode", columnsMsg(`{"n":2,"mode":"upsert"}`, good), `columns mode "upsert": columns only append`},
+		{"series name too long", columnsMsg(`{"n":2,"series":"`+strings.Repeat("s", 201)+`"}`, good), "series name longer than 200"},
+		{"as_of not a time", columnsMsg(`{"n":2,"as_of":"soon"}`, good), "bad shape"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := DecodeUpdate(c.msg, 0)
+			if err == nil {
+				t.Fatalf("accepted %q", c.msg)
+			}
+			if !errors.Is(err, ErrBadShape) && !errors.Is(err, ErrBadJSON) {
+				t.Errorf("error %v wraps neither bad shape nor bad JSON", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not say %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestColumnarUpdateDecodesToPointsWithNonFiniteYAsGaps(t *testing.T) {
+	nan := math.NaN()
+	xs := []float64{1e12, 1e12 + 1, -5, 0}
+	ys := []float64{1.5, nan, math.Inf(1), math.Inf(-1)}
+	asOf := 7.0
+	u, err := DecodeUpdate(EncodeColumns("s1", xs, ys, &asOf), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := u.Chart
+	if c == nil || c.Series != "s1" || c.Upsert || u.AsOf == nil || *u.AsOf != 7 {
+		t.Fatalf("decoded %+v (as_of %v)", c, u.AsOf)
+	}
+	want := []Point{{1e12, Num{1.5, true}}, {1e12 + 1, Num{}}, {-5, Num{}}, {0, Num{}}}
+	if len(c.Points) != len(want) {
+		t.Fatalf("points %v, want %v", c.Points, want)
+	}
+	for i := range want {
+		if c.Points[i].X != want[i].X || c.Points[i].Y.Valid != want[i].Y.Valid || want[i].Y.Valid && c.Points[i].Y.V != want[i].Y.V {
+			t.Errorf("point %d: %v, want %v", i, c.Points[i], want[i])
+		}
+	}
+	// The event carries the columns as they came, each gap a NaN.
+	ev := string(u.encode(nil))
+	wantEv := `{"series":"s1","cols":{"n":4,"x":"` + base64.StdEncoding.EncodeToString(f64s(xs...)) +
+		`","y":"` + base64.StdEncoding.EncodeToString(f64s(1.5, gapNaN, gapNaN, gapNaN)) + `"},"mode":"append","as_of":7}`
+	if ev != wantEv {
+		t.Errorf("event data\n got %s\nwant %s", ev, wantEv)
+	}
+}
+
+func TestColumnarUpdateOfNoPointsIsValid(t *testing.T) {
+	u, err := DecodeUpdate(EncodeColumns("", nil, nil, nil), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Chart == nil || len(u.Chart.Points) != 0 {
+		t.Fatalf("decoded %+v", u.Chart)
+	}
+}
+
+// FuzzDecodeColumns: whatever the bytes, decoding never panics, and what it
+// accepts has exactly n finite x.
+func FuzzDecodeColumns(f *testing.F) {
+	f.Add(EncodeColumns("a", []float64{1, 2}, []float64{3, math.NaN()}, nil))
+	f.Add(columnsMsg(`{"n":1}`, f64s(1)))
+	f.Add([]byte("SVC1\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		u, err := decodeColumns(b)
+		if err != nil {
+			return
+		}
+		for _, p := range u.Chart.Points {
+			if math.IsNaN(float64(p.X)) || math.IsInf(float64(p.X), 0) {
+				t.Fatalf("accepted x %v", p.X)
+			}
+		}
+		if u.Chart.cols.n != len(u.Chart.Points) || len(u.Chart.cols.x) != 8*u.Chart.cols.n || len(u.Chart.cols.y) != 8*u.Chart.cols.n {
+			t.Fatalf("columns %d/%d/%d for %d points", u.Chart.cols.n, len(u.Chart.cols.x), len(u.Chart.cols.y), len(u.Chart.Points))
+		}
+	})
+}
