@@ -5,10 +5,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -83,6 +85,10 @@ func count(format string, msg []byte) int {
 		}
 		return 0
 	}
+	n := countColumns(msg)
+	if !bytes.Contains(msg, []byte(`"points":[[`)) {
+		return n // nothing else carries points: no need to parse the frame
+	}
 	var evs []struct {
 		Type string `json:"type"`
 		Data struct {
@@ -90,13 +96,35 @@ func count(format string, msg []byte) int {
 		} `json:"data"`
 	}
 	if json.Unmarshal(msg, &evs) != nil {
-		return 0
+		return n
 	}
-	n := 0
 	for _, e := range evs {
 		if e.Type == "data" {
 			n += len(e.Data.Points)
 		}
 	}
 	return n
+}
+
+// colsKey starts a columnar data event's points (docs/protocol.md §2.2
+// "cols"): its "n" says how many points follow as base64, which is counted
+// without decoding. The server writes it without spaces, and inside a JSON
+// string its quotes would be escaped, so it cannot appear anywhere else.
+var colsKey = []byte(`"cols":{"n":`)
+
+func countColumns(msg []byte) int {
+	n := 0
+	for {
+		i := bytes.Index(msg, colsKey)
+		if i < 0 {
+			return n
+		}
+		msg = msg[i+len(colsKey):]
+		k := 0
+		for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
+			k++
+		}
+		v, _ := strconv.Atoi(string(msg[:k]))
+		n += v
+	}
 }

@@ -6,11 +6,14 @@ No mocks: everything here talks to a really spawned `streamviz` over the network
 
 from __future__ import annotations
 
+import array
+import base64
 import contextlib
 import copy
 import json
 import math
 import os
+import sys
 import threading
 import time
 import urllib.error
@@ -249,6 +252,19 @@ def fold_event(widgets: dict[str, dict], ev: dict) -> set[str]:
     return {wid}
 
 
+def cols_points(cols: dict) -> list[list]:
+    """A data event's "cols" (protocol §2.2) as [x, y] points, y None for a gap."""
+    xs, ys = array.array("d"), array.array("d")
+    xs.frombytes(base64.b64decode(cols["x"]))
+    ys.frombytes(base64.b64decode(cols["y"]))
+    assert len(xs) == len(ys) == cols["n"], cols
+    if sys.byteorder != "little":
+        xs.byteswap()
+        ys.byteswap()
+    # Floats compare equal to the ints JSON gives for whole numbers: [3.0, 1.5] == [3, 1.5].
+    return [[x, None if y != y else y] for x, y in zip(xs, ys, strict=True)]
+
+
 def apply_data(w: dict, d: dict) -> None:
     """Applies one normalized data event (protocol §2.2) to {"config", "state"} like the browser."""
     cfg = w["config"]
@@ -283,6 +299,8 @@ def apply_data(w: dict, d: dict) -> None:
         if rm:
             pts[:] = [p for p in pts if p[0] not in rm]
         category = cfg.get("x_type") == "category"
+        if "cols" in d:  # columnar (protocol §1.7, §2.2): base64 float64 columns, NaN y a gap
+            pts.extend(cols_points(d["cols"]))
         for p in d.get("points") or []:
             if d.get("mode") == "upsert":
                 same = [i for i, q in enumerate(pts) if q[0] == p[0]]
@@ -308,6 +326,9 @@ def apply_data(w: dict, d: dict) -> None:
                 st.pop("series")
     else:
         raise ValueError(f"unknown widget type {typ!r}")
+    as_of = d.get("as_of")  # the latest wins, as on the server (protocol §1.3)
+    if as_of is not None and (w["state"].get("as_of") is None or as_of > w["state"]["as_of"]):
+        w["state"]["as_of"] = as_of
 
 
 # ---------------------------------------------------------------- values

@@ -226,15 +226,33 @@ def test_extend_warns_once_when_xs_look_like_epoch_seconds_and_keeps_them_as_mil
     (np.arange(5, dtype=np.int64) + T0, np.array([0.1, np.nan, 1e20, -0.0, 1 / 3])),
     (np.array([1.5, 2.25, 1e15, -3.0]), np.array([1, 2, 3, 4], dtype=np.int32)),
     (np.arange(3), np.array([1.5, np.inf, 2.5], dtype=np.float32)),
+    ([T0, T0 + 1], [None, 2**40]),
 ])
-def test_arrays_encode_to_the_same_numbers_with_and_without_pyarrow(monkeypatch, xs, ys):
+def test_arrays_go_as_columns_carrying_exactly_the_numbers_json_would(xs, ys):
     import json
+    import struct
 
     from stream_viz import _bulk
 
     block = _bulk.Block(_bulk.xs_column(xs, False), _bulk.ys_column(ys))
-    with_arrow = json.loads(b"[" + block.fragment(0, block.n) + b"]")
-    monkeypatch.setitem(_bulk._mods, "pyarrow.compute", None)  # as where pyarrow is not installed
-    plain = json.loads(b"[" + _bulk.Block(block.xs, block.ys).fragment(0, block.n) + b"]")
-    assert with_arrow == plain
-    assert plain == [[x, None if y != y or abs(y) == float("inf") else y] for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
+    [(msg, n)] = _bulk.encode_appends([block], "s", 1000, 900 * 1024)
+    body = msg.encode()
+    h = struct.unpack_from("<I", body, 4)[0]
+    assert body[:4] == b"SVC1" and json.loads(body[8 : 8 + h]) == {"n": n, "series": "s"} and n == block.n
+    vals = struct.unpack_from(f"<{2 * n}d", body, 8 + h)
+    assert len(body) == 8 + h + 16 * n
+    got = [[x, None if y != y or abs(y) == float("inf") else y] for x, y in zip(vals[:n], vals[n:], strict=True)]
+    as_json = json.loads(b"[" + _bulk.Block(block.xs, block.ys).fragment(0, n) + b"]")
+    assert got == as_json
+
+
+def test_a_large_extend_goes_as_even_columnar_messages_under_the_size_limit_in_order():
+    from stream_viz import _bulk
+
+    xs = np.arange(100_000, dtype=np.int64)
+    msgs = _bulk.encode_appends([(1, 1), _bulk.Block(xs, xs * 0.5), (2, 2)], "", 20_000, 900 * 1024)
+    kinds = [type(m).__name__ for m, _ in msgs]
+    assert kinds == ["bytes", "Columns", "Columns", "bytes"], kinds
+    assert [n for _, n in msgs] == [1, 50_000, 50_000, 1]
+    assert all(len(m.encode()) <= 900 * 1024 for m, _ in msgs if type(m) is _bulk.Columns)
+    assert msgs[2][0].xs[0] == 50_000 and msgs[2][0].ys[-1] == 99_999 * 0.5

@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import websockets.sync.client
-from helpers import api_widget, api_widgets, http_base, wait_until
+from helpers import api_widget, api_widgets, cols_points, http_base, wait_until
 
 import stream_viz as sv
 
@@ -34,6 +35,7 @@ class Counter:
 
     def __init__(self, base: str):
         self.points: dict[str, list[list]] = {}
+        self.columnar: dict[str, int] = {}  # points that came in columnar events (protocol §2.2 "cols")
         self.rows: dict[str, dict] = {}
         self.errors: list[str] = []
         self.cond = threading.Condition()
@@ -86,7 +88,10 @@ class Counter:
                                 rows[op["key"]] = op["row"]
                     else:
                         assert d.get("mode", "append") == "append" and not d.get("series"), d
-                        self.points.setdefault(ev["id"], []).extend(d["points"])
+                        pts = d["points"] if "cols" not in d else cols_points(d["cols"])
+                        if "cols" in d:
+                            self.columnar[ev["id"]] = self.columnar.get(ev["id"], 0) + len(pts)
+                        self.points.setdefault(ev["id"], []).extend(pts)
             self.cond.notify_all()
 
     def wait(self, pred, timeout: float, what: str) -> None:
@@ -124,7 +129,16 @@ def test_every_update_the_sdk_is_given_reaches_the_state_and_a_websocket_client_
             xs = np.arange(start, start + CHUNK, dtype=np.int64) + T0
             ys = rng.random(CHUNK)
             ys[::97] = np.nan  # gaps travel too
-            extend_charts[j % CHARTS].extend(xs, ys)
+            # Every kind of column the bulk path takes: numpy, pandas, Arrow, lists (None a gap).
+            kind = j % 4
+            if kind == 1:
+                extend_charts[j % CHARTS].extend(pd.Series(xs), pd.Series(ys))
+            elif kind == 2:
+                extend_charts[j % CHARTS].extend(pa.array(xs), pa.array(ys, from_pandas=True))
+            elif kind == 3:
+                extend_charts[j % CHARTS].extend(xs.tolist(), [None if y != y else y for y in ys.tolist()])
+            else:
+                extend_charts[j % CHARTS].extend(xs, ys)
             want[f"e{j % CHARTS}"] += [[x, None if y != y else y] for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
         keys = np.arange(ROWS)
         for start in range(0, ROWS, 1_000):
@@ -148,6 +162,11 @@ def test_every_update_the_sdk_is_given_reaches_the_state_and_a_websocket_client_
                     and len(client.rows.get("rows", {})) >= ROWS, 120, "every point and row at the socket")
         for wid, pts in want.items():
             assert client.points[wid] == pts, f"{wid}: the socket saw {len(client.points[wid])} points, {len(pts)} sent"
+        # extend() of numbers went the columnar way (protocol §1.7) end to end; .send() the JSON one.
+        for c in extend_charts:
+            assert client.columnar.get(c.id) == len(want[c.id]), (c.id, client.columnar.get(c.id))
+        for c in send_charts:
+            assert c.id not in client.columnar, c.id
         assert client.rows["rows"] == want_rows
     finally:
         client.close()

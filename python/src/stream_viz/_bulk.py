@@ -1,9 +1,10 @@
 """Many updates at once: chart.extend(xs, ys) and table.send_many(rows).
 
 Producers with arrays hand them over whole; they are checked once, kept as arrays, and turned
-into JSON in bulk on the SDK's thread. numpy, pandas and pyarrow are used when the caller's data
-is theirs (or, for numpy, when it is installed), never required: plain lists work everywhere, with
-the same checks as .send() one value at a time.
+into columnar messages (docs/protocol.md §1.7: float64 columns, numpy's bytes as they are) on the
+SDK's thread; what has no numbers for x (categories) or no numpy goes as JSON. numpy, pandas and
+pyarrow are used when the caller's data is theirs (or, for numpy, when it is installed), never
+required: plain lists work everywhere, with the same checks as .send() one value at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import logging
+import struct
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -58,11 +60,10 @@ class Block:
     """Points handed over as two columns of n values: xs (int64/float64 numpy array, or a list)
     and ys (a numeric numpy array whose NaN and infinities are gaps, or a list of numbers and None)."""
 
-    __slots__ = ("_pairs", "n", "xs", "ys")
+    __slots__ = ("n", "xs", "ys")
 
     def __init__(self, xs: Any, ys: Any):
         self.xs, self.ys, self.n = xs, ys, len(xs)
-        self._pairs: Any = None  # the "x,y" texts, made once (pyarrow)
 
     def tail(self, k: int) -> Block:
         """The newest k points (0 < k < n)."""
@@ -72,33 +73,32 @@ class Block:
         """(x, y) pairs of Python values, y None for a gap (upserts, and tests)."""
         return zip(_py(self.xs), _py_y(self.ys), strict=True)
 
-    def fragment(self, i: int, j: int) -> bytes:
-        """Points i..j as JSON array elements: [x,y],[x,y],..."""
-        pc = _module("pyarrow.compute") if is_numpy(self.xs) and is_numpy(self.ys) else None
-        if pc is not None:
+    def columns(self) -> tuple[Any, Any] | None:
+        """xs and ys as float64 numpy arrays for a columnar message (docs/protocol.md §1.7), or
+        None when the points cannot go that way (categories, no numpy). ys given as a list of
+        numbers and None is converted once, None becoming NaN (a gap)."""
+        np = sys.modules.get("numpy")
+        xs, ys = self.xs, self.ys
+        if np is None:
+            return None
+        if not is_numpy(xs):  # times given as datetimes, made epoch ms one by one; never categories
+            if not xs or isinstance(xs[0], str):
+                return None
+            xs = np.array(xs, dtype=np.float64)
+        elif xs.dtype.kind not in "iuf":
+            return None
+        if not is_numpy(ys):
             try:
-                return self._arrow_fragment(pc, i, j)
-            except Exception as e:  # a dtype Arrow formats otherwise: the plain path is exact
-                log.debug("stream_viz: encoding with pyarrow failed (%r); using json", e)
+                ys = np.array(ys, dtype=np.float64)  # None -> NaN
+            except (TypeError, ValueError, OverflowError):
+                return None
+        elif ys.dtype.kind not in "iuf":
+            return None
+        return xs.astype(np.float64, copy=False), ys.astype(np.float64, copy=False)
+
+    def fragment(self, i: int, j: int) -> bytes:
+        """Points i..j as JSON array elements: [x,y],[x,y],... (what cannot go as columns)."""
         return dumps(list(zip(_py(self.xs[i:j]), _py_y(self.ys[i:j]), strict=True)))[1:-1]
-
-    def _arrow_fragment(self, pc: Any, i: int, j: int) -> bytes:
-        if self._pairs is None:
-            pa = _module("pyarrow")
-
-            # Arrow formats numbers in C++ (shortest round-trip text, valid JSON) and without the
-            # GIL: for arbitrary doubles about 1.8x less CPU than Python's float repr (benchmarks.md).
-            ay = pa.array(self.ys)
-            sy = pc.cast(ay, pa.string())
-            if self.ys.dtype.kind == "f":
-                sy = pc.if_else(pc.is_finite(ay), sy, pa.scalar(None, pa.string()))
-            self._pairs = pc.binary_join_element_wise(pc.cast(pa.array(self.xs), pa.string()), sy, ",",
-                                                      null_handling="replace", null_replacement="null")
-        pa = _module("pyarrow")
-        part = self._pairs.slice(i, j - i)
-        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(part)], pa.int32()), part), "],[")
-        text: bytes = joined[0].as_buffer().to_pybytes()
-        return b"[" + text + b"]"
 
 
 def _py(a: Any) -> list[Any]:
@@ -117,11 +117,42 @@ def _py_y(a: Any) -> list[Any]:
     return out
 
 
-def encode_appends(items: Iterable[Any], series: str, max_points: int, max_bytes: int) -> list[tuple[bytes, int]]:
+COLUMNS_MAGIC = b"SVC1"
+
+
+class Columns:
+    """A columnar chart update (docs/protocol.md §1.7): "SVC1", the JSON head's length (uint32
+    little-endian), the head {"n", "series", "as_of"}, then n x and n y as float64 little-endian.
+    The server reads it without parsing numbers and passes the columns on to browsers as they are;
+    numpy makes the bytes without touching a point in Python."""
+
+    __slots__ = ("as_of", "series", "xs", "ys")
+
+    def __init__(self, xs: Any, ys: Any, series: str = "", as_of: Any = None):
+        self.xs, self.ys, self.series, self.as_of = xs, ys, series, as_of
+
+    def encode(self) -> bytes:
+        head: dict[str, Any] = {"n": len(self.xs)}
+        if self.series:
+            head["series"] = self.series
+        if self.as_of is not None:
+            head["as_of"] = self.as_of
+        h = dumps(head)
+        return b"".join((COLUMNS_MAGIC, struct.pack("<I", len(h)), h,
+                         self.xs.astype("<f8", copy=False).tobytes(), self.ys.astype("<f8", copy=False).tobytes()))
+
+
+def column_points(max_bytes: int, series: str) -> int:
+    """Points per columnar message: 16 bytes each, under max_bytes with the head."""
+    return max(1, (max_bytes - 128 - 6 * len(series.encode())) // 16)
+
+
+def encode_appends(items: Iterable[Any], series: str, max_points: int, max_bytes: int) -> list[tuple[Any, int]]:
     """One append run of a chart series ((x, y) tuples and Blocks, in order) as encoded
-    {"points": [...], "series": ...} messages of at most max_points points and about max_bytes."""
+    {"points": [...], "series": ...} messages of at most max_points points and about max_bytes,
+    and Blocks of numbers as Columns messages (split evenly under max_bytes), in order."""
     tail = b"]" + (b',"series":' + dumps(series) if series else b"") + b"}"
-    out: list[tuple[bytes, int]] = []
+    out: list[tuple[Any, int]] = []
     frags: list[bytes] = []
     size = n = 0
 
@@ -148,10 +179,20 @@ def encode_appends(items: Iterable[Any], series: str, max_points: int, max_bytes
 
     # Grouped by type in C: a run of single points (x, y) from .send() is one list, encoded by
     # the C JSON encoder in one call; each Block is encoded from its arrays.
+    per = column_points(max_bytes, series)
     for kind, group in itertools.groupby(items, type):
         if kind is Block:
             for block in group:
-                emit(block, block.n)
+                cols = block.columns()
+                if cols is None:
+                    emit(block, block.n)
+                    continue
+                flush()  # what came before goes first
+                parts = -(-block.n // per)
+                step = -(-block.n // parts)
+                for i in range(0, block.n, step):
+                    j = min(i + step, block.n)
+                    out.append((Columns(cols[0][i:j], cols[1][i:j], series), j - i))
         else:
             singles = list(group)
             emit(singles, len(singles))

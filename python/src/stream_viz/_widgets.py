@@ -9,7 +9,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._bulk import BadColumn, Block, encode_appends, rows_of, series_columns, xs_column, ys_column
+from ._bulk import BadColumn, Block, Columns, encode_appends, rows_of, series_columns, xs_column, ys_column
 from ._encode import cell, dumps, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
@@ -162,7 +162,7 @@ class Widget:
             bodies = [(_with_as_of(body, as_of), n) for body, n in bodies]
             if bodies:
                 self._sent_as_of = as_of
-        out.extend((f"sv.{self.id}.data", body, n) for body, n in bodies)
+        out.extend((f"sv.{self.id}.data", body.encode() if type(body) is Columns else body, n) for body, n in bodies)
         return out
 
     def _as_of_only(self) -> list[tuple[Any, int]]:
@@ -680,6 +680,9 @@ class Chart(Widget):
 
 
 def _with_as_of(body: Any, as_of: int) -> Any:
+    if type(body) is Columns:
+        body.as_of = as_of
+        return body
     if type(body) is bytes:  # encoded in bulk: the object's last field goes before its closing brace
         return body[:-1] + b',"as_of":' + dumps(as_of) + b"}"
     body["as_of"] = as_of
