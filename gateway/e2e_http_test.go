@@ -107,12 +107,17 @@ func TestHealthzReportsUnavailableWhenTheBusIsDown(t *testing.T) {
 	e := startEnv(t, Config{})
 	e.health(t)
 	e.b.Close() // the gateway's connection and the embedded server go away
-	var h health
+	var h struct {
+		Status, Error string
+		Reasons       []HealthReason
+	}
 	eventually(t, waitTimeout, func() bool {
 		return getJSON(t, e.url("/healthz"), &h) == http.StatusServiceUnavailable
 	}, "/healthz never answered 503 with the bus down")
-	if h.Status != "unavailable" || h.Error == "" {
-		t.Errorf("healthz %+v, want status unavailable with an error", h)
+	// The bus is named, and nothing after it is asked of a bus that is gone.
+	if h.Status != "unavailable" || len(h.Reasons) != 1 || h.Reasons[0].Check != "bus" ||
+		!strings.Contains(h.Reasons[0].Error, "NATS connection") || !strings.HasPrefix(h.Error, "bus: ") {
+		t.Errorf("healthz %+v, want unavailable with the one reason bus: NATS connection …", h)
 	}
 }
 

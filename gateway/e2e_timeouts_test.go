@@ -158,6 +158,14 @@ func TestTheLoginTimeoutIsAtMostTheReadTimeout(t *testing.T) {
 	}
 }
 
+// waiting is how many connections are between requests (closed first to
+// make room at a limit).
+func waiting(l *connLimiter) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting.Len()
+}
+
 // dialFrom opens a connection to addr from the loopback address ip (all of
 // 127/8 is this machine), so one test can be many clients.
 func dialFrom(t *testing.T, ip, addr string) net.Conn {
@@ -191,15 +199,18 @@ func TestTheTotalConnectionLimitHoldsAcrossAddresses(t *testing.T) {
 			t.Fatalf("socket %d from %s: %v", i, ip, err)
 		}
 		t.Cleanup(func() { ws.Close() })
-		if _, _, err := ws.ReadMessage(); err != nil { // its snapshot: the handshake is done
-			t.Fatal(err)
-		}
+		// A handshake counts against the sockets' share until its first
+		// message is written (limitSockets): let it finish before the next.
+		eventually(t, cutWithin, func() bool { return e.g.handshakes.Load() == 0 }, "the handshake finished")
 	}
+	eventually(t, cutWithin, func() bool { return e.g.fanout.count() == lim.MaxConns-1 }, "the sockets joined")
 	// The tenth, from a third address, idle between requests.
 	idle := dialFrom(t, "127.0.0.4", addr)
 	if resp, err := rawGet(idle, bufio.NewReader(idle), "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /healthz on the tenth connection: %v %v", resp, err)
 	}
+	// The server marks it idle after writing the answer the client already has.
+	eventually(t, cutWithin, func() bool { return waiting(l) == 1 }, "the tenth connection idle")
 	// An eleventh, from a fourth address: the idle one is closed for it.
 	busy := dialFrom(t, "127.0.0.5", addr)
 	readUntilClosed(t, idle, "the idle connection at the total limit")
@@ -208,7 +219,7 @@ func TestTheTotalConnectionLimitHoldsAcrossAddresses(t *testing.T) {
 	}
 	// It stays busy: its request's body never comes (the read timeout is an hour).
 	fmt.Fprintf(busy, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n")
-	eventually(t, cutWithin, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.waiting.Len() == 0 }, "the eleventh connection busy")
+	eventually(t, cutWithin, func() bool { return waiting(l) == 0 }, "the eleventh connection busy")
 	// All ten busy: a connection from a fifth address is refused at once.
 	refused := dialFrom(t, "127.0.0.6", addr)
 	if got := readUntilClosed(t, refused, "a connection past the total limit"); got != "" {
@@ -226,5 +237,18 @@ func TestTheTotalConnectionLimitHoldsAcrossAddresses(t *testing.T) {
 	c := dialFrom(t, "127.0.0.6", addr)
 	if resp, err := rawGet(c, bufio.NewReader(c), "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /healthz after a connection closed: %v %v", resp, err)
+	}
+	// The counters say the same (with room for the request that reads them).
+	c.Close()
+	eventually(t, cutWithin, func() bool { return l.open() < lim.MaxConns }, "the last connection still counted")
+	m := e.metrics(t)
+	for series, want := range map[string]float64{
+		`streamviz_http_connections_refused_total{limit="total"}`:       1,
+		`streamviz_http_connections_refused_total{limit="per_address"}`: 0,
+		`streamviz_http_connections_evicted_total`:                      1,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("/metrics %s = %v (present %v), want %v", series, got, ok, want)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +157,60 @@ func TestHTTPTimeoutFlagsReachTheGatewaysLimits(t *testing.T) {
 		if _, err := parseServeFlags("serve", bad, io.Discard, func(string) string { return "" }); !errors.Is(err, errUsage) {
 			t.Errorf("%v: %v, want a usage error", bad, err)
 		}
+	}
+}
+
+// Finding 11 of issue 10 through the flags: without a token, the dashboard
+// answers the --public-url hosts and loopback names, and 421 to any other
+// name (DNS rebinding); with a token, the token guards instead.
+func TestPublicURLHostsAreServedAndOtherHostNamesRefusedWithoutAToken(t *testing.T) {
+	get := func(addr, host, path string, header ...string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", "http://"+addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		for _, h := range header {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s (Host %s): %v", path, host, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ready, stop := startRun(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+		"--public-url", "https://dash.example/streamviz/, http://intranet:8080")
+	defer stop()
+	_, port, _ := net.SplitHostPort(ready.HTTP)
+	for host, want := range map[string]int{
+		"dash.example":                  http.StatusOK,
+		"dash.example:443":              http.StatusOK,
+		"intranet:8080":                 http.StatusOK,
+		"127.0.0.1:" + port:             http.StatusOK,
+		"localhost:" + port:             http.StatusOK,
+		"rebind.evil.example:" + port:   http.StatusMisdirectedRequest,
+		"dash.example.evil.example":     http.StatusMisdirectedRequest,
+		"intranet.evil.example:" + port: http.StatusMisdirectedRequest,
+	} {
+		if got := get(ready.HTTP, host, "/api/widgets"); got != want {
+			t.Errorf("Host %s: /api/widgets %d, want %d", host, got, want)
+		}
+	}
+	if got := get(ready.HTTP, "rebind.evil.example", "/healthz"); got != http.StatusOK {
+		t.Errorf("/healthz under another name: %d, want 200", got)
+	}
+
+	const token = "0123456789abcdef-host"
+	ready, stop2 := startRun(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--token", token)
+	defer stop2()
+	if got := get(ready.HTTP, "rebind.evil.example", "/api/widgets", "Authorization: Bearer "+token); got != http.StatusOK {
+		t.Errorf("with a token, any host name with the token: %d, want 200", got)
+	}
+	if got := get(ready.HTTP, "rebind.evil.example", "/api/widgets"); got != http.StatusUnauthorized {
+		t.Errorf("with a token, any host name without it: %d, want 401", got)
 	}
 }
