@@ -250,9 +250,14 @@ def test_a_large_extend_goes_as_even_columnar_messages_under_the_size_limit_in_o
     from stream_viz import _bulk
 
     xs = np.arange(100_000, dtype=np.int64)
-    msgs = _bulk.encode_appends([(1, 1), _bulk.Block(xs, xs * 0.5), (2, 2)], "", 20_000, 900 * 1024)
+    msgs = _bulk.encode_appends([(1, 1), _bulk.Block(xs, xs * 0.5), (2, None), (float("nan"), 3)], "", 20_000, 900 * 1024)
     kinds = [type(m).__name__ for m, _ in msgs]
-    assert kinds == ["bytes", "Columns", "Columns", "bytes"], kinds
-    assert [n for _, n in msgs] == [1, 50_000, 50_000, 1]
+    # .send()'s points go as columns too (a None y as NaN); a NaN x keeps JSON, which says it is bad.
+    assert kinds == ["Columns", "Columns", "Columns", "bytes"], kinds
+    assert [n for _, n in msgs] == [1, 50_000, 50_000, 2]
     assert all(len(m.encode()) <= 900 * 1024 for m, _ in msgs if type(m) is _bulk.Columns)
     assert msgs[2][0].xs[0] == 50_000 and msgs[2][0].ys[-1] == 99_999 * 0.5
+    assert msgs[3][0] == b'{"points":[[2,null],[null,3]]}'
+    # A category chart's points are never read as numbers ("1" stays a category).
+    [(cat, _)] = _bulk.encode_appends([("1", 1), ("b", 2)], "", 20_000, 900 * 1024, numeric=False)
+    assert cat == b'{"points":[["1",1],["b",2]]}'

@@ -106,17 +106,23 @@ def serve(tmp_path, streamviz_bin):
 # x sent once, in order; table row k<i%20> is upserted with v=i. Every message the bus acknowledges
 # is printed as a line, stamped with the wall clock: "c" is the chart points in it, "t" the rows.
 PUBLISHER = """
-    import json, sys, threading, time
+    import json, struct, sys, threading, time
     import stream_viz as sv
 
     out = threading.Lock()
 
+    def chart_xs(payload):
+        if payload[:4] == b"SVC1":  # columnar (docs/protocol.md 1.7): head, then n float64 x
+            h = struct.unpack_from("<I", payload, 4)[0]
+            n = json.loads(payload[8 : 8 + h])["n"]
+            return [int(x) for x in struct.unpack_from(f"<{n}d", payload, 8 + h)]
+        return [p[0] for p in json.loads(payload)["points"]]
+
     def on_ack(subject, payload):
-        body = json.loads(payload)
         if subject == "sv.pts.data":
-            line = {"c": [p[0] for p in body["points"]]}
+            line = {"c": chart_xs(payload)}
         elif subject == "sv.rows.data":
-            line = {"t": {op["key"]: op["row"]["v"] for op in body["ops"]}}
+            line = {"t": {op["key"]: op["row"]["v"] for op in json.loads(payload)["ops"]}}
         else:
             return
         line["at"] = time.time()

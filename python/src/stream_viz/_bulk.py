@@ -147,10 +147,12 @@ def column_points(max_bytes: int, series: str) -> int:
     return max(1, (max_bytes - 128 - 6 * len(series.encode())) // 16)
 
 
-def encode_appends(items: Iterable[Any], series: str, max_points: int, max_bytes: int) -> list[tuple[Any, int]]:
+def encode_appends(items: Iterable[Any], series: str, max_points: int, max_bytes: int,
+                   numeric: bool = True) -> list[tuple[Any, int]]:
     """One append run of a chart series ((x, y) tuples and Blocks, in order) as encoded
     {"points": [...], "series": ...} messages of at most max_points points and about max_bytes,
-    and Blocks of numbers as Columns messages (split evenly under max_bytes), in order."""
+    and, in a number chart (numeric), points with numbers as Columns messages (split evenly under
+    max_bytes), in order."""
     tail = b"]" + (b',"series":' + dumps(series) if series else b"") + b"}"
     out: list[tuple[Any, int]] = []
     frags: list[bytes] = []
@@ -180,24 +182,59 @@ def encode_appends(items: Iterable[Any], series: str, max_points: int, max_bytes
     # Grouped by type in C: a run of single points (x, y) from .send() is one list, encoded by
     # the C JSON encoder in one call; each Block is encoded from its arrays.
     per = column_points(max_bytes, series)
+
+    def columnar(xs: Any, ys: Any, n: int) -> None:
+        flush()  # what came before goes first
+        parts = -(-n // per)
+        step = -(-n // parts)
+        for i in range(0, n, step):
+            j = min(i + step, n)
+            out.append((Columns(xs[i:j], ys[i:j], series), j - i))
+
     for kind, group in itertools.groupby(items, type):
         if kind is Block:
             for block in group:
                 cols = block.columns()
                 if cols is None:
                     emit(block, block.n)
-                    continue
-                flush()  # what came before goes first
-                parts = -(-block.n // per)
-                step = -(-block.n // parts)
-                for i in range(0, block.n, step):
-                    j = min(i + step, block.n)
-                    out.append((Columns(cols[0][i:j], cols[1][i:j], series), j - i))
+                else:
+                    columnar(cols[0], cols[1], block.n)
         else:
             singles = list(group)
-            emit(singles, len(singles))
+            cols = singles_columns(singles) if numeric else None
+            if cols is None:
+                emit(singles, len(singles))
+            else:
+                columnar(cols[0], cols[1], len(singles))
     flush()
     return out
+
+
+def singles_columns(pts: list[Any]) -> tuple[Any, Any] | None:
+    """.send()'s (x, y) tuples of a number chart as float64 x and y columns, made by numpy in C
+    (about 5x less CPU than JSON); None without numpy, or when an x is not a finite number (those
+    keep the JSON path and its errors)."""
+    np = _module("numpy")
+    if np is None or not pts:
+        return None
+    n = 2 * len(pts)
+    try:
+        a = np.fromiter(itertools.chain.from_iterable(pts), dtype=np.float64, count=n)
+    except TypeError:  # a gap (None): as NaN
+        try:
+            a = np.fromiter((_NAN if v is None else v for v in itertools.chain.from_iterable(pts)), dtype=np.float64, count=n)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    except (ValueError, OverflowError):
+        return None
+    xy = a.reshape(-1, 2)
+    xs = xy[:, 0]
+    if not np.isfinite(xs).all():
+        return None
+    return xs, xy[:, 1]
+
+
+_NAN = float("nan")
 
 
 def _fragment(seg: Any, i: int, j: int) -> bytes:

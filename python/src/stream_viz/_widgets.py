@@ -659,7 +659,7 @@ class Chart(Widget):
         for series, runs in pending.items():
             for run in runs.runs:
                 if run[0] == "a":
-                    out.extend(encode_appends(run[1], series, POINTS_PER_MESSAGE, MAX_MESSAGE_BYTES))
+                    out.extend(encode_appends(run[1], series, POINTS_PER_MESSAGE, MAX_MESSAGE_BYTES, self.x_type != "category"))
                     continue
                 ups, rm = run[1], run[2]
                 # Numeric x in order (a new point lands where it belongs); categories as they came.
