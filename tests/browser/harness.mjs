@@ -62,13 +62,13 @@ export async function waitFor(cond, ms, what) {
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
-/** Publishes {subject: object} with JetStream acknowledgements. */
+/** Publishes {subject: object} (or raw bytes: a columnar update) with JetStream acknowledgements. */
 export async function publish(natsURL, messages) {
   const nc = await connect({ servers: natsURL.replace('nats://', '') });
   const js = nc.jetstream();
   const jc = JSONCodec();
   try {
-    for (const [subject, body] of messages) await js.publish(subject, jc.encode(body));
+    for (const [subject, body] of messages) await js.publish(subject, body instanceof Uint8Array ? body : jc.encode(body));
   } finally {
     await nc.close();
   }
