@@ -20,7 +20,8 @@ type Position struct {
 
 // resumeLog owns the recent events: what sockets read their frames from and
 // what a reconnecting socket resumes from. Its lock is its own; the state
-// appends under the state's lock (lock order: state, then log).
+// appends under the state's lock (lock order: state, then log), taking this
+// one once per event.
 type resumeLog struct {
 	mu     sync.Mutex
 	epoch  string
@@ -44,12 +45,6 @@ func (r *resumeLog) start(epoch string, floor uint64) uint64 {
 	defer r.mu.Unlock()
 	r.epoch, r.lastEv, r.log.floor = epoch, floor, floor
 	return r.log.total
-}
-
-func (r *resumeLog) last() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lastEv
 }
 
 func (r *resumeLog) append(e logEntry) bool {

@@ -99,7 +99,7 @@ func (s *state) applyRows(m message, id string, c *rowChange) error {
 		applied++
 	}
 	var ev event
-	prev := s.events.last()
+	prev := s.lastEvent
 	switch {
 	case created || applied > 1:
 		ev = configEvent(m.seq, prev, w)

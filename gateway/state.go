@@ -24,7 +24,8 @@ type state struct {
 	events       eventSink // where events go: the resume log
 
 	mu         sync.Mutex
-	stateBytes int // the widgets' state cost, summed (statebytes.go)
+	lastEvent  uint64 // seq of the newest event handed to events: the next one's "prev"
+	stateBytes int    // the widgets' state cost, summed (statebytes.go)
 	widgets    map[string]*widget
 	title      string
 	theme      []byte // normalized theme JSON (theme.go); nil is the default
@@ -51,11 +52,11 @@ type state struct {
 }
 
 // eventSink takes the events the state produces, in order: the resume log.
-// The state calls it with its own lock held (the lock order is state, then log).
+// The state calls it with its own lock held (the lock order is state, then
+// log), once per event: the state keeps the newest event's seq itself (each
+// event's "prev"), so an update takes the log's lock once, to append.
 type eventSink interface {
-	// last is the seq of the newest event, the "prev" of the next one.
-	last() uint64
-	// append logs an event; one at or below last is refused (false).
+	// append logs an event; one at or below the newest is refused (false).
 	append(e logEntry) bool
 	// head is the position of the newest event and the log offset after it.
 	head() (Position, uint64)
@@ -82,7 +83,7 @@ func newState(history, maxTableRows int, limits Limits, events eventSink) *state
 func (s *state) startAt(floor, compacted uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handled, s.compactedTo = floor, compacted
+	s.handled, s.compactedTo, s.lastEvent = floor, compacted, floor
 }
 
 // message is what ingest hands the state: one stored update.
@@ -121,7 +122,7 @@ func (s *state) applyDecoded(m message, d decoded) error {
 	s.records++
 	replaying := m.seq <= s.skip[id]
 	w := s.widgets[id]
-	prev := s.events.last() // the next event's "prev": only the state appends, under its lock
+	prev := s.lastEvent
 	var (
 		ev       event
 		latest   bool  // a stat or gauge value: a later one in the same frame supersedes it
@@ -193,6 +194,10 @@ func (s *state) applyDecoded(m message, d decoded) error {
 // can carry a position the log already passed: it changes state but sends
 // nothing, as positions never go backwards. Call with s.mu held.
 func (s *state) publish(seq, prev uint64, id string, ev event, latest bool) {
+	if seq <= s.lastEvent {
+		return
+	}
+	s.lastEvent = seq
 	s.events.append(logEntry{seq: seq, prev: prev, latest: latest, id: id, ev: ev.b, head: ev.head})
 }
 
@@ -272,7 +277,7 @@ func (s *state) setTitle(seq uint64, title *string, hasTheme bool, theme []byte,
 		s.theme = theme
 	}
 	s.dirty[dashboardID] = struct{}{}
-	prev := s.events.last()
+	prev := s.lastEvent
 	s.publish(seq, prev, "", titleEvent(seq, prev, s.title, s.theme), false)
 	s.accepted.Add(1)
 	return nil
