@@ -122,11 +122,12 @@ func startServer(c *common) (*server, error) {
 		return nil, err
 	}
 	args := []string{"--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--data-dir", data, "--exit-with-stdin"}
+	// Every client of a benchmark comes from 127.0.0.1: the per-address
+	// connection limit (1,000 by default) would count a fan-out's thousand
+	// sockets as one greedy client. Both servers take the flag.
+	args = append(args, "--max-conns-per-addr", "10000")
 	if c.server == "streamviz" {
-		// Every client of a benchmark comes from 127.0.0.1: the per-address
-		// connection limit (1,000 by default) would count a fan-out's
-		// thousand sockets as one greedy client.
-		args = append([]string{"serve"}, append(args, "--max-conns-per-addr", "10000")...)
+		args = append([]string{"serve"}, args...)
 	}
 	args = append(args, c.serveArgs...) // --sync: both servers take it
 	s := &server{kind: c.server, log: data + ".log", exit: make(chan error, 1)}

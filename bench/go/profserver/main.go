@@ -33,6 +33,7 @@ func main() {
 	dataDir := flag.String("data-dir", "", "JetStream storage directory (default: temporary)")
 	history := flag.Int("history", 1000, "default number of points a chart keeps")
 	exitWithStdin := flag.Bool("exit-with-stdin", false, "shut down when standard input closes")
+	perAddr := flag.Int("max-conns-per-addr", 0, "open HTTP connections of one client address (as streamviz serve; default 1000)")
 	var syncEvery time.Duration // 0: fsync every write, like streamviz serve --sync always
 	flag.Func("sync", "always, or how often JetStream fsyncs (as streamviz serve --sync)", func(v string) error {
 		if v == "always" {
@@ -47,13 +48,13 @@ func main() {
 		return err
 	})
 	flag.Parse()
-	if err := run(*addr, *natsAddr, *dataDir, *history, *exitWithStdin, syncEvery); err != nil {
+	if err := run(*addr, *natsAddr, *dataDir, *history, *perAddr, *exitWithStdin, syncEvery); err != nil {
 		fmt.Fprintln(os.Stderr, "profserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool, syncEvery time.Duration) error {
+func run(addr, natsAddr, dataDir string, history, perAddr int, exitWithStdin bool, syncEvery time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -69,7 +70,7 @@ func run(addr, natsAddr, dataDir string, history int, exitWithStdin bool, syncEv
 	}
 	s, err := gateway.StartServer(ctx, gateway.ServerConfig{Listener: ln, Wrap: withProfiling,
 		Broker:  broker.Config{Addr: natsAddr, DataDir: dataDir, SyncInterval: syncEvery},
-		Gateway: gateway.Config{History: history, Logger: log}})
+		Gateway: gateway.Config{History: history, Logger: log, Limits: gateway.Limits{MaxConnsPerAddr: perAddr}}})
 	if err != nil {
 		ln.Close()
 		return err
