@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +118,48 @@ func TestARequestWhoseBodyNeverArrivesWholeIsCutAfterTheReadTimeout(t *testing.T
 		t.Errorf("answered %q; want 200 with Connection: close", got)
 	}
 	released(t, e, "a body that stops")
+}
+
+// A client that asks for a large answer and never reads it does not hold
+// its connection past the write timeout.
+func TestAnAnswerTheClientNeverReadsIsCutAfterTheWriteTimeout(t *testing.T) {
+	lim := longLimits()
+	lim.WriteTimeout = 200 * time.Millisecond
+	e := startEnv(t, Config{Limits: lim})
+	addr := serveLimited(t, e)
+	// A table of 10 rows of 900 KB: its answer is about twice what the
+	// kernel's socket buffers hold (4 MiB at most to send, the client's
+	// shrunk to a few KiB), so the server's write must wait for the client.
+	e.publish(t, "sv.big.config", `{"type": "table"}`)
+	var last uint64
+	for i := range 10 {
+		last = e.publish(t, "sv.big.data", fmt.Sprintf(`{"key": "k%02d", "row": {"pad": %q}}`, i, strings.Repeat("p", 900_000)))
+	}
+	e.waitSeq(t, last)
+	l := e.g.limiter.Load()
+	before := l.open() // the test's own keep-alive connections, idle for an hour
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A first request answered proves the connection is taken and counted.
+	if resp, err := rawGet(c, bufio.NewReader(c), "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz: %v %v", resp, err)
+	}
+	if n := l.open(); n != before+1 {
+		t.Fatalf("%d connections open, want %d", n, before+1)
+	}
+	// The client reads nothing of the second answer.
+	fmt.Fprintf(c, "GET /api/widgets/big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	// An answer written whole would leave the connection open (idle for
+	// an hour); the server's side must close by itself.
+	eventually(t, cutWithin, func() bool { return l.open() == before }, func() string {
+		return fmt.Sprintf("an answer never read: the server still has %d connections open, want %d", l.open(), before)
+	})
 }
 
 // Finding 8 of issue 10: a POST /login whose body trickles in held its
