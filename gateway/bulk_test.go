@@ -128,3 +128,45 @@ func FuzzDecodeColumns(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendBoundedKeepsTheLastNPointsInOrder(t *testing.T) {
+	mk := func(from, n int) []Point {
+		out := make([]Point, n)
+		for i := range out {
+			out[i] = Point{X: Time(from + i), Y: Num{V: float64(from + i), Valid: true}}
+		}
+		return out
+	}
+	cases := []struct {
+		name          string
+		have, add, n  int
+		wantFirst, wl int
+	}{
+		{"fits", 3, 2, 10, 0, 5},
+		{"trims the oldest", 8, 5, 10, 3, 10},
+		{"a batch larger than n keeps its newest n", 4, 25, 10, 19, 10},
+		{"a batch of exactly n replaces everything", 7, 10, 10, 7, 10},
+		{"nothing added", 5, 0, 3, 2, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := trimFront(appendBounded(mk(0, c.have), mk(c.have, c.add), c.n), c.n)
+			if len(got) != c.wl || len(got) > 0 && got[0].X != Time(c.wantFirst) {
+				t.Fatalf("got %d points from %v, want %d from %d", len(got), got, c.wl, c.wantFirst)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].X != got[i-1].X+1 {
+					t.Fatalf("out of order at %d: %v", i, got)
+				}
+			}
+		})
+	}
+	// Many batches: still the last n, and the array stays within twice n.
+	var pts []Point
+	for k := range 40 {
+		pts = trimFront(appendBounded(pts, mk(k*7, 7), 30), 30)
+	}
+	if len(pts) != 30 || pts[0].X != Time(40*7-30) || cap(pts) > 60 {
+		t.Fatalf("after 40 batches: %d points from %v, cap %d", len(pts), pts[0].X, cap(pts))
+	}
+}
