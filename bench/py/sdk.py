@@ -3,8 +3,10 @@
 Phases (each on a fresh server that sv.start() spawns, default settings):
   send      --points over --charts charts with chart.send(v, timestamp=i), round robin
   extend    --extend-points over the charts with chart.extend(xs, ys): numpy int64 ms and random
-            float64 values (the slowest numbers to print), --chunk points per call, at most
-            --window points unacknowledged (else a chart's 200,000-point buffer drops the oldest)
+            float64 values, --chunk points per call, at most --window points unacknowledged (else a
+            chart's 200,000-point buffer drops the oldest). The SDK sends them as columnar updates
+            (docs/protocol.md §1.7), as it does .send()'s points; "columnar_points" counts the
+            points the socket got in columnar events
   send_many --rows rows (keys cycling over --keys) into one table with table.send_many(DataFrame)
 
 Chart points are counted at a WebSocket client (bench/wscount, connected before the first update)
@@ -115,9 +117,11 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
     return {"workload": "sdk", "phase": kind, "charts": args.charts, "updates": n,
             "chunk": args.chunk if kind == "extend" else 1, "window": args.window if kind == "extend" else None,
             "accepted_per_s": n / (t1 - t0), "delivered_socket": res["points"], "stored": stored,
-            "lost": n - res["points"], "delivered_per_s": res["points"] / max(last - t0, 1e-9),
+            "lost": n - res["points"], "columnar_points": res.get("cols_points"),
+            "delivered_per_s": res["points"] / max(last - t0, 1e-9),
             "acked": stats["published_updates"], "acked_per_s": n / (t2 - t0),
-            "timed_out": res.get("timed_out", False), "socket_error": res.get("read_error"), "messages": stats["published_messages"],
+            "timed_out": res.get("timed_out", False), "socket_error": res.get("read_error"),
+            "socket_resumes": res.get("resumes"), "messages": stats["published_messages"],
             "dropped_points": stats["dropped_points"], "undelivered": stats["undelivered_updates"], **cpu}
 
 

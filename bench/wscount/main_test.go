@@ -1,0 +1,33 @@
+package main
+
+import "testing"
+
+func TestFramesAreCountedAndPositionedWithoutDecodingColumns(t *testing.T) {
+	cases := []struct {
+		name   string
+		frame  string
+		points int
+		seq    uint64
+	}{
+		{"json points", `[{"type":"data","seq":70,"prev":69,"id":"c","data":{"series":"","points":[[1,2],[3,null]],"mode":"append"}}]`, 2, 70},
+		{"columns", `[{"type":"data","seq":5,"prev":4,"id":"c","data":{"series":"","cols":{"n":3,"x":"AAAA","y":"BBBB"},"mode":"append"}},` +
+			`{"type":"data","seq":9,"prev":5,"id":"d","data":{"series":"","cols":{"n":40000,"x":"","y":""},"mode":"append"}}]`, 40003, 9},
+		{"both", `[{"type":"data","seq":5,"prev":4,"id":"c","data":{"series":"","cols":{"n":3,"x":"","y":""},"mode":"append"}},` +
+			`{"type":"data","seq":6,"prev":5,"id":"c","data":{"series":"","points":[[1,2]],"mode":"append"}}]`, 4, 6},
+		{"a snapshot's points are state, not updates", `[{"type":"snapshot","epoch":"e1","seq":12,"reset":false,"widgets":[{"id":"c","config":{},"state":{"points":[[1,2]]}}]}]`, 0, 12},
+		{"resumed", `[{"type":"resumed","epoch":"e1","seq":12}]`, 0, 12},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := count("streamviz", []byte(c.frame)); got != c.points {
+				t.Errorf("count %d, want %d", got, c.points)
+			}
+			if got := lastSeq([]byte(c.frame)); got != c.seq {
+				t.Errorf("lastSeq %d, want %d", got, c.seq)
+			}
+		})
+	}
+	if e := field([]byte(`[{"type":"snapshot","epoch":"e1","seq":12}]`), `"epoch":"`); e != "e1" {
+		t.Errorf("epoch %q", e)
+	}
+}
