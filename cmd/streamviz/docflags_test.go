@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -125,4 +127,55 @@ func sizeOf(t *testing.T, num, unit string) int64 {
 		n = n*10 + int64(r-'0')
 	}
 	return n << map[string]uint{"": 0, "KiB": 10, "MiB": 20, "GiB": 30}[unit]
+}
+
+// docs/reliability.md names the test that pins each promise; every test it
+// names exists: `path::Name` in that file, and a bare TestName in some Go
+// test file (or begins one: a -run pattern). A renamed or deleted test
+// makes the doc lie, and fails here.
+func TestReliabilityDocNamesOnlyTestsThatExist(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/reliability.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goTests strings.Builder
+	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) && path != "../.." {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, "_test.go") {
+			b, err := os.ReadFile(path)
+			goTests.Write(b)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, m := range regexp.MustCompile("`([\\w./-]+\\.(?:go|py|mjs))::(\\w+)").FindAllStringSubmatch(string(doc), -1) {
+		checked++
+		b, err := os.ReadFile("../../" + m[1])
+		if err != nil {
+			t.Errorf("docs/reliability.md names %s::%s: %v", m[1], m[2], err)
+			continue
+		}
+		if !regexp.MustCompile(`(?m)^(func|def) ` + m[2] + `\(`).Match(b) {
+			t.Errorf("docs/reliability.md names %s::%s, which that file does not define", m[1], m[2])
+		}
+	}
+	for _, m := range regexp.MustCompile(`\b(Test[A-Z]\w+)`).FindAllStringSubmatch(string(doc), -1) {
+		checked++
+		// A prefix is a -run pattern in a command line.
+		if !strings.Contains(goTests.String(), "func "+m[1]) {
+			t.Errorf("docs/reliability.md names %s, which no Go test file defines (nor any test it begins)", m[1])
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d test names found in docs/reliability.md: its format changed and this test no longer reads it", checked)
+	}
 }
