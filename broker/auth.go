@@ -24,35 +24,42 @@ import (
 const GatewayUser = "streamviz-gateway"
 
 // gatewayInbox is where replies to the gateway's requests (JetStream API
-// answers, consumed messages) arrive. Publishers may subscribe to _INBOX.>
-// for their acknowledgements; a prefix of its own keeps the log's messages,
-// which the gateway's consumers receive as replies, out of their reach.
+// answers, consumed messages) arrive. On the embedded bus no publisher shares
+// the gateway's account; on an external one they may (docs/protocol.md §7),
+// and a prefix of its own keeps the log's messages, which the gateway's
+// consumers receive as replies, out of reach of a publisher subscribed to
+// _INBOX.> for its acknowledgements.
 const gatewayInbox = protocol.GatewayInbox
 
 // The rights of each kind of connection, as lists so that a new subject
 // (another internal namespace of the ingest path, say) is one line here.
+// Each kind is in an account of its own besides (accounts.go): these lists
+// are what holds within an account.
 var (
 	// publisherDefaultPublish is what a publisher may publish to when its
 	// entry names no subjects, and what anonymous publishers get: every
 	// widget's config and data, and the dashboard's title.
 	publisherDefaultPublish = []string{protocol.SubjectWildcard}
 	// publisherSubscribe is where publishers may receive: the default reply
-	// prefix of every NATS client, where their acknowledgements arrive.
+	// prefix of every NATS client, where their acknowledgements arrive, in
+	// their account (another account's inboxes are not there to read).
 	publisherSubscribe = []string{protocol.InboxPrefix + ">"}
 	// gatewayPublish is what the gateway may publish besides the JetStream
 	// API calls on its streams (gatewayPermissions).
 	gatewayPublish = []string{
-		"$JS.API.INFO",             // health checks
-		protocol.SnapshotWildcard,  // snapshot writes (SV_SNAP)
-		LogPrefix + ">",            // the batches of validated updates it stores (SV)
-		protocol.InboxPrefix + ">", // acknowledgements to publishers (their inboxes); the gateway checks each reply subject too
+		"$JS.API.INFO",                // health checks
+		protocol.SnapshotWildcard,     // snapshot writes (SV_SNAP)
+		LogPrefix + ">",               // the batches of validated updates it stores (SV)
+		protocol.ResponsePrefix + ">", // acknowledgements to --nats-auth users: the server carries each to the user's account, under the reply subject it gave
+		protocol.InboxPrefix + ">",    // acknowledgements to anonymous publishers' inboxes, in the gateway's account; the gateway checks each reply subject too
 	}
 	// gatewayDenyPublish is refused to the gateway even where an allow
 	// above would match: it reads updates, it never writes them.
-	gatewayDenyPublish = []string{protocol.SubjectWildcard}
-	// gatewaySubscribe is where the gateway receives: its inbox, and sv.>,
-	// the updates it takes (queue group sv-ingest), validates and stores.
-	gatewaySubscribe = []string{gatewayInbox + ".>", protocol.SubjectWildcard}
+	gatewayDenyPublish = []string{protocol.SubjectWildcard, protocol.IngestPrefix + ">"}
+	// gatewaySubscribe is where the gateway receives: its inbox, and the
+	// updates it takes (queue group sv-ingest), validates and stores: sv.>
+	// from anonymous publishers, svin.<n>.> from --nats-auth user n.
+	gatewaySubscribe = []string{gatewayInbox + ".>", protocol.SubjectWildcard, protocol.IngestPrefix + ">"}
 )
 
 // AuthUser is one publisher allowed on the embedded bus: a user name and
@@ -174,8 +181,8 @@ func publisherPermissions(u AuthUser) *server.Permissions {
 
 // gatewayPermissions are exactly the JetStream API calls the gateway makes
 // on its two streams (ensure, info, ordered consumers, purge, snapshot
-// writes), the log's batches, publishers' inboxes for their
-// acknowledgements, and its own inbox. It cannot publish updates: sv.> is
+// writes), the log's batches, acknowledgements (to the reply subjects the
+// server made for requests from publishers' accounts), and its own inbox. It cannot publish updates: sv.> is
 // denied, so it cannot pose as a publisher.
 func gatewayPermissions() *server.Permissions {
 	allow := slices.Clone(gatewayPublish)
@@ -199,39 +206,47 @@ func gatewayPermissions() *server.Permissions {
 	}
 }
 
-// applyAuth installs the publishers and the gateway's own user on opts and
-// returns the gateway's password. Without users, a client that brings no
-// credentials is an anonymous publisher with the default rights: the
-// bus is open to publish on, never to read, delete or forge state with
-// (NATS's no_auth_user).
-func applyAuth(opts *server.Options, users []AuthUser) (string, error) {
+// applyAuth installs the accounts (accounts.go), the publishers and the
+// gateway's own user on opts, and returns the gateway's password and the
+// subjects it takes updates on. Without users, a client that brings no
+// credentials is an anonymous publisher with the default rights: the bus is
+// open to publish on, never to read, delete or forge state with (NATS's
+// no_auth_user).
+func applyAuth(opts *server.Options, users []AuthUser) (string, []string, error) {
 	password, hash, err := newSecret()
 	if err != nil {
-		return "", fmt.Errorf("%w: gateway password: %v", ErrStart, err)
+		return "", nil, fmt.Errorf("%w: gateway password: %v", ErrStart, err)
 	}
-	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: hash, Permissions: gatewayPermissions()})
+	accts := newBusAccounts(opts)
+	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: hash, Permissions: gatewayPermissions(), Account: accts.gateway})
 	if len(users) == 0 {
+		// Anonymous publishers share the gateway's account (accounts.go says why).
+		accts.ingest = []string{protocol.SubjectWildcard}
 		// An nkey identity whose seed is thrown away: nobody can present
 		// it, it only names the rights of clients without credentials.
 		kp, err := nkeys.CreateUser()
 		if err != nil {
-			return "", fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
+			return "", nil, fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
 		}
 		anon, err := kp.PublicKey()
 		if err != nil {
-			return "", fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
+			return "", nil, fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
 		}
-		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: anon, Permissions: publisherPermissions(AuthUser{})})
+		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: anon, Permissions: publisherPermissions(AuthUser{}), Account: accts.gateway})
 		opts.NoAuthUser = anon
 	}
-	for _, u := range users {
+	for i, u := range users {
+		acc, err := accts.publisher(opts, userAccount(i), userIngest(i))
+		if err != nil {
+			return "", nil, err
+		}
 		if u.Nkey != "" {
-			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.Nkey, Permissions: publisherPermissions(u)})
+			opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: u.Nkey, Permissions: publisherPermissions(u), Account: acc})
 		} else {
-			opts.Users = append(opts.Users, &server.User{Username: u.User, Password: u.Password, Permissions: publisherPermissions(u)})
+			opts.Users = append(opts.Users, &server.User{Username: u.User, Password: u.Password, Permissions: publisherPermissions(u), Account: acc})
 		}
 	}
-	return password, nil
+	return password, accts.ingest, nil
 }
 
 // newSecret makes a random password and its bcrypt hash, which is what the

@@ -90,6 +90,7 @@ type authEnv struct {
 	nkey   nkeys.KeyPair
 	hashed string // the stored bcrypt hash of user "hashed"
 	users  []broker.AuthUser
+	dir    string // the data dir
 }
 
 func startAuthEnv(t *testing.T, extra broker.Config) *authEnv {
@@ -123,7 +124,7 @@ func startAuthEnv(t *testing.T, extra broker.Config) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(b.Conn(), gateway.Config{})
+	g, err := gateway.New(b.Conn(), gateway.Config{IngestSubjects: b.IngestSubjects()})
 	if err != nil {
 		b.Close()
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func startAuthEnv(t *testing.T, extra broker.Config) *authEnv {
 			t.Errorf("broker close: %v", err)
 		}
 	})
-	return &authEnv{b: b, api: api, nkey: kp, hashed: string(hash), users: users}
+	return &authEnv{b: b, api: api, nkey: kp, hashed: string(hash), users: users, dir: cfg.DataDir}
 }
 
 // errs collects a connection's asynchronous errors (permission violations).
@@ -516,7 +517,7 @@ func startOpenEnv(t *testing.T) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := gateway.New(b.Conn(), gateway.Config{})
+	g, err := gateway.New(b.Conn(), gateway.Config{IngestSubjects: b.IngestSubjects()})
 	if err != nil {
 		b.Close()
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,11 +66,12 @@ type Config struct {
 	RecoverStore bool
 
 	// Users are the publishers the embedded server admits (ReadAuthFile
-	// reads them from a --nats-auth file). Default none: anyone who reaches
-	// the listener may publish, anonymously, with the default rights
-	// (sv.> and its own inbox; never the JetStream API or svsnap.>). The
-	// gateway always connects as GatewayUser, which can read the log but
-	// not publish to it.
+	// reads them from a --nats-auth file), each in a NATS account of its
+	// own (accounts.go). Default none: anyone who reaches the listener may
+	// publish, anonymously, with the default rights (sv.> and its own
+	// inbox; never the JetStream API or svsnap.>), all in one account. The
+	// gateway always connects as GatewayUser, alone in its account, which
+	// can read the log but not publish to it.
 	Users []AuthUser
 	// TLSCert and TLSKey are PEM files; with them the embedded listener
 	// accepts only TLS clients. Default: plain TCP.
@@ -91,6 +93,7 @@ type Broker struct {
 	tempDir string
 	dir     string // the embedded store's directory; "" when external
 	url     string
+	ingest  []string // embedded: where each publisher account's updates reach the gateway
 }
 
 // Start embeds a NATS server with JetStream (or connects to cfg.URL) and
@@ -251,7 +254,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		MaxPayload:   max(1<<20, cfg.MaxPayload+64<<10),
 		MaxConn:      maxConns(cfg.MaxConns),
 	}
-	gwPassword, err := applyAuth(opts, cfg.Users)
+	gwPassword, ingest, err := applyAuth(opts, cfg.Users)
 	if err != nil {
 		b.cleanup()
 		return nil, err
@@ -270,7 +273,13 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		b.cleanup()
 		return nil, fmt.Errorf("%w: not ready (is %s already in use?)", ErrStart, cfg.Addr)
 	}
+	if err := enableJetStream(srv); err != nil {
+		srv.Shutdown()
+		b.cleanup()
+		return nil, err
+	}
 	b.srv = srv
+	b.ingest = ingest
 	b.url = srv.ClientURL()
 	// The gateway's connection is in-process: it never touches the listener,
 	// and the server lets it skip TLS.
@@ -319,6 +328,13 @@ func (b *Broker) ClientURL() string { return b.url }
 // StoreDir is the embedded JetStream store's directory (the data dir, or
 // the private temporary one); "" with an external bus.
 func (b *Broker) StoreDir() string { return b.dir }
+
+// IngestSubjects are the subjects the gateway takes updates on, each on a
+// connection of its own (gateway.Config.IngestSubjects): on the embedded
+// bus, one per publisher account (sv.> for the anonymous one, svin.<n>.>
+// for --nats-auth user n); nil for an external bus, where the gateway takes
+// sv.> in its account, however the deployment routes publishers there.
+func (b *Broker) IngestSubjects() []string { return slices.Clone(b.ingest) }
 
 // Embedded reports whether the server runs in this process.
 func (b *Broker) Embedded() bool { return b.srv != nil }

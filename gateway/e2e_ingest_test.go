@@ -148,15 +148,18 @@ func TestOverloadDropsAreCountedExactly(t *testing.T) {
 // An acknowledgement goes only to an inbox (_INBOX.>): a publish whose reply
 // subject names a widget, the snapshots, the JetStream API or the gateway's
 // own inbox is stored, but answered nowhere, so no publisher can make the
-// gateway write where it may not.
+// gateway write where it may not, and no answer comes back as an update.
+// (Anonymous publishers share the gateway's account; --nats-auth users, in
+// accounts of their own, are pinned in broker/accounts_test.go.)
 func TestAcknowledgementsGoOnlyToInboxes(t *testing.T) {
 	e := startEnv(t, Config{})
 	e.publishAndWait(t, "sv.w.config", `{"type": "stat"}`)
-	// A watcher with every right, to see what the gateway publishes.
-	watcher, _ := connectPublisher(t, e.b.ClientURL(), "watcher")
-	bad := []string{"sv.hr.data", "svsnap.zz.0", "svlog.sv.w.data", "$JS.API.STREAM.DELETE.SV", "_SV_GW.x", "$SYS.x", "_INBOX"}
+	// The gateway's own connection may read widget subjects and its inbox:
+	// it sees an answer sent there.
+	watcher := e.b.Conn()
+	bad := []string{"sv.hr.data", "sv.w.data", "svsnap.zz.0", "svlog.sv.w.data", "$JS.API.STREAM.DELETE.SV", "_SV_GW.x", "$SYS.x", "_INBOX"}
 	seen := make(chan string, 100)
-	for _, s := range bad {
+	for _, s := range []string{"sv.hr.data", "_SV_GW.x"} {
 		if _, err := watcher.Subscribe(s, func(m *nats.Msg) { seen <- m.Subject }); err != nil {
 			t.Fatal(err)
 		}
@@ -181,14 +184,46 @@ func TestAcknowledgementsGoOnlyToInboxes(t *testing.T) {
 		t.Fatalf("the gateway published an acknowledgement on %s", s)
 	default:
 	}
-	if h := e.health(t); h.Accepted != uint64(len(bad))+2 || h.Seq != last {
-		t.Errorf("/healthz %+v: want every update stored (%d accepted) up to %d", h, len(bad)+2, last)
+	if h := e.health(t); h.Accepted != uint64(len(bad))+2 || h.Rejected != 0 || h.Seq != last {
+		t.Errorf("/healthz %+v: want every update stored (%d accepted, none rejected) up to %d", h, len(bad)+2, last)
 	}
 	if got := e.metrics(t)["streamviz_ingest_refused_replies_total"]; got != float64(len(bad)) {
 		t.Errorf("refused replies counted %v, want %d", got, len(bad))
 	}
 	if _, _, msgs := logStream(t, e); msgs == 0 {
 		t.Error("the log is empty")
+	}
+}
+
+// The gateway answers only on an inbox, or on the reply subject the server
+// made for a request from another account (_R_.): with publishers in its
+// own account (an external bus set up so), any other reply subject is a
+// write the publisher may not make, and is counted instead.
+func TestReplyAllowedOnlyOnInboxesAndServiceReplies(t *testing.T) {
+	for subject, want := range map[string]bool{
+		"_INBOX.abc.def": true,
+		"_R_.Ab1cD2.xyz": true,
+		"_INBOX":         false,
+		"_INBOX.":        false,
+		"_R_.":           false,
+		"_INBOX.a.*":     false,
+		"_R_.a.>":        false,
+		"_INBOX.a..b":    false,
+		"sv.hr.data":     false,
+		"svsnap.zz.0":    false,
+		"svlog.batch":    false,
+		"svin.0.hr.data": false,
+		"_SV_GW.x":       false,
+		"$JS.API.INFO":   false,
+		"$SYS.x":         false,
+		"_R_x.y":         false,
+		"_INBOX.a b":     false,
+		"x._INBOX.abc":   false,
+		"_R_.abc\r\nPUB": false,
+	} {
+		if got := replyAllowed(subject); got != want {
+			t.Errorf("replyAllowed(%q) = %v, want %v", subject, got, want)
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // ErrClosed is returned by Start after Close.
@@ -63,6 +64,14 @@ type Config struct {
 	// it updates are dropped and counted. Default 512 MiB: a burst of a
 	// million small core publishes fits.
 	IngestQueueBytes int
+	// IngestSubjects are the subjects updates are taken on, each on a NATS
+	// connection of its own (the server queues each connection's messages
+	// first in first out, so a flood on one never delays another's): sv.>,
+	// or a prefix P.> under which an update arrives as P.<widget>.<kind>
+	// and is taken as sv.<widget>.<kind>. Default ["sv.>"]. StartServer
+	// sets what the embedded bus gives (broker.Broker.IngestSubjects: one
+	// per --nats-auth user, svin.<n>.>).
+	IngestSubjects []string
 	// DedupWindow is how long a publisher's Nats-Msg-Id is remembered, so a
 	// resent update is stored once. Default 2 minutes, like JetStream's.
 	DedupWindow time.Duration
@@ -141,6 +150,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IngestQueueBytes <= 0 {
 		c.IngestQueueBytes = 512 << 20
+	}
+	if len(c.IngestSubjects) == 0 {
+		c.IngestSubjects = []string{protocol.SubjectWildcard}
 	}
 	if c.DedupWindow <= 0 {
 		c.DedupWindow = 2 * time.Minute
@@ -221,6 +233,9 @@ type Gateway struct {
 // New prepares a gateway on an open NATS connection; Start brings it up.
 func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	cfg.setDefaults()
+	if err := checkIngestSubjects(cfg.IngestSubjects); err != nil {
+		return nil, err
+	}
 	origins, err := normalizeOrigins(cfg.EmbedOrigins)
 	if err != nil {
 		return nil, err

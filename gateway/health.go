@@ -72,8 +72,8 @@ func (g *Gateway) checkBus(ctx context.Context) error {
 	if !g.nc.IsConnected() {
 		return fmt.Errorf("NATS connection %s", g.nc.Status())
 	}
-	if ic := g.w.conn; ic != nil && !ic.IsConnected() {
-		return fmt.Errorf("NATS ingest connection %s: updates are not being taken", ic.Status())
+	if down := g.w.laneDown(); down != "" {
+		return fmt.Errorf("%s: updates are not being taken", down)
 	}
 	if _, err := g.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("JetStream: %w", err)

@@ -55,7 +55,12 @@ func (b *busLoss) disconnected(ic *nats.Conn, err error) {
 // resolve asks the embedded server what it sent each lost connection and
 // counts the difference as dropped; it runs once a second (dropReporter).
 func (w *writer) resolveBusLoss() {
-	b := &w.bus
+	for _, l := range w.lanes {
+		w.resolveLaneLoss(&l.bus)
+	}
+}
+
+func (w *writer) resolveLaneLoss(b *busLoss) {
 	b.mu.Lock()
 	pending := b.pending
 	b.pending = nil
@@ -94,17 +99,20 @@ func (w *writer) resolveBusLoss() {
 	}
 }
 
-// busHandlers are the ingest connection's own disconnect and reconnect handlers.
-func (w *writer) busHandlers(o *nats.Options) {
-	o.DisconnectedErrCB = func(ic *nats.Conn, err error) {
-		if ic.IsClosed() {
-			return // closed by the gateway
+// busHandlers are an ingest connection's own disconnect and reconnect
+// handlers, accounting in b.
+func (w *writer) busHandlers(b *busLoss) func(*nats.Options) {
+	return func(o *nats.Options) {
+		o.DisconnectedErrCB = func(ic *nats.Conn, err error) {
+			if ic.IsClosed() {
+				return // closed by the gateway
+			}
+			b.disconnected(ic, err)
+			w.log.Warn("the ingest connection to the bus was lost; reconnecting", "err", err)
 		}
-		w.bus.disconnected(ic, err)
-		w.log.Warn("the ingest connection to the bus was lost; reconnecting", "err", err)
-	}
-	o.ReconnectedCB = func(ic *nats.Conn) {
-		w.bus.connected(ic)
-		w.log.Info("the ingest connection to the bus is back")
+		o.ReconnectedCB = func(ic *nats.Conn) {
+			b.connected(ic)
+			w.log.Info("the ingest connection to the bus is back")
+		}
 	}
 }

@@ -93,7 +93,7 @@ type IngestStatus struct {
 const stallAfter = 5 * time.Second
 
 func (w *writer) status(now time.Time) IngestStatus {
-	s := IngestStatus{Queued: max(0, w.waiting.Load()), Stored: w.stored.Load(), Dropped: w.dropTotal(), BusDisconnects: w.bus.disconnects.Load()}
+	s := IngestStatus{Queued: max(0, w.waiting.Load()), Stored: w.stored.Load(), Dropped: w.dropTotal(), BusDisconnects: w.busDisconnects()}
 	if p := w.problem.Load(); p != nil && strings.HasPrefix(*p, "disk full") && w.g.diskProblem(0) == "" {
 		w.problem.CompareAndSwap(p, nil) // space is back: the next batch will be stored
 	}

@@ -111,8 +111,8 @@ func newMetrics(g *Gateway) *metrics {
 		gauge("streamviz_ingest_queued", "Updates taken off the bus and not yet stored or refused.",
 			func() float64 { return float64(max(0, g.w.waiting.Load())) }),
 		counter("streamviz_ingest_bus_disconnects_total", "Times the bus closed the gateway's ingest connection (a slow consumer at the server); what it dropped is under streamviz_updates_dropped_total{reason=\"bus\"}.",
-			func() float64 { return float64(g.w.bus.disconnects.Load()) }),
-		counter("streamviz_ingest_refused_replies_total", "Acknowledgements not sent because the reply subject was not an inbox (_INBOX.>).",
+			func() float64 { return float64(g.w.busDisconnects()) }),
+		counter("streamviz_ingest_refused_replies_total", "Acknowledgements not sent because the reply subject was not an inbox (_INBOX.>, or _R_.> from another account).",
 			func() float64 { return float64(g.refusedReplies.Load()) }),
 		gauge("streamviz_bus_connected", "1 while the gateway's NATS connection is up.",
 			func() float64 {

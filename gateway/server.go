@@ -68,6 +68,9 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		// finding 4); without this, serve never checked its disk.
 		cfg.Gateway.StoreDir = b.StoreDir()
 	}
+	if len(cfg.Gateway.IngestSubjects) == 0 {
+		cfg.Gateway.IngestSubjects = b.IngestSubjects()
+	}
 	g, err := New(b.Conn(), cfg.Gateway)
 	if err != nil {
 		return nil, errors.Join(err, b.Close())

@@ -48,8 +48,7 @@ func maxBatchBytes(nc *nats.Conn, streamMax int32) int {
 type writer struct {
 	g        *Gateway
 	log      *slog.Logger
-	conn     *nats.Conn // the subscription's own connection (ingestConn)
-	sub      *nats.Subscription
+	lanes    []*ingestLane // the subscriptions updates arrive on (ingest_lanes.go)
 	maxBatch int
 	prefix   string // batch ids: this writer's random prefix
 	batches  atomic.Uint64
@@ -87,9 +86,7 @@ type writer struct {
 	problem      atomic.Pointer[string] // why updates are refused now (disk full, log full); nil when fine
 	lastErr      atomic.Pointer[string] // the last failed attempt to store, for a stall's reason
 	drops        dropLog
-	clientLogged uint64        // nats.go's drops already logged; dropReporter's goroutine only
-	clientDrops  atomic.Uint64 // the last count of nats.go's drops read from sub
-	bus          busLoss       // what the server dropped on the way to sub
+	clientLogged uint64 // nats.go's drops already logged; dropReporter's goroutine only
 }
 
 // Why an update that reached the bus was not stored and not refused as invalid.
@@ -163,27 +160,17 @@ func ingestConn(nc *nats.Conn, handlers func(*nats.Options)) (*nats.Conn, error)
 
 // start subscribes and runs the builder and the committer until close.
 func (w *writer) start() error {
-	ic, err := ingestConn(w.g.nc, w.busHandlers)
-	if err != nil {
-		return err
+	for _, subject := range w.g.cfg.IngestSubjects {
+		l, err := w.openLane(subject)
+		if err != nil {
+			for _, l := range w.lanes {
+				l.conn.Close()
+			}
+			w.lanes = nil
+			return err
+		}
+		w.lanes = append(w.lanes, l)
 	}
-	w.bus.connected(ic)
-	sub, err := ic.QueueSubscribe(protocol.SubjectWildcard, IngestQueue, w.onMsg)
-	if err == nil {
-		// The handler only queues, so nats.go's own buffer stays short; it is
-		// bounded anyway, and what it drops is counted (sub.Dropped).
-		err = sub.SetPendingLimits(4_000_000, w.g.cfg.IngestQueueBytes)
-	}
-	if err == nil {
-		// The subscription is on the server once this returns, so an update
-		// published after Start is taken.
-		err = ic.Flush()
-	}
-	if err != nil {
-		ic.Close()
-		return fmt.Errorf("subscribe sv.>: %w", err)
-	}
-	w.conn, w.sub = ic, sub
 	go w.build()
 	go w.commitLoop()
 	return nil
@@ -548,13 +535,20 @@ func (w *writer) drop(subject string, reason int) {
 // replyAllowed reports whether the gateway may answer on subject: only an
 // inbox, which a publisher may subscribe to, never a subject of the
 // dashboard, its log or snapshots, the JetStream API or the system account,
-// where an answer would be a write the publisher has no right to make.
+// where an answer would be a write the publisher has no right to make. A
+// request from a publisher in another account (the embedded bus, or an
+// external one set up like docs/protocol.md §7) arrives with a reply
+// subject the server made, _R_.<...>, which carries the answer back into
+// the publisher's account alone.
 func replyAllowed(subject string) bool {
-	const inbox = protocol.InboxPrefix
-	if !strings.HasPrefix(subject, inbox) || len(subject) == len(inbox) {
+	prefix := protocol.InboxPrefix
+	if strings.HasPrefix(subject, protocol.ResponsePrefix) {
+		prefix = protocol.ResponsePrefix
+	}
+	if !strings.HasPrefix(subject, prefix) || len(subject) == len(prefix) {
 		return false
 	}
-	for _, tok := range strings.Split(subject[len(inbox):], ".") {
+	for _, tok := range strings.Split(subject[len(prefix):], ".") {
 		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
 			return false
 		}
@@ -611,14 +605,18 @@ func appendPubAckError(b []byte, code int, description string) []byte {
 func (w *writer) replayDone() { w.replayOnce.Do(func() { close(w.replayed) }) }
 
 func (w *writer) close(ctx context.Context) {
-	if w.sub == nil {
+	if len(w.lanes) == 0 {
 		return // never started
 	}
 	w.replayDone()
 	// Drain delivers what nats.go already holds to onMsg, then stops.
-	_ = w.sub.Drain()
-	for w.sub.IsValid() && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
+	for _, l := range w.lanes {
+		_ = l.sub.Drain()
+	}
+	for _, l := range w.lanes {
+		for l.sub.IsValid() && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	w.mu.Lock()
 	w.closing = true
@@ -632,7 +630,9 @@ func (w *writer) close(ctx context.Context) {
 	case <-ctx.Done():
 	}
 	w.clientDropped() // remembered: the count goes with the connection
-	w.conn.Close()
+	for _, l := range w.lanes {
+		l.conn.Close()
+	}
 }
 
 // dropTotal is every update that reached the gateway's subscription and was
@@ -645,12 +645,14 @@ func (w *writer) dropTotal() uint64 {
 	return n + w.clientDropped()
 }
 
-// clientDropped is what nats.go dropped from the subscription's buffer.
+// clientDropped is what nats.go dropped from the subscriptions' buffers.
 func (w *writer) clientDropped() uint64 {
-	if w.sub != nil {
-		if d, err := w.sub.Dropped(); err == nil && d > 0 {
-			w.clientDrops.Store(uint64(d))
+	var n uint64
+	for _, l := range w.lanes {
+		if d, err := l.sub.Dropped(); err == nil && d > 0 {
+			l.drops.Store(uint64(d))
 		}
+		n += l.drops.Load()
 	}
-	return w.clientDrops.Load()
+	return n
 }

@@ -30,6 +30,14 @@ const (
 	InboxPrefix = "_INBOX."
 	// GatewayInbox is the gateway's own reply prefix, out of publishers' reach.
 	GatewayInbox = "_SV_GW"
+	// ResponsePrefix starts the reply subjects NATS gives a request that
+	// crossed from a publisher's account into the gateway's (a service
+	// import): an answer there goes back to the requester's account only.
+	ResponsePrefix = "_R_."
+	// IngestPrefix starts the subjects under which the embedded bus hands
+	// the gateway each --nats-auth user's updates: svin.<n>.<widget>.<kind>,
+	// in the gateway's account only (docs/protocol.md §7).
+	IngestPrefix = "svin."
 )
 
 // ColumnsMagic starts a columnar chart update (docs/protocol.md §1.7): a
