@@ -317,6 +317,7 @@ func mustJS(t *testing.T, e *authEnv, user, password string) jetstream.JetStream
 }
 
 type healthCounts struct {
+	Seq      uint64 `json:"seq"`
 	Accepted uint64 `json:"accepted"`
 	Rejected uint64 `json:"rejected"`
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -223,18 +222,7 @@ func (e *authEnv) waitSeq(t *testing.T, seq uint64) {
 // stream info, and the gateway's position is the one that matters).
 func (e *authEnv) logLastSeq(t *testing.T) uint64 {
 	t.Helper()
-	resp, err := http.Get(e.api.URL + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var h struct {
-		Seq uint64 `json:"seq"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		t.Fatal(err)
-	}
-	return h.Seq
+	return e.healthz(t).Seq
 }
 
 func TestPublisherWithRightsGetsAcknowledgedAndTheGatewayIngests(t *testing.T) {
