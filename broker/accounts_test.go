@@ -335,3 +335,30 @@ func (e *authEnv) healthz(t *testing.T) healthCounts {
 	}
 	return h
 }
+
+// A --nats-auth user's update crosses into the gateway's account with its
+// headers (the server adds the sender's account beside them): a resend with
+// the same Nats-Msg-Id gets the first copy's position, marked duplicate, and
+// is stored once.
+func TestAUsersResendWithTheSameMsgIDIsStoredOnce(t *testing.T) {
+	e := startAuthEnv(t, broker.Config{})
+	js := mustJS(t, e, "sales", "s-secret")
+	before := e.healthz(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := js.Publish(ctx, "sv.sales.data", []byte(`{"value": 1}`), jetstream.WithMsgID("sales-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := js.Publish(ctx, "sv.sales.data", []byte(`{"value": 1}`), jetstream.WithMsgID("sales-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Duplicate || !again.Duplicate || again.Sequence != first.Sequence {
+		t.Fatalf("first %+v, resend %+v: want the resend marked duplicate at the first's position", first, again)
+	}
+	e.waitSeq(t, first.Sequence)
+	if got := e.healthz(t).Accepted - before.Accepted; got != 1 {
+		t.Fatalf("%d updates applied, want 1", got)
+	}
+}
