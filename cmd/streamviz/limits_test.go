@@ -214,3 +214,22 @@ func TestPublicURLHostsAreServedAndOtherHostNamesRefusedWithoutAToken(t *testing
 		t.Errorf("with a token, any host name without it: %d, want 401", got)
 	}
 }
+
+// The --addr host is a served name like the --public-url hosts, and the
+// connection bounds reach the gateway (gateway/e2e_limits_http_test.go
+// and e2e_timeouts_test.go pin what they do).
+func TestAddrHostAndConnectionFlagsReachTheGatewaysConfig(t *testing.T) {
+	env := map[string]string{"STREAMVIZ_MAX_CONNS_PER_ADDR": "3"}
+	f, err := parseServeFlags("serve", []string{"--max-conns", "7", "--public-url", "https://dash.example/x/"}, io.Discard, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg gateway.Config
+	f.limits.apply(&cfg, "dash.internal:3000")
+	if cfg.Limits.MaxConns != 7 || cfg.Limits.MaxConnsPerAddr != 3 {
+		t.Errorf("connection limits %d total, %d per address; want 7 and 3", cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerAddr)
+	}
+	if got := strings.Join(cfg.AllowedHosts, " "); got != "dash.internal https://dash.example/x/" {
+		t.Errorf("served names %q, want the --addr host and the --public-url", got)
+	}
+}
