@@ -13,6 +13,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# As root (CI) nothing is skipped: the TLS test makes its certificate with
+# openssl, and the disk-full tests mount a tmpfs (util-linux's mount).
+if [ "$(id -u)" -eq 0 ] && { ! command -v openssl >/dev/null 2>&1 || ! command -v mount >/dev/null 2>&1; }; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl mount >/dev/null
+fi
+
 # playwright-core drives the system Chromium; it never downloads a browser.
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
