@@ -518,8 +518,9 @@ class Chart(Widget):
         pyarrow Table: one series per column, named by it. series= names the series of a single
         column (default: the unnamed one); mode= is as for .send().
 
-        Arrays are checked once and encoded in bulk on the SDK's thread: this is the fast way in
-        for producers that have them (docs/benchmarks.md).
+        Arrays are checked once and sent as columnar messages (float64 columns, docs/protocol.md
+        §1.7) from the SDK's thread, without touching each point in Python: this is the fast way
+        in for producers that have them (docs/benchmarks.md).
         """
         if mode is None:
             mode = "upsert" if self.x_type == "category" else "append"
