@@ -30,13 +30,16 @@ import (
 )
 
 const (
-	// waitTimeout bounds every wait for an asynchronous condition.
-	waitTimeout = 5 * time.Second
+	// waitTimeout bounds every wait for an asynchronous condition. It is
+	// only ever reached by a test that fails: generous, so that a starved
+	// 2-core CI machine under -race cannot fail a test on timing alone.
+	waitTimeout = 60 * time.Second
 	// startTimeout bounds starting the broker and the gateway (which
 	// replays the log); with the tests' small logs it takes well under a second.
 	startTimeout = 15 * time.Second
-	// stopTimeout bounds the gateway's graceful Close.
-	stopTimeout = 5 * time.Second
+	// stopTimeout bounds the gateway's graceful Close (and its final
+	// snapshot), generous for the same reason.
+	stopTimeout = 60 * time.Second
 	// floodTimeout bounds waits that sit behind tens of thousands of
 	// updates (a flood, a burst and its flush): under -race on a loaded
 	// 2-core machine those take tens of seconds.

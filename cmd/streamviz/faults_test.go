@@ -28,8 +28,11 @@ func mountTmpfs(t *testing.T, size string, opts ...string) string {
 		t.Fatalf("mount a tmpfs as root: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
+		// Never left mounted: if something still holds it, it is detached
+		// lazily (and goes once that lets go), and the test says so.
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
+			lazy, lerr := exec.Command("umount", "-l", dir).CombinedOutput()
+			t.Errorf("umount %s: %v: %s (lazy umount: %v %s)", dir, err, out, lerr, lazy)
 		}
 	})
 	return dir
