@@ -162,7 +162,7 @@ func (e errs) wait(t *testing.T) error {
 	select {
 	case err := <-e:
 		return err
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("no asynchronous error from the server")
 		return nil
 	}
@@ -183,17 +183,23 @@ func connectAs(t *testing.T, url string, opts ...nats.Option) (*nats.Conn, jetst
 	return nc, js, ch
 }
 
-// publish sends with a JetStream acknowledgement, giving up after a second:
-// a refused publish is dropped by the server, so no ack ever comes.
+// publish sends with a JetStream acknowledgement, waiting for it as long as
+// a loaded CI machine may need.
 func publish(js jetstream.JetStream, subject, payload string) (*jetstream.PubAck, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	return publishWithin(js, time.Minute, subject, payload)
+}
+
+// publishWithin is publish giving up after d: a publish that must be refused
+// is dropped by the server, so no ack ever comes, and a second is enough.
+func publishWithin(js jetstream.JetStream, d time.Duration, subject, payload string) (*jetstream.PubAck, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return js.Publish(ctx, subject, []byte(payload))
 }
 
 func (e *authEnv) waitWidget(t *testing.T, id string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // generous: a loaded CI machine
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(e.api.URL + "/api/widgets/" + id)
 		if err == nil {
@@ -209,7 +215,7 @@ func (e *authEnv) waitWidget(t *testing.T, id string) {
 
 func (e *authEnv) waitSeq(t *testing.T, seq uint64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // generous: a loaded CI machine
 	for e.logLastSeq(t) < seq {
 		if time.Now().After(deadline) {
 			t.Fatalf("the gateway never applied update %d", seq)
@@ -279,7 +285,7 @@ func TestPublisherOutsideItsSubjectsIsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.logLastSeq(t)
 			_, js, async := connectAs(t, e.b.ClientURL(), tc.opts...)
-			if _, err := publish(js, tc.subject, `{"value": 1}`); err == nil {
+			if _, err := publishWithin(js, time.Second, tc.subject, `{"value": 1}`); err == nil {
 				t.Fatalf("publish to %s was acknowledged; want it refused", tc.subject)
 			}
 			err := async.wait(t)
@@ -359,7 +365,7 @@ func TestGatewayConnectionCannotPublishUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := publish(js, "sv.forged.data", `{"value": 1}`); err == nil {
+	if _, err := publishWithin(js, time.Second, "sv.forged.data", `{"value": 1}`); err == nil {
 		t.Fatal("the gateway's connection published an update")
 	}
 	if err := e.b.Conn().LastError(); !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "sv.forged.data") {
@@ -550,7 +556,7 @@ func TestAnonymousClientsMayPublishUpdatesButNeverTouchTheStreamsOrSnapshots(t *
 			t.Fatalf("deleting %s: async error %v, want a permissions violation naming the API call", stream, err)
 		}
 	}
-	if _, err := publish(js, "svsnap.open.0", `{"id":"open"}`); err == nil {
+	if _, err := publishWithin(js, time.Second, "svsnap.open.0", `{"id":"open"}`); err == nil {
 		t.Fatal("an anonymous snapshot chunk was acknowledged")
 	}
 	if err := async.wait(t); !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "svsnap.open.0") {
