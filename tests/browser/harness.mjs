@@ -32,7 +32,7 @@ export async function startServer({ addr = '127.0.0.1:0', dataDir, extraArgs = [
   const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
   const lines = createInterface({ input: proc.stdout });
   const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 30s; stderr:\n${stderr}`)), 30000);
+    const timer = setTimeout(() => reject(new Error(`no ready line in 60s; stderr:\n${stderr}`)), 60000);
     lines.once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
     exited.then((code) => reject(new Error(`streamviz exited ${code} before ready; stderr:\n${stderr}`)));
   });
@@ -42,13 +42,26 @@ export async function startServer({ addr = '127.0.0.1:0', dataDir, extraArgs = [
     nats: ready.nats,
     stop: async () => {
       proc.kill('SIGTERM');
-      return exited;
+      // A server that does not end on SIGTERM must not hang the suite (or keep a test's mount busy).
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 30000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(kill);
+      }
     },
   };
 }
 
-/** Polls cond until it is truthy or the time is up; no fixed sleeps. */
+/**
+ * A wait's shortest bound: only a failing test reaches it, and a loaded 2-core CI machine running
+ * Chromium, the server and the test can take many seconds for what takes one when quiet.
+ */
+const MIN_WAIT_MS = 60000;
+
+/** Polls cond until it is truthy or the time is up (at least MIN_WAIT_MS); no fixed sleeps. */
 export async function waitFor(cond, ms, what) {
+  ms = Math.max(ms, MIN_WAIT_MS);
   const deadline = Date.now() + ms;
   let last;
   while (Date.now() < deadline) {
@@ -65,7 +78,7 @@ export async function waitFor(cond, ms, what) {
 /** Publishes {subject: object} (or raw bytes: a columnar update) with JetStream acknowledgements. */
 export async function publish(natsURL, messages) {
   const nc = await connect({ servers: natsURL.replace('nats://', '') });
-  const js = nc.jetstream();
+  const js = nc.jetstream({ timeout: 60000 }); // an acknowledgement's bound (5 s by default) on a loaded machine
   const jc = JSONCodec();
   try {
     for (const [subject, body] of messages) await js.publish(subject, body instanceof Uint8Array ? body : jc.encode(body));
