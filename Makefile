@@ -60,9 +60,11 @@ setup-test: venv
 lint: venv
 	GO="$(GO)" VENV="$(VENV)" ./scripts/lint.sh
 
+# -timeout: gateway/ alone takes 4-6 min under -race on a loaded 2-core machine, and go's
+# default bound on a package is 10 min.
 test-go:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 test-fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./gateway/
