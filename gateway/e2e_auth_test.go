@@ -353,8 +353,9 @@ func TestTamperedOrExpiredEmbedLinksAreRefused(t *testing.T) {
 
 func TestEmbedSocketClosesWhenItsLinkExpires(t *testing.T) {
 	e := startAuthEnv(t, Config{})
-	// Whole seconds: the link expires within the next two.
-	path, _ := EmbedPath(testToken, "revenue", time.Now().Add(2*time.Second))
+	// Whole seconds: the link expires within the next five, time enough for
+	// the socket to open on a loaded machine.
+	path, _ := EmbedPath(testToken, "revenue", time.Now().Add(5*time.Second))
 	u, _ := url.Parse(path)
 	c, code := e.dialWS(t, "?widget=revenue&"+u.RawQuery)
 	if code != 0 {

@@ -59,7 +59,9 @@ func (f *fanout) runningWriters() int {
 // The server pings every socket, busy or idle, and a socket that answers
 // stays open; one that never answers is closed once its pong is late.
 func TestPingsKeepAnsweringSocketsOpenAndCloseSilentOnes(t *testing.T) {
-	const ping, pong = 100 * time.Millisecond, 600 * time.Millisecond
+	// A pong wait of seconds: an answer late by a loaded machine's
+	// scheduling must not make the answering socket look dead.
+	const ping, pong = 200 * time.Millisecond, 2 * time.Second
 	e := startEnv(t, Config{pingPeriod: ping, pongWait: pong})
 	e.publishAndWait(t, "sv.s.data", `{"value": 1}`)
 
@@ -82,7 +84,7 @@ func TestPingsKeepAnsweringSocketsOpenAndCloseSilentOnes(t *testing.T) {
 			}
 		}
 	}()
-	_ = silent.SetReadDeadline(time.Now().Add(5 * pong))
+	_ = silent.SetReadDeadline(time.Now().Add(cutWithin)) // only a server that never closes it reaches this
 	start := time.Now()
 	var silentErr error
 	for silentErr == nil {
@@ -92,8 +94,10 @@ func TestPingsKeepAnsweringSocketsOpenAndCloseSilentOnes(t *testing.T) {
 		!strings.Contains(silentErr.Error(), "reset") {
 		t.Errorf("silent socket ended with %v, want the server to close it", silentErr)
 	}
-	if took := time.Since(start); took < pong || took > 4*pong {
-		t.Errorf("silent socket closed after %v, want between the pong wait %v and a few times it", took, pong)
+	// Not before its pong wait; how long after is the machine's load (the
+	// deadline above bounds it), so it is not asserted.
+	if took := time.Since(start); took < pong {
+		t.Errorf("silent socket closed after %v, before the pong wait %v", took, pong)
 	}
 	// The answering socket outlives the silent one by the read deadline above.
 	err := <-answered
@@ -187,7 +191,10 @@ func TestSocketsBehindByManyTicksGetEveryEventOnce(t *testing.T) {
 // counts as dead only when a ping goes unanswered for the whole pong wait,
 // however late after the previous pong that is.
 func TestPingsAnsweredLateButWithinThePongWaitKeepTheSocketOpen(t *testing.T) {
-	const ping, pong, late = 400 * time.Millisecond, time.Second, 750 * time.Millisecond
+	// Each pong comes after the next ping was sent (late > ping) and with
+	// seconds to spare before the pong wait, which a loaded machine's
+	// scheduling cannot eat up.
+	const ping, pong, late = time.Second, 4 * time.Second, 1500 * time.Millisecond
 	e := startEnv(t, Config{pingPeriod: ping, pongWait: pong})
 	conn := e.dialRaw(t)
 	var answered atomic.Int64

@@ -39,7 +39,7 @@ func rawGet(c net.Conn, r *bufio.Reader, path string) (*http.Response, error) {
 
 func healthCode(t *testing.T, addr string) int {
 	t.Helper()
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: waitTimeout}
 	resp, err := c.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatalf("GET /healthz: %v", err)
@@ -104,7 +104,7 @@ func TestBusyConnectionsAtTheLimitRefuseNewOnesUntilOneCloses(t *testing.T) {
 		t.Cleanup(func() { ws.Close() })
 		sockets = append(sockets, ws)
 	}
-	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: waitTimeout}
 	if resp, err := c.Get("http://" + addr + "/healthz"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("a connection beyond the limit was served: %d", resp.StatusCode)
