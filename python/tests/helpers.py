@@ -30,12 +30,17 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # ---------------------------------------------------------------- waiting
 
+# A wait's shortest bound: only a failing test reaches it, and a loaded 2-core CI machine (Chromium,
+# Pathway, the server and the test on it) can take many seconds for what takes one when quiet.
+MIN_WAIT = 60.0
+
 
 def wait_until(cond: Callable[[], Any], timeout: float = 15.0, what: str = "the condition", interval: float = 0.02) -> Any:
     """Polls cond until it returns something truthy (returned) or the deadline passes (AssertionError).
 
-    Exceptions raised by cond count as "not yet"; the last one is reported.
+    Exceptions raised by cond count as "not yet"; the last one is reported. timeout is at least MIN_WAIT.
     """
+    timeout = max(timeout, MIN_WAIT)
     deadline = time.monotonic() + timeout
     last: Any = None
     while True:
@@ -199,7 +204,7 @@ class DashClient:
     # -- waiting
 
     def wait_for(self, pred: Callable[[DashClient], Any], timeout: float = 15.0, what: str = "the client state") -> Any:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + max(timeout, MIN_WAIT)
         with self.cond:
             while True:
                 got = pred(self)
