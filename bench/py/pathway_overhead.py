@@ -10,7 +10,11 @@ Three shapes (issue 13 item 3), each fed through a ConnectorSubject in commits o
            so every commit moves points that are already drawn.
 
 Without --with-sv the results end in pw.io.null (no Python per row: the cheapest sink there is,
-so the ratio is an upper bound); with it, in sv.table / sv.chart. Prints one JSON line: wall time
+so the ratio is an upper bound); with it, in sv.table / sv.chart. With --via rows instead, the SDK
+only starts the server and Pathway publishes the rows itself, `pw.io.nats.write(t, url,
+topic="sv.<widget>.rows", format="json")` with the same widgets' configs (docs/protocol.md §1.6):
+the line then also says how long the server took, after pw.run, to store what was published
+(drain_after_run_s). Prints one JSON line: wall time
 of pw.run, CPU time of this process (Pathway's threads and the SDK's) during pw.run (cpu_s) and
 until sv.stop() has published everything (cpu_total_s), and with StreamViz the CPU of the server
 it spawned (server_cpu_s).
@@ -19,13 +23,48 @@ it spawned (server_cpu_s).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import random
 import resource
 import time
+import urllib.request
+
+# The widgets' configs as the rows way declares them (the SDK's sv.table / sv.chart below).
+ROWS_CONFIGS = {"groups": {"type": "table", "key": ["k"], "max_rows": 100},
+                "windows": {"type": "chart", "x": "start", "y": "total", "max_points": 1000}}
 
 
-def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False) -> dict:
+def publish_configs(nats_url: str, configs: dict[str, dict]) -> None:
+    import nats
+
+    async def go() -> None:
+        nc = await nats.connect(nats_url)
+        try:
+            for wid, cfg in configs.items():
+                reply = json.loads((await nc.request(f"sv.{wid}.config", json.dumps(cfg).encode(), timeout=10)).data)
+                if reply.get("stream") != "SV":
+                    raise SystemExit(f"config of {wid} refused: {reply}")
+        finally:
+            await nc.close()
+
+    asyncio.run(go())
+
+
+def wait_stored(http_url: str, timeout: float = 600.0) -> dict:
+    """/healthz's ingest counters once the server's ingest queue is empty."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(http_url.rstrip("/") + "/healthz", timeout=10) as r:
+            ingest = json.load(r).get("ingest", {})
+        if ingest.get("queued", 0) == 0 or time.monotonic() > deadline:
+            return ingest
+        time.sleep(0.05)
+
+
+def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False,
+        via: str = "sdk") -> dict:
     import pathway as pw
 
     if shape == "hot":
@@ -57,7 +96,16 @@ def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_s
         windows = src.windowby(pw.this.t, window=pw.temporal.tumbling(duration=duration)).reduce(
             start=pw.this._pw_window_start, total=pw.reducers.sum(pw.this.v))
         sinks.append(("chart", windows))
-    if with_sv:
+    if with_sv and via == "rows":
+        import pathway as pw
+        import stream_viz as sv
+
+        sv.start(port=0)
+        names = {"table": "groups", "chart": "windows"}
+        publish_configs(sv._D.server.nats, {names[k]: ROWS_CONFIGS[names[k]] for k, _t in sinks})
+        for kind, table in sinks:
+            pw.io.nats.write(table, sv._D.server.nats, topic=f"sv.{names[kind]}.rows", format="json")
+    elif with_sv:
         import stream_viz as sv
 
         for kind, table in sinks:
@@ -70,14 +118,21 @@ def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_s
     else:
         for _kind, table in sinks:
             pw.io.null.write(table)
+    load_before = os.getloadavg()[0]
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     pw.run(monitoring_level=pw.MonitoringLevel.NONE)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     out = {"workload": "pathway_overhead", "shape": shape, "with_sv": with_sv, "rows": rows, "keys": keys,
-           "commit_every": commit_every, "wall_s": wall, "cpu_s": cpu, "cpu_total_s": cpu}
+           "commit_every": commit_every, "wall_s": wall, "cpu_s": cpu, "cpu_total_s": cpu,
+           "loadavg_1m": [load_before, os.getloadavg()[0]]}  # before and after pw.run: the machine is shared
     if with_sv:
+        out["via"] = via
+        if via == "rows":
+            t1 = time.perf_counter()
+            out["server_ingest"] = wait_stored(sv._D.http_url)
+            out["drain_after_run_s"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         sv.stop()  # publishes what is still buffered
         out["flush_after_run_s"] = time.perf_counter() - t1
@@ -98,8 +153,10 @@ def main() -> None:
     p.add_argument("--commit-every", type=int, default=10_000)
     p.add_argument("--with-sv", action="store_true")
     p.add_argument("--no-start", action="store_true", help="declare the widgets but never start (callback cost alone)")
+    p.add_argument("--via", choices=("sdk", "rows"), default="sdk",
+                   help="with --with-sv: the SDK's widgets (sdk), or Pathway's pw.io.nats.write to sv.<widget>.rows (rows)")
     a = p.parse_args()
-    print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start)), flush=True)
+    print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start, a.via)), flush=True)
 
 
 if __name__ == "__main__":

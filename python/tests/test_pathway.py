@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gc
 import threading
 import time
 
@@ -372,6 +373,31 @@ def test_a_commit_with_thousands_of_row_changes_is_never_shown_half_applied(clie
     assert len(recorder.states) == 3 and all(len(s) == n for s in recorder.states[1:])
     client.wait_for(lambda c: c.rows("big") == recorder.states[-1], timeout=30, what="the updated 6000 rows")
     assert_every_state_was_a_commit_boundary(client, "big", recorder.states)
+
+
+def test_a_commits_changes_of_plain_values_leave_the_garbage_collectors_view(pw_run):
+    """The SDK holds each commit's changes until its thread folds them, up to seconds for a big
+    table. Held as lists they would stay tracked and be promoted to the collector's old
+    generation, setting off full collections over the whole heap; changes of plain values
+    (numbers, text, Pathway keys) are tuples the collector stops tracking in its young collections."""
+    n = 50
+    df = pd.DataFrame({"name": [f"r{i}" for i in range(n)] * 3, "v": list(range(n)) * 2 + list(range(100, 100 + n)),
+                       "__time__": [2] * n + [4] * 2 * n, "__diff__": [1] * n + [-1] * n + [1] * n},
+                      index=list(range(n)) * 3)
+    t = pw.debug.table_from_pandas(df)
+    w = sv.table(t, id="plain", max_rows=10)
+    handed: list = []
+    commit = w._commit
+    w._commit = lambda changes, time=None: (handed.append(changes), commit(changes, time))
+    pw_run()
+    # A young collection stops tracking a tuple whose items are untracked; the inner tuple of
+    # values goes first, so its change goes at the next one, still before the old generation.
+    gc.collect(0)
+    gc.collect(1)
+    changes = [c for batch in handed for c in batch]
+    assert len(changes) == 150, "50 insertions, then 50 updates (a retraction and an insertion each)"
+    tracked = [c for c in changes if gc.is_tracked(c) or gc.is_tracked(c[1])]
+    assert tracked == [], f"{len(tracked)} of {len(changes)} pending changes are still tracked, e.g. {tracked[0]!r}"
 
 
 def test_pathway_values_of_every_kind_are_encoded_and_nan_inf_become_null(pw_run):

@@ -69,6 +69,11 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
 
     # One list for the whole run, emptied at each commit's end: the per-change callback then
     # reaches its append through a default argument, with no lookup (it runs once per change).
+    # Each change is kept as tuples, as Pathway's value-list sink gives its values: a tuple of
+    # plain values (numbers, text, Pathway keys) drops out of the garbage collector's view in its
+    # young collections, while a list (what a dict's values would be copied into) stays tracked
+    # and, held until the SDK folds it (up to seconds), is promoted to the old generation: two
+    # objects per change setting off full collections over the whole heap.
     buf: Commit = []
 
     def on_time_end(time: int) -> None:
@@ -82,7 +87,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     if sink is not None:
         callback_sink, table_to_datasink = sink
 
-        def on_values(key: Any, values: list[Any], time: int, diff: int, append: Any = buf.append) -> None:
+        def on_values(key: Any, values: tuple[Any, ...], time: int, diff: int, append: Any = buf.append) -> None:
             append((key, values, time, diff > 0))
 
         table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
@@ -91,7 +96,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
         return
 
     def on_change(key: Any, row: Row, time: int, is_addition: bool) -> None:
-        buf.append((key, list(row.values()), time, is_addition))
+        buf.append((key, tuple(row.values()), time, is_addition))
 
     pw.io.subscribe(table, on_change=on_change, on_time_end=on_time_end, name=f"stream_viz_{name}")
 

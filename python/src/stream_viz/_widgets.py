@@ -23,9 +23,9 @@ POINTS_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
 _INF = float("inf")
 
-# One Pathway change: (key, values in the table's column order, time, is_addition); a commit is
+# One Pathway change: (key, values in the table's column order as a tuple, time, is_addition); a commit is
 # the changes of one Pathway time, handed over whole.
-Change = tuple[Any, list[Any], int, bool]
+Change = tuple[Any, tuple[Any, ...], int, bool]
 Commit = list[Change]
 
 
