@@ -29,6 +29,7 @@ import os
 import random
 import resource
 import time
+import urllib.error
 import urllib.request
 
 # The widgets' configs as the rows way declares them (the SDK's sv.table / sv.chart below).
@@ -53,11 +54,16 @@ def publish_configs(nats_url: str, configs: dict[str, dict]) -> None:
 
 
 def wait_stored(http_url: str, timeout: float = 600.0) -> dict:
-    """/healthz's ingest counters once the server's ingest queue is empty."""
+    """/healthz's ingest counters once the server's ingest queue is empty. Read whatever the
+    status: a busy server answers 503 when a JetStream check takes longer than it allows."""
     deadline = time.monotonic() + timeout
     while True:
-        with urllib.request.urlopen(http_url.rstrip("/") + "/healthz", timeout=10) as r:
-            ingest = json.load(r).get("ingest", {})
+        try:
+            with urllib.request.urlopen(http_url.rstrip("/") + "/healthz", timeout=30) as r:
+                body = r.read()
+        except urllib.error.HTTPError as e:
+            body = e.read()
+        ingest = json.loads(body).get("ingest", {})
         if ingest.get("queued", 0) == 0 or time.monotonic() > deadline:
             return ingest
         time.sleep(0.05)
