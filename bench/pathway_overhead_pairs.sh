@@ -5,6 +5,7 @@
 # with the load average before and after each run, to the file given (default
 # bench/results/pathway-overhead-<date>.jsonl) and prints the CPU and wall ratios per pair.
 # Run from the repository root after `make build`: bench/pathway_overhead_pairs.sh [--rows-way] [OUT]
+# (ROWS=100000 for a quick look; the documented figures are at the default 1,000,000.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS_WAY=0
@@ -12,7 +13,8 @@ if [ "${1:-}" = "--rows-way" ]; then ROWS_WAY=1; shift; fi
 OUT=${1:-bench/results/pathway-overhead-$(date -u +%Y%m%d).jsonl}
 export PYTHONPATH=${PYTHONPATH:-$PWD/python/src} STREAMVIZ_BIN=${STREAMVIZ_BIN:-$PWD/bin/streamviz}
 PY=.venv/bin/python
-one() { nice "$PY" bench/py/pathway_overhead.py --rows 1000000 "$@" 2>/dev/null | tail -1 | tee -a "$OUT"; }
+ROWS=${ROWS:-1000000}
+one() { nice "$PY" bench/py/pathway_overhead.py --rows "$ROWS" "$@" 2>/dev/null | tail -1 | tee -a "$OUT"; }
 for shape in hot bench windows; do
   for _ in 1 2 3; do
     one --shape "$shape"
