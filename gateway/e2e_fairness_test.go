@@ -103,7 +103,7 @@ func steadyPublish(t *testing.T, e *testEnv, i int, flooded func() int64) uint64
 	t.Helper()
 	deadline := time.Now().Add(floodTimeout)
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 12*waitTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // then resent
 		ack, err := e.js.Publish(ctx, "sv.steady.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1}`),
 			jetstream.WithMsgID("steady-"+strconv.Itoa(i)))
 		cancel()
