@@ -83,9 +83,9 @@ func startRunLogged(t *testing.T, args ...string) (readyLine, func() error, *syn
 		if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Event != "ready" {
 			t.Fatalf("first stdout line %q is not the ready JSON: %v", line, err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(time.Minute):
 		cancel()
-		t.Fatalf("no ready line within 30s; stderr:\n%s", stderr)
+		t.Fatalf("no ready line within a minute; stderr:\n%s", stderr)
 	}
 	if !strings.HasPrefix(ready.URL, "https:") { // an HTTPS test waits with a client that trusts its cert
 		waitHealthy(t, "http://"+ready.HTTP+"/healthz")
@@ -97,8 +97,8 @@ func startRunLogged(t *testing.T, args ...string) (readyLine, func() error, *syn
 			cancel()
 			select {
 			case runErr = <-done:
-			case <-time.After(30 * time.Second):
-				runErr = errors.New("run did not return within 30s of cancel")
+			case <-time.After(time.Minute):
+				runErr = errors.New("run did not return within a minute of cancel")
 			}
 			for line := range lines {
 				runErr = errors.Join(runErr, errors.New("extra stdout line: "+line))
@@ -112,7 +112,7 @@ func startRunLogged(t *testing.T, args ...string) (readyLine, func() error, *syn
 
 func waitHealthy(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
@@ -122,7 +122,7 @@ func waitHealthy(t *testing.T, url string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not healthy within 15s (last: %v)", url, err)
+			t.Fatalf("%s not healthy within a minute (last: %v)", url, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -165,7 +165,7 @@ func TestServePrintsReadyLineWithRealAddressesAndShutsDownCleanly(t *testing.T) 
 	}
 	publish(t, ready.NATS, map[string]string{"sv.revenue.config": `{"type":"stat","title":"Revenue","unit":"$"}`})
 	var cfgs []map[string]any
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for len(cfgs) == 0 && time.Now().Before(deadline) {
 		getJSON(t, "http://"+ready.HTTP+"/api/widgets", &cfgs)
 	}
@@ -192,7 +192,7 @@ func TestServeWithSameDataDirRestoresWidgets(t *testing.T) {
 		"sv.load.data":   `{"value":7}`,
 	})
 	want := map[string]any{}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		getJSON(t, "http://"+ready.HTTP+"/api/widgets/load", &want)
 		if st, ok := want["state"].(map[string]any); ok && st["value"] == 7.0 {
@@ -294,7 +294,7 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 func TestDemoFeedsEveryWidgetType(t *testing.T) {
 	ready, stop := startRun(t, "demo", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
 	types := map[string]bool{}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for len(types) < 4 && time.Now().Before(deadline) {
 		var cfgs []struct {
 			ID   string `json:"id"`
