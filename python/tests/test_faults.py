@@ -25,7 +25,7 @@ import warnings
 
 import pathway as pw
 import pytest
-from helpers import REPO, DashClient, get_json, wait_until
+from helpers import MIN_WAIT, REPO, DashClient, get_json, wait_until
 
 import stream_viz as sv
 
@@ -216,7 +216,7 @@ class PageWatcher:
                 self.cond.notify_all()
 
     def wait(self, pred, timeout: float, what: str) -> dict:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + max(timeout, MIN_WAIT)  # only a failing test reaches it
         with self.cond:
             while True:
                 for s in self.states:
