@@ -53,6 +53,16 @@ type Config struct {
 	// (gateway.Limits.MaxConns), and NATS connections past the rest would
 	// exhaust the descriptors both share.
 	MaxConns int
+	// MaxPending bounds what the embedded server holds for one client
+	// connection that reads slower than it is sent to (NATS's max_pending).
+	// Past three quarters of it the server stalls the publishers sending to
+	// that connection; past all of it, it closes the connection as a slow
+	// consumer. Default: three times the server's max payload (3.2 MiB with
+	// the default 1 MiB updates), not NATS's 64 MiB, so a publisher
+	// flooding the gateway's ingest connection is held back before another
+	// publisher's update waits behind more than that much of the flood
+	// (docs/protocol.md §5, issue 10 finding 9).
+	MaxPending int64
 	// ConnectTimeout bounds the first connection. Default 5s.
 	ConnectTimeout time.Duration
 	// Logger receives the embedded server's messages (notices at debug
@@ -254,6 +264,10 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		MaxPayload:   max(1<<20, cfg.MaxPayload+64<<10),
 		MaxConn:      maxConns(cfg.MaxConns),
 	}
+	opts.MaxPending = cfg.MaxPending
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = DefaultMaxPending(opts.MaxPayload)
+	}
 	gwPassword, ingest, err := applyAuth(opts, cfg.Users)
 	if err != nil {
 		b.cleanup()
@@ -383,6 +397,18 @@ func (l *logAdapter) Fatalf(f string, a ...any)  { l.log.Error("nats fatal: " + 
 func (l *logAdapter) Errorf(f string, a ...any)  { l.log.Error("nats: " + fmt.Sprintf(f, a...)) }
 func (l *logAdapter) Debugf(string, ...any)      {}
 func (l *logAdapter) Tracef(string, ...any)      {}
+
+// DefaultMaxPending is the embedded server's max_pending for a server
+// whose max_payload is maxPayload: room for the gateway's reads of the log
+// (two pulls of LogPullBytes in flight) and little more.
+func DefaultMaxPending(maxPayload int32) int64 { return 3 * int64(maxPayload) }
+
+// LogPullBytes bounds what the gateway asks the server to send for one pull
+// when it reads a stream: the largest message the server takes, with room
+// for its subject and headers (a pull must fit any one message). Reading
+// more at once could pass max_pending (DefaultMaxPending) and have the
+// server close the gateway's connection.
+func LogPullBytes(maxPayload int64) int { return int(maxPayload) + 4096 }
 
 // maxConns is the embedded server's connection bound: n, or by default a
 // quarter of the open-file limit (at least 64, at most NATS's 65,536).

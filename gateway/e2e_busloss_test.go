@@ -20,7 +20,10 @@ func TestUpdatesTheBusDropsOnTheWayToTheGatewayAreCounted(t *testing.T) {
 		t.Fatal("the test needs the embedded server")
 	}
 	base := e.g.w.stored.Load()
-	const n = 100_000
+	// Fewer than the server holds for one connection (1.7 MB of the 3.2 MiB
+	// of broker.DefaultMaxPending), so only the test closes the connection
+	// however slowly a loaded machine lets the gateway read.
+	const n = 50_000
 	for range n {
 		if err := e.nc.Publish("sv.c.data", []byte(`{"x":1,"y":1}`)); err != nil {
 			t.Fatal(err)

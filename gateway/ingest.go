@@ -18,6 +18,10 @@ import (
 func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 	// An ordered consumer redelivers from where it stopped if the server
 	// restarts or a message goes missing, so ingest never skips an update.
+	// Each pull asks for at most about one largest message's bytes (a pull
+	// of fewer bytes than a message would stall): the server holds little
+	// for each connection (broker.DefaultMaxPending) and would close this
+	// one as a slow consumer if a replay sent it more.
 	cons, err := g.js.OrderedConsumer(ctx, broker.LogStream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
@@ -81,10 +85,11 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 			}
 		}
 		g.state.msgDone(seq)
+		g.w.applied(seq, own)
 		if seq >= lastSeq {
 			once.Do(func() { close(caughtUp) })
 		}
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, jetstream.PullMaxMessagesWithBytesLimit(256, broker.LogPullBytes(g.nc.MaxPayload())), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			g.log.Warn("log consumer", "err", err)
 		}

@@ -250,7 +250,9 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 	for read := uint64(0); read < total; {
 		// Ask for exactly what is left: a larger batch would wait out the
 		// fetch timeout for messages that do not exist.
-		batch, err := cons.Fetch(int(min(256, total-read)), jetstream.FetchMaxWait(5*time.Second))
+		// At most about one largest message at a time (broker.LogPullBytes).
+		batch, err := cons.Fetch(int(min(256, total-read)), jetstream.FetchMaxWait(5*time.Second),
+			jetstream.FetchMaxBytes(broker.LogPullBytes(g.nc.MaxPayload())))
 		if err != nil {
 			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,17 @@ type writer struct {
 	ready chan *batch // validated, to be stored; the committer takes them in order
 	done  chan struct{}
 
+	// The reader's progress, so core publishes are stored no faster than
+	// they are applied: bulkSeq is the log position of the last batch of
+	// them stored (math.MaxUint64 while one is being stored), appliedSeq
+	// the last position the reader applied.
+	bulkSeq, appliedSeq atomic.Uint64
+	// Batches of core publishes stored and applied, and the most of them
+	// ever stored and not yet applied when an acknowledged batch was stored:
+	// what an acknowledgement waited behind (at most 1; a test pins it).
+	coreStored, coreApplied atomic.Uint64
+	maxCoreBehind           atomic.Int64
+
 	// replayed opens once the log stored before Start has been read back, so
 	// the ids of updates stored before a restart are known to dedup: an
 	// update resent because its acknowledgement was lost in a crash is
@@ -102,6 +114,7 @@ var dropReasons = [numDropReasons]string{"overloaded", "not stored", "shutdown",
 
 type batch struct {
 	id      string
+	core    bool // core publishes only: stored once the reader has caught up
 	data    []byte
 	single  string // set when one update too large to share a message is stored alone: its subject
 	recs    []pendingRec
@@ -150,6 +163,13 @@ func ingestConn(nc *nats.Conn, handlers func(*nats.Options)) (*nats.Conn, error)
 	// The owner's handlers are about its connection (the broker closes a
 	// channel when nc closes): this one has its own.
 	o.ClosedCB, o.ConnectedCB, o.ReconnectedCB, o.DisconnectedCB, o.DisconnectedErrCB, o.DiscoveredServersCB = nil, nil, nil, nil, nil, nil
+	if o.InProcessServer != nil {
+		// Updates published while it is away reach no subscriber and are
+		// lost without a count: back at once from the embedded server's
+		// slow-consumer close (no network to spare in process), not after
+		// nc's 250 ms wait.
+		o.ReconnectWait, o.ReconnectJitter, o.ReconnectJitterTLS = time.Millisecond, 0, 0
+	}
 	handlers(&o)
 	ic, err := o.Connect()
 	if err != nil {
@@ -217,9 +237,10 @@ func (w *writer) onMsg(m *nats.Msg) {
 	}
 }
 
-// take returns up to n queued messages, acknowledged ones first, and
-// whether the writer is closing; it does not wait.
-func (w *writer) take(n int) ([]*nats.Msg, bool) {
+// take returns up to n queued messages, acknowledged ones first, at most
+// bulkMax of them core publishes, and whether the writer is closing; it
+// does not wait.
+func (w *writer) take(n, bulkMax int) ([]*nats.Msg, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []*nats.Msg
@@ -232,7 +253,7 @@ func (w *writer) take(n int) ([]*nats.Msg, bool) {
 			w.prio = nil
 		}
 	}
-	if rest := n - k; rest > 0 && w.bulkHead < len(w.bulk) {
+	if rest := min(n-k, bulkMax); rest > 0 && w.bulkHead < len(w.bulk) {
 		end := min(len(w.bulk), w.bulkHead+rest)
 		out = append(out, w.bulk[w.bulkHead:end]...)
 		clear(w.bulk[w.bulkHead:end])
@@ -253,51 +274,81 @@ func (w *writer) take(n int) ([]*nats.Msg, bool) {
 
 // batchRecords bounds how many updates one pass validates before a batch
 // can go out, so an acknowledged publisher waits behind at most that many.
-const batchRecords = 1024
+const batchRecords = 256
+
+// maxBulkRecords bounds a batch of core publishes: an acknowledged update
+// stored after one waits for the reader to apply it (the log is applied in
+// order), so its size is part of every acknowledgement's wait during a flood.
+const maxBulkRecords = 8192
 
 // build validates queued updates into batches and hands them to the
 // committer, one at a time: while the committer stores one, the next keeps
 // growing (the group commit). Updates with a reply subject collect in a
-// batch of their own, handed over before the core publishes' batch, so an
-// acknowledged publisher waits for at most one store of a flood's batch
-// (issue 10 finding 9). It runs until close has emptied the queue.
+// batch of their own, handed over before the core publishes' batches, so an
+// acknowledged publisher never waits for a flood's backlog to be validated
+// or stored (issue 10 finding 9). A batch of core publishes is handed over
+// only once the reader has applied the previous one, so the log never holds
+// more than one stored and unapplied flood batch for an acknowledged one to
+// wait behind; the rest of a flood waits in the queue, where acknowledged
+// updates overtake it. It runs until close has emptied the queue.
 func (w *writer) build() {
 	defer close(w.ready)
 	<-w.replayed
 	acked, bulk := w.newBatch(), w.newBatch()
+	var full *batch // core publishes that filled a batch, waiting for their turn
 	for {
-		msgs, closing := w.take(batchRecords)
+		bulkRoom := 0
+		if full == nil {
+			bulkRoom = maxBulkRecords - len(bulk.recs)
+		}
+		msgs, closing := w.take(batchRecords, bulkRoom)
 		if len(msgs) > 0 {
 			now := float64(time.Now().UnixNano()) / 1e6
 			for _, m := range msgs {
 				if m.Reply != "" {
-					acked = w.accept(m, acked, now)
-				} else {
-					bulk = w.accept(m, bulk, now)
+					var done *batch
+					if acked, done = w.accept(m, acked, now); done != nil {
+						w.ready <- done
+					}
+					continue
+				}
+				var done *batch
+				if bulk, done = w.accept(m, bulk, now); done != nil {
+					if full != nil {
+						// Rare (updates over maxBatch/batchRecords bytes each):
+						// handed over without waiting for the reader.
+						full.core = true
+						w.ready <- full
+					}
+					full = done
 				}
 			}
 		}
-		next := &acked
-		if len(acked.recs) == 0 {
+		// Which batch goes next: acknowledged updates first; core ones in
+		// order, once the reader has applied the last of them stored.
+		var next **batch
+		switch {
+		case len(acked.recs) > 0:
+			next = &acked
+		case !closing && !w.readerCaughtUp():
+		case full != nil:
+			next = &full
+		case len(bulk.recs) > 0:
 			next = &bulk
 		}
 		switch {
-		case len((*next).recs) > 0 && len(msgs) > 0:
+		case next != nil && len(msgs) > 0:
 			// More may be queued: hand over only if the committer is free.
-			select {
-			case w.ready <- *next:
-				*next = w.newBatch()
-			default:
+			if w.handOver(*next, false) {
+				*next = w.nextBatch(next == &full)
 			}
-		case len((*next).recs) > 0:
+		case next != nil:
 			// Nothing more queued: hand over when the committer is free,
 			// or take what arrives meanwhile.
-			select {
-			case w.ready <- *next:
-				*next = w.newBatch()
-			case <-w.wake:
+			if w.handOver(*next, true) {
+				*next = w.nextBatch(next == &full)
 			}
-		case closing && len(msgs) == 0:
+		case closing && len(msgs) == 0 && full == nil && len(bulk.recs) == 0:
 			return
 		case len(msgs) == 0:
 			<-w.wake
@@ -305,21 +356,77 @@ func (w *writer) build() {
 	}
 }
 
+// handOver gives b to the committer if it is free (or, with wait, once it
+// is, unless an update arrives first) and reports whether it did.
+func (w *writer) handOver(b *batch, wait bool) bool {
+	b.core = len(b.recs) > 0 && b.recs[0].reply == ""
+	var was uint64
+	if b.core {
+		// In flight: the next batch of core publishes waits for this one.
+		was = w.bulkSeq.Swap(math.MaxUint64)
+	}
+	if wait {
+		select {
+		case w.ready <- b:
+			return true
+		case <-w.wake:
+		}
+	} else {
+		select {
+		case w.ready <- b:
+			return true
+		default:
+		}
+	}
+	if b.core {
+		w.bulkSeq.Store(was)
+	}
+	return false
+}
+
+// nextBatch replaces a batch handed to the committer: an empty one, or none
+// in the slot of a full batch.
+func (w *writer) nextBatch(wasFull bool) *batch {
+	if wasFull {
+		return nil
+	}
+	return w.newBatch()
+}
+
+// readerCaughtUp reports whether the reader has applied the last batch of
+// core publishes this writer stored.
+func (w *writer) readerCaughtUp() bool {
+	return w.appliedSeq.Load() >= w.bulkSeq.Load()
+}
+
+// applied tells the writer the reader has applied the stored message seq,
+// one of its own batches when own is set.
+func (w *writer) applied(seq uint64, own *pendingBatch) {
+	if own != nil && own.core {
+		w.coreApplied.Add(1)
+	}
+	w.appliedSeq.Store(seq)
+	if seq >= w.bulkSeq.Load() {
+		w.poke()
+	}
+}
+
 func (w *writer) newBatch() *batch {
 	return &batch{id: w.prefix + strconv.FormatUint(w.batches.Add(1), 10)}
 }
 
-// accept validates one message and adds it to b (or sends b first when it is full).
-func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
+// accept validates one message and adds it to b, or to a new batch when b
+// is full: then it returns the new one and b, to be handed over.
+func (w *writer) accept(m *nats.Msg, b *batch, now float64) (cur, full *batch) {
 	if len(m.Data) > w.g.cfg.MaxMessageBytes {
 		err := fmt.Errorf("%s: %w: %d bytes, limit %d", m.Subject, ErrTooLarge, len(m.Data), w.g.cfg.MaxMessageBytes)
 		w.refuse(m, err)
-		return b
+		return b, nil
 	}
 	d, err := decodeMessage(m.Subject, m.Data, now, w.g.cfg.History)
 	if err != nil {
 		w.refuse(m, err)
-		return b
+		return b, nil
 	}
 	var msgID string
 	if m.Header != nil {
@@ -327,7 +434,7 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
 	}
 	if msgID != "" && w.dedup.seen(msgID, m.Reply, w) {
 		w.resolved(1)
-		return b
+		return b, nil
 	}
 	var warning string
 	if m.Reply != "" && strings.HasSuffix(m.Subject, ".config") {
@@ -339,16 +446,15 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) *batch {
 		// Too large to share a message: stored alone, its subject carrying the widget.
 		w.ready <- &batch{id: w.prefix + strconv.FormatUint(w.batches.Add(1), 10), single: m.Subject,
 			data: m.Data, recs: []pendingRec{{subject: m.Subject, msgID: msgID, reply: m.Reply, warning: warning}}, decoded: []decoded{d}}
-		return b
+		return b, nil
 	}
 	if len(b.recs) >= maxBatchRecords || len(b.data)+size > w.maxBatch {
-		w.ready <- b
-		b = w.newBatch()
+		full, b = b, w.newBatch()
 	}
 	b.data = appendRecord(b.data, rec)
 	b.recs = append(b.recs, pendingRec{subject: m.Subject, msgID: msgID, reply: m.Reply, warning: warning})
 	b.decoded = append(b.decoded, d)
-	return b
+	return b, full
 }
 
 // refuse answers an invalid update: counted, logged once a minute per widget
@@ -382,6 +488,9 @@ const storeTimeout = 5 * time.Second
 // away, a timeout: the batch's Nats-Msg-Id lets the stream drop a second
 // copy), and answers every publisher in it.
 func (w *writer) commit(b *batch) {
+	if b.core {
+		defer w.coreDone()
+	}
 	if reason := w.g.diskProblem(len(b.data)); reason != "" {
 		w.setProblem(reason)
 		w.fail(b, 507, reason)
@@ -400,7 +509,7 @@ func (w *writer) commit(b *batch) {
 	}
 	if b.single == "" {
 		w.decMu.Lock()
-		w.decoded[b.id] = &pendingBatch{decoded: b.decoded, recs: b.recs}
+		w.decoded[b.id] = &pendingBatch{decoded: b.decoded, recs: b.recs, core: b.core}
 		w.decMu.Unlock()
 	}
 	for attempt := 0; ; attempt++ {
@@ -443,6 +552,7 @@ func (w *writer) commit(b *batch) {
 type pendingBatch struct {
 	decoded []decoded
 	recs    []pendingRec
+	core    bool // core publishes only (batch.core)
 }
 
 // takeDecoded returns (and forgets) what this writer decoded of batch id.
@@ -489,6 +599,30 @@ func (w *writer) storedBatch(b *batch, seq uint64) {
 	}
 	w.stored.Add(uint64(len(b.recs)))
 	w.resolved(len(b.recs))
+	if b.core {
+		w.coreStored.Add(1)
+		w.bulkSeq.Store(seq)
+		w.poke()
+	} else if b.single == "" {
+		behind := int64(w.coreStored.Load()) - int64(w.coreApplied.Load())
+		for m := w.maxCoreBehind.Load(); behind > m && !w.maxCoreBehind.CompareAndSwap(m, behind); m = w.maxCoreBehind.Load() {
+		}
+	}
+}
+
+// coreDone ends a batch of core publishes' turn if it was not stored (the
+// store refused it): the next one need not wait for the reader.
+func (w *writer) coreDone() {
+	if w.bulkSeq.CompareAndSwap(math.MaxUint64, w.appliedSeq.Load()) {
+		w.poke()
+	}
+}
+
+func (w *writer) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // answer tells an update's publisher what became of it once it is stored

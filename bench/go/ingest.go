@@ -95,10 +95,11 @@ type ingestHealth struct {
 	Accepted uint64 `json:"accepted"`
 	Rejected uint64 `json:"rejected"`
 	Ingest   struct {
-		Queued  int64  `json:"queued"`
-		Stored  uint64 `json:"stored"`
-		Dropped uint64 `json:"dropped"`
-		Problem string `json:"problem"`
+		Queued         int64  `json:"queued"`
+		Stored         uint64 `json:"stored"`
+		Dropped        uint64 `json:"dropped"`
+		BusDisconnects uint64 `json:"bus_disconnects"`
+		Problem        string `json:"problem"`
 	} `json:"ingest"`
 }
 
@@ -283,6 +284,7 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 	// as failed), and a phase ends after dur whatever was sent, so a
 	// publisher starved by the flood cannot stretch the run.
 	const ackWait = 2 * time.Second
+	var sentSteady atomic.Int64
 	measure := func() (hist, int, error) {
 		var h hist
 		failed := 0
@@ -298,6 +300,7 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 			ctx, cancel := context.WithTimeout(context.Background(), ackWait)
 			defer cancel()
 			t0 := time.Now()
+			sentSteady.Add(1)
 			if _, err := steady.js.Publish(ctx, "sv.steady.data", stampedUpdate(i, false)); err != nil {
 				failed++
 			}
@@ -308,6 +311,11 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 			err = nil
 		}
 		return h, failed, err
+	}
+	load := loadAvg()
+	base, err := srv.ingestHealth()
+	if err != nil {
+		return nil, err
 	}
 	alone, failedAlone, err := measure()
 	if err != nil {
@@ -346,25 +354,72 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 	if err != nil {
 		return nil, err
 	}
-	_ = nc.Flush()
-	h, _ := srv.ingestHealth()
+	_ = nc.FlushTimeout(60 * time.Second)
+	// Every update published is stored, counted as dropped or rejected,
+	// unless the server closed the gateway's ingest connection as a slow
+	// consumer: what was published until it was back reached no one.
+	published := uint64(flooded.Load() + sentSteady.Load())
+	h, err := settleAll(srv, base, published, 120*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	accounted := (h.Ingest.Stored - base.Ingest.Stored) + (h.Ingest.Dropped - base.Ingest.Dropped) + (h.Rejected - base.Rejected)
 	out := map[string]any{
-		"steady_rate":            rate,
-		"nats_auth":              floodAuth != nil,
-		"alone_ack_ms_p50":       round(float64(alone.quantile(0.5))/1000, 2),
-		"alone_ack_ms_p99":       round(float64(alone.quantile(0.99))/1000, 2),
-		"alone_ack_ms_max":       round(float64(alone.quantile(1))/1000, 2),
-		"alone_failed":           failedAlone,
-		"flood_ack_ms_p50":       round(float64(during.quantile(0.5))/1000, 2),
-		"flood_ack_ms_p99":       round(float64(during.quantile(0.99))/1000, 2),
-		"flood_ack_ms_max":       round(float64(during.quantile(1))/1000, 2),
-		"flood_failed":           failedDuring,
-		"flood_published":        flooded.Load(),
-		"flood_msgs_per_s":       round(float64(flooded.Load())/(dur.Seconds()+0.2), 0),
-		"dropped_counted_at_end": h.Ingest.Dropped,
-		"stored_at_end":          h.Ingest.Stored,
+		"loadavg_before":        load,
+		"loadavg_after":         loadAvg(),
+		"bus_disconnects":       h.Ingest.BusDisconnects - base.Ingest.BusDisconnects,
+		"flood_stored":          h.Ingest.Stored - base.Ingest.Stored,
+		"flood_dropped_counted": h.Ingest.Dropped - base.Ingest.Dropped,
+		"lost_uncounted":        int64(published) - int64(accounted),
+		"steady_rate":           rate,
+		"nats_auth":             floodAuth != nil,
+		"alone_ack_ms_p50":      round(float64(alone.quantile(0.5))/1000, 2),
+		"alone_ack_ms_p99":      round(float64(alone.quantile(0.99))/1000, 2),
+		"alone_ack_ms_max":      round(float64(alone.quantile(1))/1000, 2),
+		"alone_failed":          failedAlone,
+		"flood_ack_ms_p50":      round(float64(during.quantile(0.5))/1000, 2),
+		"flood_ack_ms_p99":      round(float64(during.quantile(0.99))/1000, 2),
+		"flood_ack_ms_max":      round(float64(during.quantile(1))/1000, 2),
+		"flood_failed":          failedDuring,
+		"flood_published":       flooded.Load(),
+		"flood_msgs_per_s":      round(float64(flooded.Load())/(dur.Seconds()+0.2), 0),
 	}
 	return out, nil
+}
+
+// settleAll waits until published updates after base are all stored,
+// dropped or rejected, or until nothing has moved for 3 s with none queued
+// (some were lost on the way without a count), and returns /healthz.
+func settleAll(srv *server, base ingestHealth, published uint64, timeout time.Duration) (ingestHealth, error) {
+	deadline := time.Now().Add(timeout)
+	var last uint64
+	still := time.Now()
+	for {
+		h, err := srv.ingestHealth()
+		if err == nil {
+			n := (h.Ingest.Stored - base.Ingest.Stored) + (h.Ingest.Dropped - base.Ingest.Dropped) + (h.Rejected - base.Rejected)
+			if n != last {
+				last, still = n, time.Now()
+			}
+			if h.Ingest.Queued == 0 && (n >= published || time.Since(still) > 3*time.Second) {
+				return h, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return h, fmt.Errorf("not settled after %v: %+v (err %v)", timeout, h, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// loadAvg is the machine's 1-minute load average (/proc/loadavg), "" where
+// there is none: the fairness figures depend on it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 const (
