@@ -57,7 +57,7 @@ type Config struct {
 	// connection that reads slower than it is sent to (NATS's max_pending).
 	// Past three quarters of it the server stalls the publishers sending to
 	// that connection; past all of it, it closes the connection as a slow
-	// consumer. Default: three times the server's max payload (3.2 MiB with
+	// consumer. Default: four times the server's max payload (4.25 MiB with
 	// the default 1 MiB updates), not NATS's 64 MiB, so a publisher
 	// flooding the gateway's ingest connection is held back before another
 	// publisher's update waits behind more than that much of the flood
@@ -399,9 +399,11 @@ func (l *logAdapter) Debugf(string, ...any)      {}
 func (l *logAdapter) Tracef(string, ...any)      {}
 
 // DefaultMaxPending is the embedded server's max_pending for a server
-// whose max_payload is maxPayload: room for the gateway's reads of the log
-// (two pulls of LogPullBytes in flight) and little more.
-func DefaultMaxPending(maxPayload int32) int64 { return 3 * int64(maxPayload) }
+// whose max_payload is maxPayload: the stall starts at three quarters of
+// it, so one largest message more never closes a connection that has not
+// been stalled first; the gateway's reads of the log (two pulls of
+// LogPullBytes in flight) fit below the stall; little more.
+func DefaultMaxPending(maxPayload int32) int64 { return 4 * int64(maxPayload) }
 
 // LogPullBytes bounds what the gateway asks the server to send for one pull
 // when it reads a stream: the largest message the server takes, with room
