@@ -30,30 +30,7 @@ func TestAcknowledgedPublishesAreStoredInBatchesOfTheirOwnDuringACoreFlood(t *te
 	e.publishAndWait(t, "sv.flood.config", `{"type":"chart","max_points":100}`)
 	e.publishAndWait(t, "sv.steady.config", `{"type":"chart","max_points":100}`)
 
-	flood, _ := connectPublisher(t, e.b.ClientURL(), "flood")
-	var flooded atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		payload := []byte(`{"x":1,"y":2}`)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for range 256 {
-				if flood.Publish("sv.flood.data", payload) != nil {
-					return
-				}
-			}
-			flooded.Add(256)
-		}
-	}()
-	stopFlood := sync.OnceFunc(func() { close(stop); wg.Wait() })
-	t.Cleanup(stopFlood)
+	_, flooded, stopFlood := startFlood(t, e)
 	base := e.g.w.stored.Load()
 	// The flood is under way: the gateway is storing its updates.
 	// Under -race on a loaded machine 10,000 flood updates can take longer
@@ -92,6 +69,38 @@ func TestAcknowledgedPublishesAreStoredInBatchesOfTheirOwnDuringACoreFlood(t *te
 			}
 		}
 	}
+}
+
+// startFlood publishes core updates to sv.flood.data from a connection of
+// its own as fast as it goes, until the returned stop (also a cleanup);
+// flooded counts those the client took.
+func startFlood(t *testing.T, e *testEnv) (*nats.Conn, *atomic.Int64, func()) {
+	t.Helper()
+	flood, _ := connectPublisher(t, e.b.ClientURL(), "flood")
+	flooded := new(atomic.Int64)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		payload := []byte(`{"x":1,"y":2}`)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for range 256 {
+				if flood.Publish("sv.flood.data", payload) != nil {
+					return
+				}
+				flooded.Add(1)
+			}
+		}
+	}()
+	stopFlood := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopFlood)
+	return flood, flooded, stopFlood
 }
 
 // steadyPublish publishes steady update i during the flood and returns the
@@ -170,30 +179,7 @@ func TestACoreFloodIsHeldBackAtTheServerAndCountedWhileAcknowledgedUpdatesOverta
 	base := e.counters(t)
 	baseStored, baseDropped := e.g.w.stored.Load(), e.g.w.dropTotal()
 
-	flood, _ := connectPublisher(t, e.b.ClientURL(), "flood")
-	var flooded atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		payload := []byte(`{"x":1,"y":2}`)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for range 256 {
-				if flood.Publish("sv.flood.data", payload) != nil {
-					return
-				}
-				flooded.Add(1)
-			}
-		}
-	}()
-	stopFlood := sync.OnceFunc(func() { close(stop); wg.Wait() })
-	t.Cleanup(stopFlood)
+	flood, flooded, stopFlood := startFlood(t, e)
 
 	// How often the server stalled the flood on the gateway's ingest connection.
 	ingestStalls := func() int64 {
