@@ -279,7 +279,7 @@ const batchRecords = 256
 // maxBulkRecords bounds a batch of core publishes: an acknowledged update
 // stored after one waits for the reader to apply it (the log is applied in
 // order), so its size is part of every acknowledgement's wait during a flood.
-const maxBulkRecords = 8192
+const maxBulkRecords = 2048
 
 // build validates queued updates into batches and hands them to the
 // committer, one at a time: while the committer stores one, the next keeps
