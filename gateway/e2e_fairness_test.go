@@ -114,7 +114,11 @@ func steadyPublish(t *testing.T, e *testEnv, i int, flooded func() int64) uint64
 	t.Helper()
 	deadline := time.Now().Add(floodTimeout)
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // then resent
+		// Resent every 10 s: an update the server lost in a slow-consumer
+		// close of the ingest connection (docs/reliability.md, finding 9)
+		// never gets an answer, and under -race a minute per attempt left
+		// time for two attempts only, both lost during one flood.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		ack, err := e.js.Publish(ctx, "sv.steady.data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1}`),
 			jetstream.WithMsgID("steady-"+strconv.Itoa(i)))
 		cancel()
