@@ -83,13 +83,19 @@ export function connectionLabel(state) {
  */
 export function ingestBanner(health) {
   if (typeof health !== 'object' || health === null) return null;
-  const ingest = /** @type {{ingest?: {dropped?: unknown, problem?: unknown}}} */ (health).ingest;
+  const ingest = /** @type {{ingest?: {dropped?: unknown, problem?: unknown, bus_disconnects?: unknown}}} */ (health).ingest;
   if (typeof ingest !== 'object' || ingest === null) return null;
   const parts = [];
   if (typeof ingest.problem === 'string' && ingest.problem !== '') parts.push(`Updates are not being stored: ${ingest.problem}.`);
   const dropped = ingest.dropped;
   if (typeof dropped === 'number' && dropped > 0) {
     parts.push(`${dropped.toLocaleString('en-US')} ${dropped === 1 ? 'update' : 'updates'} from publishers ${dropped === 1 ? 'was' : 'were'} dropped: the bus was overloaded.`);
+  }
+  // A close by the bus loses what publishers send until the gateway is back, and nobody can
+  // count that: say it happened rather than show a count that looks exact.
+  const cuts = ingest.bus_disconnects;
+  if (typeof cuts === 'number' && cuts > 0) {
+    parts.push(`The bus cut the dashboard's ingest connection ${cuts === 1 ? 'once' : `${cuts.toLocaleString('en-US')} times`} under load: updates published while it reconnected may be lost, uncounted.`);
   }
   return parts.length > 0 ? parts.join(' ') : null;
 }

@@ -20,3 +20,11 @@ test('a problem storing updates is named, with the drops after it', () => {
   assert.equal(ingestBanner({ ingest: { dropped: 2, problem: 'disk full: 3 MiB free in /data' } }),
     'Updates are not being stored: disk full: 3 MiB free in /data. 2 updates from publishers were dropped: the bus was overloaded.');
 });
+
+test('a connection the bus cut is named, since what it lost cannot be counted', () => {
+  assert.equal(ingestBanner({ ingest: { dropped: 0, bus_disconnects: 1 } }),
+    "The bus cut the dashboard's ingest connection once under load: updates published while it reconnected may be lost, uncounted.");
+  assert.equal(ingestBanner({ ingest: { dropped: 5, bus_disconnects: 2 } }),
+    "5 updates from publishers were dropped: the bus was overloaded. The bus cut the dashboard's ingest connection 2 times under load: updates published while it reconnected may be lost, uncounted.");
+  assert.equal(ingestBanner({ ingest: { dropped: 0, bus_disconnects: 0 } }), null);
+});
