@@ -57,11 +57,11 @@ type Config struct {
 	// connection that reads slower than it is sent to (NATS's max_pending).
 	// Past three quarters of it the server stalls the publishers sending to
 	// that connection; past all of it, it closes the connection as a slow
-	// consumer. Default: four times the server's max payload (4.25 MiB with
-	// the default 1 MiB updates), not NATS's 64 MiB, so a publisher
-	// flooding the gateway's ingest connection is held back before another
-	// publisher's update waits behind more than that much of the flood
-	// (docs/protocol.md §5, issue 10 finding 9).
+	// consumer, and what publishers send until the connection is back is
+	// lost with no count. Default: NATS's own 64 MiB (DefaultMaxPending).
+	// A smaller bound holds a flood back sooner (issue 10 finding 9) but
+	// was measured to close the gateway's ingest connection on a quiet
+	// machine under the SDK's ~900 KiB columnar messages (docs/protocol.md §5).
 	MaxPending int64
 	// ConnectTimeout bounds the first connection. Default 5s.
 	ConnectTimeout time.Duration
@@ -399,11 +399,13 @@ func (l *logAdapter) Debugf(string, ...any)      {}
 func (l *logAdapter) Tracef(string, ...any)      {}
 
 // DefaultMaxPending is the embedded server's max_pending for a server
-// whose max_payload is maxPayload: the stall starts at three quarters of
-// it, so one largest message more never closes a connection that has not
-// been stalled first; the gateway's reads of the log (two pulls of
-// LogPullBytes in flight) fit below the stall; little more.
-func DefaultMaxPending(maxPayload int32) int64 { return 4 * int64(maxPayload) }
+// whose max_payload is maxPayload: NATS's default of 64 MiB, and never less
+// than four largest messages, so the stall (at three quarters) always comes
+// before one more message can close a connection. 4 × max payload (4.25 MiB)
+// was tried for fairness: on a quiet machine 10M points of chart.extend in
+// ~900 KiB messages had the ingest connection closed and 300,000 points lost
+// (bench/results/sdk-quiet-end-20261203.jsonl), so the bound stays NATS's.
+func DefaultMaxPending(maxPayload int32) int64 { return max(64<<20, 4*int64(maxPayload)) }
 
 // LogPullBytes bounds what the gateway asks the server to send for one pull
 // when it reads a stream: the largest message the server takes, with room

@@ -20,7 +20,7 @@ func TestUpdatesTheBusDropsOnTheWayToTheGatewayAreCounted(t *testing.T) {
 		t.Fatal("the test needs the embedded server")
 	}
 	base := e.g.w.stored.Load()
-	// Fewer than the server holds for one connection (1.7 MB of the 4.25 MiB
+	// Fewer than the server holds for one connection (1.7 MB of the 64 MiB
 	// of broker.DefaultMaxPending), so only the test closes the connection
 	// however slowly a loaded machine lets the gateway read.
 	const n = 50_000
