@@ -159,11 +159,11 @@ class _Rows:
             # so the dashboard still loses them (rare: only when a restart's rows were skipped).
             wanted = set(unknown)
             for commit in commits:
-                for key, values, _time, is_addition in commit:
+                for key, gone, _time, is_addition in commit:
                     if not is_addition and key in wanted:
                         wanted.discard(key)
                         self.unknown.add(key)
-                        out.append((key, dict(zip(columns, values, strict=True)), None))
+                        out.append((key, dict(zip(columns, gone, strict=True)), None))
         return out
 
 
