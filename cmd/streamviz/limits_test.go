@@ -233,3 +233,30 @@ func TestAddrHostAndConnectionFlagsReachTheGatewaysConfig(t *testing.T) {
 		t.Errorf("served names %q, want the --addr host and the --public-url", got)
 	}
 }
+
+// Finding 12 of issue 10: a dashboard on every interface with no token took
+// anyone without a word. The warning is pinned end to end, through run and
+// its flags, and it must not cry wolf once a token guards the listener.
+func TestServeOnEveryInterfaceWarnsOnlyWithoutAToken(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		warn bool
+	}{
+		{"no token", nil, true},
+		{"with a token", []string{"--token", "0123456789abcdef"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"serve", "--addr", "0.0.0.0:0", "--nats-addr", "127.0.0.1:0"}, tc.args...)
+			_, stop, stderr := startRunLogged(t, args...)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			log := stderr.String()
+			got := strings.Contains(log, "level=WARN") && strings.Contains(log, "dashboard listens beyond this machine without a token")
+			if got != tc.warn {
+				t.Errorf("--addr 0.0.0.0:0 %v: warned %v, want %v:\n%s", tc.args, got, tc.warn, log)
+			}
+		})
+	}
+}
