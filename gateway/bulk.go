@@ -120,16 +120,91 @@ func columnBytes(n uint64) string {
 	return strconv.FormatUint(16*n, 10)
 }
 
-// appendCols writes a columnar update's points as the data event carries
-// them: "cols":{"n":n,"x":base64,"y":base64}.
-func appendCols(b []byte, c *columns) []byte {
+// appendBase64 writes the update's points as a text frame's data event
+// carries them: "cols":{"n":n,"x":base64,"y":base64}.
+func (c *columns) appendBase64(b []byte) []byte { return appendColsBase64(b, c.n, c.x, c.y) }
+
+func appendColsBase64(b []byte, n int, x, y []byte) []byte {
 	b = append(b, `"cols":{"n":`...)
-	b = strconv.AppendInt(b, int64(c.n), 10)
+	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, `,"x":"`...)
-	b = base64.StdEncoding.AppendEncode(b, c.x)
+	b = base64.StdEncoding.AppendEncode(b, x)
 	b = append(b, `","y":"`...)
-	b = base64.StdEncoding.AppendEncode(b, c.y)
+	b = base64.StdEncoding.AppendEncode(b, y)
 	return append(b, `"}`...)
+}
+
+// eventCols is what a columnar data event keeps of its update: the points'
+// columns, copied out of the stored batch (which the resume log must not
+// hold on to), and where in the event's JSON its "cols" goes. Each frame
+// writes them for its socket (docs/protocol.md §2.2, §2.4): base64 in a text
+// frame, the raw bytes after the JSON in a binary one.
+type eventCols struct {
+	at int    // offset in the event's bytes where "cols" goes
+	n  int    // points
+	xy []byte // the n x values then the n y values, float64 LE
+}
+
+func newEventCols(c *columns, at int) *eventCols {
+	xy := make([]byte, 16*c.n)
+	copy(xy, c.x)
+	copy(xy[8*c.n:], c.y)
+	return &eventCols{at: at, n: c.n, xy: xy}
+}
+
+// binCols gathers a binary frame's columns while its JSON is written.
+type binCols struct {
+	parts [][]byte
+	size  int
+}
+
+// bytes is the size of the columns gathered so far (0 for a text frame).
+func (bin *binCols) bytes() int {
+	if bin == nil {
+		return 0
+	}
+	return bin.size
+}
+
+// appendTo writes the event's "cols": base64 when bin is nil (a text
+// frame), else {"n":n,"at":offset} with the bytes queued in bin.
+func (e *eventCols) appendTo(b []byte, bin *binCols) []byte {
+	if bin == nil {
+		return appendColsBase64(b, e.n, e.xy[:8*e.n], e.xy[8*e.n:])
+	}
+	b = append(b, `"cols":{"n":`...)
+	b = strconv.AppendInt(b, int64(e.n), 10)
+	b = append(b, `,"at":`...)
+	b = strconv.AppendInt(b, int64(bin.size), 10)
+	bin.parts = append(bin.parts, e.xy)
+	bin.size += len(e.xy)
+	return append(b, '}')
+}
+
+// binaryFrame wraps a frame's JSON text and the columns its events point at
+// into one binary message (docs/protocol.md §2.4): FrameMagic, the JSON's
+// length (uint32 LE), the JSON, zeros up to a multiple of 8 bytes (so a
+// page can view the columns as a Float64Array in place), then the columns.
+func binaryFrame(js []byte, bin *binCols) []byte {
+	pad := (8 - (columnsHeadLen+len(js))%8) % 8
+	out := make([]byte, 0, columnsHeadLen+len(js)+pad+bin.size)
+	out = append(out, protocol.FrameMagic...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(js)))
+	out = append(out, js...)
+	out = append(out, make([]byte, pad)...)
+	for _, p := range bin.parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// finishFrame makes a frame's JSON text the message a socket is sent: the
+// text itself, or with columns gathered in bin, a binary frame of both.
+func finishFrame(js []byte, bin *binCols) (_ []byte, isBinary bool) {
+	if bin == nil || len(bin.parts) == 0 {
+		return js, false
+	}
+	return binaryFrame(js, bin), true
 }
 
 // EncodeColumns builds a columnar update (docs/protocol.md §1.7) of the

@@ -4,9 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // columnsMsg builds a columnar message by hand: head is the JSON head as
@@ -169,4 +174,64 @@ func TestAppendBoundedKeepsTheLastNPointsInOrder(t *testing.T) {
 	if len(pts) != 30 || pts[0].X != Time(40*7-30) || cap(pts) > 60 {
 		t.Fatalf("after 40 batches: %d points from %v, cap %d", len(pts), pts[0].X, cap(pts))
 	}
+}
+
+// binaryFrameAsText reads a binary frame (docs/protocol.md §2.4) as a
+// client does and writes it back as the text frame it stands for: each
+// "cols":{"n":n,"at":o} becomes "cols":{"n":n,"x":base64,"y":base64} of the
+// bytes at o in the columns section. A text frame is returned as it is.
+func binaryFrameAsText(t *testing.T, msg []byte, isBinary bool) string {
+	t.Helper()
+	if !isBinary {
+		return string(msg)
+	}
+	text, err := readBinaryFrame(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(text)
+}
+
+var colsRefRe = regexp.MustCompile(`"cols":\{"n":(\d+),"at":(\d+)\}`)
+
+func readBinaryFrame(msg []byte) ([]byte, error) {
+	if len(msg) < 8 || string(msg[:4]) != protocol.FrameMagic {
+		return nil, fmt.Errorf("binary frame starts %q, want %q and a length", msg[:min(8, len(msg))], protocol.FrameMagic)
+	}
+	j := int(binary.LittleEndian.Uint32(msg[4:8]))
+	if j > len(msg)-8 {
+		return nil, fmt.Errorf("binary frame: JSON of %d bytes in %d", j, len(msg))
+	}
+	js := msg[8 : 8+j]
+	base := 8 + j
+	base += (8 - base%8) % 8
+	if len(msg) < base {
+		return nil, fmt.Errorf("binary frame: columns start at %d of %d bytes", base, len(msg))
+	}
+	for _, b := range msg[8+j : base] {
+		if b != 0 {
+			return nil, fmt.Errorf("binary frame: padding is not zeros")
+		}
+	}
+	cols := msg[base:]
+	end := 0
+	var bad error
+	out := colsRefRe.ReplaceAllFunc(js, func(m []byte) []byte {
+		sub := colsRefRe.FindSubmatch(m)
+		n, _ := strconv.Atoi(string(sub[1]))
+		at, _ := strconv.Atoi(string(sub[2]))
+		if at != end || at+16*n > len(cols) {
+			bad = fmt.Errorf("binary frame: cols at %d (n=%d): want the next %d bytes after %d of %d", at, n, 16*n, end, len(cols))
+			return m
+		}
+		end = at + 16*n
+		return appendColsBase64(nil, n, cols[at:at+8*n], cols[at+8*n:end])
+	})
+	if bad == nil && end != len(cols) {
+		bad = fmt.Errorf("binary frame: the columns section has %d bytes, the events use %d", len(cols), end)
+	}
+	if bad == nil && !colsRefRe.Match(js) {
+		bad = fmt.Errorf("binary frame without columnar events: it should have been a text frame")
+	}
+	return out, bad
 }

@@ -38,6 +38,7 @@ type client struct {
 	f      *fanout
 	conn   *websocket.Conn
 	widget string // only this widget's events (embed mode)
+	binary bool   // frames with columnar events go as binary frames (docs/protocol.md §2.4)
 
 	sentSeq      atomic.Uint64 // the last event seq this socket was sent or skipped
 	sentOff      atomic.Uint64 // log offset after it
@@ -61,8 +62,8 @@ type client struct {
 	done chan struct{} // closed when the socket is finished
 }
 
-func newClient(f *fanout, conn *websocket.Conn, widget string) *client {
-	c := &client{f: f, conn: conn, widget: widget, running: true,
+func newClient(f *fanout, conn *websocket.Conn, widget string, binary bool) *client {
+	c := &client{f: f, conn: conn, widget: widget, binary: binary, running: true,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.lastPing.Store(time.Now().UnixNano())
 	return c
@@ -238,8 +239,9 @@ func (c *client) flush(first []byte) (bool, error) {
 	if first == nil && c.widget == "" && seq >= c.joinSeq {
 		if nf := c.nextShared(seq, f); nf != nil {
 			c.takenOff.Store(nf.end)
-			err := c.conn.WritePreparedMessage(nf.pm)
-			c.sent(nf.size)
+			pm, size := nf.prepared(c.binary)
+			err := c.conn.WritePreparedMessage(pm)
+			c.sent(size)
 			c.sentFrame = nf
 			c.sentSeq.Store(nf.to)
 			c.sentOff.Store(nf.end)
@@ -254,7 +256,7 @@ func (c *client) flush(first []byte) (bool, error) {
 	}
 	bp := framePool.Get().(*[]byte)
 	defer framePool.Put(bp)
-	b, last, end, err := c.f.events.collect(*bp, c.widget, seq, to, first)
+	b, isBinary, last, end, err := c.f.events.collect(*bp, c.widget, seq, to, first, c.binary)
 	*bp = b
 	if err != nil {
 		// The log no longer holds what this socket needs: it reconnects
@@ -264,7 +266,11 @@ func (c *client) flush(first []byte) (bool, error) {
 	}
 	c.takenOff.Store(end)
 	if len(b) > 0 {
-		err = c.conn.WriteMessage(websocket.TextMessage, b)
+		kind := websocket.TextMessage
+		if isBinary {
+			kind = websocket.BinaryMessage
+		}
+		err = c.conn.WriteMessage(kind, b)
 		c.sent(len(b))
 	}
 	c.sentFrame = nil
@@ -291,7 +297,10 @@ func (c *client) nextShared(seq uint64, f *frame) *frame {
 	case f.from == seq:
 		nf = f
 	}
-	if nf == nil || nf.from != seq || nf.pm == nil {
+	if nf == nil || nf.from != seq {
+		return nil
+	}
+	if pm, _ := nf.prepared(c.binary); pm == nil {
 		return nil
 	}
 	// Far behind, one frame of its own beats a write per tick.
@@ -369,7 +378,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has answered the request.
 	}
 	g.metrics.connects.Inc()
-	c := newClient(g.fanout, conn, widget)
+	c := newClient(g.fanout, conn, widget, q.Get(protocol.BinaryParam) == "1")
 	stopExpiry := closeAtExpiry(r, c)
 	kind := g.join(c, Position{Epoch: epoch, Seq: seq}, hasPos)
 	go func() {

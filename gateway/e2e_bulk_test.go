@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // bulkPoint is a chart point as the tests compare them: y nil for a gap.
@@ -163,4 +165,74 @@ func TestColumnarUpdatesReachSocketsResumeAndSurviveCrashAndCompaction(t *testin
 	e2.compactNow(t)
 	e3 := e2.restart(t)
 	samePoints(t, "state after compaction and a restart", statePoints(t, e3.widgetState(t, "bulk")), want)
+}
+
+// A socket opened with ?binary=1 (docs/protocol.md §2.4) gets every frame
+// that carries columnar events as a binary frame with the columns raw, and
+// the same events a text socket gets (which never sees a binary frame),
+// live, resumed and filtered to one widget.
+func TestBinarySocketsGetColumnarEventsRawAndTheSameEventsAsTextSockets(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	e.publishAndWait(t, "sv.bulk.config", `{"type": "chart", "max_points": 100000}`)
+	text := e.dial(t)
+	text.first(t, "snapshot")
+	bin := e.dial(t, protocol.BinaryParam, "1")
+	bin.first(t, "snapshot")
+	embed := e.dial(t, protocol.BinaryParam, "1", "widget", "bulk")
+	embed.first(t, "snapshot")
+
+	var want []bulkPoint
+	var seqs []uint64
+	for k := range 3 {
+		xs, ys, pts := bulkColumns(1_767_225_600_000+k*1000, 1000)
+		seqs = append(seqs, publishTo(t, e.js, "sv.bulk.data", EncodeColumns("", xs, ys, nil)))
+		want = append(want, pts...)
+		// Events without columns ride along in the same frames.
+		seqs = append(seqs, publishTo(t, e.js, "sv.bulk.data", fmt.Appendf(nil, `{"x": %d, "y": 1}`, 1_767_225_700_000+k)))
+		y := 1.0
+		want = append(want, bulkPoint{x: float64(1_767_225_700_000 + k), y: &y})
+		seqs = append(seqs, publishTo(t, e.js, "sv.other.data", []byte(`{"value": 1}`)))
+	}
+	last := seqs[len(seqs)-1]
+	e.waitSeq(t, last)
+	for name, c := range map[string]*wsClient{"text": text, "binary": bin} {
+		evs := c.waitSeq(t, last)
+		checkChain(t, evs)
+		got, columnar := eventPoints(t, evs, "bulk")
+		samePoints(t, name+" socket", got, want)
+		if columnar != 3 {
+			t.Errorf("%s socket: %d columnar events, want 3", name, columnar)
+		}
+	}
+	got, _ := eventPoints(t, embed.waitUntil(t, "the bulk chart's last point", func(evs []wsEvent) bool {
+		pts, _ := eventPoints(t, evs, "bulk")
+		return len(pts) == len(want)
+	}), "bulk")
+	samePoints(t, "embed socket", got, want)
+	text.mu.Lock()
+	textBinary := text.binary
+	text.mu.Unlock()
+	if textBinary != 0 {
+		t.Errorf("the text socket got %d binary frames", textBinary)
+	}
+	for name, c := range map[string]*wsClient{"binary": bin, "embed": embed} {
+		c.mu.Lock()
+		n := c.binary
+		c.mu.Unlock()
+		if n == 0 {
+			t.Errorf("the %s socket got no binary frame", name)
+		}
+	}
+
+	// Resuming with binary frames gets the rest exactly, columns raw.
+	resumed := e.dialAt(t, e.health(t).Epoch, seqs[0], protocol.BinaryParam, "1")
+	resumed.first(t, "resumed")
+	got, columnar := eventPoints(t, resumed.waitSeq(t, last), "bulk")
+	samePoints(t, "resumed binary socket", got, want[1000:])
+	resumed.mu.Lock()
+	n := resumed.binary
+	resumed.mu.Unlock()
+	if columnar != 2 || n == 0 {
+		t.Errorf("resumed binary socket: %d columnar events in %d binary frames, want 2 in at least 1", columnar, n)
+	}
 }

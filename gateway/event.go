@@ -1,6 +1,9 @@
 package gateway
 
-import "strconv"
+import (
+	"encoding/base64"
+	"strconv"
+)
 
 // This file is where an update becomes an event: every message a socket is
 // sent (docs/protocol.md §2: snapshot, resumed, config, data, title, and the
@@ -12,6 +15,7 @@ import "strconv"
 type event struct {
 	b    []byte
 	head int32
+	cols *eventCols // a columnar update's points, written per frame (bulk.go)
 }
 
 // appendEventHead starts an event: {"type":typ,"seq":seq,"prev":prev.
@@ -32,8 +36,12 @@ func dataEvent(seq, prev uint64, id string, u *Update) event {
 	b = append(b, `,"id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"data":`...)
-	b = u.encode(b)
-	return event{b: append(b, '}'), head: head}
+	b, at := u.encodeAt(b, true)
+	ev := event{b: append(b, '}'), head: head}
+	if at >= 0 {
+		ev.cols = newEventCols(u.Chart.cols, at)
+	}
+	return ev
 }
 
 // configEvent is a widget's config with its whole state after the change.
@@ -162,8 +170,10 @@ func appendConfigs(b []byte, ws []*widget) []byte {
 // the last, and with many sockets parsing is what the clients spend their
 // time on. The event after a left-out one gets "prev" rewritten to the last
 // event sent, so the chain stays whole. Sockets that build frames of their
-// own (catching up, resuming, embed) get every event.
-func frameEvents(evs []logEntry, from uint64) []byte {
+// own (catching up, resuming, embed) get every event. With binary, columnar
+// events carry their columns raw in a binary frame (isBinary) instead of
+// base64 (docs/protocol.md §2.4).
+func frameEvents(evs []logEntry, from uint64, binary bool) (_ []byte, isBinary bool) {
 	var last map[string]int // index of each widget's last "latest" event
 	for i, e := range evs {
 		if e.latest {
@@ -173,9 +183,16 @@ func frameEvents(evs []logEntry, from uint64) []byte {
 			last[e.id] = i
 		}
 	}
+	var bin *binCols
+	if binary {
+		bin = &binCols{}
+	}
 	size := 1
 	for _, e := range evs {
 		size += len(e.ev) + 1
+		if e.cols != nil && !binary {
+			size += 64 + base64.StdEncoding.EncodedLen(len(e.cols.xy))
+		}
 	}
 	b := make([]byte, 0, size)
 	sent := from
@@ -188,23 +205,31 @@ func frameEvents(evs []logEntry, from uint64) []byte {
 		} else {
 			b = append(b, ',')
 		}
-		b = appendWithPrev(b, e, sent)
+		b = appendWithPrev(b, e, sent, bin)
 		sent = e.seq
 	}
-	return append(b, ']')
+	return finishFrame(append(b, ']'), bin)
 }
 
 // appendWithPrev appends e's event with its "prev" set to prev: the head
-// ends with e.prev's digits, which are replaced when prev differs.
-func appendWithPrev(b []byte, e logEntry, prev uint64) []byte {
-	if e.prev == prev {
-		return append(b, e.ev...)
+// ends with e.prev's digits, which are replaced when prev differs. A
+// columnar event's "cols" goes in where it belongs (eventCols.appendTo).
+func appendWithPrev(b []byte, e logEntry, prev uint64, bin *binCols) []byte {
+	ev, skipped := e.ev, 0
+	if e.prev != prev {
+		digits := int32(1)
+		for n := e.prev; n >= 10; n /= 10 {
+			digits++
+		}
+		b = append(b, e.ev[:e.head-digits]...)
+		b = strconv.AppendUint(b, prev, 10)
+		ev, skipped = e.ev[e.head:], int(e.head)
 	}
-	digits := int32(1)
-	for n := e.prev; n >= 10; n /= 10 {
-		digits++
+	if e.cols == nil {
+		return append(b, ev...)
 	}
-	b = append(b, e.ev[:e.head-digits]...)
-	b = strconv.AppendUint(b, prev, 10)
-	return append(b, e.ev[e.head:]...)
+	at := e.cols.at - skipped
+	b = append(b, ev[:at]...)
+	b = e.cols.appendTo(b, bin)
+	return append(b, ev[at:]...)
 }

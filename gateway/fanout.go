@@ -43,7 +43,23 @@ type frame struct {
 	size     int    // payload bytes
 	pm       *websocket.PreparedMessage
 	ids      map[string]struct{} // widgets with events in the frame (with pm), for embed sockets
+	// With columnar events (cols), sockets that asked for binary frames
+	// write pmBin instead (docs/protocol.md §2.4). Each is prepared only
+	// when a socket of its kind was there at the tick; one that joins later
+	// builds its own frame.
+	cols    bool
+	pmBin   *websocket.PreparedMessage
+	sizeBin int
 	next     atomic.Pointer[frame]
+}
+
+// prepared is the frame's message for a socket of the kind binary, nil
+// when none was prepared for that kind, and its size.
+func (fr *frame) prepared(binary bool) (*websocket.PreparedMessage, int) {
+	if binary && fr.cols {
+		return fr.pmBin, fr.sizeBin
+	}
+	return fr.pm, fr.size
 }
 
 // maxChain is how many ticks behind a socket still catches up frame by
@@ -64,6 +80,7 @@ type fanout struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	list    []*client // the same clients, copied on change so the pacer reads it without the lock
+	binary  int       // of them, sockets that take binary frames
 	closed  bool      // Gateway.Close has begun: no more sockets join
 
 	slow    atomic.Uint64
@@ -75,7 +92,7 @@ type fanout struct {
 // eventReader is what the fan-out reads from the resume log.
 type eventReader interface {
 	tail(from uint64, scratch []logEntry) (_ []logEntry, head, end uint64, ok bool)
-	collect(b []byte, widget string, seq, to uint64, first []byte) (_ []byte, last, end uint64, err error)
+	collect(b []byte, widget string, seq, to uint64, first []byte, binary bool) (_ []byte, isBinary bool, last, end uint64, err error)
 	end() uint64
 }
 
@@ -117,6 +134,9 @@ func (f *fanout) add(c *client) bool {
 	}
 	f.clients[c] = struct{}{}
 	f.list = append(f.list[:len(f.list):len(f.list)], c)
+	if c.binary {
+		f.binary++
+	}
 	return true
 }
 
@@ -127,6 +147,9 @@ func (f *fanout) leave(c *client) {
 		return
 	}
 	delete(f.clients, c)
+	if c.binary {
+		f.binary--
+	}
 	list := make([]*client, 0, len(f.clients))
 	for _, o := range f.list {
 		if o != c {
@@ -162,6 +185,13 @@ func (f *fanout) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.clients)
+}
+
+// kinds counts the sockets that take text frames and binary frames.
+func (f *fanout) kinds() (text, binary int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.clients) - f.binary, f.binary
 }
 
 // queuedBytes sums how far behind the log's end each socket is.
@@ -216,7 +246,8 @@ func (f *fanout) tick(scratch []logEntry) ([]logEntry, int) {
 	prev := f.frame.Load()
 	var head, end uint64
 	shared := false
-	if f.count() > 0 {
+	texts, binaries := f.kinds()
+	if texts+binaries > 0 {
 		scratch, head, end, shared = f.events.tail(prev.to, scratch)
 	} else {
 		_, head, end, _ = f.events.tail(^uint64(0), nil)
@@ -226,14 +257,22 @@ func (f *fanout) tick(scratch []logEntry) ([]logEntry, int) {
 	}
 	fr := &frame{from: prev.to, to: head, end: end}
 	if shared {
-		b := frameEvents(scratch, prev.to)
 		fr.ids = make(map[string]struct{}, 8)
 		for _, e := range scratch {
 			fr.ids[e.id] = struct{}{}
+			fr.cols = fr.cols || e.cols != nil
 		}
-		// Only compression could make this fail, and it is off.
-		fr.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
-		fr.size = len(b)
+		// Only compression could make NewPreparedMessage fail, and it is off.
+		if texts > 0 || !fr.cols {
+			b, _ := frameEvents(scratch, prev.to, false)
+			fr.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
+			fr.size = len(b)
+		}
+		if binaries > 0 && fr.cols {
+			b, _ := frameEvents(scratch, prev.to, true)
+			fr.pmBin, _ = websocket.NewPreparedMessage(websocket.BinaryMessage, b)
+			fr.sizeBin = len(b)
+		}
 	}
 	prev.next.Store(fr)
 	f.frame.Store(fr)

@@ -45,7 +45,7 @@ func TestSharedFrameKeepsOnlyTheLatestValueOfEachStatAndAWholeChain(t *testing.T
 					Value uint64 `json:"value"`
 				} `json:"data"`
 			}
-			frame := frameEvents(entries, tc.from)
+			frame, _ := frameEvents(entries, tc.from, false)
 			if err := json.Unmarshal(frame, &got); err != nil {
 				t.Fatalf("frame %s is not a JSON array of events: %v", frame, err)
 			}
@@ -79,7 +79,7 @@ func TestAppendWithPrevReplacesOnlyTheHeadsPrev(t *testing.T) {
 		{5, 5, `[{"type":"title","seq":123,"prev":5,"title":",\"prev\":7","theme":null}`},
 	} {
 		ev := titleEvent(123, tc.prev, `,"prev":7`, nil)
-		got := string(appendWithPrev([]byte("["), logEntry{seq: 123, prev: tc.prev, ev: ev.b, head: ev.head}, tc.to))
+		got := string(appendWithPrev([]byte("["), logEntry{seq: 123, prev: tc.prev, ev: ev.b, head: ev.head}, tc.to, nil))
 		if got != tc.want {
 			t.Errorf("prev %d → %d:\n got %s\nwant %s", tc.prev, tc.to, got, tc.want)
 		}

@@ -136,8 +136,15 @@ func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
 		step.Events = []any{}
 		for _, e := range events.log.entries[seen:] {
 			var ev map[string]any
-			if err := json.Unmarshal(e.ev, &ev); err != nil {
-				t.Fatalf("step %d: event %s is not JSON: %v", i, e.ev, err)
+			text := appendWithPrev(nil, e, e.prev, nil)
+			if err := json.Unmarshal(text, &ev); err != nil {
+				t.Fatalf("step %d: event %s is not JSON: %v", i, text, err)
+			}
+			// A binary socket gets the same event with its columns raw.
+			if bin, isBinary := frameEvents([]logEntry{e}, e.prev, true); isBinary != (e.cols != nil) {
+				t.Errorf("step %d: binary frame %v for an event with columns %v", i, isBinary, e.cols != nil)
+			} else if got := binaryFrameAsText(t, bin, isBinary); got != "["+string(text)+"]" {
+				t.Errorf("step %d: the binary frame reads as\n %s\nthe text frame is\n %s", i, got, "["+string(text)+"]")
 			}
 			// Positions depend on where the messages are stored; the
 			// browser's and Python's folds number events themselves.

@@ -707,24 +707,34 @@ func decodeTable(in *dataFields) (*Update, error) {
 
 // encode writes the normalized data object of docs/protocol.md §2.2.
 func (u *Update) encode(b []byte) []byte {
-	b = u.encodeShape(b)
+	b, _ = u.encodeAt(b, false)
+	return b
+}
+
+// encodeAt is encode; with hole, a columnar update's "cols" is left out and
+// at is where it goes (the event keeps the columns as bytes and writes them
+// per frame: base64 for a text socket, raw for a binary one). at is -1 when
+// there is no "cols".
+func (u *Update) encodeAt(b []byte, hole bool) (_ []byte, at int) {
+	b, at = u.encodeShape(b, hole)
 	if u.AsOf == nil {
-		return b
+		return b, at
 	}
 	// Every shape ends in '}': the as-of goes in before it.
 	b = append(b[:len(b)-1], `,"as_of":`...)
 	b = appendFloat(b, *u.AsOf)
-	return append(b, '}')
+	return append(b, '}'), at
 }
 
-func (u *Update) encodeShape(b []byte) []byte {
+func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at int) {
+	at = -1
 	switch {
 	case u.Value != nil:
 		b = append(b, `{"value":`...)
 		b = appendNum(b, u.Value.Value)
 		b = append(b, `,"ts":`...)
 		b = appendFloat(b, u.Value.TS)
-		return append(b, '}')
+		return append(b, '}'), at
 	case u.Chart != nil:
 		c := u.Chart
 		b = append(b, `{"series":`...)
@@ -732,7 +742,11 @@ func (u *Update) encodeShape(b []byte) []byte {
 		switch {
 		case c.cols != nil && !c.category:
 			b = append(b, ',')
-			b = appendCols(b, c.cols)
+			if hole {
+				at = len(b)
+			} else {
+				b = c.cols.appendBase64(b)
+			}
 		case c.category:
 			b = append(b, `,"points":`...)
 			b = appendCatPoints(b, c.Cats)
@@ -764,7 +778,7 @@ func (u *Update) encodeShape(b []byte) []byte {
 			}
 			b = append(b, ']')
 		}
-		return append(b, '}')
+		return append(b, '}'), at
 	default:
 		b = append(b, `{"ops":[`...)
 		for i, op := range u.Table.Ops {
@@ -786,7 +800,7 @@ func (u *Update) encodeShape(b []byte) []byte {
 			b = append(b, `,"refused":`...)
 			b = strconv.AppendInt(b, int64(*u.Table.Refused), 10)
 		}
-		return append(b, '}')
+		return append(b, '}'), at
 	}
 }
 

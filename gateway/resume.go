@@ -122,15 +122,20 @@ func (r *resumeLog) memBytes() int {
 // widget (all when empty) after seq up to to, stopping early past
 // maxFrameBytes. It returns the frame (nil when there is nothing to send)
 // and the position the socket reaches with it, or errNotResumable when the
-// log no longer holds the events after seq.
-func (r *resumeLog) collect(b []byte, widget string, seq, to uint64, first []byte) (_ []byte, last, end uint64, err error) {
+// log no longer holds the events after seq. With binary, a frame holding
+// columnar events is a binary frame (isBinary; docs/protocol.md §2.4).
+func (r *resumeLog) collect(b []byte, widget string, seq, to uint64, first []byte, binary bool) (_ []byte, isBinary bool, last, end uint64, err error) {
 	b = b[:0]
+	var bin *binCols
+	if binary {
+		bin = &binCols{}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	last = seq
 	end, err = r.log.offsetAfter(seq, r.lastEv)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, false, 0, 0, err
 	}
 	if first != nil {
 		b = append(append(b, '['), first...)
@@ -138,7 +143,7 @@ func (r *resumeLog) collect(b []byte, widget string, seq, to uint64, first []byt
 	evs, _ := r.log.since(seq, r.lastEv)
 	n := sort.Search(len(evs), func(i int) bool { return evs[i].seq > to })
 	for _, e := range evs[:n] {
-		if len(b) > maxFrameBytes {
+		if len(b)+bin.bytes() > maxFrameBytes {
 			break
 		}
 		last, end = e.seq, e.end
@@ -150,12 +155,13 @@ func (r *resumeLog) collect(b []byte, widget string, seq, to uint64, first []byt
 		} else {
 			b = append(b, ',')
 		}
-		b = append(b, e.ev...)
+		b = appendWithPrev(b, e, e.prev, bin)
 	}
 	if len(b) > 0 {
 		b = append(b, ']')
 	}
-	return b, last, end, nil
+	b, isBinary = finishFrame(b, bin)
+	return b, isBinary, last, end, nil
 }
 
 // join picks a socket's first message and registers it with the fan-out:
@@ -218,16 +224,32 @@ type logEntry struct {
 	head   int32  // where the event's head ends, just after its "prev" (event.go)
 	id     string
 	ev     []byte
+	cols   *eventCols // a columnar event's points (event.cols)
+}
+
+// size is what the event counts for in log offsets (a socket's queue
+// bound): its bytes and its columns'.
+func (e *logEntry) size() int {
+	if e.cols != nil {
+		return len(e.ev) + len(e.cols.xy)
+	}
+	return len(e.ev)
 }
 
 // entryOverhead is what a log entry costs beside its event bytes (the entry
 // itself and the allocation's slack), so the bound tracks real memory.
 const entryOverhead = 72
 
-func entryCost(e logEntry) int { return cap(e.ev) + len(e.id) + entryOverhead }
+func entryCost(e logEntry) int {
+	n := cap(e.ev) + len(e.id) + entryOverhead
+	if e.cols != nil {
+		n += cap(e.cols.xy) + entryOverhead
+	}
+	return n
+}
 
 func (l *eventLog) append(e logEntry) {
-	l.total += uint64(len(e.ev))
+	l.total += uint64(e.size())
 	e.end = l.total
 	l.entries = append(l.entries, e)
 	l.bytes += entryCost(e)

@@ -198,7 +198,7 @@ func (s *state) publish(seq, prev uint64, id string, ev event, latest bool) {
 		return
 	}
 	s.lastEvent = seq
-	s.events.append(logEntry{seq: seq, prev: prev, latest: latest, id: id, ev: ev.b, head: ev.head})
+	s.events.append(logEntry{seq: seq, prev: prev, latest: latest, id: id, ev: ev.b, head: ev.head, cols: ev.cols})
 }
 
 // RowsRefusedError reports a table update that was applied except for

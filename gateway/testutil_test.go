@@ -433,6 +433,7 @@ type wsClient struct {
 	mu     sync.Mutex
 	events []wsEvent
 	frames int
+	binary int   // of the frames, binary ones (docs/protocol.md §2.4), read as the text frames they stand for
 	err    error // why reading stopped
 	done   chan struct{}
 }
@@ -483,11 +484,15 @@ func (e *testEnv) dialAt(t testing.TB, epoch string, seq uint64, kv ...string) *
 func (c *wsClient) readLoop() {
 	defer close(c.done)
 	for {
-		_, msg, err := c.conn.ReadMessage()
+		kind, msg, err := c.conn.ReadMessage()
+		if err == nil && kind == websocket.BinaryMessage {
+			msg, err = readBinaryFrame(msg)
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.err = err
 			c.mu.Unlock()
+			c.conn.Close()
 			return
 		}
 		var evs []wsEvent
@@ -503,6 +508,9 @@ func (c *wsClient) readLoop() {
 			evs[i].frame = c.frames
 		}
 		c.frames++
+		if kind == websocket.BinaryMessage {
+			c.binary++
+		}
 		c.events = append(c.events, evs...)
 		c.mu.Unlock()
 	}

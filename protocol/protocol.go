@@ -45,6 +45,15 @@ const (
 // a JSON object) carries its points as little-endian float64 columns.
 const ColumnsMagic = "SVC1"
 
+// A browser socket opened with ?binary=1 (docs/protocol.md §2.4) gets the
+// frames that carry columnar events as binary WebSocket messages: FrameMagic,
+// the JSON text's length, the JSON array of events, then the columns' raw
+// bytes, each columnar event naming where its own start ("at").
+const (
+	BinaryParam = "binary"
+	FrameMagic  = "SVB1"
+)
+
 // Subject returns sv.<widget>.<kind>.
 func Subject(widget, kind string) string { return SubjectPrefix + widget + "." + kind }
 

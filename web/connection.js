@@ -13,6 +13,7 @@
  * @property {((ev: {code: number, reason?: string}) => void) | null} onclose
  * @property {((ev: unknown) => void) | null} onerror
  * @property {(code?: number, reason?: string) => void} close
+ * @property {string} [binaryType]
  */
 /** @typedef {new (url: string) => SocketLike} SocketCtor */
 
@@ -22,6 +23,8 @@
  * @property {(id: unknown) => void} clearTimeout
  * @property {() => number} now
  */
+
+import { decodeBinaryFrame } from './frames.js';
 
 export const BACKOFF_MIN_MS = 500;
 /** A restarted server must find its open pages back within 2 s (docs/reliability.md), so retries
@@ -61,7 +64,8 @@ export function backoffDelay(attempt, random = Math.random) {
  * @param {Record<string, string> | null} [grant]
  */
 export function socketUrl(base, position, widget, grant = null) {
-  const params = new URLSearchParams();
+  // Columnar chart updates come as binary frames (protocol.md §2.4), read in place.
+  const params = new URLSearchParams({ binary: '1' });
   if (position) {
     params.set('epoch', position.epoch);
     params.set('seq', String(position.seq));
@@ -205,6 +209,7 @@ export class Connection {
       this.schedule(backoffDelay(this.attempt++, this.random));
       return;
     }
+    ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.openTimer = this.timers.setTimeout(() => {
       this.openTimer = null;
@@ -245,7 +250,7 @@ export class Connection {
     if (this.ws !== ws) return;
     let events;
     try {
-      events = JSON.parse(String(raw));
+      events = raw instanceof ArrayBuffer ? decodeBinaryFrame(raw) : JSON.parse(String(raw));
     } catch {
       // A message we cannot read may have carried events: only a snapshot makes us whole again.
       console.warn('streamviz: unreadable server message; resynchronising');

@@ -154,16 +154,17 @@ function addPoints(w, name, points, mode, remove) {
 
 /**
  * Appends a columnar update's points (§2.2 `cols`: n, then x and y as base64 of little-endian
- * float64; a NaN y is a gap) to one series: decoded straight from the bytes, no per-point objects,
- * and only the points the series keeps are stored.
+ * float64, or from a binary frame (§2.4, frames.js) the bytes themselves; a NaN y is a gap) to one
+ * series: decoded straight from the bytes, no per-point objects, and only the points the series
+ * keeps are stored.
  * @param {ChartWidget} w
  * @param {string} name
  * @param {Record<string, unknown>} cols
  */
 function addColumns(w, name, cols) {
   const n = typeof cols.n === 'number' && Number.isInteger(cols.n) && cols.n > 0 ? cols.n : 0;
-  const xb = typeof cols.x === 'string' ? base64Bytes(cols.x) : null;
-  const yb = typeof cols.y === 'string' ? base64Bytes(cols.y) : null;
+  const xb = columnBytes(cols.x);
+  const yb = columnBytes(cols.y);
   if (n === 0 || !xb || !yb || xb.length !== 8 * n || yb.length !== 8 * n || w.config.x_type === 'category') return;
   let s = w.state.series.get(name);
   if (!s) {
@@ -180,6 +181,16 @@ function addColumns(w, name, cols) {
   w.state.received += n;
   w.state.lastSeries = name;
   s.trim(w.config.max_points);
+}
+
+/**
+ * A column's bytes: a binary frame's view as it is, a text frame's base64 decoded.
+ * @param {unknown} col
+ * @returns {Uint8Array | null}
+ */
+function columnBytes(col) {
+  if (col instanceof Uint8Array) return col;
+  return typeof col === 'string' ? base64Bytes(col) : null;
 }
 
 /**

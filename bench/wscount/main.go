@@ -6,11 +6,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -23,6 +25,7 @@ type result struct {
 	ColsPoints int     `json:"cols_points"` // of them, in columnar events (docs/protocol.md §2.2 "cols")
 	Messages   int     `json:"messages"`
 	Bytes      int64   `json:"bytes"`
+	Binary     int     `json:"binary_messages"` // of the messages, binary frames (docs/protocol.md §2.4)
 	FirstAtMs  float64 `json:"first_at_ms"` // since connect
 	LastAtMs   float64 `json:"last_at_ms"`
 	TimedOut   bool    `json:"timed_out"`
@@ -36,9 +39,18 @@ func main() {
 	format := flag.String("format", "streamviz", "streamviz or pathwayviz")
 	want := flag.Int("points", 0, "stop after this many chart points")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	bin := flag.Bool("binary", true, "streamviz: ask for binary frames (?binary=1), as the page does")
 	flag.Parse()
 
-	res := run(*url, *format, *want, *timeout)
+	u := *url
+	if *format == "streamviz" && *bin {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + protocol.BinaryParam + "=1"
+	}
+	res := run(u, *format, *want, *timeout)
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 
@@ -58,13 +70,17 @@ func run(url, format string, want int, timeout time.Duration) result {
 	var seq uint64
 	for res.Points < want {
 		_ = conn.SetReadDeadline(deadline)
-		_, msg, err := conn.ReadMessage()
+		kind, msg, err := conn.ReadMessage()
 		if err != nil {
 			// A socket that fell behind its queue bound is cut with 4000 and
 			// resumes from its position, as the page does (docs/protocol.md
 			// §2.3): every event after it arrives exactly once.
 			if websocket.IsCloseError(err, protocol.CloseSlow) && epoch != "" && time.Now().Before(deadline) {
-				u := fmt.Sprintf("%s?epoch=%s&seq=%d", url, epoch, seq)
+				sep := "?"
+				if strings.Contains(url, "?") {
+					sep = "&"
+				}
+				u := fmt.Sprintf("%s%sepoch=%s&seq=%d", url, sep, epoch, seq)
 				if c, _, derr := websocket.DefaultDialer.Dial(u, nil); derr == nil {
 					conn.Close()
 					conn = c
@@ -76,6 +92,17 @@ func run(url, format string, want int, timeout time.Duration) result {
 			res.TimedOut = true
 			res.ReadErr = err.Error()
 			break
+		}
+		size := len(msg)
+		if kind == websocket.BinaryMessage {
+			// The JSON text says everything counted here; the columns after
+			// it are not read (their "n" is in the JSON).
+			res.Binary++
+			if len(msg) < 8 || string(msg[:4]) != protocol.FrameMagic || int(binary.LittleEndian.Uint32(msg[4:8])) > len(msg)-8 {
+				res.ReadErr = "a binary frame that is not " + protocol.FrameMagic
+				break
+			}
+			msg = msg[8 : 8+binary.LittleEndian.Uint32(msg[4:8])]
 		}
 		if format == "streamviz" {
 			if e := field(msg, `"epoch":"`); e != "" && epoch == "" {
@@ -98,7 +125,7 @@ func run(url, format string, want int, timeout time.Duration) result {
 		}
 		res.Points += n
 		res.Messages++
-		res.Bytes += int64(len(msg))
+		res.Bytes += int64(size)
 	}
 	res.LastAtMs = ms(time.Since(start))
 	return res
@@ -187,8 +214,8 @@ func count(format string, msg []byte) int {
 }
 
 // colsKey starts a columnar data event's points (docs/protocol.md §2.2
-// "cols"): its "n" says how many points follow as base64, which is counted
-// without decoding. The server writes it without spaces, and inside a JSON
+// "cols"): its "n" says how many points follow (as base64, or raw after a
+// binary frame's JSON), which is counted without decoding. The server writes it without spaces, and inside a JSON
 // string its quotes would be escaped, so it cannot appear anywhere else.
 var colsKey = []byte(`"cols":{"n":`)
 

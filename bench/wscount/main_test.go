@@ -15,6 +15,8 @@ func TestFramesAreCountedAndPositionedWithoutDecodingColumns(t *testing.T) {
 		{"both", `[{"type":"data","seq":5,"prev":4,"id":"c","data":{"series":"","cols":{"n":3,"x":"","y":""},"mode":"append"}},` +
 			`{"type":"data","seq":6,"prev":5,"id":"c","data":{"series":"","points":[[1,2]],"mode":"append"}}]`, 4, 6},
 		{"a snapshot's points are state, not updates", `[{"type":"snapshot","epoch":"e1","seq":12,"reset":false,"widgets":[{"id":"c","config":{},"state":{"points":[[1,2]]}}]}]`, 0, 12},
+		{"a binary frame's JSON (columns by reference)", `[{"type":"data","seq":5,"prev":4,"id":"c","data":{"series":"","cols":{"n":3,"at":0},"mode":"append"}},` +
+			`{"type":"data","seq":8,"prev":5,"id":"c","data":{"series":"","cols":{"n":7,"at":48},"mode":"append"}}]`, 10, 8},
 		{"resumed", `[{"type":"resumed","epoch":"e1","seq":12}]`, 0, 12},
 	}
 	for _, c := range cases {

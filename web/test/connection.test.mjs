@@ -72,15 +72,15 @@ const warnings = () => {
 };
 
 test('the socket URL uses the page host, wss on https, and carries position and widget', () => {
-  assert.equal(socketUrl('http://h:1/', null, null), 'ws://h:1/ws');
+  assert.equal(socketUrl('http://h:1/', null, null), 'ws://h:1/ws?binary=1');
   assert.equal(socketUrl('https://h/', { epoch: 'e f', seq: 12 }, 'a&b'),
-    'wss://h/ws?epoch=e+f&seq=12&widget=a%26b');
+    'wss://h/ws?binary=1&epoch=e+f&seq=12&widget=a%26b');
 });
 
 test('the socket URL sits beside the dashboard root, so a dashboard mounted under a path finds its socket', () => {
-  assert.equal(socketUrl('http://h:1/dash/', null, null), 'ws://h:1/dash/ws');
+  assert.equal(socketUrl('http://h:1/dash/', null, null), 'ws://h:1/dash/ws?binary=1');
   assert.equal(socketUrl(new URL('https://intranet.example/team/streamviz/'), null, 'w', { exp: '9', sig: 'ab' }),
-    'wss://intranet.example/team/streamviz/ws?widget=w&exp=9&sig=ab');
+    'wss://intranet.example/team/streamviz/ws?binary=1&widget=w&exp=9&sig=ab');
 });
 
 test('backoff starts at half a second, doubles, caps at two (a restarted server gets its pages back within 2 s), and jitters', () => {
@@ -95,7 +95,7 @@ test('backoff starts at half a second, doubles, caps at two (a restarted server 
 test('the first connection has no position; the state goes live on the first message', () => {
   const { conn, states, last } = setup();
   conn.start();
-  assert.equal(last().url, 'ws://dash.example:8080/ws');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1');
   assert.equal(conn.state, 'connecting');
   last().send(snapshot(10));
   assert.equal(conn.state, 'live');
@@ -113,7 +113,7 @@ test('after a drop it reconnects with backoff and resumes from its position', ()
   timers.advance(499);
   assert.equal(FakeSocket.all.length, 1);
   timers.advance(1);
-  assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=11');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&epoch=E1&seq=11');
 });
 
 test('repeated failures back off exponentially until a socket delivers a message', () => {
@@ -138,7 +138,7 @@ test('a socket closed with 4000 (too slow) resumes promptly from its position', 
   last().serverClose(4000);
   assert.ok(timers.pending()[0] <= 250, `waits ${timers.pending()[0]} ms`);
   timers.advance(250);
-  assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=10');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&epoch=E1&seq=10');
 });
 
 test('a gap closes the socket and reconnects at once without a position', () => {
@@ -154,11 +154,11 @@ test('a gap closes the socket and reconnects at once without a position', () => 
     old.send([{ type: 'title', seq: 11, prev: 10, title: 'late' }]);
     assert.notEqual(state.title, 'late', 'the abandoned socket is ignored');
     timers.advance(0);
-    assert.equal(last().url, 'ws://dash.example:8080/ws', 'no position: a snapshot is needed');
+    assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1', 'no position: a snapshot is needed');
     last().send(snapshot(20));
     last().serverClose(1006);
     timers.advance(500);
-    assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=20', 'after the snapshot it resumes again');
+    assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&epoch=E1&seq=20', 'after the snapshot it resumes again');
   } finally {
     restore();
   }
@@ -194,7 +194,7 @@ test('an unreadable message is handled like a gap', () => {
     last().send(snapshot(10));
     last().send('{not json');
     timers.advance(0);
-    assert.equal(last().url, 'ws://dash.example:8080/ws');
+    assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1');
     assert.equal(FakeSocket.all.length, 2);
   } finally {
     restore();
@@ -204,21 +204,21 @@ test('an unreadable message is handled like a gap', () => {
 test('embed mode asks for its widget on every connection', () => {
   const { conn, timers, last } = setup({ widget: 'rev' });
   conn.start();
-  assert.equal(last().url, 'ws://dash.example:8080/ws?widget=rev');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&widget=rev');
   last().send(snapshot(10));
   last().serverClose(1001);
   timers.advance(500);
-  assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=10&widget=rev');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&epoch=E1&seq=10&widget=rev');
 });
 
 test('a signed embed link carries its exp and sig on every connection', () => {
   const { conn, timers, last } = setup({ widget: 'rev', grant: { exp: '1800000000', sig: 'ab12' } });
   conn.start();
-  assert.equal(last().url, 'ws://dash.example:8080/ws?widget=rev&exp=1800000000&sig=ab12');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&widget=rev&exp=1800000000&sig=ab12');
   last().send(snapshot(10));
   last().serverClose(1001);
   timers.advance(500);
-  assert.equal(last().url, 'ws://dash.example:8080/ws?epoch=E1&seq=10&widget=rev&exp=1800000000&sig=ab12');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1&epoch=E1&seq=10&widget=rev&exp=1800000000&sig=ab12');
 });
 
 test('a 4001 close (the signed link expired) stops for good and reports it', () => {
@@ -249,7 +249,7 @@ test('a 1008 policy close drops the position for the next attempt', () => {
   last().send(snapshot(10));
   last().serverClose(1008);
   timers.advance(500);
-  assert.equal(last().url, 'ws://dash.example:8080/ws');
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1');
 });
 
 test('nudge skips the wait; stop closes the socket and cancels retries', () => {
@@ -264,4 +264,26 @@ test('nudge skips the wait; stop closes the socket and cancels retries', () => {
   assert.equal(last().closed, true);
   timers.advance(60000);
   assert.equal(FakeSocket.all.length, 2);
+});
+
+test('the socket asks for binary frames and applies them; a malformed one resynchronises from a snapshot', () => {
+  const { conn, state, timers, last } = setup();
+  conn.start();
+  assert.equal(last().binaryType, 'arraybuffer');
+  last().send(snapshot(10));
+  const js = new TextEncoder().encode(JSON.stringify([{ type: 'title', seq: 11, prev: 10, title: 'binary' }]));
+  const frame = new Uint8Array(Math.ceil((8 + js.length) / 8) * 8);
+  frame.set(new TextEncoder().encode('SVB1'));
+  new DataView(frame.buffer).setUint32(4, js.length, true);
+  frame.set(js, 8);
+  last().onmessage?.({ data: frame.buffer });
+  assert.equal(state.title, 'binary');
+  assert.deepEqual(state.position(), { epoch: 'E1', seq: 11 });
+  const restore = warnings();
+  const bad = last();
+  bad.onmessage?.({ data: new Uint8Array([1, 2, 3]).buffer });
+  restore();
+  assert.equal(bad.closed, true, 'an unreadable binary frame drops the socket');
+  timers.advance(0);
+  assert.equal(last().url, 'ws://dash.example:8080/ws?binary=1', 'and starts over from a snapshot');
 });
