@@ -50,7 +50,7 @@ type frame struct {
 	cols    bool
 	pmBin   *websocket.PreparedMessage
 	sizeBin int
-	next     atomic.Pointer[frame]
+	next    atomic.Pointer[frame]
 }
 
 // prepared is the frame's message for a socket of the kind binary, nil

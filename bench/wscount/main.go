@@ -26,7 +26,7 @@ type result struct {
 	Messages   int     `json:"messages"`
 	Bytes      int64   `json:"bytes"`
 	Binary     int     `json:"binary_messages"` // of the messages, binary frames (docs/protocol.md §2.4)
-	FirstAtMs  float64 `json:"first_at_ms"` // since connect
+	FirstAtMs  float64 `json:"first_at_ms"`     // since connect
 	LastAtMs   float64 `json:"last_at_ms"`
 	TimedOut   bool    `json:"timed_out"`
 	ConnectErr string  `json:"connect_error,omitempty"`
