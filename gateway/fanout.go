@@ -43,6 +43,8 @@ type frame struct {
 	size     int    // payload bytes
 	pm       *websocket.PreparedMessage
 	ids      map[string]struct{} // widgets with events in the frame (with pm), for embed sockets
+	next     atomic.Pointer[frame]
+
 	// With columnar events (cols), sockets that asked for binary frames
 	// write pmBin instead (docs/protocol.md §2.4). Each is prepared only
 	// when a socket of its kind was there at the tick; one that joins later
@@ -50,7 +52,6 @@ type frame struct {
 	cols    bool
 	pmBin   *websocket.PreparedMessage
 	sizeBin int
-	next    atomic.Pointer[frame]
 }
 
 // prepared is the frame's message for a socket of the kind binary, nil
