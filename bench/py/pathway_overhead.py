@@ -69,8 +69,33 @@ def wait_stored(http_url: str, timeout: float = 600.0) -> dict:
         time.sleep(0.05)
 
 
+def floor_sink(sink: str, table: object) -> None:
+    """A sink that does nothing with what it is given, to measure what Pathway itself spends
+    handing changes to Python: `subscribe` is pw.io.subscribe (a dict built per change, then the
+    call), `callback` the engine's per-change callback under it (a list of values per change,
+    the path the SDK takes), the floor of any subscription; `append` that callback keeping each
+    change as the SDK's does, until the commit ends."""
+    import pathway as pw
+
+    if sink == "subscribe":
+        pw.io.subscribe(table, on_change=lambda key, row, time, is_addition: None)
+        return
+    from pathway.internals import datasink
+    from pathway.internals.table_io import table_to_datasink
+
+    buf: list = []
+
+    def keep(key: object, values: object, time: int, diff: int, append=buf.append) -> None:
+        append((key, values, time, diff > 0))
+
+    table_to_datasink(table, datasink.CallbackDataSink(
+        on_change=keep if sink == "append" else (lambda key, values, time, diff: None),
+        on_time_end=lambda time: buf.clear(), on_end=lambda: None,
+        skip_persisted_batch=True, skip_errors=True, unique_name=None))
+
+
 def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False,
-        via: str = "sdk") -> dict:
+        via: str = "sdk", sink: str = "null") -> dict:
     import pathway as pw
 
     if shape == "hot":
@@ -123,7 +148,10 @@ def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_s
             sv.start(port=0)
     else:
         for _kind, table in sinks:
-            pw.io.null.write(table)
+            if sink == "null":
+                pw.io.null.write(table)
+            else:
+                floor_sink(sink, table)
     load_before = os.getloadavg()[0]
     cpu0 = time.process_time()
     t0 = time.perf_counter()
@@ -131,7 +159,7 @@ def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_s
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     out = {"workload": "pathway_overhead", "shape": shape, "with_sv": with_sv, "rows": rows, "keys": keys,
-           "commit_every": commit_every, "wall_s": wall, "cpu_s": cpu, "cpu_total_s": cpu,
+           "commit_every": commit_every, "sink": "sv" if with_sv else sink, "wall_s": wall, "cpu_s": cpu, "cpu_total_s": cpu,
            "loadavg_1m": [load_before, os.getloadavg()[0]]}  # before and after pw.run: the machine is shared
     if with_sv:
         out["via"] = via
@@ -161,8 +189,11 @@ def main() -> None:
     p.add_argument("--no-start", action="store_true", help="declare the widgets but never start (callback cost alone)")
     p.add_argument("--via", choices=("sdk", "rows"), default="sdk",
                    help="with --with-sv: the SDK's widgets (sdk), or Pathway's pw.io.nats.write to sv.<widget>.rows (rows)")
+    p.add_argument("--sink", choices=("null", "subscribe", "callback", "append"), default="null",
+                   help="without --with-sv: pw.io.null (the baseline), or a no-op pw.io.subscribe (subscribe) or "
+                        "engine callback sink (callback), or that sink keeping each change as the SDK's does (append): floors")
     a = p.parse_args()
-    print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start, a.via)), flush=True)
+    print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start, a.via, a.sink)), flush=True)
 
 
 if __name__ == "__main__":

@@ -378,8 +378,9 @@ def test_a_commit_with_thousands_of_row_changes_is_never_shown_half_applied(clie
 def test_a_commits_changes_of_plain_values_leave_the_garbage_collectors_view(pw_run):
     """The SDK holds each commit's changes until its thread folds them, up to seconds for a big
     table. Held as lists they would stay tracked and be promoted to the collector's old
-    generation, setting off full collections over the whole heap; changes of plain values
-    (numbers, text, Pathway keys) are tuples the collector stops tracking in its young collections."""
+    generation, setting off full collections over the whole heap; a commit of plain values
+    (numbers, text, Pathway keys) is two dicts (by Pathway key) of the value tuples Pathway gives,
+    which the collector stops tracking in its young collections: no tracked object per change."""
     n = 50
     df = pd.DataFrame({"name": [f"r{i}" for i in range(n)] * 3, "v": list(range(n)) * 2 + list(range(100, 100 + n)),
                        "__time__": [2] * n + [4] * 2 * n, "__diff__": [1] * n + [-1] * n + [1] * n},
@@ -388,16 +389,17 @@ def test_a_commits_changes_of_plain_values_leave_the_garbage_collectors_view(pw_
     w = sv.table(t, id="plain", max_rows=10)
     handed: list = []
     commit = w._commit
-    w._commit = lambda changes, time=None: (handed.append(changes), commit(changes, time))
+    w._commit = lambda c: (handed.append(c), commit(c))
     pw_run()
-    # A young collection stops tracking a tuple whose items are untracked; the inner tuple of
-    # values goes first, so its change goes at the next one, still before the old generation.
+    # A young collection stops tracking a tuple whose items are untracked, and a dict whose
+    # keys and values are.
     gc.collect(0)
     gc.collect(1)
-    changes = [c for batch in handed for c in batch]
-    assert len(changes) == 150, "50 insertions, then 50 updates (a retraction and an insertion each)"
-    tracked = [c for c in changes if gc.is_tracked(c) or gc.is_tracked(c[1])]
-    assert tracked == [], f"{len(tracked)} of {len(changes)} pending changes are still tracked, e.g. {tracked[0]!r}"
+    assert [(len(inserted), len(retracted)) for inserted, retracted, _time in handed] == [(n, 0), (n, n)], \
+        "50 insertions, then 50 updates (a retraction and an insertion each)"
+    values = [v for inserted, retracted, _time in handed for d in (inserted, retracted) for v in d.values()]
+    tracked = [v for v in values if gc.is_tracked(v)]
+    assert tracked == [], f"{len(tracked)} of {len(values)} pending rows are still tracked, e.g. {tracked[0]!r}"
 
 
 def test_pathway_values_of_every_kind_are_encoded_and_nan_inf_become_null(pw_run):

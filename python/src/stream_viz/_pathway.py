@@ -9,11 +9,12 @@ and network I/O happen on the SDK's own thread.
 from __future__ import annotations
 
 import json
+import operator
 from typing import Any
 
 from ._encode import cell, number, time_ms
 from ._errors import InvalidOptionError, MultipleRowsError, NotNumericError, UnknownColumnError
-from ._widgets import Chart, Commit, Table, _ValueWidget
+from ._widgets import Chart, Commit, Table, Values, _ValueWidget
 
 Row = dict[str, Any]  # a live row: column -> value
 
@@ -50,13 +51,13 @@ def check_numeric(widget: str, table: Any, column: str) -> None:
 
 
 def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
-    """Pathway's thread only appends each change to a list and, when the commit ends, hands
-    the list over whole (one lock, O(1)); the binding folds it later on the SDK's thread.
+    """Pathway's thread only records each change in the commit's two dicts (inserted and
+    retracted rows by Pathway key) and, when the commit ends, hands them over whole (one lock,
+    O(1)); the binding folds them later on the SDK's thread.
 
-    A change is (key, values, time, is_addition), values in the table's column order: the
-    row's dict is built on the SDK's thread, once per row that survives a batch, instead of
-    by Pathway for every change (pw.io.subscribe builds one per change on Pathway's thread,
-    the largest share of what a subscription costs it).
+    A row's values come as Pathway's value-list sink gives them, a tuple in the table's column
+    order, and stay so: the SDK makes a dict of one only to encode it. (pw.io.subscribe builds a
+    dict per change on Pathway's thread, the largest share of what a subscription costs it.)
 
     Restarted with pw.persistence, Pathway hands a sink the rows it restored (a commit at time
     0 with every live row) unless the sink skips that "persisted batch"; after it, only new
@@ -67,28 +68,33 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     rows and skips it: its points are already on the dashboard."""
     import pathway as pw
 
-    # One list for the whole run, emptied at each commit's end: the per-change callback then
-    # reaches its append through a default argument, with no lookup (it runs once per change).
-    # Each change is kept as tuples, as Pathway's value-list sink gives its values: a tuple of
-    # plain values (numbers, text, Pathway keys) drops out of the garbage collector's view in its
-    # young collections, while a list (what a dict's values would be copied into) stays tracked
-    # and, held until the SDK folds it (up to seconds), is promoted to the old generation: two
-    # objects per change setting off full collections over the whole heap.
-    buf: Commit = []
+    # Two dicts for the whole run, copied and emptied at each commit's end: the per-change
+    # callback reaches them through default arguments, with no lookup (it runs once per change),
+    # and stores the change with no object of its own (a tuple per change was a third of what the
+    # callback cost, and more work for the garbage collector). The values are tuples of plain
+    # values (numbers, text, Pathway keys), which the collector stops tracking in its young
+    # collections, so commits held until the SDK folds them (up to seconds) never reach its old
+    # generation and set off full collections over the whole heap.
+    inserted: dict[Any, tuple[Any, ...]] = {}
+    retracted: dict[Any, tuple[Any, ...]] = {}
 
     def on_time_end(time: int) -> None:
-        if buf:
-            commit = buf[:]
-            buf.clear()
-            w._commit(commit, time)
+        if inserted or retracted:
+            commit = (inserted.copy(), retracted.copy(), time)
+            inserted.clear()
+            retracted.clear()
+            w._commit(commit)
 
     w._binding = binding
     sink = _raw_sink()
     if sink is not None:
         callback_sink, table_to_datasink = sink
 
-        def on_values(key: Any, values: tuple[Any, ...], time: int, diff: int, append: Any = buf.append) -> None:
-            append((key, values, time, diff > 0))
+        def on_values(key: Any, values: tuple[Any, ...], time: int, diff: int, ins: Any = inserted, ret: Any = retracted) -> None:
+            if diff > 0:
+                ins[key] = values
+            else:
+                ret[key] = values
 
         table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
                                                skip_persisted_batch=not getattr(binding, "replay", True), skip_errors=True,
@@ -96,7 +102,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
         return
 
     def on_change(key: Any, row: Row, time: int, is_addition: bool) -> None:
-        buf.append((key, tuple(row.values()), time, is_addition))
+        (inserted if is_addition else retracted)[key] = tuple(row.values())
 
     pw.io.subscribe(table, on_change=on_change, on_time_end=on_time_end, name=f"stream_viz_{name}")
 
@@ -115,69 +121,85 @@ def _raw_sink() -> tuple[Any, Any] | None:
 
 
 class _Rows:
-    """The live rows of a Pathway table, updated a batch of commits at a time (SDK thread only).
+    """The live rows of a Pathway table, updated a batch of commits at a time (SDK thread only),
+    each kept as its tuple of values.
 
     A Pathway key names one row, and within one commit a key gets at most a retraction of its
     old row and an insertion of its new one, in either order: so a commit's verdict on a key is
     its inserted row when it has one (an update in place, never a delete and an insert), else
     None (deleted). Later commits' verdicts override earlier ones, so a batch of commits folds
-    into one verdict per key with C-level dict updates; the per-key Python work (including
-    building the row's dict from its values) then runs once per batch, however many commits
-    changed the key.
+    into one verdict per key with C-level dict updates; the per-key Python work then runs once
+    per batch, however many commits changed the key.
     """
 
     def __init__(self, columns: list[str]) -> None:
         self.columns = columns
-        self.row: dict[Any, Row] = {}
+        self.at = {c: i for i, c in enumerate(columns)}  # column -> its index in a row's values
+        self.row: dict[Any, Values] = {}
         # Keys of the last apply() whose row before was not known here but read off its
         # retraction (a row live before a restart whose persisted batch this sink skipped).
         self.unknown: set[Any] = set()
 
-    def apply(self, commits: list[Commit]) -> list[tuple[Any, Row | None, Row | None]]:
-        """(key, row before, row now) for each key the commits changed; None when not live."""
-        verdict: dict[Any, list[Any] | None] = {}
-        for commit in commits:
-            verdict.update({key: None for key, _values, _time, is_addition in commit if not is_addition})
-            verdict.update({key: values for key, values, _time, is_addition in commit if is_addition})
-        out = []
-        rows, columns = self.row, self.columns
+    def apply(self, commits: list[Commit], *, same: bool = True) -> list[tuple[Any, Values | None, Values | None]]:
+        """(key, row before, row now) for each key the commits changed; None when not live.
+        same=False leaves out the keys whose row is now what it was before (retracted and
+        inserted again with the same values within the batch): nothing about them changed."""
+        verdict: dict[Any, Values | None] = {}
+        for inserted, retracted, _time in commits:
+            verdict.update(dict.fromkeys(retracted))
+            verdict.update(inserted)
+        out: list[tuple[Any, Values | None, Values | None]] = []
+        rows = self.row
         unknown: list[Any] = []
         self.unknown = set()
-        for key, values in verdict.items():
+        for key, now in verdict.items():
             before = rows.get(key)
-            if values is None:
+            if now is None:
                 if before is None:
                     unknown.append(key)
                     continue
                 del rows[key]
-                now = None
+            elif before == now and not same:
+                continue
             else:
-                now = rows[key] = dict(zip(columns, values, strict=True))  # values come in column order, one per column
+                rows[key] = now
             out.append((key, before, now))
         if unknown:
             # Deleted rows this process never saw inserted: their retraction says what they were,
             # so the dashboard still loses them (rare: only when a restart's rows were skipped).
-            wanted = set(unknown)
-            for commit in commits:
-                for key, gone, _time, is_addition in commit:
-                    if not is_addition and key in wanted:
-                        wanted.discard(key)
-                        self.unknown.add(key)
-                        out.append((key, dict(zip(columns, gone, strict=True)), None))
+            for key in unknown:
+                # The first retraction: the row that was live before the batch.
+                gone = next(retracted[key] for _inserted, retracted, _time in commits if key in retracted)
+                self.unknown.add(key)
+                out.append((key, gone, None))
         return out
+
+    def dicts(self, changes: list[tuple[Any, Values | None, Values | None]]) -> list[tuple[Any, Row | None, Row | None]]:
+        """The same changes with each row as a dict of column -> value."""
+        cols = self.columns
+        return [(key, None if before is None else dict(zip(cols, before, strict=True)),
+                 None if now is None else dict(zip(cols, now, strict=True))) for key, before, now in changes]
 
 
 class _TableBinding:
     def __init__(self, w: Table, columns: list[str], cols: list[str] | None, key_col: str | None):
-        self.w, self.cols, self.key_col, self.rows = w, cols, key_col, _Rows(columns)
+        self.w, self.key_col, self.rows = w, key_col, _Rows(columns)
+        # The table's rows go out as tuples in this order, all of a row's values or the shown ones.
+        w._row_columns = list(columns if cols is None else cols)
+        self.pick = None if cols is None else _picker([self.rows.at[c] for c in cols])
+        self.key_at = None if key_col is None else self.rows.at[key_col]
         self.texts: dict[Any, str] = {}  # Pathway key -> its text: str() of a Pointer is not cheap
 
     def fold(self, commits: list[Commit]) -> None:
         ops = self.w._f_ops
-        cols, key_col = self.cols, self.key_col
-        if key_col is None:
+        pick = self.pick
+        # A row that is back as it was (retracted and inserted again with the same values) is
+        # already on the dashboard: left out.
+        changes = self.rows.apply(commits, same=False)
+        ki = self.key_at
+        if ki is None:
             texts = self.texts
-            for key, _before, now in self.rows.apply(commits):
+            for key, _before, now in changes:
                 k = texts.get(key)
                 if k is None:
                     k = texts[key] = _text(key)
@@ -185,24 +207,32 @@ class _TableBinding:
                     del texts[key]
                     ops[k] = None
                 else:
-                    ops[k] = now if cols is None else {c: now[c] for c in cols}
+                    ops[k] = now if pick is None else pick(now)
             return
         # Keyed by a column: a row whose key value changed leaves its old key, which is
         # deleted unless another row of this commit took it over. Most updates keep their key
         # value: only the others are looked at twice.
-        upserts: dict[str, Row] = {}
+        upserts: dict[str, Values] = {}
         left: set[str] = set()
-        for _key, before, now in self.rows.apply(commits):
+        for _key, before, now in changes:
             if now is None:
-                left.add(_text(before[key_col]))  # type: ignore[index]  # a change has a row before or after
+                left.add(_text(before[ki]))  # type: ignore[index]  # a change has a row before or after
                 continue
-            kv = now[key_col]
-            if before is not None and before[key_col] != kv:
-                left.add(_text(before[key_col]))
-            upserts[kv if type(kv) is str else str(kv)] = now if cols is None else {c: now[c] for c in cols}
+            kv = now[ki]
+            if before is not None and before[ki] != kv:
+                left.add(_text(before[ki]))
+            upserts[kv if type(kv) is str else str(kv)] = now if pick is None else pick(now)
         for k in left - upserts.keys():
             ops[k] = None
         ops.update(upserts)
+
+
+def _picker(at: list[int]) -> Any:
+    """A function that takes the values at these indexes out of a row's tuple, as a tuple."""
+    if len(at) == 1:
+        i = at[0]
+        return lambda values: (values[i],)
+    return operator.itemgetter(*at)
 
 
 def bind_table(w: Table, table: Any) -> None:
@@ -233,7 +263,7 @@ class _ValueBinding:
         if n > 1:
             w._dash._warn_once(f"rows:{w.id}", str(MultipleRowsError(w.id, n)))
             return
-        value = next(iter(self.rows.row.values()))[self.column] if n == 1 else None
+        value = next(iter(self.rows.row.values()))[self.rows.at[self.column]] if n == 1 else None
         try:
             w._set_folded(number(value))
         except TypeError:
@@ -297,11 +327,10 @@ class _TimeChartBinding:
     def fold(self, commits: list[Commit]) -> None:
         columns, take = self.columns, self.take
         per: dict[str, list[tuple[int, Any]]] = {}
-        for commit in commits:
-            for _key, values, time, is_addition in commit:
-                if is_addition:
-                    for series, y in take.pairs(dict(zip(columns, values, strict=True))):
-                        per.setdefault(series, []).append((time, y))
+        for inserted, _retracted, time in commits:
+            for values in inserted.values():
+                for series, y in take.pairs(dict(zip(columns, values, strict=True))):
+                    per.setdefault(series, []).append((time, y))
         for series, pts in per.items():
             self.w._fold_points(series, pts)
 
@@ -344,13 +373,14 @@ class _XChartBinding:
     def fold(self, commits: list[Commit]) -> None:
         # Each key's last insertion: which commit of the batch it came in, for the recency rule.
         last: dict[Any, int] = {}
-        for i, commit in enumerate(commits):
-            last.update({key: i for key, _v, _t, is_addition in commit if is_addition})
+        for i, (inserted, _retracted, _time) in enumerate(commits):
+            last.update(dict.fromkeys(inserted, i))
         base = self.commits
         self.commits += len(commits)
         groups, take, shown = self.groups, self.take, self.shown
         touched: set[tuple[str, Any]] = set()
-        for key, before, now in self.rows.apply(commits):
+        rows = self.rows
+        for key, before, now in rows.dicts(rows.apply(commits)):
             if before is not None:
                 x = self._x(before)
                 if x is not None:

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._bulk import BadColumn, Block, Columns, encode_appends, rows_of, series_columns, xs_column, ys_column
-from ._encode import cell, dumps, number, time_ms
+from ._encode import _fast, cell, dumps, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
 if TYPE_CHECKING:
@@ -23,10 +23,11 @@ POINTS_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
 _INF = float("inf")
 
-# One Pathway change: (key, values in the table's column order as a tuple, time, is_addition); a commit is
-# the changes of one Pathway time, handed over whole.
-Change = tuple[Any, tuple[Any, ...], int, bool]
-Commit = list[Change]
+# One Pathway commit (the changes of one Pathway time), handed over whole: (inserted, retracted,
+# time), each dict mapping a Pathway key to its row's values (a tuple, in the table's column
+# order). Within one commit a key has at most one insertion and one retraction.
+Values = tuple[Any, ...]
+Commit = tuple[dict[Any, Values], dict[Any, Values], int]
 
 
 def slug(text: str) -> str:
@@ -170,18 +171,17 @@ class Widget:
         (a value message would add a delta)."""
         return []
 
-    def _commit(self, changes: Commit, time: int | None = None) -> None:
-        """Pathway's thread, at a commit's end: hand the commit (of Pathway time `time`) over whole."""
+    def _commit(self, commit: Commit) -> None:
+        """Pathway's thread, at a commit's end: hand the commit over whole."""
         with self._dash.lock:
-            if time is not None:
-                self._as_of = time
+            self._as_of = commit[2]
             if self._dash.publisher.active:
-                self._commits.append(changes)
+                self._commits.append(commit)
             else:
                 # No SDK thread folds before sv.start() or after sv.stop(): fold here,
                 # under the lock the publisher takes to become active, so memory stays
                 # bounded and the two never fold at once.
-                self._binding.fold([changes])
+                self._binding.fold([commit])
             self._mark()
 
     def _swap(self) -> Any:
@@ -722,7 +722,10 @@ class Table(Widget):
         self.column_format = dict(column_format or {})
         self.max_rows, self.sort_by, self.sort_desc, self.key = max_rows, sort_by, bool(sort_desc), key
         self._ops: dict[str, Any] = {}  # key -> row dict, or None for a delete; raw, under the lock
-        self._f_ops: dict[str, Any] = {}  # the same, folded, on the SDK thread
+        # The same, folded, on the SDK thread; a Pathway table's binding puts its rows' values
+        # there as tuples in the order of _row_columns, made dicts only when encoded.
+        self._f_ops: dict[str, Any] = {}
+        self._row_columns: list[str] = []
         self._appended: collections.deque[str] = collections.deque()
         self._held: set[str] = set()  # keys the server was told to hold (SDK thread)
         self.refused_rows = 0  # of them, how many the server's row limit leaves out
@@ -812,8 +815,13 @@ class Table(Widget):
         data, self._f_ops = self._f_ops, {}
         if not data:
             return []
-        ops = [{"key": k, "delete": True} if row is None else {"key": k, "row": row} for k, row in data.items()]
+        cols = self._row_columns
         self._count_held(data)
+        fast = _encoded_tuples(cols, data)
+        if fast is not None:
+            return fast
+        ops = [{"key": k, "delete": True} if row is None
+               else {"key": k, "row": row if type(row) is dict else dict(zip(cols, row, strict=True))} for k, row in data.items()]
         return _encoded_ops(ops)
 
     def _count_held(self, data: dict[str, Any]) -> None:
@@ -821,11 +829,9 @@ class Table(Widget):
         which the SDK reads from STREAMVIZ_MAX_TABLE_ROWS, default 100000) the server leaves new
         keys out and the page says so (docs/protocol.md §1.3): warn once and count them."""
         held = self._held
-        for k, row in data.items():
-            if row is None:
-                held.discard(k)
-            else:
-                held.add(k)
+        held.update(data)
+        if None in data.values():
+            held.difference_update([k for k, row in data.items() if row is None])
         limit = max_table_rows()
         self.refused_rows = max(0, len(held) - limit)
         if self.refused_rows:
@@ -862,6 +868,78 @@ def _encoded_ops(ops: list[dict[str, Any]]) -> list[tuple[Any, int]]:
             out += _encoded_ops(part[: len(part) // 2]) + _encoded_ops(part[len(part) // 2 :])
         else:
             out.append((b'{"ops":' + enc + b"}", len(part)))
+    return out
+
+
+_PLAIN_NUMBERS = frozenset((int, float, bool, type(None)))
+
+
+def _encoded_tuples(cols: list[str], data: dict[str, Any]) -> list[tuple[Any, int]] | None:
+    """Upserts of rows given as tuples of values (a Pathway table's), encoded column by column:
+    the same bytes _encoded_ops makes of their dicts, without a dict per row. Each column is
+    encoded whole by the C encoder and cut into its values where a JSON array of numbers can
+    only be cut (at its commas) or one of text (at `","`, which an encoded string cannot hold);
+    the rows are then put together by a bytes template. None (encode the dicts) when the rows
+    are not all tuples (a delete, a manual .send()), a column mixes text and other values or
+    holds values of other kinds, a float is NaN or infinite (the JSON encoder refuses it: the
+    slow path makes it null), or a cut does not give one piece per row."""
+    n = len(data)
+    if n < 64 or not cols:
+        return None  # a few rows: the dicts cost nothing worth it
+    rows = list(data.values())
+    if not all(type(r) is tuple and len(r) == len(cols) for r in rows):
+        return None
+    try:
+        keys = _cut(list(data), text=True)
+        pieces = [keys]
+        for col in zip(*rows, strict=True):
+            kinds = set(map(type, col))
+            if kinds == {str}:
+                pieces.append(_cut(col, text=True))
+            elif kinds <= _PLAIN_NUMBERS:
+                pieces.append(_cut(col, text=False))
+            else:
+                return None
+    except (ValueError, _Misfit):
+        return None
+    template = (b'{"key":"%b","row":{' + b",".join(dumps(c).replace(b"%", b"%%") + (b':"%b"' if type(p) is _Text else b":%b")
+                                                   for c, p in zip(cols, pieces[1:], strict=True)) + b"}}")
+    ops = list(map(template.__mod__, zip(*pieces, strict=True)))
+    return _joined_ops(ops)
+
+
+class _Misfit(Exception):
+    """A column's JSON did not cut into one piece per value."""
+
+
+class _Text(list):  # type: ignore[type-arg]
+    """The pieces of a column of text (each the inside of a JSON string, without its quotes)."""
+
+
+def _cut(col: Any, *, text: bool) -> list[bytes]:
+    enc = _fast.encode(list(col)).encode()  # raises ValueError on NaN and infinities
+    if text:
+        parts: list[bytes] = _Text(enc[2:-2].split(b'","'))
+    else:
+        parts = enc[1:-1].split(b",")
+    if len(parts) != len(col):
+        raise _Misfit
+    return parts
+
+
+def _joined_ops(ops: list[bytes]) -> list[tuple[Any, int]]:
+    """Encoded ops as table messages, each well under the bus's payload limit (as _encoded_ops)."""
+    n = len(ops)
+    parts = max(1, -int(-sum(map(len, ops)) // (MAX_MESSAGE_BYTES * 3 // 4)))
+    size = -(-n // parts)
+    out: list[tuple[Any, int]] = []
+    for i in range(0, n, size):
+        part = ops[i : i + size]
+        enc = b'{"ops":[' + b",".join(part) + b"]}"
+        if len(enc) + 32 > MAX_MESSAGE_BYTES and len(part) > 1:  # room for "as_of"
+            out += _joined_ops(part[: len(part) // 2]) + _joined_ops(part[len(part) // 2 :])
+        else:
+            out.append((enc, len(part)))
     return out
 
 

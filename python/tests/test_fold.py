@@ -1,0 +1,149 @@
+"""How the SDK folds Pathway commits into table messages, and what it encodes.
+
+The fidelity tests (test_pathway.py) run real pipelines against a real server; these pin the
+fold's own rules on commits given to a real binding: any batching of commits into flushes ends
+in exactly Pathway's rows, a row back as it was is not sent again, rows of plain values encode
+to the same bytes as their dicts, and the SDK's thread sleeps while nothing is pending.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pathway as pw
+import pytest
+from helpers import wait_state, wait_until
+
+import stream_viz as sv
+from stream_viz import _widgets
+
+COLUMNS = ["k", "name", "v"]
+
+
+def _table():
+    return pw.debug.table_from_markdown("""
+    k | name | v
+    1 | a    | 1.5
+    """)
+
+
+def _apply(state: dict, bodies: list) -> None:
+    """What the server makes of a flush's table messages."""
+    for body, _n in bodies:
+        msg = json.loads(body) if isinstance(body, bytes) else body
+        for op in msg["ops"]:
+            if op.get("delete"):
+                state.pop(op["key"], None)
+            else:
+                state[op["key"]] = op["row"]
+
+
+def _commits(rng: random.Random, n: int) -> tuple[list, list[dict]]:
+    """n random commits over 12 Pathway keys (inserts, deletes, updates that may change the name,
+    and rows deleted then inserted again as they were), with Pathway's live rows after each."""
+    live: dict = {}
+    gone: dict = {}  # key -> the values it was deleted with
+    commits, states = [], []
+    for t in range(n):
+        inserted, retracted = {}, {}
+        for key in rng.sample([f"p{i}" for i in range(12)], rng.randint(1, 6)):
+            if key in live:
+                retracted[key] = live.pop(key)
+                if rng.random() < 0.6:
+                    taken = {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
+                    name = retracted[key][1] if rng.random() < 0.7 else rng.choice([x for x in "abcdefghijklmnopqrstuvwxyz" if x not in taken])
+                    inserted[key] = (retracted[key][0], name, float(rng.randint(0, 3)))
+                else:
+                    gone[key] = retracted[key]
+            else:
+                taken = {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
+                back = gone.pop(key, None)
+                if back is not None and back[1] not in taken and rng.random() < 0.7:
+                    inserted[key] = back  # as it was when deleted
+                else:
+                    inserted[key] = (int(key[1:]), rng.choice([x for x in "abcdefghijklmnopqrstuvwxyz" if x not in taken]),
+                                     float(rng.randint(0, 3)))
+        live.update(inserted)
+        commits.append((inserted, retracted, 2 * t + 2))
+        states.append(dict(live))
+    return commits, states
+
+
+@pytest.mark.parametrize("key", [None, "name"])
+@pytest.mark.parametrize("columns", [None, ["name", "v"]])
+@pytest.mark.parametrize("seed", range(6))
+def test_any_batching_of_commits_into_flushes_ends_each_flush_in_pathways_rows(key, columns, seed):
+    rng = random.Random(seed)
+    commits, states = _commits(rng, 40)
+    w = sv.table(_table(), id="t", key=key, columns=columns)
+    shown: dict = {}
+    i = 0
+    while i < len(commits):
+        j = min(len(commits), i + rng.choice([1, 1, 2, 3, 7]))
+        w._binding.fold(commits[i:j])
+        _apply(shown, w._bodies())
+        live = states[j - 1]
+        rows = {str(k): v for k, v in live.items()} if key is None else {v[1]: v for v in live.values()}
+        cols = columns or COLUMNS
+        want = {kt: {c: v[COLUMNS.index(c)] for c in cols} for kt, v in rows.items()}
+        assert shown == want, f"after commits {i}..{j - 1}"
+        i = j
+
+
+def test_a_row_deleted_and_inserted_again_as_it_was_within_one_flush_is_not_sent_again():
+    w = sv.table(_table(), id="t", key="name")
+    row, other = (1, "a", 1.5), (2, "b", 2.0)
+    w._binding.fold([({"p1": row, "p2": other}, {}, 2)])
+    w._bodies()
+    w._binding.fold([({}, {"p1": row}, 4), ({"p1": row, "p2": (2, "b", 3.0)}, {"p2": other}, 6)])
+    assert [json.loads(b) if isinstance(b, bytes) else b for b, _n in w._bodies()] == \
+        [{"ops": [{"key": "b", "row": {"k": 2, "name": "b", "v": 3.0}}]}]
+
+
+TRICKY = ['a', '', 'x","y', 'q"', 'back\\', '\\","', 'ünï €', '%s%b%%', '\n\t', ',', '"', 'a\\"', '\x00', '"]', '[1,2]']
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rows_of_plain_values_encode_to_exactly_the_bytes_of_their_dicts(seed):
+    rng = random.Random(seed)
+    kinds = [rng.choice(["int", "float", "str", "bool"]) for _ in range(rng.randint(1, 5))]
+    cols = [rng.choice(["k", "total", 'we"ird', "50%", "ü", "a,b"]) + str(i) for i in range(len(kinds))]
+
+    def value(kind: str):
+        if kind == "int":
+            return rng.choice([0, -5, 10**20, rng.randint(-1000, 1000), None])
+        if kind == "float":
+            return rng.choice([1.5, -0.0, 1e16, 1e-7, 3.0, rng.random(), None, 7])
+        if kind == "bool":
+            return rng.choice([True, False, None])
+        return rng.choice(TRICKY) + str(rng.randint(0, 9))
+
+    data = {rng.choice(TRICKY) + str(i): tuple(value(k) for k in kinds) for i in range(rng.randint(64, 400))}
+    fast = _widgets._encoded_tuples(cols, data)
+    assert fast is not None, "rows of numbers, booleans, nulls and text take the column-wise encoding"
+    dicts = _widgets._encoded_ops([{"key": k, "row": dict(zip(cols, r, strict=True))} for k, r in data.items()])
+    assert b"".join(b for b, _n in fast) == b"".join(b for b, _n in dicts) and sum(n for _b, n in fast) == len(data)
+
+
+def test_rows_holding_nan_or_values_of_other_kinds_are_encoded_through_their_dicts():
+    nan = {str(i): (float("nan") if i == 3 else 1.0,) for i in range(100)}
+    assert _widgets._encoded_tuples(["v"], nan) is None
+    mixed = {str(i): ("x" if i == 3 else 1,) for i in range(100)}
+    assert _widgets._encoded_tuples(["v"], mixed) is None
+    w = sv.table(_table(), id="t")
+    w._binding.fold([({str(i): (i, "n", float("nan") if i == 3 else 1.0) for i in range(100)}, {}, 2)])
+    rows = {}
+    _apply(rows, w._bodies())
+    assert rows["3"] == {"k": 3, "name": "n", "v": None} and rows["4"] == {"k": 4, "name": "n", "v": 1.0}
+
+
+def test_the_sdk_thread_sleeps_while_nothing_is_pending_and_a_send_wakes_it():
+    s = sv.stat("s")
+    sv.start(port=0)
+    s.send(1)
+    wait_state("s", 1, key=lambda st: st.get("value"))
+    pub = sv._D.publisher
+    wait_until(lambda: pub._parked, 15, "the SDK's thread asleep with nothing pending")
+    s.send(2)
+    wait_state("s", 2, key=lambda st: st.get("value"))
