@@ -73,8 +73,8 @@ def floor_sink(sink: str, table: object) -> None:
     """A sink that does nothing with what it is given, to measure what Pathway itself spends
     handing changes to Python: `subscribe` is pw.io.subscribe (a dict built per change, then the
     call), `callback` the engine's per-change callback under it (a list of values per change,
-    the path the SDK takes), the floor of any subscription; `append` that callback keeping each
-    change as the SDK's does, until the commit ends."""
+    the path the SDK takes), the floor of any subscription; `store` that callback keeping each
+    change as the SDK's does (in the commit's dicts of inserted and retracted rows)."""
     import pathway as pw
 
     if sink == "subscribe":
@@ -83,14 +83,24 @@ def floor_sink(sink: str, table: object) -> None:
     from pathway.internals import datasink
     from pathway.internals.table_io import table_to_datasink
 
-    buf: list = []
+    inserted: dict = {}
+    retracted: dict = {}
 
-    def keep(key: object, values: object, time: int, diff: int, append=buf.append) -> None:
-        append((key, values, time, diff > 0))
+    def keep(key: object, values: object, time: int, diff: int, ins: dict = inserted, ret: dict = retracted) -> None:
+        if diff > 0:
+            ins[key] = values
+        else:
+            ret[key] = values
+
+    def handed(time: int) -> None:
+        # what the SDK's on_time_end does, less the handing over
+        inserted.copy(), retracted.copy()
+        inserted.clear()
+        retracted.clear()
 
     table_to_datasink(table, datasink.CallbackDataSink(
-        on_change=keep if sink == "append" else (lambda key, values, time, diff: None),
-        on_time_end=lambda time: buf.clear(), on_end=lambda: None,
+        on_change=keep if sink == "store" else (lambda key, values, time, diff: None),
+        on_time_end=handed, on_end=lambda: None,
         skip_persisted_batch=True, skip_errors=True, unique_name=None))
 
 
@@ -189,9 +199,9 @@ def main() -> None:
     p.add_argument("--no-start", action="store_true", help="declare the widgets but never start (callback cost alone)")
     p.add_argument("--via", choices=("sdk", "rows"), default="sdk",
                    help="with --with-sv: the SDK's widgets (sdk), or Pathway's pw.io.nats.write to sv.<widget>.rows (rows)")
-    p.add_argument("--sink", choices=("null", "subscribe", "callback", "append"), default="null",
+    p.add_argument("--sink", choices=("null", "subscribe", "callback", "store"), default="null",
                    help="without --with-sv: pw.io.null (the baseline), or a no-op pw.io.subscribe (subscribe) or "
-                        "engine callback sink (callback), or that sink keeping each change as the SDK's does (append): floors")
+                        "engine callback sink (callback), or that sink keeping each change as the SDK's does (store): floors")
     a = p.parse_args()
     print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start, a.via, a.sink)), flush=True)
 
