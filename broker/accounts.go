@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -51,6 +52,58 @@ func userAccount(n int) string { return "streamviz-publisher-" + strconv.Itoa(n)
 // userIngest is where the n-th user's updates arrive in the gateway's
 // account: svin.<n>.<widget>.<kind>.
 func userIngest(n int) string { return protocol.IngestPrefix + strconv.Itoa(n) + ".>" }
+
+// AnonymousLanes is how many ingest lanes the anonymous publishers'
+// updates are spread over on the embedded bus, by widget (anonymousLanes).
+const AnonymousLanes = 8
+
+// anonymousLanePrefix starts the subjects the anonymous publishers'
+// updates reach the gateway under: svin.anon.<lane>.<widget>.<kind>.
+const anonymousLanePrefix = protocol.IngestPrefix + "anon."
+
+// anonymousLanes spreads the anonymous publishers' updates over n ingest
+// lanes by a hash of the widget (the server's subject mapping, applied to
+// each publish before its permissions are checked): sv.<widget>.<kind>
+// becomes svin.anon.<lane>.<widget>.<kind>, and the gateway takes each lane
+// on a connection of its own. The server queues what it sends one
+// connection in one buffer, first in first out, up to max_pending (64 MiB):
+// a flood on one widget fills its lane's buffer only, and an update to a
+// widget of another lane does not wait behind it (issue 10 finding 9).
+// A widget's config and data share its lane, so its updates keep their
+// order; updates to widgets of different lanes may be stored in another
+// order than sent. Two widgets of one lane (one pair in n) still wait
+// behind each other. A publish straight to svin.anon.<lane>.<widget>.<kind>
+// is mapped to the widget's own lane likewise, so no publisher can put a
+// widget's updates in another lane. What matches neither mapping (sv.x,
+// sv.a.b.c) stays on sv.>, which the gateway takes too (and refuses).
+// It returns the subjects the gateway takes.
+func (a *busAccounts) anonymousLanes(n int) ([]string, error) {
+	part := "{{partition(" + strconv.Itoa(n) + ",1)}}"
+	for src, dest := range map[string]string{
+		protocol.SubjectPrefix + "*.*": anonymousLanePrefix + part + ".{{wildcard(1)}}.{{wildcard(2)}}",
+		anonymousLanePrefix + "*.*.*":  anonymousLanePrefix + "{{partition(" + strconv.Itoa(n) + ",2)}}.{{wildcard(2)}}.{{wildcard(3)}}",
+	} {
+		if err := a.gateway.AddMapping(src, dest); err != nil {
+			return nil, fmt.Errorf("%w: mapping %s to %s: %v", ErrStart, src, dest, err)
+		}
+	}
+	subjects := []string{protocol.SubjectWildcard}
+	for i := range n {
+		subjects = append(subjects, anonymousLanePrefix+strconv.Itoa(i)+".>")
+	}
+	return subjects, nil
+}
+
+// AnonymousLane is the lane (0 to AnonymousLanes-1) the embedded bus puts
+// an anonymous publisher's updates to widget in: the server's partition
+// mapping, FNV-1a of the widget token modulo the lanes. A test checks it
+// against the server's own choice; benchmarks use it to pick widgets of
+// the same or different lanes.
+func AnonymousLane(widget string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(widget))
+	return int(h.Sum32() % AnonymousLanes)
+}
 
 // busAccounts is the embedded server's account layout.
 type busAccounts struct {

@@ -40,6 +40,10 @@ var (
 	// entry names no subjects, and what anonymous publishers get: every
 	// widget's config and data, and the dashboard's title.
 	publisherDefaultPublish = []string{protocol.SubjectWildcard}
+	// anonymousPublish is what anonymous publishers may publish to: the
+	// default, and the lanes it is mapped to (accounts.go, anonymousLanes),
+	// for the server checks a publish's permissions after mapping it.
+	anonymousPublish = []string{protocol.SubjectWildcard, anonymousLanePrefix + ">"}
 	// publisherSubscribe is where publishers may receive: the default reply
 	// prefix of every NATS client, where their acknowledgements arrive, in
 	// their account (another account's inboxes are not there to read).
@@ -221,7 +225,11 @@ func applyAuth(opts *server.Options, users []AuthUser) (string, []string, error)
 	opts.Users = append(opts.Users, &server.User{Username: GatewayUser, Password: hash, Permissions: gatewayPermissions(), Account: accts.gateway})
 	if len(users) == 0 {
 		// Anonymous publishers share the gateway's account (accounts.go says why).
-		accts.ingest = []string{protocol.SubjectWildcard}
+		lanes, err := accts.anonymousLanes(AnonymousLanes)
+		if err != nil {
+			return "", nil, err
+		}
+		accts.ingest = lanes
 		// An nkey identity whose seed is thrown away: nobody can present
 		// it, it only names the rights of clients without credentials.
 		kp, err := nkeys.CreateUser()
@@ -232,7 +240,7 @@ func applyAuth(opts *server.Options, users []AuthUser) (string, []string, error)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: anonymous identity: %v", ErrStart, err)
 		}
-		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: anon, Permissions: publisherPermissions(AuthUser{}), Account: accts.gateway})
+		opts.Nkeys = append(opts.Nkeys, &server.NkeyUser{Nkey: anon, Permissions: publisherPermissions(AuthUser{Publish: anonymousPublish}), Account: accts.gateway})
 		opts.NoAuthUser = anon
 	}
 	for i, u := range users {

@@ -34,9 +34,10 @@ func TestUpdatesTheBusDropsOnTheWayToTheGatewayAreCounted(t *testing.T) {
 	if err := e.nc.FlushTimeout(4 * startTimeout); err != nil {
 		t.Fatal(err)
 	}
-	e.g.w.lanes[0].bus.mu.Lock()
-	cid := e.g.w.lanes[0].bus.cid
-	e.g.w.lanes[0].bus.mu.Unlock()
+	lane := e.laneOf(t, "c")
+	lane.bus.mu.Lock()
+	cid := lane.bus.cid
+	lane.bus.mu.Unlock()
 	if err := srv.DisconnectClientByID(cid); err != nil {
 		t.Fatalf("closing the ingest connection %d: %v", cid, err)
 	}

@@ -187,7 +187,7 @@ func TestACoreFloodIsHeldBackAtTheServerAndCountedWhileAcknowledgedUpdatesOverta
 
 	// How often the server stalled the flood on the gateway's ingest connection.
 	ingestStalls := func() int64 {
-		b := &e.g.w.lanes[0].bus
+		b := &e.laneOf(t, "flood").bus
 		b.mu.Lock()
 		cid := b.cid
 		b.mu.Unlock()
@@ -237,7 +237,7 @@ func TestACoreFloodIsHeldBackAtTheServerAndCountedWhileAcknowledgedUpdatesOverta
 	// (docs/reliability.md, finding 9), so then only the bound is checked.
 	published := uint64(flooded.Load()) + steady
 	closes := func() bool {
-		b := &e.g.w.lanes[0].bus
+		b := &e.laneOf(t, "flood").bus
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		return e.g.w.busDisconnects() > 0 && len(b.pending) == 0
@@ -260,4 +260,57 @@ func TestACoreFloodIsHeldBackAtTheServerAndCountedWhileAcknowledgedUpdatesOverta
 	if c := e.counters(t); c.Rejected != base.Rejected {
 		t.Fatalf("%d updates rejected, want none", c.Rejected-base.Rejected)
 	}
+}
+
+// TestDuringAFloodOnOneWidgetAnotherWidgetsAcknowledgedUpdatesArriveOnALaneOfTheirOwn
+// pins the server side of issue 10 finding 9 without --nats-auth: the
+// server sends each connection what it has for it from one buffer, first
+// in first out (up to 64 MiB), so the anonymous publishers' updates are
+// spread by widget over ingest lanes, each a connection of its own
+// (broker.AnonymousLanes). During a core flood on one widget, acknowledged
+// updates to a widget of another lane arrive on that lane, where none of
+// the flood waits in front of them; the flood's lane takes the flood.
+func TestDuringAFloodOnOneWidgetAnotherWidgetsAcknowledgedUpdatesArriveOnALaneOfTheirOwn(t *testing.T) {
+	e := startEnv(t, Config{CompactInterval: 24 * 60 * 60e9, CompactMessages: 1 << 40, IngestQueueBytes: 16 << 20})
+	other := "other"
+	for i := 2; broker.AnonymousLane(other) == broker.AnonymousLane("flood"); i++ {
+		other = "other" + strconv.Itoa(i)
+	}
+	e.publishAndWait(t, "sv.flood.config", `{"type":"chart","max_points":100}`)
+	e.publishAndWait(t, "sv."+other+".config", `{"type":"chart","max_points":100}`)
+	floodLane, otherLane := e.laneOf(t, "flood"), e.laneOf(t, other)
+	floodBase, otherBase := delivered(floodLane), delivered(otherLane)
+
+	_, flooded, stopFlood := startFlood(t, e)
+	eventually(t, floodTimeout, func() bool { return delivered(floodLane) > floodBase+10_000 }, "the flood does not reach its lane")
+	const steady = 8
+	for i := range steady {
+		ctx, cancel := context.WithTimeout(context.Background(), floodTimeout)
+		ack, err := e.js.Publish(ctx, "sv."+other+".data", []byte(`{"x":`+strconv.Itoa(i)+`,"y":1}`))
+		cancel()
+		if err != nil {
+			t.Fatalf("acknowledged publish %d to %s during the flood (%d flood publishes so far): %v", i, other, flooded.Load(), err)
+		}
+		if ack.Duplicate {
+			t.Fatalf("acknowledged publish %d answered as a duplicate", i)
+		}
+	}
+	stopFlood()
+	if got := delivered(otherLane) - otherBase; got != steady {
+		t.Fatalf("the lane of %s (%s) took %d updates during the flood, want its %d and none of the flood's", other, otherLane.subject, got, steady)
+	}
+	if got := delivered(floodLane) - floodBase; got < 10_000 {
+		t.Fatalf("the flood's lane (%s) took %d updates", floodLane.subject, got)
+	}
+	for _, l := range e.g.w.lanes {
+		if l != floodLane && l != otherLane && delivered(l) != 0 {
+			t.Fatalf("lane %s took %d updates, want none", l.subject, delivered(l))
+		}
+	}
+}
+
+// delivered is how many updates a lane's subscription has handed the gateway.
+func delivered(l *ingestLane) int64 {
+	n, _ := l.sub.Delivered()
+	return n
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -678,4 +679,18 @@ func checkLiveUpdates(t testing.TB, got []uint64, sent []uint64, widget map[uint
 		}
 	}
 	t.Logf("%d of %d updates arrived; %d stat or gauge values were superseded within their frame", len(sent)-missing, len(sent), missing)
+}
+
+// laneOf is the ingest lane widget's updates reach the gateway on: on the
+// embedded bus without --nats-auth, the one broker.AnonymousLane picks.
+func (e *testEnv) laneOf(t testing.TB, widget string) *ingestLane {
+	t.Helper()
+	want := "svin.anon." + strconv.Itoa(broker.AnonymousLane(widget)) + ".>"
+	for _, l := range e.g.w.lanes {
+		if l.subject == want {
+			return l
+		}
+	}
+	t.Fatalf("no ingest lane takes %s", want)
+	return nil
 }

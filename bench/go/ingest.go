@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/streamviz/streamviz/broker"
 )
 
 // runIngest measures what each kind of NATS publisher gets from the default
@@ -43,6 +46,7 @@ func runIngest(args []string) error {
 	acked := fs.Int("acked", pick(q, 500_000, 50_000), "messages of the acknowledged phase")
 	window := fs.Int("window", 4096, "acknowledged phase: publishes in flight")
 	fairRate := fs.Int("fair-rate", 200, "fairness phase: the steady publisher's acknowledged publishes/s")
+	sameLane := fs.Bool("fair-same-lane", false, "fair phase: flood a widget of the steady widget's own ingest lane (broker.AnonymousLane) instead of another lane's")
 	phases := fs.String("phases", "burst,rate,acked,fair,fair-auth", "comma-separated phases to run")
 	reps := fs.Int("reps", pick(q, 3, 1), "repetitions of every phase (a fresh server each)")
 	if err := c.parse(fs, args); err != nil {
@@ -74,7 +78,7 @@ func runIngest(args []string) error {
 			case "acked":
 				out, err = ackedPhase(srv, *acked, *window)
 			case "fair", "fair-auth":
-				out, err = fairPhase(srv, *fairRate, *dur, steadyAuth, floodAuth)
+				out, err = fairPhase(srv, *fairRate, *dur, steadyAuth, floodAuth, *sameLane)
 			default:
 				err = fmt.Errorf("unknown phase %q", phase)
 			}
@@ -262,16 +266,21 @@ func ackedPhase(srv *server, n, window int) (map[string]any, error) {
 }
 
 // fairPhase measures a steady acknowledged publisher's latency alone, then
-// while another connection floods core publishes on another widget.
-// With --nats-auth, steadyAuth and floodAuth are the two users' credentials:
-// the flood goes to sv.sales.data, the one widget its user may publish.
-func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth []nats.Option) (map[string]any, error) {
+// while another connection floods core publishes on another widget: one of
+// another ingest lane than the steady widget's (broker.AnonymousLane), or
+// of the same lane with sameLane. With --nats-auth, steadyAuth and
+// floodAuth are the two users' credentials: the flood goes to
+// sv.sales.data, the one widget its user may publish.
+func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth []nats.Option, sameLane bool) (map[string]any, error) {
 	steady, err := newPublisher(srv.NATS, 16, steadyAuth...)
 	if err != nil {
 		return nil, err
 	}
 	defer steady.close()
 	floodID := "flood"
+	for i := 2; (broker.AnonymousLane(floodID) == broker.AnonymousLane("steady")) != sameLane; i++ {
+		floodID = "flood" + strconv.Itoa(i)
+	}
 	if floodAuth != nil {
 		floodID = "sales"
 	}
@@ -373,6 +382,8 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 		"lost_uncounted":        int64(published) - int64(accounted),
 		"steady_rate":           rate,
 		"nats_auth":             floodAuth != nil,
+		"flood_widget":          floodID,
+		"same_lane":             floodAuth == nil && broker.AnonymousLane(floodID) == broker.AnonymousLane("steady"),
 		"alone_ack_ms_p50":      round(float64(alone.quantile(0.5))/1000, 2),
 		"alone_ack_ms_p99":      round(float64(alone.quantile(0.99))/1000, 2),
 		"alone_ack_ms_max":      round(float64(alone.quantile(1))/1000, 2),
