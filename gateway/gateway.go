@@ -70,7 +70,9 @@ type Config struct {
 	// or a prefix P.> under which an update arrives as P.<widget>.<kind>
 	// and is taken as sv.<widget>.<kind>. Default ["sv.>"]. StartServer
 	// sets what the embedded bus gives (broker.Broker.IngestSubjects: one
-	// per --nats-auth user, svin.<n>.>).
+	// per --nats-auth user, svin.<n>.>; without it sv.> and 8 lanes by
+	// widget, svin.anon.<lane>.>). The subscriptions share
+	// IngestQueueBytes for what nats.go buffers before the ingest queue.
 	IngestSubjects []string
 	// DedupWindow is how long a publisher's Nats-Msg-Id is remembered, so a
 	// resent update is stored once. Default 2 minutes, like JetStream's.

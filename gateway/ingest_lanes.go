@@ -63,8 +63,11 @@ func (w *writer) openLane(subject string) (*ingestLane, error) {
 	sub, err := ic.QueueSubscribe(subject, IngestQueue, handler)
 	if err == nil {
 		// The handler only queues, so nats.go's own buffer stays short; it is
-		// bounded anyway, and what it drops is counted (sub.Dropped).
-		err = sub.SetPendingLimits(4_000_000, w.g.cfg.IngestQueueBytes)
+		// bounded anyway, and what it drops is counted (sub.Dropped). The
+		// lanes share IngestQueueBytes, so more lanes hold no more memory,
+		// but each may buffer at least one largest update.
+		n := len(w.g.cfg.IngestSubjects)
+		err = sub.SetPendingLimits(4_000_000/n, max(w.g.cfg.IngestQueueBytes/n, min(w.g.cfg.IngestQueueBytes, w.g.cfg.MaxMessageBytes+64<<10)))
 	}
 	if err == nil {
 		// The subscription is on the server once this returns, so an update
