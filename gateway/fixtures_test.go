@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/streamviz/streamviz/protocol"
@@ -31,8 +32,11 @@ type protocolFixture struct {
 		// Go and Python encoders must make exactly these bytes from them.
 		PayloadBase64 string          `json:"payload_base64,omitempty"`
 		Columns       *fixtureColumns `json:"columns,omitempty"`
-		Rejected      string          `json:"rejected,omitempty"`
-		Events        []any           `json:"events"`
+		// A columnar table update (§1.8) in readable form: its bytes must
+		// be what EncodeTableColumns (and the Python SDK) make of it.
+		TableColumns *fixtureTableColumns `json:"table_columns,omitempty"`
+		Rejected     string               `json:"rejected,omitempty"`
+		Events       []any                `json:"events"`
 	} `json:"steps"`
 	State map[string]any `json:"state"`
 }
@@ -46,10 +50,63 @@ type fixtureColumns struct {
 	AsOf   *float64   `json:"as_of,omitempty"`
 }
 
+// fixtureTableColumns is a columnar table update in readable form: the rows'
+// keys are the values of the column named key (a string as it is, a number
+// as its JSON text); each column gives exactly one of i64, f64 or json.
+type fixtureTableColumns struct {
+	Key     string `json:"key"`
+	Columns []struct {
+		Name string            `json:"name"`
+		I64  []int64           `json:"i64,omitempty"`
+		F64  []float64         `json:"f64,omitempty"`
+		JSON []json.RawMessage `json:"json,omitempty"`
+	} `json:"columns"`
+	AsOf *float64 `json:"as_of,omitempty"`
+}
+
+func (fc *fixtureTableColumns) encode(t *testing.T) []byte {
+	t.Helper()
+	var keys []string
+	cols := make([]TableColumn, len(fc.Columns))
+	for i, c := range fc.Columns {
+		cols[i] = TableColumn{Name: c.Name, I64: c.I64, F64: c.F64}
+		for _, v := range c.JSON {
+			var cell bytes.Buffer
+			if err := json.Compact(&cell, v); err != nil {
+				t.Fatal(err)
+			}
+			v = cell.Bytes()
+			cols[i].JSON = append(cols[i].JSON, string(v))
+			if c.Name == fc.Key {
+				var s string
+				if json.Unmarshal(v, &s) != nil {
+					s = string(v)
+				}
+				keys = append(keys, s)
+			}
+		}
+		if c.Name == fc.Key && c.I64 != nil {
+			for _, v := range c.I64 {
+				keys = append(keys, strconv.FormatInt(v, 10))
+			}
+		}
+	}
+	return EncodeTableColumns(keys, cols, fc.AsOf)
+}
+
 // payload is what the step publishes: its JSON, or its base64 bytes, which
 // must be what EncodeColumns makes of its columns.
-func fixturePayload(t *testing.T, i int, payload json.RawMessage, b64 string, cols *fixtureColumns) []byte {
+func fixturePayload(t *testing.T, i int, payload json.RawMessage, b64 string, cols *fixtureColumns, tcols *fixtureTableColumns) []byte {
 	t.Helper()
+	if tcols != nil {
+		enc := tcols.encode(t)
+		if b64 == "" && os.Getenv("STREAMVIZ_WRITE_FIXTURES") != "" {
+			return enc // written out as the step's payload_base64
+		}
+		if b, err := base64.StdEncoding.DecodeString(b64); err != nil || !bytes.Equal(enc, b) {
+			t.Errorf("step %d: EncodeTableColumns makes %q, the fixture publishes %q (%v)", i, enc, b, err)
+		}
+	}
 	if b64 == "" {
 		return payload
 	}
@@ -127,7 +184,10 @@ func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
 	seen := 0
 	for i := range out.Steps {
 		step := &out.Steps[i]
-		data := fixturePayload(t, i, step.Payload, step.PayloadBase64, step.Columns)
+		data := fixturePayload(t, i, step.Payload, step.PayloadBase64, step.Columns, step.TableColumns)
+		if step.TableColumns != nil && step.PayloadBase64 == "" {
+			step.PayloadBase64 = base64.StdEncoding.EncodeToString(data)
+		}
 		err := st.apply(message{seq: uint64(i + 1), subject: step.Publish, data: data, ms: fixtureNow})
 		step.Rejected = ""
 		if err != nil {

@@ -526,6 +526,9 @@ func DecodeUpdate(b []byte, now float64) (*Update, error) {
 	if isColumns(b) {
 		return decodeColumns(b)
 	}
+	if isTableColumns(b) {
+		return decodeTableColumns(b)
+	}
 	var in dataIn[pointList]
 	err := decodeObject(b, &in)
 	if errors.Is(err, errPointsSlowPath) {
@@ -805,6 +808,18 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at int) {
 }
 
 func appendString(b []byte, s string) []byte {
+	// Most strings (ids, keys, column names) need no escaping: copied as
+	// they are, they are what json.Marshal would write.
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	enc, _ := json.Marshal(s) // strings always marshal
 	return append(b, enc...)
 }

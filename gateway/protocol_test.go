@@ -222,3 +222,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendStringWritesWhatJSONMarshalWrites(t *testing.T) {
+	for _, s := range []string{"", "eu", "a b-c_1.2", "quote\"", `back\slash`, "<tag>&", "tab\t", "nl\n", "\x00", "é", "\u2028", "\x7f", string([]byte{0xff})} {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}

@@ -45,6 +45,10 @@ const (
 // a JSON object) carries its points as little-endian float64 columns.
 const ColumnsMagic = "SVC1"
 
+// TableColumnsMagic starts a columnar table update (docs/protocol.md §1.8):
+// many rows as columns (numbers as int64 or float64, other values as JSON).
+const TableColumnsMagic = "SVT1"
+
 // A browser socket opened with ?binary=1 (docs/protocol.md §2.4) gets the
 // frames that carry columnar events as binary WebSocket messages: FrameMagic,
 // the JSON text's length, the JSON array of events, then the columns' raw

@@ -51,9 +51,11 @@ def get(url: str) -> object:
         return json.load(r)
 
 
-def counter(wscount: str, points: int) -> tuple[subprocess.Popen[str], float]:
+def counter(wscount: str, points: int, text_frames: bool = False) -> tuple[subprocess.Popen[str], float]:
     url = (sv._D.http_url or "").replace("http://", "ws://") + "ws"
-    proc = subprocess.Popen([wscount, "-url", url, "-points", str(points), "-timeout", "10m"],
+    # Binary frames (docs/protocol.md §2.4) as the page asks for them, unless --text-frames.
+    proc = subprocess.Popen([wscount, "-url", url, "-points", str(points), "-timeout", "10m",
+                             f"-binary={'false' if text_frames else 'true'}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     line = proc.stderr.readline()
@@ -75,7 +77,7 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
     charts = [sv.chart(f"c{k}", max_points=100_000) for k in range(args.charts)]
     sv.start(port=0)
     n = args.points if kind == "send" else args.extend_points
-    proc, connected = counter(args.wscount, n)
+    proc, connected = counter(args.wscount, n, args.text_frames)
     py0, srv0 = time.process_time(), server_cpu()
     if kind == "send":
         w = len(charts)
@@ -121,7 +123,8 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
             "delivered_per_s": res["points"] / max(last - t0, 1e-9),
             "acked": stats["published_updates"], "acked_per_s": n / (t2 - t0),
             "timed_out": res.get("timed_out", False), "socket_error": res.get("read_error"),
-            "socket_resumes": res.get("resumes"), "messages": stats["published_messages"],
+            "socket_resumes": res.get("resumes"), "binary_frames": res.get("binary_messages"),
+            "socket_bytes": res.get("bytes"), "messages": stats["published_messages"],
             "dropped_points": stats["dropped_points"], "undelivered": stats["undelivered_updates"], **cpu}
 
 
@@ -171,6 +174,7 @@ def main() -> int:
     p.add_argument("--extend-points", type=int, default=10_000_000)
     p.add_argument("--chunk", type=int, default=100_000, help="points per extend() call")
     p.add_argument("--window", type=int, default=500_000, help="extend: points at most unacknowledged before the next call")
+    p.add_argument("--text-frames", action="store_true", help="the socket takes text frames only (cols in base64), as before binary frames")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--chunk-rows", type=int, default=10_000)
     p.add_argument("--keys", type=int, default=10_000)

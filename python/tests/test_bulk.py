@@ -5,6 +5,7 @@ and the one-point .send() fast path keeping order with everything else a chart d
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import warnings
 
 import numpy as np
@@ -261,3 +262,69 @@ def test_a_large_extend_goes_as_even_columnar_messages_under_the_size_limit_in_o
     # A category chart's points are never read as numbers ("1" stays a category).
     [(cat, _)] = _bulk.encode_appends([("1", 1), ("b", 2)], "", 20_000, 900 * 1024, numeric=False)
     assert cat == b'{"points":[["1",1],["b",2]]}'
+
+
+def test_send_many_sends_columns_as_columnar_table_updates_holding_exactly_the_rows_send_would(client_factory):
+    """A keyed table's send_many of columns goes as columnar table updates (protocol §1.8), and the
+    server ends with the rows, and the socket with the events, that .send() of each row makes."""
+    from stream_viz._bulk import TableColumns, table_block
+    from stream_viz._bulk import rows_of as bulk_rows_of
+
+    n = 300
+    i = np.arange(n)
+    kinds = {
+        "frame": pd.DataFrame({"k": i % 100, "i": i, "v": np.where(i % 7 == 0, np.nan, i * 0.5), "name": "row",
+                               "at": pd.to_datetime(i, unit="s", utc=True), "ok": i % 2 == 0}),
+        "arrow": pa.table({"k": [f"k{j % 100}" for j in range(n)], "i": pa.array(range(n)), "v": pa.array([None, *range(1, n)])}),
+        "numpy": {"k": np.arange(n) % 100, "v": np.arange(n, dtype=np.float32), "big": np.arange(n, dtype=np.uint64) + 2**63},
+        "lists": [{"k": j % 100, "v": j * 0.25, "tag": ["x", j] if j % 3 else None} for j in range(n)],
+        "structured": np.array([(j % 100, j * 1.5) for j in range(n)], dtype=[("k", "i8"), ("v", "f8")]),
+    }
+    for rows in kinds.values():
+        block = table_block(rows, "k")
+        assert block is not None and block.n == n
+        assert all(type(p) is TableColumns for p in block.parts(900 * 1024))
+    cols = {k: sv.table(f"c-{k}", key="k") for k in kinds}
+    one = {k: sv.table(f"s-{k}", key="k") for k in kinds}
+    sv.start(port=0)
+    client = client_factory()
+    for k, rows in kinds.items():
+        cols[k].send_many(rows)
+        for r in bulk_rows_of(rows)[0]:
+            one[k].send(r)
+    for k in kinds:
+        want = wait_until(lambda k=k: (r := rows_of(api_widget(f"s-{k}"))) and len(r) == 100 and r, 15, f"the rows sent one by one ({k})")
+        wait_state(f"c-{k}", want, key=lambda st: st["rows"])
+        client.wait_for(lambda cl, k=k, want=want: cl.rows(f"c-{k}") == want, 15, f"the rows at the socket ({k})")
+
+
+def test_send_many_refuses_bad_columns_naming_them_and_loses_nothing_accepted_before():
+    t = sv.table("strict2", key="k")
+    sv.start(port=0)
+    t.send_many({"k": [1, 2], "v": [1.5, 2.5]})
+    with pytest.raises(sv.InvalidOptionError, match=r"lengths \{'k': 2, 'v': 3\}.*equal length"):
+        t.send_many({"k": np.array([1, 2]), "v": np.array([1.0, 2.0, 3.0])})
+    with pytest.raises(sv.UnknownColumnError, match="no column 'k'"):
+        t.send_many(pd.DataFrame({"key": [1], "v": [1]}))
+    with pytest.raises(sv.InvalidOptionError, match=r"'s'.*Unicode"):
+        t.send_many({"k": [3], "s": ["\ud800"]})
+    t.send_many(pd.DataFrame({"k": [3], "v": [np.inf]}))
+    wait_state("strict2", {"1": {"k": 1, "v": 1.5}, "2": {"k": 2, "v": 2.5}, "3": {"k": 3, "v": None}},
+               key=lambda st: st["rows"])
+
+
+def test_send_many_of_more_than_a_message_holds_goes_as_several_in_order_under_the_limit():
+    from stream_viz._bulk import table_block
+
+    n = 40_000
+    rows = {"k": np.arange(n) % 30_000, "text": [f"row {j:08d} " * 3 for j in range(n)], "v": np.arange(n) * 1.0}
+    parts = table_block(rows, "k").parts(900 * 1024)
+    assert len(parts) > 1
+    assert parts[0].i == 0 and parts[-1].j == n
+    assert all(a.j == b.i for a, b in itertools.pairwise(parts))
+    assert all(len(p.encode()) <= 900 * 1024 for p in parts)
+    t = sv.table("big", key="k")
+    sv.start(port=0)
+    t.send_many(rows)
+    wait_until(lambda: (r := rows_of(api_widget("big"))) and len(r) == 30_000 and r["0"]["v"] == 30_000.0
+               and r["29999"]["v"] == 29_999.0, 30, "every key's last row")

@@ -15,6 +15,7 @@ import logging
 import struct
 import sys
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring
 from typing import Any
 
 from ._encode import dumps, number, time_ms
@@ -439,3 +440,209 @@ def _py_cells(a: Any) -> list[Any]:
 
 def _zip_rows(names: list[str], cols: list[list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, vals, strict=True)) for vals in zip(*cols, strict=True)]
+
+
+# ---------------------------------------------------------------- columnar table rows
+
+TABLE_COLUMNS_MAGIC = b"SVT1"
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+
+class TableBlock:
+    """Rows of a keyed table as columns, ready for columnar table updates (docs/protocol.md §1.8):
+    keys as UTF-8 texts, each column either numbers (numpy int64 or float64: the server prints them)
+    or one JSON text per cell, encoded here once, as .send() would encode the cell."""
+
+    __slots__ = ("cols", "keys", "lens", "n", "sizes")
+
+    def __init__(self, keys: list[bytes], cols: list[tuple[str, str, Any]]):
+        import numpy as np
+
+        self.keys, self.cols, self.n = keys, cols, len(keys)
+
+        def lengths(ts: list[bytes]) -> Any:
+            return np.fromiter(map(len, ts), dtype="<u4", count=self.n)
+
+        # The texts' lengths (keys first, then each JSON column's; None for numbers), as sent.
+        self.lens = [lengths(keys)] + [lengths(data) if typ == "json" else None for _name, typ, data in cols]
+        sizes = 4 * (1 + sum(typ == "json" for _n, typ, _d in cols)) + 8 * sum(typ != "json" for _n, typ, _d in cols)
+        self.sizes = sum((ln.astype(np.int64) for ln in self.lens if ln is not None), np.full(self.n, sizes, dtype=np.int64))
+
+    def parts(self, max_bytes: int) -> list[TableColumns]:
+        """The rows in order, as messages of at most max_bytes each (a row alone may exceed it: the
+        server then refuses its message, naming the size, as it would the JSON op)."""
+        import numpy as np
+
+        head = 64 + sum(len(dumps(name)) + 8 for name, _t, _d in self.cols)
+        ends = np.cumsum(self.sizes)
+        out: list[TableColumns] = []
+        i = 0
+        while i < self.n:
+            base = int(ends[i - 1]) if i else 0
+            j = int(np.searchsorted(ends, base + max(1, max_bytes - head), side="right"))
+            j = max(j, i + 1)
+            out.append(TableColumns(self, i, j))
+            i = j
+        return out
+
+
+class TableColumns:
+    """One columnar table update: rows [i, j) of a TableBlock. Encoded on the SDK thread:
+    "SVT1", the JSON head's length (uint32 LE), the head {"n", "columns", "types", "as_of"}, the
+    keys (n uint32 LE lengths, then the texts), then each column: n int64 or float64 LE, or n
+    uint32 LE lengths and the n JSON texts."""
+
+    __slots__ = ("as_of", "block", "i", "j")
+
+    def __init__(self, block: TableBlock, i: int, j: int):
+        self.block, self.i, self.j, self.as_of = block, i, j, None
+
+    def encode(self) -> bytes:
+        b, i, j = self.block, self.i, self.j
+        head: dict[str, Any] = {"n": j - i, "columns": [c[0] for c in b.cols], "types": [c[1] for c in b.cols]}
+        if self.as_of is not None:
+            head["as_of"] = self.as_of
+        h = dumps(head)
+        out = [TABLE_COLUMNS_MAGIC, struct.pack("<I", len(h)), h]
+
+        out += (b.lens[0][i:j].tobytes(), b"".join(b.keys[i:j]))
+        for (_name, typ, data), lens in zip(b.cols, b.lens[1:], strict=True):
+            if typ == "json":
+                out += (lens[i:j].tobytes(), b"".join(data[i:j]))
+            else:
+                out.append(data[i:j].tobytes())
+        return b"".join(out)
+
+
+def table_block(rows: Any, key: str) -> TableBlock | None:
+    """rows (a pandas DataFrame, a pyarrow Table or RecordBatch, a numpy structured array, a dict
+    of columns, or a list of dicts that all have the same columns) as a TableBlock keyed by the
+    column key; None when they do not come as columns (rows of differing columns, no numpy): the
+    caller sends them as JSON rows. Raises BadColumn for columns of unequal length or a missing key
+    column (where="key", value=the names)."""
+    if sys.modules.get("numpy") is None and _module("numpy") is None:
+        return None
+    names, cols = _columns_of(rows)
+    if names is None:
+        return None
+    n = len(cols[0]) if cols else 0
+    lengths = {nm: len(c) for nm, c in zip(names, cols, strict=True)}
+    if len(set(lengths.values())) > 1:
+        raise BadColumn("rows", f"columns of lengths {lengths}", "columns of equal length")
+    if key not in names:
+        raise BadColumn("key", names, key)
+    if len(set(names)) != len(names):
+        return None  # names that collide once made text: as rows, the last wins
+    try:
+        typed = [_typed_column(nm, c, n) for nm, c in zip(names, cols, strict=True)]
+    except _BadText as e:
+        raise BadColumn(f"rows[{e.args[0]!r}]", e.args[1], "text that is valid Unicode (no lone surrogates)") from None
+    try:
+        keys = _key_texts(cols[names.index(key)])
+    except UnicodeEncodeError:
+        raise BadColumn(f"rows[{key!r}]", "a key", "text that is valid Unicode (no lone surrogates)") from None
+    return TableBlock(keys, typed)
+
+
+def _columns_of(rows: Any) -> tuple[list[str] | None, list[Any]]:
+    if _of(rows, "pyarrow") and hasattr(rows, "column_names") and hasattr(rows, "column"):
+        return [str(c) for c in rows.column_names], [rows.column(i) for i in range(len(rows.column_names))]
+    if _of(rows, "pandas") and getattr(rows, "ndim", 1) == 2:
+        return [str(c) for c in rows.columns], [rows.iloc[:, i] for i in range(rows.shape[1])]
+    if is_numpy(rows) and rows.dtype.names:
+        return list(rows.dtype.names), [rows[nm] for nm in rows.dtype.names]
+    if isinstance(rows, dict):
+        cols = [c if hasattr(c, "__len__") else list(c) for c in rows.values()]
+        return [str(k) for k in rows], cols
+    if isinstance(rows, list) and rows and all(type(r) is dict for r in rows):
+        names = list(rows[0])
+        first = set(names)
+        if any(len(r) != len(names) or r.keys() != first for r in rows):
+            return None, []
+        return [str(k) for k in names], [[r[k] for r in rows] for k in names]
+    return None, []
+
+
+class _BadText(Exception):
+    """A cell's text cannot be UTF-8: (column name, the value)."""
+
+
+def _typed_column(name: str, c: Any, n: int) -> tuple[str, str, Any]:
+    """(name, "i64" | "f64" | "json", int64/float64 array or JSON texts) of one column."""
+    import numpy as np
+
+    a = None
+    if is_numpy(c):
+        a = c
+    elif _of(c, "pandas") and hasattr(c, "dtype"):
+        if getattr(c.dtype, "kind", "O") in "iuf" and type(c.dtype).__module__.startswith("numpy"):
+            a = c.to_numpy()
+        else:
+            c = c.tolist()
+    elif _of(c, "pyarrow") and hasattr(c, "to_pylist"):
+        t = str(getattr(c, "type", ""))
+        if (t.startswith(("int", "uint")) and c.null_count == 0) or t in ("double", "float", "halffloat"):
+            a = c.to_numpy(zero_copy_only=False)
+        else:
+            c = c.to_pylist()
+    elif isinstance(c, list) and n:
+        types = set(map(type, c))
+        if types == {float}:
+            a = np.array(c, dtype=np.float64)
+        elif types == {int} and min(c) >= _I64_MIN and max(c) <= _I64_MAX:
+            a = np.array(c, dtype=np.int64)
+    if a is not None:
+        if a.dtype.kind == "f":
+            return name, "f64", a.astype("<f8", copy=False)
+        if a.dtype.kind == "i" or (a.dtype.kind == "u" and (a.size == 0 or int(a.max()) <= _I64_MAX)):
+            return name, "i64", a.astype("<i8", copy=False)
+        c = _py_cells(a) if a.dtype.kind in "Mm" else a.tolist()
+    values = c if isinstance(c, list) else list(c)
+    v = None
+    try:
+        if set(map(type, values)) == {str}:
+            # What dumps() makes of a str, each distinct text encoded once (columns repeat values).
+            memo = {v: encode_basestring(v).encode() for v in dict.fromkeys(values)}
+            return name, "json", [memo[v] for v in values]
+        return name, "json", [dumps(v) for v in values]
+    except UnicodeEncodeError:
+        bad = next((v for v in values if isinstance(v, str) and not _utf8_ok(v)), v)
+        raise _BadText(name, bad) from None
+
+
+def _utf8_ok(s: str) -> bool:
+    try:
+        s.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _key_texts(c: Any) -> list[bytes]:
+    """Each row's key as .send() makes it (a string as it is, anything else its JSON text), UTF-8."""
+    from ._encode import cell
+
+    dtype = getattr(c, "dtype", None)
+    if _of(c, "pandas") and getattr(dtype, "kind", "O") in "iu" and type(dtype).__module__.startswith("numpy"):
+        c = c.to_numpy()
+    if is_numpy(c) and c.dtype.kind in "iu":
+        # The texts of integers hold no newline: one join and split instead of a loop in Python.
+        return "\n".join(map(str, c.tolist())).encode().split(b"\n") if len(c) else []
+    if _of(c, "pandas") and hasattr(c, "tolist"):
+        c = c.tolist()
+    elif _of(c, "pyarrow") and hasattr(c, "to_pylist"):
+        c = c.to_pylist()
+    elif is_numpy(c):
+        c = _py_cells(c) if c.dtype.kind in "Mm" else c.tolist()
+    out = []
+    if set(map(type, c)) <= {str}:
+        return [k.encode() for k in c]
+    for k in c:
+        if type(k) is str:
+            out.append(k.encode())
+        elif type(k) is int:
+            out.append(str(k).encode())
+        else:
+            v = cell(k)
+            out.append((v if isinstance(v, str) else str(v)).encode())
+    return out

@@ -9,7 +9,18 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._bulk import BadColumn, Block, Columns, encode_appends, rows_of, series_columns, xs_column, ys_column
+from ._bulk import (
+    BadColumn,
+    Block,
+    Columns,
+    TableColumns,
+    encode_appends,
+    rows_of,
+    series_columns,
+    table_block,
+    xs_column,
+    ys_column,
+)
 from ._encode import _fast, cell, dumps, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
@@ -163,7 +174,8 @@ class Widget:
             bodies = [(_with_as_of(body, as_of), n) for body, n in bodies]
             if bodies:
                 self._sent_as_of = as_of
-        out.extend((f"sv.{self.id}.data", body.encode() if type(body) is Columns else body, n) for body, n in bodies)
+        out.extend((f"sv.{self.id}.data", body.encode() if type(body) in (Columns, TableColumns) else body, n)
+                   for body, n in bodies)
         return out
 
     def _as_of_only(self) -> list[tuple[Any, int]]:
@@ -681,7 +693,7 @@ class Chart(Widget):
 
 
 def _with_as_of(body: Any, as_of: int) -> Any:
-    if type(body) is Columns:
+    if type(body) in (Columns, TableColumns):
         body.as_of = as_of
         return body
     if type(body) is bytes:  # encoded in bulk: the object's last field goes before its closing brace
@@ -726,6 +738,10 @@ class Table(Widget):
         # there as tuples in the order of _row_columns, made dicts only when encoded.
         self._f_ops: dict[str, Any] = {}
         self._row_columns: list[str] = []
+        # send_many's columnar blocks (keyed tables), in order with the ops before them: raw
+        # (under the lock) and folded (SDK thread), each a list of op dicts and TableBlocks.
+        self._q: list[Any] = []
+        self._f_q: list[Any] = []
         self._appended: collections.deque[str] = collections.deque()
         self._held: set[str] = set()  # keys the server was told to hold (SDK thread)
         self.refused_rows = 0  # of them, how many the server's row limit leaves out
@@ -758,8 +774,26 @@ class Table(Widget):
 
         rows: a list of dicts, a pandas DataFrame, a pyarrow Table or RecordBatch, a numpy
         structured array, or a dict of columns {name: list or array} of equal lengths. Values are
-        encoded as .send() encodes them (NaN and infinities become null).
+        encoded as .send() encodes them (NaN and infinities become null). With key=, columns go to
+        the server as columns (docs/protocol.md §1.8): numbers are never printed here.
         """
+        if self.key is not None:
+            # Columns go as columns (docs/protocol.md §1.8): no dict per row, numbers never printed here.
+            try:
+                block = table_block(rows, self.key)
+            except BadColumn as e:
+                if e.where == "key":
+                    raise UnknownColumnError(self.id, self.key, list(e.value)) from None
+                raise InvalidOptionError(self.id, e.where, e.value, e.expected) from None
+            if block is not None:
+                if block.n:
+                    with self._dash.lock:
+                        if self._ops:
+                            self._q.append(self._ops)
+                            self._ops = {}
+                        self._q.append(block)
+                        self._mark()
+                return
         try:
             got, fresh = rows_of(rows)
         except BadColumn as e:
@@ -801,18 +835,39 @@ class Table(Widget):
             self._mark()
 
     def _swap(self) -> Any:
-        taken = self._ops
-        self._ops = {}
+        taken = self._q, self._ops
+        self._q, self._ops = [], {}
         return taken
 
     def _as_of_only(self) -> list[tuple[Any, int]]:
         return [({"ops": []}, 0)]
 
     def _merge(self, raw: Any) -> None:
-        self._f_ops.update(raw)
+        q, ops = raw
+        for item in q:
+            if type(item) is dict:
+                self._f_ops.update(item)
+            else:
+                # A block goes after everything folded before it; later ops fold after it.
+                if self._f_ops:
+                    self._f_q.append(self._f_ops)
+                    self._f_ops = {}
+                self._f_q.append(item)
+        self._f_ops.update(ops)
 
     def _bodies(self) -> list[tuple[Any, int]]:
+        out: list[tuple[Any, int]] = []
+        queued, self._f_q = self._f_q, []
+        for item in queued:
+            if type(item) is dict:
+                out += self._ops_bodies(item)
+            else:
+                self._count_held({k.decode(): True for k in item.keys})
+                out += [(part, part.j - part.i) for part in item.parts(MAX_MESSAGE_BYTES)]
         data, self._f_ops = self._f_ops, {}
+        return out + self._ops_bodies(data)
+
+    def _ops_bodies(self, data: dict[str, Any]) -> list[tuple[Any, int]]:
         if not data:
             return []
         cols = self._row_columns

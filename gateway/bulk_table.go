@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/streamviz/streamviz/protocol"
+)
+
+// Columnar table updates (docs/protocol.md §1.8): table.send_many in the
+// Python SDK sends many rows as columns, numbers as little-endian int64 or
+// float64 and anything else as one JSON text per cell, so the producer does
+// not build and print a dict per row. The gateway turns them into the ops
+// of a JSON {"ops": [...]} update, which then folds, is limited, refused,
+// stored and sent to browsers exactly as that update would be.
+
+// Column types of a columnar table update.
+const (
+	colF64  = "f64"  // n float64 LE; NaN or an infinity is null
+	colI64  = "i64"  // n int64 LE
+	colJSON = "json" // n uint32 LE lengths, then n JSON values
+)
+
+// maxTableColumns bounds the columns of one columnar table update.
+const maxTableColumns = 1024
+
+// tableColumnsHead is the JSON head of a columnar table update.
+type tableColumnsHead struct {
+	N       *int64   `json:"n"`
+	Columns []string `json:"columns"`
+	Types   []string `json:"types"`
+	AsOf    *Time    `json:"as_of"`
+}
+
+// isTableColumns reports whether a data payload is a columnar table update.
+func isTableColumns(b []byte) bool {
+	return bytes.HasPrefix(b, []byte(protocol.TableColumnsMagic))
+}
+
+// colReader reads a columnar message's sections in order, each checked to
+// fit what is left.
+type colReader struct {
+	b   []byte
+	off int
+}
+
+func (r *colReader) take(what string, n uint64) ([]byte, error) {
+	if n > uint64(len(r.b)-r.off) {
+		return nil, fmt.Errorf("%w: table columns: %s needs %d bytes, %d left", ErrBadShape, what, n, len(r.b)-r.off)
+	}
+	s := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
+	return s, nil
+}
+
+// texts reads a section of n length-prefixed texts: n uint32 LE lengths,
+// then the texts one after the other.
+func (r *colReader) texts(what string, n int) ([][]byte, error) {
+	lens, err := r.take(what+" lengths", 4*uint64(n))
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		k := uint64(binary.LittleEndian.Uint32(lens[4*i:]))
+		if k > uint64(len(r.b)-r.off) {
+			return nil, fmt.Errorf("%w: table columns: %s[%d] needs %d bytes, %d left", ErrBadShape, what, i, k, len(r.b)-r.off)
+		}
+		out[i] = r.b[r.off : r.off+int(k)]
+		r.off += int(k)
+	}
+	return out, nil
+}
+
+// decodeTableColumns validates a columnar table update and returns it as
+// the table update its rows make: "SVT1", uint32 LE length of the JSON head
+// ({"n", "columns", "types", "as_of"}), the head, the n keys (n uint32 LE
+// lengths, then the keys' bytes), then each column in the head's order. It
+// refuses, naming the problem, anything a JSON {"ops": [...]} of the same
+// rows would have refused, and whatever does not fill the message exactly.
+func decodeTableColumns(b []byte) (*Update, error) {
+	if len(b) < columnsHeadLen {
+		return nil, fmt.Errorf("%w: table columns: %d bytes, shorter than the %d-byte start (%q and the head's length)", ErrBadShape, len(b), columnsHeadLen, protocol.TableColumnsMagic)
+	}
+	r := &colReader{b: b, off: columnsHeadLen}
+	head, err := r.take("the head", uint64(binary.LittleEndian.Uint32(b[4:8])))
+	if err != nil {
+		return nil, err
+	}
+	var hd tableColumnsHead
+	if err := decodeObject(head, &hd); err != nil {
+		return nil, fmt.Errorf("table columns head: %w", err)
+	}
+	if hd.N == nil || *hd.N < 0 || *hd.N > int64(len(b)) {
+		return nil, fmt.Errorf("%w: table columns head needs \"n\", the number of rows (0 or more, at most one per byte of the message)", ErrBadShape)
+	}
+	n := int(*hd.N)
+	if len(hd.Columns) == 0 || len(hd.Columns) > maxTableColumns || len(hd.Types) != len(hd.Columns) {
+		return nil, fmt.Errorf("%w: table columns head needs \"columns\" (1 to %d names) and as many \"types\", got %d and %d", ErrBadShape, maxTableColumns, len(hd.Columns), len(hd.Types))
+	}
+	// Each row is an object of the columns in order: their names, quoted,
+	// are written once.
+	names := make([][]byte, len(hd.Columns))
+	seen := make(map[string]bool, len(hd.Columns))
+	for i, name := range hd.Columns {
+		if seen[name] {
+			return nil, fmt.Errorf("%w: table columns: column %q given twice", ErrBadShape, truncate(name, 40))
+		}
+		seen[name] = true
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		names[i] = append(appendString([]byte(sep), name), ':')
+		switch hd.Types[i] {
+		case colF64, colI64, colJSON:
+		default:
+			return nil, fmt.Errorf("%w: table columns: column %q has type %q: want f64, i64 or json", ErrBadShape, truncate(name, 40), truncate(hd.Types[i], 20))
+		}
+	}
+	keys, err := r.texts("keys", n)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range keys {
+		if len(k) == 0 || len(k) > maxKeyBytes || !utf8.Valid(k) {
+			return nil, fmt.Errorf("%w: table columns: keys[%d]: want 1 to %d bytes of UTF-8, got %d bytes", ErrBadShape, i, maxKeyBytes, len(k))
+		}
+	}
+	cols := make([]tableColumn, len(hd.Columns))
+	for c, typ := range hd.Types {
+		what := "column " + strconv.Quote(truncate(hd.Columns[c], 40))
+		cols[c].typ = typ
+		if typ == colJSON {
+			if cols[c].cells, err = r.texts(what, n); err != nil {
+				return nil, err
+			}
+			for i, cell := range cols[c].cells {
+				if err := checkCell(cell); err != nil {
+					return nil, fmt.Errorf("table columns: %s[%d]: %w", what, i, err)
+				}
+				cols[c].cells[i] = compactCell(cell)
+			}
+		} else if cols[c].nums, err = r.take(what, 8*uint64(n)); err != nil {
+			return nil, err
+		}
+	}
+	if r.off != len(b) {
+		return nil, fmt.Errorf("%w: table columns: %d bytes after the last column", ErrBadShape, len(b)-r.off)
+	}
+	ops := make([]TableOp, n)
+	var row []byte
+	for i := range ops {
+		row = row[:0]
+		for c := range cols {
+			row = append(row, names[c]...)
+			row = cols[c].append(row, i)
+		}
+		row = append(row, '}')
+		ops[i] = TableOp{Key: Key(keys[i]), Row: append(make([]byte, 0, len(row)), row...)}
+	}
+	u := &Update{Table: &TableUpdate{Ops: ops}}
+	if hd.AsOf != nil {
+		t := float64(*hd.AsOf)
+		u.AsOf = &t
+	}
+	return u, nil
+}
+
+// tableColumn is one column of a columnar table update.
+type tableColumn struct {
+	typ   string
+	nums  []byte   // f64, i64: 8 bytes a row
+	cells [][]byte // json: one value a row
+}
+
+// append writes row i's value as JSON.
+func (c *tableColumn) append(b []byte, i int) []byte {
+	switch c.typ {
+	case colF64:
+		return appendFloat(b, math.Float64frombits(binary.LittleEndian.Uint64(c.nums[8*i:])))
+	case colI64:
+		return strconv.AppendInt(b, int64(binary.LittleEndian.Uint64(c.nums[8*i:])), 10)
+	default:
+		return append(b, c.cells[i]...)
+	}
+}
+
+// checkCell accepts one JSON value in UTF-8, nested no deeper than a cell
+// of a JSON {"ops": [{"row": {...}}]} may be.
+func checkCell(cell []byte) error {
+	if err := checkDepth(cell, maxDepth-4); err != nil {
+		return err
+	}
+	if !utf8.Valid(cell) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrBadJSON)
+	}
+	if !json.Valid(cell) {
+		return fmt.Errorf("%w: %q is not one JSON value", ErrBadJSON, truncate(string(cell), 40))
+	}
+	return nil
+}
+
+// compactCell is a cell as a JSON row stores it: without spaces between tokens.
+func compactCell(cell []byte) []byte {
+	if !bytes.ContainsAny(cell, " \t\r\n") {
+		return cell
+	}
+	var out bytes.Buffer
+	_ = json.Compact(&out, cell) // checkCell made sure it is JSON
+	return out.Bytes()
+}
+
+// TableColumn is one column of EncodeTableColumns: exactly one of F64, I64
+// or JSON (one JSON value per row) holds its values.
+type TableColumn struct {
+	Name string
+	F64  []float64
+	I64  []int64
+	JSON []string
+}
+
+// EncodeTableColumns builds a columnar table update (docs/protocol.md §1.8)
+// of the rows keyed keys[i] with the columns' i-th values; asOf is left out
+// when nil. Tests and Go producers use it.
+func EncodeTableColumns(keys []string, cols []TableColumn, asOf *float64) []byte {
+	head := []byte(`{"n":`)
+	head = strconv.AppendInt(head, int64(len(keys)), 10)
+	head = append(head, `,"columns":[`...)
+	types := []byte(`],"types":[`)
+	for i, c := range cols {
+		if i > 0 {
+			head, types = append(head, ','), append(types, ',')
+		}
+		head = appendString(head, c.Name)
+		switch {
+		case c.F64 != nil:
+			types = appendString(types, colF64)
+		case c.I64 != nil:
+			types = appendString(types, colI64)
+		default:
+			types = appendString(types, colJSON)
+		}
+	}
+	head = append(append(head, types...), ']')
+	if asOf != nil {
+		head = append(head, `,"as_of":`...)
+		head = appendFloat(head, *asOf)
+	}
+	head = append(head, '}')
+	b := append([]byte(protocol.TableColumnsMagic), binary.LittleEndian.AppendUint32(nil, uint32(len(head)))...)
+	b = append(b, head...)
+	texts := func(ts []string) {
+		for _, t := range ts {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(t)))
+		}
+		for _, t := range ts {
+			b = append(b, t...)
+		}
+	}
+	texts(keys)
+	for _, c := range cols {
+		switch {
+		case c.F64 != nil:
+			for _, v := range c.F64 {
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+			}
+		case c.I64 != nil:
+			for _, v := range c.I64 {
+				b = binary.LittleEndian.AppendUint64(b, uint64(v))
+			}
+		default:
+			texts(c.JSON)
+		}
+	}
+	return b
+}
