@@ -34,6 +34,52 @@ type columns struct {
 	x, y []byte
 }
 
+// point is the update's i-th point; a NaN or infinite y is a gap.
+func (c *columns) point(i int) Point {
+	x := math.Float64frombits(binary.LittleEndian.Uint64(c.x[8*i:]))
+	y := math.Float64frombits(binary.LittleEndian.Uint64(c.y[8*i:]))
+	return Point{X: Time(x), Y: Num{V: y, Valid: !math.IsNaN(y) && !math.IsInf(y, 0)}}
+}
+
+// count is how many points a chart update brings.
+func (c *ChartUpdate) count() int {
+	if c.cols != nil && c.Points == nil {
+		return c.cols.n
+	}
+	return len(c.Points)
+}
+
+// points is the update's points, made from its columns when it came as
+// columns (docs/protocol.md §1.7).
+func (c *ChartUpdate) points() []Point {
+	if c.cols == nil || c.Points != nil || c.category {
+		return c.Points
+	}
+	pts := make([]Point, c.cols.n)
+	for i := range pts {
+		pts[i] = c.cols.point(i)
+	}
+	return pts
+}
+
+// appendBoundedCols is appendBounded of a columnar update's points, read
+// straight from its columns into the series.
+func appendBoundedCols(pts []Point, c *columns, n int) []Point {
+	from := 0
+	if c.n >= n {
+		from, pts = c.n-n, make([]Point, 0, n)
+	} else {
+		pts = trimFront(pts, n-c.n)
+		if cap(pts)-len(pts) < c.n {
+			pts = append(make([]Point, 0, max(2*n, len(pts)+c.n)), pts...)
+		}
+	}
+	for i := from; i < c.n; i++ {
+		pts = append(pts, c.point(i))
+	}
+	return pts
+}
+
 // isColumns reports whether a data payload is a columnar update.
 func isColumns(b []byte) bool { return bytes.HasPrefix(b, []byte(protocol.ColumnsMagic)) }
 
@@ -78,25 +124,24 @@ func decodeColumns(b []byte) (*Update, error) {
 	}
 	n := int(*hd.N)
 	xs, ys := body[:8*n], body[8*n:]
-	c := &ChartUpdate{Points: make([]Point, n), numX: n > 0, cols: &columns{n: n, x: xs, y: ys}}
+	// The points stay in their columns: the chart's series reads them from
+	// there (appendBoundedCols), so no slice of n points is made per message.
+	c := &ChartUpdate{numX: n > 0, cols: &columns{n: n, x: xs, y: ys}}
 	gaps := false
-	for i := range c.Points {
+	for i := range n {
 		x := math.Float64frombits(binary.LittleEndian.Uint64(xs[8*i:]))
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, fmt.Errorf("%w: columns: x[%d] is %v: every x is a finite number (ms or any axis)", ErrBadShape, i, x)
 		}
-		y := math.Float64frombits(binary.LittleEndian.Uint64(ys[8*i:]))
-		ok := !math.IsNaN(y) && !math.IsInf(y, 0)
-		gaps = gaps || !ok && !math.IsNaN(y)
-		c.Points[i] = Point{X: Time(x), Y: Num{V: y, Valid: ok}}
+		gaps = gaps || math.IsInf(math.Float64frombits(binary.LittleEndian.Uint64(ys[8*i:])), 0)
 	}
 	if gaps {
 		// Browsers get every gap as NaN, as the state has it (null).
 		y := make([]byte, len(ys))
-		for i, p := range c.Points {
-			v := gapNaN
-			if p.Y.Valid {
-				v = p.Y.V
+		for i := range n {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(ys[8*i:]))
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				v = gapNaN
 			}
 			binary.LittleEndian.PutUint64(y[8*i:], math.Float64bits(v))
 		}

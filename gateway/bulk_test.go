@@ -85,12 +85,23 @@ func TestColumnarUpdateDecodesToPointsWithNonFiniteYAsGaps(t *testing.T) {
 		t.Fatalf("decoded %+v (as_of %v)", c, u.AsOf)
 	}
 	want := []Point{{1e12, Num{1.5, true}}, {1e12 + 1, Num{}}, {-5, Num{}}, {0, Num{}}}
-	if len(c.Points) != len(want) {
-		t.Fatalf("points %v, want %v", c.Points, want)
+	got := c.points()
+	if len(got) != len(want) || c.count() != len(want) {
+		t.Fatalf("points %v (count %d), want %v", got, c.count(), want)
 	}
 	for i := range want {
-		if c.Points[i].X != want[i].X || c.Points[i].Y.Valid != want[i].Y.Valid || want[i].Y.Valid && c.Points[i].Y.V != want[i].Y.V {
-			t.Errorf("point %d: %v, want %v", i, c.Points[i], want[i])
+		if got[i].X != want[i].X || got[i].Y.Valid != want[i].Y.Valid || want[i].Y.Valid && got[i].Y.V != want[i].Y.V {
+			t.Errorf("point %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	// The series reads them from the columns as appendBounded would from the points.
+	for _, tc := range []struct{ have, max int }{{0, 10}, {3, 10}, {8, 10}, {0, 2}, {5, 3}} {
+		have := make([]Point, tc.have)
+		for i := range have {
+			have[i] = Point{X: Time(-100 - i)}
+		}
+		if a, b := appendBoundedCols(append([]Point(nil), have...), c.cols, tc.max), appendBounded(append([]Point(nil), have...), got, tc.max); fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("have %d, max %d: from columns %v, from points %v", tc.have, tc.max, a, b)
 		}
 	}
 	// The event carries the columns as they came, each gap a NaN.
@@ -107,7 +118,7 @@ func TestColumnarUpdateOfNoPointsIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Chart == nil || len(u.Chart.Points) != 0 {
+	if u.Chart == nil || len(u.Chart.points()) != 0 {
 		t.Fatalf("decoded %+v", u.Chart)
 	}
 }
@@ -123,13 +134,13 @@ func FuzzDecodeColumns(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range u.Chart.Points {
+		for _, p := range u.Chart.points() {
 			if math.IsNaN(float64(p.X)) || math.IsInf(float64(p.X), 0) {
 				t.Fatalf("accepted x %v", p.X)
 			}
 		}
-		if u.Chart.cols.n != len(u.Chart.Points) || len(u.Chart.cols.x) != 8*u.Chart.cols.n || len(u.Chart.cols.y) != 8*u.Chart.cols.n {
-			t.Fatalf("columns %d/%d/%d for %d points", u.Chart.cols.n, len(u.Chart.cols.x), len(u.Chart.cols.y), len(u.Chart.Points))
+		if u.Chart.cols.n != len(u.Chart.points()) || len(u.Chart.cols.x) != 8*u.Chart.cols.n || len(u.Chart.cols.y) != 8*u.Chart.cols.n {
+			t.Fatalf("columns %d/%d/%d for %d points", u.Chart.cols.n, len(u.Chart.cols.x), len(u.Chart.cols.y), len(u.Chart.points()))
 		}
 	})
 }

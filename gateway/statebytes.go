@@ -66,7 +66,7 @@ func (w *widget) checkChart(c *ChartUpdate, lim Limits, room int) error {
 		have, add, exists = len(pts), len(c.Cats), ok
 	} else {
 		pts, ok := w.series[c.Series]
-		have, add, exists = len(pts), len(c.Points), ok
+		have, add, exists = len(pts), c.count(), ok
 	}
 	if !exists && add > 0 && len(w.series)+len(w.cats) >= lim.MaxSeries {
 		return fmt.Errorf("%w: chart %q has %d series, the most a chart may have", ErrTooManySeries, w.cfg.ID, lim.MaxSeries)

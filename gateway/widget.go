@@ -212,6 +212,8 @@ func (w *widget) applyChart(c *ChartUpdate) {
 		for _, p := range c.Points {
 			pts = upsertPoint(pts, p)
 		}
+	} else if c.cols != nil && c.Points == nil {
+		pts = appendBoundedCols(pts, c.cols, *w.cfg.MaxPoints)
 	} else {
 		pts = appendBounded(pts, c.Points, *w.cfg.MaxPoints)
 	}
