@@ -87,6 +87,9 @@ func runIngest(args []string) error {
 				return fmt.Errorf("%s: %w", phase, err)
 			}
 			out["workload"], out["phase"], out["rep"] = "ingest", phase, rep
+			if len(c.serverEnv) > 0 {
+				out["server_env"] = c.serverEnv
+			}
 			emit(out)
 			logf("ingest %s rep %d: %v", phase, rep, out)
 		}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -108,6 +109,7 @@ type common struct {
 	profileDir string
 	selfProf   string
 	serveArgs  []string // extra flags for streamviz serve (set by a workload, not the command line)
+	serverEnv  []string // KEY=VALUE added to the server's environment (--server-env)
 }
 
 // newFlags makes a workload's flag set with the common flags registered.
@@ -121,6 +123,13 @@ func newFlags(name string, c *common, defaultServer string) *flag.FlagSet {
 	fs.StringVar(&c.profileDir, "profile", "", "write CPU and heap profiles of the measured phase here (implies --server prof)")
 	fs.Func("sync", "pass --sync to streamviz serve (default: the server's default, always)", func(v string) error {
 		c.serveArgs = append(c.serveArgs, "--sync", v)
+		return nil
+	})
+	fs.Func("server-env", "KEY=VALUE added to the server's environment only, e.g. GOMAXPROCS=8 (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		c.serverEnv = append(c.serverEnv, v)
 		return nil
 	})
 	fs.StringVar(&c.selfProf, "self-profile", "", "write a CPU profile of this harness (the clients and publishers) to this file")

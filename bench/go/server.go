@@ -136,6 +136,9 @@ func startServer(c *common) (*server, error) {
 		return nil, err
 	}
 	s.cmd = exec.Command(bin, args...)
+	if len(c.serverEnv) > 0 {
+		s.cmd.Env = append(os.Environ(), c.serverEnv...)
+	}
 	s.cmd.Stderr = logFile
 	// With --exit-with-stdin the server dies with this process, however it ends.
 	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
