@@ -47,7 +47,9 @@ type Config struct {
 	// and headers), raised to leave headers room above it. Default and
 	// minimum: NATS's 1 MiB.
 	MaxPayload int32
-	// MaxConns bounds the embedded server's client connections. Default: a
+	// MaxConns bounds the embedded server's client connections over its
+	// listener; the gateway's own in-process ones (its connection and one
+	// per ingest lane, IngestSubjects) use no descriptor and come on top. Default: a
 	// quarter of the process's open-file limit (NATS's own default is
 	// 65,536): the process's HTTP side takes up to half of it
 	// (gateway.Limits.MaxConns), and NATS connections past the rest would
@@ -273,6 +275,8 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		b.cleanup()
 		return nil, err
 	}
+	// The gateway's in-process connections are not the publishers' to lose.
+	opts.MaxConn += 1 + len(ingest)
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		b.cleanup()
