@@ -308,9 +308,12 @@ def test_send_many_refuses_bad_columns_naming_them_and_loses_nothing_accepted_be
         t.send_many(pd.DataFrame({"key": [1], "v": [1]}))
     with pytest.raises(sv.InvalidOptionError, match=r"'s'.*Unicode"):
         t.send_many({"k": [3], "s": ["\ud800"]})
+    with pytest.raises(sv.InvalidOptionError, match=r"rows\[1\]=.*bytes encoded.*a row of at most"):
+        t.send_many({"k": [5, 6, 7], "s": ["a", "x" * 1_000_000, "c"]})  # more than a message holds
     t.send_many(pd.DataFrame({"k": [3], "v": [np.inf]}))
     wait_state("strict2", {"1": {"k": 1, "v": 1.5}, "2": {"k": 2, "v": 2.5}, "3": {"k": 3, "v": None}},
                key=lambda st: st["rows"])
+    assert sv.stats()["failed_publishes"] == 0
 
 
 def test_send_many_of_more_than_a_message_holds_goes_as_several_in_order_under_the_limit():

@@ -468,12 +468,16 @@ class TableBlock:
         sizes = 4 * (1 + sum(typ == "json" for _n, typ, _d in cols)) + 8 * sum(typ != "json" for _n, typ, _d in cols)
         self.sizes = sum((ln.astype(np.int64) for ln in self.lens if ln is not None), np.full(self.n, sizes, dtype=np.int64))
 
+    def head_bytes(self) -> int:
+        """At most what a message of these columns spends besides its rows (magic, head, as_of)."""
+        return 64 + sum(len(dumps(name)) + 8 for name, _t, _d in self.cols)
+
     def parts(self, max_bytes: int) -> list[TableColumns]:
         """The rows in order, as messages of at most max_bytes each (a row alone may exceed it: the
         server then refuses its message, naming the size, as it would the JSON op)."""
         import numpy as np
 
-        head = 64 + sum(len(dumps(name)) + 8 for name, _t, _d in self.cols)
+        head = self.head_bytes()
         ends = np.cumsum(self.sizes)
         out: list[TableColumns] = []
         i = 0
@@ -514,7 +518,7 @@ class TableColumns:
         return b"".join(out)
 
 
-def table_block(rows: Any, key: str) -> TableBlock | None:
+def table_block(rows: Any, key: str, max_bytes: int | None = None) -> TableBlock | None:
     """rows (a pandas DataFrame, a pyarrow Table or RecordBatch, a numpy structured array, a dict
     of columns, or a list of dicts that all have the same columns) as a TableBlock keyed by the
     column key; None when they do not come as columns (rows of differing columns, no numpy): the
@@ -541,7 +545,16 @@ def table_block(rows: Any, key: str) -> TableBlock | None:
         keys = _key_texts(cols[names.index(key)])
     except UnicodeEncodeError:
         raise BadColumn(f"rows[{key!r}]", "a key", "text that is valid Unicode (no lone surrogates)") from None
-    return TableBlock(keys, typed)
+    block = TableBlock(keys, typed)
+    if max_bytes is not None and block.n:
+        head = block.head_bytes()
+        big = int(block.sizes.argmax())
+        if int(block.sizes[big]) + head > max_bytes:
+            # Refused whole, before anything of the call is queued: a message the bus cannot carry
+            # would hold back every update after it.
+            raise BadColumn(f"rows[{big}]", f"{int(block.sizes[big]) + head:,} bytes encoded",
+                            f"a row of at most {max_bytes - head:,} bytes (a message holds at most {max_bytes:,})")
+    return block
 
 
 def _columns_of(rows: Any) -> tuple[list[str] | None, list[Any]]:

@@ -780,7 +780,7 @@ class Table(Widget):
         if self.key is not None:
             # Columns go as columns (docs/protocol.md §1.8): no dict per row, numbers never printed here.
             try:
-                block = table_block(rows, self.key)
+                block = table_block(rows, self.key, MAX_MESSAGE_BYTES)
             except BadColumn as e:
                 if e.where == "key":
                     raise UnknownColumnError(self.id, self.key, list(e.value)) from None
