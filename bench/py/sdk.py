@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -108,8 +109,12 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
     while sv.stats()["published_updates"] < n and time.monotonic() < deadline:
         time.sleep(0.002)
     t2 = time.perf_counter()  # every update acknowledged: stored by the server
+    # The socket client's CPU: it is the only child reaped here (the server still runs).
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out, _ = proc.communicate()
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = cpu_fields(n, py0, srv0)
+    cpu["client_cpu_us_per_update"] = (ch1.ru_utime + ch1.ru_stime - ch0.ru_utime - ch0.ru_stime) / n * 1e6
     res = json.loads(out)
     last = connected + res["last_at_ms"] / 1000.0
     stored = stored_points(args.charts)
