@@ -78,13 +78,18 @@ const anonymousLanePrefix = protocol.IngestPrefix + "anon."
 // sv.a.b.c) stays on sv.>, which the gateway takes too (and refuses).
 // It returns the subjects the gateway takes.
 func (a *busAccounts) anonymousLanes(n int) ([]string, error) {
-	part := "{{partition(" + strconv.Itoa(n) + ",1)}}"
-	for src, dest := range map[string]string{
-		protocol.SubjectPrefix + "*.*": anonymousLanePrefix + part + ".{{wildcard(1)}}.{{wildcard(2)}}",
-		anonymousLanePrefix + "*.*.*":  anonymousLanePrefix + "{{partition(" + strconv.Itoa(n) + ",2)}}.{{wildcard(2)}}.{{wildcard(3)}}",
+	// {{partition(n,i)}} hashes the i-th wildcard's token, the widget in
+	// both sources, so both put a widget in the same lane.
+	lane := func(widgetWildcard int) string {
+		return anonymousLanePrefix + "{{partition(" + strconv.Itoa(n) + "," + strconv.Itoa(widgetWildcard) + ")}}" +
+			".{{wildcard(" + strconv.Itoa(widgetWildcard) + ")}}.{{wildcard(" + strconv.Itoa(widgetWildcard+1) + ")}}"
+	}
+	for _, m := range []struct{ src, dest string }{
+		{protocol.SubjectPrefix + "*.*", lane(1)},
+		{anonymousLanePrefix + "*.*.*", lane(2)},
 	} {
-		if err := a.gateway.AddMapping(src, dest); err != nil {
-			return nil, fmt.Errorf("%w: mapping %s to %s: %v", ErrStart, src, dest, err)
+		if err := a.gateway.AddMapping(m.src, m.dest); err != nil {
+			return nil, fmt.Errorf("%w: mapping %s to %s: %v", ErrStart, m.src, m.dest, err)
 		}
 	}
 	subjects := []string{protocol.SubjectWildcard}

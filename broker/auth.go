@@ -42,8 +42,9 @@ var (
 	publisherDefaultPublish = []string{protocol.SubjectWildcard}
 	// anonymousPublish is what anonymous publishers may publish to: the
 	// default, and the lanes it is mapped to (accounts.go, anonymousLanes),
-	// for the server checks a publish's permissions after mapping it.
-	anonymousPublish = []string{protocol.SubjectWildcard, anonymousLanePrefix + ">"}
+	// for the server checks a publish's permissions after mapping it (and
+	// only those: a subject there the gateway would not read is refused).
+	anonymousPublish = []string{protocol.SubjectWildcard, anonymousLanePrefix + "*.*.*"}
 	// publisherSubscribe is where publishers may receive: the default reply
 	// prefix of every NATS client, where their acknowledgements arrive, in
 	// their account (another account's inboxes are not there to read).

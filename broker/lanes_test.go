@@ -83,19 +83,22 @@ func TestAnonymousUpdatesReachTheLaneOfTheirWidget(t *testing.T) {
 			t.Fatalf("a publish to %s did not arrive", c.subject)
 		}
 	}
-	// The lanes are the anonymous publishers' only way in beside sv.>: the
-	// --nats-auth users' subjects stay closed to them.
-	if err := pub.Publish("svin.0.w.data", []byte(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-errs:
-		if !errors.Is(err, nats.ErrPermissionViolation) {
-			t.Fatalf("publish to svin.0.w.data: %v, want a permissions violation", err)
+	// The lanes' updates are the anonymous publishers' only way in beside
+	// sv.>: the --nats-auth users' subjects stay closed to them, and so does
+	// any other subject under the lanes, which no lane would take whole.
+	for _, subject := range []string{"svin.0.w.data", "svin.anon.3.w", "svin.anon.3.w.data.x", "svin.anon"} {
+		if err := pub.Publish(subject, []byte(`{}`)); err != nil {
+			t.Fatal(err)
 		}
-	case s := <-got:
-		t.Fatalf("a publish to svin.0.w.data arrived as %s", s)
-	case <-time.After(time.Minute):
-		t.Fatal("a publish to svin.0.w.data was neither refused nor delivered")
+		select {
+		case err := <-errs:
+			if !errors.Is(err, nats.ErrPermissionViolation) {
+				t.Fatalf("publish to %s: %v, want a permissions violation", subject, err)
+			}
+		case s := <-got:
+			t.Fatalf("a publish to %s arrived as %s", subject, s)
+		case <-time.After(time.Minute):
+			t.Fatalf("a publish to %s was neither refused nor delivered", subject)
+		}
 	}
 }
