@@ -157,10 +157,10 @@ func (e *testEnv) storedMessage(t testing.TB, seq uint64) jetstream.Msg {
 
 // TestACoreFloodIsHeldBackAtTheServerAndCountedWhileAcknowledgedUpdatesOvertakeIt
 // pins the mechanism of issue 10 finding 9 (docs/protocol.md §5): the
-// embedded server runs with max_pending broker.DefaultMaxPending, so it
-// holds at most that much of a flood for the gateway's ingest connection
-// and stalls the flooding publisher past three quarters of it (not NATS's
-// 64 MiB, behind which an acknowledged update waited seconds); in the
+// embedded server runs with max_pending broker.DefaultMaxPending (NATS's
+// 64 MiB: a smaller one closed the ingest connection under large
+// messages), holding at most that much of a flood for an ingest lane and
+// stalling the flooding publisher past three quarters of it; in the
 // gateway, an acknowledged update is stored behind at most one batch of the
 // flood that the reader has not applied, and a flood batch holds at most
 // maxBulkRecords updates; and every flood update is stored or counted as

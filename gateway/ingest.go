@@ -19,9 +19,9 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 	// An ordered consumer redelivers from where it stopped if the server
 	// restarts or a message goes missing, so ingest never skips an update.
 	// Each pull asks for at most about one largest message's bytes (a pull
-	// of fewer bytes than a message would stall): the server holds little
-	// for each connection (broker.DefaultMaxPending) and would close this
-	// one as a slow consumer if a replay sent it more.
+	// of fewer bytes than a message would stall): the server closes a
+	// connection it holds more than max_pending for (broker.DefaultMaxPending)
+	// as a slow consumer, and a replay must never come near it.
 	cons, err := g.js.OrderedConsumer(ctx, broker.LogStream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})

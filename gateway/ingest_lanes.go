@@ -13,10 +13,12 @@ import (
 // ingestLane is one subscription the writer takes updates on, on a
 // connection of its own (Config.IngestSubjects). The server queues what it
 // sends a connection in one buffer, first in first out: updates arriving on
-// different lanes never wait behind each other there. The embedded bus with
-// --nats-auth gives each user's account a lane, so one user's flood does not
-// stand in front of another user's acknowledged publishes (issue 10
-// finding 9); within a lane a publisher's updates keep their order.
+// different lanes never wait behind each other there. The embedded bus
+// gives each --nats-auth user's account a lane, and without it spreads the
+// anonymous publishers' widgets over 8 lanes (broker.AnonymousLanes), so a
+// flood does not stand in front of another user's or another lane's
+// acknowledged publishes (issue 10 finding 9); within a lane a publisher's
+// updates keep their order.
 type ingestLane struct {
 	subject string // sv.>, or <prefix>.> whose updates arrive as <prefix>.<widget>.<kind>
 	prefix  string // what stands for sv. in the lane's subjects; "" when it is sv. itself

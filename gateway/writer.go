@@ -155,8 +155,10 @@ func newWriter(g *Gateway) *writer {
 // core publishes would stand in front of JetStream's answers to the
 // writer's own stores (and of the log the reader applies), so every
 // acknowledgement would wait for the flood to drain (issue 10 finding 9).
-// One connection, not several: the server spreads a queue group's messages
-// over its members at random, which would reorder a publisher's updates.
+// One connection per subject, never several in the queue group for one:
+// the server spreads a group's messages over its members at random, which
+// would reorder a publisher's updates (the lanes split by subject,
+// ingest_lanes.go).
 func ingestConn(nc *nats.Conn, handlers func(*nats.Options)) (*nats.Conn, error) {
 	o := nc.Opts
 	o.Name += "-ingest"
