@@ -25,9 +25,11 @@ const (
 	maxTick = 40 * time.Millisecond
 	// writesPerSecond is the frame writes a tick rate should cost at most.
 	// Each write is a syscall that also wakes the reader, and with many
-	// sockets they are most of fan-out's CPU: a busy dashboard with 1,000
-	// sockets gets 25 ms ticks instead of 10.
-	writesPerSecond = 40000
+	// sockets they are most of fan-out's CPU (about 65% of the server's
+	// profile at 1,000 sockets × 10,000 updates/s, whatever a frame's size):
+	// a busy dashboard with 1,000 sockets gets 40 ms ticks instead of 10,
+	// 250 sockets or fewer keep 10 ms (docs/benchmarks.md, workload 3).
+	writesPerSecond = 25000
 	// maxFrameBytes bounds the frames a socket builds for itself while it
 	// catches up, so one write never holds a huge buffer.
 	maxFrameBytes = 1 << 20
@@ -237,9 +239,15 @@ func (f *fanout) pace(stop <-chan struct{}) {
 			last = time.Now()
 			var n int
 			scratch, n = f.tick(scratch[:0])
-			interval = min(max(minTick, time.Duration(n)*time.Second/writesPerSecond), maxTick)
+			interval = tickInterval(n)
 		}
 	}
+}
+
+// tickInterval is the time between ticks with n sockets: long enough that
+// their writes stay within writesPerSecond, within [minTick, maxTick].
+func tickInterval(n int) time.Duration {
+	return min(max(minTick, time.Duration(n)*time.Second/writesPerSecond), maxTick)
 }
 
 // tick publishes the frame of the events since the last tick and wakes the
