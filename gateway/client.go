@@ -319,8 +319,8 @@ func (c *client) nextShared(seq uint64, f *frame) *frame {
 
 // sharedRun returns the last of the shared frames from nf on that one write
 // can carry: a socket a few ticks behind takes them all at once, since each
-// write is a syscall whose cost hardly depends on its size (docs/benchmarks.md,
-// workload 3). It stops at the latest tick f, at a tick without a shared text
+// write is a syscall that also wakes the reader (docs/benchmarks.md, workload
+// 3). It stops at the latest tick f, at a tick without a shared text
 // frame (a socket taking binary frames writes a tick with columnar events
 // alone), and past maxFrameBytes.
 func sharedRun(nf, f *frame, binary bool) *frame {

@@ -26,7 +26,7 @@ const (
 	// writesPerSecond is the frame writes a tick rate should cost at most.
 	// Each write is a syscall that also wakes the reader, and with many
 	// sockets they are most of fan-out's CPU (about 65% of the server's
-	// profile at 1,000 sockets × 10,000 updates/s, whatever a frame's size):
+	// profile at 1,000 sockets × 10,000 updates/s):
 	// a busy dashboard with 1,000 sockets gets 40 ms ticks instead of 10,
 	// 250 sockets or fewer keep 10 ms (docs/benchmarks.md, workload 3).
 	writesPerSecond = 25000
