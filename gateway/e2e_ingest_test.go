@@ -345,9 +345,15 @@ func TestOldDataDirWhosePublishersWroteTheLogStillLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, pjs := connectPublisher(t, b.ClientURL(), "old-publisher")
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: broker.LogStream, Subjects: []string{"sv.>"},
-		Storage: jetstream.FileStorage, Discard: jetstream.DiscardNew, MaxBytes: 1 << 30, AllowDirect: true,
-		Metadata: map[string]string{"streamviz_epoch": "0123456789abcdef"}}); err != nil {
+	// The bus now maps an anonymous publisher's sv.<w>.<k> to its ingest
+	// lane (svin.anon.<lane>.<w>.<k>) before any stream sees it, so the old
+	// log takes the lanes for the publishes below and stores them under
+	// the subjects they were published on, then captures sv.> as it did.
+	oldLog := jetstream.StreamConfig{Name: broker.LogStream, Subjects: []string{"svin.anon.>"},
+		SubjectTransform: &jetstream.SubjectTransformConfig{Source: "svin.anon.*.*.*", Destination: "sv.{{wildcard(2)}}.{{wildcard(3)}}"},
+		Storage:          jetstream.FileStorage, Discard: jetstream.DiscardNew, MaxBytes: 1 << 30, AllowDirect: true,
+		Metadata: map[string]string{"streamviz_epoch": "0123456789abcdef"}}
+	if _, err := js.CreateStream(ctx, oldLog); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: broker.SnapshotStream, Subjects: []string{"svsnap.>"},
@@ -364,6 +370,10 @@ func TestOldDataDirWhosePublishersWroteTheLogStillLoads(t *testing.T) {
 		if _, err := pjs.Publish(ctx, m.subject, []byte(m.data)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	oldLog.Subjects, oldLog.SubjectTransform = []string{"sv.>"}, nil
+	if _, err := js.UpdateStream(ctx, oldLog); err != nil {
+		t.Fatal(err)
 	}
 	// A snapshot of s at stream sequence 2 (its config and first value); the
 	// log still holds everything, as after a crash before the purge.
