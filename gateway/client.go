@@ -238,9 +238,6 @@ func (c *client) flush(first []byte) (bool, error) {
 	}
 	if first == nil && c.widget == "" && seq >= c.joinSeq {
 		if nf := c.nextShared(seq, f); nf != nil {
-			if last := sharedRun(nf, f, c.binary); last != nf {
-				return true, c.writeRun(nf, last)
-			}
 			c.takenOff.Store(nf.end)
 			pm, size := nf.prepared(c.binary)
 			err := c.conn.WritePreparedMessage(pm)
@@ -315,58 +312,6 @@ func (c *client) nextShared(seq uint64, f *frame) *frame {
 		return nil
 	}
 	return nf
-}
-
-// sharedRun returns the last of the shared frames from nf on that one write
-// can carry: a socket a few ticks behind takes them all at once, since each
-// write is a syscall that also wakes the reader (docs/benchmarks.md, workload
-// 3). It stops at the latest tick f, at a tick without a shared text
-// frame (a socket taking binary frames writes a tick with columnar events
-// alone), and past maxFrameBytes.
-func sharedRun(nf, f *frame, binary bool) *frame {
-	text := func(fr *frame) bool { return fr.json != nil && !(binary && fr.cols) }
-	if !text(nf) {
-		return nf
-	}
-	last, size := nf, nf.size
-	for last != f {
-		next := last.next.Load()
-		if next == nil || !text(next) || size+next.size > maxFrameBytes {
-			break
-		}
-		last, size = next, size+next.size
-	}
-	return last
-}
-
-// writeRun writes the shared frames nf to last as one message. Each frame is
-// a JSON array whose first event continues the frame before it (frameEvents
-// chains "prev" from the tick's start, and a tick's last event is never left
-// out), so their events joined in one array are the same events, in order.
-func (c *client) writeRun(nf, last *frame) error {
-	bp := framePool.Get().(*[]byte)
-	defer framePool.Put(bp)
-	b := append((*bp)[:0], '[')
-	for x := nf; ; x = x.next.Load() {
-		if len(x.json) > 2 {
-			if len(b) > 1 {
-				b = append(b, ',')
-			}
-			b = append(b, x.json[1:len(x.json)-1]...)
-		}
-		if x == last {
-			break
-		}
-	}
-	b = append(b, ']')
-	*bp = b
-	c.takenOff.Store(last.end)
-	err := c.conn.WriteMessage(websocket.TextMessage, b)
-	c.sent(len(b))
-	c.sentFrame = last
-	c.sentSeq.Store(last.to)
-	c.sentOff.Store(last.end)
-	return err
 }
 
 // readLoop keeps the read deadline moving with pongs and returns when the

@@ -44,7 +44,6 @@ type frame struct {
 	end      uint64 // log offset after the event to
 	size     int    // payload bytes
 	pm       *websocket.PreparedMessage
-	json     []byte              // pm's payload, for a socket that writes several ticks at once (client.writeRun)
 	ids      map[string]struct{} // widgets with events in the frame (with pm), for embed sockets
 	next     atomic.Pointer[frame]
 
@@ -276,7 +275,7 @@ func (f *fanout) tick(scratch []logEntry) ([]logEntry, int) {
 		if texts > 0 || !fr.cols {
 			b, _ := frameEvents(scratch, prev.to, false)
 			fr.pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
-			fr.json, fr.size = b, len(b)
+			fr.size = len(b)
 		}
 		if binaries > 0 && fr.cols {
 			b, _ := frameEvents(scratch, prev.to, true)
