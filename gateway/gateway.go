@@ -31,7 +31,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
-	"github.com/streamviz/streamviz/protocol"
 )
 
 // ErrClosed is returned by Start after Close.
@@ -68,7 +67,9 @@ type Config struct {
 	// connection of its own (the server queues each connection's messages
 	// first in first out, so a flood on one never delays another's): sv.>,
 	// or a prefix P.> under which an update arrives as P.<widget>.<kind>
-	// and is taken as sv.<widget>.<kind>. Default ["sv.>"]. StartServer
+	// and is taken as sv.<widget>.<kind>. Default: what the embedded bus
+	// gives without --nats-auth (broker.AnonymousIngestSubjects: sv.> and
+	// the 8 lanes; with --nats-auth users pass b.IngestSubjects()). StartServer
 	// sets what the embedded bus gives (broker.Broker.IngestSubjects: one
 	// per --nats-auth user, svin.<n>.>; without it sv.> and 8 lanes by
 	// widget, svin.anon.<lane>.>). The subscriptions share
@@ -154,7 +155,7 @@ func (c *Config) setDefaults() {
 		c.IngestQueueBytes = 512 << 20
 	}
 	if len(c.IngestSubjects) == 0 {
-		c.IngestSubjects = []string{protocol.SubjectWildcard}
+		c.IngestSubjects = broker.AnonymousIngestSubjects()
 	}
 	if c.DedupWindow <= 0 {
 		c.DedupWindow = 2 * time.Minute

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer b.Close()
-	g, err := gateway.New(b.Conn(), gateway.Config{})
+	g, err := gateway.New(b.Conn(), gateway.Config{IngestSubjects: b.IngestSubjects()})
 	if err != nil {
 		return err
 	}
