@@ -28,6 +28,7 @@ import json
 import os
 import random
 import resource
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -80,6 +81,9 @@ def floor_sink(sink: str, table: object) -> None:
     if sink == "subscribe":
         pw.io.subscribe(table, on_change=lambda key, row, time, is_addition: None)
         return
+    if sink == "export":
+        export_floor(table)
+        return
     from pathway.internals import datasink
     from pathway.internals.table_io import table_to_datasink
 
@@ -102,6 +106,44 @@ def floor_sink(sink: str, table: object) -> None:
         on_change=keep if sink == "store" else (lambda key, values, time, diff: None),
         on_time_end=handed, on_end=lambda: None,
         skip_persisted_batch=True, skip_errors=True, unique_name=None))
+
+
+def export_floor(table: object) -> None:
+    """Pathway's other sink that reaches Python, the one under its interactive mode: the engine
+    keeps the table (in Rust) and hands over whole snapshots when asked. A thread asks once a
+    second (and at the end) and diffs each snapshot against the last, as a table widget fed this
+    way would: no Python per change, but a snapshot costs the whole table, changed or not."""
+    import threading
+
+    from pathway.internals import api, datasink
+    from pathway.internals.table_io import table_to_datasink
+
+    exported: list = []
+
+    def poll() -> None:
+        last: dict = {}
+        frontier = None
+        while True:
+            f = min(t.frontier() for t in exported)
+            if f != frontier:
+                frontier = f
+                snap = dict(sum((t.snapshot_at(f) for t in exported), []))
+                changed = {k: v for k, v in snap.items() if last.get(k) != v}
+                gone = last.keys() - snap.keys()
+                last = snap
+                del changed, gone
+                if os.environ.get("EXPORT_DEBUG"):
+                    print("snapshot", f, len(snap), file=sys.stderr)
+            if f is api.DONE:
+                return
+            time.sleep(1.0)
+
+    def on_export(scope: object, table: object) -> None:
+        exported.append(table)
+        if len(exported) == 1:
+            threading.Thread(target=poll, daemon=True).start()
+
+    table_to_datasink(table, datasink.ExportDataSink(on_export))
 
 
 def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False,
@@ -199,9 +241,9 @@ def main() -> None:
     p.add_argument("--no-start", action="store_true", help="declare the widgets but never start (callback cost alone)")
     p.add_argument("--via", choices=("sdk", "rows"), default="sdk",
                    help="with --with-sv: the SDK's widgets (sdk), or Pathway's pw.io.nats.write to sv.<widget>.rows (rows)")
-    p.add_argument("--sink", choices=("null", "subscribe", "callback", "store"), default="null",
+    p.add_argument("--sink", choices=("null", "subscribe", "callback", "store", "export"), default="null",
                    help="without --with-sv: pw.io.null (the baseline), or a no-op pw.io.subscribe (subscribe) or "
-                        "engine callback sink (callback), or that sink keeping each change as the SDK's does (store): floors")
+                        "engine callback sink (callback), or that sink keeping each change as the SDK's does (store): floors; export: snapshots once a second")
     a = p.parse_args()
     print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start, a.via, a.sink)), flush=True)
 
