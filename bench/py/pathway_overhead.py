@@ -146,6 +146,21 @@ def export_floor(table: object) -> None:
     table_to_datasink(table, datasink.ExportDataSink(on_export))
 
 
+def thread_cpu(name: str) -> float | None:
+    """CPU seconds of this process's thread of that name so far (Linux /proc), or None."""
+    import threading
+
+    t = next((t for t in threading.enumerate() if t.name == name), None)
+    if t is None or t.native_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{t.native_id}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_start: bool = False,
         via: str = "sdk", sink: str = "null") -> dict:
     import pathway as pw
@@ -220,6 +235,9 @@ def run(shape: str, rows: int, keys: int, commit_every: int, with_sv: bool, no_s
             out["server_ingest"] = wait_stored(sv._D.http_url)
             out["drain_after_run_s"] = time.perf_counter() - t1
         t1 = time.perf_counter()
+        # The SDK's own thread's CPU until pw.run returned (the rest of what the SDK adds runs
+        # on Pathway's threads: its per-change callbacks).
+        out["sdk_thread_cpu_s"] = thread_cpu("stream_viz-publisher")
         sv.stop()  # publishes what is still buffered
         out["flush_after_run_s"] = time.perf_counter() - t1
         out["published_updates"] = sv.stats()["published_updates"]
