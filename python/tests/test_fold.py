@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 
 import pathway as pw
 import pytest
@@ -147,3 +148,33 @@ def test_the_sdk_thread_sleeps_while_nothing_is_pending_and_a_send_wakes_it():
     wait_until(lambda: pub._parked, 15, "the SDK's thread asleep with nothing pending")
     s.send(2)
     wait_state("s", 2, key=lambda st: st.get("value"))
+
+
+def test_sv_stop_publishes_the_last_commits_at_once_whatever_wait_the_pacing_holds(monkeypatch, pw_run):
+    """After a flush that folded Pathway commits the SDK's thread waits (the pacing) before the
+    next; here every such wait is an hour. The second commit comes after the first flush, so it
+    is pending in that wait when pw.run ends: sv.stop() must cut the wait short and publish it."""
+    from stream_viz import _publisher
+
+    monkeypatch.setattr(_publisher, "PACE_AFTER", 0.0)
+    monkeypatch.setattr(_publisher, "FLUSH_DUTY", 1e-6)
+    monkeypatch.setattr(_publisher, "MAX_FLUSH_GAP", 3600.0)
+
+    class Subject(pw.io.python.ConnectorSubject):
+        def run(self):
+            self.next(name="a", v=1)
+            self.commit()
+            # The first commit's flush is acknowledged (config + data): the wait has begun.
+            wait_until(lambda: sv._D.publisher.stats["updates"] >= 1, 30, "the first commit published")
+            self.next(name="b", v=2)
+            self.commit()
+
+    t = pw.io.python.read(Subject(), schema=pw.schema_from_types(name=str, v=int), autocommit_duration_ms=None)
+    sv.table(t, id="t", key="name")
+    sv.start(port=0)
+    pw_run()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sv.stop(timeout=20)
+    st = sv.stats()
+    assert st["undelivered_updates"] == 0 and st["published_updates"] == 2, st

@@ -43,6 +43,7 @@ FLUSH_INTERVAL = 0.01  # seconds between looks at the buffers: the added latency
 # under FLUSH_INTERVAL and is never held back.
 FLUSH_DUTY = 0.02
 MAX_FLUSH_GAP = 2.0
+PACE_AFTER = FLUSH_INTERVAL  # a flush shorter than this is never followed by a wait
 ACK_TIMEOUT = 5.0
 
 
@@ -143,6 +144,8 @@ class Publisher:
         # then wakes it. Polling an empty buffer every FLUSH_INTERVAL cost a few % of a core,
         # taken from a pipeline that had nothing to show.
         self._parked = False
+        # Set when sv.stop() wants everything out: a paced flush then waits no longer.
+        self._hurry: asyncio.Event | None = None
         # undelivered: updates given up on without the bus acknowledging them (the server this
         # process spawned died, or sv.stop() ran out of time).
         self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0, "refused": 0, "undelivered": 0}
@@ -257,6 +260,7 @@ class Publisher:
         with self.lock:
             self.active = True
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._flush_loop())
 
     def close(self, timeout: float = 10.0) -> int:
@@ -283,6 +287,8 @@ class Publisher:
         end = loop.time() + (deadline - time.monotonic())
         # Leave a moment of the budget for disconnecting.
         flush_end = end - min(1.0, max(end - loop.time(), 0.0) / 4)
+        if self._hurry is not None:
+            self._hurry.set()
         while (self._dirty or self._folded or self._queued or self._inflight) and loop.time() < flush_end \
                 and self._nc.is_connected and self._gone is None:
             await asyncio.sleep(FLUSH_INTERVAL)
@@ -422,8 +428,10 @@ class Publisher:
                 continue
             # Only the Python work counts (not awaiting the bus), and a commit split over
             # several messages goes out without a pause between its parts.
-            if commits and busy > FLUSH_INTERVAL and not any(len(q) > 1 for q in self._queued.values()):
-                await asyncio.sleep(min(busy * (1 / FLUSH_DUTY - 1), MAX_FLUSH_GAP))
+            if commits and busy > PACE_AFTER and not any(len(q) > 1 for q in self._queued.values()) \
+                    and self._hurry is not None and not self._hurry.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), min(busy * (1 / FLUSH_DUTY - 1), MAX_FLUSH_GAP))
 
     async def _flush_once(self) -> tuple[int, float]:
         """Publishes what is due; returns how many Pathway commits it folded and the seconds
