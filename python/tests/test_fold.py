@@ -9,7 +9,9 @@ to the same bytes as their dicts, and the SDK's thread sleeps while nothing is p
 from __future__ import annotations
 
 import json
+import math
 import random
+import struct
 import warnings
 
 import pathway as pw
@@ -17,7 +19,7 @@ import pytest
 from helpers import wait_state, wait_until
 
 import stream_viz as sv
-from stream_viz import _widgets
+from stream_viz import _bulk, _widgets
 
 COLUMNS = ["k", "name", "v"]
 
@@ -29,31 +31,64 @@ def _table():
     """)
 
 
+def _ops(body) -> list[dict]:
+    """The ops of one table message: JSON, or a columnar update (docs/protocol.md §1.8) decoded."""
+    if isinstance(body, _bulk.TableColumns):
+        body = body.encode()
+    if not (isinstance(body, bytes) and body[:4] == b"SVT1"):
+        return (json.loads(body) if isinstance(body, bytes) else body)["ops"]
+    h = struct.unpack_from("<I", body, 4)[0]
+    head = json.loads(body[8:8 + h])
+    n, at = head["n"], 8 + h
+
+    def texts() -> list[bytes]:
+        nonlocal at
+        lens = struct.unpack_from(f"<{n}I", body, at)
+        at += 4 * n
+        out = []
+        for ln in lens:
+            out.append(body[at:at + ln])
+            at += ln
+        return out
+
+    keys = [k.decode() for k in texts()]
+    cols = []
+    for typ in head["types"]:
+        if typ == "json":
+            cols.append([json.loads(t) for t in texts()])
+        else:
+            vals = list(struct.unpack_from(f"<{n}{'q' if typ == 'i64' else 'd'}", body, at))
+            at += 8 * n
+            cols.append([None if typ == "f64" and not math.isfinite(v) else v for v in vals])
+    assert at == len(body), "the columns fill the message exactly"
+    return [{"key": k, "row": dict(zip(head["columns"], vals, strict=True))} for k, vals in zip(keys, zip(*cols, strict=True), strict=True)]
+
+
 def _apply(state: dict, bodies: list) -> None:
     """What the server makes of a flush's table messages."""
     for body, _n in bodies:
-        msg = json.loads(body) if isinstance(body, bytes) else body
-        for op in msg["ops"]:
+        for op in _ops(body):
             if op.get("delete"):
                 state.pop(op["key"], None)
             else:
                 state[op["key"]] = op["row"]
 
 
-def _commits(rng: random.Random, n: int) -> tuple[list, list[dict]]:
-    """n random commits over 12 Pathway keys (inserts, deletes, updates that may change the name,
-    and rows deleted then inserted again as they were), with Pathway's live rows after each."""
+def _commits(rng: random.Random, n: int, keys: int = 12, deletes: bool = True) -> tuple[list, list[dict]]:
+    """n random commits over that many Pathway keys (inserts, deletes, updates that may change the
+    name, and rows deleted then inserted again as they were), with Pathway's live rows after each."""
     live: dict = {}
     gone: dict = {}  # key -> the values it was deleted with
     commits, states = [], []
+    names = [f"n{i}" for i in range(2 * keys + 2)]
     for t in range(n):
         inserted, retracted = {}, {}
-        for key in rng.sample([f"p{i}" for i in range(12)], rng.randint(1, 6)):
+        for key in rng.sample([f"p{i}" for i in range(keys)], rng.randint(1, keys // 2)):
             if key in live:
                 retracted[key] = live.pop(key)
-                if rng.random() < 0.6:
+                if rng.random() < 0.6 or not deletes:
                     taken = {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
-                    name = retracted[key][1] if rng.random() < 0.7 else rng.choice([x for x in "abcdefghijklmnopqrstuvwxyz" if x not in taken])
+                    name = retracted[key][1] if rng.random() < 0.7 else rng.choice([x for x in names if x not in taken])
                     inserted[key] = (retracted[key][0], name, float(rng.randint(0, 3)))
                 else:
                     gone[key] = retracted[key]
@@ -63,8 +98,7 @@ def _commits(rng: random.Random, n: int) -> tuple[list, list[dict]]:
                 if back is not None and back[1] not in taken and rng.random() < 0.7:
                     inserted[key] = back  # as it was when deleted
                 else:
-                    inserted[key] = (int(key[1:]), rng.choice([x for x in "abcdefghijklmnopqrstuvwxyz" if x not in taken]),
-                                     float(rng.randint(0, 3)))
+                    inserted[key] = (int(key[1:]), rng.choice([x for x in names if x not in taken]), float(rng.randint(0, 3)))
         live.update(inserted)
         commits.append((inserted, retracted, 2 * t + 2))
         states.append(dict(live))
@@ -73,10 +107,11 @@ def _commits(rng: random.Random, n: int) -> tuple[list, list[dict]]:
 
 @pytest.mark.parametrize("key", [None, "name"])
 @pytest.mark.parametrize("columns", [None, ["name", "v"]])
-@pytest.mark.parametrize("seed", range(6))
-def test_any_batching_of_commits_into_flushes_ends_each_flush_in_pathways_rows(key, columns, seed):
+@pytest.mark.parametrize("keys, deletes", [(12, True), (400, True), (400, False)])
+@pytest.mark.parametrize("seed", range(4))
+def test_any_batching_of_commits_into_flushes_ends_each_flush_in_pathways_rows(key, columns, keys, deletes, seed):
     rng = random.Random(seed)
-    commits, states = _commits(rng, 40)
+    commits, states = _commits(rng, 30, keys, deletes)
     w = sv.table(_table(), id="t", key=key, columns=columns)
     shown: dict = {}
     i = 0
@@ -98,8 +133,20 @@ def test_a_row_deleted_and_inserted_again_as_it_was_within_one_flush_is_not_sent
     w._binding.fold([({"p1": row, "p2": other}, {}, 2)])
     w._bodies()
     w._binding.fold([({}, {"p1": row}, 4), ({"p1": row, "p2": (2, "b", 3.0)}, {"p2": other}, 6)])
-    assert [json.loads(b) if isinstance(b, bytes) else b for b, _n in w._bodies()] == \
-        [{"ops": [{"key": "b", "row": {"k": 2, "name": "b", "v": 3.0}}]}]
+    assert [_ops(b) for b, _n in w._bodies()] == [[{"key": "b", "row": {"k": 2, "name": "b", "v": 3.0}}]]
+
+
+def test_a_row_back_as_it_was_keeps_its_key_that_another_row_held_and_gave_up_in_between():
+    """Key column "name": p1 holds a; in one flush p1 is deleted, p2 is inserted with name a and
+    deleted again, and p1 comes back as it was. p1's row is not sent again (nothing changed),
+    and p2, never shown, must not take a with it."""
+    w = sv.table(_table(), id="t", key="name")
+    row = (1, "a", 1.5)
+    w._binding.fold([({"p1": row}, {}, 2)])
+    w._bodies()
+    w._binding.fold([({}, {"p1": row}, 4), ({"p2": (2, "a", 9.0)}, {}, 6), ({}, {"p2": (2, "a", 9.0)}, 8),
+                     ({"p1": row}, {}, 10)])
+    assert [op for b, _n in w._bodies() for op in _ops(b)] == []
 
 
 TRICKY = ['a', '', 'x","y', 'q"', 'back\\', '\\","', 'ünï €', '%s%b%%', '\n\t', ',', '"', 'a\\"', '\x00', '"]', '[1,2]']
@@ -125,6 +172,35 @@ def test_rows_of_plain_values_encode_to_exactly_the_bytes_of_their_dicts(seed):
     assert fast is not None, "rows of numbers, booleans, nulls and text take the column-wise encoding"
     dicts = _widgets._encoded_ops([{"key": k, "row": dict(zip(cols, r, strict=True))} for k, r in data.items()])
     assert b"".join(b for b, _n in fast) == b"".join(b for b, _n in dicts) and sum(n for _b, n in fast) == len(data)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_flush_of_many_pathway_rows_goes_as_columnar_table_updates_equal_to_their_ops(seed):
+    """Rows of numbers, booleans, nulls, text and NaN: numbers as int64/float64 columns (NaN is
+    null), the rest as JSON cells, each row exactly the upsert the JSON ops would carry."""
+    rng = random.Random(seed)
+    kinds = [rng.choice(["int", "float", "str", "bool", "mixed"]) for _ in range(rng.randint(1, 5))]
+    cols = [f"c{i}" for i in range(len(kinds))]
+
+    def value(kind: str):
+        if kind == "int":
+            return rng.randint(-10**12, 10**12)
+        if kind == "float":
+            return rng.choice([1.5, -0.0, 1e16, rng.random(), float("nan")])
+        if kind == "bool":
+            return rng.choice([True, False])
+        if kind == "str":
+            return rng.choice(TRICKY) + str(rng.randint(0, 9))
+        return rng.choice([None, 10**20, 2.5, "x", True])
+
+    data = {rng.choice(TRICKY) + str(i): tuple(value(k) for k in kinds) for i in range(rng.randint(64, 3000))}
+    w = sv.table(_table(), id="t")
+    w._row_columns = cols
+    bodies = w._ops_bodies(dict(data))
+    assert bodies and all(type(b) is _bulk.TableColumns for b, _n in bodies)
+    assert [op for b, _n in bodies for op in _ops(b)] == \
+        [{"key": k, "row": {c: (None if type(v) is float and math.isnan(v) else v) for c, v in zip(cols, r, strict=True)}}
+         for k, r in data.items()]
 
 
 def test_rows_holding_nan_or_values_of_other_kinds_are_encoded_through_their_dicts():

@@ -164,14 +164,16 @@ class _Rows:
             else:
                 rows[key] = now
             out.append((key, before, now))
-        if unknown:
-            # Deleted rows this process never saw inserted: their retraction says what they were,
-            # so the dashboard still loses them (rare: only when a restart's rows were skipped).
-            for key in unknown:
-                # The first retraction: the row that was live before the batch.
-                gone = next(retracted[key] for _inserted, retracted, _time in commits if key in retracted)
+        for key in unknown:
+            # Deleted, and not live here before the batch. A row inserted by one of its commits
+            # and deleted by a later one was never shown: nothing to do. A key whose first change
+            # in the batch is a retraction was live before it without this process knowing (a
+            # restart whose rows this sink skipped): that retraction says what it was, so the
+            # dashboard still loses it.
+            inserted, retracted, _time = next(c for c in commits if key in c[0] or key in c[1])
+            if key in retracted:
                 self.unknown.add(key)
-                out.append((key, gone, None))
+                out.append((key, retracted[key], None))
         return out
 
     def dicts(self, changes: list[tuple[Any, Values | None, Values | None]]) -> list[tuple[Any, Row | None, Row | None]]:

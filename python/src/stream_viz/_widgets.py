@@ -6,6 +6,7 @@ import collections
 import itertools
 import os
 import re
+import sys
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,7 +14,10 @@ from ._bulk import (
     BadColumn,
     Block,
     Columns,
+    TableBlock,
     TableColumns,
+    _BadText,
+    _typed_column,
     encode_appends,
     rows_of,
     series_columns,
@@ -872,6 +876,9 @@ class Table(Widget):
             return []
         cols = self._row_columns
         self._count_held(data)
+        block = _tuple_block(cols, data)
+        if block is not None:
+            return [(part, part.j - part.i) for part in block.parts(MAX_MESSAGE_BYTES)]
         fast = _encoded_tuples(cols, data)
         if fast is not None:
             return fast
@@ -924,6 +931,28 @@ def _encoded_ops(ops: list[dict[str, Any]]) -> list[tuple[Any, int]]:
         else:
             out.append((b'{"ops":' + enc + b"}", len(part)))
     return out
+
+
+def _tuple_block(cols: list[str], data: dict[str, Any]) -> TableBlock | None:
+    """Upserts of rows given as tuples of values (a Pathway table's) as a columnar table update
+    (docs/protocol.md §1.8): numbers go as int64 or float64 and are never printed here, other
+    values as one JSON text per cell, and no dict is made per row. None when numpy is missing,
+    the rows are not all tuples (a delete, a manual .send()) or a text cannot be UTF-8: the
+    caller sends JSON ops."""
+    n = len(data)
+    if n < 64 or not cols or sys.modules.get("numpy") is None:
+        return None  # a few rows: JSON costs nothing worth it
+    rows = list(data.values())
+    if not all(type(r) is tuple and len(r) == len(cols) for r in rows):
+        return None
+    try:
+        joined = "\n".join(data)
+        # Keys without a newline (nearly always) are encoded in one go.
+        keys = joined.encode().split(b"\n") if joined.count("\n") == n - 1 else [k.encode() for k in data]
+        typed = [_typed_column(name, list(col), n) for name, col in zip(cols, zip(*rows, strict=True), strict=True)]
+    except (UnicodeEncodeError, _BadText):
+        return None
+    return TableBlock(keys, typed)
 
 
 _PLAIN_NUMBERS = frozenset((int, float, bool, type(None)))
