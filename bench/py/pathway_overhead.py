@@ -10,7 +10,8 @@ Three shapes (issue 13 item 3), each fed through a ConnectorSubject in commits o
            so every commit moves points that are already drawn.
 
 Without --with-sv the results end in pw.io.null (no Python per row: the cheapest sink there is,
-so the ratio is an upper bound); with it, in sv.table / sv.chart. With --via rows instead, the SDK
+so the ratio is an upper bound), or with --sink in one of the floors (floor_sink, export_floor):
+what Pathway's own sinks cost before the SDK does anything; with --with-sv, in sv.table / sv.chart. With --via rows instead, the SDK
 only starts the server and Pathway publishes the rows itself, `pw.io.nats.write(t, url,
 topic="sv.<widget>.rows", format="json")` with the same widgets' configs (docs/protocol.md §1.6):
 the line then also says how long the server took, after pw.run, to store what was published

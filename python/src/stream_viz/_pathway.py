@@ -140,10 +140,10 @@ class _Rows:
         # retraction (a row live before a restart whose persisted batch this sink skipped).
         self.unknown: set[Any] = set()
 
-    def apply(self, commits: list[Commit], *, same: bool = True) -> list[tuple[Any, Values | None, Values | None]]:
-        """(key, row before, row now) for each key the commits changed; None when not live.
-        same=False leaves out the keys whose row is now what it was before (retracted and
-        inserted again with the same values within the batch): nothing about them changed."""
+    def apply(self, commits: list[Commit]) -> list[tuple[Any, Values | None, Values | None]]:
+        """(key, row before, row now) for each key the commits changed; None when not live. A
+        row back as it was (retracted and inserted again with the same values within the batch)
+        comes with now == before."""
         verdict: dict[Any, Values | None] = {}
         for inserted, retracted, _time in commits:
             verdict.update(dict.fromkeys(retracted))
@@ -159,21 +159,17 @@ class _Rows:
                     unknown.append(key)
                     continue
                 del rows[key]
-            elif before == now and not same:
-                continue
             else:
                 rows[key] = now
             out.append((key, before, now))
         for key in unknown:
-            # Deleted, and not live here before the batch. A row inserted by one of its commits
-            # and deleted by a later one was never shown: nothing to do. A key whose first change
-            # in the batch is a retraction was live before it without this process knowing (a
-            # restart whose rows this sink skipped): that retraction says what it was, so the
-            # dashboard still loses it.
-            inserted, retracted, _time = next(c for c in commits if key in c[0] or key in c[1])
-            if key in retracted:
-                self.unknown.add(key)
-                out.append((key, retracted[key], None))
+            # Deleted rows not live here before the batch: a row live before a restart whose
+            # restored rows this sink skipped, or one inserted and deleted within the batch, which
+            # a restart's restored rows may have put on the dashboard. Its first retraction says
+            # what it was, so the dashboard loses it.
+            gone = next(retracted[key] for _inserted, retracted, _time in commits if key in retracted)
+            self.unknown.add(key)
+            out.append((key, gone, None))
         return out
 
     def dicts(self, changes: list[tuple[Any, Values | None, Values | None]]) -> list[tuple[Any, Row | None, Row | None]]:
@@ -196,12 +192,14 @@ class _TableBinding:
         ops = self.w._f_ops
         pick = self.pick
         # A row that is back as it was (retracted and inserted again with the same values) is
-        # already on the dashboard: left out.
-        changes = self.rows.apply(commits, same=False)
+        # already on the dashboard: not sent again.
+        changes = self.rows.apply(commits)
         ki = self.key_at
         if ki is None:
             texts = self.texts
-            for key, _before, now in changes:
+            for key, before, now in changes:
+                if now is not None and now == before:
+                    continue
                 k = texts.get(key)
                 if k is None:
                     k = texts[key] = _text(key)
@@ -216,15 +214,19 @@ class _TableBinding:
         # value: only the others are looked at twice.
         upserts: dict[str, Values] = {}
         left: set[str] = set()
+        kept: set[str] = set()  # key values of rows back as they were: still theirs, nothing to send
         for _key, before, now in changes:
             if now is None:
                 left.add(_text(before[ki]))  # type: ignore[index]  # a change has a row before or after
                 continue
             kv = now[ki]
+            if now == before:
+                kept.add(kv if type(kv) is str else str(kv))
+                continue
             if before is not None and before[ki] != kv:
                 left.add(_text(before[ki]))
             upserts[kv if type(kv) is str else str(kv)] = now if pick is None else pick(now)
-        for k in left - upserts.keys():
+        for k in left - upserts.keys() - kept:
             ops[k] = None
         ops.update(upserts)
 
