@@ -92,23 +92,11 @@ func (a *busAccounts) anonymousLanes(n int) ([]string, error) {
 			return nil, fmt.Errorf("%w: mapping %s to %s: %v", ErrStart, m.src, m.dest, err)
 		}
 	}
-	return anonymousIngestSubjects(n), nil
-}
-
-// AnonymousIngestSubjects are the subjects the gateway takes updates on
-// from the embedded bus without --nats-auth: sv.> and the anonymous lanes.
-// A gateway.Config that names none takes these, so a program that starts
-// the embedded bus and mounts the gateway gets every update (and the
-// lanes) without naming them; subjects nobody publishes to cost an idle
-// connection each.
-func AnonymousIngestSubjects() []string { return anonymousIngestSubjects(AnonymousLanes) }
-
-func anonymousIngestSubjects(n int) []string {
 	subjects := []string{protocol.SubjectWildcard}
 	for i := range n {
 		subjects = append(subjects, anonymousLanePrefix+strconv.Itoa(i)+".>")
 	}
-	return subjects
+	return subjects, nil
 }
 
 // AnonymousLane is the lane (0 to AnonymousLanes-1) the embedded bus puts

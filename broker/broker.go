@@ -13,11 +13,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // Errors callers can match with errors.Is.
@@ -161,6 +164,23 @@ func connectExternal(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.nc = nc
 	return b, nil
+}
+
+// embeddedIngest maps each embedded server running in this process (its
+// ID) to the subjects its publishers' updates reach the gateway on, so a
+// gateway given only a connection takes the right ones (IngestSubjectsOf).
+var embeddedIngest sync.Map
+
+// IngestSubjectsOf are the subjects a gateway on nc takes updates on when
+// its config names none: those of the embedded bus nc is connected to, if
+// that bus runs in this process (sv.> and the anonymous lanes, or one per
+// --nats-auth user), else sv.> (an external server, where the deployment
+// routes publishers to sv.> in the gateway's account).
+func IngestSubjectsOf(nc *nats.Conn) []string {
+	if v, ok := embeddedIngest.Load(nc.ConnectedServerId()); ok {
+		return slices.Clone(v.([]string))
+	}
+	return []string{protocol.SubjectWildcard}
 }
 
 func connect(ctx context.Context, url string, cfg Config, closed chan struct{}, extra []nats.Option) (*nats.Conn, error) {
@@ -310,6 +330,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, err
 	}
 	b.nc = nc
+	embeddedIngest.Store(srv.ID(), slices.Clone(ingest))
 	return b, nil
 }
 
@@ -373,6 +394,7 @@ func (b *Broker) Close() error {
 		b.nc.Close()
 	}
 	if b.srv != nil {
+		embeddedIngest.Delete(b.srv.ID())
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
 	}

@@ -29,6 +29,14 @@ const (
 // maxTableColumns bounds the columns of one columnar table update.
 const maxTableColumns = 1024
 
+// maxColumnsExpansion bounds the rows' JSON a columnar table update may
+// make, as a multiple of its own size (decodeTableColumns). Names of up to
+// about 40 bytes over number columns make about 8 times.
+const maxColumnsExpansion = 32
+
+// maxNumberText is the longest a float64 or int64 cell prints as JSON.
+const maxNumberText = 24
+
 // tableColumnsHead is the JSON head of a columnar table update.
 type tableColumnsHead struct {
 	N       *int64   `json:"n"`
@@ -152,6 +160,27 @@ func decodeTableColumns(b []byte) (*Update, error) {
 	}
 	if r.off != len(b) {
 		return nil, fmt.Errorf("%w: table columns: %d bytes after the last column", ErrBadShape, len(b)-r.off)
+	}
+	// Every row repeats the column names, which the message holds once: a
+	// long name over many tiny rows would make a 1 MiB message ask for
+	// gigabytes of rows. The rows' JSON may take at most
+	// maxColumnsExpansion times the message (numbers counted at their
+	// longest printed length), the bound of what a batch of them can hold.
+	perRow := uint64(1)
+	for c := range cols {
+		perRow += uint64(len(names[c]))
+		if cols[c].typ != colJSON {
+			perRow += maxNumberText
+		}
+	}
+	rowsBytes := perRow * uint64(n)
+	for c := range cols {
+		for _, cell := range cols[c].cells {
+			rowsBytes += uint64(len(cell))
+		}
+	}
+	if limit := maxColumnsExpansion * uint64(len(b)); rowsBytes > limit {
+		return nil, fmt.Errorf("%w: table columns: the %d rows take up to %d bytes as JSON, more than %d times the message's %d bytes (every row repeats the column names): send fewer columns or shorter names per message", ErrBadShape, n, rowsBytes, maxColumnsExpansion, len(b))
 	}
 	ops := make([]TableOp, n)
 	var row []byte

@@ -68,6 +68,9 @@ func TestTableColumnsThatDoNotHoldTogetherAreRefusedNamingTheProblem(t *testing.
 		{"cell not UTF-8", EncodeTableColumns([]string{"a"}, []TableColumn{{Name: "s", JSON: []string{"\"\xff\""}}}, nil), "not valid UTF-8"},
 		{"cell too deep", EncodeTableColumns([]string{"a"}, []TableColumn{{Name: "s", JSON: []string{strings.Repeat("[", 40) + strings.Repeat("]", 40)}}}, nil), "deep"},
 		{"cell length past the end", head(`{"n":1,"columns":["s"],"types":["json"]}`, append([]byte{1, 0, 0, 0, 'a'}, 9, 0, 0, 0, '1')), `column "s"[0] needs 9 bytes, 1 left`},
+		// One long column name over many one-byte rows: as JSON every row
+		// repeats the name, which would ask for n × the name's bytes.
+		{"rows far larger than the message", manyRowsLongName(2000, 20000), "more than 32 times the message"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,4 +83,15 @@ func TestTableColumnsThatDoNotHoldTogetherAreRefusedNamingTheProblem(t *testing.
 			}
 		})
 	}
+}
+
+// manyRowsLongName is a columnar table update of n rows with one-byte keys
+// and cells under one column whose name is nameBytes long.
+func manyRowsLongName(n, nameBytes int) []byte {
+	keys := make([]string, n)
+	cells := make([]string, n)
+	for i := range keys {
+		keys[i], cells[i] = "k", "0"
+	}
+	return EncodeTableColumns(keys, []TableColumn{{Name: strings.Repeat("a", nameBytes), JSON: cells}}, nil)
 }

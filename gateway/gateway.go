@@ -67,9 +67,10 @@ type Config struct {
 	// connection of its own (the server queues each connection's messages
 	// first in first out, so a flood on one never delays another's): sv.>,
 	// or a prefix P.> under which an update arrives as P.<widget>.<kind>
-	// and is taken as sv.<widget>.<kind>. Default: what the embedded bus
-	// gives without --nats-auth (broker.AnonymousIngestSubjects: sv.> and
-	// the 8 lanes; with --nats-auth users pass b.IngestSubjects()). StartServer
+	// and is taken as sv.<widget>.<kind>. Default: what the bus the
+	// connection reaches gives (broker.IngestSubjectsOf: an embedded bus
+	// of this process, sv.> and its 8 lanes or one per --nats-auth user;
+	// any other server, sv.>). StartServer
 	// sets what the embedded bus gives (broker.Broker.IngestSubjects: one
 	// per --nats-auth user, svin.<n>.>; without it sv.> and 8 lanes by
 	// widget, svin.anon.<lane>.>). The subscriptions share
@@ -154,9 +155,6 @@ func (c *Config) setDefaults() {
 	if c.IngestQueueBytes <= 0 {
 		c.IngestQueueBytes = 512 << 20
 	}
-	if len(c.IngestSubjects) == 0 {
-		c.IngestSubjects = broker.AnonymousIngestSubjects()
-	}
 	if c.DedupWindow <= 0 {
 		c.DedupWindow = 2 * time.Minute
 	}
@@ -236,6 +234,9 @@ type Gateway struct {
 // New prepares a gateway on an open NATS connection; Start brings it up.
 func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 	cfg.setDefaults()
+	if len(cfg.IngestSubjects) == 0 {
+		cfg.IngestSubjects = broker.IngestSubjectsOf(nc)
+	}
 	if err := checkIngestSubjects(cfg.IngestSubjects); err != nil {
 		return nil, err
 	}
