@@ -70,7 +70,7 @@ func TestTableColumnsThatDoNotHoldTogetherAreRefusedNamingTheProblem(t *testing.
 		{"cell length past the end", head(`{"n":1,"columns":["s"],"types":["json"]}`, append([]byte{1, 0, 0, 0, 'a'}, 9, 0, 0, 0, '1')), `column "s"[0] needs 9 bytes, 1 left`},
 		// One long column name over many one-byte rows: as JSON every row
 		// repeats the name, which would ask for n × the name's bytes.
-		{"rows far larger than the message", manyRowsLongName(2000, 20000), "more than 32 times the message"},
+		{"rows far larger than the message", manyRowsLongName(2000, 20000), "more than 64 times the message"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
