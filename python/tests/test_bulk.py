@@ -298,6 +298,21 @@ def test_send_many_sends_columns_as_columnar_table_updates_holding_exactly_the_r
         client.wait_for(lambda cl, k=k, want=want: cl.rows(f"c-{k}") == want, 15, f"the rows at the socket ({k})")
 
 
+def test_send_many_of_columns_with_names_far_longer_than_their_values_goes_as_rows_and_arrives_whole():
+    """The server refuses a columnar message whose rows would be more than 64 times its size as
+    JSON (each row repeats the names): with names that long the SDK sends JSON rows instead."""
+    from stream_viz._bulk import table_block
+
+    long_name = "v" * 2000
+    rows = {"k": np.arange(500), long_name: np.arange(500) % 3}
+    assert table_block(rows, "k") is None
+    t = sv.table("longnames", key="k")
+    sv.start(port=0)
+    t.send_many(rows)
+    got = wait_until(lambda: (r := rows_of(api_widget("longnames"))) and len(r) == 500 and r, 15, "the 500 rows")
+    assert {r[long_name] for r in got.values()} == {0, 1, 2}
+
+
 def test_send_many_refuses_bad_columns_naming_them_and_loses_nothing_accepted_before():
     t = sv.table("strict2", key="k")
     sv.start(port=0)

@@ -546,6 +546,12 @@ def table_block(rows: Any, key: str, max_bytes: int | None = None) -> TableBlock
     except UnicodeEncodeError:
         raise BadColumn(f"rows[{key!r}]", "a key", "text that is valid Unicode (no lone surrogates)") from None
     block = TableBlock(keys, typed)
+    # Every row of a columnar message becomes JSON repeating the column names, and the server
+    # refuses a message whose rows would take more than 64 times it (docs/protocol.md §1.8): names
+    # long against the rows' own bytes go as JSON rows instead.
+    per_row = 1 + sum(len(dumps(nm)) + 1 + (24 if typ != "json" else 0) for nm, typ, _d in typed)
+    if block.n and per_row > 32 * int(block.sizes.min()):
+        return None
     if max_bytes is not None and block.n:
         head = block.head_bytes()
         big = int(block.sizes.argmax())
