@@ -31,7 +31,8 @@ const maxTableColumns = 1024
 
 // maxColumnsExpansion bounds the rows' JSON a columnar table update may
 // make, as a multiple of its own size (decodeTableColumns). Names of up to
-// about 40 bytes over number columns make about 8 times; the bound leaves room for names of several hundred bytes.
+// about 40 bytes over number columns make about 8 times; the bound leaves
+// room for names of several hundred bytes.
 const maxColumnsExpansion = 64
 
 // maxNumberText is the longest a float64 or int64 cell prints as JSON.

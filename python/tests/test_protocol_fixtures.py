@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from helpers import REPO, fold_event
 
 FIXTURES = os.path.join(REPO, "testdata", "protocol")
 FILES = sorted(f for f in os.listdir(FIXTURES) if f.endswith(".json"))
+
+
+def steps_with(field: str) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """(fixture file, step, step[field]) for every step of every fixture that has field."""
+    for name in FILES:
+        with open(os.path.join(FIXTURES, name), encoding="utf-8") as f:
+            fx = json.load(f)
+        for step in fx["steps"]:
+            if step.get(field) is not None:
+                yield name, step, step[field]
 
 
 def test_there_are_protocol_fixtures() -> None:
@@ -42,17 +54,11 @@ def test_the_sdk_encodes_columnar_updates_as_the_fixtures_publish_them() -> None
     from stream_viz._bulk import Columns
 
     seen = 0
-    for name in FILES:
-        with open(os.path.join(FIXTURES, name), encoding="utf-8") as f:
-            fx = json.load(f)
-        for step in fx["steps"]:
-            cols = step.get("columns")
-            if cols is None:
-                continue
-            ys = np.array([np.nan if y is None else y for y in cols["y"]], dtype=np.float64)
-            got = Columns(np.array(cols["x"], dtype=np.float64), ys, cols.get("series", ""), cols.get("as_of")).encode()
-            assert got == base64.b64decode(step["payload_base64"]), (name, step)
-            seen += 1
+    for name, step, cols in steps_with("columns"):
+        ys = np.array([np.nan if y is None else y for y in cols["y"]], dtype=np.float64)
+        got = Columns(np.array(cols["x"], dtype=np.float64), ys, cols.get("series", ""), cols.get("as_of")).encode()
+        assert got == base64.b64decode(step["payload_base64"]), (name, step)
+        seen += 1
     assert seen >= 3
 
 
@@ -65,19 +71,13 @@ def test_the_sdk_encodes_columnar_table_updates_as_the_fixtures_publish_them() -
     from stream_viz._bulk import table_block
 
     seen = 0
-    for name in FILES:
-        with open(os.path.join(FIXTURES, name), encoding="utf-8") as f:
-            fx = json.load(f)
-        for step in fx["steps"]:
-            tc = step.get("table_columns")
-            if tc is None:
-                continue
-            cols = {c["name"]: next(c[t] for t in ("i64", "f64", "json") if t in c) for c in tc["columns"]}
-            block = table_block(cols, tc["key"])
-            assert block is not None
-            parts = block.parts(900 * 1024)
-            assert len(parts) == 1
-            parts[0].as_of = tc.get("as_of")
-            assert parts[0].encode() == base64.b64decode(step["payload_base64"]), (name, step)
-            seen += 1
+    for name, step, tc in steps_with("table_columns"):
+        cols = {c["name"]: next(c[t] for t in ("i64", "f64", "json") if t in c) for c in tc["columns"]}
+        block = table_block(cols, tc["key"])
+        assert block is not None
+        parts = block.parts(900 * 1024)
+        assert len(parts) == 1
+        parts[0].as_of = tc.get("as_of")
+        assert parts[0].encode() == base64.b64decode(step["payload_base64"]), (name, step)
+        seen += 1
     assert seen >= 3
