@@ -43,8 +43,16 @@ type tableColumnsHead struct {
 	N       *int64   `json:"n"`
 	Columns []string `json:"columns"`
 	Types   []string `json:"types"`
+	KeyType *string  `json:"key_type"` // "text" (the default) or "i64"
 	AsOf    *Time    `json:"as_of"`
 }
+
+// Key types of a columnar table update: texts, or whole numbers keyed by
+// their decimal text (what .send() makes of an int key).
+const (
+	keyText = "text"
+	keyI64  = "i64"
+)
 
 // isTableColumns reports whether a data payload is a columnar table update.
 func isTableColumns(b []byte) bool {
@@ -132,14 +140,9 @@ func decodeTableColumns(b []byte) (*Update, error) {
 			return nil, fmt.Errorf("%w: table columns: column %q has type %q: want f64, i64 or json", ErrBadShape, truncate(name, 40), truncate(hd.Types[i], 20))
 		}
 	}
-	keys, err := r.texts("keys", n)
+	keys, err := readKeys(r, hd.KeyType, n)
 	if err != nil {
 		return nil, err
-	}
-	for i, k := range keys {
-		if len(k) == 0 || len(k) > maxKeyBytes || !utf8.Valid(k) {
-			return nil, fmt.Errorf("%w: table columns: keys[%d]: want 1 to %d bytes of UTF-8, got %d bytes", ErrBadShape, i, maxKeyBytes, len(k))
-		}
 	}
 	cols := make([]tableColumn, len(hd.Columns))
 	for c, typ := range hd.Types {
@@ -149,11 +152,22 @@ func decodeTableColumns(b []byte) (*Update, error) {
 			if cols[c].cells, err = r.texts(what, n); err != nil {
 				return nil, err
 			}
+			var prev, prevOut []byte
 			for i, cell := range cols[c].cells {
-				if err := checkCell(cell); err != nil {
-					return nil, fmt.Errorf("table columns: %s[%d]: %w", what, i, err)
+				// Columns repeat values (a category, a status): a cell
+				// equal to the one before it is that one again.
+				if prevOut != nil && bytes.Equal(cell, prev) {
+					cols[c].cells[i] = prevOut
+					continue
 				}
-				cols[c].cells[i] = compactCell(cell)
+				prev = cell
+				if !plainCell(cell) {
+					if err := checkCell(cell); err != nil {
+						return nil, fmt.Errorf("table columns: %s[%d]: %w", what, i, err)
+					}
+					cols[c].cells[i] = compactCell(cell)
+				}
+				prevOut = cols[c].cells[i]
 			}
 		} else if cols[c].nums, err = r.take(what, 8*uint64(n)); err != nil {
 			return nil, err
@@ -192,7 +206,9 @@ func decodeTableColumns(b []byte) (*Update, error) {
 			row = cols[c].append(row, i)
 		}
 		row = append(row, '}')
-		ops[i] = TableOp{Key: Key(keys[i]), Row: append(make([]byte, 0, len(row)), row...)}
+		// Each row is its own allocation: the table keeps it alone, never
+		// the message around it.
+		ops[i] = TableOp{Key: keys.key(i), Row: append(make([]byte, 0, len(row)), row...)}
 	}
 	u := &Update{Table: &TableUpdate{Ops: ops}}
 	if hd.AsOf != nil {
@@ -213,12 +229,129 @@ type tableColumn struct {
 func (c *tableColumn) append(b []byte, i int) []byte {
 	switch c.typ {
 	case colF64:
-		return appendFloat(b, math.Float64frombits(binary.LittleEndian.Uint64(c.nums[8*i:])))
+		return appendFloatFast(b, math.Float64frombits(binary.LittleEndian.Uint64(c.nums[8*i:])))
 	case colI64:
 		return strconv.AppendInt(b, int64(binary.LittleEndian.Uint64(c.nums[8*i:])), 10)
 	default:
 		return append(b, c.cells[i]...)
 	}
+}
+
+// tableKeys is a columnar table update's keys: texts, or int64 numbers
+// keyed by their decimal text.
+type tableKeys struct {
+	texts [][]byte
+	ints  []byte // 8 bytes a key, little-endian, when the keys are i64
+}
+
+func (k *tableKeys) key(i int) Key {
+	if k.ints != nil {
+		var buf [20]byte
+		return Key(strconv.AppendInt(buf[:0], int64(binary.LittleEndian.Uint64(k.ints[8*i:])), 10))
+	}
+	return Key(k.texts[i])
+}
+
+// readKeys reads the keys section: n texts of 1 to maxKeyBytes bytes of
+// UTF-8, or with key_type "i64" n int64 (whose decimal texts always fit).
+func readKeys(r *colReader, keyType *string, n int) (tableKeys, error) {
+	switch {
+	case keyType != nil && *keyType == keyI64:
+		ints, err := r.take("keys", 8*uint64(n))
+		return tableKeys{ints: ints}, err
+	case keyType != nil && *keyType != keyText:
+		return tableKeys{}, fmt.Errorf("%w: table columns: key_type %q: want text or i64", ErrBadShape, truncate(*keyType, 20))
+	}
+	texts, err := r.texts("keys", n)
+	if err != nil {
+		return tableKeys{}, err
+	}
+	for i, k := range texts {
+		if len(k) == 0 || len(k) > maxKeyBytes || !utf8.Valid(k) {
+			return tableKeys{}, fmt.Errorf("%w: table columns: keys[%d]: want 1 to %d bytes of UTF-8, got %d bytes", ErrBadShape, i, maxKeyBytes, len(k))
+		}
+	}
+	return tableKeys{texts: texts}, nil
+}
+
+// appendFloatFast is appendFloat, with whole numbers of up to 15 digits
+// (counts, ids, prices in cents kept as floats) printed as the integers
+// they are: the same text, a few times faster.
+func appendFloatFast(b []byte, f float64) []byte {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)) {
+		return strconv.AppendInt(b, int64(f), 10)
+	}
+	return appendFloat(b, f)
+}
+
+// plainCell reports whether a cell is one JSON value that needs neither
+// checking by the full parser nor compacting: a string without escapes or
+// control characters (valid UTF-8), true, false, null, or a number as JSON
+// writes it. Anything else (objects, arrays, escapes, spaces) goes through
+// checkCell, which then names the problem.
+func plainCell(c []byte) bool {
+	if len(c) == 0 {
+		return false
+	}
+	switch c[0] {
+	case '"':
+		if len(c) < 2 || c[len(c)-1] != '"' {
+			return false
+		}
+		ascii := true
+		for _, ch := range c[1 : len(c)-1] {
+			if ch < 0x20 || ch == '"' || ch == '\\' {
+				return false
+			}
+			ascii = ascii && ch < 0x80
+		}
+		return ascii || utf8.Valid(c)
+	case 't':
+		return string(c) == "true"
+	case 'f':
+		return string(c) == "false"
+	case 'n':
+		return string(c) == "null"
+	}
+	return plainNumber(c)
+}
+
+// plainNumber reports whether c is exactly a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func plainNumber(c []byte) bool {
+	i := 0
+	if i < len(c) && c[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		j := i
+		for i < len(c) && c[i] >= '0' && c[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	switch {
+	case i < len(c) && c[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(c) && c[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(c) && (c[i] == 'e' || c[i] == 'E') {
+		i++
+		if i < len(c) && (c[i] == '+' || c[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(c)
 }
 
 // checkCell accepts one JSON value in UTF-8, nested no deeper than a cell
@@ -259,8 +392,26 @@ type TableColumn struct {
 // of the rows keyed keys[i] with the columns' i-th values; asOf is left out
 // when nil. Tests and Go producers use it.
 func EncodeTableColumns(keys []string, cols []TableColumn, asOf *float64) []byte {
+	return encodeTableColumns(keys, nil, cols, asOf)
+}
+
+// EncodeTableColumnsIntKeys is EncodeTableColumns of rows keyed by whole
+// numbers, sent as an int64 key column (key_type "i64"): row i's key is
+// the decimal text of keys[i].
+func EncodeTableColumnsIntKeys(keys []int64, cols []TableColumn, asOf *float64) []byte {
+	if keys == nil {
+		keys = []int64{}
+	}
+	return encodeTableColumns(nil, keys, cols, asOf)
+}
+
+func encodeTableColumns(keys []string, intKeys []int64, cols []TableColumn, asOf *float64) []byte {
+	n := len(keys)
+	if intKeys != nil {
+		n = len(intKeys)
+	}
 	head := []byte(`{"n":`)
-	head = strconv.AppendInt(head, int64(len(keys)), 10)
+	head = strconv.AppendInt(head, int64(n), 10)
 	head = append(head, `,"columns":[`...)
 	types := []byte(`],"types":[`)
 	for i, c := range cols {
@@ -278,6 +429,9 @@ func EncodeTableColumns(keys []string, cols []TableColumn, asOf *float64) []byte
 		}
 	}
 	head = append(append(head, types...), ']')
+	if intKeys != nil {
+		head = append(head, `,"key_type":"i64"`...)
+	}
 	if asOf != nil {
 		head = append(head, `,"as_of":`...)
 		head = appendFloat(head, *asOf)
@@ -293,7 +447,13 @@ func EncodeTableColumns(keys []string, cols []TableColumn, asOf *float64) []byte
 			b = append(b, t...)
 		}
 	}
-	texts(keys)
+	if intKeys != nil {
+		for _, k := range intKeys {
+			b = binary.LittleEndian.AppendUint64(b, uint64(k))
+		}
+	} else {
+		texts(keys)
+	}
 	for _, c := range cols {
 		switch {
 		case c.F64 != nil:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -71,6 +72,10 @@ func TestTableColumnsThatDoNotHoldTogetherAreRefusedNamingTheProblem(t *testing.
 		// One long column name over many one-byte rows: as JSON every row
 		// repeats the name, which would ask for n × the name's bytes.
 		{"rows far larger than the message", manyRowsLongName(2000, 20000), "more than 64 times the message"},
+		{"unknown key type", head(`{"n":2,"columns":["v"],"types":["f64"],"key_type":"u8"}`, append(keysAB, f64s2...)), `key_type "u8": want text or i64`},
+		{"int keys short", head(`{"n":2,"columns":["v"],"types":["f64"],"key_type":"i64"}`, append(make([]byte, 12), f64s2...)), "table columns: column \"v\" needs 16 bytes, 12 left"},
+		{"a repeated cell that is not JSON", EncodeTableColumns([]string{"a", "b", "c"}, []TableColumn{{Name: "s", JSON: []string{`"x"`, `{"a":`, `{"a":`}}}, nil), `column "s"[1]`},
+		{"a number cell with a leading zero", EncodeTableColumns([]string{"a"}, []TableColumn{{Name: "s", JSON: []string{`01`}}}, nil), `column "s"[0]`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,4 +99,71 @@ func manyRowsLongName(n, nameBytes int) []byte {
 		keys[i], cells[i] = "k", "0"
 	}
 	return EncodeTableColumns(keys, []TableColumn{{Name: strings.Repeat("a", nameBytes), JSON: cells}}, nil)
+}
+
+// A key column of whole numbers may go as int64 keys (key_type "i64"): each
+// row is keyed by its number's decimal text, as .send() keys it.
+func TestTableColumnsWithIntKeysAreKeyedByTheirDecimalText(t *testing.T) {
+	msg := EncodeTableColumnsIntKeys([]int64{7, -3, 0, math.MaxInt64, math.MinInt64}, []TableColumn{
+		{Name: "v", F64: []float64{1, 2, 3, 4, 5}},
+	}, nil)
+	got, err := DecodeUpdate(msg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DecodeUpdate([]byte(`{"ops": [{"key": 7, "row": {"v": 1}}, {"key": -3, "row": {"v": 2}}, {"key": 0, "row": {"v": 3}},
+		{"key": "9223372036854775807", "row": {"v": 4}}, {"key": "-9223372036854775808", "row": {"v": 5}}]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := string(got.encode(nil)), string(want.encode(nil)); g != w {
+		t.Fatalf("int keys decode to\n %s\nJSON ops to\n %s", g, w)
+	}
+}
+
+// Cells that need no parsing (plain strings, numbers, literals) and cells
+// that do (escapes, spaces, objects, repeats of either) make the rows the
+// JSON ops of the same values make.
+func TestTableCellsOfEveryFormMakeTheRowsOfTheSameJSON(t *testing.T) {
+	cells := []string{`"plain"`, `"plain"`, `"café \"q\""`, `"café"`, `-0.5e+3`, `0`, `12`, `true`, `false`, `null`,
+		` 1 `, `{"a": [1, 2]}`, `{"a": [1, 2]}`, `"tab\there"`, `1E400`, `-0`}
+	keys := make([]string, len(cells))
+	ops := make([]string, len(cells))
+	for i, c := range cells {
+		keys[i] = strconv.Itoa(i)
+		ops[i] = `{"key":"` + keys[i] + `","row":{"c":` + c + `}}`
+	}
+	got, err := DecodeUpdate(EncodeTableColumns(keys, []TableColumn{{Name: "c", JSON: cells}}, nil), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DecodeUpdate([]byte(`{"ops":[`+strings.Join(ops, ",")+`]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := string(got.encode(nil)), string(want.encode(nil)); g != w {
+		t.Fatalf("cells decode to\n %s\nJSON ops to\n %s", g, w)
+	}
+}
+
+// The quick check of a cell accepts only what the full one accepts, and
+// only text the full one would leave as it is.
+func TestPlainCellsAreExactlyCellsThatNeedNoCompacting(t *testing.T) {
+	for _, c := range []string{`"x"`, `""`, `"é"`, "\"\xff\"", `"a\"b"`, `"a"b"`, `"\u0000"`, "\"\x01\"", `0`, `-0`, `01`, `1.`, `.5`,
+		`1e`, `1e+`, `1.5E-7`, `-`, `+1`, `tru`, `true `, `nul`, `null`, `[1]`, `{}`, ` "x"`, `"x" `, `NaN`, `Infinity`} {
+		plain := plainCell([]byte(c))
+		full := checkCell([]byte(c)) == nil && string(compactCell([]byte(c))) == c
+		if plain && !full {
+			t.Errorf("%q: the quick check accepts what the full check refuses or compacts", c)
+		}
+	}
+}
+
+// Floats that are whole numbers print as the same text either way.
+func TestWholeFloatsPrintAsAppendFloatPrintsThem(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1, 2.5, 1e14, 999999999999999, 1e15, -1e15, 1e21, 1e-7, 123456789.0, math.NaN(), math.Inf(1), 4503599627370497} {
+		if g, w := string(appendFloatFast(nil, f)), string(appendFloat(nil, f)); g != w {
+			t.Errorf("%v: %s, want %s", f, g, w)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"testing"
 
 	"github.com/streamviz/streamviz/protocol"
@@ -67,6 +66,7 @@ type fixtureTableColumns struct {
 func (fc *fixtureTableColumns) encode(t *testing.T) []byte {
 	t.Helper()
 	var keys []string
+	var intKeys []int64
 	cols := make([]TableColumn, len(fc.Columns))
 	for i, c := range fc.Columns {
 		cols[i] = TableColumn{Name: c.Name, I64: c.I64, F64: c.F64}
@@ -86,10 +86,12 @@ func (fc *fixtureTableColumns) encode(t *testing.T) []byte {
 			}
 		}
 		if c.Name == fc.Key && c.I64 != nil {
-			for _, v := range c.I64 {
-				keys = append(keys, strconv.FormatInt(v, 10))
-			}
+			intKeys = c.I64
 		}
+	}
+	if intKeys != nil {
+		// A key column of whole numbers goes as int64 keys (key_type "i64").
+		return EncodeTableColumnsIntKeys(intKeys, cols, fc.AsOf)
 	}
 	return EncodeTableColumns(keys, cols, fc.AsOf)
 }

@@ -91,10 +91,11 @@ func (s *state) applyRows(m message, id string, c *rowChange) error {
 			foldErrs = append(foldErrs, err)
 			continue
 		}
-		if n := w.admit(u, s.maxTableRows); n > 0 {
+		n, err := s.applyData(m.subject, w, u)
+		if n > 0 {
 			foldErrs = append(foldErrs, &RowsRefusedError{Subject: m.subject, Widget: id, Refused: n, Limit: s.maxTableRows})
 		}
-		foldErrs = append(foldErrs, s.applyData(m.subject, w, u))
+		foldErrs = append(foldErrs, err)
 		last = u
 		applied++
 	}

@@ -163,8 +163,7 @@ func (s *state) applyDecoded(m message, d decoded) error {
 		}
 		s.widgets[id] = w
 		s.stateBytes += w.bytes
-		refused = w.admit(upd, s.maxTableRows)
-		bytesErr = s.applyData(m.subject, w, upd)
+		refused, bytesErr = s.applyData(m.subject, w, upd)
 		ev = configEvent(m.seq, prev, w)
 	default:
 		if err := s.checkData(w, upd); err != nil {
@@ -174,8 +173,7 @@ func (s *state) applyDecoded(m message, d decoded) error {
 		if replaying {
 			break
 		}
-		refused = w.admit(upd, s.maxTableRows)
-		bytesErr = s.applyData(m.subject, w, upd)
+		refused, bytesErr = s.applyData(m.subject, w, upd)
 		ev = dataEvent(m.seq, prev, id, upd)
 		latest = w.cfg.Type == TypeStat || w.cfg.Type == TypeGauge
 	}

@@ -90,56 +90,81 @@ func (w *widget) checkChart(c *ChartUpdate, lim Limits, room int) error {
 	return nil
 }
 
-// admitRowBytes drops from a table update the ops that would take the
-// widget past maxBytes, or the state past room: new rows and updates of live
-// ones alike (deletes always fit). It returns how many it dropped, why, and
-// what the kept ops change the widget's cost by.
-func (w *widget) admitRowBytes(u *Update, maxBytes, room int) (dropped, delta int, why error) {
-	if u.Table == nil {
-		return 0, 0, nil
+// applyTable applies a table update's ops in order, each checked against
+// the row limit and the byte limits as the widget stands after the ops
+// before it, with one lookup of its key: a new key beyond maxRows live rows
+// is left out and remembered as refused (docs/protocol.md §1.3); an op that
+// would take the widget past maxBytes, or the state past room more than it
+// has (new rows, and updates that grow a row; deletes always fit), is left
+// out and counted. The ops left out are taken out of u (its event carries
+// the applied ones) and u.Table.Refused is set when the refused count
+// changed. It returns how many keys the row limit refused, how many ops the
+// byte limits dropped and why, and what the kept ops change the widget's
+// cost by.
+//
+// One pass and no map per batch: a keyed table rewritten by columnar
+// updates of 10,000 rows (docs/protocol.md §1.8) spent a third of the
+// server's time in the separate admission passes' lookups and maps.
+func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dropped, delta int, why error) {
+	w.encoded = nil
+	if u.AsOf != nil {
+		w.noteAsOf(*u.AsOf)
 	}
-	var pending map[Key]int // cost of keys this batch changed (0: deleted)
-	cost := func(k Key) int {
-		if c, ok := pending[k]; ok {
-			return c
-		}
-		if row, ok := w.rows[string(k)]; ok {
-			return tableRowCost(string(k), row)
-		}
-		return 0
-	}
-	var ops []TableOp
-	for i, op := range u.Table.Ops {
-		old, next := cost(op.Key), 0
-		if !op.Delete {
-			next = tableRowCost(string(op.Key), op.Row)
-		}
-		d := next - old
-		if d > 0 && (w.bytes+delta+d > maxBytes || delta+d > room) {
-			if w.bytes+delta+d > maxBytes {
-				why = fmt.Errorf("%w: table %q would hold more than %d bytes", ErrWidgetBytes, w.cfg.ID, maxBytes)
-			} else if why == nil {
-				why = ErrStateBytes
+	before := w.refused
+	ops := u.Table.Ops
+	var kept []TableOp // nil while every op so far applies
+	for i := range ops {
+		op := &ops[i]
+		k := string(op.Key)
+		old, exists := w.rows[k]
+		keep := true
+		switch {
+		case op.Delete:
+			w.unrefuse(k)
+			if exists {
+				delete(w.rows, k)
+				delta -= tableRowCost(k, old)
 			}
-			if ops == nil {
-				ops = append(make([]TableOp, 0, len(u.Table.Ops)-1), u.Table.Ops[:i]...)
+		case !exists && len(w.rows) >= maxRows:
+			w.refuse(k)
+			refused++
+			keep = false
+		default:
+			if !exists {
+				w.unrefuse(k)
 			}
-			dropped++
-			continue
+			d := tableRowCost(k, op.Row)
+			if exists {
+				d -= tableRowCost(k, old)
+			}
+			if d > 0 && (w.bytes+delta+d > maxBytes || delta+d > room) {
+				if w.bytes+delta+d > maxBytes {
+					why = fmt.Errorf("%w: table %q would hold more than %d bytes", ErrWidgetBytes, w.cfg.ID, maxBytes)
+				} else if why == nil {
+					why = ErrStateBytes
+				}
+				dropped++
+				keep = false
+				break
+			}
+			w.rows[k] = op.Row
+			delta += d
 		}
-		if pending == nil {
-			pending = map[Key]int{}
-		}
-		pending[op.Key] = next
-		delta += d
-		if ops != nil {
-			ops = append(ops, op)
+		switch {
+		case !keep && kept == nil:
+			kept = append(make([]TableOp, 0, len(ops)-1), ops[:i]...)
+		case keep && kept != nil:
+			kept = append(kept, *op)
 		}
 	}
-	if ops != nil {
-		u.Table.Ops = ops
+	if kept != nil {
+		u.Table.Ops = kept
 	}
-	return dropped, delta, why
+	if w.refused != before {
+		n := w.refused
+		u.Table.Refused = &n
+	}
+	return refused, dropped, delta, why
 }
 
 // BytesRefusedError reports a table update applied except for Dropped ops
@@ -173,24 +198,29 @@ func (s *state) checkData(w *widget, u *Update) error {
 	return w.checkChart(u.Chart, s.limits, s.limits.MaxStateBytes-s.stateBytes)
 }
 
-// applyData applies u (already admitted by row count) within the byte
-// limits and keeps the costs up to date; it reports table ops left out.
-// The state's lock is held.
-func (s *state) applyData(subject string, w *widget, u *Update) error {
+// applyData applies u (checked) within the row limit (tables) and the byte
+// limits and keeps the costs up to date; it reports the new table keys the
+// row limit left out and, as an error, the ops a byte limit left out. The
+// state's lock is held.
+func (s *state) applyData(subject string, w *widget, u *Update) (refused int, err error) {
 	before := w.bytes
-	dropped, delta, why := w.admitRowBytes(u, s.limits.MaxWidgetBytes, s.limits.MaxStateBytes-s.stateBytes)
-	w.apply(u)
-	switch {
-	case u.Table != nil:
+	if u.Table != nil {
+		var dropped, delta int
+		var why error
+		refused, dropped, delta, why = w.applyTable(u, s.maxTableRows, s.limits.MaxWidgetBytes, s.limits.MaxStateBytes-s.stateBytes)
 		w.bytes += delta
-	case u.Chart != nil:
+		s.stateBytes += delta
+		if dropped > 0 {
+			err = &BytesRefusedError{Subject: subject, Widget: w.cfg.ID, Dropped: dropped, Reason: why}
+		}
+		return refused, err
+	}
+	w.apply(u)
+	if u.Chart != nil {
 		w.bytes = widgetCost + w.chartCost() + w.fold.size()
 	}
 	s.stateBytes += w.bytes - before
-	if dropped == 0 {
-		return nil
-	}
-	return &BytesRefusedError{Subject: subject, Widget: w.cfg.ID, Dropped: dropped, Reason: why}
+	return 0, nil
 }
 
 // stateTotal and widgetBytes read the costs, for tests and metrics.

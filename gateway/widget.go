@@ -90,66 +90,6 @@ func (w *widget) check(u *Update) error {
 	return nil
 }
 
-// admit bounds a table update by maxRows live rows before it is applied:
-// every op that fits stays (updates and deletes of live keys always fit, a
-// new key fits while there is room, in op order), and new keys beyond the
-// limit are dropped from u and remembered as refused. It returns how many
-// ops it dropped; u.Table.Refused is set when the refused count changed.
-func (w *widget) admit(u *Update, maxRows int) int {
-	if u.Table == nil {
-		return 0
-	}
-	live := len(w.rows)
-	before := w.refused
-	dropped := 0
-	// Keys this batch changed: live (true) or deleted (false) after it so far.
-	var now map[Key]bool
-	set := func(k Key, v bool) {
-		if now == nil {
-			now = map[Key]bool{}
-		}
-		now[k] = v
-	}
-	var ops []TableOp
-	for i, op := range u.Table.Ops {
-		exists, seen := now[op.Key]
-		if !seen {
-			_, exists = w.rows[string(op.Key)]
-		}
-		switch {
-		case op.Delete:
-			if exists {
-				live--
-				set(op.Key, false)
-			}
-			w.unrefuse(string(op.Key))
-		case exists:
-		case live < maxRows:
-			live++
-			set(op.Key, true)
-			w.unrefuse(string(op.Key))
-		default:
-			w.refuse(string(op.Key))
-			if ops == nil {
-				ops = append(make([]TableOp, 0, len(u.Table.Ops)-1), u.Table.Ops[:i]...)
-			}
-			dropped++
-			continue
-		}
-		if ops != nil {
-			ops = append(ops, op)
-		}
-	}
-	if ops != nil {
-		u.Table.Ops = ops
-	}
-	if w.refused != before {
-		n := w.refused
-		u.Table.Refused = &n
-	}
-	return dropped
-}
-
 // maxRefusedKeys bounds the refused keys a table remembers.
 const maxRefusedKeys = 100000
 

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"errors"
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -77,10 +79,9 @@ func TestTableAtRowLimitAppliesWhatFitsAndCountsRefusedKeys(t *testing.T) {
 		if err := w.check(u); err != nil {
 			t.Fatalf("%s: check: %v", s.name, err)
 		}
-		if got := w.admit(u, 2); got != s.dropped {
+		if got, _, _, _ := w.applyTable(u, 2, math.MaxInt, math.MaxInt); got != s.dropped {
 			t.Errorf("%s: %d ops left out, want %d", s.name, got, s.dropped)
 		}
-		w.apply(u)
 		if got := string(u.encode(nil)); got != s.event {
 			t.Errorf("%s: event data\n got %s\nwant %s", s.name, got, s.event)
 		}
@@ -156,5 +157,26 @@ func TestCategoryChartUpdatesEachCategoryInPlace(t *testing.T) {
 	w.setConfig(DefaultConfig("rev", TypeChart, 10))
 	if got := string(w.appendState(nil)); got != `{"points":[]}` {
 		t.Errorf("a number axis starts over: %s", got)
+	}
+}
+
+// An op a byte limit leaves out takes no row: a new key after it in the
+// same batch still gets the room (it was refused as if the dropped row
+// were live).
+func TestARowLeftOutAtTheByteLimitLeavesItsRoomToTheNextNewKey(t *testing.T) {
+	w := newWidget(DefaultConfig("t", TypeTable, 0))
+	_, _, delta, _ := w.applyTable(mustUpdate(t, `{"key":"a","row":{"n":1}}`), 2, math.MaxInt, math.MaxInt)
+	w.bytes += delta
+	big := `{"key":"big","row":{"s":"` + strings.Repeat("x", 500) + `"}}`
+	u := mustUpdate(t, `{"ops":[`+big+`,{"key":"c","row":{"n":2}}]}`)
+	refused, dropped, _, why := w.applyTable(u, 2, w.bytes+200, math.MaxInt)
+	if refused != 0 || dropped != 1 || !errors.Is(why, ErrWidgetBytes) {
+		t.Fatalf("refused %d, dropped %d (%v); want 0 refused, 1 dropped at the widget byte limit", refused, dropped, why)
+	}
+	if got := string(w.appendState(nil)); got != `{"rows":{"a":{"n":1},"c":{"n":2}}}` {
+		t.Errorf("state %s", got)
+	}
+	if got := string(u.encode(nil)); got != `{"ops":[{"key":"c","row":{"n":2}}]}` {
+		t.Errorf("event %s", got)
 	}
 }

@@ -7,7 +7,8 @@ Phases (each on a fresh server that sv.start() spawns, default settings):
             chart's 200,000-point buffer drops the oldest). The SDK sends them as columnar updates
             (docs/protocol.md §1.7), as it does .send()'s points; "columnar_points" counts the
             points the socket got in columnar events
-  send_many --rows rows (keys cycling over --keys) into one table with table.send_many(DataFrame)
+  send_many --rows rows (keys cycling over --keys) into one table with table.send_many(DataFrame),
+            counted sent, on the wire (bench/wscount -rows) and in the final state
 
 Chart points are counted at a WebSocket client (bench/wscount, connected before the first update)
 and in the server's state (/api/widgets: every chart keeps max_points=100000, so it holds them all
@@ -134,6 +135,11 @@ def chart_phase(args: argparse.Namespace, kind: str) -> dict[str, object]:
 
 
 def table_phase(args: argparse.Namespace) -> dict[str, object]:
+    """--rows rows in DataFrames of --chunk-rows, keys cycling over --keys (whole numbers), into one
+    keyed table. Rows are counted three ways: sent (send_many), on the wire (the table ops a
+    WebSocket client connected before the first update gets in data events) and in the final state
+    (every key's last row, from /api/widgets). The SDK never merges rows of a send_many (each block
+    goes as its rows), so sent and on the wire are equal unless something was lost."""
     import numpy as np
     import pandas as pd
 
@@ -144,30 +150,47 @@ def table_phase(args: argparse.Namespace) -> dict[str, object]:
     for start in range(0, args.rows, args.chunk_rows):
         i = np.arange(start, min(start + args.chunk_rows, args.rows))
         frames.append(pd.DataFrame({"k": i % args.keys, "i": i, "v": i * 0.5, "name": "row"}))
+    url = base.replace("http://", "ws://") + "ws"
+    proc = subprocess.Popen([args.wscount, "-url", url, "-rows", str(args.rows), "-timeout", "10m"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if "connected" not in line:
+        raise SystemExit(f"wscount did not connect: {line}{proc.stderr.read()}")
+    connected = time.perf_counter()
     py0, srv0 = time.process_time(), server_cpu()
     t0 = time.perf_counter()
     for f in frames:
         t.send_many(f)
     t1 = time.perf_counter()
-    want = {str(i % args.keys): i for i in range(max(0, args.rows - args.keys), args.rows)}  # each key's last row
     deadline = time.monotonic() + 600
-    while True:
-        rows = (get(f"{base}api/widgets/rows")["state"] or {}).get("rows") or {}  # type: ignore[index]
-        if len(rows) == len(want) and all(rows.get(k, {}).get("i") == i for k, i in want.items()):
-            break
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    t2 = time.perf_counter()
-    cpu = cpu_fields(args.rows, py0, srv0)
+    while sv.stats()["published_updates"] < args.rows and time.monotonic() < deadline:
+        time.sleep(0.002)
+    t2 = time.perf_counter()  # every row acknowledged: stored by the server
+    py = time.process_time() - py0  # the SDK's work ends here; what follows is the bench's counting
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out, _ = proc.communicate()
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    srv = server_cpu() - srv0  # before the state is read below
+    res = json.loads(out)
+    last = connected + res["last_at_ms"] / 1000.0
+    want = {str(i % args.keys): i for i in range(max(0, args.rows - args.keys), args.rows)}  # each key's last row
+    rows = (get(f"{base}api/widgets/rows")["state"] or {}).get("rows") or {}  # type: ignore[index]
     ok = len(rows) == len(want) and all(rows.get(k, {}).get("i") == i for k, i in want.items())
     stats = sv.stats()
     sv.stop()
     sv._reset()
-    return {"workload": "sdk", "phase": "send_many", "rows": args.rows, "keys": args.keys, "chunk": args.chunk_rows,
-            "accepted_per_s": args.rows / (t1 - t0), "final_state_correct": ok,
-            "delivered_per_s": args.rows / (t2 - t0) if ok else 0.0, "messages": stats["published_messages"],
-            "published_updates": stats["published_updates"], "undelivered": stats["undelivered_updates"], **cpu}
+    n = args.rows
+    return {"workload": "sdk", "phase": "send_many", "rows": n, "keys": args.keys, "chunk": args.chunk_rows,
+            "rows_sent": n, "rows_on_wire": res["rows"], "rows_in_state": len(rows), "final_state_correct": ok,
+            "lost": n - res["rows"], "accepted_per_s": n / (t1 - t0), "acked_per_s": n / (t2 - t0),
+            "delivered_per_s": res["rows"] / max(last - t0, 1e-9), "timed_out": res.get("timed_out", False),
+            "socket_error": res.get("read_error"), "socket_resumes": res.get("resumes"), "socket_bytes": res.get("bytes"),
+            "messages": stats["published_messages"], "published_updates": stats["published_updates"],
+            "undelivered": stats["undelivered_updates"],
+            "python_cpu_s": py, "server_cpu_s": srv, "python_cpu_us_per_update": py / n * 1e6,
+            "server_cpu_us_per_update": srv / n * 1e6,
+            "client_cpu_us_per_update": (ch1.ru_utime + ch1.ru_stime - ch0.ru_utime - ch0.ru_stime) / n * 1e6}
 
 
 def main() -> int:

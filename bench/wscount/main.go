@@ -22,6 +22,7 @@ import (
 
 type result struct {
 	Points     int     `json:"points"`
+	Rows       int     `json:"rows"`        // table ops in data events (with -rows)
 	ColsPoints int     `json:"cols_points"` // of them, in columnar events (docs/protocol.md §2.2 "cols")
 	Messages   int     `json:"messages"`
 	Bytes      int64   `json:"bytes"`
@@ -38,6 +39,7 @@ func main() {
 	url := flag.String("url", "", "WebSocket URL")
 	format := flag.String("format", "streamviz", "streamviz or pathwayviz")
 	want := flag.Int("points", 0, "stop after this many chart points")
+	wantRows := flag.Int("rows", 0, "streamviz: stop after this many table row ops (upserts and deletes) in data events instead")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	bin := flag.Bool("binary", true, "streamviz: ask for binary frames (?binary=1), as the page does")
 	flag.Parse()
@@ -50,11 +52,11 @@ func main() {
 		}
 		u += sep + protocol.BinaryParam + "=1"
 	}
-	res := run(u, *format, *want, *timeout)
+	res := run(u, *format, *want, *wantRows, *timeout)
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 
-func run(url, format string, want int, timeout time.Duration) result {
+func run(url, format string, want, wantRows int, timeout time.Duration) result {
 	var res result
 	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
@@ -68,7 +70,7 @@ func run(url, format string, want int, timeout time.Duration) result {
 	deadline := start.Add(timeout)
 	var epoch string
 	var seq uint64
-	for res.Points < want {
+	for (wantRows == 0 && res.Points < want) || (wantRows > 0 && res.Rows < wantRows) {
 		_ = conn.SetReadDeadline(deadline)
 		kind, msg, err := conn.ReadMessage()
 		if err != nil {
@@ -119,8 +121,12 @@ func run(url, format string, want int, timeout time.Duration) result {
 		n := count(format, msg)
 		if format == "streamviz" {
 			res.ColsPoints += countColumns(msg)
+			if wantRows > 0 {
+				n = countOps(msg)
+				res.Rows += n
+			}
 		}
-		if n > 0 && res.Points == 0 {
+		if n > 0 && res.FirstAtMs == 0 {
 			res.FirstAtMs = ms(time.Since(start))
 		}
 		res.Points += n
@@ -234,4 +240,12 @@ func countColumns(msg []byte) int {
 		v, _ := strconv.Atoi(string(msg[:k]))
 		n += v
 	}
+}
+
+// countOps counts the table ops of a frame's data events: each starts
+// `[{"key":` or `,{"key":` in an "ops" array (a row is `"row":{...}`, so
+// its columns never start that way unless a row holds an array of objects
+// keyed "key": the benchmarks' rows hold none).
+func countOps(msg []byte) int {
+	return bytes.Count(msg, []byte(`[{"key":`)) + bytes.Count(msg, []byte(`,{"key":`))
 }

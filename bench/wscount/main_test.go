@@ -33,3 +33,12 @@ func TestFramesAreCountedAndPositionedWithoutDecodingColumns(t *testing.T) {
 		t.Errorf("epoch %q", e)
 	}
 }
+
+func TestTableOpsAreCountedInDataEventsNotInStateOrRows(t *testing.T) {
+	frame := `[{"type":"data","seq":5,"prev":4,"id":"t","data":{"ops":[{"key":"a","row":{"key":1}},{"key":"b","delete":true}]}},` +
+		`{"type":"config","seq":6,"prev":5,"id":"t","config":{},"state":{"rows":{"a":{"key":1}}}},` +
+		`{"type":"data","seq":7,"prev":6,"id":"t","data":{"ops":[{"key":"c","row":{"v":[1]}}],"refused":1}}]`
+	if got := countOps([]byte(frame)); got != 3 {
+		t.Errorf("countOps %d, want 3", got)
+	}
+}

@@ -346,3 +346,49 @@ def test_send_many_of_more_than_a_message_holds_goes_as_several_in_order_under_t
     t.send_many(rows)
     wait_until(lambda: (r := rows_of(api_widget("big"))) and len(r) == 30_000 and r["0"]["v"] == 30_000.0
                and r["29999"]["v"] == 29_999.0, 30, "every key's last row")
+
+
+def test_send_many_sends_whole_number_keys_as_int64_and_each_distinct_text_once(client_factory):
+    """Whole-number keys go as an int64 key column (protocol §1.8 key_type "i64"; the server keys
+    each row by the number's decimal text, as .send() does) and a pandas text column as its
+    distinct values picked per row by numpy; missing texts stay null. The rows arrive as .send()'s."""
+    import struct
+
+    from stream_viz._bulk import table_block
+
+    keys = np.array([7, -3, 0, 2**62], dtype=np.int64)
+    frame = pd.DataFrame({"k": keys, "s": ["a", "b\u00e9", "a", "a"], "m": ["x", None, "x", "y"]})
+    block = table_block(frame, "k")
+    assert block is not None and block.int_keys
+    body = block.parts(900 * 1024)[0].encode()
+    head_len = struct.unpack("<I", body[4:8])[0]
+    assert b'"key_type":"i64"' in body[8 : 8 + head_len]
+    assert body[8 + head_len : 8 + head_len + 32] == keys.astype("<i8").tobytes()
+    t, one = sv.table("ik", key="k"), sv.table("ik1", key="k")
+    sv.start(port=0)
+    client = client_factory()
+    t.send_many(frame)
+    for r in frame.to_dict("records"):
+        one.send(r)
+    want = wait_until(lambda: (r := rows_of(api_widget("ik1"))) and len(r) == 4 and r, 15, "the rows sent one by one")
+    assert set(want) == {"7", "-3", "0", str(2**62)} and want["-3"]["m"] is None and want["-3"]["s"] == "b\u00e9"
+    wait_state("ik", want, key=lambda st: st["rows"])
+    client.wait_for(lambda cl: cl.rows("ik") == want, 15, "the rows at the socket")
+
+
+def test_rows_held_count_a_key_once_whether_it_went_as_text_or_as_an_int64_key(monkeypatch):
+    """The SDK's count of keys beyond the server's row limit (sv.stats()["refused_rows"]) keeps
+    one count per key the server holds: 3 sent as text by .send() and as an int64 key by
+    send_many is one key."""
+    monkeypatch.setenv("STREAMVIZ_MAX_TABLE_ROWS", "3")
+    t = sv.table("held", key="k")
+    sv.start(port=0)
+    t.send({"k": "1", "v": 0})
+    t.send({"k": "x", "v": 0})
+    t.send_many({"k": np.array([1, 2]), "v": np.array([1.0, 2.0])})
+    wait_until(lambda: len(rows_of(api_widget("held")) or {}) == 3, 15, "three rows")
+    assert t.refused_rows == 0
+    t.delete("2")
+    t.send_many({"k": np.array([3, 4]), "v": np.array([3.0, 4.0])})
+    wait_until(lambda: "3" in (rows_of(api_widget("held")) or {}), 15, "key 3")
+    assert t.refused_rows == 1

@@ -450,27 +450,41 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 class TableBlock:
     """Rows of a keyed table as columns, ready for columnar table updates (docs/protocol.md §1.8):
-    keys as UTF-8 texts, each column either numbers (numpy int64 or float64: the server prints them)
-    or one JSON text per cell, encoded here once, as .send() would encode the cell."""
+    keys as UTF-8 texts, or as an int64 numpy array when the key column holds whole numbers
+    (key_type "i64": the server keys each row by its number's decimal text, as .send() does); each
+    column either numbers (numpy int64 or float64: the server prints them) or one JSON text per
+    cell, encoded here once, as .send() would encode the cell (a list, or an object array when
+    numpy picked each row's text out of the column's distinct values)."""
 
-    __slots__ = ("cols", "keys", "lens", "n", "sizes")
+    __slots__ = ("cols", "int_keys", "keys", "lens", "n", "sizes")
 
-    def __init__(self, keys: list[bytes], cols: list[tuple[str, str, Any]]):
+    def __init__(self, keys: Any, cols: list[tuple[str, str, Any]]):
         import numpy as np
 
         self.keys, self.cols, self.n = keys, cols, len(keys)
+        self.int_keys = is_numpy(keys)
 
-        def lengths(ts: list[bytes]) -> Any:
+        def lengths(ts: Any) -> Any:
+            if type(ts) is _Texts:
+                return ts.lens
             return np.fromiter(map(len, ts), dtype="<u4", count=self.n)
 
         # The texts' lengths (keys first, then each JSON column's; None for numbers), as sent.
-        self.lens = [lengths(keys)] + [lengths(data) if typ == "json" else None for _name, typ, data in cols]
-        sizes = 4 * (1 + sum(typ == "json" for _n, typ, _d in cols)) + 8 * sum(typ != "json" for _n, typ, _d in cols)
-        self.sizes = sum((ln.astype(np.int64) for ln in self.lens if ln is not None), np.full(self.n, sizes, dtype=np.int64))
+        self.lens: list[Any] = [None if self.int_keys else lengths(keys)]
+        self.lens += [lengths(data) if typ == "json" else None for _name, typ, data in cols]
+        fixed = 8 if self.int_keys else 4
+        fixed += 4 * sum(typ == "json" for _n, typ, _d in cols) + 8 * sum(typ != "json" for _n, typ, _d in cols)
+        self.sizes = sum((ln.astype(np.int64) for ln in self.lens if ln is not None), np.full(self.n, fixed, dtype=np.int64))
+
+    def key_texts(self) -> list[str]:
+        """The rows' keys as the server keys them (a whole number by its decimal text)."""
+        if self.int_keys:
+            return list(map(str, self.keys.tolist()))
+        return [k.decode() for k in self.keys]
 
     def head_bytes(self) -> int:
         """At most what a message of these columns spends besides its rows (magic, head, as_of)."""
-        return 64 + sum(len(dumps(name)) + 8 for name, _t, _d in self.cols)
+        return 80 + sum(len(dumps(name)) + 8 for name, _t, _d in self.cols)
 
     def parts(self, max_bytes: int) -> list[TableColumns]:
         """The rows in order, as messages of at most max_bytes each (a row alone may exceed it: the
@@ -490,11 +504,28 @@ class TableBlock:
         return out
 
 
+class _Texts:
+    """A JSON column's cells picked by numpy out of the column's distinct values, each encoded
+    once: texts (an object array of bytes) and their lengths (uint32)."""
+
+    __slots__ = ("lens", "texts")
+
+    def __init__(self, texts: Any, lens: Any):
+        self.texts, self.lens = texts, lens
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, s: slice) -> list[bytes]:
+        out: list[bytes] = self.texts[s].tolist()
+        return out
+
+
 class TableColumns:
     """One columnar table update: rows [i, j) of a TableBlock. Encoded on the SDK thread:
-    "SVT1", the JSON head's length (uint32 LE), the head {"n", "columns", "types", "as_of"}, the
-    keys (n uint32 LE lengths, then the texts), then each column: n int64 or float64 LE, or n
-    uint32 LE lengths and the n JSON texts."""
+    "SVT1", the JSON head's length (uint32 LE), the head {"n", "columns", "types", "key_type",
+    "as_of"}, the keys (n uint32 LE lengths, then the texts; or n int64 LE), then each column:
+    n int64 or float64 LE, or n uint32 LE lengths and the n JSON texts."""
 
     __slots__ = ("as_of", "block", "i", "j")
 
@@ -504,12 +535,16 @@ class TableColumns:
     def encode(self) -> bytes:
         b, i, j = self.block, self.i, self.j
         head: dict[str, Any] = {"n": j - i, "columns": [c[0] for c in b.cols], "types": [c[1] for c in b.cols]}
+        if b.int_keys:
+            head["key_type"] = "i64"
         if self.as_of is not None:
             head["as_of"] = self.as_of
         h = dumps(head)
         out = [TABLE_COLUMNS_MAGIC, struct.pack("<I", len(h)), h]
-
-        out += (b.lens[0][i:j].tobytes(), b"".join(b.keys[i:j]))
+        if b.int_keys:
+            out.append(b.keys[i:j].tobytes())
+        else:
+            out += (b.lens[0][i:j].tobytes(), b"".join(b.keys[i:j]))
         for (_name, typ, data), lens in zip(b.cols, b.lens[1:], strict=True):
             if typ == "json":
                 out += (lens[i:j].tobytes(), b"".join(data[i:j]))
@@ -542,7 +577,9 @@ def table_block(rows: Any, key: str, max_bytes: int | None = None) -> TableBlock
     except _BadText as e:
         raise BadColumn(f"rows[{e.args[0]!r}]", e.args[1], "text that is valid Unicode (no lone surrogates)") from None
     try:
-        keys = _key_texts(cols[names.index(key)])
+        keys = _int_keys(cols[names.index(key)])
+        if keys is None:
+            keys = _key_texts(cols[names.index(key)])
     except UnicodeEncodeError:
         raise BadColumn(f"rows[{key!r}]", "a key", "text that is valid Unicode (no lone surrogates)") from None
     block = TableBlock(keys, typed)
@@ -597,6 +634,9 @@ def _typed_column(name: str, c: Any, n: int) -> tuple[str, str, Any]:
         if getattr(c.dtype, "kind", "O") in "iuf" and type(c.dtype).__module__.startswith("numpy"):
             a = c.to_numpy()
         else:
+            texts = _distinct_texts(c)
+            if texts is not None:
+                return name, "json", texts
             c = c.tolist()
     elif _of(c, "pyarrow") and hasattr(c, "to_pylist"):
         t = str(getattr(c, "type", ""))
@@ -635,6 +675,50 @@ def _utf8_ok(s: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _distinct_texts(c: Any) -> _Texts | None:
+    """A pandas column of text (no missing values) as the JSON texts of its cells: each distinct
+    value encoded once, the cells and their lengths picked by numpy (no Python step per row). None
+    for anything else (the caller encodes the values one by one)."""
+    if not _of(c, "pandas") or getattr(getattr(c, "dtype", None), "kind", "") not in "OUT":
+        return None
+    pd = sys.modules["pandas"]
+    np = sys.modules["numpy"]
+    codes, uniques = pd.factorize(c, use_na_sentinel=True)
+    if len(codes) and int(codes.min()) < 0:
+        return None  # a missing value: null, as the value-by-value path makes it
+    values = list(uniques)
+    if set(map(type, values)) != {str}:
+        return None
+    try:
+        enc = [encode_basestring(v).encode() for v in values]
+    except UnicodeEncodeError:
+        return None  # the value-by-value path names the bad text
+    texts = np.empty(len(enc), dtype=object)
+    texts[:] = enc
+    lens = np.fromiter(map(len, enc), dtype="<u4", count=len(enc))
+    return _Texts(texts[codes], lens[codes])
+
+
+def _int_keys(c: Any) -> Any:
+    """A key column of whole numbers (numpy or pandas integers, a plain list of ints) as an
+    int64 array, sent as int64 keys (docs/protocol.md §1.8 key_type "i64"); None otherwise."""
+    np = sys.modules["numpy"]
+    dtype = getattr(c, "dtype", None)
+    if _of(c, "pandas") and getattr(dtype, "kind", "O") in "iu" and type(dtype).__module__.startswith("numpy"):
+        c = c.to_numpy()
+    elif _of(c, "pyarrow") and str(getattr(c, "type", "")).startswith(("int", "uint")) and c.null_count == 0:
+        c = c.to_numpy(zero_copy_only=False)
+    elif isinstance(c, list) and c and set(map(type, c)) == {int}:
+        if min(c) < _I64_MIN or max(c) > _I64_MAX:
+            return None
+        return np.array(c, dtype="<i8")
+    if is_numpy(c) and c.dtype.kind in "iu" and c.ndim == 1:
+        if c.dtype.kind == "u" and len(c) and int(c.max()) > _I64_MAX:
+            return None
+        return c.astype("<i8", copy=False)
+    return None
 
 
 def _key_texts(c: Any) -> list[bytes]:

@@ -748,6 +748,7 @@ class Table(Widget):
         self._f_q: list[Any] = []
         self._appended: collections.deque[str] = collections.deque()
         self._held: set[str] = set()  # keys the server was told to hold (SDK thread)
+        self._held_ints: set[int] = set()  # of them, those sent as int64 keys (columnar, key_type "i64")
         self.refused_rows = 0  # of them, how many the server's row limit leaves out
         self._serial = itertools.count(1)
 
@@ -866,7 +867,11 @@ class Table(Widget):
             if type(item) is dict:
                 out += self._ops_bodies(item)
             else:
-                self._count_held({k.decode(): True for k in item.keys})
+                if item.int_keys:
+                    self._held_ints.update(item.keys.tolist())
+                    self._count_held({})
+                else:
+                    self._count_held({k.decode(): True for k in item.keys})
                 out += [(part, part.j - part.i) for part in item.parts(MAX_MESSAGE_BYTES)]
         data, self._f_ops = self._f_ops, {}
         return out + self._ops_bodies(data)
@@ -893,14 +898,25 @@ class Table(Widget):
         held = self._held
         held.update(data)
         if None in data.values():
-            held.difference_update([k for k, row in data.items() if row is None])
+            gone = [k for k, row in data.items() if row is None]
+            held.difference_update(gone)
+            if self._held_ints:
+                self._held_ints.difference_update(int(k) for k in gone if _int_text(k))
         limit = max_table_rows()
-        self.refused_rows = max(0, len(held) - limit)
+        n = len(held) + len(self._held_ints)
+        if n > limit and held and self._held_ints:  # a key held both ways counts once
+            n = len(held | set(map(str, self._held_ints)))
+        self.refused_rows = max(0, n - limit)
         if self.refused_rows:
-            self._dash._warn_once(f"limit:{self.id}", f"stream_viz: table {self.id!r} has {len(held):,} rows, more than the "
+            self._dash._warn_once(f"limit:{self.id}", f"stream_viz: table {self.id!r} has {n:,} rows, more than the "
                                   f"server keeps ({limit:,}: streamviz serve --max-table-rows, STREAMVIZ_MAX_TABLE_ROWS); "
                                   "rows beyond it are left out and the page says 'limit reached' "
                                   "(see sv.stats()['refused_rows'])")
+
+
+def _int_text(k: str) -> bool:
+    """Whether k is the decimal text of a whole number, as an int64 key is keyed."""
+    return k.lstrip("-").isdigit() and str(int(k)) == k
 
 
 def max_table_rows() -> int:
