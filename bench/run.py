@@ -177,10 +177,9 @@ def table(results: list[dict]) -> str:
     row("ingest", "updates/s delivered", "≥ 250,000", "delivered_per_s", pv=True)
     row("ingest", "updates lost", "0", "lost", pv=True)
     for phase, what in (("send", ".send() calls"), ("extend", "extend() points"), ("send_many", "send_many() rows")):
-        row("sdk", f"{what}/s delivered, one thread", "≥ 250,000" if phase == "send" else "≥ 5,000,000" if phase == "extend" else "",
+        row("sdk", f"{what}/s delivered, one thread", "≥ 250,000" if phase == "send" else "≥ 5,000,000",
             "delivered_per_s", phase=phase)
-        if phase != "send_many":
-            row("sdk", f"{what} lost", "0", "lost", phase=phase)
+        row("sdk", f"{what} lost", "0", "lost", phase=phase)  # send_many: rows sent minus table ops at the socket
     for shape in OVERHEAD_SHAPES:
         for field, what in (("wall_s", "wall time"), ("cpu_total_s", "CPU time (process, until all is published)")):
             without = median(vals("pathway_overhead", "streamviz", field, with_sv=False, shape=shape))
