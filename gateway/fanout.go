@@ -22,14 +22,16 @@ const (
 	// rates it is what turns thousands of events into a few frames.
 	minTick = 10 * time.Millisecond
 	// maxTick caps the stretch below.
-	maxTick = 40 * time.Millisecond
+	maxTick = 80 * time.Millisecond
 	// writesPerSecond is the frame writes a tick rate should cost at most.
-	// Each write is a syscall that also wakes the reader, and with many
-	// sockets they are most of fan-out's CPU (about 65% of the server's
-	// profile at 1,000 sockets × 10,000 updates/s):
-	// a busy dashboard with 1,000 sockets gets 40 ms ticks instead of 10,
-	// 250 sockets or fewer keep 10 ms (docs/benchmarks.md, workload 3).
-	writesPerSecond = 25000
+	// Each write is a syscall that also runs the loopback receiver's TCP
+	// path and wakes the reader: on this kind of machine about 10 µs
+	// whatever its size, against 0.2 µs per KB copied, and with many
+	// sockets the writes are most of fan-out's CPU (about 60% of the
+	// server's profile at 1,000 sockets × 10,000 updates/s). A busy
+	// dashboard with 1,000 sockets gets 66.7 ms ticks instead of 10, 150
+	// sockets or fewer keep 10 ms (docs/benchmarks.md, workload 3).
+	writesPerSecond = 15000
 	// maxFrameBytes bounds the frames a socket builds for itself while it
 	// catches up, so one write never holds a huge buffer.
 	maxFrameBytes = 1 << 20
@@ -244,9 +246,11 @@ func (f *fanout) pace(stop <-chan struct{}) {
 }
 
 // tickInterval is the time between ticks with n sockets: long enough that
-// their writes stay within writesPerSecond, within [minTick, maxTick].
+// their writes stay within writesPerSecond (rounded up to the nanosecond,
+// so never over it), within [minTick, maxTick].
 func tickInterval(n int) time.Duration {
-	return min(max(minTick, time.Duration(n)*time.Second/writesPerSecond), maxTick)
+	d := (time.Duration(n)*time.Second + writesPerSecond - 1) / writesPerSecond
+	return min(max(minTick, d), maxTick)
 }
 
 // tick publishes the frame of the events since the last tick and wakes the
