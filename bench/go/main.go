@@ -34,6 +34,7 @@ workloads:
   sync      acknowledged publishes/s and ack latency under --sync always, 1s and nats-server's 2m
   stall     fan-out latency p99 with and without one client that stops reading
   ingest    each publisher kind end to end: core burst, sustained core rate, acked, fairness under a flood
+  lowrite   what a loopback TCP write costs the writer against its size (the fan-out's write budget)
   all       every workload in turn (with --quick: well under a minute)
 
 fanout and replay take --system pathwayviz to run the same workload against
@@ -58,6 +59,7 @@ var workloads = map[string]func(args []string) error{
 	"sync":    runSync,
 	"stall":   runStall,
 	"ingest":  runIngest,
+	"lowrite": runLowrite,
 }
 
 func main() {
