@@ -85,6 +85,10 @@ def floor_sink(sink: str, table: object) -> None:
     if sink == "export":
         export_floor(table)
         return
+    if sink == "stream":
+        # Pathway's table.to_stream(): one change per key per commit (an update is one upsert,
+        # not a retraction and an insertion), the deleted values on a deletion.
+        table = table.to_stream()  # type: ignore[attr-defined]
     from pathway.internals import datasink
     from pathway.internals.table_io import table_to_datasink
 
@@ -97,6 +101,12 @@ def floor_sink(sink: str, table: object) -> None:
         else:
             ret[key] = values
 
+    def keep_stream(key: object, values: tuple, time: int, diff: int, ins: dict = inserted, ret: dict = retracted) -> None:
+        if values[-1]:
+            ins[key] = values
+        else:
+            ret[key] = values
+
     def handed(time: int) -> None:
         # what the SDK's on_time_end does, less the handing over
         inserted.copy(), retracted.copy()
@@ -104,7 +114,7 @@ def floor_sink(sink: str, table: object) -> None:
         retracted.clear()
 
     table_to_datasink(table, datasink.CallbackDataSink(
-        on_change=keep if sink == "store" else (lambda key, values, time, diff: None),
+        on_change=keep if sink == "store" else keep_stream if sink == "stream" else (lambda key, values, time, diff: None),
         on_time_end=handed, on_end=lambda: None,
         skip_persisted_batch=True, skip_errors=True, unique_name=None))
 
@@ -260,7 +270,7 @@ def main() -> None:
     p.add_argument("--no-start", action="store_true", help="declare the widgets but never start (callback cost alone)")
     p.add_argument("--via", choices=("sdk", "rows"), default="sdk",
                    help="with --with-sv: the SDK's widgets (sdk), or Pathway's pw.io.nats.write to sv.<widget>.rows (rows)")
-    p.add_argument("--sink", choices=("null", "subscribe", "callback", "store", "export"), default="null",
+    p.add_argument("--sink", choices=("null", "subscribe", "callback", "store", "stream", "export"), default="null",
                    help="without --with-sv: pw.io.null (the baseline), or a no-op pw.io.subscribe (subscribe) or "
                         "engine callback sink (callback), or that sink keeping each change as the SDK's does (store): floors; export: snapshots once a second")
     a = p.parse_args()

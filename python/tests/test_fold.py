@@ -74,26 +74,27 @@ def _apply(state: dict, bodies: list) -> None:
                 state[op["key"]] = op["row"]
 
 
-def _commits(rng: random.Random, n: int, keys: int = 12, deletes: bool = True) -> tuple[list, list[dict]]:
+def _commits(rng: random.Random, n: int, keys: int = 12, deletes: bool = True, shared: bool = False) -> tuple[list, list[dict]]:
     """n random commits over that many Pathway keys (inserts, deletes, updates that may change the
-    name, and rows deleted then inserted again as they were), with Pathway's live rows after each."""
+    name, and rows deleted then inserted again as they were), with Pathway's live rows after each.
+    Names are unique among live rows unless shared (then drawn from a few, so rows share them)."""
     live: dict = {}
     gone: dict = {}  # key -> the values it was deleted with
     commits, states = [], []
-    names = [f"n{i}" for i in range(2 * keys + 2)]
+    names = [f"n{i}" for i in range(max(2, keys // 3) if shared else 2 * keys + 2)]
     for t in range(n):
         inserted, retracted = {}, {}
         for key in rng.sample([f"p{i}" for i in range(keys)], rng.randint(1, keys // 2)):
             if key in live:
                 retracted[key] = live.pop(key)
                 if rng.random() < 0.6 or not deletes:
-                    taken = {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
+                    taken = set() if shared else {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
                     name = retracted[key][1] if rng.random() < 0.7 else rng.choice([x for x in names if x not in taken])
                     inserted[key] = (retracted[key][0], name, float(rng.randint(0, 3)))
                 else:
                     gone[key] = retracted[key]
             else:
-                taken = {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
+                taken = set() if shared else {v[1] for v in live.values()} | {v[1] for v in inserted.values()}
                 back = gone.pop(key, None)
                 if back is not None and back[1] not in taken and rng.random() < 0.7:
                     inserted[key] = back  # as it was when deleted
@@ -125,6 +126,43 @@ def test_any_batching_of_commits_into_flushes_ends_each_flush_in_pathways_rows(k
         want = {kt: {c: v[COLUMNS.index(c)] for c in cols} for kt, v in rows.items()}
         assert shown == want, f"after commits {i}..{j - 1}"
         i = j
+
+
+@pytest.mark.parametrize("columns", [None, ["name", "v"]])
+@pytest.mark.parametrize("keys", [6, 12, 60])
+@pytest.mark.parametrize("seed", range(6))
+def test_any_batching_of_commits_shows_each_key_value_while_a_row_holds_it_with_one_of_those_rows(columns, keys, seed):
+    """key= over a column rows share: after every flush the entries are exactly the key values
+    live rows hold, each showing the values of one of the rows holding it."""
+    rng = random.Random(seed)
+    commits, states = _commits(rng, 40, keys, shared=True)
+    assert any(len({v[1] for v in st.values()}) < len(st) for st in states), "rows share names"
+    w = sv.table(_table(), id="t", key="name", columns=columns)
+    cols = columns or COLUMNS
+    shown: dict = {}
+    i = 0
+    while i < len(commits):
+        j = min(len(commits), i + rng.choice([1, 1, 2, 3, 7]))
+        w._binding.fold(commits[i:j])
+        _apply(shown, w._bodies())
+        holding: dict = {}
+        for v in states[j - 1].values():
+            holding.setdefault(v[1], []).append({c: v[COLUMNS.index(c)] for c in cols})
+        assert set(shown) == set(holding), f"after commits {i}..{j - 1}"
+        for k, row in shown.items():
+            assert row in holding[k], f"after commits {i}..{j - 1}: {k} shows {row}, held by {holding[k]}"
+        i = j
+
+
+def test_a_row_inserted_and_deleted_within_one_flush_leaves_the_entry_of_another_row_with_its_key_value():
+    w = sv.table(_table(), id="t", key="name")
+    row = (1, "a", 1.5)
+    w._binding.fold([({"p1": row}, {}, 2)])
+    w._bodies()
+    w._binding.fold([({"p2": (2, "a", 9.0)}, {}, 4), ({}, {"p2": (2, "a", 9.0)}, 6)])
+    shown = {"a": dict(zip(COLUMNS, row, strict=True))}
+    _apply(shown, w._bodies())
+    assert shown == {"a": dict(zip(COLUMNS, row, strict=True))}
 
 
 def test_a_row_deleted_and_inserted_again_as_it_was_within_one_flush_is_not_sent_again():

@@ -375,7 +375,33 @@ def test_a_commit_with_thousands_of_row_changes_is_never_shown_half_applied(clie
     assert_every_state_was_a_commit_boundary(client, "big", recorder.states)
 
 
-def test_a_commits_changes_of_plain_values_leave_the_garbage_collectors_view(pw_run):
+def test_through_pathways_sink_an_update_in_place_is_one_change_and_a_deletion_brings_the_values_deleted(subscription, pw_run):
+    """Every change is one Python call on Pathway's thread. Through Pathway's value-list sink the
+    SDK subscribes to the table's stream of changes (table.to_stream()): an update in place comes
+    as one upsert, not a retraction and an insertion, and a deletion with the values deleted. The
+    dashboard is the same either way (the fidelity tests)."""
+    t = pw.debug.table_from_markdown("""
+      | name | v | __time__ | __diff__
+    1 | a    | 1 | 2        | 1
+    2 | b    | 2 | 2        | 1
+    1 | a    | 1 | 4        | -1
+    1 | a    | 5 | 4        | 1
+    2 | b    | 2 | 6        | -1
+    """)
+    w = sv.table(t, id="changes")
+    handed: list = []
+    commit = w._commit
+    w._commit = lambda c: (handed.append(c), commit(c))
+    pw_run()
+    got = [(sorted(v[:2] for v in inserted.values()), sorted(v[:2] for v in retracted.values()), time)
+           for inserted, retracted, time in handed]
+    if subscription == "value-list sink":
+        assert got == [([("a", 1), ("b", 2)], [], 2), ([("a", 5)], [], 4), ([], [("b", 2)], 6)]
+    else:
+        assert got == [([("a", 1), ("b", 2)], [], 2), ([("a", 5)], [("a", 1)], 4), ([], [("b", 2)], 6)]
+
+
+def test_a_commits_changes_of_plain_values_leave_the_garbage_collectors_view(subscription, pw_run):
     """The SDK holds each commit's changes until its thread folds them, up to seconds for a big
     table. Held as lists they would stay tracked and be promoted to the collector's old
     generation, setting off full collections over the whole heap; a commit of plain values
@@ -395,8 +421,10 @@ def test_a_commits_changes_of_plain_values_leave_the_garbage_collectors_view(pw_
     # keys and values are.
     gc.collect(0)
     gc.collect(1)
-    assert [(len(inserted), len(retracted)) for inserted, retracted, _time in handed] == [(n, 0), (n, n)], \
-        "50 insertions, then 50 updates (a retraction and an insertion each)"
+    # 50 insertions, then 50 updates: a retraction and an insertion each, or (through Pathway's
+    # value-list sink, which gives the table's stream of changes) one upsert each.
+    updates = (n, 0) if subscription == "value-list sink" else (n, n)
+    assert [(len(inserted), len(retracted)) for inserted, retracted, _time in handed] == [(n, 0), updates]
     values = [v for inserted, retracted, _time in handed for d in (inserted, retracted) for v in d.values()]
     tracked = [v for v in values if gc.is_tracked(v)]
     assert tracked == [], f"{len(tracked)} of {len(values)} pending rows are still tracked, e.g. {tracked[0]!r}"
@@ -492,6 +520,87 @@ def test_table_with_key_column_keeps_a_key_that_passes_from_one_row_to_another_i
     sv.start(port=0)
     pw_run()
     wait_state("handover", expected, timeout=10, key=lambda st: st["rows"])
+
+
+def test_table_with_key_column_keeps_a_key_value_while_any_row_still_holds_it(client_factory, pw_run):
+    """key= over a column several Pathway rows share: the entry shows one of the live rows that
+    hold the value, and a row that leaves it (deleted or moved to another value) leaves the entry
+    to the others; it goes with the last one. A paced ConnectorSubject: each commit travels on
+    its own (the subject waits until the browser shows it)."""
+    steps = [
+        [("put", 1, "a", 1), ("put", 2, "a", 2), ("put", 3, "b", 3)],
+        [("del", 2, "a", 2)],                           # a: row 2 leaves, row 1 still holds it
+        [("put", 4, "b", 4), ("del", 3, "b", 3)],       # b passes from row 3 to row 4 in one commit
+        [("put", 5, "a", 5)],                           # a held by rows 1 and 5
+        [("put", 5, "c", 5)],                           # row 5 moves to c: a shows row 1 again
+        [("put", 6, "c", 6), ("put", 7, "c", 7)],
+        [("del", 6, "c", 6), ("put", 7, "d", 7)],       # c: rows 6 and 7 leave in one commit, row 5 holds it
+        [("del", 1, "a", 1)],                           # the last row holding a: a goes
+    ]
+    models, m = [], {}
+    for step in steps:
+        for op, i, name, v in step:
+            if op == "put":
+                m[i] = {"id": i, "name": name, "v": v}
+            else:
+                m.pop(i)
+        models.append({i: dict(r) for i, r in m.items()})
+
+    def holders(model) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for r in model.values():
+            out.setdefault(r["name"], []).append(r)
+        return out
+
+    def shows(rows: dict, model) -> bool:
+        want = holders(model)
+        return set(rows) == set(want) and all(rows[k] in want[k] for k in want)
+
+    class Schema(pw.Schema):
+        id: int = pw.column_definition(primary_key=True)
+        name: str
+        v: int
+
+    class Rows(pw.io.python.ConnectorSubject):
+        pace = None
+        error: BaseException | None = None
+
+        def __init__(self):
+            super().__init__(session_type="upsert")
+
+        def run(self):
+            for i, step in enumerate(steps):
+                for op, k, name, v in step:
+                    (self.next if op == "put" else self.delete)(id=k, name=name, v=v)
+                self.commit()
+                if Rows.pace is not None:
+                    try:
+                        Rows.pace(i)
+                    except BaseException as e:
+                        Rows.error = e
+                        return
+
+    rows = pw.io.python.read(Rows(), schema=Schema, autocommit_duration_ms=600_000)
+    expected = pandas_rows(pw.debug.table_to_pandas(rows), key="name")
+    assert expected == {"b": {"id": 4, "name": "b", "v": 4}, "c": {"id": 5, "name": "c", "v": 5},
+                        "d": {"id": 7, "name": "d", "v": 7}}
+    sv.table(rows, id="shared", key="name")
+    sv.start(port=0)
+    client = client_factory()
+
+    def pace(i: int) -> None:
+        client.wait_for(lambda c: shows(c.rows("shared") or {}, models[i]), timeout=15,
+                        what=f"commit {i} on the dashboard: {holders(models[i])}")
+
+    Rows.pace = staticmethod(pace)
+    try:
+        pw_run()
+    finally:
+        Rows.pace = None
+    if Rows.error is not None:
+        raise Rows.error
+    wait_state("shared", expected, key=lambda st: st["rows"])
+    assert not client.errors
 
 
 # ---------------------------------------------------------------- chart point identity (one point per series and x)

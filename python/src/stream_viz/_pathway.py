@@ -50,14 +50,36 @@ def check_numeric(widget: str, table: Any, column: str) -> None:
                                  f"a numeric column; {column!r} holds {getattr(hint, '__name__', hint)}")
 
 
-def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
+def _source(table: Any) -> tuple[Any, list[str], bool]:
+    """What the SDK subscribes to for this table, the columns of the values each change brings
+    (in order), and whether that is the table's stream of changes.
+
+    Through Pathway's value-list sink the SDK subscribes to table.to_stream(): Pathway then
+    hands over one change per key and commit, an update as one upsert (its new values) instead
+    of a retraction and an insertion, a deletion with the values deleted, each with a last
+    value saying which it is. Every change is one Python call on Pathway's thread, so a table
+    whose rows are updated in place costs half the calls (to_stream is a stateless operator of
+    Pathway's own, in Rust). The rest of the SDK keeps the live rows itself and never needed
+    the retracted values of an update. Without that sink, or on a Pathway without to_stream,
+    the table itself (retractions and insertions)."""
+    columns = columns_of(table)
+    if _raw_sink() is None or not hasattr(table, "to_stream"):
+        return table, columns, False
+    flag = "_sv_upsert"
+    while flag in columns:
+        flag = "_" + flag
+    return table.to_stream(flag), [*columns, flag], True
+
+
+def _subscribe(source: tuple[Any, list[str], bool], w: Any, binding: Any, name: str) -> None:
     """Pathway's thread only records each change in the commit's two dicts (inserted and
     retracted rows by Pathway key) and, when the commit ends, hands them over whole (one lock,
     O(1)); the binding folds them later on the SDK's thread.
 
-    A row's values come as Pathway's value-list sink gives them, a tuple in the table's column
-    order, and stay so: the SDK makes a dict of one only to encode it. (pw.io.subscribe builds a
-    dict per change on Pathway's thread, the largest share of what a subscription costs it.)
+    A row's values come as Pathway's value-list sink gives them, a tuple in the order of the
+    source's columns (_source), and stay so: the SDK makes a dict of one only to encode it.
+    (pw.io.subscribe builds a dict per change on Pathway's thread, the largest share of what a
+    subscription costs it.)
 
     Restarted with pw.persistence, Pathway hands a sink the rows it restored (a commit at time
     0 with every live row) unless the sink skips that "persisted batch"; after it, only new
@@ -68,6 +90,7 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     rows and skips it: its points are already on the dashboard."""
     import pathway as pw
 
+    table, _columns, streamed = source
     # Two dicts for the whole run, copied and emptied at each commit's end: the per-change
     # callback reaches them through default arguments, with no lookup (it runs once per change),
     # and stores the change with no object of its own (a tuple per change was a third of what the
@@ -90,11 +113,21 @@ def _subscribe(table: Any, w: Any, binding: Any, name: str) -> None:
     if sink is not None:
         callback_sink, table_to_datasink = sink
 
-        def on_values(key: Any, values: tuple[Any, ...], time: int, diff: int, ins: Any = inserted, ret: Any = retracted) -> None:
-            if diff > 0:
-                ins[key] = values
-            else:
-                ret[key] = values
+        if streamed:
+            # A change of table.to_stream(): its last value is True for an upsert, False for a deletion.
+            def on_values(key: Any, values: tuple[Any, ...], time: int, diff: int,
+                          ins: Any = inserted, ret: Any = retracted) -> None:
+                if values[-1]:
+                    ins[key] = values
+                else:
+                    ret[key] = values
+        else:
+            def on_values(key: Any, values: tuple[Any, ...], time: int, diff: int,
+                          ins: Any = inserted, ret: Any = retracted) -> None:
+                if diff > 0:
+                    ins[key] = values
+                else:
+                    ret[key] = values
 
         table_to_datasink(table, callback_sink(on_change=on_values, on_time_end=on_time_end, on_end=lambda: None,
                                                skip_persisted_batch=not getattr(binding, "replay", True), skip_errors=True,
@@ -125,11 +158,12 @@ class _Rows:
     each kept as its tuple of values.
 
     A Pathway key names one row, and within one commit a key gets at most a retraction of its
-    old row and an insertion of its new one, in either order: so a commit's verdict on a key is
-    its inserted row when it has one (an update in place, never a delete and an insert), else
-    None (deleted). Later commits' verdicts override earlier ones, so a batch of commits folds
-    into one verdict per key with C-level dict updates; the per-key Python work then runs once
-    per batch, however many commits changed the key.
+    old row and an insertion of its new one, in either order (from table.to_stream(), one of
+    them: an upsert or a deletion): so a commit's verdict on a key is its inserted row when it
+    has one (an update in place, never a delete and an insert), else None (deleted). Later
+    commits' verdicts override earlier ones, so a batch of commits folds into one verdict per key
+    with C-level dict updates; the per-key Python work then runs once per batch, however many
+    commits changed the key.
     """
 
     def __init__(self, columns: list[str]) -> None:
@@ -165,9 +199,11 @@ class _Rows:
         for key in unknown:
             # Deleted rows not live here before the batch: a row live before a restart whose
             # restored rows this sink skipped, or one inserted and deleted within the batch, which
-            # a restart's restored rows may have put on the dashboard. Its first retraction says
-            # what it was, so the dashboard loses it.
-            gone = next(retracted[key] for _inserted, retracted, _time in commits if key in retracted)
+            # a restart's restored rows may have put on the dashboard. Its first change says what
+            # it was (a retraction, or an insertion where the stream of changes has no retraction
+            # of the row before it), so the dashboard loses it.
+            gone = next(retracted[key] if key in retracted else inserted[key]
+                        for inserted, retracted, _time in commits if key in retracted or key in inserted)
             self.unknown.add(key)
             out.append((key, gone, None))
         return out
@@ -180,13 +216,31 @@ class _Rows:
 
 
 class _TableBinding:
-    def __init__(self, w: Table, columns: list[str], cols: list[str] | None, key_col: str | None):
+    """A Pathway table on a table widget: one entry per Pathway row, or with key= one per value
+    of the key column.
+
+    With key=, several live rows may hold one key value. The entry then shows one of them (the
+    one that took the value or changed most recently, as far as a flush can tell) and stays as
+    long as any row holds the value: a row that leaves it (deleted, or moved to another value)
+    hands the entry to another row still holding it, and only the last one takes it away."""
+
+    def __init__(self, w: Table, columns: list[str], cols: list[str] | None, key_col: str | None,
+                 shown: list[str] | None = None):
+        # columns: those of a change's values (the table's, and to_stream's flag after them);
+        # shown: the table's own columns (default: all of columns); cols: the ones the widget shows.
         self.w, self.key_col, self.rows = w, key_col, _Rows(columns)
+        shown = columns if shown is None else shown
         # The table's rows go out as tuples in this order, all of a row's values or the shown ones.
-        w._row_columns = list(columns if cols is None else cols)
-        self.pick = None if cols is None else _picker([self.rows.at[c] for c in cols])
+        w._row_columns = list(shown if cols is None else cols)
+        self.pick = None if cols is None and len(shown) == len(columns) else _picker([self.rows.at[c] for c in w._row_columns])
         self.key_at = None if key_col is None else self.rows.at[key_col]
         self.texts: dict[Any, str] = {}  # Pathway key -> its text: str() of a Pointer is not cheap
+        # With key=: key value text -> the Pathway key of the one live row holding it, or a dict
+        # of the Pathway keys of the several holding it (in the order they took it).
+        self.holders: dict[str, Any] = {}
+        # Key values held by several rows (and, until the end of the flush, those that were): the
+        # Pathway key of the row the entry shows. Any other key value's entry shows its one holder.
+        self.shown: dict[str, Any] = {}
 
     def fold(self, commits: list[Commit]) -> None:
         ops = self.w._f_ops
@@ -209,26 +263,76 @@ class _TableBinding:
                 else:
                     ops[k] = now if pick is None else pick(now)
             return
-        # Keyed by a column: a row whose key value changed leaves its old key, which is
-        # deleted unless another row of this commit took it over. Most updates keep their key
-        # value: only the others are looked at twice.
+        # Keyed by a column: most updates keep their key value and their row keeps its entry;
+        # only rows that take or leave a key value (inserted, deleted, or moved) change who
+        # holds it, and only key values some row left are looked at again.
         upserts: dict[str, Values] = {}
-        left: set[str] = set()
-        kept: set[str] = set()  # key values of rows back as they were: still theirs, nothing to send
-        for _key, before, now in changes:
+        left: set[str] = set()  # key values some row gave up
+        holders, shown = self.holders, self.shown
+        for key, before, now in changes:
             if now is None:
-                left.add(_text(before[ki]))  # type: ignore[index]  # a change has a row before or after
+                k = _text(before[ki])  # type: ignore[index]  # a change has a row before or after
+                left.add(k)
+                self._leave(k, key)
+                continue
+            if now == before:
                 continue
             kv = now[ki]
-            if now == before:
-                kept.add(kv if type(kv) is str else str(kv))
-                continue
-            if before is not None and before[ki] != kv:
-                left.add(_text(before[ki]))
-            upserts[kv if type(kv) is str else str(kv)] = now if pick is None else pick(now)
-        for k in left - upserts.keys() - kept:
-            ops[k] = None
+            k = kv if type(kv) is str else str(kv)
+            if before is None:
+                self._take(k, key)
+            elif before[ki] != kv:
+                kb = _text(before[ki])
+                left.add(kb)
+                self._leave(kb, key)
+                self._take(k, key)
+            upserts[k] = now if pick is None else pick(now)
+        if shown:
+            # Some key values are held by several rows: the upserted ones show the row upserted
+            # last (the one in upserts).
+            for key, before, now in changes:
+                if now is not None and now != before:
+                    kv = now[ki]
+                    k = kv if type(kv) is str else str(kv)
+                    if type(holders.get(k)) is dict:
+                        shown[k] = key
+                    else:
+                        shown.pop(k, None)
+        rows = self.rows.row
+        for k in left - upserts.keys():
+            h = holders.get(k)
+            s = shown.pop(k, None)
+            if h is None:
+                ops[k] = None  # no row holds it any more
+            elif type(h) is dict:
+                if s not in h:  # the row shown left: another one holding it takes the entry
+                    s = next(reversed(h))  # the one that took it most recently
+                    ops[k] = rows[s] if pick is None else pick(rows[s])
+                shown[k] = s
+            elif s is not None and s != h:  # one row is left, and it was not the one shown
+                ops[k] = rows[h] if pick is None else pick(rows[h])
         ops.update(upserts)
+
+    def _take(self, k: str, key: Any) -> None:
+        holders = self.holders
+        h = holders.get(k)
+        if h is None:
+            holders[k] = key
+        elif type(h) is dict:
+            h[key] = None
+        elif h != key:
+            holders[k] = {h: None, key: None}
+            self.shown.setdefault(k, h)  # a key value held by one row shows that row
+
+    def _leave(self, k: str, key: Any) -> None:
+        holders = self.holders
+        h = holders.get(k)
+        if type(h) is dict:
+            h.pop(key, None)
+            if len(h) == 1:
+                holders[k] = next(iter(h))
+        elif h == key:
+            del holders[k]
 
 
 def _picker(at: list[int]) -> Any:
@@ -243,7 +347,8 @@ def bind_table(w: Table, table: Any) -> None:
     check_columns(w.id, table, *(w.columns or []), w.sort_by, w.key)
     # Rows go out as Pathway gives them unless the widget shows fewer columns.
     cols = None if w.columns is None or list(w.columns) == columns_of(table) else list(w.columns)
-    _subscribe(table, w, _TableBinding(w, columns_of(table), cols, w.key), w.id)
+    source = _source(table)
+    _subscribe(source, w, _TableBinding(w, source[1], cols, w.key, columns_of(table)), w.id)
 
 
 def _text(k: Any) -> str:
@@ -277,7 +382,8 @@ class _ValueBinding:
 def bind_value(w: _ValueWidget, table: Any, column: str) -> None:
     check_columns(w.id, table, column)
     check_numeric(w.id, table, column)
-    _subscribe(table, w, _ValueBinding(w, columns_of(table), column), w.id)
+    source = _source(table)
+    _subscribe(source, w, _ValueBinding(w, source[1], column), w.id)
 
 
 def _series_name(v: Any) -> str:
@@ -467,10 +573,10 @@ def bind_chart(w: Chart, table: Any) -> None:
                                  "one y column (series_column= names series by its values, a list of y columns by the columns)")
     if not isinstance(w.y_column, list) and w.series_column is None:
         w.label = w.y_column
-    columns = columns_of(table)
+    source = _source(table)
     if w.x_column is None:
-        binding: Any = _TimeChartBinding(w, columns)
+        binding: Any = _TimeChartBinding(w, source[1])
     else:
         w.x_type = _x_kind(w, table)
-        binding = _XChartBinding(w, columns, w.x_column)
-    _subscribe(table, w, binding, w.id)
+        binding = _XChartBinding(w, source[1], w.x_column)
+    _subscribe(source, w, binding, w.id)
