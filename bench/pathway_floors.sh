@@ -1,7 +1,8 @@
 #!/bin/bash
 # What a subscription costs Pathway before the SDK does anything (docs/benchmarks.md, "Pathway
 # overhead at every shape"): rounds of pw.io.null, the engine's per-change callback doing nothing
-# (callback), that callback keeping each change as the SDK does (store), pw.io.subscribe doing
+# (callback), that callback keeping each change as the SDK did (store) and as it does, on the
+# table's stream of changes, table.to_stream() (stream), pw.io.subscribe doing
 # nothing (subscribe), the engine's snapshot export read once a second (export), and the SDK's
 # widgets (sv), one after another so each round sees the same
 # load; prints each sink's CPU and wall ratios to pw.io.null, per round and their medians.
@@ -19,7 +20,7 @@ one() { nice "$PY" bench/py/pathway_overhead.py --rows "$ROWS" "$@" 2>/dev/null 
 for shape in $SHAPES; do
   for _ in $(seq "$ROUNDS"); do
     one --shape "$shape"
-    for sink in callback store subscribe export; do one --shape "$shape" --sink "$sink"; done
+    for sink in callback store stream subscribe export; do one --shape "$shape" --sink "$sink"; done
     one --shape "$shape" --with-sv
   done
 done

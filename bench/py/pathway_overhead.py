@@ -74,9 +74,10 @@ def wait_stored(http_url: str, timeout: float = 600.0) -> dict:
 def floor_sink(sink: str, table: object) -> None:
     """A sink that does nothing with what it is given, to measure what Pathway itself spends
     handing changes to Python: `subscribe` is pw.io.subscribe (a dict built per change, then the
-    call), `callback` the engine's per-change callback under it (a list of values per change,
-    the path the SDK takes), the floor of any subscription; `store` that callback keeping each
-    change as the SDK's does (in the commit's dicts of inserted and retracted rows)."""
+    call), `callback` the engine's per-change callback under it (a list of values per change),
+    the floor of any subscription; `store` that callback keeping each change in the commit's
+    dicts of inserted and retracted rows (the SDK before it subscribed to the stream); `stream`
+    the same on table.to_stream() (one change per key and commit: the path the SDK takes)."""
     import pathway as pw
 
     if sink == "subscribe":
@@ -272,7 +273,8 @@ def main() -> None:
                    help="with --with-sv: the SDK's widgets (sdk), or Pathway's pw.io.nats.write to sv.<widget>.rows (rows)")
     p.add_argument("--sink", choices=("null", "subscribe", "callback", "store", "stream", "export"), default="null",
                    help="without --with-sv: pw.io.null (the baseline), or a no-op pw.io.subscribe (subscribe) or "
-                        "engine callback sink (callback), or that sink keeping each change as the SDK's does (store): floors; export: snapshots once a second")
+                        "engine callback sink (callback), or that sink keeping each change (store), or so on table.to_stream() "
+                        "as the SDK does (stream): floors; export: snapshots once a second")
     a = p.parse_args()
     print(json.dumps(run(a.shape, a.rows, a.keys, a.commit_every, a.with_sv, a.no_start, a.via, a.sink)), flush=True)
 
