@@ -149,7 +149,11 @@ def table_phase(args: argparse.Namespace) -> dict[str, object]:
     frames = []
     for start in range(0, args.rows, args.chunk_rows):
         i = np.arange(start, min(start + args.chunk_rows, args.rows))
-        frames.append(pd.DataFrame({"k": i % args.keys, "i": i, "v": i * 0.5, "name": "row"}))
+        k = i % args.keys
+        if args.text_keys:  # keys and a text column of mostly distinct values, as texts
+            frames.append(pd.DataFrame({"k": [f"user-{j}" for j in k], "i": i, "v": i * 0.5, "name": [f"n{j}" for j in i]}))
+        else:
+            frames.append(pd.DataFrame({"k": k, "i": i, "v": i * 0.5, "name": "row"}))
     url = base.replace("http://", "ws://") + "ws"
     proc = subprocess.Popen([args.wscount, "-url", url, "-rows", str(args.rows), "-timeout", "10m"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -174,14 +178,15 @@ def table_phase(args: argparse.Namespace) -> dict[str, object]:
     srv = server_cpu() - srv0  # before the state is read below
     res = json.loads(out)
     last = connected + res["last_at_ms"] / 1000.0
-    want = {str(i % args.keys): i for i in range(max(0, args.rows - args.keys), args.rows)}  # each key's last row
+    prefix = "user-" if args.text_keys else ""
+    want = {f"{prefix}{i % args.keys}": i for i in range(max(0, args.rows - args.keys), args.rows)}  # each key's last row
     rows = (get(f"{base}api/widgets/rows")["state"] or {}).get("rows") or {}  # type: ignore[index]
     ok = len(rows) == len(want) and all(rows.get(k, {}).get("i") == i for k, i in want.items())
     stats = sv.stats()
     sv.stop()
     sv._reset()
     n = args.rows
-    return {"workload": "sdk", "phase": "send_many", "rows": n, "keys": args.keys, "chunk": args.chunk_rows,
+    return {"workload": "sdk", "phase": "send_many", "rows": n, "keys": args.keys, "text_keys": args.text_keys, "chunk": args.chunk_rows,
             "rows_sent": n, "rows_on_wire": res["rows"], "rows_in_state": len(rows), "final_state_correct": ok,
             "lost": n - res["rows"], "accepted_per_s": n / (t1 - t0), "acked_per_s": n / (t2 - t0),
             "delivered_per_s": res["rows"] / max(last - t0, 1e-9), "timed_out": res.get("timed_out", False),
@@ -206,6 +211,7 @@ def main() -> int:
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--chunk-rows", type=int, default=10_000)
     p.add_argument("--keys", type=int, default=10_000)
+    p.add_argument("--text-keys", action="store_true", help="send_many: text keys (user-N) and a text column of distinct values")
     args = p.parse_args()
     os.environ.setdefault("STREAMVIZ_LINGER", "0")
     for phase in args.phases.split(","):

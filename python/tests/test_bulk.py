@@ -392,3 +392,35 @@ def test_rows_held_count_a_key_once_whether_it_went_as_text_or_as_an_int64_key(m
     t.send_many({"k": np.array([3, 4]), "v": np.array([3.0, 4.0])})
     wait_until(lambda: "3" in (rows_of(api_widget("held")) or {}), 15, "key 3")
     assert t.refused_rows == 1
+
+
+def test_send_many_text_keys_and_cells_of_every_kind_arrive_as_send_makes_them(client_factory):
+    """Text keys and text cells go packed (one buffer per column, numpy splitting it) when nothing
+    in them needs escaping, value by value otherwise; either way each row is what .send() makes:
+    quotes, backslashes, control characters, non-ASCII, empty texts."""
+    from stream_viz._bulk import table_block
+
+    texts = ["plain", "", "caf\u00e9", "q\"uote", "back\\slash", "tab\there", "\u2028", "x" * 300, "plain"]
+    n = len(texts)
+    kinds = {
+        "packed": {"k": [f"key {i} \u00e9" for i in range(n)], "s": [t for t in texts if '"' not in t and "\\" not in t and "\t" not in t] + ["a"] * 3},
+        "escaped": {"k": [f"k\"{i}" for i in range(n)], "s": texts},
+        "frame": pd.DataFrame({"k": [f"f{i}" for i in range(n)], "s": pd.Series(texts, dtype="str")}),
+    }
+    for rows in kinds.values():
+        block = table_block(rows, "k")
+        assert block is not None and block.n == n
+    tabs = {k: sv.table(f"p-{k}", key="k") for k in kinds}
+    ones = {k: sv.table(f"o-{k}", key="k") for k in kinds}
+    sv.start(port=0)
+    client = client_factory()
+    from stream_viz._bulk import rows_of as bulk_rows_of
+
+    for k, rows in kinds.items():
+        tabs[k].send_many(rows)
+        for r in bulk_rows_of(rows)[0]:
+            ones[k].send(r)
+    for k in kinds:
+        want = wait_until(lambda k=k: (r := rows_of(api_widget(f"o-{k}"))) and len(r) == n and r, 15, f"the rows sent one by one ({k})")
+        wait_state(f"p-{k}", want, key=lambda st: st["rows"])
+        client.wait_for(lambda cl, k=k, want=want: cl.rows(f"p-{k}") == want, 15, f"the rows at the socket ({k})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import logging
+import re
 import struct
 import sys
 from collections.abc import Iterable, Iterator
@@ -465,7 +466,7 @@ class TableBlock:
         self.int_keys = is_numpy(keys)
 
         def lengths(ts: Any) -> Any:
-            if type(ts) is _Texts:
+            if type(ts) is _Packed:
                 return ts.lens
             return np.fromiter(map(len, ts), dtype="<u4", count=self.n)
 
@@ -480,6 +481,8 @@ class TableBlock:
         """The rows' keys as the server keys them (a whole number by its decimal text)."""
         if self.int_keys:
             return list(map(str, self.keys.tolist()))
+        if type(self.keys) is _Packed:
+            return self.keys.strs
         return [k.decode() for k in self.keys]
 
     def head_bytes(self) -> int:
@@ -504,21 +507,57 @@ class TableBlock:
         return out
 
 
-class _Texts:
-    """A JSON column's cells picked by numpy out of the column's distinct values, each encoded
-    once: texts (an object array of bytes) and their lengths (uint32)."""
+class _Packed:
+    """Texts of a column packed in one buffer: buf holds them one after the other, offs[i] where
+    text i starts (offs[n] the end), lens their lengths (uint32, as sent). Made by numpy from one
+    join and one encode, with no Python step per row (_pack)."""
 
-    __slots__ = ("lens", "texts")
+    __slots__ = ("buf", "lens", "offs", "strs")
 
-    def __init__(self, texts: Any, lens: Any):
-        self.texts, self.lens = texts, lens
+    def __init__(self, buf: bytes, offs: Any, lens: Any, strs: list[str]):
+        self.buf, self.offs, self.lens = buf, offs, lens
+        self.strs = strs  # the texts as given
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return len(self.lens)
 
-    def __getitem__(self, s: slice) -> list[bytes]:
-        out: list[bytes] = self.texts[s].tolist()
-        return out
+    def rows(self, i: int, j: int) -> bytes:
+        """Texts i..j-1, one after the other."""
+        return self.buf[int(self.offs[i]) : int(self.offs[j])]
+
+
+# What JSON escapes in a string (encode_basestring: quotes, backslashes, control characters).
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+
+
+def _pack(values: list[str], quoted: bool) -> _Packed | None:
+    """Texts (all str) packed as UTF-8, each as is or, quoted, as its JSON string (what
+    encode_basestring makes of it, which is the text in quotes when nothing in it is escaped).
+    None when a text holds NUL (the separator) or, quoted, anything JSON escapes: the caller
+    encodes value by value. Raises UnicodeEncodeError for text that cannot be UTF-8."""
+    np = sys.modules["numpy"]
+    n = len(values)
+    body = "".join(values)
+    if not n or (quoted and _ESCAPED.search(body)) or (not quoted and "\x00" in body):
+        return None
+    q = '"' if quoted else ""
+    enc = (q + (q + "\x00" + q).join(values) + q).encode()
+    arr = np.frombuffer(enc, dtype=np.uint8)
+    ends = np.empty(n + 1, dtype=np.int64)
+    ends[0] = -1
+    ends[1:-1] = np.flatnonzero(arr == 0)
+    ends[-1] = len(arr)
+    lens = np.diff(ends) - 1
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offs[1:])
+    return _Packed(arr[arr != 0].tobytes() if n > 1 else enc, offs, lens.astype("<u4"), values)
+
+
+def _rows(data: Any, i: int, j: int) -> bytes:
+    """Texts i..j-1 of a key or JSON column, one after the other."""
+    if type(data) is _Packed:
+        return data.rows(i, j)
+    return b"".join(data[i:j])
 
 
 class TableColumns:
@@ -544,10 +583,10 @@ class TableColumns:
         if b.int_keys:
             out.append(b.keys[i:j].tobytes())
         else:
-            out += (b.lens[0][i:j].tobytes(), b"".join(b.keys[i:j]))
+            out += (b.lens[0][i:j].tobytes(), _rows(b.keys, i, j))
         for (_name, typ, data), lens in zip(b.cols, b.lens[1:], strict=True):
             if typ == "json":
-                out += (lens[i:j].tobytes(), b"".join(data[i:j]))
+                out += (lens[i:j].tobytes(), _rows(data, i, j))
             else:
                 out.append(data[i:j].tobytes())
         return b"".join(out)
@@ -634,9 +673,6 @@ def _typed_column(name: str, c: Any, n: int) -> tuple[str, str, Any]:
         if getattr(c.dtype, "kind", "O") in "iuf" and type(c.dtype).__module__.startswith("numpy"):
             a = c.to_numpy()
         else:
-            texts = _distinct_texts(c)
-            if texts is not None:
-                return name, "json", texts
             c = c.tolist()
     elif _of(c, "pyarrow") and hasattr(c, "to_pylist"):
         t = str(getattr(c, "type", ""))
@@ -660,6 +696,9 @@ def _typed_column(name: str, c: Any, n: int) -> tuple[str, str, Any]:
     v = None
     try:
         if set(map(type, values)) == {str}:
+            packed = _pack(values, quoted=True)
+            if packed is not None:
+                return name, "json", packed
             # What dumps() makes of a str, each distinct text encoded once (columns repeat values).
             memo = {v: encode_basestring(v).encode() for v in dict.fromkeys(values)}
             return name, "json", [memo[v] for v in values]
@@ -675,30 +714,6 @@ def _utf8_ok(s: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _distinct_texts(c: Any) -> _Texts | None:
-    """A pandas column of text (no missing values) as the JSON texts of its cells: each distinct
-    value encoded once, the cells and their lengths picked by numpy (no Python step per row). None
-    for anything else (the caller encodes the values one by one)."""
-    if not _of(c, "pandas") or getattr(getattr(c, "dtype", None), "kind", "") not in "OUT":
-        return None
-    pd = sys.modules["pandas"]
-    np = sys.modules["numpy"]
-    codes, uniques = pd.factorize(c, use_na_sentinel=True)
-    if len(codes) and int(codes.min()) < 0:
-        return None  # a missing value: null, as the value-by-value path makes it
-    values = list(uniques)
-    if set(map(type, values)) != {str}:
-        return None
-    try:
-        enc = [encode_basestring(v).encode() for v in values]
-    except UnicodeEncodeError:
-        return None  # the value-by-value path names the bad text
-    texts = np.empty(len(enc), dtype=object)
-    texts[:] = enc
-    lens = np.fromiter(map(len, enc), dtype="<u4", count=len(enc))
-    return _Texts(texts[codes], lens[codes])
 
 
 def _int_keys(c: Any) -> Any:
@@ -721,7 +736,7 @@ def _int_keys(c: Any) -> Any:
     return None
 
 
-def _key_texts(c: Any) -> list[bytes]:
+def _key_texts(c: Any) -> list[bytes] | _Packed:
     """Each row's key as .send() makes it (a string as it is, anything else its JSON text), UTF-8."""
     from ._encode import cell
 
@@ -739,7 +754,8 @@ def _key_texts(c: Any) -> list[bytes]:
         c = _py_cells(c) if c.dtype.kind in "Mm" else c.tolist()
     out = []
     if set(map(type, c)) <= {str}:
-        return [k.encode() for k in c]
+        packed = _pack(c, quoted=False) if isinstance(c, list) else None
+        return packed if packed is not None else [k.encode() for k in c]
     for k in c:
         if type(k) is str:
             out.append(k.encode())

@@ -871,7 +871,7 @@ class Table(Widget):
                     self._held_ints.update(item.keys.tolist())
                     self._count_held({})
                 else:
-                    self._count_held({k.decode(): True for k in item.keys})
+                    self._count_held(dict.fromkeys(item.key_texts(), True))
                 out += [(part, part.j - part.i) for part in item.parts(MAX_MESSAGE_BYTES)]
         data, self._f_ops = self._f_ops, {}
         return out + self._ops_bodies(data)
