@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +46,7 @@ func runIngest(args []string) error {
 	window := fs.Int("window", 4096, "acknowledged phase: publishes in flight")
 	fairRate := fs.Int("fair-rate", 200, "fairness phase: the steady publisher's acknowledged publishes/s")
 	sameLane := fs.Bool("fair-same-lane", false, "fair phase: flood a widget of the steady widget's own ingest lane (broker.AnonymousLane) instead of another lane's")
+	child := fs.Bool("fair-flood-child", false, "fair phases: flood from a child process (this binary's ingest-flood) instead of a goroutine of this process")
 	phases := fs.String("phases", "burst,rate,acked,fair,fair-auth", "comma-separated phases to run")
 	reps := fs.Int("reps", pick(q, 3, 1), "repetitions of every phase (a fresh server each)")
 	if err := c.parse(fs, args); err != nil {
@@ -78,7 +78,7 @@ func runIngest(args []string) error {
 			case "acked":
 				out, err = ackedPhase(srv, *acked, *window)
 			case "fair", "fair-auth":
-				out, err = fairPhase(srv, *fairRate, *dur, steadyAuth, floodAuth, *sameLane)
+				out, err = fairPhase(srv, *fairRate, *dur, steadyAuth, floodAuth, *sameLane, *child)
 			default:
 				err = fmt.Errorf("unknown phase %q", phase)
 			}
@@ -274,7 +274,14 @@ func ackedPhase(srv *server, n, window int) (map[string]any, error) {
 // of the same lane with sameLane. With --nats-auth, steadyAuth and
 // floodAuth are the two users' credentials: the flood goes to
 // sv.sales.data, the one widget its user may publish.
-func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth []nats.Option, sameLane bool) (map[string]any, error) {
+//
+// The flood runs in a goroutine of this process, or with child in a child
+// process (startFloodProcess), as a publisher elsewhere on the machine
+// would: a goroutine publishing as fast as it goes rarely blocks, and Go
+// lets it run 10 ms before switching, so here it also delays the steady
+// publisher's own goroutines (docs/benchmarks.md, "Fairness: more Go
+// threads than cores during a flood").
+func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth []nats.Option, sameLane, child bool) (map[string]any, error) {
 	steady, err := newPublisher(srv.NATS, 16, steadyAuth...)
 	if err != nil {
 		return nil, err
@@ -333,44 +340,28 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(srv.NATS, append([]nats.Option{nats.Name("svbench-flood")}, floodAuth...)...)
+	var fl flooder
+	if child {
+		fl, err = startFloodProcess(srv.NATS, "sv."+floodID+".data", floodAuth != nil)
+	} else {
+		fl, err = startFloodHere(srv.NATS, "sv."+floodID+".data", floodAuth)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close()
-	var flooded atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		payload := []byte(`{"x":1,"y":2}`)
-		for i := int64(0); ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for range 1000 {
-				if nc.Publish("sv."+floodID+".data", payload) != nil {
-					return
-				}
-			}
-			flooded.Add(1000)
-		}
-	}()
 	time.Sleep(200 * time.Millisecond) // the flood is under way before measuring
 	during, failedDuring, err := measure()
-	close(stop)
-	wg.Wait()
+	flooded, ferr := fl.stop()
+	if err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return nil, err
 	}
-	_ = nc.FlushTimeout(60 * time.Second)
 	// Every update published is stored, counted as dropped or rejected,
 	// unless the server closed the gateway's ingest connection as a slow
 	// consumer: what was published until it was back reached no one.
-	published := uint64(flooded.Load() + sentSteady.Load())
+	published := uint64(flooded + sentSteady.Load())
 	h, err := settleAll(srv, base, published, 120*time.Second)
 	if err != nil {
 		return nil, err
@@ -395,8 +386,9 @@ func fairPhase(srv *server, rate int, dur time.Duration, steadyAuth, floodAuth [
 		"flood_ack_ms_p99":      round(float64(during.quantile(0.99))/1000, 2),
 		"flood_ack_ms_max":      round(float64(during.quantile(1))/1000, 2),
 		"flood_failed":          failedDuring,
-		"flood_published":       flooded.Load(),
-		"flood_msgs_per_s":      round(float64(flooded.Load())/(dur.Seconds()+0.2), 0),
+		"flood_published":       flooded,
+		"flood_msgs_per_s":      round(float64(flooded)/(dur.Seconds()+0.2), 0),
+		"flood_process":         map[bool]string{true: "child", false: "harness"}[child],
 	}
 	return out, nil
 }

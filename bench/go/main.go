@@ -60,6 +60,8 @@ var workloads = map[string]func(args []string) error{
 	"stall":   runStall,
 	"ingest":  runIngest,
 	"lowrite": runLowrite,
+	// The fairness phases' flooding publisher, run by ingest as a child.
+	"ingest-flood": runFloodChild,
 }
 
 func main() {

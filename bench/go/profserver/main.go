@@ -95,6 +95,7 @@ func withProfiling(h http.Handler) http.Handler {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/bench/goroutines", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(runtime.NumGoroutine())
 	})
