@@ -146,3 +146,21 @@ func (g *Gateway) diskProblem(n int) string {
 	}
 	return ""
 }
+
+// CoreBacklog is how many core publishes (updates without a reply subject)
+// wait in the ingest queue to be validated and stored. More than a couple
+// of batches of them (2,048 updates each) means they arrive faster than
+// they are stored: a flood, during which acknowledged publishes compete
+// with it for the CPU (docs/protocol.md §5 "Fairness").
+func (g *Gateway) CoreBacklog() int {
+	if g.w == nil {
+		return 0
+	}
+	g.w.mu.Lock()
+	defer g.w.mu.Unlock()
+	return len(g.w.bulk) - g.w.bulkHead
+}
+
+// FloodBacklog is the CoreBacklog from which core publishes are arriving
+// faster than they are stored: two batches' worth.
+const FloodBacklog = 2 * maxBulkRecords

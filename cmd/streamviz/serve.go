@@ -231,6 +231,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	if feed != nil {
 		go func() { feedErr <- feed(feedCtx, b.ClientURL(), log) }()
 	}
+	procsCtx, stopProcs := context.WithCancel(ctx)
+	procsDone := make(chan struct{})
+	go func() {
+		defer close(procsDone)
+		governProcs(procsCtx, os.Getenv, s.Gateway, log)
+	}()
 
 	var runErr error
 	select {
@@ -244,6 +250,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 		}
 	}
 	stopFeed()
+	stopProcs()
+	<-procsDone
 	// Sockets get a close frame, HTTP stops, the final snapshot is written,
 	// NATS drains and the store is flushed, within a bounded time.
 	closeCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
