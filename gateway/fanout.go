@@ -25,10 +25,10 @@ const (
 	maxTick = 80 * time.Millisecond
 	// writesPerSecond is the frame writes a tick rate should cost at most.
 	// Each write is a syscall that also runs the loopback receiver's TCP
-	// path and wakes the reader: on this kind of machine about 10 µs
-	// whatever its size, against 0.2 µs per KB copied, and with many
-	// sockets the writes are most of fan-out's CPU (about 60% of the
-	// server's profile at 1,000 sockets × 10,000 updates/s). A busy
+	// path and wakes the reader: on this kind of machine about 11 µs
+	// whatever its size plus 0.1–0.2 µs per KB copied (svbench lowrite).
+	// With many sockets the writes are most of fan-out's CPU (about 60% of
+	// the server's profile at 1,000 sockets × 10,000 updates/s). A busy
 	// dashboard with 1,000 sockets gets 66.7 ms ticks instead of 10, 150
 	// sockets or fewer keep 10 ms (docs/benchmarks.md, workload 3).
 	writesPerSecond = 15000
