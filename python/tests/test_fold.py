@@ -106,6 +106,19 @@ def _commits(rng: random.Random, n: int, keys: int = 12, deletes: bool = True, s
     return commits, states
 
 
+def _flushes(w, commits: list, rng: random.Random):
+    """Folds the commits in random batches, one flush each; yields (first, end, state) after each:
+    the commits folded were commits[first:end], state what the server holds after the flush."""
+    shown: dict = {}
+    i = 0
+    while i < len(commits):
+        j = min(len(commits), i + rng.choice([1, 1, 2, 3, 7]))
+        w._binding.fold(commits[i:j])
+        _apply(shown, w._bodies())
+        yield i, j, shown
+        i = j
+
+
 @pytest.mark.parametrize("key", [None, "name"])
 @pytest.mark.parametrize("columns", [None, ["name", "v"]])
 @pytest.mark.parametrize("keys, deletes", [(12, True), (400, True), (400, False)])
@@ -114,18 +127,12 @@ def test_any_batching_of_commits_into_flushes_ends_each_flush_in_pathways_rows(k
     rng = random.Random(seed)
     commits, states = _commits(rng, 30, keys, deletes)
     w = sv.table(_table(), id="t", key=key, columns=columns)
-    shown: dict = {}
-    i = 0
-    while i < len(commits):
-        j = min(len(commits), i + rng.choice([1, 1, 2, 3, 7]))
-        w._binding.fold(commits[i:j])
-        _apply(shown, w._bodies())
+    for i, j, shown in _flushes(w, commits, rng):
         live = states[j - 1]
         rows = {str(k): v for k, v in live.items()} if key is None else {v[1]: v for v in live.values()}
         cols = columns or COLUMNS
         want = {kt: {c: v[COLUMNS.index(c)] for c in cols} for kt, v in rows.items()}
         assert shown == want, f"after commits {i}..{j - 1}"
-        i = j
 
 
 @pytest.mark.parametrize("columns", [None, ["name", "v"]])
@@ -139,19 +146,13 @@ def test_any_batching_of_commits_shows_each_key_value_while_a_row_holds_it_with_
     assert any(len({v[1] for v in st.values()}) < len(st) for st in states), "rows share names"
     w = sv.table(_table(), id="t", key="name", columns=columns)
     cols = columns or COLUMNS
-    shown: dict = {}
-    i = 0
-    while i < len(commits):
-        j = min(len(commits), i + rng.choice([1, 1, 2, 3, 7]))
-        w._binding.fold(commits[i:j])
-        _apply(shown, w._bodies())
+    for i, j, shown in _flushes(w, commits, rng):
         holding: dict = {}
         for v in states[j - 1].values():
             holding.setdefault(v[1], []).append({c: v[COLUMNS.index(c)] for c in cols})
         assert set(shown) == set(holding), f"after commits {i}..{j - 1}"
         for k, row in shown.items():
             assert row in holding[k], f"after commits {i}..{j - 1}: {k} shows {row}, held by {holding[k]}"
-        i = j
 
 
 def test_a_row_inserted_and_deleted_within_one_flush_leaves_the_entry_of_another_row_with_its_key_value():

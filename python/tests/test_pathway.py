@@ -261,6 +261,42 @@ def test_chart_without_x_column_plots_each_commit_at_its_time(way, pw_run):
     wait_widget("rev_over_time", lambda w: [(float(x), y) for x, y in w["state"]["points"]] == expected)
 
 
+class PacedSubject(pw.io.python.ConnectorSubject):
+    """An upsert session that puts and deletes rows step by step, one commit per step
+    (("put" | "del", *values of fields) each). Run by run_paced, it waits after each commit
+    until pace(step) returns (the dashboard shows it), so every commit travels on its own;
+    table_to_pandas runs it unpaced."""
+
+    def __init__(self, steps: list, fields: tuple[str, ...]):
+        super().__init__(session_type="upsert")
+        self.steps, self.fields = steps, fields
+        self.pace = None
+        self.error: BaseException | None = None
+
+    def run(self):
+        for i, step in enumerate(self.steps):
+            for op, *values in step:
+                (self.next if op == "put" else self.delete)(**dict(zip(self.fields, values, strict=True)))
+            self.commit()
+            if self.pace is not None:
+                try:
+                    self.pace(i)
+                except BaseException as e:
+                    self.error = e
+                    return
+
+    def run_paced(self, pace, pw_run) -> float:
+        """pw_run() with pace after each commit; raises what pace raised."""
+        self.pace = pace
+        try:
+            took = pw_run()
+        finally:
+            self.pace = None
+        if self.error is not None:
+            raise self.error
+        return took
+
+
 def test_streaming_connector_subject_every_commit_shows_whole_and_final_state_matches_pathway(client_factory, pw_run):
     """A paced ConnectorSubject: after each commit the subject waits until the browser shows it, so
     every commit travels on its own and every state the browser held must be a commit boundary."""
@@ -293,26 +329,7 @@ def test_streaming_connector_subject_every_commit_shows_whole_and_final_state_ma
         region: str
         v: int
 
-    class Orders(pw.io.python.ConnectorSubject):
-        pace = None  # set once the dashboard runs; table_to_pandas runs the subject unpaced
-        error: BaseException | None = None
-
-        def __init__(self):
-            super().__init__(session_type="upsert")
-
-        def run(self):
-            for i, step in enumerate(steps, 1):
-                for op, k, region, v in step:
-                    (self.next if op == "put" else self.delete)(k=k, region=region, v=v)
-                self.commit()
-                if Orders.pace is not None:
-                    try:
-                        Orders.pace(i)
-                    except BaseException as e:
-                        Orders.error = e
-                        return
-
-    subject = Orders()
+    subject = PacedSubject(steps, ("k", "region", "v"))
     rows = pw.io.python.read(subject, schema=Schema, autocommit_duration_ms=600_000)
     regions = rows.groupby(pw.this.region).reduce(pw.this.region, total=pw.reducers.sum(pw.this.v), n=pw.reducers.count())
     totals = rows.reduce(total=pw.reducers.sum(pw.this.v))
@@ -327,18 +344,12 @@ def test_streaming_connector_subject_every_commit_shows_whole_and_final_state_ma
     client = client_factory()
 
     def pace(i: int) -> None:
-        want_rows, want_regions = models[i], regions_of(models[i])
+        want_rows, want_regions = models[i + 1], regions_of(models[i + 1])
         client.wait_for(lambda c: c.rows("rows") == want_rows and c.rows("regions") == want_regions
                         and (c.state("total") or {}).get("value") == sum(r["v"] for r in want_rows.values()),
-                        timeout=15, what=f"commit {i} on the dashboard")
+                        timeout=15, what=f"commit {i + 1} on the dashboard")
 
-    Orders.pace = staticmethod(pace)
-    try:
-        took = pw_run()
-    finally:
-        Orders.pace = None
-    if Orders.error is not None:
-        raise Orders.error
+    took = subject.run_paced(pace, pw_run)
     assert took < 60
 
     wait_state("rows", expected_rows, key=lambda st: st["rows"])
@@ -561,26 +572,8 @@ def test_table_with_key_column_keeps_a_key_value_while_any_row_still_holds_it(cl
         name: str
         v: int
 
-    class Rows(pw.io.python.ConnectorSubject):
-        pace = None
-        error: BaseException | None = None
-
-        def __init__(self):
-            super().__init__(session_type="upsert")
-
-        def run(self):
-            for i, step in enumerate(steps):
-                for op, k, name, v in step:
-                    (self.next if op == "put" else self.delete)(id=k, name=name, v=v)
-                self.commit()
-                if Rows.pace is not None:
-                    try:
-                        Rows.pace(i)
-                    except BaseException as e:
-                        Rows.error = e
-                        return
-
-    rows = pw.io.python.read(Rows(), schema=Schema, autocommit_duration_ms=600_000)
+    subject = PacedSubject(steps, ("id", "name", "v"))
+    rows = pw.io.python.read(subject, schema=Schema, autocommit_duration_ms=600_000)
     expected = pandas_rows(pw.debug.table_to_pandas(rows), key="name")
     assert expected == {"b": {"id": 4, "name": "b", "v": 4}, "c": {"id": 5, "name": "c", "v": 5},
                         "d": {"id": 7, "name": "d", "v": 7}}
@@ -592,13 +585,7 @@ def test_table_with_key_column_keeps_a_key_value_while_any_row_still_holds_it(cl
         client.wait_for(lambda c: shows(c.rows("shared") or {}, models[i]), timeout=15,
                         what=f"commit {i} on the dashboard: {holders(models[i])}")
 
-    Rows.pace = staticmethod(pace)
-    try:
-        pw_run()
-    finally:
-        Rows.pace = None
-    if Rows.error is not None:
-        raise Rows.error
+    subject.run_paced(pace, pw_run)
     wait_state("shared", expected, key=lambda st: st["rows"])
     assert not client.errors
 
