@@ -68,7 +68,13 @@ def _source(table: Any) -> tuple[Any, list[str], bool]:
     flag = "_sv_upsert"
     while flag in columns:
         flag = "_" + flag
-    return table.to_stream(flag), [*columns, flag], True
+    try:
+        stream = table.to_stream(flag)
+    except (TypeError, ValueError):  # a Pathway whose to_stream takes no column name
+        return table, columns, False
+    if columns_of(stream) != [*columns, flag]:
+        return table, columns, False
+    return stream, [*columns, flag], True
 
 
 def _subscribe(source: tuple[Any, list[str], bool], w: Any, binding: Any, name: str) -> None:
