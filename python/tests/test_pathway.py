@@ -151,6 +151,27 @@ def test_table_updates_change_rows_in_place_and_retractions_delete_them(client_f
     assert not client.errors
 
 
+def test_on_a_pathway_without_to_stream_the_sdk_subscribes_to_the_table_and_shows_the_same_rows(monkeypatch, client_factory, pw_run):
+    """The SDK subscribes to table.to_stream() where Pathway has it (_source); without it, to the
+    table itself: retractions and insertions, folded into the same rows."""
+    monkeypatch.setattr(_pathway, "_source", lambda table: (table, _pathway.columns_of(table), False))
+    t = pw.debug.table_from_markdown(ORDERS_MD)
+    expected = pandas_rows(pw.debug.table_to_pandas(t))
+    by_region = pandas_rows(pw.debug.table_to_pandas(t), key="region")
+    recorder = CommitRecorder(t)
+    sv.table(t, id="orders")
+    sv.table(t, id="regions", key="region")
+    sv.start(port=0)
+    client = client_factory()
+    pw_run()
+    wait_state("orders", expected, key=lambda st: st["rows"])
+    wait_state("regions", by_region, key=lambda st: st["rows"])
+    client.wait_for(lambda c: c.rows("orders") == expected and c.rows("regions") == by_region, what="the final rows over the socket")
+    assert no_delete_of(client, "orders", expected) == [], "a row updated by retraction+insertion was never deleted"
+    assert_every_state_was_a_commit_boundary(client, "orders", recorder.states)
+    assert not client.errors
+
+
 def test_table_with_key_column_and_columns_subset_matches_pathway_groupby(way, client_factory, pw_run):
     orders = pw.debug.table_from_markdown(ORDERS_MD)
     by_region = orders.groupby(pw.this.region).reduce(pw.this.region, revenue=pw.reducers.sum(pw.this.amount),
