@@ -231,14 +231,14 @@ class _TableBinding:
     hands the entry to another row still holding it, and only the last one takes it away."""
 
     def __init__(self, w: Table, columns: list[str], cols: list[str] | None, key_col: str | None,
-                 shown: list[str] | None = None):
+                 table_columns: list[str] | None = None):
         # columns: those of a change's values (the table's, and to_stream's flag after them);
-        # shown: the table's own columns (default: all of columns); cols: the ones the widget shows.
+        # table_columns: the table's own (default: columns); cols: the ones the widget shows.
         self.w, self.key_col, self.rows = w, key_col, _Rows(columns)
-        shown = columns if shown is None else shown
+        own = columns if table_columns is None else table_columns
         # The table's rows go out as tuples in this order, all of a row's values or the shown ones.
-        w._row_columns = list(shown if cols is None else cols)
-        self.pick = None if cols is None and len(shown) == len(columns) else _picker([self.rows.at[c] for c in w._row_columns])
+        w._row_columns = list(own if cols is None else cols)
+        self.pick = None if cols is None and len(own) == len(columns) else _picker([self.rows.at[c] for c in w._row_columns])
         self.key_at = None if key_col is None else self.rows.at[key_col]
         self.texts: dict[Any, str] = {}  # Pathway key -> its text: str() of a Pointer is not cheap
         # With key=: key value text -> the Pathway key of the one live row holding it, or a dict
