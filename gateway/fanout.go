@@ -28,10 +28,14 @@ const (
 	// path and wakes the reader: on this kind of machine about 11 µs
 	// whatever its size plus 0.1–0.2 µs per KB copied (svbench lowrite).
 	// With many sockets the writes are most of fan-out's CPU (about 60% of
-	// the server's profile at 1,000 sockets × 10,000 updates/s). A busy
-	// dashboard with 1,000 sockets gets 66.7 ms ticks instead of 10, 150
-	// sockets or fewer keep 10 ms (docs/benchmarks.md, workload 3).
-	writesPerSecond = 15000
+	// the server's profile at 1,000 sockets × 10,000 updates/s). Yet fewer,
+	// larger writes did not cost less on a quiet machine: at 1,000 sockets
+	// budgets of 25,000 and 15,000 (40 and 66.7 ms ticks) spent as much CPU
+	// per delivery as 40,000 (25 ms) or more, with higher latency
+	// (docs/benchmarks.md, "Workload 3 on the quiet machine: the write
+	// budget back to 40,000"). So 400 sockets or fewer keep 10 ms and
+	// 1,000 tick every 25 ms.
+	writesPerSecond = 40000
 	// maxFrameBytes bounds the frames a socket builds for itself while it
 	// catches up, so one write never holds a huge buffer.
 	maxFrameBytes = 1 << 20

@@ -16,11 +16,12 @@ func TestTicksStretchSoThatFrameWritesStayWithinTheirBudget(t *testing.T) {
 	}{
 		{0, 10 * time.Millisecond},
 		{100, 10 * time.Millisecond},
-		{150, 10 * time.Millisecond},
-		{300, 20 * time.Millisecond},
-		{600, 40 * time.Millisecond},
-		{1000, 66666667 * time.Nanosecond},
-		{1200, 80 * time.Millisecond},
+		{400, 10 * time.Millisecond},
+		{600, 15 * time.Millisecond},
+		{1000, 25 * time.Millisecond},
+		{1001, 25025 * time.Microsecond},
+		{2000, 50 * time.Millisecond},
+		{3200, 80 * time.Millisecond},
 		{10000, 80 * time.Millisecond},
 	} {
 		if got := tickInterval(tc.sockets); got != tc.want {

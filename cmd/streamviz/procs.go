@@ -63,11 +63,22 @@ func (p *procsGovernor) step(backlog int) int {
 	return 0
 }
 
+// governed says whether serve raises GOMAXPROCS during floods, given the
+// environment's GOMAXPROCS, Go's default and the CPUs the process may run
+// on: not when the user set it, not when the default already reaches
+// floodProcs (nothing to raise), and not when the default is below those
+// CPUs. Go's default follows a container's CPU quota (cgroup cpu.max), and
+// threads beyond a quota only use it up early in each period, after which
+// the kernel stops the whole process, acknowledgements included.
+func governed(env string, def, cpus int) bool {
+	return env == "" && def < floodProcs && def >= cpus
+}
+
 // governProcs raises GOMAXPROCS to at least floodProcs while g's core
 // publishes back up and restores Go's default after, until ctx ends; it
-// does nothing when the environment sets GOMAXPROCS (the user's choice).
+// does nothing unless governed.
 func governProcs(ctx context.Context, env func(string) string, g *gateway.Gateway, log *slog.Logger) {
-	if env("GOMAXPROCS") != "" {
+	if !governed(env("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()) {
 		return
 	}
 	var p procsGovernor

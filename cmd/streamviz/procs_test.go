@@ -51,6 +51,27 @@ func TestMoreGoThreadsFromTheFirstPollOfAFloodUntilTwentyPollsWithout(t *testing
 	}
 }
 
+func TestFloodThreadsOnlyWhereGoRunsOnEveryCPUBelowEightAndTheUserSetNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		env       string
+		def, cpus int
+		want      bool
+	}{
+		{"2 CPUs, no quota, nothing set", "", 2, 2, true},
+		{"GOMAXPROCS set by the user", "2", 2, 2, false},
+		{"a CPU quota of 2 on a 16-CPU machine", "", 2, 16, false},
+		{"already 8 threads", "", 8, 8, false},
+		{"64 CPUs", "", 64, 64, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := governed(tc.env, tc.def, tc.cpus); got != tc.want {
+				t.Fatalf("governed(%q, %d, %d) = %v, want %v", tc.env, tc.def, tc.cpus, got, tc.want)
+			}
+		})
+	}
+}
+
 // During a flood of core publishes serve runs Go on at least floodProcs
 // threads, so other publishers' goroutines find one free (docs/protocol.md
 // §5 "Fairness"), and goes back to Go's default after it; a GOMAXPROCS in
@@ -71,8 +92,8 @@ func TestServeRunsOnMoreGoThreadsDuringACoreFloodUnlessGOMAXPROCSIsSet(t *testin
 				runtime.SetDefaultGOMAXPROCS()
 			}
 			def := runtime.GOMAXPROCS(0)
-			if def >= floodProcs {
-				t.Skipf("this machine's default GOMAXPROCS %d is already at least %d", def, floodProcs)
+			if !governed("", def, runtime.NumCPU()) {
+				t.Skipf("Go's default here (%d threads, %d CPUs) is not raised: at least %d already, or a CPU quota", def, runtime.NumCPU(), floodProcs)
 			}
 			ready, stop, logs := startRunLogged(t, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--sync", "1s")
 			if got := runtime.GOMAXPROCS(0); got != def {

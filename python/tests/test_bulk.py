@@ -394,6 +394,23 @@ def test_rows_held_count_a_key_once_whether_it_went_as_text_or_as_an_int64_key(m
     assert t.refused_rows == 1
 
 
+def test_deleting_keys_that_only_look_numeric_after_int64_keys_deletes_them_and_loses_nothing():
+    """After whole-number keys went as an int64 column, deleting a key whose text only looks like a
+    number ("²" passes str.isdigit(), "--5" has two signs; int() refuses both) deletes that row like
+    any other and the updates around it arrive: the SDK's key count must not stop on such keys."""
+    t = sv.table("oddkeys", key="k")
+    sv.start(port=0)
+    t.send_many({"k": np.array([1, 2]), "v": np.array([1.0, 2.0])})
+    for k in ("\u00b2", "--5", "-", "\u2460"):
+        t.send({"k": k, "v": 0})
+    wait_until(lambda: len(rows_of(api_widget("oddkeys")) or {}) == 6, 15, "six rows")
+    for k in ("\u00b2", "--5", "-", "\u2460", "1"):
+        t.delete(k)
+    t.send_many({"k": np.array([3]), "v": np.array([3.0])})
+    wait_until(lambda: set(rows_of(api_widget("oddkeys")) or {}) == {"2", "3"}, 15, "keys 2 and 3 only")
+    assert sv.stats()["undelivered_updates"] == 0
+
+
 def test_send_many_text_keys_and_cells_of_every_kind_arrive_as_send_makes_them(client_factory):
     """Text keys and text cells go packed (one buffer per column, numpy splitting it) when nothing
     in them needs escaping, value by value otherwise; either way each row is what .send() makes:

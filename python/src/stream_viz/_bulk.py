@@ -454,8 +454,8 @@ class TableBlock:
     keys as UTF-8 texts, or as an int64 numpy array when the key column holds whole numbers
     (key_type "i64": the server keys each row by its number's decimal text, as .send() does); each
     column either numbers (numpy int64 or float64: the server prints them) or one JSON text per
-    cell, encoded here once, as .send() would encode the cell (a list, or an object array when
-    numpy picked each row's text out of the column's distinct values)."""
+    cell, as .send() would encode the cell (a list, or an object array cut by numpy out of the
+    column's texts encoded together, when none of them needs escaping)."""
 
     __slots__ = ("cols", "int_keys", "keys", "lens", "n", "sizes")
 

@@ -915,8 +915,10 @@ class Table(Widget):
 
 
 def _int_text(k: str) -> bool:
-    """Whether k is the decimal text of a whole number, as an int64 key is keyed."""
-    return k.lstrip("-").isdigit() and str(int(k)) == k
+    """Whether k is the decimal text of a whole number, as an int64 key is keyed. ASCII digits only:
+    str.isdigit() also holds for "²" or "①", which int() refuses."""
+    digits = k[1:] if k.startswith("-") else k
+    return digits.isascii() and digits.isdigit() and str(int(k)) == k
 
 
 def max_table_rows() -> int:
