@@ -32,9 +32,8 @@ const (
 	// larger writes did not cost less on a quiet machine: at 1,000 sockets
 	// budgets of 25,000 and 15,000 (40 and 66.7 ms ticks) spent as much CPU
 	// per delivery as 40,000 (25 ms) or more, with higher latency
-	// (docs/benchmarks.md, "Workload 3 on the quiet machine: the write
-	// budget back to 40,000"). So 400 sockets or fewer keep 10 ms and
-	// 1,000 tick every 25 ms.
+	// (docs/benchmarks.md, "Quiet rerun late on 2026-12-03"). So 400
+	// sockets or fewer keep 10 ms and 1,000 tick every 25 ms.
 	writesPerSecond = 40000
 	// maxFrameBytes bounds the frames a socket builds for itself while it
 	// catches up, so one write never holds a huge buffer.
