@@ -175,6 +175,11 @@ export function download(blob, name) {
   document.body.append(a);
   a.click();
   a.remove();
-  // The download has taken its copy by the time the click's task ends.
-  setTimeout(() => URL.revokeObjectURL(url), 0);
+  // The browser starts the download after this task, reading the blob through its URL: revoked at
+  // once, a busy browser can find it gone and download nothing. A minute is long enough, and the
+  // blob is freed then.
+  setTimeout(() => URL.revokeObjectURL(url), REVOKE_AFTER_MS);
 }
+
+/** How long a download's blob URL stays valid (ms). */
+export const REVOKE_AFTER_MS = 60_000;

@@ -54,7 +54,9 @@ sv.stat(totals, "revenue", id="revenue")
 pw.run(monitoring_level=pw.MonitoringLevel.NONE)
 me = os.environ["PATHWAY_PROCESS_ID"]
 server = sv._D.server.proc.pid if sv._D.server else None
-print(json.dumps({{"process": me, "pid": os.getpid(), "server": server, "url": sv._D.http_url}}), flush=True)
+# One write(2) of the whole line: the processes share the spawn's stdout, and print() writes the
+# text and its newline apart, so two reports could interleave into one line.
+os.write(1, (json.dumps({{"process": me, "pid": os.getpid(), "server": server, "url": sv._D.http_url}}) + "\\n").encode())
 # Keep the dashboard up until the test has read it (bounded: never outlive the test).
 deadline = time.monotonic() + {deadline}
 while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:

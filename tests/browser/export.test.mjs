@@ -81,6 +81,22 @@ test('CSV and JSON from each widget menu equal the HTTP API, with the formula co
   assert.deepEqual(errors, []);
 });
 
+test('a download keeps its blob URL valid after the click, so a busy browser still finds the file', async (t) => {
+  const { page, errors } = await setup(t);
+  await page.evaluate(() => {
+    const revoked = [];
+    const revoke = URL.revokeObjectURL.bind(URL);
+    URL.revokeObjectURL = (u) => { revoked.push(u); revoke(u); };
+    Object.assign(window, { revoked });
+  });
+  const json = await menuDownload(page, 's', 'json');
+  assert.equal(json.name, 's.json');
+  // The old page revoked the URL on a 0 ms timer, before Chromium had always read it.
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
+  assert.deepEqual(await page.evaluate(() => window.revoked), [], 'the blob URL is still valid after the download began');
+  assert.deepEqual(errors, []);
+});
+
 test('a chart and a gauge download as PNGs of their card at the device pixel ratio, in the theme', async (t) => {
   const { page, errors } = await setup(t);
   for (const id of ['c', 'g']) {
