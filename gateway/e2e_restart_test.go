@@ -108,6 +108,7 @@ func TestRestartOnSameDataDirKeepsExactState(t *testing.T) {
 func TestRestartAfterMidwayCompactionKeepsExactStateAndLogHoldsOnlyLaterUpdates(t *testing.T) {
 	e := startEnv(t, noAutoCompaction)
 	fx := publishFixture(t, e)
+	e.waitHandled(t, fx.lastSeq)
 	e.compactNow(t)
 
 	// The last stored message stays (compact keeps it to mark the position).
@@ -206,6 +207,7 @@ func TestClientPositionFromBeforeRestartEndsWithExactState(t *testing.T) {
 func TestRestartAfterCrashRebuildsStateAndResumeLogFromTheStream(t *testing.T) {
 	e := startEnv(t, noAutoCompaction)
 	fx := publishFixture(t, e)
+	e.waitHandled(t, fx.lastSeq)
 	e.compactNow(t)
 	c := e.dial(t)
 	epoch := c.first(t, "snapshot").Epoch

@@ -284,6 +284,20 @@ func (e *testEnv) waitSeq(t testing.TB, seq uint64) {
 		"gateway position stays below %d", seq)
 }
 
+// waitHandled waits until the stored message holding position seq is
+// wholly handled. /healthz's position moves with each record, and the state
+// notes a message handled just after its last record; a compaction purges
+// only such messages, so one run in between keeps a message more (CI saw
+// that in a test counting the log's messages).
+func (e *testEnv) waitHandled(t testing.TB, seq uint64) {
+	t.Helper()
+	eventually(t, waitTimeout, func() bool {
+		e.g.state.mu.Lock()
+		defer e.g.state.mu.Unlock()
+		return e.g.state.doneMsg >= seq>>posShift
+	}, "the message holding position %d is never wholly handled", seq)
+}
+
 // waitRejected waits until /healthz counts at least n rejections.
 func (e *testEnv) waitRejected(t testing.TB, n uint64) {
 	t.Helper()
