@@ -377,6 +377,11 @@ func (g *Gateway) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		if n := g.w.waiting.Load(); n > 0 {
+			// Say what the deadline cost: updates taken off the bus and never
+			// stored; none of them was acknowledged to its publisher.
+			return fmt.Errorf("gateway: close: %d updates from publishers were not stored: %w", n, ctx.Err())
+		}
 		return fmt.Errorf("gateway: close: %w", ctx.Err())
 	}
 	if err := g.compact(ctx); err != nil {

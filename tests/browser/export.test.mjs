@@ -40,7 +40,10 @@ async function setup(t) {
   await page.goto(`http://${server.http}/`);
   await waitFor(() => page.evaluate(() => document.querySelectorAll('.sv-card').length === 6
     && document.querySelector('[data-widget-id="c"] canvas') !== null
-    && document.querySelector('[data-widget-id="t"] td') !== null), 15000, 'six cards drawn');
+    && document.querySelector('[data-widget-id="t"] td') !== null
+    // t2's row is the last message published: once it is drawn the page holds every update, so
+    // what it downloads can equal the API (and no late row moves a card after it is measured).
+    && document.querySelector('[data-widget-id="t2"] td') !== null), 15000, 'six cards drawn, with the last update');
   return { server, page, errors };
 }
 
