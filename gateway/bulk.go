@@ -179,15 +179,20 @@ func appendColsBase64(b []byte, n int, x, y []byte) []byte {
 	return append(b, `"}`...)
 }
 
-// eventCols is what a columnar data event keeps of its update: the points'
-// columns, copied out of the stored batch (which the resume log must not
-// hold on to), and where in the event's JSON its "cols" goes. Each frame
-// writes them for its socket (docs/protocol.md §2.2, §2.4): base64 in a text
-// frame, the raw bytes after the JSON in a binary one.
+// eventCols is what a columnar data event keeps of its update, copied out
+// of the stored batch (which the resume log must not hold on to), and where
+// in the event's JSON it goes. Each frame writes it for its socket
+// (docs/protocol.md §2.2, §2.4): a chart's points (xy) as base64 "cols" in a
+// text frame and raw after the JSON in a binary one; a table's message
+// (table, xy holding it padded to a multiple of 8 bytes) leaves a text
+// frame's "ops" as they are and replaces them in a binary frame with
+// "tcols", the message raw after the JSON.
 type eventCols struct {
-	at int    // offset in the event's bytes where "cols" goes
-	n  int    // points
-	xy []byte // the n x values then the n y values, float64 LE
+	at    int    // offset in the event's bytes where "cols" (or a table's "ops") goes
+	n     int    // points, or a table's rows
+	xy    []byte // the n x values then the n y values, float64 LE; or a table's message
+	table int    // a table's: the length of its "ops" in the event; 0 for a chart
+	size  int    // a table's: the length of its message (xy without the padding)
 }
 
 func newEventCols(c *columns, at int) *eventCols {
@@ -195,6 +200,22 @@ func newEventCols(c *columns, at int) *eventCols {
 	copy(xy, c.x)
 	copy(xy[8*c.n:], c.y)
 	return &eventCols{at: at, n: c.n, xy: xy}
+}
+
+// newTableEventCols keeps a columnar table update's message (§1.8) of n
+// rows for binary frames; the event's "ops" span [at, end).
+func newTableEventCols(msg []byte, n, at, end int) *eventCols {
+	xy := make([]byte, (len(msg)+7)&^7)
+	copy(xy, msg)
+	return &eventCols{at: at, n: n, xy: xy, table: end - at, size: len(msg)}
+}
+
+// textSize is about what a text frame adds to the event for it.
+func (e *eventCols) textSize() int {
+	if e.table > 0 {
+		return 0
+	}
+	return 64 + base64.StdEncoding.EncodedLen(len(e.xy))
 }
 
 // binCols gathers a binary frame's columns while its JSON is written.
@@ -212,10 +233,27 @@ func (bin *binCols) bytes() int {
 }
 
 // appendTo writes the event's "cols": base64 when bin is nil (a text
-// frame), else {"n":n,"at":offset} with the bytes queued in bin.
-func (e *eventCols) appendTo(b []byte, bin *binCols) []byte {
+// frame), else {"n":n,"at":offset} with the bytes queued in bin. A table's
+// event writes nothing in a text frame (its "ops" follow) and in a binary
+// one "tcols":{"n":n,"at":offset,"len":bytes}; skip is how many bytes of
+// the event it stands for (its "ops"), which the frame leaves out.
+func (e *eventCols) appendTo(b []byte, bin *binCols) (_ []byte, skip int) {
+	if e.table > 0 {
+		if bin == nil {
+			return b, 0
+		}
+		b = append(b, `"tcols":{"n":`...)
+		b = strconv.AppendInt(b, int64(e.n), 10)
+		b = append(b, `,"at":`...)
+		b = strconv.AppendInt(b, int64(bin.size), 10)
+		b = append(b, `,"len":`...)
+		b = strconv.AppendInt(b, int64(e.size), 10)
+		bin.parts = append(bin.parts, e.xy)
+		bin.size += len(e.xy)
+		return append(b, '}'), e.table
+	}
 	if bin == nil {
-		return appendColsBase64(b, e.n, e.xy[:8*e.n], e.xy[8*e.n:])
+		return appendColsBase64(b, e.n, e.xy[:8*e.n], e.xy[8*e.n:]), 0
 	}
 	b = append(b, `"cols":{"n":`...)
 	b = strconv.AppendInt(b, int64(e.n), 10)
@@ -223,7 +261,7 @@ func (e *eventCols) appendTo(b []byte, bin *binCols) []byte {
 	b = strconv.AppendInt(b, int64(bin.size), 10)
 	bin.parts = append(bin.parts, e.xy)
 	bin.size += len(e.xy)
-	return append(b, '}')
+	return append(b, '}'), 0
 }
 
 // binaryFrame wraps a frame's JSON text and the columns its events point at

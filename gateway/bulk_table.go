@@ -210,7 +210,7 @@ func decodeTableColumns(b []byte) (*Update, error) {
 		// the message around it.
 		ops[i] = TableOp{Key: keys.key(i), Row: append(make([]byte, 0, len(row)), row...)}
 	}
-	u := &Update{Table: &TableUpdate{Ops: ops}}
+	u := &Update{Table: &TableUpdate{Ops: ops, cols: b}}
 	if hd.AsOf != nil {
 		t := float64(*hd.AsOf)
 		u.AsOf = &t

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -190,7 +191,8 @@ func TestAppendBoundedKeepsTheLastNPointsInOrder(t *testing.T) {
 // binaryFrameAsText reads a binary frame (docs/protocol.md §2.4) as a
 // client does and writes it back as the text frame it stands for: each
 // "cols":{"n":n,"at":o} becomes "cols":{"n":n,"x":base64,"y":base64} of the
-// bytes at o in the columns section. A text frame is returned as it is.
+// bytes at o in the columns section, each "tcols":{"n":n,"at":o,"len":l} the
+// "ops" of the columnar table update at o. A text frame is returned as it is.
 func binaryFrameAsText(t *testing.T, msg []byte, isBinary bool) string {
 	t.Helper()
 	if !isBinary {
@@ -203,7 +205,7 @@ func binaryFrameAsText(t *testing.T, msg []byte, isBinary bool) string {
 	return string(text)
 }
 
-var colsRefRe = regexp.MustCompile(`"cols":\{"n":(\d+),"at":(\d+)\}`)
+var colsRefRe = regexp.MustCompile(`"cols":\{"n":(\d+),"at":(\d+)\}|"tcols":\{"n":(\d+),"at":(\d+),"len":(\d+)\}`)
 
 func readBinaryFrame(msg []byte) ([]byte, error) {
 	if len(msg) < 8 || string(msg[:4]) != protocol.FrameMagic {
@@ -229,6 +231,27 @@ func readBinaryFrame(msg []byte) ([]byte, error) {
 	var bad error
 	out := colsRefRe.ReplaceAllFunc(js, func(m []byte) []byte {
 		sub := colsRefRe.FindSubmatch(m)
+		if sub[3] != nil {
+			n, _ := strconv.Atoi(string(sub[3]))
+			at, _ := strconv.Atoi(string(sub[4]))
+			l, _ := strconv.Atoi(string(sub[5]))
+			padded := (l + 7) &^ 7
+			if at != end || at+padded > len(cols) {
+				bad = fmt.Errorf("binary frame: tcols at %d (len %d): want the next %d bytes after %d of %d", at, l, padded, end, len(cols))
+				return m
+			}
+			end = at + padded
+			u, err := decodeTableColumns(cols[at : at+l])
+			if err != nil || len(u.Table.Ops) != n {
+				bad = fmt.Errorf("binary frame: tcols at %d: %v (n=%d)", at, err, n)
+				return m
+			}
+			if !bytes.Equal(cols[at+l:end], make([]byte, end-at-l)) {
+				bad = fmt.Errorf("binary frame: tcols at %d: padding is not zeros", at)
+			}
+			ops := u.encode(nil) // {"ops":[...]}
+			return ops[1 : bytes.LastIndexByte(ops, ']')+1]
+		}
 		n, _ := strconv.Atoi(string(sub[1]))
 		at, _ := strconv.Atoi(string(sub[2]))
 		if at != end || at+16*n > len(cols) {

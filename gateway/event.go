@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/base64"
 	"strconv"
 )
 
@@ -36,9 +35,12 @@ func dataEvent(seq, prev uint64, id string, u *Update) event {
 	b = append(b, `,"id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"data":`...)
-	b, at := u.encodeAt(b, true)
+	b, at, end := u.encodeAt(b, true)
 	ev := event{b: append(b, '}'), head: head}
-	if at >= 0 {
+	switch {
+	case end >= 0:
+		ev.cols = newTableEventCols(u.Table.cols, len(u.Table.Ops), at, end)
+	case at >= 0:
 		ev.cols = newEventCols(u.Chart.cols, at)
 	}
 	return ev
@@ -205,7 +207,7 @@ func frameEvents(evs []logEntry, from uint64, binary bool) (_ []byte, isBinary b
 	for _, e := range evs {
 		size += len(e.ev) + 1
 		if e.cols != nil && !binary {
-			size += 64 + base64.StdEncoding.EncodedLen(len(e.cols.xy))
+			size += e.cols.textSize()
 		}
 	}
 	b := make([]byte, 0, size)
@@ -244,6 +246,6 @@ func appendWithPrev(b []byte, e logEntry, prev uint64, bin *binCols) []byte {
 	}
 	at := e.cols.at - skipped
 	b = append(b, ev[:at]...)
-	b = e.cols.appendTo(b, bin)
-	return append(b, ev[at:]...)
+	b, skip := e.cols.appendTo(b, bin)
+	return append(b, ev[at+skip:]...)
 }

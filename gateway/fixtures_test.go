@@ -36,6 +36,11 @@ type protocolFixture struct {
 		TableColumns *fixtureTableColumns `json:"table_columns,omitempty"`
 		Rejected     string               `json:"rejected,omitempty"`
 		Events       []any                `json:"events"`
+		// For each event, the binary frame (base64) a socket opened with
+		// binary=1 gets for it when that is not the text frame (a columnar
+		// table update forwarded as it came, docs/protocol.md §2.4 "tcols";
+		// null for the others): the page folds these too (web/test).
+		BinaryFrames []*string `json:"binary_frames,omitempty"`
 	} `json:"steps"`
 	State map[string]any `json:"state"`
 }
@@ -158,6 +163,9 @@ func TestProtocolFixturesFoldIntoTheirEventsAndState(t *testing.T) {
 				return
 			}
 			for i, step := range fx.Steps {
+				if !reflect.DeepEqual(step.BinaryFrames, got.Steps[i].BinaryFrames) {
+					t.Errorf("step %d (%s): binary frames\n got %s\nwant %s", i, step.Publish, mustMarshal(t, got.Steps[i].BinaryFrames), mustMarshal(t, step.BinaryFrames))
+				}
 				if step.Rejected != got.Steps[i].Rejected {
 					t.Errorf("step %d (%s %s): refused %q, want %q", i, step.Publish, step.Payload, got.Steps[i].Rejected, step.Rejected)
 				}
@@ -196,7 +204,8 @@ func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
 			step.Rejected = protocol.RejectReason(err)
 		}
 		step.Events = []any{}
-		for _, e := range events.log.entries[seen:] {
+		step.BinaryFrames = nil
+		for k, e := range events.log.entries[seen:] {
 			var ev map[string]any
 			text := appendWithPrev(nil, e, e.prev, nil)
 			if err := json.Unmarshal(text, &ev); err != nil {
@@ -207,6 +216,12 @@ func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
 				t.Errorf("step %d: binary frame %v for an event with columns %v", i, isBinary, e.cols != nil)
 			} else if got := binaryFrameAsText(t, bin, isBinary); got != "["+string(text)+"]" {
 				t.Errorf("step %d: the binary frame reads as\n %s\nthe text frame is\n %s", i, got, "["+string(text)+"]")
+			} else if isBinary && e.cols.table > 0 {
+				for len(step.BinaryFrames) < k {
+					step.BinaryFrames = append(step.BinaryFrames, nil)
+				}
+				s := base64.StdEncoding.EncodeToString(bin)
+				step.BinaryFrames = append(step.BinaryFrames, &s)
 			}
 			// Positions depend on where the messages are stored; the
 			// browser's and Python's folds number events themselves.

@@ -490,6 +490,10 @@ type TableUpdate struct {
 	// Refused is set by the state (never decoded) when the update changed how
 	// many keys the full table refused: the count after it.
 	Refused *int
+	// cols is the message of a columnar table update (§1.8) as it came: a
+	// binary socket's data event carries it in place of the ops (§2.4)
+	// while every op applies; applyTable drops it when one is left out.
+	cols []byte
 }
 
 // impliedType is the widget type a data message's shape asks for.
@@ -710,34 +714,36 @@ func decodeTable(in *dataFields) (*Update, error) {
 
 // encode writes the normalized data object of docs/protocol.md §2.2.
 func (u *Update) encode(b []byte) []byte {
-	b, _ = u.encodeAt(b, false)
+	b, _, _ = u.encodeAt(b, false)
 	return b
 }
 
 // encodeAt is encode; with hole, a columnar update's "cols" is left out and
 // at is where it goes (the event keeps the columns as bytes and writes them
 // per frame: base64 for a text socket, raw for a binary one). at is -1 when
-// there is no "cols".
-func (u *Update) encodeAt(b []byte, hole bool) (_ []byte, at int) {
-	b, at = u.encodeShape(b, hole)
+// there is no "cols". For a columnar table update (§1.8) at and end span
+// its "ops" (which a binary frame replaces with the columns); end is -1
+// for every other update.
+func (u *Update) encodeAt(b []byte, hole bool) (_ []byte, at, end int) {
+	b, at, end = u.encodeShape(b, hole)
 	if u.AsOf == nil {
-		return b, at
+		return b, at, end
 	}
 	// Every shape ends in '}': the as-of goes in before it.
 	b = append(b[:len(b)-1], `,"as_of":`...)
 	b = appendFloat(b, *u.AsOf)
-	return append(b, '}'), at
+	return append(b, '}'), at, end
 }
 
-func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at int) {
-	at = -1
+func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at, end int) {
+	at, end = -1, -1
 	switch {
 	case u.Value != nil:
 		b = append(b, `{"value":`...)
 		b = appendNum(b, u.Value.Value)
 		b = append(b, `,"ts":`...)
 		b = appendFloat(b, u.Value.TS)
-		return append(b, '}'), at
+		return append(b, '}'), at, end
 	case u.Chart != nil:
 		c := u.Chart
 		b = append(b, `{"series":`...)
@@ -781,9 +787,13 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at int) {
 			}
 			b = append(b, ']')
 		}
-		return append(b, '}'), at
+		return append(b, '}'), at, end
 	default:
-		b = append(b, `{"ops":[`...)
+		b = append(b, '{')
+		if hole && u.Table.cols != nil {
+			at = len(b)
+		}
+		b = append(b, `"ops":[`...)
 		for i, op := range u.Table.Ops {
 			if i > 0 {
 				b = append(b, ',')
@@ -799,11 +809,14 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at int) {
 			}
 		}
 		b = append(b, ']')
+		if at >= 0 {
+			end = len(b)
+		}
 		if u.Table.Refused != nil {
 			b = append(b, `,"refused":`...)
 			b = strconv.AppendInt(b, int64(*u.Table.Refused), 10)
 		}
-		return append(b, '}'), at
+		return append(b, '}'), at, end
 	}
 }
 

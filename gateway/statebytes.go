@@ -158,7 +158,8 @@ func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dr
 		}
 	}
 	if kept != nil {
-		u.Table.Ops = kept
+		// A binary frame forwards the message only when it is what applied.
+		u.Table.Ops, u.Table.cols = kept, nil
 	}
 	if w.refused != before {
 		n := w.refused

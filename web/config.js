@@ -150,7 +150,7 @@ export function impliedType(data) {
   if (!isPlainObject(data)) return null;
   if ('value' in data) return 'stat';
   if ('points' in data || 'x' in data || 'y' in data) return 'chart';
-  if ('ops' in data || 'key' in data) return 'table';
+  if ('ops' in data || 'key' in data || 'tcols' in data) return 'table';
   return null;
 }
 

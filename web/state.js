@@ -5,6 +5,7 @@
 
 import { isPlainObject, isWidgetType, impliedType, normalizeConfig } from './config.js';
 import { Series } from './series.js';
+import { tableColumnsOps } from './table-columns.js';
 
 /** @typedef {import('./config.js').WidgetConfig} WidgetConfig */
 /** @typedef {import('./config.js').WidgetType} WidgetType */
@@ -330,7 +331,9 @@ function applyShape(w, data) {
     return true;
   }
   if (w.type !== 'table') return false;
-  const ops = Array.isArray(data.ops) ? data.ops : 'key' in data ? [data] : null;
+  // A binary frame's columnar table update (§2.4 `tcols`, read by frames.js) stands for its ops.
+  const tcols = isPlainObject(data.tcols) && data.tcols.msg instanceof Uint8Array ? data.tcols.msg : null;
+  const ops = tcols ? tableColumnsOps(tcols) : Array.isArray(data.ops) ? data.ops : 'key' in data ? [data] : null;
   if (!ops) return false;
   if ('refused' in data) w.state.refused = num(data.refused) ?? 0;
   for (const op of ops) {

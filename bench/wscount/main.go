@@ -225,14 +225,17 @@ func count(format string, msg []byte) int {
 // string its quotes would be escaped, so it cannot appear anywhere else.
 var colsKey = []byte(`"cols":{"n":`)
 
-func countColumns(msg []byte) int {
+func countColumns(msg []byte) int { return countAfter(msg, colsKey) }
+
+// countAfter sums the numbers that follow each key in msg.
+func countAfter(msg, key []byte) int {
 	n := 0
 	for {
-		i := bytes.Index(msg, colsKey)
+		i := bytes.Index(msg, key)
 		if i < 0 {
 			return n
 		}
-		msg = msg[i+len(colsKey):]
+		msg = msg[i+len(key):]
 		k := 0
 		for k < len(msg) && msg[k] >= '0' && msg[k] <= '9' {
 			k++
@@ -245,7 +248,14 @@ func countColumns(msg []byte) int {
 // countOps counts the table ops of a frame's data events: each starts
 // `[{"key":` or `,{"key":` in an "ops" array (a row is `"row":{...}`, so
 // its columns never start that way unless a row holds an array of objects
-// keyed "key": the benchmarks' rows hold none).
+// keyed "key": the benchmarks' rows hold none), and a binary frame's
+// columnar table update (docs/protocol.md §2.4 "tcols") holds "n" rows,
+// counted without reading them.
 func countOps(msg []byte) int {
-	return bytes.Count(msg, []byte(`[{"key":`)) + bytes.Count(msg, []byte(`,{"key":`))
+	return bytes.Count(msg, []byte(`[{"key":`)) + bytes.Count(msg, []byte(`,{"key":`)) + countAfter(msg, tcolsKey)
 }
+
+// tcolsKey starts a binary frame's columnar table update (§2.4), written
+// without spaces by the server; inside a JSON string its quotes would be
+// escaped, so it appears nowhere else.
+var tcolsKey = []byte(`"tcols":{"n":`)

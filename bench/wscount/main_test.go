@@ -42,3 +42,15 @@ func TestTableOpsAreCountedInDataEventsNotInStateOrRows(t *testing.T) {
 		t.Errorf("countOps %d, want 3", got)
 	}
 }
+
+func TestColumnarTableUpdatesInBinaryFramesAreCountedByTheirN(t *testing.T) {
+	frame := `[{"type":"data","seq":5,"prev":4,"id":"t","data":{"tcols":{"n":10000,"at":0,"len":330120}}},` +
+		`{"type":"data","seq":6,"prev":5,"id":"t","data":{"tcols":{"n":7,"at":330120,"len":300},"refused":2,"as_of":9}},` +
+		`{"type":"data","seq":7,"prev":6,"id":"t","data":{"ops":[{"key":"a","delete":true}]}}]`
+	if got := countOps([]byte(frame)); got != 10008 {
+		t.Errorf("countOps %d, want 10008", got)
+	}
+	if got := countColumns([]byte(frame)); got != 0 {
+		t.Errorf("countColumns %d: a table's rows are no chart points", got)
+	}
+}

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { launchBrowser, newPage, openPage, startServer, waitFor } from './harness.mjs';
+import { launchBrowser, newPage, openPage, publish, startServer, waitFor } from './harness.mjs';
 
 const T0 = 1764230400000;
 
@@ -118,5 +118,71 @@ test('a chart fed by chart.extend arrives through binary frames and draws every 
   }
   assert.ok(frames.urls.every((u) => new URL(u).searchParams.get('binary') === '1'), `sockets ${frames.urls}`);
   assert.ok(frames.binary >= 1, `the points came in binary frames (binary ${frames.binary}, text ${frames.text})`);
+  assert.deepEqual(errors, []);
+});
+
+/**
+ * A columnar table update (docs/protocol.md §1.8) keyed by int64 keys: "SVT1", the head's length,
+ * the JSON head, the keys, then each column (i64 and f64 as 8 bytes LE, json as lengths then texts).
+ */
+function tableColumns(keys, cols) {
+  const enc = new TextEncoder();
+  const head = enc.encode(JSON.stringify({ n: keys.length, columns: cols.map((c) => c.name), types: cols.map((c) => c.type), key_type: 'i64' }));
+  const parts = [enc.encode('SVT1'), new Uint8Array(new Uint32Array([head.length]).buffer), head];
+  const num = (vs, set) => {
+    const b = new Uint8Array(8 * vs.length);
+    const dv = new DataView(b.buffer);
+    vs.forEach((v, i) => set(dv, 8 * i, v));
+    return b;
+  };
+  parts.push(num(keys, (dv, o, v) => dv.setBigInt64(o, BigInt(v), true)));
+  for (const c of cols) {
+    if (c.type === 'i64') parts.push(num(c.values, (dv, o, v) => dv.setBigInt64(o, BigInt(v), true)));
+    else if (c.type === 'f64') parts.push(num(c.values, (dv, o, v) => dv.setFloat64(o, v, true)));
+    else {
+      const texts = c.values.map((v) => enc.encode(JSON.stringify(v)));
+      parts.push(new Uint8Array(new Uint32Array(texts.map((x) => x.length)).buffer), ...texts);
+    }
+  }
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+test('a table fed columnar updates gets them through binary frames as columns and shows every row as sent', async (t) => {
+  const n = 200;
+  const server = await startServer({});
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.setViewportSize({ width: 1024, height: 900 });
+  const frames = { binary: 0, text: 0 };
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    if (typeof f.payload === 'string') frames.text++;
+    else frames.binary++;
+  }));
+  await publish(server.nats, [['sv.tc.config', { type: 'table', title: 'Cols', columns: ['id', 'v', 'name'], sort_by: 'id', sort_desc: false, max_rows: n }]]);
+  await page.goto(`http://${server.http}/`);
+  await waitFor(() => page.evaluate(() => document.querySelector('#sv-conn')?.dataset.state === 'live'), 15000, 'the socket to go live');
+  const keys = Array.from({ length: n }, (_, i) => i - 3);
+  await publish(server.nats, [['sv.tc.data', tableColumns(keys, [
+    { name: 'id', type: 'i64', values: keys },
+    { name: 'v', type: 'f64', values: keys.map((k) => (k === 5 ? NaN : k * 0.25)) },
+    { name: 'name', type: 'json', values: keys.map((k) => (k % 2 ? 'odd "one"' : 'even')) },
+  ])]]);
+  const rows = '[data-widget-id="tc"] tr[data-key]';
+  await waitFor(() => page.evaluate(([s, want]) => document.querySelectorAll(s).length === want, [rows, n]), 15000, 'every row');
+  const got = await page.evaluate((s) => [...document.querySelectorAll(s)].map((r) => [r.dataset.key, ...[...r.querySelectorAll('td')].map((td) => td.textContent)]), rows);
+  assert.deepEqual(got.map((r) => r[0]), keys.map(String));
+  const row = (k) => got.find((r) => r[0] === String(k));
+  assert.equal(row(-3)[3], 'odd "one"');
+  assert.equal(row(4)[3], 'even');
+  assert.equal(row(5)[2], '—', 'a NaN cell is null, shown as a dash');
+  assert.ok(frames.binary >= 1, `the rows came in a binary frame (binary ${frames.binary}, text ${frames.text})`);
   assert.deepEqual(errors, []);
 });
