@@ -441,3 +441,25 @@ def test_send_many_text_keys_and_cells_of_every_kind_arrive_as_send_makes_them(c
         want = wait_until(lambda k=k: (r := rows_of(api_widget(f"o-{k}"))) and len(r) == n and r, 15, f"the rows sent one by one ({k})")
         wait_state(f"p-{k}", want, key=lambda st: st["rows"])
         client.wait_for(lambda cl, k=k, want=want: cl.rows(f"p-{k}") == want, 15, f"the rows at the socket ({k})")
+
+
+def test_a_pandas_text_column_of_repeated_values_encodes_as_each_value_alone_would():
+    """A DataFrame's text column whose values repeat is packed from its distinct values (pandas
+    factorize, numpy gathering the bytes), not value by value; the message must be the same bytes
+    as the column given as a list of the same values (which goes value by value): quotes, escapes,
+    non-ASCII text, empty strings and missing values (null) included, for pandas' string dtype and
+    for an object column of str and None alike."""
+    from stream_viz import _bulk
+    from stream_viz._bulk import table_block
+
+    values = ["row", 'say "hi"', "tab\there", "ü→λ", "", None, "row", "x" * 40] * 40
+    n = len(values)
+    as_list = {"k": list(range(n)), "name": [v for v in values]}
+    want = b"".join(p.encode() for p in table_block(as_list, "k").parts(900 * 1024))
+    for col in (pd.Series(values, dtype="string"), pd.Series(values, dtype="str"), pd.Series(values, dtype=object)):
+        df = pd.DataFrame({"k": np.arange(n), "name": col})
+        block = table_block(df, "k")
+        assert block is not None
+        assert type(block.cols[1][2]) is _bulk._Packed, col.dtype  # packed from the distinct values
+        got = b"".join(p.encode() for p in block.parts(900 * 1024))
+        assert got == want, col.dtype

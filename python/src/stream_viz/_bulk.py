@@ -553,6 +553,43 @@ def _pack(values: list[str], quoted: bool) -> _Packed | None:
     return _Packed(arr[arr != 0].tobytes() if n > 1 else enc, offs, lens.astype("<u4"), values)
 
 
+def _factorized(c: Any, n: int) -> _Packed | None:
+    """A pandas column of text (a string dtype, or objects that are all str, None or NaN) whose
+    values repeat, packed as the JSON texts .send() makes of them: pandas finds the distinct values
+    (factorize), each is encoded once, and numpy gathers every row's bytes from them, with no Python
+    step per row. None when that does not pay (mostly distinct values, or lengths so uneven that the
+    gathering would move far more bytes than it keeps): the caller encodes value by value. Only text
+    is grouped so: factorize holds 1, 1.0 and True equal, which JSON does not."""
+    np, pd = sys.modules["numpy"], sys.modules["pandas"]
+    if n < 64:
+        return None
+    text = isinstance(c.dtype, pd.StringDtype)
+    if not text and not (c.dtype == object and pd.api.types.infer_dtype(c, skipna=True) == "string"):
+        return None
+    codes, uniques = pd.factorize(c, use_na_sentinel=True)
+    m = len(uniques)
+    if m > n // 16:
+        return None
+    # Missing values (None, NaN, pandas' NA) are null, as .send() sends them; it is text m.
+    enc = [encode_basestring(v).encode() for v in uniques] + [b"null"]
+    if m and int(codes.min()) < 0:
+        codes = np.where(codes < 0, m, codes)
+    lu = np.fromiter(map(len, enc), dtype=np.int64, count=m + 1)
+    lens = lu[codes]
+    width = int(lens.max())
+    total = int(lens.sum())
+    if n * width > 4 * total + 4096:
+        return None
+    mat = np.zeros((m + 1, width), dtype=np.uint8)
+    for j, e in enumerate(enc):
+        mat[j, : len(e)] = np.frombuffer(e, dtype=np.uint8)[:width]
+    rows = mat[codes]
+    buf = rows.tobytes() if int(lens.min()) == width else rows[np.arange(width) < lens[:, None]].tobytes()
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=offs[1:])
+    return _Packed(buf, offs, lens.astype("<u4"), [])
+
+
 def _rows(data: Any, i: int, j: int) -> bytes:
     """Texts i..j-1 of a key or JSON column, one after the other."""
     if type(data) is _Packed:
@@ -673,6 +710,12 @@ def _typed_column(name: str, c: Any, n: int) -> tuple[str, str, Any]:
         if getattr(c.dtype, "kind", "O") in "iuf" and type(c.dtype).__module__.startswith("numpy"):
             a = c.to_numpy()
         else:
+            try:
+                packed = _factorized(c, n)
+            except UnicodeEncodeError:
+                packed = None  # value by value below, which names the bad text
+            if packed is not None:
+                return name, "json", packed
             c = c.tolist()
     elif _of(c, "pyarrow") and hasattr(c, "to_pylist"):
         t = str(getattr(c, "type", ""))

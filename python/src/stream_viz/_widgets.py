@@ -749,6 +749,11 @@ class Table(Widget):
         self._appended: collections.deque[str] = collections.deque()
         self._held: set[str] = set()  # keys the server was told to hold (SDK thread)
         self._held_ints: set[int] = set()  # of them, those sent as int64 keys (columnar, key_type "i64")
+        # int64 key arrays sent but not yet in _held_ints, and their length: a set of 10,000 ints
+        # per block of 10,000 rows cost more than the block's encoding, so they are folded in only
+        # when they could take the table past the row limit, or before a delete.
+        self._pending_ints: list[Any] = []
+        self._pending_n = 0
         self.refused_rows = 0  # of them, how many the server's row limit leaves out
         self._serial = itertools.count(1)
 
@@ -868,7 +873,8 @@ class Table(Widget):
                 out += self._ops_bodies(item)
             else:
                 if item.int_keys:
-                    self._held_ints.update(item.keys.tolist())
+                    self._pending_ints.append(item.keys)
+                    self._pending_n += item.n
                     self._count_held({})
                 else:
                     self._count_held(dict.fromkeys(item.key_texts(), True))
@@ -897,12 +903,18 @@ class Table(Widget):
         keys out and the page says so (docs/protocol.md §1.3): warn once and count them."""
         held = self._held
         held.update(data)
-        if None in data.values():
+        deletes = None in data.values()
+        limit = max_table_rows()
+        if self._pending_ints and (deletes or len(held) + len(self._held_ints) + self._pending_n > limit):
+            np = sys.modules["numpy"]
+            self._held_ints.update(np.unique(np.concatenate(self._pending_ints)).tolist())
+            self._pending_ints, self._pending_n = [], 0
+        if deletes:
             gone = [k for k, row in data.items() if row is None]
             held.difference_update(gone)
             if self._held_ints:
                 self._held_ints.difference_update(int(k) for k in gone if _int_text(k))
-        limit = max_table_rows()
+        # Keys still pending cannot take it past the limit (else they were folded in above).
         n = len(held) + len(self._held_ints)
         if n > limit and held and self._held_ints:  # a key held both ways counts once
             n = len(held | set(map(str, self._held_ints)))
