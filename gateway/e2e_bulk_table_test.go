@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // Columnar table updates (docs/protocol.md §1.8) fold exactly as the JSON
@@ -18,6 +20,8 @@ func TestTableColumnsFoldLikeJSONOpsThroughTheBusAndTheSocket(t *testing.T) {
 	}
 	c := e.dial(t)
 	c.first(t, "snapshot")
+	bin := e.dial(t, protocol.BinaryParam, "1")
+	bin.first(t, "snapshot")
 	steps := []struct {
 		keys []string
 		cols []TableColumn
@@ -28,9 +32,12 @@ func TestTableColumnsFoldLikeJSONOpsThroughTheBusAndTheSocket(t *testing.T) {
 		{[]string{"a", "c", "d", "e"}, []TableColumn{{Name: "v", F64: []float64{1.5, 3, 4, 5}}},
 			`{"ops": [{"key": "a", "row": {"v": 1.5}}, {"key": "c", "row": {"v": 3}}, {"key": "d", "row": {"v": 4}}, {"key": "e", "row": {"v": 5}}]}`},
 	}
-	var last uint64
+	var last, first uint64
 	for _, s := range steps {
-		publishTo(t, e.js, "sv.cols.data", EncodeTableColumns(s.keys, s.cols, nil))
+		seq := publishTo(t, e.js, "sv.cols.data", EncodeTableColumns(s.keys, s.cols, nil))
+		if first == 0 {
+			first = seq
+		}
 		last = e.publish(t, "sv.ops.data", s.ops)
 	}
 	bad := EncodeTableColumns([]string{"z"}, []TableColumn{{Name: "v", JSON: []string{`{`}}}, nil)
@@ -60,4 +67,38 @@ func TestTableColumnsFoldLikeJSONOpsThroughTheBusAndTheSocket(t *testing.T) {
 	if len(byTable["cols"]) != len(steps) || !reflect.DeepEqual(byTable["cols"], byTable["ops"]) {
 		t.Fatalf("socket events from columns %v, from JSON ops %v", byTable["cols"], byTable["ops"])
 	}
+
+	// A binary socket (docs/protocol.md §2.4) gets the first update, which
+	// applied whole, as its message in a binary frame ("tcols"), the
+	// second, cut short by the row limit, as its ops: read back, the same
+	// events as the text socket's, live and resumed.
+	sameEvents := func(name string, c *wsClient, from uint64) {
+		t.Helper()
+		var want, got []wsEvent
+		for _, ev := range evs {
+			if ev.Seq > from {
+				ev.frame = 0 // which server message it came in
+				want = append(want, ev)
+			}
+		}
+		for _, ev := range c.waitSeq(t, last) {
+			if ev.Seq > from {
+				ev.frame = 0
+				got = append(got, ev)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s socket's events\n %+v\nthe text socket's\n %+v", name, got, want)
+		}
+		c.mu.Lock()
+		n := c.binary
+		c.mu.Unlock()
+		if n != 1 {
+			t.Errorf("%s socket: %d binary frames, want 1 (the update that applied whole)", name, n)
+		}
+	}
+	sameEvents("binary", bin, 0)
+	resumed := e.dialAt(t, e.health(t).Epoch, first-1, protocol.BinaryParam, "1")
+	resumed.first(t, "resumed")
+	sameEvents("resumed binary", resumed, first-1)
 }
