@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/streamviz/streamviz/protocol"
 )
@@ -183,16 +184,28 @@ func appendColsBase64(b []byte, n int, x, y []byte) []byte {
 // of the stored batch (which the resume log must not hold on to), and where
 // in the event's JSON it goes. Each frame writes it for its socket
 // (docs/protocol.md §2.2, §2.4): a chart's points (xy) as base64 "cols" in a
-// text frame and raw after the JSON in a binary one; a table's message
-// (table, xy holding it padded to a multiple of 8 bytes) leaves a text
-// frame's "ops" as they are and replaces them in a binary frame with
-// "tcols", the message raw after the JSON.
+// text frame and raw after the JSON in a binary one; a table's update
+// (table set, xy holding its message padded to a multiple of 8 bytes) as its
+// "ops" in a text frame, printed when a text frame first needs them, and as
+// "tcols", the message raw after the JSON, in a binary one.
 type eventCols struct {
-	at    int    // offset in the event's bytes where "cols" (or a table's "ops") goes
-	n     int    // points, or a table's rows
-	xy    []byte // the n x values then the n y values, float64 LE; or a table's message
-	table int    // a table's: the length of its "ops" in the event; 0 for a chart
-	size  int    // a table's: the length of its message (xy without the padding)
+	at int    // offset in the event's bytes where "cols" (or a table's "ops") goes
+	n  int    // points, or a table's rows
+	xy []byte // the n x values then the n y values, float64 LE; or a table's message
+
+	table *tableText // a table's; nil for a chart
+}
+
+// tableText is a columnar table event's ops, printed as JSON once a text
+// frame needs them: a page that asked for binary frames never does (printing
+// them for every event was ~5% of the server's samples in perf, send_many of
+// 4M rows with a binary client).
+type tableText struct {
+	size int // the message's length (xy without the padding)
+	est  int // what the ops take as JSON, about (counted before they are printed)
+	once sync.Once
+	ops  []TableOp // until printed
+	text []byte    // "ops":[...], once printed
 }
 
 func newEventCols(c *columns, at int) *eventCols {
@@ -202,18 +215,51 @@ func newEventCols(c *columns, at int) *eventCols {
 	return &eventCols{at: at, n: c.n, xy: xy}
 }
 
-// newTableEventCols keeps a columnar table update's message (§1.8) of n
-// rows for binary frames; the event's "ops" span [at, end).
-func newTableEventCols(msg []byte, n, at, end int) *eventCols {
+// newTableEventCols keeps a columnar table update's message (§1.8) and its
+// applied ops, which go in at at.
+func newTableEventCols(msg []byte, ops []TableOp, at int) *eventCols {
 	xy := make([]byte, (len(msg)+7)&^7)
 	copy(xy, msg)
-	return &eventCols{at: at, n: n, xy: xy, table: end - at, size: len(msg)}
+	est := 16
+	for i := range ops {
+		est += len(ops[i].Key) + len(ops[i].Row) + 20
+	}
+	return &eventCols{at: at, n: len(ops), xy: xy, table: &tableText{size: len(msg), est: est, ops: ops}}
+}
+
+// opsText is the table's "ops":[...], printed on first use.
+func (t *tableText) opsText() []byte {
+	t.once.Do(func() {
+		t.text = appendTableOps(make([]byte, 0, t.est), t.ops)
+		t.ops = nil
+	})
+	return t.text
+}
+
+// size is what the event's columns count for in log offsets (a socket's
+// queue bound): a chart's points, or a table's message and its ops as a
+// text frame carries them (estimated, so that it is fixed when the event
+// is logged).
+func (e *eventCols) size() int {
+	if e.table != nil {
+		return len(e.xy) + e.table.est
+	}
+	return len(e.xy)
+}
+
+// cost is what they keep in memory, fixed when the event is logged: the
+// ops (or their text, about as long) besides a table's message.
+func (e *eventCols) cost() int {
+	if e.table != nil {
+		return cap(e.xy) + e.table.est + 48*e.n
+	}
+	return cap(e.xy)
 }
 
 // textSize is about what a text frame adds to the event for it.
 func (e *eventCols) textSize() int {
-	if e.table > 0 {
-		return 0
+	if e.table != nil {
+		return e.table.est
 	}
 	return 64 + base64.StdEncoding.EncodedLen(len(e.xy))
 }
@@ -234,26 +280,25 @@ func (bin *binCols) bytes() int {
 
 // appendTo writes the event's "cols": base64 when bin is nil (a text
 // frame), else {"n":n,"at":offset} with the bytes queued in bin. A table's
-// event writes nothing in a text frame (its "ops" follow) and in a binary
-// one "tcols":{"n":n,"at":offset,"len":bytes}; skip is how many bytes of
-// the event it stands for (its "ops"), which the frame leaves out.
-func (e *eventCols) appendTo(b []byte, bin *binCols) (_ []byte, skip int) {
-	if e.table > 0 {
+// event writes its "ops" in a text frame and in a binary one
+// "tcols":{"n":n,"at":offset,"len":bytes}.
+func (e *eventCols) appendTo(b []byte, bin *binCols) []byte {
+	if e.table != nil {
 		if bin == nil {
-			return b, 0
+			return append(b, e.table.opsText()...)
 		}
 		b = append(b, `"tcols":{"n":`...)
 		b = strconv.AppendInt(b, int64(e.n), 10)
 		b = append(b, `,"at":`...)
 		b = strconv.AppendInt(b, int64(bin.size), 10)
 		b = append(b, `,"len":`...)
-		b = strconv.AppendInt(b, int64(e.size), 10)
+		b = strconv.AppendInt(b, int64(e.table.size), 10)
 		bin.parts = append(bin.parts, e.xy)
 		bin.size += len(e.xy)
-		return append(b, '}'), e.table
+		return append(b, '}')
 	}
 	if bin == nil {
-		return appendColsBase64(b, e.n, e.xy[:8*e.n], e.xy[8*e.n:]), 0
+		return appendColsBase64(b, e.n, e.xy[:8*e.n], e.xy[8*e.n:])
 	}
 	b = append(b, `"cols":{"n":`...)
 	b = strconv.AppendInt(b, int64(e.n), 10)
@@ -261,7 +306,7 @@ func (e *eventCols) appendTo(b []byte, bin *binCols) (_ []byte, skip int) {
 	b = strconv.AppendInt(b, int64(bin.size), 10)
 	bin.parts = append(bin.parts, e.xy)
 	bin.size += len(e.xy)
-	return append(b, '}'), 0
+	return append(b, '}')
 }
 
 // binaryFrame wraps a frame's JSON text and the columns its events point at

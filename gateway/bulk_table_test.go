@@ -167,3 +167,36 @@ func TestWholeFloatsPrintAsAppendFloatPrintsThem(t *testing.T) {
 		}
 	}
 }
+
+// A columnar table update's event prints its rows' ops only when a text
+// frame first needs them (docs/protocol.md §2.4): a binary socket gets the
+// message, and the text frame, printed later, is the event the JSON ops of
+// the same rows make, refused count and as_of included.
+func TestAColumnarTableEventPrintsItsOpsOnlyForATextFrame(t *testing.T) {
+	asOf := 7.0
+	refused := 3
+	cols := EncodeTableColumnsIntKeys([]int64{1, -2}, []TableColumn{{Name: "v", F64: []float64{0.5, 2}}, {Name: "s", JSON: []string{`"a"`, `"a"`}}}, &asOf)
+	u, err := DecodeUpdate(cols, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Table.Refused = &refused
+	ev := dataEvent(5, 4, "t", u)
+	e := logEntry{seq: 5, prev: 4, id: "t", ev: ev.b, head: ev.head, cols: ev.cols}
+	if _, isBinary := frameEvents([]logEntry{e}, 4, true); !isBinary {
+		t.Fatal("a binary socket's frame is not binary")
+	}
+	if ev.cols == nil || ev.cols.table == nil || ev.cols.table.text != nil {
+		t.Fatalf("after a binary frame the ops are printed already: %+v", ev.cols)
+	}
+	text, _ := frameEvents([]logEntry{e}, 4, false)
+	ops, err := DecodeUpdate([]byte(`{"ops": [{"key": "1", "row": {"v": 0.5, "s": "a"}}, {"key": "-2", "row": {"v": 2, "s": "a"}}], "as_of": 7}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops.Table.Refused = &refused
+	want, _ := frameEvents([]logEntry{{seq: 5, prev: 4, id: "t", ev: dataEvent(5, 4, "t", ops).b, head: ev.head}}, 4, false)
+	if string(text) != string(want) {
+		t.Errorf("text frame\n %s\nwant\n %s", text, want)
+	}
+}

@@ -30,7 +30,11 @@ func appendEventHead(b []byte, typ string, seq, prev uint64) []byte {
 
 // dataEvent is a widget's update, normalized (docs/protocol.md §2.2).
 func dataEvent(seq, prev uint64, id string, u *Update) event {
-	b := appendEventHead(make([]byte, 0, 128+u.textSize()), "data", seq, prev)
+	size := 128
+	if u.Table != nil && u.Table.cols == nil {
+		size += u.textSize() // a columnar one's ops are printed only for a text socket (eventCols)
+	}
+	b := appendEventHead(make([]byte, 0, size), "data", seq, prev)
 	head := int32(len(b))
 	b = append(b, `,"id":`...)
 	b = appendString(b, id)
@@ -39,7 +43,7 @@ func dataEvent(seq, prev uint64, id string, u *Update) event {
 	ev := event{b: append(b, '}'), head: head}
 	switch {
 	case end >= 0:
-		ev.cols = newTableEventCols(u.Table.cols, len(u.Table.Ops), at, end)
+		ev.cols = newTableEventCols(u.Table.cols, u.Table.Ops, at)
 	case at >= 0:
 		ev.cols = newEventCols(u.Chart.cols, at)
 	}
@@ -246,6 +250,6 @@ func appendWithPrev(b []byte, e logEntry, prev uint64, bin *binCols) []byte {
 	}
 	at := e.cols.at - skipped
 	b = append(b, ev[:at]...)
-	b, skip := e.cols.appendTo(b, bin)
-	return append(b, ev[at+skip:]...)
+	b = e.cols.appendTo(b, bin)
+	return append(b, ev[at:]...)
 }

@@ -216,7 +216,7 @@ func foldFixture(t *testing.T, fx *protocolFixture) protocolFixture {
 				t.Errorf("step %d: binary frame %v for an event with columns %v", i, isBinary, e.cols != nil)
 			} else if got := binaryFrameAsText(t, bin, isBinary); got != "["+string(text)+"]" {
 				t.Errorf("step %d: the binary frame reads as\n %s\nthe text frame is\n %s", i, got, "["+string(text)+"]")
-			} else if isBinary && e.cols.table > 0 {
+			} else if isBinary && e.cols.table != nil {
 				for len(step.BinaryFrames) < k {
 					step.BinaryFrames = append(step.BinaryFrames, nil)
 				}

@@ -721,9 +721,9 @@ func (u *Update) encode(b []byte) []byte {
 // encodeAt is encode; with hole, a columnar update's "cols" is left out and
 // at is where it goes (the event keeps the columns as bytes and writes them
 // per frame: base64 for a text socket, raw for a binary one). at is -1 when
-// there is no "cols". For a columnar table update (§1.8) at and end span
-// its "ops" (which a binary frame replaces with the columns); end is -1
-// for every other update.
+// there is no "cols". For a columnar table update (§1.8) its "ops" are left
+// out too, at is where they go and end is at; end is -1 for every other
+// update.
 func (u *Update) encodeAt(b []byte, hole bool) (_ []byte, at, end int) {
 	b, at, end = u.encodeShape(b, hole)
 	if u.AsOf == nil {
@@ -791,26 +791,12 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at, end int) {
 	default:
 		b = append(b, '{')
 		if hole && u.Table.cols != nil {
-			at = len(b)
-		}
-		b = append(b, `"ops":[`...)
-		for i, op := range u.Table.Ops {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"key":`...)
-			b = appendString(b, string(op.Key))
-			if op.Delete {
-				b = append(b, `,"delete":true}`...)
-			} else {
-				b = append(b, `,"row":`...)
-				b = append(b, op.Row...)
-				b = append(b, '}')
-			}
-		}
-		b = append(b, ']')
-		if at >= 0 {
-			end = len(b)
+			// The ops go in per frame (eventCols): as JSON for a text
+			// socket, printed when one first needs them, and as the
+			// message itself for a binary one.
+			at, end = len(b), len(b)
+		} else {
+			b = appendTableOps(b, u.Table.Ops)
 		}
 		if u.Table.Refused != nil {
 			b = append(b, `,"refused":`...)
@@ -818,6 +804,26 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at, end int) {
 		}
 		return append(b, '}'), at, end
 	}
+}
+
+// appendTableOps writes a table update's "ops":[...] (docs/protocol.md §2.2).
+func appendTableOps(b []byte, ops []TableOp) []byte {
+	b = append(b, `"ops":[`...)
+	for i, op := range ops {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"key":`...)
+		b = appendString(b, string(op.Key))
+		if op.Delete {
+			b = append(b, `,"delete":true}`...)
+		} else {
+			b = append(b, `,"row":`...)
+			b = append(b, op.Row...)
+			b = append(b, '}')
+		}
+	}
+	return append(b, ']')
 }
 
 func appendString(b []byte, s string) []byte {

@@ -231,7 +231,7 @@ type logEntry struct {
 // bound): its bytes and its columns'.
 func (e *logEntry) size() int {
 	if e.cols != nil {
-		return len(e.ev) + len(e.cols.xy)
+		return len(e.ev) + e.cols.size()
 	}
 	return len(e.ev)
 }
@@ -243,7 +243,7 @@ const entryOverhead = 72
 func entryCost(e logEntry) int {
 	n := cap(e.ev) + len(e.id) + entryOverhead
 	if e.cols != nil {
-		n += cap(e.cols.xy) + entryOverhead
+		n += e.cols.cost() + entryOverhead
 	}
 	return n
 }
