@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/streamviz/streamviz/broker"
 )
 
 // An idle socket holds one goroutine on the server (its reader): the handler
@@ -242,4 +245,124 @@ func TestAReaderIsNotCutOffByATickLargerThanItsBound(t *testing.T) {
 	if h := e.health(t); h.Slow != 0 {
 		t.Errorf("slow_disconnects %d: a reader that keeps up was cut off", h.Slow)
 	}
+}
+
+// Every frame a socket is written has a write deadline no further than the
+// write wait, yet the connection's deadline is set only when it moves (once
+// per tenth of the write wait), not before every frame: gorilla sets it
+// before each write, and re-arming the runtime's timer per frame was a
+// measurable part of fan-out's CPU (docs/benchmarks.md, workload 3).
+func TestFrameWritesKeepADeadlineWithoutReArmingItPerFrame(t *testing.T) {
+	// A write wait of minutes: the deadline moves once a tenth of it has
+	// passed, which this test never waits for.
+	const writeWait = 10 * time.Minute
+	var mu sync.Mutex
+	var conns []*deadlineConn
+	e := startEnvWrapped(t, t.TempDir(), Config{writeWait: writeWait, pingPeriod: writeWait, pongWait: 2 * writeWait}, broker.Config{},
+		func(ln net.Listener) net.Listener {
+			return &deadlineListener{Listener: ln, writeWait: writeWait, accepted: func(c *deadlineConn) {
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}}
+		})
+	e.publishAndWait(t, "sv.s.data", `{"value": 0}`)
+	c := e.dial(t)
+	c.first(t, "snapshot")
+	const updates = 50
+	for i := range updates {
+		// One at a time: each update is a tick of its own, a frame of its own.
+		c.waitSeq(t, e.publish(t, "sv.s.data", fmt.Sprintf(`{"value": %d}`, i+1)))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var frames, sets int
+	for _, dc := range conns {
+		dc.mu.Lock()
+		if dc.frames > 0 {
+			frames, sets = frames+dc.frames, sets+dc.sets
+			for _, p := range dc.problems {
+				t.Error(p)
+			}
+		}
+		dc.mu.Unlock()
+	}
+	if frames < updates+1 {
+		t.Fatalf("the socket was written %d frames; want at least %d (the snapshot and one per update)", frames, updates+1)
+	}
+	if sets > 5 {
+		t.Errorf("the write deadline was set %d times for %d frames; want it kept while it is far enough away (at most 5 times)", sets, frames)
+	}
+}
+
+// deadlineListener hands out connections that record their write deadlines.
+type deadlineListener struct {
+	net.Listener
+	writeWait time.Duration
+	accepted  func(*deadlineConn)
+}
+
+func (l *deadlineListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	dc := &deadlineConn{Conn: c, writeWait: l.writeWait}
+	l.accepted(dc)
+	return dc, nil
+}
+
+// deadlineConn counts the write deadlines set on it and checks, for every
+// WebSocket data frame written, that one is set and at most writeWait away.
+type deadlineConn struct {
+	net.Conn
+	writeWait time.Duration
+
+	mu       sync.Mutex
+	deadline time.Time
+	sets     int // SetWriteDeadline and SetDeadline calls since the first frame
+	frames   int
+	problems []string
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.noteDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.noteDeadline(t)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *deadlineConn) noteDeadline(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	if c.frames > 0 {
+		c.sets++
+	}
+}
+
+func (c *deadlineConn) Write(b []byte) (int, error) {
+	// A server's text or binary frame with FIN: the handshake's HTTP
+	// response and control frames are not counted.
+	if len(b) > 0 && (b[0] == 0x81 || b[0] == 0x82) {
+		c.mu.Lock()
+		now := time.Now()
+		switch {
+		case c.deadline.IsZero():
+			c.problems = append(c.problems, fmt.Sprintf("frame %d written with no write deadline", c.frames+1))
+		case c.deadline.Sub(now) > c.writeWait:
+			c.problems = append(c.problems, fmt.Sprintf("frame %d written with a deadline %v away, beyond the write wait %v", c.frames+1, c.deadline.Sub(now), c.writeWait))
+		case c.deadline.Sub(now) < c.writeWait/2:
+			c.problems = append(c.problems, fmt.Sprintf("frame %d written with a deadline only %v away (write wait %v)", c.frames+1, c.deadline.Sub(now), c.writeWait))
+		}
+		if c.frames == 0 {
+			c.sets = 0 // the ones before the first frame belong to the handshake
+		}
+		c.frames++
+		c.mu.Unlock()
+	}
+	return c.Conn.Write(b)
 }

@@ -84,6 +84,7 @@ type fanout struct {
 	writeWait            time.Duration         // bound on one write to a socket
 	frame                atomic.Pointer[frame] // the last tick's events, shared by every caught-up socket
 	ticks                chan struct{}         // log → pacer: there is something new
+	sweeps               atomic.Uint64         // the pacer's sweeps so far (sweep)
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -218,8 +219,8 @@ func (f *fanout) queuedBytes() uint64 {
 func (f *fanout) pace(stop <-chan struct{}) {
 	// Sockets due a ping are looked for often enough that pings go out
 	// at most a second late.
-	pings := time.NewTicker(min(f.pingPeriod/10, time.Second))
-	defer pings.Stop()
+	sweeps := time.NewTicker(min(f.pingPeriod/10, writerIdle))
+	defer sweeps.Stop()
 	wait := time.NewTimer(0)
 	<-wait.C
 	var scratch []logEntry
@@ -229,8 +230,8 @@ func (f *fanout) pace(stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-pings.C:
-			f.pingDue()
+		case <-sweeps.C:
+			f.sweep()
 		case <-f.ticks:
 			if d := interval - time.Since(last); d > 0 {
 				wait.Reset(d)
@@ -324,12 +325,17 @@ func (f *fanout) cutSlow(c *client, reason string) {
 	}
 }
 
-// pingDue asks the sockets whose last ping is a ping period old for one.
-func (f *fanout) pingDue() {
+// sweep asks the sockets whose last ping is a ping period old for one, and
+// wakes the writers that have sent nothing since the sweep before this one,
+// so that they exit (client.write).
+func (f *fanout) sweep() {
+	n := f.sweeps.Add(1)
 	now := time.Now().UnixNano()
 	for _, c := range f.sockets() {
 		if now-c.lastPing.Load() >= int64(f.pingPeriod) {
 			c.requestPing()
+		} else if c.busySweep.Load()+1 < n {
+			c.nudge()
 		}
 	}
 }

@@ -111,6 +111,13 @@ func startEnvAt(t testing.TB, dir string, cfg Config) *testEnv {
 // defaults (its address and data dir are the test's own).
 func startEnvBus(t testing.TB, dir string, cfg Config, bus broker.Config) *testEnv {
 	t.Helper()
+	return startEnvWrapped(t, dir, cfg, bus, nil)
+}
+
+// startEnvWrapped is startEnvBus with the HTTP listener wrapped by wrap
+// (when not nil), to watch what the server does with its connections.
+func startEnvWrapped(t testing.TB, dir string, cfg Config, bus broker.Config, wrap func(net.Listener) net.Listener) *testEnv {
+	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -120,6 +127,9 @@ func startEnvBus(t testing.TB, dir string, cfg Config, bus broker.Config) *testE
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	bus.Addr, bus.DataDir = "127.0.0.1:0", dir
 	s, err := StartServer(ctx, ServerConfig{Listener: ln, Broker: bus, Gateway: cfg, StartTimeout: startTimeout})
