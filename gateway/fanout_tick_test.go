@@ -6,9 +6,9 @@ import (
 )
 
 // Ticks stretch with the number of sockets so that their frame writes stay
-// within writesPerSecond (15,000 a second): up to 150 sockets tick every
-// 10 ms, 1,000 every 66.7 ms, and no socket count waits longer than maxTick
-// (80 ms, from 1,200 sockets on).
+// within writesPerSecond (40,000 a second): up to 400 sockets tick every
+// 10 ms, 1,000 every 25 ms, and no socket count waits longer than maxTick
+// (80 ms, from 3,200 sockets on).
 func TestTicksStretchSoThatFrameWritesStayWithinTheirBudget(t *testing.T) {
 	for _, tc := range []struct {
 		sockets int
