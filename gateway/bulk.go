@@ -204,7 +204,7 @@ type tableText struct {
 	size int // the message's length (xy without the padding)
 	est  int // what the ops take as JSON, about (counted before they are printed)
 	once sync.Once
-	ops  []TableOp // until printed
+	blk  *colBlock // its rows, until printed
 	text []byte    // "ops":[...], once printed
 }
 
@@ -215,23 +215,30 @@ func newEventCols(c *columns, at int) *eventCols {
 	return &eventCols{at: at, n: c.n, xy: xy}
 }
 
-// newTableEventCols keeps a columnar table update's message (§1.8) and its
-// applied ops, which go in at at.
-func newTableEventCols(msg []byte, ops []TableOp, at int) *eventCols {
-	xy := make([]byte, (len(msg)+7)&^7)
-	copy(xy, msg)
+// newTableEventCols keeps a columnar table update (§1.8) that applied
+// whole: its message (the gateway's copy, already padded to a multiple of 8
+// bytes, shared with the table's state) and its rows, whose ops go in at at.
+func newTableEventCols(t *TableUpdate, at int) *eventCols {
+	blk := t.blk
 	est := 16
-	for i := range ops {
-		est += len(ops[i].Key) + len(ops[i].Row) + 20
+	for i := 0; i < blk.n; i++ {
+		est += int(blk.sizes[i]) + 20
 	}
-	return &eventCols{at: at, n: len(ops), xy: xy, table: &tableText{size: len(msg), est: est, ops: ops}}
+	if blk.keys.ints != nil {
+		est += 20 * blk.n
+	} else {
+		for _, k := range blk.keys.texts {
+			est += len(k)
+		}
+	}
+	return &eventCols{at: at, n: blk.n, xy: t.cols[:(len(t.cols)+7)&^7], table: &tableText{size: len(t.cols), est: est, blk: blk}}
 }
 
 // opsText is the table's "ops":[...], printed on first use.
 func (t *tableText) opsText() []byte {
 	t.once.Do(func() {
-		t.text = appendTableOps(make([]byte, 0, t.est), t.ops)
-		t.ops = nil
+		t.text = (&TableUpdate{blk: t.blk}).appendOps(make([]byte, 0, t.est))
+		t.blk = nil
 	})
 	return t.text
 }

@@ -101,6 +101,10 @@ func (r *colReader) texts(what string, n int) ([][]byte, error) {
 // refuses, naming the problem, anything a JSON {"ops": [...]} of the same
 // rows would have refused, and whatever does not fill the message exactly.
 func decodeTableColumns(b []byte) (*Update, error) {
+	// The rows stay in the message's columns (colBlock), so the gateway
+	// keeps its own copy, padded with zeros to a multiple of 8 bytes for a
+	// binary frame (eventCols).
+	b = clonePadded(b)
 	if len(b) < columnsHeadLen {
 		return nil, fmt.Errorf("%w: table columns: %d bytes, shorter than the %d-byte start (%q and the head's length)", ErrBadShape, len(b), columnsHeadLen, protocol.TableColumnsMagic)
 	}
@@ -197,25 +201,92 @@ func decodeTableColumns(b []byte) (*Update, error) {
 	if limit := maxColumnsExpansion * uint64(len(b)); rowsBytes > limit {
 		return nil, fmt.Errorf("%w: table columns: the %d rows take up to %d bytes as JSON, more than %d times the message's %d bytes (every row repeats the column names): send fewer columns or shorter names per message", ErrBadShape, n, rowsBytes, maxColumnsExpansion, len(b))
 	}
-	ops := make([]TableOp, n)
-	var row []byte
-	for i := range ops {
-		row = row[:0]
-		for c := range cols {
-			row = append(row, names[c]...)
-			row = cols[c].append(row, i)
-		}
-		row = append(row, '}')
-		// Each row is its own allocation: the table keeps it alone, never
-		// the message around it.
-		ops[i] = TableOp{Key: keys.key(i), Row: append(make([]byte, 0, len(row)), row...)}
+	blk := &colBlock{names: names, cols: cols, keys: keys, n: n, sizes: make([]int32, n)}
+	for i := range blk.sizes {
+		blk.sizes[i] = int32(blk.rowSize(i))
 	}
-	u := &Update{Table: &TableUpdate{Ops: ops, cols: b}}
+	u := &Update{Table: &TableUpdate{blk: blk, cols: b}}
 	if hd.AsOf != nil {
 		t := float64(*hd.AsOf)
 		u.AsOf = &t
 	}
 	return u, nil
+}
+
+// clonePadded copies b into an array of at least the next multiple of 8
+// bytes, zeros after b. append clears only what lies past b (make would
+// clear the whole array first: a 900 KiB message twice).
+func clonePadded(b []byte) []byte {
+	c := append([]byte(nil), b...)
+	if cap(c) < (len(b)+7)&^7 {
+		c = append(make([]byte, 0, (len(b)+7)&^7), b...)
+	}
+	return c
+}
+
+// colBlock is a columnar table update's rows kept as its columns: a keyed
+// table's state refers to row i of a block instead of holding the row's
+// JSON (tableRow), which is printed only when a snapshot, the HTTP API or a
+// text socket needs it. The block's slices point into its message, which
+// the gateway keeps (a copy, shared with the update's event).
+type colBlock struct {
+	names [][]byte // `{"name":` then `,"name":` for each column
+	cols  []tableColumn
+	keys  tableKeys
+	n     int
+	sizes []int32 // each row's JSON length, as the byte limits count it
+	live  int     // rows of a table that refer to it (applyTable)
+}
+
+// appendRow writes row i's JSON, as the JSON op of the same row would hold it.
+func (blk *colBlock) appendRow(b []byte, i int) []byte {
+	for c := range blk.cols {
+		b = append(b, blk.names[c]...)
+		b = blk.cols[c].append(b, i)
+	}
+	return append(b, '}')
+}
+
+// rowSize is the length of row i's JSON without printing it, but for
+// floats that are not whole (printed into a buffer on the stack).
+func (blk *colBlock) rowSize(i int) int {
+	n := 1
+	for c := range blk.cols {
+		n += len(blk.names[c])
+		col := &blk.cols[c]
+		switch col.typ {
+		case colI64:
+			n += intLen(int64(binary.LittleEndian.Uint64(col.nums[8*i:])))
+		case colF64:
+			var buf [32]byte
+			n += len(appendFloatFast(buf[:0], math.Float64frombits(binary.LittleEndian.Uint64(col.nums[8*i:]))))
+		default:
+			n += len(col.cells[i])
+		}
+	}
+	return n
+}
+
+// intLen is the length of v's decimal text.
+func intLen(v int64) int {
+	n := 1
+	u := uint64(v)
+	if v < 0 {
+		n, u = 2, uint64(-v)
+	}
+	for u >= 10 {
+		u /= 10
+		n++
+	}
+	return n
+}
+
+// appendKey writes row i's key (its decimal text for int64 keys).
+func (blk *colBlock) appendKey(b []byte, i int) []byte {
+	if blk.keys.ints != nil {
+		return strconv.AppendInt(b, int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])), 10)
+	}
+	return append(b, blk.keys.texts[i]...)
 }
 
 // tableColumn is one column of a columnar table update.

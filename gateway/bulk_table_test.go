@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -198,5 +199,112 @@ func TestAColumnarTableEventPrintsItsOpsOnlyForATextFrame(t *testing.T) {
 	want, _ := frameEvents([]logEntry{{seq: 5, prev: 4, id: "t", ev: dataEvent(5, 4, "t", ops).b, head: ev.head}}, 4, false)
 	if string(text) != string(want) {
 		t.Errorf("text frame\n %s\nwant\n %s", text, want)
+	}
+}
+
+// A keyed table fed columnar updates keeps their rows in the updates'
+// blocks (colBlock) and counts each row as its JSON: the same state, the
+// same bytes, the same rows left out at the row and byte limits as the JSON
+// ops of the same rows, with floats whole and not, NaN, -0 and big ints.
+func TestColumnarRowsCountAndLimitLikeTheirJSONOps(t *testing.T) {
+	keys := []int64{1, 2, 3, 4, 5, 6}
+	cols := []TableColumn{
+		{Name: "f", F64: []float64{0.1, 2, math.NaN(), math.Copysign(0, -1), 1e21, -123.456}},
+		{Name: "i", I64: []int64{0, -1, 9007199254740993, math.MinInt64, 10, 99}},
+		{Name: "s", JSON: []string{`"a"`, `"a"`, ` [1, 2] `, `null`, `{"x": "y"}`, `"ü"`}},
+	}
+	msg := EncodeTableColumnsIntKeys(keys, cols, nil)
+	for _, lim := range []struct{ rows, bytes int }{{100, 1 << 20}, {4, 1 << 20}, {100, widgetCost + 4*100}, {3, widgetCost + 2*100}} {
+		name := fmt.Sprintf("rows %d, bytes %d", lim.rows, lim.bytes)
+		colsU, err := DecodeUpdate(msg, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opsU, err := DecodeUpdate([]byte(`{"ops":`+strings.TrimPrefix(string(colsU.encode(nil)), `{"ops":`)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ws [2]*widget
+		var res [2][3]int
+		for k, u := range []*Update{colsU, opsU} {
+			w := newWidget(DefaultConfig("t", TypeTable, 10))
+			refused, dropped, delta, _ := w.applyTable(u, lim.rows, lim.bytes, 1<<30)
+			w.bytes += delta
+			ws[k], res[k] = w, [3]int{refused, dropped, w.bytes}
+		}
+		if res[0] != res[1] {
+			t.Errorf("%s: columns refused, dropped, bytes %v; JSON ops %v", name, res[0], res[1])
+		}
+		if ws[0].bytes != ws[0].measure() {
+			t.Errorf("%s: counted %d bytes, the rows measure %d", name, ws[0].bytes, ws[0].measure())
+		}
+		if a, b := string(ws[0].appendState(nil)), string(ws[1].appendState(nil)); a != b {
+			t.Errorf("%s: state from columns\n %s\nfrom JSON ops\n %s", name, a, b)
+		}
+		if a, b := string(colsU.encode(nil)), string(opsU.encode(nil)); a != b {
+			t.Errorf("%s: the applied update from columns\n %s\nfrom JSON ops\n %s", name, a, b)
+		}
+	}
+}
+
+// Rows of a columnar update that later updates mostly replaced get their
+// own JSON, so a few rows never keep a whole message alive; rows of an
+// update wholly replaced leave nothing of it behind. The state is the same
+// either way.
+func TestABlockMostlyReplacedGivesItsLastRowsTheirOwnJSON(t *testing.T) {
+	w := newWidget(DefaultConfig("t", TypeTable, 10))
+	apply := func(u *Update) {
+		t.Helper()
+		_, _, delta, err := w.applyTable(u, 1000, 1<<30, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.bytes += delta
+	}
+	keys := make([]int64, 100)
+	vals := make([]float64, 100)
+	for i := range keys {
+		keys[i], vals[i] = int64(i), float64(i)+0.5
+	}
+	first, _ := DecodeUpdate(EncodeTableColumnsIntKeys(keys, []TableColumn{{Name: "v", F64: vals}}, nil), 0)
+	apply(first)
+	blk := first.Table.blk
+	if blk.live != 100 || w.rows["7"].blk != blk {
+		t.Fatalf("the rows should refer to their block: live %d, row 7 %+v", blk.live, w.rows["7"])
+	}
+	before := string(w.appendState(nil))
+	// 70 of them replaced by the same rows as JSON: 30 left, no compaction.
+	var ops []string
+	for i := range 70 {
+		ops = append(ops, fmt.Sprintf(`{"key":"%d","row":{"v":%v}}`, i, vals[i]))
+	}
+	u, err := DecodeUpdate([]byte(`{"ops":[`+strings.Join(ops, ",")+`]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(u)
+	if blk.live != 30 || w.rows["99"].blk != blk {
+		t.Fatalf("with 30 of 100 rows live the block stays: live %d", blk.live)
+	}
+	// Ten more: 20 of 100, under a quarter, so the rest get their own JSON.
+	u, _ = DecodeUpdate([]byte(`{"ops":[`+strings.Join(ops[:0], ",")+`{"key":"70","delete":true},{"key":"71","delete":true},{"key":"72","delete":true},{"key":"73","delete":true},{"key":"74","delete":true},{"key":"75","delete":true},{"key":"76","delete":true},{"key":"77","delete":true},{"key":"78","delete":true},{"key":"79","delete":true}]}`), 0)
+	apply(u)
+	if blk.live != 0 {
+		t.Fatalf("block still referred to by %d rows", blk.live)
+	}
+	for k, r := range w.rows {
+		if r.blk != nil || r.raw == nil {
+			t.Fatalf("row %s still in a block: %+v", k, r)
+		}
+	}
+	want := before
+	for i := 70; i < 80; i++ {
+		want = strings.Replace(want, fmt.Sprintf(`"%d":{"v":%v},`, i, vals[i]), "", 1)
+	}
+	if got := string(w.appendState(nil)); got != want {
+		t.Errorf("state after compaction\n %s\nwant\n %s", got, want)
+	}
+	if w.bytes != w.measure() {
+		t.Errorf("counted %d bytes, the rows measure %d", w.bytes, w.measure())
 	}
 }

@@ -242,7 +242,7 @@ func readBinaryFrame(msg []byte) ([]byte, error) {
 			}
 			end = at + padded
 			u, err := decodeTableColumns(cols[at : at+l])
-			if err != nil || len(u.Table.Ops) != n {
+			if err != nil || u.Table.count() != n {
 				bad = fmt.Errorf("binary frame: tcols at %d: %v (n=%d)", at, err, n)
 				return m
 			}

@@ -43,7 +43,7 @@ func dataEvent(seq, prev uint64, id string, u *Update) event {
 	ev := event{b: append(b, '}'), head: head}
 	switch {
 	case end >= 0:
-		ev.cols = newTableEventCols(u.Table.cols, u.Table.Ops, at)
+		ev.cols = newTableEventCols(u.Table, at)
 	case at >= 0:
 		ev.cols = newEventCols(u.Chart.cols, at)
 	}

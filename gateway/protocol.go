@@ -493,7 +493,43 @@ type TableUpdate struct {
 	// cols is the message of a columnar table update (§1.8) as it came: a
 	// binary socket's data event carries it in place of the ops (§2.4)
 	// while every op applies; applyTable drops it when one is left out.
+	// blk holds its rows, and Ops is nil, until applyTable makes the ops it
+	// applied of them because a limit left some out.
 	cols []byte
+	blk  *colBlock
+}
+
+// appendOps writes the update's "ops":[...]: its ops, or its block's rows.
+func (t *TableUpdate) appendOps(b []byte) []byte {
+	if t.blk == nil || t.Ops != nil {
+		return appendTableOps(b, t.Ops)
+	}
+	b = append(b, `"ops":[`...)
+	for i := 0; i < t.blk.n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"key":`...)
+		if t.blk.keys.ints != nil {
+			b = append(b, '"')
+			b = t.blk.appendKey(b, i)
+			b = append(b, '"')
+		} else {
+			b = appendString(b, string(t.blk.keys.texts[i]))
+		}
+		b = append(b, `,"row":`...)
+		b = t.blk.appendRow(b, i)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// count is how many ops the update holds.
+func (t *TableUpdate) count() int {
+	if t.blk != nil && t.Ops == nil {
+		return t.blk.n
+	}
+	return len(t.Ops)
 }
 
 // impliedType is the widget type a data message's shape asks for.
@@ -796,7 +832,7 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at, end int) {
 			// message itself for a binary one.
 			at, end = len(b), len(b)
 		} else {
-			b = appendTableOps(b, u.Table.Ops)
+			b = u.Table.appendOps(b)
 		}
 		if u.Table.Refused != nil {
 			b = append(b, `,"refused":`...)

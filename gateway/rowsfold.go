@@ -587,7 +587,7 @@ func (v *foldView) writeState(w *widget) {
 		w.refused, w.refusedSet = 0, nil
 		for _, g := range v.groups {
 			if g.shown != nil {
-				w.rows[g.key] = g.shown.row
+				w.rows[g.key] = &tableRow{raw: g.shown.row, size: int32(len(g.shown.row))}
 			}
 		}
 	case viewValue:

@@ -25,14 +25,14 @@ const (
 	pointCost  = 24
 )
 
-func tableRowCost(key string, row []byte) int { return rowCost + len(key) + len(row) }
+func tableRowCost(key string, size int) int { return rowCost + len(key) + size }
 
 // measure is the widget's whole state cost; it walks every row, so the hot
 // path keeps w.bytes up to date by deltas instead (admitRowBytes, chartCost).
 func (w *widget) measure() int {
 	n := widgetCost + w.chartCost() + w.fold.size()
-	for k, row := range w.rows {
-		n += tableRowCost(k, row)
+	for k, r := range w.rows {
+		n += tableRowCost(k, int(r.size))
 	}
 	return n
 }
@@ -111,6 +111,49 @@ func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dr
 		w.noteAsOf(*u.AsOf)
 	}
 	before := w.refused
+	var touched []*colBlock // blocks whose rows this update replaced or deleted
+	if u.Table.blk != nil && u.Table.Ops == nil {
+		refused, dropped, delta, touched, why = w.applyBlock(u, maxRows, maxBytes, room)
+	} else {
+		refused, dropped, delta, touched, why = w.applyOps(u, maxRows, maxBytes, room)
+	}
+	w.compact(touched)
+	if w.refused != before {
+		n := w.refused
+		u.Table.Refused = &n
+	}
+	return refused, dropped, delta, why
+}
+
+// byteLimit reports whether growing the widget by d (after delta so far)
+// passes maxBytes or room, and why.
+func (w *widget) byteLimit(d, delta, maxBytes, room int, why error) (bool, error) {
+	if d <= 0 || (w.bytes+delta+d <= maxBytes && delta+d <= room) {
+		return false, why
+	}
+	if w.bytes+delta+d > maxBytes {
+		return true, fmt.Errorf("%w: table %q would hold more than %d bytes", ErrWidgetBytes, w.cfg.ID, maxBytes)
+	}
+	if why == nil {
+		why = ErrStateBytes
+	}
+	return true, why
+}
+
+// release notes that r no longer holds a row of its block (if it did).
+func release(r *tableRow, touched []*colBlock) []*colBlock {
+	if r.blk == nil {
+		return touched
+	}
+	r.blk.live--
+	if n := len(touched); n == 0 || touched[n-1] != r.blk {
+		touched = append(touched, r.blk)
+	}
+	return touched
+}
+
+// applyOps is applyTable of JSON ops.
+func (w *widget) applyOps(u *Update, maxRows, maxBytes, room int) (refused, dropped, delta int, touched []*colBlock, why error) {
 	ops := u.Table.Ops
 	var kept []TableOp // nil while every op so far applies
 	for i := range ops {
@@ -122,8 +165,9 @@ func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dr
 		case op.Delete:
 			w.unrefuse(k)
 			if exists {
+				touched = release(old, touched)
 				delete(w.rows, k)
-				delta -= tableRowCost(k, old)
+				delta -= tableRowCost(k, int(old.size))
 			}
 		case !exists && len(w.rows) >= maxRows:
 			w.refuse(k)
@@ -133,21 +177,22 @@ func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dr
 			if !exists {
 				w.unrefuse(k)
 			}
-			d := tableRowCost(k, op.Row)
+			d := tableRowCost(k, len(op.Row))
 			if exists {
-				d -= tableRowCost(k, old)
+				d -= tableRowCost(k, int(old.size))
 			}
-			if d > 0 && (w.bytes+delta+d > maxBytes || delta+d > room) {
-				if w.bytes+delta+d > maxBytes {
-					why = fmt.Errorf("%w: table %q would hold more than %d bytes", ErrWidgetBytes, w.cfg.ID, maxBytes)
-				} else if why == nil {
-					why = ErrStateBytes
-				}
+			var over bool
+			if over, why = w.byteLimit(d, delta, maxBytes, room, why); over {
 				dropped++
 				keep = false
 				break
 			}
-			w.rows[k] = op.Row
+			if exists {
+				touched = release(old, touched)
+				old.raw, old.blk, old.size = op.Row, nil, int32(len(op.Row))
+			} else {
+				w.rows[k] = &tableRow{raw: op.Row, size: int32(len(op.Row))}
+			}
 			delta += d
 		}
 		switch {
@@ -161,11 +206,91 @@ func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dr
 		// A binary frame forwards the message only when it is what applied.
 		u.Table.Ops, u.Table.cols = kept, nil
 	}
-	if w.refused != before {
-		n := w.refused
-		u.Table.Refused = &n
+	return refused, dropped, delta, touched, why
+}
+
+// applyBlock is applyTable of a columnar update's rows (docs/protocol.md
+// §1.8), with the rules of applyOps: each row's key is looked up once (its
+// text made on the stack) and a live key's row is replaced in place, by a
+// reference to the block; no row's JSON is printed and no key is allocated
+// but a new one.
+func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dropped, delta int, touched []*colBlock, why error) {
+	blk := u.Table.blk
+	var kept []int32 // nil while every row so far applies
+	var buf [24]byte
+	for i := 0; i < blk.n; i++ {
+		kb := blk.appendKey(buf[:0], i)
+		r, exists := w.rows[string(kb)]
+		keep := true
+		size := int(blk.sizes[i])
+		if !exists && len(w.rows) >= maxRows {
+			w.refuse(string(kb))
+			refused++
+			keep = false
+		} else {
+			if !exists {
+				w.unrefuse(string(kb))
+			}
+			d := rowCost + len(kb) + size
+			if exists {
+				d -= rowCost + len(kb) + int(r.size)
+			}
+			var over bool
+			if over, why = w.byteLimit(d, delta, maxBytes, room, why); over {
+				dropped++
+				keep = false
+			} else {
+				if exists {
+					touched = release(r, touched)
+					r.raw, r.blk, r.i, r.size = nil, blk, int32(i), int32(size)
+				} else {
+					w.rows[string(kb)] = &tableRow{blk: blk, i: int32(i), size: int32(size)}
+				}
+				blk.live++
+				delta += d
+			}
+		}
+		switch {
+		case !keep && kept == nil:
+			kept = make([]int32, i, blk.n)
+			for j := range kept {
+				kept[j] = int32(j)
+			}
+		case keep && kept != nil:
+			kept = append(kept, int32(i))
+		}
 	}
-	return refused, dropped, delta, why
+	if kept != nil {
+		// Events carry the ops that applied (a binary frame too): made of
+		// the block's rows here, as the JSON update's would be.
+		ops := make([]TableOp, len(kept))
+		for j, i := range kept {
+			ops[j] = TableOp{Key: blk.keys.key(int(i)), Row: blk.appendRow(make([]byte, 0, blk.sizes[i]), int(i))}
+		}
+		u.Table.Ops, u.Table.cols = ops, nil
+	}
+	return refused, dropped, delta, touched, why
+}
+
+// compact gives the rows that still refer to a block holding less than a
+// quarter of live rows their own JSON, so that a few rows never keep a whole
+// message alive (the byte limits count a row as its JSON). A block whose
+// rows were all replaced is simply dropped; each block is compacted at most
+// once.
+func (w *widget) compact(touched []*colBlock) {
+	var buf [24]byte
+	for _, blk := range touched {
+		if blk.live <= 0 || 4*blk.live >= blk.n {
+			continue
+		}
+		for i := 0; i < blk.n && blk.live > 0; i++ {
+			r := w.rows[string(blk.appendKey(buf[:0], i))]
+			if r != nil && r.blk == blk && int(r.i) == i {
+				r.raw, r.blk = blk.appendRow(make([]byte, 0, r.size), i), nil
+				blk.live--
+			}
+		}
+	}
 }
 
 // BytesRefusedError reports a table update applied except for Dropped ops

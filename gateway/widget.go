@@ -22,8 +22,9 @@ type widget struct {
 	series map[string][]Point
 	cats   map[string][]CatPoint
 
-	// table: every live row by key, compact JSON objects.
-	rows map[string]json.RawMessage
+	// table: every live row by key (its JSON, or a row of a columnar
+	// update's block: tableRow).
+	rows map[string]*tableRow
 	// table: keys upserted while the table was full and not deleted since,
 	// which hold no row (docs/protocol.md §1.3). refused counts them; the
 	// set remembers at most maxRefusedKeys of them (after a restart only the
@@ -40,6 +41,23 @@ type widget struct {
 	bytes int
 
 	fold *rowFold // the Pathway rows that feed it (rowsfold.go); nil when none came
+}
+
+// tableRow is a table's row: its JSON, or (raw nil) row i of a columnar
+// update's block, printed when a snapshot or the HTTP API needs it. size is
+// its JSON's length either way, what the byte limits count.
+type tableRow struct {
+	raw  json.RawMessage
+	blk  *colBlock
+	i    int32
+	size int32
+}
+
+func (r *tableRow) appendTo(b []byte) []byte {
+	if r.blk != nil {
+		return r.blk.appendRow(b, int(r.i))
+	}
+	return append(b, r.raw...)
 }
 
 func newWidget(cfg *WidgetConfig) *widget {
@@ -62,7 +80,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 		case cfg.Type == TypeChart:
 			w.series = map[string][]Point{}
 		case cfg.Type == TypeTable:
-			w.rows = map[string]json.RawMessage{}
+			w.rows = map[string]*tableRow{}
 		}
 	}
 	w.cfg = cfg
@@ -133,7 +151,7 @@ func (w *widget) apply(u *Update) {
 			if op.Delete {
 				delete(w.rows, string(op.Key))
 			} else {
-				w.rows[string(op.Key)] = op.Row
+				w.rows[string(op.Key)] = &tableRow{raw: op.Row, size: int32(len(op.Row))}
 			}
 		}
 	}
@@ -294,7 +312,7 @@ func (w *widget) appendShapeState(b []byte) []byte {
 			}
 			b = appendString(b, k)
 			b = append(b, ':')
-			b = append(b, w.rows[k]...)
+			b = w.rows[k].appendTo(b)
 		}
 		b = append(b, '}')
 		if w.refused > 0 {
@@ -383,7 +401,7 @@ func (w *widget) loadState(b []byte) error {
 		}
 	case TypeTable:
 		for k, row := range s.Rows {
-			w.rows[k] = row
+			w.rows[k] = &tableRow{raw: row, size: int32(len(row))}
 		}
 		// Which keys were refused is not kept, only how many.
 		w.refused = max(0, s.Refused)
