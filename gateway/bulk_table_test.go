@@ -308,3 +308,40 @@ func TestABlockMostlyReplacedGivesItsLastRowsTheirOwnJSON(t *testing.T) {
 		t.Errorf("counted %d bytes, the rows measure %d", w.bytes, w.measure())
 	}
 }
+
+// Int64 keys (key_type "i64") find the rows of the keys that are their
+// decimal text, however those rows came, and only those: "07", "+7" and
+// "-0" are other keys.
+func TestInt64KeysFindExactlyTheRowsKeyedByTheirDecimalText(t *testing.T) {
+	w := newWidget(DefaultConfig("t", TypeTable, 10))
+	apply := func(u *Update) {
+		t.Helper()
+		_, _, delta, err := w.applyTable(u, 1000, 1<<30, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.bytes += delta
+	}
+	u, err := DecodeUpdate([]byte(`{"ops":[{"key":"7","row":{"v":"json"}},{"key":"07","row":{"v":"zero-seven"}},{"key":"+7","row":{"v":"plus"}},{"key":"-0","row":{"v":"minus zero"}},{"key":"-9223372036854775808","row":{"v":"min"}},{"key":"x","row":{"v":"x"}}]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(u)
+	cols, _ := DecodeUpdate(EncodeTableColumnsIntKeys([]int64{7, 0, math.MinInt64}, []TableColumn{{Name: "v", JSON: []string{`"seven"`, `"zero"`, `"MIN"`}}}, nil), 0)
+	apply(cols)
+	want := `{"rows":{"+7":{"v":"plus"},"-0":{"v":"minus zero"},"-9223372036854775808":{"v":"MIN"},"0":{"v":"zero"},"07":{"v":"zero-seven"},"7":{"v":"seven"},"x":{"v":"x"}}}`
+	if got := string(w.appendState(nil)); got != want {
+		t.Errorf("state\n %s\nwant\n %s", got, want)
+	}
+	// Deleted as text, the row is gone for int64 keys too: 7 comes back new.
+	del, _ := DecodeUpdate([]byte(`{"ops":[{"key":"7","delete":true}]}`), 0)
+	apply(del)
+	again, _ := DecodeUpdate(EncodeTableColumnsIntKeys([]int64{7}, []TableColumn{{Name: "v", JSON: []string{`"back"`}}}, nil), 0)
+	apply(again)
+	if got := string(w.appendState(nil)); !strings.Contains(got, `"7":{"v":"back"}`) || len(w.rows) != 7 || len(w.ints) != 3 {
+		t.Errorf("after a delete and an upsert of 7: %s (%d rows, %d by number)", got, len(w.rows), len(w.ints))
+	}
+	if w.bytes != w.measure() {
+		t.Errorf("counted %d bytes, the rows measure %d", w.bytes, w.measure())
+	}
+}

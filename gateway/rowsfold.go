@@ -583,11 +583,11 @@ func (e *errList) err() error {
 func (v *foldView) writeState(w *widget) {
 	switch v.kind {
 	case viewTable:
-		clear(w.rows)
+		w.clearRows()
 		w.refused, w.refusedSet = 0, nil
 		for _, g := range v.groups {
 			if g.shown != nil {
-				w.rows[g.key] = &tableRow{raw: g.shown.row, size: int32(len(g.shown.row))}
+				w.putRow(g.key, &tableRow{raw: g.shown.row, size: int32(len(g.shown.row))})
 			}
 		}
 	case viewValue:

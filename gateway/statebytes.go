@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/streamviz/streamviz/protocol"
@@ -166,7 +167,7 @@ func (w *widget) applyOps(u *Update, maxRows, maxBytes, room int) (refused, drop
 			w.unrefuse(k)
 			if exists {
 				touched = release(old, touched)
-				delete(w.rows, k)
+				w.delRow(k)
 				delta -= tableRowCost(k, int(old.size))
 			}
 		case !exists && len(w.rows) >= maxRows:
@@ -191,7 +192,7 @@ func (w *widget) applyOps(u *Update, maxRows, maxBytes, room int) (refused, drop
 				touched = release(old, touched)
 				old.raw, old.blk, old.size = op.Row, nil, int32(len(op.Row))
 			} else {
-				w.rows[k] = &tableRow{raw: op.Row, size: int32(len(op.Row))}
+				w.putRow(k, &tableRow{raw: op.Row, size: int32(len(op.Row))})
 			}
 			delta += d
 		}
@@ -219,9 +220,24 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 	var kept []int32 // nil while every row so far applies
 	var buf [24]byte
 	for i := 0; i < blk.n; i++ {
-		kb := blk.appendKey(buf[:0], i)
-		r, exists := w.rows[string(kb)]
+		var kb []byte
+		var r *tableRow
+		var exists bool
+		if blk.keys.ints != nil {
+			// Looked up by its number; its text is made only when needed.
+			r, exists = w.ints[int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:]))]
+		} else {
+			kb = blk.keys.texts[i]
+			r, exists = w.rows[string(kb)]
+		}
 		keep := true
+		klen := len(kb)
+		if blk.keys.ints != nil {
+			klen = intLen(int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])))
+			if !exists {
+				kb = blk.appendKey(buf[:0], i)
+			}
+		}
 		size := int(blk.sizes[i])
 		if !exists && len(w.rows) >= maxRows {
 			w.refuse(string(kb))
@@ -231,9 +247,9 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 			if !exists {
 				w.unrefuse(string(kb))
 			}
-			d := rowCost + len(kb) + size
+			d := rowCost + klen + size
 			if exists {
-				d -= rowCost + len(kb) + int(r.size)
+				d -= rowCost + klen + int(r.size)
 			}
 			var over bool
 			if over, why = w.byteLimit(d, delta, maxBytes, room, why); over {
@@ -244,7 +260,7 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 					touched = release(r, touched)
 					r.raw, r.blk, r.i, r.size = nil, blk, int32(i), int32(size)
 				} else {
-					w.rows[string(kb)] = &tableRow{blk: blk, i: int32(i), size: int32(size)}
+					w.putRow(string(kb), &tableRow{blk: blk, i: int32(i), size: int32(size)})
 				}
 				blk.live++
 				delta += d
@@ -278,13 +294,17 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 // rows were all replaced is simply dropped; each block is compacted at most
 // once.
 func (w *widget) compact(touched []*colBlock) {
-	var buf [24]byte
 	for _, blk := range touched {
 		if blk.live <= 0 || 4*blk.live >= blk.n {
 			continue
 		}
 		for i := 0; i < blk.n && blk.live > 0; i++ {
-			r := w.rows[string(blk.appendKey(buf[:0], i))]
+			var r *tableRow
+			if blk.keys.ints != nil {
+				r = w.ints[int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:]))]
+			} else {
+				r = w.rows[string(blk.keys.texts[i])]
+			}
 			if r != nil && r.blk == blk && int(r.i) == i {
 				r.raw, r.blk = blk.appendRow(make([]byte, 0, r.size), i), nil
 				blk.live--

@@ -25,6 +25,11 @@ type widget struct {
 	// table: every live row by key (its JSON, or a row of a columnar
 	// update's block: tableRow).
 	rows map[string]*tableRow
+	// table: the same rows again for each key that is the decimal text of
+	// an int64 ("7", "-3"; not "07" or "-0"), by that number, so that a
+	// columnar update's int64 keys (§1.8 key_type "i64") are looked up
+	// without making their text. Changed only with rows (putRow, delRow).
+	ints map[int64]*tableRow
 	// table: keys upserted while the table was full and not deleted since,
 	// which hold no row (docs/protocol.md §1.3). refused counts them; the
 	// set remembers at most maxRefusedKeys of them (after a restart only the
@@ -53,6 +58,42 @@ type tableRow struct {
 	size int32
 }
 
+// putRow adds a row under a key the table does not hold.
+func (w *widget) putRow(k string, r *tableRow) {
+	w.rows[k] = r
+	if v, ok := intKey(k); ok {
+		w.ints[v] = r
+	}
+}
+
+// delRow removes the key's row, if any.
+func (w *widget) delRow(k string) {
+	delete(w.rows, k)
+	if v, ok := intKey(k); ok {
+		delete(w.ints, v)
+	}
+}
+
+// clearRows removes every row.
+func (w *widget) clearRows() {
+	clear(w.rows)
+	clear(w.ints)
+}
+
+// intKey reports whether k is the decimal text of an int64, and which:
+// what strconv.FormatInt makes, nothing else ("07", "+7", "-0" are not).
+func intKey(k string) (int64, bool) {
+	if len(k) == 0 || len(k) > 20 || (k[0] != '-' && (k[0] < '0' || k[0] > '9')) {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(k, 10, 64)
+	if err != nil || k[len(k)-1] < '0' || k[len(k)-1] > '9' {
+		return 0, false
+	}
+	var buf [24]byte
+	return v, string(strconv.AppendInt(buf[:0], v, 10)) == k
+}
+
 func (r *tableRow) appendTo(b []byte) []byte {
 	if r.blk != nil {
 		return r.blk.appendRow(b, int(r.i))
@@ -72,7 +113,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 	w.encoded = nil
 	if w.cfg == nil || w.cfg.Type != cfg.Type || w.cfg.category() != cfg.category() {
 		w.value, w.prev, w.ts, w.asOf = Num{}, Num{}, nil, nil
-		w.series, w.cats, w.rows = nil, nil, nil
+		w.series, w.cats, w.rows, w.ints = nil, nil, nil, nil
 		w.refused, w.refusedSet = 0, nil
 		switch {
 		case cfg.category():
@@ -80,7 +121,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 		case cfg.Type == TypeChart:
 			w.series = map[string][]Point{}
 		case cfg.Type == TypeTable:
-			w.rows = map[string]*tableRow{}
+			w.rows, w.ints = map[string]*tableRow{}, map[int64]*tableRow{}
 		}
 	}
 	w.cfg = cfg
@@ -149,9 +190,11 @@ func (w *widget) apply(u *Update) {
 	case u.Table != nil:
 		for _, op := range u.Table.Ops {
 			if op.Delete {
-				delete(w.rows, string(op.Key))
+				w.delRow(string(op.Key))
+			} else if r := w.rows[string(op.Key)]; r != nil {
+				r.raw, r.blk, r.size = op.Row, nil, int32(len(op.Row))
 			} else {
-				w.rows[string(op.Key)] = &tableRow{raw: op.Row, size: int32(len(op.Row))}
+				w.putRow(string(op.Key), &tableRow{raw: op.Row, size: int32(len(op.Row))})
 			}
 		}
 	}
@@ -401,7 +444,8 @@ func (w *widget) loadState(b []byte) error {
 		}
 	case TypeTable:
 		for k, row := range s.Rows {
-			w.rows[k] = &tableRow{raw: row, size: int32(len(row))}
+			w.delRow(k)
+			w.putRow(k, &tableRow{raw: row, size: int32(len(row))})
 		}
 		// Which keys were refused is not kept, only how many.
 		w.refused = max(0, s.Refused)
