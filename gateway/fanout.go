@@ -217,8 +217,8 @@ func (f *fanout) queuedBytes() uint64 {
 
 // pace runs the ticks until stop is closed.
 func (f *fanout) pace(stop <-chan struct{}) {
-	// Sockets due a ping are looked for often enough that pings go out
-	// at most a second late.
+	// Sockets due a ping, and writers idle since the last sweep, are
+	// looked for often enough that pings go out at most a second late.
 	sweeps := time.NewTicker(min(f.pingPeriod/10, writerIdle))
 	defer sweeps.Stop()
 	wait := time.NewTimer(0)
