@@ -4,7 +4,7 @@ Each sample goes to the first category its stack matches: the socket writer's wr
 writer's own code around it, the pacer, the bus (nats-server, nats.go), the rest of the gateway
 (ingest, apply), and the Go runtime's GC, sysmon and scheduler. Under the write(2) the kernel's
 share is split by what it does (copy, transmit, the loopback receive path, waking the reader).
-Used by bench/fanout_perfrecord.sh.
+Used by bench/fanout_perfstat.sh with RECORD=1.
 """
 
 import collections
