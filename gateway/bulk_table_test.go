@@ -345,3 +345,70 @@ func TestInt64KeysFindExactlyTheRowsKeyedByTheirDecimalText(t *testing.T) {
 		t.Errorf("counted %d bytes, the rows measure %d", w.bytes, w.measure())
 	}
 }
+
+// However its rows came and went (columns with int64 keys, small and
+// large, negative; JSON upserts and deletes of the same keys as text), a
+// table holds exactly what the JSON ops alone make of them.
+func TestIntKeyedRowsComeAndGoAsTheirJSONOpsWould(t *testing.T) {
+	var ws [2]*widget
+	for k := range ws {
+		ws[k] = newWidget(DefaultConfig("t", TypeTable, 10))
+	}
+	apply := func(k int, u *Update) {
+		t.Helper()
+		_, _, delta, err := ws[k].applyTable(u, 100000, 1<<30, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws[k].bytes += delta
+	}
+	step := 0
+	both := func(keys []int64) {
+		t.Helper()
+		step++
+		vals := make([]int64, len(keys))
+		ops := make([]string, len(keys))
+		for i, k := range keys {
+			vals[i] = int64(step)
+			ops[i] = fmt.Sprintf(`{"key":"%d","row":{"v":%d}}`, k, step)
+		}
+		cols, err := DecodeUpdate(EncodeTableColumnsIntKeys(keys, []TableColumn{{Name: "v", I64: vals}}, nil), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(0, cols)
+		u, err := DecodeUpdate([]byte(`{"ops":[`+strings.Join(ops, ",")+`]}`), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(1, u)
+	}
+	json := func(ops string) {
+		t.Helper()
+		for k := range ws {
+			u, err := DecodeUpdate([]byte(ops), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apply(k, u)
+		}
+	}
+	var keys []int64
+	for k := int64(0); k < 3000; k++ {
+		keys = append(keys, k)
+	}
+	both(keys) // dense grows past 1,024
+	json(`{"ops":[{"key":"5","delete":true},{"key":"2999","delete":true},{"key":"0","row":{"v":"text"}}]}`)
+	both([]int64{5, 2999, 1 << 40, -1, 12000, 3}) // back, beyond dense, negative
+	json(`{"ops":[{"key":"12000","delete":true},{"key":"-1","delete":true},{"key":"1099511627776","row":{"v":"t"}}]}`)
+	both([]int64{12000, -1, 1 << 40, 7})
+	if a, b := string(ws[0].appendState(nil)), string(ws[1].appendState(nil)); a != b {
+		t.Fatalf("state from columns and JSON differs from JSON alone:\n %.300s\n %.300s", a, b)
+	}
+	if ws[0].bytes != ws[1].bytes || ws[0].bytes != ws[0].measure() {
+		t.Errorf("bytes %d (measured %d), JSON alone %d", ws[0].bytes, ws[0].measure(), ws[1].bytes)
+	}
+	if len(ws[0].dense) <= 1024 {
+		t.Errorf("3,000 small keys should be found by number: dense holds %d", len(ws[0].dense))
+	}
+}

@@ -225,7 +225,8 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 		var exists bool
 		if blk.keys.ints != nil {
 			// Looked up by its number; its text is made only when needed.
-			r, exists = w.ints[int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:]))]
+			r = w.intRow(int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])))
+			exists = r != nil
 		} else {
 			kb = blk.keys.texts[i]
 			r, exists = w.rows[string(kb)]
@@ -301,7 +302,7 @@ func (w *widget) compact(touched []*colBlock) {
 		for i := 0; i < blk.n && blk.live > 0; i++ {
 			var r *tableRow
 			if blk.keys.ints != nil {
-				r = w.ints[int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:]))]
+				r = w.intRow(int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])))
 			} else {
 				r = w.rows[string(blk.keys.texts[i])]
 			}

@@ -30,6 +30,11 @@ type widget struct {
 	// columnar update's int64 keys (§1.8 key_type "i64") are looked up
 	// without making their text. Changed only with rows (putRow, delRow).
 	ints map[int64]*tableRow
+	// dense holds the rows of ints whose number is below its length, by
+	// number: small whole-number keys (ids, positions) are then found
+	// without a map's cache misses. It grows to at most a few times the
+	// rows (denseSlots), so it costs at most 32 bytes a row.
+	dense []*tableRow
 	// table: keys upserted while the table was full and not deleted since,
 	// which hold no row (docs/protocol.md §1.3). refused counts them; the
 	// set remembers at most maxRefusedKeys of them (after a restart only the
@@ -63,6 +68,12 @@ func (w *widget) putRow(k string, r *tableRow) {
 	w.rows[k] = r
 	if v, ok := intKey(k); ok {
 		w.ints[v] = r
+		if v >= int64(len(w.dense)) && v < denseSlots(len(w.rows)) {
+			w.growDense(v)
+		}
+		if v >= 0 && v < int64(len(w.dense)) {
+			w.dense[v] = r
+		}
 	}
 }
 
@@ -71,6 +82,9 @@ func (w *widget) delRow(k string) {
 	delete(w.rows, k)
 	if v, ok := intKey(k); ok {
 		delete(w.ints, v)
+		if v >= 0 && v < int64(len(w.dense)) {
+			w.dense[v] = nil
+		}
 	}
 }
 
@@ -78,6 +92,31 @@ func (w *widget) delRow(k string) {
 func (w *widget) clearRows() {
 	clear(w.rows)
 	clear(w.ints)
+	w.dense = nil
+}
+
+// intRow is the row of the key that is v's decimal text, or nil.
+func (w *widget) intRow(v int64) *tableRow {
+	if v >= 0 && v < int64(len(w.dense)) {
+		return w.dense[v]
+	}
+	return w.ints[v]
+}
+
+// denseSlots is how long dense may grow for a table of n rows.
+func denseSlots(n int) int64 { return int64(4*n + 1024) }
+
+// growDense makes dense hold number v (doubling), filled from ints.
+func (w *widget) growDense(v int64) {
+	n := max(2*int64(len(w.dense)), v+1, 1024)
+	n = min(n, denseSlots(len(w.rows)))
+	d := make([]*tableRow, n)
+	for k, r := range w.ints {
+		if k >= 0 && k < n {
+			d[k] = r
+		}
+	}
+	w.dense = d
 }
 
 // intKey reports whether k is the decimal text of an int64, and which:
@@ -113,7 +152,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 	w.encoded = nil
 	if w.cfg == nil || w.cfg.Type != cfg.Type || w.cfg.category() != cfg.category() {
 		w.value, w.prev, w.ts, w.asOf = Num{}, Num{}, nil, nil
-		w.series, w.cats, w.rows, w.ints = nil, nil, nil, nil
+		w.series, w.cats, w.rows, w.ints, w.dense = nil, nil, nil, nil, nil
 		w.refused, w.refusedSet = 0, nil
 		switch {
 		case cfg.category():
