@@ -254,14 +254,7 @@ func TestColumnarRowsCountAndLimitLikeTheirJSONOps(t *testing.T) {
 // either way.
 func TestABlockMostlyReplacedGivesItsLastRowsTheirOwnJSON(t *testing.T) {
 	w := newWidget(DefaultConfig("t", TypeTable, 10))
-	apply := func(u *Update) {
-		t.Helper()
-		_, _, delta, err := w.applyTable(u, 1000, 1<<30, 1<<30)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.bytes += delta
-	}
+	apply := func(u *Update) { t.Helper(); applyUnlimited(t, w, u) }
 	keys := make([]int64, 100)
 	vals := make([]float64, 100)
 	for i := range keys {
@@ -315,14 +308,7 @@ func TestABlockMostlyReplacedGivesItsLastRowsTheirOwnJSON(t *testing.T) {
 // "-0" are other keys.
 func TestInt64KeysFindExactlyTheRowsKeyedByTheirDecimalText(t *testing.T) {
 	w := newWidget(DefaultConfig("t", TypeTable, 10))
-	apply := func(u *Update) {
-		t.Helper()
-		_, _, delta, err := w.applyTable(u, 1000, 1<<30, 1<<30)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.bytes += delta
-	}
+	apply := func(u *Update) { t.Helper(); applyUnlimited(t, w, u) }
 	u, err := DecodeUpdate([]byte(`{"ops":[{"key":"7","row":{"v":"json"}},{"key":"07","row":{"v":"zero-seven"}},{"key":"+7","row":{"v":"plus"}},{"key":"-0","row":{"v":"minus zero"}},{"key":"-9223372036854775808","row":{"v":"min"}},{"key":"x","row":{"v":"x"}}]}`), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -355,14 +341,7 @@ func TestIntKeyedRowsComeAndGoAsTheirJSONOpsWould(t *testing.T) {
 	for k := range ws {
 		ws[k] = newWidget(DefaultConfig("t", TypeTable, 10))
 	}
-	apply := func(k int, u *Update) {
-		t.Helper()
-		_, _, delta, err := ws[k].applyTable(u, 100000, 1<<30, 1<<30)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws[k].bytes += delta
-	}
+	apply := func(k int, u *Update) { t.Helper(); applyUnlimited(t, ws[k], u) }
 	step := 0
 	both := func(keys []int64) {
 		t.Helper()
@@ -447,4 +426,14 @@ func FuzzDecodeTableColumns(f *testing.F) {
 			t.Fatalf("the ops decode to\n %s\nnot\n %s", got, text)
 		}
 	})
+}
+
+// applyUnlimited applies a table update far from every limit.
+func applyUnlimited(t *testing.T, w *widget, u *Update) {
+	t.Helper()
+	_, _, delta, err := w.applyTable(u, 100000, 1<<30, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bytes += delta
 }
