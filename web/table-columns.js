@@ -44,7 +44,8 @@ function int64Text(dv, off) {
  */
 export function tableColumnsOps(bytes) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = new TextDecoder('utf-8', { fatal: true });
+  // ignoreBOM: a text key may begin with U+FEFF, and the server keeps it (decode() would drop it).
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   if (bytes.length < 8 || String.fromCharCode(...bytes.subarray(0, 4)) !== TABLE_COLUMNS_MAGIC) {
     throw new Error('table columns: not an SVT1 message');
   }
