@@ -112,7 +112,7 @@ func (w *widget) applyTable(u *Update, maxRows, maxBytes, room int) (refused, dr
 		w.noteAsOf(*u.AsOf)
 	}
 	before := w.refused
-	var touched []*colBlock // blocks whose rows this update replaced or deleted
+	var touched []*colBlock // blocks to check for compaction (compact)
 	if u.Table.blk != nil && u.Table.Ops == nil {
 		refused, dropped, delta, touched, why = w.applyBlock(u, maxRows, maxBytes, room)
 	} else {
@@ -285,6 +285,12 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 			ops[j] = TableOp{Key: blk.keys.key(int(i)), Row: blk.appendRow(make([]byte, 0, blk.sizes[i]), int(i))}
 		}
 		u.Table.Ops, u.Table.cols = ops, nil
+		// The rows that applied still refer to the whole message: compact
+		// checks it like a block whose rows were replaced, so that a few
+		// rows left in never keep a message of refused ones alive.
+		if n := len(touched); n == 0 || touched[n-1] != blk {
+			touched = append(touched, blk)
+		}
 	}
 	return refused, dropped, delta, touched, why
 }
@@ -293,7 +299,8 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 // quarter of live rows their own JSON, so that a few rows never keep a whole
 // message alive (the byte limits count a row as its JSON). A block whose
 // rows were all replaced is simply dropped; each block is compacted at most
-// once.
+// once. The touched blocks are those whose rows this update replaced or
+// deleted, and the update's own block when some of its rows were left out.
 func (w *widget) compact(touched []*colBlock) {
 	for _, blk := range touched {
 		if blk.live <= 0 || 4*blk.live >= blk.n {

@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// intKeysUpdate is a columnar update of the given int64 keys, each row
+// {"s": a 200-byte string}.
+func intKeysUpdate(t *testing.T, keys []int64) *Update {
+	t.Helper()
+	vals := make([]string, len(keys))
+	for i := range vals {
+		vals[i] = `"` + strings.Repeat("p", 200) + `"`
+	}
+	u, err := DecodeUpdate(EncodeTableColumnsIntKeys(keys, []TableColumn{{Name: "s", JSON: vals}}, nil), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func seqKeys(lo, n int) []int64 {
+	keys := make([]int64, n)
+	for i := range keys {
+		keys[i] = int64(lo + i)
+	}
+	return keys
+}
+
+// A columnar update the row limit or a byte limit cuts short: the few rows
+// that apply get their own JSON, so that they do not keep the whole message
+// (and its size table) alive while counting only as their JSON.
+func TestColumnarUpdateCutShortByALimitKeepsNoReferenceToItsMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		maxRows, maxBytes int
+	}{
+		{"row limit", 10, 1 << 30},
+		{"byte limit", 1 << 20, widgetCost + 9*tableRowCost("x0", 7) + 3*tableRowCost("1000", 208)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWidget(DefaultConfig("t", TypeTable, 10))
+			w.bytes = widgetCost
+			var ops []string
+			for i := 0; i < 9; i++ {
+				ops = append(ops, fmt.Sprintf(`{"key":"x%d","row":{"v":1}}`, i))
+			}
+			u0, err := DecodeUpdate([]byte(`{"ops":[`+strings.Join(ops, ",")+`]}`), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, d, _ := w.applyTable(u0, tc.maxRows, tc.maxBytes, 1<<30)
+			w.bytes += d
+
+			u := intKeysUpdate(t, seqKeys(1000, 100))
+			blk := u.Table.blk
+			refused, dropped, d, _ := w.applyTable(u, tc.maxRows, tc.maxBytes, 1<<30)
+			w.bytes += d
+			applied := len(w.rows) - 9
+			if applied == 0 || applied >= 25 || refused+dropped != 100-applied {
+				t.Fatalf("%d rows applied, %d refused, %d dropped: want a few applied, the rest left out", applied, refused, dropped)
+			}
+			for k, r := range w.rows {
+				if r.blk != nil {
+					t.Errorf("row %q still refers to the message (block live %d of %d)", k, blk.live, blk.n)
+				}
+			}
+			if blk.live != 0 {
+				t.Errorf("block counts %d live rows", blk.live)
+			}
+			if w.bytes != w.measure() {
+				t.Errorf("bytes %d, measured %d", w.bytes, w.measure())
+			}
+			want := `{"s":"` + strings.Repeat("p", 200) + `"}`
+			if r := w.rows["1000"]; r == nil || string(r.appendTo(nil)) != want {
+				t.Errorf("row 1000 lost its JSON")
+			}
+		})
+	}
+}
+
