@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -78,6 +79,73 @@ func TestColumnarUpdateCutShortByALimitKeepsNoReferenceToItsMessage(t *testing.T
 				t.Errorf("row 1000 lost its JSON")
 			}
 		})
+	}
+}
+
+// checkIntIndex fails unless every int key's row is found by number and
+// dense is within its bounds for the table's rows.
+func checkIntIndex(t *testing.T, w *widget, at string) {
+	t.Helper()
+	for k, r := range w.rows {
+		if v, ok := intKey(k); ok && w.intRow(v) != r {
+			t.Fatalf("%s: key %q not found by number", at, k)
+		}
+	}
+	if len(w.dense) > 4*len(w.rows)+denseMin {
+		t.Fatalf("%s: dense has %d slots for %d rows", at, len(w.dense), len(w.rows))
+	}
+}
+
+// The index of small whole-number keys (dense) takes memory in proportion
+// to the rows, which is what the byte limits count: a small or sparse table
+// does not get a slice of 1,024 slots, and a table whose rows are deleted
+// gives its slice back, while a dense table keeps it (the fast path).
+func TestIntKeyIndexTakesMemoryInProportionToTheRows(t *testing.T) {
+	w := newWidget(DefaultConfig("t", TypeTable, 10))
+	applyUnlimited(t, w, intKeysUpdate(t, []int64{5}))
+	checkIntIndex(t, w, "one row keyed 5")
+
+	w = newWidget(DefaultConfig("t", TypeTable, 10))
+	applyUnlimited(t, w, intKeysUpdate(t, seqKeys(1000, 100)))
+	checkIntIndex(t, w, "100 rows keyed 1000..1099")
+
+	const n = 10000
+	w = newWidget(DefaultConfig("t", TypeTable, 10))
+	applyUnlimited(t, w, intKeysUpdate(t, seqKeys(0, n)))
+	checkIntIndex(t, w, "rows 0..9999")
+	if len(w.dense) < n {
+		t.Fatalf("a table keyed 0..%d holds only %d of them in dense", n-1, len(w.dense))
+	}
+	// Delete all but every 100th row, then every row.
+	var del []string
+	for i := 0; i < n; i++ {
+		if i%100 != 0 {
+			del = append(del, fmt.Sprintf(`{"key":"%d","delete":true}`, i))
+		}
+	}
+	u, err := DecodeUpdate([]byte(`{"ops":[`+strings.Join(del, ",")+`]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyUnlimited(t, w, u)
+	checkIntIndex(t, w, "every 100th row left")
+	if len(w.rows) != n/100 {
+		t.Fatalf("%d rows", len(w.rows))
+	}
+	// Rows put back are found again, in dense or ints.
+	applyUnlimited(t, w, intKeysUpdate(t, seqKeys(0, 300)))
+	checkIntIndex(t, w, "rows 0..299 put back")
+	del = del[:0]
+	for k := range w.rows {
+		del = append(del, `{"key":`+strconv.Quote(k)+`,"delete":true}`)
+	}
+	u, err = DecodeUpdate([]byte(`{"ops":[`+strings.Join(del, ",")+`]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyUnlimited(t, w, u)
+	if len(w.rows) != 0 || w.dense != nil {
+		t.Fatalf("empty table: %d rows, dense %d slots", len(w.rows), len(w.dense))
 	}
 }
 

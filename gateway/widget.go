@@ -32,8 +32,11 @@ type widget struct {
 	ints map[int64]*tableRow
 	// dense holds the rows of ints whose number is below its length, by
 	// number: small whole-number keys (ids, positions) are then found
-	// without a map's cache misses. It grows to at most a few times the
-	// rows (denseSlots), so it costs at most 32 bytes a row.
+	// without a map's cache misses. It grows (doubling) only while it stays
+	// within twice the rows plus denseMin (denseSlots) and shrinks when the
+	// rows fall below a quarter of it, so it never takes more than 4 slots
+	// a row plus denseMin (32 bytes a row, within rowCost, and 128): a
+	// sparse or small table keeps its int keys in ints only.
 	dense []*tableRow
 	// table: keys upserted while the table was full and not deleted since,
 	// which hold no row (docs/protocol.md §1.3). refused counts them; the
@@ -68,7 +71,7 @@ func (w *widget) putRow(k string, r *tableRow) {
 	w.rows[k] = r
 	if v, ok := intKey(k); ok {
 		w.ints[v] = r
-		if v >= int64(len(w.dense)) && v < denseSlots(len(w.rows)) {
+		if v >= int64(len(w.dense)) {
 			w.growDense(v)
 		}
 		if v >= 0 && v < int64(len(w.dense)) {
@@ -84,6 +87,9 @@ func (w *widget) delRow(k string) {
 		delete(w.ints, v)
 		if v >= 0 && v < int64(len(w.dense)) {
 			w.dense[v] = nil
+		}
+		if len(w.dense) > 4*len(w.rows)+denseMin {
+			w.shrinkDense()
 		}
 	}
 }
@@ -103,13 +109,19 @@ func (w *widget) intRow(v int64) *tableRow {
 	return w.ints[v]
 }
 
-// denseSlots is how long dense may grow for a table of n rows.
-func denseSlots(n int) int64 { return int64(4*n + 1024) }
+// denseMin is dense's shortest length.
+const denseMin = 16
 
-// growDense makes dense hold number v (doubling), filled from ints.
+// denseSlots is how long dense may grow for a table of n rows.
+func denseSlots(n int) int64 { return int64(2*n + denseMin) }
+
+// growDense makes dense hold number v, filled from ints, if it can at
+// least double (so that growing costs O(1) a row) within denseSlots.
 func (w *widget) growDense(v int64) {
-	n := max(2*int64(len(w.dense)), v+1, 1024)
-	n = min(n, denseSlots(len(w.rows)))
+	n := max(2*int64(len(w.dense)), v+1, denseMin)
+	if n > denseSlots(len(w.rows)) {
+		return
+	}
 	d := make([]*tableRow, n)
 	for k, r := range w.ints {
 		if k >= 0 && k < n {
@@ -117,6 +129,16 @@ func (w *widget) growDense(v int64) {
 		}
 	}
 	w.dense = d
+}
+
+// shrinkDense cuts dense to denseSlots of the rows left (none when the
+// table is empty): the rows past it stay in ints.
+func (w *widget) shrinkDense() {
+	if len(w.rows) == 0 {
+		w.dense = nil
+		return
+	}
+	w.dense = slices.Clone(w.dense[:denseSlots(len(w.rows))])
 }
 
 // intKey reports whether k is the decimal text of an int64, and which:

@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkApplyColumnarIntKeys rewrites a table keyed by small whole
+// numbers (0..n-1) with columnar updates of 10,000 rows each, cycling
+// through the keys: the dense-slice path of widget.intRow.
+func BenchmarkApplyColumnarIntKeys(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			const batch = 10000
+			var bodies [][]byte
+			for lo := 0; lo < n; lo += batch {
+				keys := make([]int64, batch)
+				vals := make([]float64, batch)
+				for i := range keys {
+					keys[i] = int64(lo + i)
+					vals[i] = float64(i)
+				}
+				bodies = append(bodies, EncodeTableColumnsIntKeys(keys, []TableColumn{{Name: "v", F64: vals}}, nil))
+			}
+			w := newWidget(DefaultConfig("t", TypeTable, 10))
+			apply := func(i int) {
+				u, err := DecodeUpdate(bodies[i%len(bodies)], 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _, d, _ := w.applyTable(u, 1<<30, 1<<40, 1<<40)
+				w.bytes += d
+			}
+			for i := range bodies {
+				apply(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				apply(i)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/row")
+		})
+	}
+}
