@@ -149,3 +149,48 @@ func TestIntKeyIndexTakesMemoryInProportionToTheRows(t *testing.T) {
 	}
 }
 
+// widget.apply (no limits) and loadState replace and delete rows that refer
+// to a columnar update's block: the block's live count drops with them, and
+// a block left with under a quarter of its rows is compacted, as applyTable
+// does.
+func TestApplyAndLoadStateReleaseTheBlockRowsTheyReplace(t *testing.T) {
+	w := newWidget(DefaultConfig("t", TypeTable, 10))
+	u := intKeysUpdate(t, seqKeys(0, 8))
+	blk := u.Table.blk
+	applyUnlimited(t, w, u)
+	if blk.live != 8 {
+		t.Fatalf("live %d", blk.live)
+	}
+	j, err := DecodeUpdate([]byte(`{"ops":[{"key":"0","row":{"v":1}},{"key":"1","delete":true}]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.apply(j)
+	checkBlocksLive(t, w, "after apply")
+	if blk.live != 6 {
+		t.Fatalf("apply: block live %d, want 6", blk.live)
+	}
+
+	src := newWidget(DefaultConfig("t", TypeTable, 10))
+	var ops []string
+	for i := 2; i < 7; i++ {
+		ops = append(ops, fmt.Sprintf(`{"key":"%d","row":{"v":%d}}`, i, i))
+	}
+	s, err := DecodeUpdate([]byte(`{"ops":[`+strings.Join(ops, ",")+`]}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyUnlimited(t, src, s)
+	if err := w.loadState(src.appendState(nil)); err != nil {
+		t.Fatal(err)
+	}
+	checkBlocksLive(t, w, "after loadState")
+	if blk.live != 0 {
+		t.Fatalf("loadState: block live %d, want 0 (1 of 8 left: compacted)", blk.live)
+	}
+	for k, r := range w.rows {
+		if r.blk != nil {
+			t.Errorf("row %q still refers to the block", k)
+		}
+	}
+}

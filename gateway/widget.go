@@ -249,15 +249,24 @@ func (w *widget) apply(u *Update) {
 	case u.Chart != nil:
 		w.applyChart(u.Chart)
 	case u.Table != nil:
+		// The rows replaced or deleted leave their blocks (release), as
+		// in applyTable, so that a block's live count stays true.
+		var touched []*colBlock
 		for _, op := range u.Table.Ops {
+			if r := w.rows[string(op.Key)]; r != nil {
+				touched = release(r, touched)
+				if !op.Delete {
+					r.raw, r.blk, r.size = op.Row, nil, int32(len(op.Row))
+					continue
+				}
+			}
 			if op.Delete {
 				w.delRow(string(op.Key))
-			} else if r := w.rows[string(op.Key)]; r != nil {
-				r.raw, r.blk, r.size = op.Row, nil, int32(len(op.Row))
 			} else {
 				w.putRow(string(op.Key), &tableRow{raw: op.Row, size: int32(len(op.Row))})
 			}
 		}
+		w.compact(touched)
 	}
 }
 
@@ -504,10 +513,15 @@ func (w *widget) loadState(b []byte) error {
 			w.series[name] = pts
 		}
 	case TypeTable:
+		var touched []*colBlock
 		for k, row := range s.Rows {
-			w.delRow(k)
+			if r := w.rows[k]; r != nil {
+				touched = release(r, touched)
+				w.delRow(k)
+			}
 			w.putRow(k, &tableRow{raw: row, size: int32(len(row))})
 		}
+		w.compact(touched)
 		// Which keys were refused is not kept, only how many.
 		w.refused = max(0, s.Refused)
 	}
