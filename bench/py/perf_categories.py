@@ -14,10 +14,15 @@ import sys
 FRAME = re.compile(r"^\s*[0-9a-f]+ (.*?)(\+0x[0-9a-f]+)? \(")
 
 
+def first_match(stack: str, table: list[tuple[str, str]], default: str) -> str:
+    """The name of the first (key, name) whose key is in stack, else default."""
+    return next((name for key, name in table if key in stack), default)
+
+
 def category(stack: str) -> str:
     if "gateway.(*client).write" in stack:
         return "ws write syscall" if "syscall.write" in stack else "ws writer user"
-    for key, name in [
+    return first_match(stack, [
         ("(*fanout).pace", "pacer"),
         ("(*hub).pace", "pacer"),
         ("nats-server", "nats-server"),
@@ -28,14 +33,11 @@ def category(stack: str) -> str:
         ("runtime.sysmon", "sysmon"),
         ("runtime.mcall", "scheduler"),
         ("runtime.schedule", "scheduler"),
-    ]:
-        if key in stack:
-            return name
-    return "other"
+    ], "other")
 
 
 def kernel_part(stack: str) -> str:
-    for key, name in [
+    return first_match(stack, [
         ("try_to_wake_up", "wakeup reader"),
         ("sock_def_readable", "wakeup reader"),
         ("tcp_v4_rcv", "rx path (softirq)"),
@@ -44,10 +46,7 @@ def kernel_part(stack: str) -> str:
         ("tcp_write_xmit", "xmit"),
         ("tcp_sendmsg", "sendmsg other"),
         ("entry_SYSCALL", "syscall other"),
-    ]:
-        if key in stack:
-            return name
-    return "user side of syscall"
+    ], "user side of syscall")
 
 
 def main() -> None:

@@ -81,14 +81,17 @@ sys.exit(0 if s["published_updates"] == n and not s["undelivered_updates"] else 
   });
 }
 
-test('a chart fed by chart.extend arrives through binary frames and draws every point, gaps as gaps', async (t) => {
-  const n = 3000;
+/**
+ * A server and a page (not yet opened) on viewport that counts the frames its sockets receive,
+ * text and binary, and records their URLs.
+ */
+async function frameCountingPage(t, viewport) {
   const server = await startServer({});
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
   const errors = [];
   const page = await newPage(browser, errors);
-  await page.setViewportSize({ width: 800, height: 600 });
+  await page.setViewportSize(viewport);
   const frames = { binary: 0, text: 0, urls: [] };
   page.on('websocket', (ws) => {
     frames.urls.push(ws.url());
@@ -97,6 +100,12 @@ test('a chart fed by chart.extend arrives through binary frames and draws every 
       else frames.binary++;
     });
   });
+  return { server, page, errors, frames };
+}
+
+test('a chart fed by chart.extend arrives through binary frames and draws every point, gaps as gaps', async (t) => {
+  const n = 3000;
+  const { server, page, errors, frames } = await frameCountingPage(t, { width: 800, height: 600 });
   await page.goto(`http://${server.http}/`);
   await waitFor(() => page.evaluate(() => document.querySelector('#sv-conn')?.dataset.state === 'live'), 15000, 'the socket to go live');
   await pythonExtend(server.nats, n);
@@ -155,17 +164,7 @@ function tableColumns(keys, cols) {
 
 test('a table fed columnar updates gets them through binary frames as columns and shows every row as sent', async (t) => {
   const n = 200;
-  const server = await startServer({});
-  t.after(() => server.stop());
-  const browser = await launchBrowser(t);
-  const errors = [];
-  const page = await newPage(browser, errors);
-  await page.setViewportSize({ width: 1024, height: 900 });
-  const frames = { binary: 0, text: 0 };
-  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
-    if (typeof f.payload === 'string') frames.text++;
-    else frames.binary++;
-  }));
+  const { server, page, errors, frames } = await frameCountingPage(t, { width: 1024, height: 900 });
   await publish(server.nats, [['sv.tc.config', { type: 'table', title: 'Cols', columns: ['id', 'v', 'name'], sort_by: 'id', sort_desc: false, max_rows: n }]]);
   await page.goto(`http://${server.http}/`);
   await waitFor(() => page.evaluate(() => document.querySelector('#sv-conn')?.dataset.state === 'live'), 15000, 'the socket to go live');
