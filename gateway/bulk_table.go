@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 
@@ -202,9 +203,7 @@ func decodeTableColumns(b []byte) (*Update, error) {
 		return nil, fmt.Errorf("%w: table columns: the %d rows take up to %d bytes as JSON, more than %d times the message's %d bytes (every row repeats the column names): send fewer columns or shorter names per message", ErrBadShape, n, rowsBytes, maxColumnsExpansion, len(b))
 	}
 	blk := &colBlock{names: names, cols: cols, keys: keys, n: n, sizes: make([]int32, n)}
-	for i := range blk.sizes {
-		blk.sizes[i] = int32(blk.rowSize(i))
-	}
+	blk.measureRows()
 	u := &Update{Table: &TableUpdate{blk: blk, cols: b}}
 	if hd.AsOf != nil {
 		t := float64(*hd.AsOf)
@@ -247,38 +246,131 @@ func (blk *colBlock) appendRow(b []byte, i int) []byte {
 	return append(b, '}')
 }
 
-// rowSize is the length of row i's JSON without printing it, but for
-// floats that are not whole (printed into a buffer on the stack).
-func (blk *colBlock) rowSize(i int) int {
-	n := 1
+// measureRows sets each row's JSON length without printing it, a column
+// at a time: each pass reads one column's 8-byte numbers in order and
+// keeps one branch, where row by row would switch on every cell.
+func (blk *colBlock) measureRows() {
+	sizes := blk.sizes[:blk.n]
+	fixed := 1 // the closing brace
+	for c := range blk.names {
+		fixed += len(blk.names[c])
+	}
+	for i := range sizes {
+		sizes[i] = int32(fixed)
+	}
 	for c := range blk.cols {
-		n += len(blk.names[c])
 		col := &blk.cols[c]
 		switch col.typ {
 		case colI64:
-			n += intLen(int64(binary.LittleEndian.Uint64(col.nums[8*i:])))
+			nums := col.nums[:8*len(sizes)]
+			for i := range sizes {
+				sizes[i] += int32(intLen(int64(binary.LittleEndian.Uint64(nums[8*i:]))))
+			}
 		case colF64:
-			var buf [32]byte
-			n += len(appendFloatFast(buf[:0], math.Float64frombits(binary.LittleEndian.Uint64(col.nums[8*i:]))))
+			nums := col.nums[:8*len(sizes)]
+			for i := range sizes {
+				sizes[i] += int32(floatLen(math.Float64frombits(binary.LittleEndian.Uint64(nums[8*i:]))))
+			}
 		default:
-			n += len(col.cells[i])
+			cells := col.cells[:len(sizes)]
+			for i := range sizes {
+				sizes[i] += int32(len(cells[i]))
+			}
 		}
 	}
-	return n
 }
 
-// intLen is the length of v's decimal text.
+// pow10s[i] is 10 to the i, up to the largest a uint64 holds.
+var pow10s = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// intLen is the length of v's decimal text. A number of k bits has
+// floor(k*log10(2))+1 digits or one fewer (k*1233>>12 is that floor for
+// every k up to 64), so one comparison with a power of ten settles which,
+// where dividing by ten takes a division per digit.
 func intLen(v int64) int {
-	n := 1
+	sign := 0
 	u := uint64(v)
 	if v < 0 {
-		n, u = 2, uint64(-v)
+		sign, u = 1, -u // -MinInt64 wraps to 2^63, its magnitude
 	}
-	for u >= 10 {
-		u /= 10
-		n++
+	u |= 1 // 0 has one digit; setting the last bit never crosses a power of ten
+	d := (bits.Len64(u)*1233)>>12 + 1
+	if u < pow10s[d-1] {
+		d--
 	}
-	return n
+	return sign + d
+}
+
+// exactPow10s[d] is 10 to the d as a float64 (exact up to 1e22).
+var exactPow10s = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16}
+
+// maxShortDecimal bounds |f|*10^d in floatLen's short-decimal search. Below
+// it, f*10^d is off from the true product by at most 1/8, and a decimal
+// n/10^d that reads back as f is at most 1/8 from that product too, so
+// rounding the computed product always finds such an n if there is one.
+const maxShortDecimal = 1 << 50
+
+// shortDecimals is the most decimals floatLen looks for without printing.
+// One test at this many rules out every shorter decimal too (n/10^d is
+// n*10^(8-d)/10^8), so a long fraction costs that test before it is
+// printed, not a search through every count of decimals.
+const shortDecimals = 8
+
+// nearDecimal returns n = round(abs*10^d) and whether abs*10^d is close
+// enough to n for n/10^d to possibly read back as abs: such a decimal lies
+// within half an ulp of abs, so its n is within abs*10^d*2^-52 of the
+// computed product (that half ulp scaled, plus the product's rounding);
+// twice that leaves room. ok is false too when n would reach
+// maxShortDecimal.
+func nearDecimal(abs float64, d int) (n float64, ok bool) {
+	q := abs * exactPow10s[d]
+	n = math.Floor(q + 0.5) // q+0.5 is exact below 2^52; a larger q fails below
+	return n, n < maxShortDecimal && math.Abs(q-n) <= q*0x1p-51
+}
+
+// floatLen is len(appendFloatFast(nil, f)): the length of f's JSON text,
+// found without printing for whole numbers and short decimals (prices,
+// readings, halves), which are most of what tables hold. For a number
+// printed as a plain decimal, the shortest text that reads back as f has
+// the fewest decimals d of any decimal that reads back as f; that one is
+// n/10^d with n = round(f*10^d). Both n and 10^d are exact float64s, so
+// their quotient, correctly rounded, is the float64 that the decimal reads
+// back as: when it equals f, f's text has exactly d decimals. Anything
+// else (exponent form, -0, NaN, long fractions) is printed and counted.
+func floatLen(f float64) int {
+	abs := math.Abs(f)
+	if f == math.Trunc(f) && abs < 1e15 && (f != 0 || !math.Signbit(f)) {
+		return intLen(int64(f))
+	}
+	if abs >= 1e-6 && abs < maxShortDecimal {
+		if _, ok := nearDecimal(abs, shortDecimals); ok || abs*exactPow10s[shortDecimals] >= maxShortDecimal {
+			for d := 1; d < len(exactPow10s); d++ {
+				n, ok := nearDecimal(abs, d)
+				if n >= maxShortDecimal || !ok && d >= shortDecimals {
+					break
+				}
+				if ok && n/exactPow10s[d] == abs {
+					return decimalLen(f < 0, uint64(n), d)
+				}
+			}
+		}
+	}
+	var buf [32]byte
+	return len(appendFloatFast(buf[:0], f))
+}
+
+// decimalLen is the length of the text of n/10^d with exactly d decimals.
+func decimalLen(negative bool, n uint64, d int) int {
+	size := d + 2 // "0." before the decimals when there is no whole part
+	if w := n / pow10s[d]; w > 0 {
+		size = intLen(int64(w)) + 1 + d
+	}
+	if negative {
+		size++
+	}
+	return size
 }
 
 // appendKey writes row i's key (its decimal text for int64 keys).
