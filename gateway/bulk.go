@@ -227,8 +227,8 @@ func newTableEventCols(t *TableUpdate, at int) *eventCols {
 	if blk.keys.ints != nil {
 		est += 20 * blk.n
 	} else {
-		for _, k := range blk.keys.texts {
-			est += len(k)
+		for _, s := range blk.keys.texts.spans {
+			est += spanLen(s)
 		}
 	}
 	return &eventCols{at: at, n: blk.n, xy: t.cols[:(len(t.cols)+7)&^7], table: &tableText{size: len(t.cols), est: est, blk: blk}}

@@ -76,20 +76,25 @@ func (r *colReader) take(what string, n uint64) ([]byte, error) {
 	return s, nil
 }
 
-// texts reads a section of n length-prefixed texts: n uint32 LE lengths,
-// then the texts one after the other.
-func (r *colReader) texts(what string, n int) ([][]byte, error) {
+// spans reads a section of n length-prefixed texts, n uint32 LE lengths
+// then the texts one after the other, as cellTexts spans of r.b.
+func (r *colReader) spans(what string, n int) ([]uint64, error) {
 	lens, err := r.take(what+" lengths", 4*uint64(n))
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]byte, n)
+	if len(r.b) > math.MaxInt32 {
+		// Spans hold 31-bit offsets; a message is at most a NATS payload,
+		// far smaller.
+		return nil, fmt.Errorf("%w: table columns: a %d-byte message is too large for text columns", ErrBadShape, len(r.b))
+	}
+	out := make([]uint64, n)
 	for i := range out {
 		k := uint64(binary.LittleEndian.Uint32(lens[4*i:]))
 		if k > uint64(len(r.b)-r.off) {
 			return nil, fmt.Errorf("%w: table columns: %s[%d] needs %d bytes, %d left", ErrBadShape, what, i, k, len(r.b)-r.off)
 		}
-		out[i] = r.b[r.off : r.off+int(k)]
+		out[i] = uint64(r.off) | k<<32
 		r.off += int(k)
 	}
 	return out, nil
@@ -154,15 +159,18 @@ func decodeTableColumns(b []byte) (*Update, error) {
 		what := "column " + strconv.Quote(truncate(hd.Columns[c], 40))
 		cols[c].typ = typ
 		if typ == colJSON {
-			if cols[c].cells, err = r.texts(what, n); err != nil {
+			cells := &cols[c].cells
+			cells.msg = b
+			if cells.spans, err = r.spans(what, n); err != nil {
 				return nil, err
 			}
-			var prev, prevOut []byte
-			for i, cell := range cols[c].cells {
+			var prev []byte
+			for i, s := range cells.spans {
+				cell := b[uint32(s) : uint32(s)+uint32(s>>32)]
 				// Columns repeat values (a category, a status): a cell
 				// equal to the one before it is that one again.
-				if prevOut != nil && bytes.Equal(cell, prev) {
-					cols[c].cells[i] = prevOut
+				if i > 0 && bytes.Equal(cell, prev) {
+					cells.spans[i] = cells.spans[i-1]
 					continue
 				}
 				prev = cell
@@ -170,9 +178,11 @@ func decodeTableColumns(b []byte) (*Update, error) {
 					if err := checkCell(cell); err != nil {
 						return nil, fmt.Errorf("table columns: %s[%d]: %w", what, i, err)
 					}
-					cols[c].cells[i] = compactCell(cell)
+					if out := compactCell(cell); len(out) != len(cell) {
+						cells.spans[i] = uint64(len(cells.extra)) | uint64(len(out))<<32 | inExtra
+						cells.extra = append(cells.extra, out...)
+					}
 				}
-				prevOut = cols[c].cells[i]
 			}
 		} else if cols[c].nums, err = r.take(what, 8*uint64(n)); err != nil {
 			return nil, err
@@ -195,8 +205,8 @@ func decodeTableColumns(b []byte) (*Update, error) {
 	}
 	rowsBytes := perRow * uint64(n)
 	for c := range cols {
-		for _, cell := range cols[c].cells {
-			rowsBytes += uint64(len(cell))
+		for _, s := range cols[c].cells.spans {
+			rowsBytes += uint64(spanLen(s))
 		}
 	}
 	if limit := maxColumnsExpansion * uint64(len(b)); rowsBytes > limit {
@@ -272,9 +282,9 @@ func (blk *colBlock) measureRows() {
 				sizes[i] += int32(floatLen(math.Float64frombits(binary.LittleEndian.Uint64(nums[8*i:]))))
 			}
 		default:
-			cells := col.cells[:len(sizes)]
+			spans := col.cells.spans[:len(sizes)]
 			for i := range sizes {
-				sizes[i] += int32(len(cells[i]))
+				sizes[i] += int32(spanLen(spans[i]))
 			}
 		}
 	}
@@ -378,14 +388,42 @@ func (blk *colBlock) appendKey(b []byte, i int) []byte {
 	if blk.keys.ints != nil {
 		return strconv.AppendInt(b, int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])), 10)
 	}
-	return append(b, blk.keys.texts[i]...)
+	return append(b, blk.keys.texts.cell(i)...)
 }
 
 // tableColumn is one column of a columnar table update.
 type tableColumn struct {
 	typ   string
-	nums  []byte   // f64, i64: 8 bytes a row
-	cells [][]byte // json: one value a row
+	nums  []byte    // f64, i64: 8 bytes a row
+	cells cellTexts // json: one value a row
+}
+
+// cellTexts is a json column's cells, or text keys, as spans of the
+// message, or of extra for a cell the message holds with spaces
+// (compactCell). Blocks stay in tables' state, and spans are no pointers:
+// the collector neither scans them nor clears their memory on allocation,
+// where a slice per text was one more pointer to follow for every cell of
+// every live block.
+type cellTexts struct {
+	msg   []byte
+	extra []byte
+	spans []uint64 // offset (bits 0-31), length (bits 32-62), inExtra
+}
+
+// inExtra marks a span of cellTexts.extra.
+const inExtra = 1 << 63
+
+// spanLen is the length of a cell's span.
+func spanLen(s uint64) int { return int(uint32(s>>32) &^ (1 << 31)) }
+
+// cell is row i's cell.
+func (t *cellTexts) cell(i int) []byte {
+	s := t.spans[i]
+	src := t.msg
+	if s&inExtra != 0 {
+		src = t.extra
+	}
+	return src[uint32(s) : uint32(s)+uint32(spanLen(s))]
 }
 
 // append writes row i's value as JSON.
@@ -396,14 +434,14 @@ func (c *tableColumn) append(b []byte, i int) []byte {
 	case colI64:
 		return strconv.AppendInt(b, int64(binary.LittleEndian.Uint64(c.nums[8*i:])), 10)
 	default:
-		return append(b, c.cells[i]...)
+		return append(b, c.cells.cell(i)...)
 	}
 }
 
 // tableKeys is a columnar table update's keys: texts, or int64 numbers
 // keyed by their decimal text.
 type tableKeys struct {
-	texts [][]byte
+	texts cellTexts
 	ints  []byte // 8 bytes a key, little-endian, when the keys are i64
 }
 
@@ -412,7 +450,7 @@ func (k *tableKeys) key(i int) Key {
 		var buf [20]byte
 		return Key(strconv.AppendInt(buf[:0], int64(binary.LittleEndian.Uint64(k.ints[8*i:])), 10))
 	}
-	return Key(k.texts[i])
+	return Key(k.texts.cell(i))
 }
 
 // readKeys reads the keys section: n texts of 1 to maxKeyBytes bytes of
@@ -425,12 +463,13 @@ func readKeys(r *colReader, keyType *string, n int) (tableKeys, error) {
 	case keyType != nil && *keyType != keyText:
 		return tableKeys{}, fmt.Errorf("%w: table columns: key_type %q: want text or i64", ErrBadShape, truncate(*keyType, 20))
 	}
-	texts, err := r.texts("keys", n)
+	spans, err := r.spans("keys", n)
 	if err != nil {
 		return tableKeys{}, err
 	}
-	for i, k := range texts {
-		if len(k) == 0 || len(k) > maxKeyBytes || !utf8.Valid(k) {
+	texts := cellTexts{msg: r.b, spans: spans}
+	for i := range spans {
+		if k := texts.cell(i); len(k) == 0 || len(k) > maxKeyBytes || !utf8.Valid(k) {
 			return tableKeys{}, fmt.Errorf("%w: table columns: keys[%d]: want 1 to %d bytes of UTF-8, got %d bytes", ErrBadShape, i, maxKeyBytes, len(k))
 		}
 	}

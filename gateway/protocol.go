@@ -515,7 +515,7 @@ func (t *TableUpdate) appendOps(b []byte) []byte {
 			b = t.blk.appendKey(b, i)
 			b = append(b, '"')
 		} else {
-			b = appendString(b, string(t.blk.keys.texts[i]))
+			b = appendString(b, string(t.blk.keys.texts.cell(i)))
 		}
 		b = append(b, `,"row":`...)
 		b = t.blk.appendRow(b, i)

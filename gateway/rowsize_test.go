@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -98,4 +101,38 @@ func FuzzFloatLenIsThatOfItsJSONText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, bits uint64) {
 		checkShortDecimalsNear(t, math.Float64frombits(bits))
 	})
+}
+
+// A text column's cells and text keys print, and are counted, as the
+// compact JSON of each row's own cell, whether a cell repeats the one
+// before it, was sent with spaces, or both, in any order.
+func TestTextCellsPrintAsTheirOwnCompactJSON(t *testing.T) {
+	for _, cells := range [][]string{
+		{`"a"`, `"a"`, `"b"`, `"a"`},
+		{` [1, 2] `, ` [1, 2] `, `"x"`, `"x"`, ` {"a" : 1}`, `[ 3 ]`, `[ 3 ]`, `"y z"`},
+		{`{ }`, `"é"`, ` null`, ` null`, `true`, ` 1.5e3 `},
+	} {
+		keys := make([]string, len(cells))
+		for i := range keys {
+			keys[i] = strings.Repeat("k", i+1)
+		}
+		u, err := decodeTableColumns(EncodeTableColumns(keys, []TableColumn{{Name: "c", JSON: cells}}, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk := u.Table.blk
+		for i, cell := range cells {
+			var want bytes.Buffer
+			if err := json.Compact(&want, []byte(cell)); err != nil {
+				t.Fatal(err)
+			}
+			row := `{"c":` + want.String() + `}`
+			if g := string(blk.appendRow(nil, i)); g != row || int(blk.sizes[i]) != len(row) {
+				t.Errorf("%q: row %d prints %s counted %d bytes, want %s (%d)", cells, i, g, blk.sizes[i], row, len(row))
+			}
+			if g := string(blk.keys.key(i)); g != keys[i] {
+				t.Errorf("%q: row %d has key %q, want %q", cells, i, g, keys[i])
+			}
+		}
+	}
 }

@@ -228,7 +228,7 @@ func (w *widget) applyBlock(u *Update, maxRows, maxBytes, room int) (refused, dr
 			r = w.intRow(int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])))
 			exists = r != nil
 		} else {
-			kb = blk.keys.texts[i]
+			kb = blk.keys.texts.cell(i)
 			r, exists = w.rows[string(kb)]
 		}
 		keep := true
@@ -311,7 +311,7 @@ func (w *widget) compact(touched []*colBlock) {
 			if blk.keys.ints != nil {
 				r = w.intRow(int64(binary.LittleEndian.Uint64(blk.keys.ints[8*i:])))
 			} else {
-				r = w.rows[string(blk.keys.texts[i])]
+				r = w.rows[string(blk.keys.texts.cell(i))]
 			}
 			if r != nil && r.blk == blk && int(r.i) == i {
 				r.raw, r.blk = blk.appendRow(make([]byte, 0, r.size), i), nil

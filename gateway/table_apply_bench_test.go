@@ -43,3 +43,43 @@ func BenchmarkApplyColumnarIntKeys(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeAndApplySendManyRows decodes and applies the columnar
+// updates bench/py/sdk.py's send_many phase sends: 10,000 rows each, keys
+// cycling over 10,000 whole numbers, an int column, a float column of
+// halves and a text column of one repeated value.
+func BenchmarkDecodeAndApplySendManyRows(b *testing.B) {
+	const batch, keys = 10000, 10000
+	var bodies [][]byte
+	for lo := 0; lo < 4*batch; lo += batch {
+		k := make([]int64, batch)
+		is := make([]int64, batch)
+		vs := make([]float64, batch)
+		names := make([]string, batch)
+		for i := range k {
+			k[i] = int64((lo + i) % keys)
+			is[i] = int64(lo + i)
+			vs[i] = float64(lo+i) * 0.5
+			names[i] = `"row"`
+		}
+		bodies = append(bodies, EncodeTableColumnsIntKeys(k, []TableColumn{{Name: "i", I64: is}, {Name: "v", F64: vs}, {Name: "name", JSON: names}}, nil))
+	}
+	w := newWidget(DefaultConfig("rows", TypeTable, 100))
+	apply := func(i int) {
+		u, err := DecodeUpdate(bodies[i%len(bodies)], 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _, d, _ := w.applyTable(u, 1<<30, 1<<40, 1<<40)
+		w.bytes += d
+	}
+	for i := range bodies {
+		apply(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		apply(i)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/row")
+}
