@@ -500,8 +500,14 @@ func plainCell(c []byte) bool {
 		if len(c) < 2 || c[len(c)-1] != '"' {
 			return false
 		}
+		body := c[1 : len(c)-1]
+		// Eight bytes at a time while they are plain ASCII: most cells
+		// are, and each byte of a text column passes through here.
+		for len(body) >= 8 && plainASCII8(binary.LittleEndian.Uint64(body)) {
+			body = body[8:]
+		}
 		ascii := true
-		for _, ch := range c[1 : len(c)-1] {
+		for _, ch := range body {
 			if ch < 0x20 || ch == '"' || ch == '\\' {
 				return false
 			}
@@ -516,6 +522,17 @@ func plainCell(c []byte) bool {
 		return string(c) == "null"
 	}
 	return plainNumber(c)
+}
+
+// plainASCII8 reports whether the 8 bytes of w are all ASCII that a JSON
+// string holds as it is: none below 0x20, '"', '\\' or 0x80 and above.
+// (x - 0x01 in each byte) &^ x has a byte's top bit set where x has a zero
+// byte, or a byte below a borrow from one: never without a zero byte.
+func plainASCII8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	below20 := (w - 0x20*ones) &^ w & highs // w has no top bits when this counts
+	return (w&highs | below20 | zero(w^'"'*ones) | zero(w^'\\'*ones)) == 0
 }
 
 // plainNumber reports whether c is exactly a JSON number:

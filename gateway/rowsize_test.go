@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // checkFloatLen fails the test unless floatLen(f) is the length of the
@@ -132,6 +133,33 @@ func TestTextCellsPrintAsTheirOwnCompactJSON(t *testing.T) {
 			}
 			if g := string(blk.keys.key(i)); g != keys[i] {
 				t.Errorf("%q: row %d has key %q, want %q", cells, i, g, keys[i])
+			}
+		}
+	}
+}
+
+// plainStringByBytes is plainCell's rule for a string, one byte at a time.
+func plainStringByBytes(c []byte) bool {
+	for _, ch := range c[1 : len(c)-1] {
+		if ch < 0x20 || ch == '"' || ch == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(c)
+}
+
+// A string cell is plain, or not, whatever byte of it breaks the rule and
+// wherever that byte is: the quick check reads eight bytes at a time, and
+// each of them is one a JSON string cannot hold as it is, or holds only as
+// part of valid UTF-8.
+func TestPlainStringCellsAreFoundWhereverTheirBytesAre(t *testing.T) {
+	for _, odd := range []string{"\x00", "\x1f", "\x20", "!", "\"", "#", "\\", "[", "]", "\x7f", "\x80", "\xff", "é", "\xe2\x82", "€", "\U0001F600"} {
+		for n := 0; n <= 20; n++ {
+			for at := 0; at <= n; at++ {
+				c := []byte(`"` + strings.Repeat("a", at) + odd + strings.Repeat("b", n-at) + `"`)
+				if g, w := plainCell(c), plainStringByBytes(c); g != w {
+					t.Errorf("%q: plain %v, want %v", c, g, w)
+				}
 			}
 		}
 	}
