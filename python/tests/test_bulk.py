@@ -463,3 +463,75 @@ def test_a_pandas_text_column_of_repeated_values_encodes_as_each_value_alone_wou
         assert type(block.cols[1][2]) is _bulk._Packed, col.dtype  # packed from the distinct values
         got = b"".join(p.encode() for p in block.parts(900 * 1024))
         assert got == want, col.dtype
+
+
+def _columnar_bytes(rows, key="k", max_bytes=900 * 1024):
+    from stream_viz._bulk import table_block
+
+    block = table_block(rows, key)
+    assert block is not None
+    return b"".join(p.encode() for p in block.parts(max_bytes)), block
+
+
+def test_send_many_of_arrow_backed_text_columns_is_the_same_bytes_as_the_texts_given_as_lists():
+    """pandas' "str" columns and pyarrow string columns are read from Arrow's buffers, keys and
+    cells alike; every message must be the bytes the same texts make given as plain lists (value
+    by value): non-ASCII text, empty texts, texts JSON escapes, missing values, distinct and
+    repeated values, large_string, several chunks and a sliced table, in messages split small."""
+    texts = ["plain", "", "caf\u00e9", "\u00fc\u2192\u03bb", "\U0001f600", "x" * 40, "row", "row"] * 25
+    n = len(texts)
+    keys = [f"key {i} \u00e9" for i in range(n)]
+    escaped = [t + ('"' if i % 7 == 0 else "") for i, t in enumerate(texts)]
+    missing = [None if i % 5 == 0 else t for i, t in enumerate(texts)]
+    for small in (900 * 1024, 700):  # one message, and many, cut at rows in the middle of each column
+        want, _ = _columnar_bytes({"k": keys, "s": list(texts), "e": escaped, "m": missing}, max_bytes=small)
+        frame = pd.DataFrame({"k": pd.Series(keys, dtype="str"), "s": pd.Series(texts, dtype="str"),
+                              "e": pd.Series(escaped, dtype="str"), "m": pd.Series(missing, dtype="string[pyarrow]")})
+        table = pa.table({"k": keys, "s": texts, "e": escaped, "m": missing})
+        large = pa.table({c: pa.array(v, pa.large_string()) for c, v in (("k", keys), ("s", texts), ("e", escaped), ("m", missing))})
+        chunked = pa.Table.from_batches([table.slice(0, 37).to_batches()[0], table.slice(37).to_batches()[0]])
+        padded = pa.table({"k": ["pad"] * 3 + keys, "s": ["pad"] * 3 + texts, "e": ["p"] * 3 + escaped, "m": ["p"] * 3 + missing})
+        for name, rows in (("frame", frame), ("table", table), ("large", large), ("chunked", chunked), ("sliced", padded.slice(3))):
+            got, block = _columnar_bytes(rows, max_bytes=small)
+            assert got == want, name
+            assert block.key_texts() == keys, name
+
+
+def test_send_many_of_strided_numeric_columns_sends_their_values_in_order():
+    """Columns that are views with gaps between their values (a frame made from a 2-D array, the
+    fields of a structured array, a reversed or stepped array) go as the same bytes as contiguous
+    copies of them."""
+    grid = np.arange(60, dtype=np.int64).reshape(20, 3)
+    cases = [
+        (pd.DataFrame(grid, columns=["k", "a", "b"]), {"k": grid[:, 0].copy(), "a": grid[:, 1].copy(), "b": grid[:, 2].copy()}),
+        (pd.DataFrame(grid * 0.5, columns=["k", "a", "b"]).astype({"k": np.int64}),
+         {"k": (grid[:, 0] * 0.5).astype(np.int64), "a": grid[:, 1] * 0.5, "b": grid[:, 2] * 0.5}),
+        ({"k": np.arange(40)[::-2], "v": np.linspace(0, 1, 40)[::2]},
+         {"k": np.arange(40)[::-2].copy(), "v": np.linspace(0, 1, 40)[::2].copy()}),
+    ]
+    rec = np.zeros(20, dtype=[("k", "<i8"), ("v", "<f8"), ("w", ">i4")])
+    rec["k"], rec["v"], rec["w"] = np.arange(20), np.arange(20) / 3, -np.arange(20)
+    cases.append((rec, {"k": rec["k"].copy(), "v": rec["v"].copy(), "w": rec["w"].astype(np.int64)}))
+    for rows, contiguous in cases:
+        assert _columnar_bytes(rows, max_bytes=300)[0] == _columnar_bytes(contiguous, max_bytes=300)[0]
+
+
+def test_rows_held_count_a_deleted_int64_key_sent_again_as_a_new_row(monkeypatch):
+    """The SDK's count of the rows the server holds (sv.stats()["refused_rows"]) follows int64
+    keys sent again and again, a delete, and the deleted key sent again: with a limit of 4 rows,
+    keys 0-3 twice, then delete 2, then keys 2 and 4, the server holds 0, 1, 3 and 2 and refuses 4."""
+    monkeypatch.setenv("STREAMVIZ_MAX_TABLE_ROWS", "4")
+    t = sv.table("again", key="k")
+    sv.start(port=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the limit warning is expected
+        for _ in range(2):
+            t.send_many({"k": np.arange(4), "v": np.arange(4.0)})
+        wait_until(lambda: sv.stats()["published_updates"] == 8, 15, "the first 8 rows acknowledged")
+        t.delete(2)
+        wait_until(lambda: sv.stats()["published_updates"] == 9, 15, "the delete acknowledged")
+        t.send_many({"k": np.array([2]), "v": np.array([2.5])})
+        t.send_many({"k": np.array([4]), "v": np.array([4.5])})
+        wait_until(lambda: sv.stats()["published_updates"] == 11, 15, "every update acknowledged")
+        assert set(rows_of(api_widget("again")) or {}) == {"0", "1", "2", "3"}
+        assert t.refused_rows == 1

@@ -754,6 +754,9 @@ class Table(Widget):
         # when they could take the table past the row limit, or before a delete.
         self._pending_ints: list[Any] = []
         self._pending_n = 0
+        # _held_ints as an int64 array, to find which pending keys are new without hashing each
+        # again; None when deletes left it behind the set (rebuilt from the set when next needed).
+        self._held_arr: Any = None
         self.refused_rows = 0  # of them, how many the server's row limit leaves out
         self._serial = itertools.count(1)
 
@@ -897,6 +900,21 @@ class Table(Widget):
                else {"key": k, "row": row if type(row) is dict else dict(zip(cols, row, strict=True))} for k, row in data.items()]
         return _encoded_ops(ops)
 
+    def _fold_pending_ints(self) -> None:
+        np = sys.modules["numpy"]
+        held = self._held_arr
+        if held is None:
+            held = np.fromiter(self._held_ints, dtype=np.int64, count=len(self._held_ints))
+        keys = np.concatenate(self._pending_ints)
+        self._pending_ints, self._pending_n = [], 0
+        new = _unheld(keys, held)
+        if new is None:  # spread-out keys: hashed
+            new = np.array([k for k in np.unique(keys).tolist() if k not in self._held_ints], dtype=np.int64)
+        if len(new):
+            self._held_ints.update(new.tolist())
+            held = np.concatenate((held, new))
+        self._held_arr = held
+
     def _count_held(self, data: dict[str, Any]) -> None:
         """Keeps the keys the server is told to hold. Beyond its row limit (serve --max-table-rows,
         which the SDK reads from STREAMVIZ_MAX_TABLE_ROWS, default 100000) the server leaves new
@@ -906,14 +924,13 @@ class Table(Widget):
         deletes = None in data.values()
         limit = max_table_rows()
         if self._pending_ints and (deletes or len(held) + len(self._held_ints) + self._pending_n > limit):
-            np = sys.modules["numpy"]
-            self._held_ints.update(np.unique(np.concatenate(self._pending_ints)).tolist())
-            self._pending_ints, self._pending_n = [], 0
+            self._fold_pending_ints()
         if deletes:
             gone = [k for k, row in data.items() if row is None]
             held.difference_update(gone)
             if self._held_ints:
                 self._held_ints.difference_update(int(k) for k in gone if _int_text(k))
+                self._held_arr = None
         # Keys still pending cannot take it past the limit (else they were folded in above).
         n = len(held) + len(self._held_ints)
         if n > limit and held and self._held_ints:  # a key held both ways counts once
@@ -924,6 +941,28 @@ class Table(Widget):
                                   f"server keeps ({limit:,}: streamviz serve --max-table-rows, STREAMVIZ_MAX_TABLE_ROWS); "
                                   "rows beyond it are left out and the page says 'limit reached' "
                                   "(see sv.stats()['refused_rows'])")
+
+
+def _unheld(keys: Any, held: Any) -> Any:
+    """Of the keys (int64), those not in held (int64, distinct), each once; None when the keys are
+    too spread out for that to be cheap. Keys sent again and again (a table updated in place) are
+    most of them: when keys and held lie in a range a few times their number, a table of that range
+    drops the held ones with no hashing (np.unique cost 30 ns a key, more than encoding its row)."""
+    np = sys.modules["numpy"]
+    if not len(keys):
+        return keys
+    lo, hi = int(keys.min()), int(keys.max())
+    if len(held):
+        lo, hi = min(lo, int(held.min())), max(hi, int(held.max()))
+    span = hi - lo + 1
+    if span > 4 * (len(keys) + len(held)):
+        return None
+    seen = np.zeros(span, dtype=bool)
+    seen[held - lo] = True
+    fresh = np.zeros(span, dtype=bool)
+    fresh[keys - lo] = True
+    fresh &= ~seen
+    return np.flatnonzero(fresh) + lo
 
 
 def _int_text(k: str) -> bool:
