@@ -483,14 +483,18 @@ def test_send_many_of_arrow_backed_text_columns_is_the_same_bytes_as_the_texts_g
     keys = [f"key {i} \u00e9" for i in range(n)]
     escaped = [t + ('"' if i % 7 == 0 else "") for i, t in enumerate(texts)]
     missing = [None if i % 5 == 0 else t for i, t in enumerate(texts)]
+    same = [f"r\u00f6{i % 10}" for i in range(n)]  # texts of one length
     for small in (900 * 1024, 700):  # one message, and many, cut at rows in the middle of each column
-        want, _ = _columnar_bytes({"k": keys, "s": list(texts), "e": escaped, "m": missing}, max_bytes=small)
+        want, _ = _columnar_bytes({"k": keys, "s": list(texts), "e": escaped, "m": missing, "c": same}, max_bytes=small)
         frame = pd.DataFrame({"k": pd.Series(keys, dtype="str"), "s": pd.Series(texts, dtype="str"),
-                              "e": pd.Series(escaped, dtype="str"), "m": pd.Series(missing, dtype="string[pyarrow]")})
-        table = pa.table({"k": keys, "s": texts, "e": escaped, "m": missing})
-        large = pa.table({c: pa.array(v, pa.large_string()) for c, v in (("k", keys), ("s", texts), ("e", escaped), ("m", missing))})
+                              "e": pd.Series(escaped, dtype="str"), "m": pd.Series(missing, dtype="string[pyarrow]"),
+                              "c": pd.Series(same, dtype="str")})
+        table = pa.table({"k": keys, "s": texts, "e": escaped, "m": missing, "c": same})
+        large = pa.table({c: pa.array(v, pa.large_string())
+                          for c, v in (("k", keys), ("s", texts), ("e", escaped), ("m", missing), ("c", same))})
         chunked = pa.Table.from_batches([table.slice(0, 37).to_batches()[0], table.slice(37).to_batches()[0]])
-        padded = pa.table({"k": ["pad"] * 3 + keys, "s": ["pad"] * 3 + texts, "e": ["p"] * 3 + escaped, "m": ["p"] * 3 + missing})
+        padded = pa.table({"k": ["pad"] * 3 + keys, "s": ["pad"] * 3 + texts, "e": ["p"] * 3 + escaped, "m": ["p"] * 3 + missing,
+                           "c": ["p"] * 3 + same})
         for name, rows in (("frame", frame), ("table", table), ("large", large), ("chunked", chunked), ("sliced", padded.slice(3))):
             got, block = _columnar_bytes(rows, max_bytes=small)
             assert got == want, name

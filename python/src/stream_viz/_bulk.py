@@ -623,8 +623,8 @@ def _arrow_packed(arr: Any, quoted: bool) -> _Packed | None:
         return None
     n = len(arr)
     _valid, obuf, dbuf = arr.buffers()
-    width = np.dtype(np.int64 if pa.types.is_large_string(arr.type) else np.int32)
-    ends = np.frombuffer(obuf, dtype=width, count=n + 1, offset=arr.offset * width.itemsize).astype(np.int64)
+    odt = np.dtype(np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+    ends = np.frombuffer(obuf, dtype=odt, count=n + 1, offset=arr.offset * odt.itemsize).astype(np.int64)
     data = np.frombuffer(dbuf, dtype=np.uint8)[ends[0] : ends[n]] if dbuf is not None else np.zeros(0, np.uint8)
     texts = np.diff(ends)
     if not quoted:
@@ -636,11 +636,18 @@ def _arrow_packed(arr: Any, quoted: bool) -> _Packed | None:
     lens = texts + 2
     offs = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lens, out=offs[1:])
+    width = int(texts[0]) if n else 0
+    if (texts == width).all():  # texts of one length (a column of one value, codes): a grid
+        grid = np.full((n, width + 2), 0x22, dtype=np.uint8)
+        grid[:, 1:-1] = data.reshape(n, width)
+        return _Packed(grid.tobytes(), offs, lens.astype("<u4"), [])
+    # Every byte but each row's first and last (its quotes) is the texts' next byte: a mask,
+    # a byte per byte, where indices would be 8.
     out = np.full(int(offs[n]), 0x22, dtype=np.uint8)
-    # Byte b of the column's texts lands after the opening quotes of its row and those before it.
-    at = np.repeat(np.arange(1, 2 * n, 2, dtype=np.int64), texts)
-    at += np.arange(len(data), dtype=np.int64)
-    out[at] = data
+    inside = np.ones(len(out), dtype=bool)
+    inside[offs[:-1]] = False
+    inside[offs[1:] - 1] = False
+    out[inside] = data
     return _Packed(out.tobytes(), offs, lens.astype("<u4"), [])
 
 
