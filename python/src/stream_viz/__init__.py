@@ -29,6 +29,7 @@ from ._errors import (
     ServerUnreachableError,
     StreamVizError,
     UnknownColumnError,
+    UpdateRefusedWarning,
 )
 from ._publisher import Credentials as _Credentials
 from ._widgets import Chart, Gauge, Stat, Table, Widget, _thresholds, slug
@@ -51,6 +52,7 @@ __all__ = [
     "StreamVizError",
     "Table",
     "UnknownColumnError",
+    "UpdateRefusedWarning",
     "Widget",
     "chart",
     "configure",

@@ -21,6 +21,7 @@ from ._errors import (
     PublishRefusedWarning,
     ServerStartError,
     StreamVizError,
+    UpdateRefusedWarning,
 )
 from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
@@ -144,6 +145,7 @@ class Dashboard:
         p = Publisher(self.lock)
         p.on_refused = self._warn_refused
         p.on_warning = self._warn_from_server
+        p.on_update_refused = self._warn_update_refused
         return p
 
     def start(self, port: int | None, url: str | None, data_dir: str | None, credentials: Credentials | None = None,
@@ -353,6 +355,12 @@ class Dashboard:
         w = PublishRefusedWarning(widget, subject, reason)
         self.errors.append(str(w))
         warnings.warn(w, stacklevel=2)
+
+    def _warn_update_refused(self, widget: str, subject: str, reason: str) -> None:
+        # Once per subject: a producer past a limit is refused again and again, each time with a
+        # reason that may name other numbers.
+        w = UpdateRefusedWarning(widget, subject, reason)
+        self._warn_once(f"refused:{subject}", str(w), w)
 
     def stats(self) -> dict[str, Any]:
         self._check_server()

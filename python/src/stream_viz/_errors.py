@@ -18,6 +18,7 @@ __all__ = [
     "ServerUnreachableError",
     "StreamVizError",
     "UnknownColumnError",
+    "UpdateRefusedWarning",
 ]
 
 
@@ -110,6 +111,17 @@ class PublishRefusedWarning(RuntimeWarning):
         self.widget, self.subject, self.reason = widget, subject, reason
         super().__init__(f"stream_viz: the bus refused updates of widget {widget!r} (subject {subject!r}): {reason}; "
                          "they are dropped (see sv.stats()['refused_publishes'])")
+
+
+class UpdateRefusedWarning(RuntimeWarning):
+    """The server stored an update but refused to apply it (it does not fit the widget's type, or a
+    widget, series or byte limit is reached): resending cannot help, so it is dropped and counted in
+    sv.stats()["refused_publishes"]; later updates of the widget go on."""
+
+    def __init__(self, widget: str, subject: str, reason: str):
+        self.widget, self.subject, self.reason = widget, subject, reason
+        super().__init__(f"stream_viz: the server refused an update of widget {widget!r}: {reason}; such updates are "
+                         "dropped (see sv.stats()['refused_publishes'])")
 
 
 class ProducerConflictWarning(RuntimeWarning):

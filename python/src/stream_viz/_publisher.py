@@ -121,6 +121,33 @@ class _Pending:
         self.refused = False
 
 
+class AckError(Exception):
+    """The server answered a publish with {"error": {"code", "description"}} (docs/protocol.md §1)."""
+
+    def __init__(self, code: Any, description: str):
+        super().__init__(f"code={code}: {description}")
+        self.code, self.description = code, description
+
+
+def _parse_ack(subject: str, reply: Any) -> dict[str, Any]:
+    """The publish acknowledgement in reply, as a dict; raises AckError for an error answer, and
+    RuntimeError for no responders or an answer that is not one."""
+    if reply.headers and reply.headers.get("Status") == "503":
+        raise RuntimeError(f"no server stores {subject} (no responders)")
+    try:
+        body = json.loads(reply.data)
+    except ValueError:
+        raise RuntimeError(f"unreadable acknowledgement for {subject}: {reply.data[:200]!r}") from None
+    if not isinstance(body, dict):
+        raise RuntimeError(f"unreadable acknowledgement for {subject}: {reply.data[:200]!r}")
+    err = body.get("error")
+    if err is not None:
+        if isinstance(err, dict):
+            raise AckError(err.get("code"), str(err.get("description", "")))
+        raise AckError(None, str(err))
+    return body
+
+
 class Publisher:
     def __init__(self, lock: threading.Lock):
         self.lock = lock
@@ -129,6 +156,12 @@ class Publisher:
         self._queued: dict[str, list[_Pending]] = {}  # encoded, not yet acknowledged, in order
         self._inflight: set[str] = set()
         self._acks: dict[str, asyncio.Task[None]] = {}  # per widget in flight: the wait for its acknowledgement
+        # Acknowledgements come to one inbox subscription of this connection, each to its own
+        # token: nats-py's publish_async raises an error answer (400, a refusal) out of its
+        # callback instead of into the publish's future, which then never completes, so a
+        # refused update was resent, with the same answer, for as long as the SDK ran.
+        self._ack_inbox = ""
+        self._ack_waits: dict[str, asyncio.Future[Any]] = {}
         self._session = uuid.uuid4().hex[:12]
         self._ids = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -160,6 +193,8 @@ class Publisher:
         # Called on this thread with (widget, subject, warning) when the server's reply to a config
         # carries a warning (another producer declares the same widget: docs/protocol.md §1.5).
         self.on_warning: Callable[[str, str, str], None] | None = None
+        # (widget, subject, the server's reason): an update stored but refused when applied (400).
+        self.on_update_refused: Callable[[str, str, str], None] | None = None
         # Called on the SDK thread with (subject, payload) of every message the bus acknowledged;
         # the fault tests use it to know exactly which updates are durable.
         self.on_ack: Callable[[str, bytes], None] | None = None
@@ -257,6 +292,8 @@ class Publisher:
         connecting.result()
         self._nc = nc
         self._js = self._nc.jetstream(publish_async_max_pending=256)
+        self._ack_inbox = nc.new_inbox()
+        await nc.subscribe(self._ack_inbox + ".*", cb=self._on_ack)
         with self.lock:
             self.active = True
         self._wake = asyncio.Event()
@@ -482,32 +519,43 @@ class Publisher:
     async def _send(self, wid: str) -> None:
         msg = self._queued[wid][0]  # the caller checked it is there, without awaiting since
         self._inflight.add(wid)
+        fut: asyncio.Future[Any]
         try:
             if msg.subject.endswith(".config"):
                 # Configs are few: a plain request shows the whole reply, warnings included.
                 fut = asyncio.ensure_future(self._request_config(msg))
             else:
-                fut = await self._js.publish_async(msg.subject, msg.payload, wait_stall=ACK_TIMEOUT,
-                                                   headers={"Nats-Msg-Id": msg.msg_id})
-        except Exception as e:  # TooManyStalledMsgsError, not connected, ...
+                fut = await self._publish(msg)
+        except Exception as e:  # not connected, ...
             self._failed(wid, e)
             return
         self._acks[wid] = asyncio.get_running_loop().create_task(self._await_ack(wid, msg, fut))
+
+    async def _publish(self, msg: _Pending) -> asyncio.Future[Any]:
+        """Publishes msg with a reply subject of its own under this connection's acknowledgement
+        inbox; the future gets the answer (_on_ack), and forgets it once done or cancelled."""
+        token = str(next(self._ids))
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._ack_waits[token] = fut
+        try:
+            await self._nc.publish(msg.subject, msg.payload, reply=f"{self._ack_inbox}.{token}",
+                                   headers={"Nats-Msg-Id": msg.msg_id})
+        except BaseException:
+            del self._ack_waits[token]
+            raise
+        fut.add_done_callback(lambda _f: self._ack_waits.pop(token, None))
+        return fut
+
+    async def _on_ack(self, msg: Any) -> None:
+        fut = self._ack_waits.pop(msg.subject[len(self._ack_inbox) + 1:], None)
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
 
     async def _request_config(self, msg: _Pending) -> None:
         """Publishes a config as a request: its reply is a publish acknowledgement (an error
         raises), which may carry a "warning" the server wants this producer to hear."""
         reply = await self._nc.request(msg.subject, msg.payload, timeout=ACK_TIMEOUT, headers={"Nats-Msg-Id": msg.msg_id})
-        if reply.headers and reply.headers.get("Status") == "503":
-            raise RuntimeError(f"no server stores {msg.subject} (no responders)")
-        try:
-            body = json.loads(reply.data)
-        except ValueError:
-            raise RuntimeError(f"unreadable acknowledgement for {msg.subject}: {reply.data[:200]!r}") from None
-        if not isinstance(body, dict):
-            raise RuntimeError(f"unreadable acknowledgement for {msg.subject}: {reply.data[:200]!r}")
-        if "error" in body:
-            raise RuntimeError(f"the server did not store {msg.subject}: {body['error']}")
+        body = _parse_ack(msg.subject, reply)
         warning = body.get("warning")
         if isinstance(warning, str) and warning and self.on_warning is not None:
             parts = msg.subject.split(".")
@@ -515,8 +563,10 @@ class Publisher:
 
     async def _await_ack(self, wid: str, msg: _Pending, fut: asyncio.Future[Any]) -> None:
         try:
-            await asyncio.wait_for(fut, ACK_TIMEOUT)
-        except BaseException as e:  # timeout, no responders, cancelled at close or on a reconnect
+            reply = await asyncio.wait_for(fut, ACK_TIMEOUT)
+            if reply is not None:  # a data message's answer (a config's was read by its request)
+                _parse_ack(msg.subject, reply)
+        except BaseException as e:  # timeout, no responders, an error answer, cancelled at close or on a reconnect
             self._forget_ack(wid)
             # 400: stored but not applied (a limit, the widget's type; docs/protocol.md §1); resending cannot help.
             if getattr(e, "code", None) != 400:
@@ -525,6 +575,11 @@ class Publisher:
                 return
             self.stats["refused"] += 1
             msg.refused = True
+            if self.on_update_refused is not None:
+                try:
+                    self.on_update_refused(wid, msg.subject, getattr(e, "description", "") or str(e))
+                except Exception:  # a warnings filter set to "error": the refusal is still handled below
+                    log.exception("stream_viz: reporting the refusal of an update of %s", wid)
         self._forget_ack(wid)
         queue = self._queued.get(wid)
         if queue and queue[0] is msg:
