@@ -116,6 +116,38 @@ def test_invalid_options_raise_invalid_option_naming_the_option(declare, option)
     assert sv._D.widgets == {}
 
 
+# Each of these once passed declaration and start(), and the server then refused the widget's
+# whole config: the widget never appeared and nothing said why.
+@pytest.mark.parametrize("declare, option", [
+    (lambda: sv.stat("s", title=5), "title"),
+    (lambda: sv.stat("s", unit=["$"]), "unit"),
+    (lambda: sv.stat("s", format=3), "format"),
+    (lambda: sv.stat("s", color=5), "color"),
+    (lambda: sv.stat("s", title="t" * 201), "title"),
+    (lambda: sv.chart("c", unit=1), "unit"),
+    (lambda: sv.gauge("g", min_val="0"), "min_val"),
+    (lambda: sv.gauge("g", max_val=float("inf")), "max_val"),
+    (lambda: sv.table("t", key=5), "key"),
+    (lambda: sv.table("t", columns="abc"), "columns"),
+    (lambda: sv.table("t", column_labels={"a": 1}), "column_labels"),
+    (lambda: sv.table("t", sort_by=["a"]), "sort_by"),
+    (lambda: sv.table(orders(), title=5), "title"),
+], ids=["stat-title-int", "stat-unit-list", "stat-format-int", "stat-color-int", "stat-title-long", "chart-unit-int",
+        "gauge-min-str", "gauge-max-inf", "table-key-int", "table-columns-str", "table-labels-int", "table-sort_by-list",
+        "pathway-title-int"])
+def test_an_option_the_server_would_refuse_raises_at_declaration_naming_it(declare, option):
+    with pytest.raises(sv.InvalidOptionError) as e:
+        declare()
+    assert e.value.option == option and repr(e.value.value)[:20] in str(e.value)
+    assert sv._D.widgets == {}
+
+
+def test_configure_refuses_an_embed_that_is_not_a_bool():
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.configure(embed="no")
+    assert e.value.option == "embed"
+
+
 @pytest.mark.parametrize("kind", ["stat", "gauge", "chart"])
 def test_non_numeric_pathway_column_is_refused_at_declaration(kind):
     t = orders()

@@ -11,6 +11,7 @@ A string instead of a Pathway table gives a manual widget with .send().
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 from typing import Any
 
@@ -92,7 +93,9 @@ def configure(title: str | None = None, theme: str | dict[str, Any] | None = Non
             raise InvalidOptionError("dashboard", "port", port, "an integer from 0 to 65535")
         _D.port = port
     if embed is not None:
-        _D.embed = bool(embed)
+        if not isinstance(embed, bool):
+            raise InvalidOptionError("dashboard", "embed", embed, "True or False")
+        _D.embed = embed
 
 
 def title(text: str) -> None:
@@ -122,6 +125,46 @@ def _resolve(source: Any, id: str | None, fallback: str | None, kind: str) -> tu
     return wid, src
 
 
+# The server's limit on a config's text fields (gateway maxTextLen): one beyond it, or of another
+# type, would have the whole config refused after sv.start(), the widget never shown.
+_MAX_TEXT_BYTES = 200
+
+
+def _name(source: Any, id: Any, kind: str) -> str:
+    """The widget's name in an error raised before its id is settled."""
+    return str(id) if id is not None else source if isinstance(source, str) else kind
+
+
+def _check_text(wid: str, **options: Any) -> None:
+    """Raises InvalidOptionError for a text option that is neither None nor a str of at most 200 bytes."""
+    for name, v in options.items():
+        if v is not None and (not isinstance(v, str) or len(v.encode("utf-8", "surrogatepass")) > _MAX_TEXT_BYTES):
+            raise InvalidOptionError(wid, name, v, f"text of at most {_MAX_TEXT_BYTES} bytes")
+
+
+def _check_texts(wid: str, name: str, v: Any, mapping: bool) -> None:
+    """A list of column names (mapping: a dict of column name to text); column_format's names are
+    bounded by the server like the text options."""
+    if v is None:
+        return
+    want = "a dict of column name to text" if mapping else "a list of column names"
+    items = list(v.items()) if mapping and isinstance(v, dict) else (
+        [(c, "") for c in v] if not mapping and isinstance(v, (list, tuple)) else None)
+    limit = _MAX_TEXT_BYTES if name == "column_format" else None
+
+    def fits(t: Any) -> bool:
+        return isinstance(t, str) and (limit is None or len(t.encode("utf-8", "surrogatepass")) <= limit)
+
+    if items is None or not all(fits(k) and fits(t) for k, t in items):
+        raise InvalidOptionError(wid, name, v, want + (f" (text of at most {limit} bytes each)" if limit else ""))
+
+
+def _check_bounds(wid: str, min_val: Any, max_val: Any) -> None:
+    for name, v in (("min_val", min_val), ("max_val", max_val)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InvalidOptionError(wid, name, v, "a finite number")
+
+
 def _embed(embed: bool) -> bool:
     return embed or bool(_D.embed)
 
@@ -132,6 +175,11 @@ def table(source: Any, *, id: str | None = None, title: str | None = None, colum
           width: int | str | None = None, height: int | str | None = None, order: float | None = None,
           stale_after: float | None = None) -> Table:
     """Live rows: a Pathway table's rows, or rows sent with .send(row)."""
+    name = _name(source, id, "table")
+    _check_text(name, title=title, sort_by=sort_by, key=key)
+    _check_texts(name, "columns", columns, mapping=False)
+    _check_texts(name, "column_labels", column_labels, mapping=True)
+    _check_texts(name, "column_format", column_format, mapping=True)
     wid, src = _resolve(source, id, title, "table")
     if src is not None and columns is None:
         from ._pathway import columns_of
@@ -165,6 +213,7 @@ def stat(source: Any, column: str | None = None, *, id: str | None = None, title
          width: int | str | None = None, height: int | str | None = None, order: float | None = None,
           stale_after: float | None = None) -> Stat:
     """One number: column of a single-row Pathway table, or values sent with .send(value)."""
+    _check_text(_name(source, id, "stat"), title=title, unit=unit, color=color, format=format)
     wid, src = _resolve(source, id, title or column, "stat")
     w = Stat(_D, wid, title=title, unit=unit, color=color, format=format, delta=delta, embed=_embed(embed), column=column)
     w._size(width, height, order)
@@ -184,6 +233,8 @@ def gauge(source: Any, column: str | None = None, *, id: str | None = None, titl
           width: int | str | None = None, height: int | str | None = None, order: float | None = None,
           stale_after: float | None = None) -> Gauge:
     """A bounded value: column of a single-row Pathway table, or values sent with .send(value)."""
+    _check_text(_name(source, id, "gauge"), title=title, unit=unit, color=color)
+    _check_bounds(_name(source, id, "gauge"), min_val, max_val)
     wid, src = _resolve(source, id, title or column, "gauge")
     w = Gauge(_D, wid, title=title, unit=unit, min_val=min_val, max_val=max_val, color=color, thresholds=thresholds,
               embed=_embed(embed), column=column)
@@ -217,6 +268,7 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
     max_points: the newest points kept per series, 1 to 100000; by default the server's
     (`streamviz serve --history`, 1000), the one default for the SDK and every other producer.
     """
+    _check_text(_name(source, id, "chart"), title=title, unit=unit, color=color)
     fallback = title or (y_column if isinstance(y_column, str) else "_".join(y_column) if y_column else None)
     wid, src = _resolve(source, id, fallback, "chart")
     w = Chart(_D, wid, title=title, unit=unit, color=color, chart_type=chart_type, max_points=max_points,
