@@ -7,9 +7,11 @@ import datetime as _dt
 import decimal
 import json
 import math
+import sys
 from typing import Any
 
 _FINITE_TYPES = (int, str, bool)
+_MAX_FLOAT = sys.float_info.max
 
 
 def cell(v: Any) -> Any:
@@ -58,7 +60,9 @@ def number(v: Any) -> float | int | None:
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, int):
-        return v
+        # Past float64 it is an infinity to the server, which refuses it as JSON: a gap, as a
+        # Decimal that large is.
+        return v if -_MAX_FLOAT <= v <= _MAX_FLOAT else None
     if isinstance(v, float):
         return v if math.isfinite(v) else None
     if isinstance(v, decimal.Decimal):
@@ -73,18 +77,26 @@ def number(v: Any) -> float | int | None:
 
 
 def time_ms(v: Any) -> float:
-    """A chart x: numbers pass through (milliseconds or any axis), times become epoch ms."""
+    """A chart x: numbers pass through (milliseconds or any axis), times become epoch ms.
+
+    Raises TypeError for anything else, and for an x the server would refuse: NaN, an infinity,
+    an int past float64, pandas' NaT (every caller names the value as not a number or a time)."""
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, (int, float)):
-        return v
+        if -_MAX_FLOAT <= v <= _MAX_FLOAT:
+            return v
+        raise TypeError(v)
     if isinstance(v, _dt.datetime):
         aware = v if v.tzinfo is not None else v.replace(tzinfo=_dt.timezone.utc)
-        return aware.timestamp() * 1000.0
+        try:
+            return aware.timestamp() * 1000.0
+        except ValueError:  # NaT, a datetime subclass without a time
+            raise TypeError(v) from None
     if isinstance(v, _dt.date):
         return _dt.datetime(v.year, v.month, v.day, tzinfo=_dt.timezone.utc).timestamp() * 1000.0
     if isinstance(v, decimal.Decimal):
-        return float(v)
+        return time_ms(float(v))
     if hasattr(v, "to_pydatetime"):  # pandas Timestamp
         return time_ms(v.to_pydatetime())
     if hasattr(v, "item"):  # numpy scalars
@@ -105,8 +117,19 @@ def _default(o: Any) -> Any:
 _fast = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default)
 
 
+# For a payload holding a lone surrogate ("\ud800", or a str decoded with surrogateescape),
+# which has no UTF-8 and once raised on the SDK's thread, losing the whole flush: as a JSON
+# escape it is valid JSON, which the server keeps as it came.
+_ascii = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=_default)
+
+
 def dumps(obj: Any) -> bytes:
     try:
         return _fast.encode(obj).encode()
-    except ValueError:
-        return _fast.encode(cell(obj)).encode()
+    except ValueError:  # NaN or an infinity, which cell() makes null; or a lone surrogate
+        pass
+    text = _fast.encode(cell(obj))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _ascii.encode(cell(obj)).encode()
