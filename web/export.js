@@ -34,17 +34,13 @@ function shapeJSON(w) {
     const state = { points: pts(w.state.series.get('')) };
     const named = [...w.state.series.keys()].filter((n) => n !== '').sort(byBytes);
     if (named.length) {
-      /** @type {Record<string, unknown>} */
-      const series = {};
-      for (const n of named) series[n] = pts(w.state.series.get(n));
-      state.series = series;
+      // fromEntries, not assignment: a series named __proto__ would set the prototype and vanish.
+      state.series = Object.fromEntries(named.map((n) => [n, pts(w.state.series.get(n))]));
     }
     return { config, state };
   }
   if (w.type === 'table') {
-    /** @type {Record<string, unknown>} */
-    const rows = {};
-    for (const k of [...w.state.rows.keys()].sort(byBytes)) rows[k] = w.state.rows.get(k);
+    const rows = Object.fromEntries([...w.state.rows.keys()].sort(byBytes).map((k) => [k, w.state.rows.get(k)]));
     /** @type {Record<string, unknown>} */
     const state = { rows };
     if (w.state.refused > 0) state.refused = w.state.refused;
