@@ -270,6 +270,21 @@ def test_start_twice_and_url_with_port_are_refused():
     assert child_servers() == [pid], "the refused second start spawned nothing"
 
 
+@pytest.mark.parametrize("kwargs, option", [
+    ({"port": "3000"}, "port"),
+    ({"port": -1}, "port"),
+    ({"port": 70000}, "port"),
+    ({"port": 0.5}, "port"),
+    ({"url": 4222}, "url"),
+    ({"port": 0, "data_dir": 5}, "data_dir"),
+], ids=["port-str", "port-negative", "port-too-big", "port-float", "url-int", "data_dir-int"])
+def test_start_refuses_a_bad_port_url_or_data_dir_naming_it_and_starts_nothing(kwargs, option):
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.start(**kwargs)
+    assert e.value.option == option and repr(e.value.value) in str(e.value)
+    assert_nothing_started()
+
+
 def test_configure_rejects_a_bad_port():
     with pytest.raises(sv.InvalidOptionError):
         sv.configure(port=70000)

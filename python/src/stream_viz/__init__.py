@@ -310,12 +310,24 @@ def start(port: int | None = None, *, url: str | None = None, data_dir: str | No
     and sv.embed_url() signs links with it.
     """
     try:
+        _check_where(port, url, data_dir)
         creds = _check_start(user, password, nkeys_seed, user_credentials, tls_ca, nats_auth, linger)
         _D.start(port, url, data_dir, creds, _path(nats_auth), token)
     except BaseException as e:
         _D.start_failed(e)  # under pathway spawn, the other processes must hear of it
         raise
     _D.linger = linger
+
+
+def _check_where(port: Any, url: Any, data_dir: Any) -> None:
+    # As configure(port=) does: these once reached socket.bind or the NATS client and raised
+    # their own TypeError or OverflowError, or (data_dir=5) made a directory named "5".
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+        raise InvalidOptionError("start", "port", port, "an integer from 0 to 65535")
+    if url is not None and not isinstance(url, str):
+        raise InvalidOptionError("start", "url", url, "a NATS URL such as nats://host:4222")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise InvalidOptionError("start", "data_dir", data_dir, "a directory path")
 
 
 def _check_start(user: str | None, password: str | None, nkeys_seed: str | os.PathLike[str] | None,
