@@ -260,3 +260,38 @@ func TestServeOnEveryInterfaceWarnsOnlyWithoutAToken(t *testing.T) {
 		})
 	}
 }
+
+// A value that does not parse was answered "parse error" and nothing more,
+// on the command line and in the environment alike.
+func TestAValueThatDoesNotParseSaysWhatTheFlagWants(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"duration without a unit in the environment", nil, map[string]string{"STREAMVIZ_HEADER_TIMEOUT": "10"}, `STREAMVIZ_HEADER_TIMEOUT="10": parse error: want a duration with its unit`},
+		{"duration flag", []string{"--rows-linger", "abc"}, nil, `-rows-linger: parse error: want a duration with its unit`},
+		{"int in the environment", nil, map[string]string{"STREAMVIZ_MAX_CONNS": "1e3"}, `STREAMVIZ_MAX_CONNS="1e3": parse error: want a whole number`},
+		{"int flag", []string{"--history", "ten"}, nil, `-history: parse error: want a whole number`},
+		{"bool in the environment", nil, map[string]string{"STREAMVIZ_RECOVER_STORE": "yes"}, `STREAMVIZ_RECOVER_STORE="yes": parse error: want true or false`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseServeFlags("serve", tc.args, io.Discard, func(k string) string { return tc.env[k] })
+			if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want a usage error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The hints must not make a bool flag one that needs a value.
+func TestABoolFlagStillTakesNoValue(t *testing.T) {
+	f, err := parseServeFlags("serve", []string{"--recover-store", "--exit-with-stdin"}, io.Discard, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.recoverStore || !f.exitWithStdin {
+		t.Errorf("recover-store %v, exit-with-stdin %v: want both set", f.recoverStore, f.exitWithStdin)
+	}
+}

@@ -57,6 +57,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.StringVar(&f.basePath, "base-path", "", "serve everything under this path (like /streamviz/) for a reverse proxy that forwards it unstripped; /healthz also answers at the root")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	hintParseErrors(fs)
 	if err := applyEnv(fs, env, f.set); err != nil {
 		return nil, err
 	}
@@ -108,6 +109,75 @@ const (
 	minRowsLinger = time.Millisecond
 	maxRowsLinger = time.Minute
 )
+
+// hintParseErrors makes each int, duration and bool flag of fs say what it
+// wants when a value does not parse: the flag package's own error is only
+// "parse error", which leaves STREAMVIZ_HEADER_TIMEOUT=10 (no unit) a riddle.
+func hintParseErrors(fs *flag.FlagSet) {
+	// The help names a flag's kind (duration, int) by its Value's type, so
+	// it is printed with the flag package's own Values back in place.
+	fs.Usage = func() {
+		fs.VisitAll(func(fl *flag.Flag) {
+			if u, ok := fl.Value.(interface{ unwrap() flag.Value }); ok {
+				fl.Value = u.unwrap()
+			}
+		})
+		fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	fs.VisitAll(func(fl *flag.Flag) {
+		g, ok := fl.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		switch g.Get().(type) {
+		case time.Duration:
+			fl.Value = &hintedDuration{fl.Value}
+		case int:
+			fl.Value = &hintedInt{fl.Value}
+		case bool:
+			fl.Value = &hintedBool{fl.Value}
+		}
+	})
+}
+
+// One type per kind, each as a zero Value the wrapped kind's zero, should
+// anything print defaults while they are in place.
+type (
+	hintedDuration struct{ flag.Value }
+	hintedInt      struct{ flag.Value }
+	hintedBool     struct{ flag.Value }
+)
+
+func hintSet(v flag.Value, s, want string) error {
+	if err := v.Set(s); err != nil {
+		return fmt.Errorf("%v: %s", err, want)
+	}
+	return nil
+}
+
+func hintString(v flag.Value, zero string) string {
+	if v == nil {
+		return zero
+	}
+	return v.String()
+}
+
+func (h *hintedDuration) Set(s string) error {
+	return hintSet(h.Value, s, "want a duration with its unit, such as 100ms, 10s or 1m")
+}
+func (h *hintedDuration) String() string { return hintString(h.Value, "0s") }
+func (h *hintedInt) Set(s string) error  { return hintSet(h.Value, s, "want a whole number") }
+func (h *hintedInt) String() string      { return hintString(h.Value, "0") }
+func (h *hintedBool) Set(s string) error { return hintSet(h.Value, s, "want true or false") }
+func (h *hintedBool) String() string     { return hintString(h.Value, "false") }
+
+func (h *hintedDuration) unwrap() flag.Value { return h.Value }
+func (h *hintedInt) unwrap() flag.Value      { return h.Value }
+func (h *hintedBool) unwrap() flag.Value     { return h.Value }
+
+// IsBoolFlag keeps a bool flag one that takes no value (--recover-store).
+func (h *hintedBool) IsBoolFlag() bool { return true }
 
 // applyEnv sets each flag of fs from STREAMVIZ_<FLAG> when that is set; the
 // command line, parsed afterwards, overrides it.
