@@ -110,6 +110,17 @@ func TestTokenComesFromTheEnvironmentLikeOtherFlags(t *testing.T) {
 	}
 }
 
+// --token "$DASH_TOKEN" with the variable unset served an open dashboard,
+// where an empty --token-file is refused.
+func TestAnEmptyTokenFlagIsRefusedNamingIt(t *testing.T) {
+	for _, args := range [][]string{{"--token", ""}, {"--token="}} {
+		_, err := parseServeFlags("serve", args, io.Discard, func(string) string { return "" })
+		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--token is empty") {
+			t.Errorf("serve %q = %v, want a usage error saying --token is empty", args, err)
+		}
+	}
+}
+
 // selfSigned writes a certificate for 127.0.0.1 and its key, and returns
 // their paths and a pool that trusts the certificate.
 func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {

@@ -71,6 +71,11 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	// An empty --token-file is refused; so is --token "$UNSET", which would
+	// otherwise serve an open dashboard without a word on loopback.
+	if f.set["token"] && f.auth.value == "" {
+		return nil, fmt.Errorf("%w: --token is empty: give the token, or leave --token out for a dashboard open to whoever reaches it", errUsage)
+	}
 	if f.history < 1 || f.history > 100000 {
 		return nil, fmt.Errorf("%w: --history %d: want 1 to 100000", errUsage, f.history)
 	}
