@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -128,7 +129,7 @@ func decodeObject(b []byte, v any) error {
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("%w: %s: want %s, got %s", ErrBadShape, te.Field, te.Type, te.Value)
+			return fmt.Errorf("%w: %s: want %s, got %s", ErrBadShape, te.Field, jsonKind(te.Type), te.Value)
 		}
 		var se *shapeError
 		if errors.As(err, &se) {
@@ -137,6 +138,30 @@ func decodeObject(b []byte, v any) error {
 		return fmt.Errorf("%w: %v", ErrBadJSON, err)
 	}
 	return nil
+}
+
+// jsonKind names a Go type a JSON value decodes into the way a publisher
+// knows it: "an array", not "[]gateway.rawPoint".
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
 }
 
 type shapeError struct{ msg string }

@@ -106,6 +106,9 @@ func TestDecodeUpdateRejectsWithReason(t *testing.T) {
 		{"invalid UTF-8 in a row", "{\"key\": \"a\", \"row\": {\"n\": \"\xff\"}}", ErrBadJSON, "UTF-8"},
 		{"invalid UTF-8 in a series", "{\"x\": 1, \"y\": 1, \"series\": \"\xc0\x80\"}", ErrBadJSON, "UTF-8"},
 		{"UTF-16 surrogate encoded as UTF-8", "{\"key\": \"\xed\xa0\x80\", \"delete\": true}", ErrBadJSON, "UTF-8"},
+		// A field of the wrong JSON type once named the Go type it decodes to ([]gateway.rawPoint).
+		{"points not an array", `{"points": {}}`, ErrBadShape, "points: want an array, got object"},
+		{"series not text", `{"x": 1, "y": 1, "series": 5}`, ErrBadShape, "series: want text, got number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
