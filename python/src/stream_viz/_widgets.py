@@ -37,6 +37,7 @@ MAX_CHART_BUFFER = 200_000  # chart points held per widget while the bus is slow
 POINTS_PER_MESSAGE = 20_000
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
 _INF = float("inf")
+_MAX_FLOAT = sys.float_info.max
 
 # One Pathway commit (the changes of one Pathway time), handed over whole: (inserted, retracted,
 # time), each dict mapping a Pathway key to its row's values (a tuple, in the table's column
@@ -486,8 +487,10 @@ class Chart(Widget):
             if timestamp is None:
                 timestamp = time.time() * 1000.0
             tt = type(timestamp)
-            # Epoch milliseconds (>= 1e11) pass the seconds check with one comparison.
-            if ((tt is int or tt is float) and (timestamp >= 1e11 or -1e9 < timestamp < 1e9 or timestamp <= -1e11)
+            # Epoch milliseconds (>= 1e11) pass the seconds check with one comparison. NaN, the
+            # infinities and ints past float64 fail every one: the general path names them.
+            if ((tt is int or tt is float) and (1e11 <= timestamp <= _MAX_FLOAT or -1e9 < timestamp < 1e9
+                                                or -_MAX_FLOAT <= timestamp <= -1e11)
                     and self.x_type == "number"):
                 if tv is float and not -_INF < value < _INF:
                     value = None  # NaN and infinities are gaps, as number() makes them
