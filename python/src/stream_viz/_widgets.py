@@ -494,6 +494,8 @@ class Chart(Widget):
                     and self.x_type == "number"):
                 if tv is float and not -_INF < value < _INF:
                     value = None  # NaN and infinities are gaps, as number() makes them
+                elif tv is int and not -_MAX_FLOAT <= value <= _MAX_FLOAT:
+                    value = None  # an infinity to the server, which refuses it: a gap, as number() makes it
                 with self._lock:
                     tail = self._tail
                     if tail is not None and len(tail) < self._tail_max:
