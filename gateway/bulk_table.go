@@ -469,8 +469,12 @@ func readKeys(r *colReader, keyType *string, n int) (tableKeys, error) {
 	}
 	texts := cellTexts{msg: r.b, spans: spans}
 	for i := range spans {
-		if k := texts.cell(i); len(k) == 0 || len(k) > maxKeyBytes || !utf8.Valid(k) {
+		k := texts.cell(i)
+		if len(k) == 0 || len(k) > maxKeyBytes {
 			return tableKeys{}, fmt.Errorf("%w: table columns: keys[%d]: want 1 to %d bytes of UTF-8, got %d bytes", ErrBadShape, i, maxKeyBytes, len(k))
+		}
+		if !utf8.Valid(k) {
+			return tableKeys{}, fmt.Errorf("%w: table columns: keys[%d]: not valid UTF-8 (%q)", ErrBadShape, i, truncate(string(k), 40))
 		}
 	}
 	return tableKeys{texts: texts}, nil

@@ -65,7 +65,7 @@ func TestTableColumnsThatDoNotHoldTogetherAreRefusedNamingTheProblem(t *testing.
 		{"a column twice", head(`{"n":2,"columns":["v","v"],"types":["f64","f64"]}`, append(append(keysAB, f64s2...), f64s2...)), `column "v" given twice`},
 		{"empty key", head(`{"n":1,"columns":["v"],"types":["f64"]}`, append([]byte{0, 0, 0, 0}, f64s(1)...)), "keys[0]: want 1 to 256 bytes"},
 		{"long key", EncodeTableColumns([]string{strings.Repeat("k", 257)}, []TableColumn{{Name: "v", F64: []float64{1}}}, nil), "keys[0]: want 1 to 256 bytes"},
-		{"key not UTF-8", EncodeTableColumns([]string{"\xff"}, []TableColumn{{Name: "v", F64: []float64{1}}}, nil), "keys[0]: want 1 to 256 bytes of UTF-8"},
+		{"key not UTF-8", EncodeTableColumns([]string{"\xff"}, []TableColumn{{Name: "v", F64: []float64{1}}}, nil), "keys[0]: not valid UTF-8"},
 		{"cell not JSON", EncodeTableColumns([]string{"a"}, []TableColumn{{Name: "s", JSON: []string{`{"a":`}}}, nil), `column "s"[0]`},
 		{"two values in a cell", EncodeTableColumns([]string{"a"}, []TableColumn{{Name: "s", JSON: []string{`1 2`}}}, nil), "is not one JSON value"},
 		{"cell not UTF-8", EncodeTableColumns([]string{"a"}, []TableColumn{{Name: "s", JSON: []string{"\"\xff\""}}}, nil), "not valid UTF-8"},
