@@ -10,11 +10,17 @@ from helpers import wait_until, wait_widget
 import stream_viz as sv
 
 
-def test_an_update_past_the_series_limit_is_refused_once_warned_with_its_reason_and_not_resent():
+def chart_at_its_series_limit() -> sv.Chart:
+    """A started chart holding the 100 series a chart may have (the server's --max-series)."""
     c = sv.chart("c")
     sv.start(port=0)
     c.send({f"s{i}": 1 for i in range(100)}, 1_000)
     wait_widget("c", lambda w: len(w["state"].get("series", {})) == 100)
+    return c
+
+
+def test_an_update_past_the_series_limit_is_refused_once_warned_with_its_reason_and_not_resent():
+    c = chart_at_its_series_limit()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         c.send({"s100": 1}, 2_000)  # a 101st series: the server stores it and refuses to apply it
@@ -29,10 +35,7 @@ def test_an_update_past_the_series_limit_is_refused_once_warned_with_its_reason_
 
 
 def test_a_refused_update_holds_up_no_later_update_of_its_widget_and_warns_once_per_widget():
-    c = sv.chart("c")
-    sv.start(port=0)
-    c.send({f"s{i}": 1 for i in range(100)}, 1_000)
-    wait_widget("c", lambda w: len(w["state"].get("series", {})) == 100)
+    c = chart_at_its_series_limit()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         for i in range(3):
