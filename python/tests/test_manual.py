@@ -337,3 +337,10 @@ def test_stats_count_acknowledged_messages_and_still_report_them_after_stop():
     assert after["connected"] is False
     assert after["pending_messages"] == 0, f"after stop() nothing is waiting to be published: {after}"
     assert after["published_messages"] >= before["published_messages"], f"stop() does not forget what was published: {after}"
+
+
+def test_gauge_bounds_computed_with_numpy_reach_the_server_as_numbers():
+    sv.gauge("load", min_val=np.int64(5), max_val=np.float32(95.5))
+    sv.start(port=0)
+    w = wait_widget("load", lambda w: w["config"]["max"] == 95.5)
+    assert w["config"]["min"] == 5

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import numbers
 import os
 from typing import Any
 
@@ -161,7 +162,8 @@ def _check_texts(wid: str, name: str, v: Any, mapping: bool) -> None:
 
 def _check_bounds(wid: str, min_val: Any, max_val: Any) -> None:
     for name, v in (("min_val", min_val), ("max_val", max_val)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        # numbers.Real takes numpy's scalars too (a bound computed with numpy is common).
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise InvalidOptionError(wid, name, v, "a finite number")
 
 
