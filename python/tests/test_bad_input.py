@@ -366,3 +366,52 @@ def test_an_update_the_server_refuses_is_counted_and_the_widget_keeps_updating()
     wait_until(lambda: sv.stats()["refused_publishes"] == 1, timeout=15, what="the refusal to be counted")
     c.send({"s0": 2}, 3_000)
     wait_widget("c", lambda w: w["state"]["series"]["s0"][-1] == [3_000, 2])
+
+
+class _Unprintable:
+    """A cell neither the JSON encoder nor str() can take."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this cell")
+
+    __repr__ = __str__
+
+
+def test_a_cell_that_cannot_be_encoded_loses_only_its_widgets_updates_warned_and_counted():
+    bad = sv.table("bad")
+    good = sv.stat("good")
+    sv.start(port=0)
+    wait_widget("good", lambda w: w is not None)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        bad.send({"k": _Unprintable()})
+        good.send(42)
+        wait_widget("good", lambda w: w["state"].get("value") == 42)
+        st = wait_until(lambda: (s := sv.stats())["pending_messages"] == 0 and s, what="nothing left waiting")
+    failed = [w.message for w in seen if isinstance(w.message, sv.UpdateNotEncodedWarning)]
+    assert len(failed) == 1, [str(w.message) for w in seen]
+    assert failed[0].widget == "bad" and "no text for this cell" in str(failed[0]), str(failed[0])
+    assert st["undelivered_updates"] == 1, st
+    assert any("'bad'" in e and "no text for this cell" in e for e in st["errors"]), st["errors"]
+
+
+def test_a_widget_whose_fold_raises_holds_back_no_other_widgets_updates_of_that_flush(monkeypatch):
+    bad = sv.stat("bad")
+    good = sv.stat("good")
+    good.send(7)
+
+    def fold(taken):
+        raise RuntimeError("cannot fold this")
+
+    # No input through the public API makes folding raise today; an internal error there once cost
+    # every widget taken in the same flush, here the first flush, which takes everything declared.
+    monkeypatch.setattr(bad, "_fold", fold)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        sv.start(port=0)
+        wait_widget("good", lambda w: w["state"].get("value") == 7)
+        wait_until(lambda: sv.stats()["pending_messages"] == 0, what="nothing left waiting")
+    failed = [w.message for w in seen if isinstance(w.message, sv.UpdateNotEncodedWarning)]
+    assert [w.widget for w in failed] == ["bad"], [str(w.message) for w in seen]
+    assert "cannot fold this" in str(failed[0]), str(failed[0])
+    assert any("'bad'" in e and "cannot fold this" in e for e in sv.stats()["errors"])

@@ -31,6 +31,7 @@ from ._errors import (
     ServerUnreachableError,
     StreamVizError,
     UnknownColumnError,
+    UpdateNotEncodedWarning,
     UpdateRefusedWarning,
 )
 from ._publisher import Credentials as _Credentials
@@ -54,6 +55,7 @@ __all__ = [
     "StreamVizError",
     "Table",
     "UnknownColumnError",
+    "UpdateNotEncodedWarning",
     "UpdateRefusedWarning",
     "Widget",
     "chart",

@@ -21,6 +21,7 @@ from ._errors import (
     PublishRefusedWarning,
     ServerStartError,
     StreamVizError,
+    UpdateNotEncodedWarning,
     UpdateRefusedWarning,
 )
 from ._publisher import Credentials, Publisher
@@ -146,6 +147,7 @@ class Dashboard:
         p.on_refused = self._warn_refused
         p.on_warning = self._warn_from_server
         p.on_update_refused = self._warn_update_refused
+        p.on_encode_failed = self._warn_not_encoded
         return p
 
     def start(self, port: int | None, url: str | None, data_dir: str | None, credentials: Credentials | None = None,
@@ -362,6 +364,11 @@ class Dashboard:
         w = UpdateRefusedWarning(widget, subject, reason)
         self._warn_once(f"refused:{subject}", str(w), w)
 
+    def _warn_not_encoded(self, widget: str, error: BaseException) -> None:
+        # Once per widget: a cell that cannot be encoded is usually sent again with every update.
+        w = UpdateNotEncodedWarning(widget, error)
+        self._warn_once(f"not-encoded:{widget}", str(w), w)
+
     def stats(self) -> dict[str, Any]:
         self._check_server()
         if self._server_gone and self.started:
@@ -373,8 +380,8 @@ class Dashboard:
             "published_messages": total["messages"],
             "published_updates": total["updates"],
             "failed_publishes": total["failed_publishes"],
-            # Updates given up on, never acknowledged: the server this process spawned died, or
-            # sv.stop() ran out of time on a bus that did not answer.
+            # Updates given up on, never acknowledged: the server this process spawned died,
+            # sv.stop() ran out of time on a bus that did not answer, or they could not be encoded.
             "undelivered_updates": total["undelivered"],
             # Messages the bus refused (this user may not publish to their subjects): dropped, never retried.
             "refused_publishes": total["refused"],

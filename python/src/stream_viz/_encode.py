@@ -104,6 +104,14 @@ def time_ms(v: Any) -> float:
     raise TypeError(v)
 
 
+class NotEncoded(Exception):
+    """Encoding a widget's updates raised: how many updates were lost with it, for the count."""
+
+    def __init__(self, updates: int, cause: BaseException):
+        self.updates, self.cause = updates, cause
+        super().__init__(f"{updates} updates not encoded: {cause!r}")
+
+
 def _default(o: Any) -> Any:
     v = cell(o)
     if v is o:  # cell() had nothing better: never loop

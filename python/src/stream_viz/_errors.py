@@ -124,6 +124,18 @@ class UpdateRefusedWarning(RuntimeWarning):
                          "dropped (see sv.stats()['refused_publishes'])")
 
 
+class UpdateNotEncodedWarning(RuntimeWarning):
+    """Folding or encoding a widget's pending updates raised (an object the JSON encoder cannot
+    take, a __str__ or default that raises): those updates are dropped and counted in
+    sv.stats()["undelivered_updates"] where their number is known; the other widgets' go out."""
+
+    def __init__(self, widget: str, error: BaseException):
+        self.widget, self.error = widget, error
+        super().__init__(f"stream_viz: updates of widget {widget!r} could not be folded or encoded "
+                         f"({type(error).__name__}: {error}); they are dropped (counted in sv.stats()['undelivered_updates'] "
+                         "when their number is known); other widgets' updates go out")
+
+
 class ProducerConflictWarning(RuntimeWarning):
     """The server says another producer (another pipeline or script) declares the same widget, or
     sets the dashboard's title: both write to it and it shows whichever wrote last."""

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from nats.aio.client import Client as NATS
 
-from ._encode import dumps
+from ._encode import NotEncoded, dumps
 from ._errors import NotAuthorizedError, ServerUnreachableError, StreamVizError
 
 log = logging.getLogger("stream_viz")
@@ -180,7 +180,7 @@ class Publisher:
         # Set when sv.stop() wants everything out: a paced flush then waits no longer.
         self._hurry: asyncio.Event | None = None
         # undelivered: updates given up on without the bus acknowledging them (the server this
-        # process spawned died, or sv.stop() ran out of time).
+        # process spawned died, sv.stop() ran out of time, or they could not be encoded).
         self.stats = {"messages": 0, "updates": 0, "failed_publishes": 0, "retries": 0, "refused": 0, "undelivered": 0}
         self._gone: str | None = None  # why nothing can be delivered any more (our server died)
         # False in the processes of a pathway spawn other than process 0, which sends the configs.
@@ -195,6 +195,8 @@ class Publisher:
         self.on_warning: Callable[[str, str, str], None] | None = None
         # (widget, subject, the server's reason): an update stored but refused when applied (400).
         self.on_update_refused: Callable[[str, str, str], None] | None = None
+        # (widget, the exception): folding or encoding its updates raised; they are dropped.
+        self.on_encode_failed: Callable[[str, BaseException], None] | None = None
         # Called on the SDK thread with (subject, payload) of every message the bus acknowledged;
         # the fault tests use it to know exactly which updates are durable.
         self.on_ack: Callable[[str, bytes], None] | None = None
@@ -501,20 +503,43 @@ class Publisher:
         # a widget with unacknowledged messages is drained only once they are through.
         commits = 0
         for w, t in taken:
-            commits += w._fold(t)
+            try:
+                commits += w._fold(t)
+            except Exception as e:  # this widget's updates only: the others' still go out
+                self._lost(w.id, 0, e)
+                continue
             self._folded[w.id] = w
         for wid, w in list(self._folded.items()):
             if self._queued.get(wid):
                 continue
             del self._folded[wid]
-            msgs = [_Pending(subject, body if type(body) is bytes else dumps(body), f"{self._session}-{next(self._ids)}", n)
-                    for subject, body, n in w._drain()]
+            drained: list[tuple[str, Any, int]] = []
+            try:
+                drained = w._drain()
+                msgs = [_Pending(subject, body if type(body) is bytes else dumps(body), f"{self._session}-{next(self._ids)}", n)
+                        for subject, body, n in drained]
+            except Exception as e:
+                self._lost(wid, sum(n for _s, _b, n in drained), e)
+                continue
             kept = [m for m in msgs if m.subject not in self._refused and (self.configs or not m.subject.endswith(".config"))]
             self.stats["refused"] += sum(1 for m in msgs if m.subject in self._refused)
             msgs = kept
             if msgs:
                 self._queued[wid] = msgs
         return commits
+
+    def _lost(self, wid: str, updates: int, e: BaseException) -> None:
+        """Folding or encoding widget wid raised: what it had taken is dropped, counted (when its
+        updates are known) and reported; a message half-encoded must not go out in part."""
+        if isinstance(e, NotEncoded):
+            updates, e = updates + e.updates, e.cause
+        self.stats["undelivered"] += updates
+        log.debug("stream_viz: dropping updates of %s that could not be encoded: %r", wid, e)
+        if self.on_encode_failed is not None:
+            try:
+                self.on_encode_failed(wid, e)
+            except Exception:  # a warnings filter set to "error": the other widgets still go out
+                log.exception("stream_viz: reporting the updates of %s that could not be encoded", wid)
 
     async def _send(self, wid: str) -> None:
         msg = self._queued[wid][0]  # the caller checked it is there, without awaiting since

@@ -25,7 +25,7 @@ from ._bulk import (
     xs_column,
     ys_column,
 )
-from ._encode import _fast, cell, dumps, number, time_ms
+from ._encode import NotEncoded, _fast, cell, dumps, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
 if TYPE_CHECKING:
@@ -876,19 +876,24 @@ class Table(Widget):
     def _bodies(self) -> list[tuple[Any, int]]:
         out: list[tuple[Any, int]] = []
         queued, self._f_q = self._f_q, []
-        for item in queued:
-            if type(item) is dict:
-                out += self._ops_bodies(item)
-            else:
-                if item.int_keys:
-                    self._pending_ints.append(item.keys)
-                    self._pending_n += item.n
-                    self._count_held({})
-                else:
-                    self._count_held(dict.fromkeys(item.key_texts(), True))
-                out += [(part, part.j - part.i) for part in item.parts(MAX_MESSAGE_BYTES)]
         data, self._f_ops = self._f_ops, {}
-        return out + self._ops_bodies(data)
+        try:
+            for item in queued:
+                if type(item) is dict:
+                    out += self._ops_bodies(item)
+                else:
+                    if item.int_keys:
+                        self._pending_ints.append(item.keys)
+                        self._pending_n += item.n
+                        self._count_held({})
+                    else:
+                        self._count_held(dict.fromkeys(item.key_texts(), True))
+                    out += [(part, part.j - part.i) for part in item.parts(MAX_MESSAGE_BYTES)]
+            return out + self._ops_bodies(data)
+        except Exception as e:
+            # A cell that cannot be encoded (its __str__ raises): the publisher drops this drain
+            # whole, none of it sent in part, and counts the rows it held.
+            raise NotEncoded(sum(len(item) if type(item) is dict else item.n for item in queued) + len(data), e) from e
 
     def _ops_bodies(self, data: dict[str, Any]) -> list[tuple[Any, int]]:
         if not data:
