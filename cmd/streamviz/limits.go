@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,14 +34,14 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.maxSeries, "max-series", 0, "series of one chart at most; an update adding another is refused and counted (default 100)")
 	fs.Var(&l.maxWidgetBytes, "max-widget-bytes", "state one widget may hold, such as 64MiB: chart points past it are refused, table rows (new or grown) left out, both counted (default 64MiB)")
 	fs.Var(&l.maxStateBytes, "max-state-bytes", "state all widgets together may hold, such as 256MiB, refused the same way (default 256MiB)")
-	fs.Var(&l.maxSnapshotBytes, "max-snapshot-bytes", "size of the snapshot stream SV_SNAP, such as 576MiB; when full a compaction fails loudly and is retried (default twice --max-state-bytes plus 64MiB)")
+	fs.Var(&l.maxSnapshotBytes, "max-snapshot-bytes", "size of the snapshot stream SV_SNAP, such as 576MiB, at least 1MiB; when full a compaction fails loudly and is retried (default twice --max-state-bytes plus 64MiB)")
 	fs.Var(&l.ingestQueueBytes, "ingest-queue-bytes", "updates taken off the bus and waiting to be stored, at most, such as 512MiB (memory included); core publishes beyond it are dropped and counted, acknowledged ones refused with 503 (default 512MiB)")
 	fs.DurationVar(&l.headerTimeout, "header-timeout", gateway.DefaultHeaderTimeout, "an HTTP connection that has not sent a request's headers whole within this is closed")
 	fs.DurationVar(&l.readTimeout, "read-timeout", gateway.DefaultReadTimeout, "an HTTP connection that has not sent a whole request, body included, within this is closed")
 	fs.DurationVar(&l.writeTimeout, "write-timeout", gateway.DefaultWriteTimeout, "an HTTP response not written within this is cut (WebSockets keep their own deadlines)")
 	fs.DurationVar(&l.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "a keep-alive HTTP connection unused this long is closed")
 	fs.DurationVar(&l.loginTimeout, "login-timeout", gateway.DefaultLoginTimeout, "a POST /login body not sent whole within this is answered 400 and its connection closed (at most --read-timeout)")
-	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated URLs the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
+	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated absolute http(s) URLs the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
 }
 
 func (l *limitFlags) check() error {
@@ -52,12 +53,40 @@ func (l *limitFlags) check() error {
 			return fmt.Errorf("%w: --%s %d: want a positive number (0: the default)", errUsage, v.name, v.n)
 		}
 	}
+	// The snapshot stream takes messages of up to 1MiB (snapshot chunks of
+	// 512KiB and their index): a smaller stream fits no snapshot of a sizable
+	// widget, so compaction would fail and retry forever while the log fills.
+	if l.maxSnapshotBytes != 0 && l.maxSnapshotBytes < minSnapshotBytes {
+		return fmt.Errorf("%w: --max-snapshot-bytes %d: want at least 1MiB (%d bytes), the largest snapshot message; leave it out for twice --max-state-bytes plus 64MiB", errUsage, int64(l.maxSnapshotBytes), minSnapshotBytes)
+	}
+	if err := checkPublicURLs(l.publicURL); err != nil {
+		return err
+	}
 	for _, v := range []struct {
 		name string
 		d    time.Duration
 	}{{"header-timeout", l.headerTimeout}, {"read-timeout", l.readTimeout}, {"write-timeout", l.writeTimeout}, {"idle-timeout", l.idleTimeout}, {"login-timeout", l.loginTimeout}} {
 		if v.d <= 0 {
 			return fmt.Errorf("%w: --%s %s: want a positive duration such as 10s", errUsage, v.name, v.d)
+		}
+	}
+	return nil
+}
+
+const minSnapshotBytes = 1 << 20
+
+// checkPublicURLs refuses a --public-url entry that is not an absolute
+// http(s) URL: "not a url" or a typo such as "http//dash.example" was
+// taken as a host name, so the dashboard answered a name nobody uses and
+// refused (421) the one meant.
+func checkPublicURLs(list string) error {
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
+			return fmt.Errorf("%w: --public-url %q: want absolute http:// or https:// URLs, comma-separated, such as https://dash.example/", errUsage, e)
 		}
 	}
 	return nil

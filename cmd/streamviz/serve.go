@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:3000", "HTTP listen address (dashboard, /ws, /api)")
 	fs.StringVar(&f.natsAddr, "nats-addr", "127.0.0.1:4222", "embedded NATS listener for publishers (port 0 picks a free port)")
-	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS server or cluster instead of embedding one")
+	fs.StringVar(&f.natsURL, "nats-url", "", "use this NATS server or cluster instead of embedding one: comma-separated nats://, tls://, ws:// or wss:// URLs (host:port alone is nats://)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
 	fs.Var(&f.sync, "sync", "when JetStream fsyncs: always (the default: before acknowledging each update) or an interval such as 1s (faster; a power loss may lose that much)")
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
@@ -91,6 +92,9 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	if err := f.limits.check(); err != nil {
 		return nil, err
 	}
+	if err := checkNATSURL(f.natsURL); err != nil {
+		return nil, err
+	}
 	if err := f.sec.check(name, f.natsURL != ""); err != nil {
 		return nil, err
 	}
@@ -105,6 +109,45 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 		}
 	}
 	return f, nil
+}
+
+// natsSchemes are the schemes nats.go connects with; it dials any other
+// as plain NATS, so "bogus://x" failed later as a DNS or connection error
+// instead of naming the scheme.
+var natsSchemes = map[string]bool{"nats": true, "tls": true, "ws": true, "wss": true}
+
+// checkNATSURL checks --nats-url as nats.go reads it: comma-separated
+// URLs, each nats://, tls://, ws:// or wss://, or host:port alone (which
+// nats.go takes as nats://).
+func checkNATSURL(list string) error {
+	if list == "" {
+		return nil
+	}
+	n := 0
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		n++
+		full := e
+		if !strings.Contains(e, "://") {
+			full = "nats://" + e
+		}
+		u, err := url.Parse(full)
+		if err != nil {
+			return fmt.Errorf("%w: --nats-url %q: not a URL (%v): want nats://host:port, tls://, ws:// or wss://, comma-separated", errUsage, e, err)
+		}
+		if !natsSchemes[u.Scheme] {
+			return fmt.Errorf("%w: --nats-url %q: scheme %q is not one NATS speaks: want nats://, tls://, ws:// or wss:// (such as nats://bus:4222)", errUsage, e, u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return fmt.Errorf("%w: --nats-url %q: no host: want such as nats://bus:4222", errUsage, e)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: --nats-url %q: no URL in it: want nats://host:port, tls://, ws:// or wss://, comma-separated", errUsage, list)
+	}
+	return nil
 }
 
 // --rows-linger's range: below a millisecond a scheduler hiccup splits
