@@ -103,6 +103,11 @@ func (s *state) apply(m message) error {
 		s.reject(m.seq)
 		return err
 	}
+	if checkAsOf(d, m.subject, m.ms) != nil {
+		// Stored before such an as_of was refused: its data still applies,
+		// its as_of would freeze the widget's.
+		d.upd.AsOf = nil
+	}
 	return s.applyDecoded(m, d)
 }
 

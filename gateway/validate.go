@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/streamviz/streamviz/protocol"
 )
@@ -21,6 +23,12 @@ type decoded struct {
 	upd      *Update       // sv.<widget>.data
 	rows     *rowChange    // sv.<widget>.rows (rows.go)
 }
+
+// maxAsOfAhead is how far ahead of the server's clock an as_of may be when
+// the update arrives (docs/protocol.md §1.3). It allows any producer clock that
+// is merely off, a time zone mistaken for UTC included, while one far ahead
+// (year 9999, 1e300) would freeze the widget's as_of for good.
+const maxAsOfAhead = 24 * time.Hour
 
 // decodeMessage checks and decodes one message on sv.>: its subject, JSON
 // and shape. The ingest path runs it before storing (a publisher is told at
@@ -62,4 +70,19 @@ func decodeMessage(subject string, data []byte, ms float64, history int) (decode
 		return decoded{}, fmt.Errorf("%s: %w", subject, err)
 	}
 	return d, nil
+}
+
+// checkAsOf refuses an update whose as_of is more than maxAsOfAhead past
+// now (ms): the widget keeps its greatest as_of, so one far ahead would
+// make every later update of it look old.
+func checkAsOf(d decoded, subject string, now float64) error {
+	if d.upd == nil || d.upd.AsOf == nil || *d.upd.AsOf <= now+float64(maxAsOfAhead.Milliseconds()) {
+		return nil
+	}
+	limit := now + float64(maxAsOfAhead.Milliseconds())
+	return fmt.Errorf("%s: %w: as_of %s is more than %g hours ahead of the server's clock (at most %s, %s): "+
+		"a widget keeps its greatest as_of, so such a time would make every later update of it look old; "+
+		"send Unix milliseconds of the data's time, or a logical time such as a Pathway static run's",
+		subject, ErrBadShape, strconv.FormatFloat(*d.upd.AsOf, 'g', -1, 64), maxAsOfAhead.Hours(),
+		strconv.FormatFloat(limit, 'f', 0, 64), time.UnixMilli(int64(limit)).UTC().Format(time.RFC3339))
 }

@@ -426,6 +426,9 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) (cur, full *batch) {
 		return b, nil
 	}
 	d, err := decodeMessage(m.Subject, m.Data, now, w.g.cfg.History)
+	if err == nil {
+		err = checkAsOf(d, m.Subject, now)
+	}
 	if err != nil {
 		w.refuse(m, err)
 		return b, nil
