@@ -383,7 +383,8 @@ def stop(timeout: float = 5.0) -> None:
 
 def stats() -> dict[str, Any]:
     """Publishing counters: messages and updates acknowledged, pending, failed, refused by the bus,
-    undelivered (given up on: the spawned server died, or sv.stop() ran out of time), dropped points, warnings."""
+    undelivered (given up on: the spawned server died, sv.stop() ran out of time, or they could not be encoded),
+    dropped points, warnings."""
     return _D.stats()
 
 
