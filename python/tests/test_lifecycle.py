@@ -357,3 +357,33 @@ def test_a_script_that_fails_does_not_linger(tmp_path):
         wait_until(lambda: not alive(info["pid"]), DEADLINE, "the server to stop with the script")
     finally:
         term.close()
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this cell")
+
+    __repr__ = __str__
+
+
+def test_after_the_server_died_a_cell_that_cannot_be_encoded_is_counted_and_warned_and_no_other_update_goes_uncounted():
+    bad = sv.table("bad")
+    good = sv.stat("good")
+    sv.start(port=0)
+    good.send(1)
+    wait_widget("good", lambda w: w["state"].get("value") == 1)
+    wait_until(lambda: sv.stats()["pending_messages"] == 0, what="the first value acknowledged")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sv._D.server.proc.send_signal(signal.SIGKILL)
+        wait_until(lambda: any("stopped while in use" in e for e in sv.stats()["errors"]), DEADLINE,
+                   "the SDK to report the server's end")
+        bad.send({"k": _Unprintable()})
+        good.send(2)
+        # Giving up on what is pending folds and drains it to count it: the cell that cannot be
+        # encoded once cost that count and, on sv.stop(), the rest of the stop.
+        wait_until(lambda: sv.stats()["undelivered_updates"] == 2, DEADLINE, "2 undelivered updates")
+        sv.stop()
+    failed = [w.message for w in caught if isinstance(w.message, sv.UpdateNotEncodedWarning)]
+    assert [w.widget for w in failed] == ["bad"], [str(w.message) for w in caught]
+    assert sv.stats()["undelivered_updates"] == 2

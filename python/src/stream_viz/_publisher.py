@@ -350,14 +350,23 @@ class Publisher:
             dirty = list(self._dirty.values())
             self._dirty.clear()
             taken = [(w, w._take()) for w in dirty]
+        # A widget whose updates cannot be folded or encoded is counted and reported by _lost:
+        # it must not cost the count of the others, nor the rest of sv.stop().
         for w, t in taken:
-            w._fold(t)
+            try:
+                w._fold(t)
+            except Exception as e:
+                self._lost(w.id, 0, e)
+                continue
             self._folded[w.id] = w
         lost = 0
         for queue in self._queued.values():
             lost += sum(m.updates for m in queue)
         for w in self._folded.values():
-            lost += sum(n for _, _, n in w._drain())
+            try:
+                lost += sum(n for _, _, n in w._drain())
+            except Exception as e:
+                self._lost(w.id, 0, e)
         self._queued.clear()
         self._folded.clear()
         self._inflight.clear()
