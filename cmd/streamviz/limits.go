@@ -41,7 +41,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&l.writeTimeout, "write-timeout", gateway.DefaultWriteTimeout, "an HTTP response not written within this is cut (WebSockets keep their own deadlines)")
 	fs.DurationVar(&l.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "a keep-alive HTTP connection unused this long is closed")
 	fs.DurationVar(&l.loginTimeout, "login-timeout", gateway.DefaultLoginTimeout, "a POST /login body not sent whole within this is answered 400 and its connection closed (at most --read-timeout)")
-	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated absolute http(s) URLs the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
+	fs.StringVar(&l.publicURL, "public-url", "", "comma-separated absolute http(s) URLs (or host names) the dashboard is reached at (https://dash.example/): without a token, requests naming another host are refused (421), against DNS rebinding")
 }
 
 func (l *limitFlags) check() error {
@@ -75,21 +75,45 @@ func (l *limitFlags) check() error {
 
 const minSnapshotBytes = 1 << 20
 
-// checkPublicURLs refuses a --public-url entry that is not an absolute
-// http(s) URL: "not a url" or a typo such as "http//dash.example" was
-// taken as a host name, so the dashboard answered a name nobody uses and
-// refused (421) the one meant.
+// checkPublicURLs refuses a --public-url entry that is neither an absolute
+// http(s) URL nor a bare host name (host[:port], which the gateway has
+// always taken too): "not a url" or a typo such as "http//dash.example"
+// was taken as a host name, so the dashboard answered a name nobody uses
+// and refused (421) the one meant.
 func checkPublicURLs(list string) error {
 	for _, e := range strings.Split(list, ",") {
 		if e = strings.TrimSpace(e); e == "" {
 			continue
 		}
+		if !strings.Contains(e, "://") && hostName(e) {
+			continue
+		}
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
-			return fmt.Errorf("%w: --public-url %q: want absolute http:// or https:// URLs, comma-separated, such as https://dash.example/", errUsage, e)
+			return fmt.Errorf("%w: --public-url %q: want absolute http:// or https:// URLs (or host names), comma-separated, such as https://dash.example/", errUsage, e)
 		}
 	}
 	return nil
+}
+
+// hostName reports whether e is host or host:port, the host a DNS name
+// (letters, digits, dots and hyphens) or an IP literal.
+func hostName(e string) bool {
+	if h, _, err := net.SplitHostPort(e); err == nil {
+		e = h
+	}
+	if net.ParseIP(strings.Trim(e, "[]")) != nil {
+		return true
+	}
+	if e == "" || len(e) > 253 {
+		return false
+	}
+	for _, r := range e {
+		if !(r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // apply fills cfg; addr is --addr, whose host is a served name too.

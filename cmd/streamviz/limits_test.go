@@ -295,3 +295,30 @@ func TestABoolFlagStillTakesNoValue(t *testing.T) {
 		t.Errorf("recover-store %v, exit-with-stdin %v: want both set", f.recoverStore, f.exitWithStdin)
 	}
 }
+
+func TestPublicURLTakesURLsAndHostNamesAndRefusesWhatIsNeither(t *testing.T) {
+	for _, tc := range []struct {
+		list string
+		ok   bool
+	}{
+		{"https://dash.example/", true},
+		{"http://dash.example:8080/board", true},
+		{"dash.example", true},
+		{"dash.example:8443, https://other.example/", true},
+		{"10.0.0.7:3000", true},
+		{"[::1]:3000", true},
+		{"not a url", false},
+		{"http//dash.example", false},
+		{"ftp://dash.example/", false},
+		{"https:///x", false},
+		{"dash.example/board", false},
+	} {
+		err := checkPublicURLs(tc.list)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkPublicURLs(%q) = %v, want ok %v", tc.list, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "--public-url") {
+			t.Errorf("checkPublicURLs(%q) = %v, want it to name --public-url", tc.list, err)
+		}
+	}
+}

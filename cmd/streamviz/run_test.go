@@ -248,7 +248,6 @@ func TestCommandLineErrorsNameTheProblem(t *testing.T) {
 		{"nats-url without a host", []string{"serve", "--nats-url", "nats://"}, nil, true, `--nats-url "nats://": no host`},
 		{"nats-url of commas only", []string{"serve", "--nats-url", " , "}, nil, true, "--nats-url"},
 		{"public-url not a url", []string{"serve", "--public-url", "not a url"}, nil, true, `--public-url "not a url": want absolute http:// or https:// URLs`},
-		{"public-url a bare host name", []string{"serve", "--public-url", "dash.example"}, nil, true, `--public-url "dash.example": want absolute http:// or https:// URLs`},
 		{"public-url of another scheme", []string{"serve", "--public-url", "https://ok.example/,ftp://dash.example/"}, nil, true, `--public-url "ftp://dash.example/"`},
 		{"public-url without a host", []string{"serve", "--public-url", "https:///x"}, nil, true, `--public-url "https:///x"`},
 		{"public-url env not a url", []string{"serve"}, map[string]string{"STREAMVIZ_PUBLIC_URL": "http//dash.example"}, true, `--public-url "http//dash.example"`},
