@@ -396,3 +396,12 @@ def child_servers(parent: int | None = None) -> list[int]:
         if comm == "streamviz" and int(fields[1]) == parent and fields[0] not in ("Z", "X"):
             found.append(int(name))
     return found
+
+
+class Unprintable:
+    """A cell neither the JSON encoder nor str() can take."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for this cell")
+
+    __repr__ = __str__

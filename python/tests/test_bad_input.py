@@ -10,7 +10,7 @@ import warnings
 import pandas as pd
 import pathway as pw
 import pytest
-from helpers import child_servers, wait_state, wait_until, wait_widget
+from helpers import Unprintable, child_servers, wait_state, wait_until, wait_widget
 
 import stream_viz as sv
 import stream_viz._server as server_mod
@@ -368,15 +368,6 @@ def test_an_update_the_server_refuses_is_counted_and_the_widget_keeps_updating()
     wait_widget("c", lambda w: w["state"]["series"]["s0"][-1] == [3_000, 2])
 
 
-class _Unprintable:
-    """A cell neither the JSON encoder nor str() can take."""
-
-    def __str__(self) -> str:
-        raise RuntimeError("no text for this cell")
-
-    __repr__ = __str__
-
-
 def test_a_cell_that_cannot_be_encoded_loses_only_its_widgets_updates_warned_and_counted():
     bad = sv.table("bad")
     good = sv.stat("good")
@@ -384,7 +375,7 @@ def test_a_cell_that_cannot_be_encoded_loses_only_its_widgets_updates_warned_and
     wait_widget("good", lambda w: w is not None)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        bad.send({"k": _Unprintable()})
+        bad.send({"k": Unprintable()})
         good.send(42)
         wait_widget("good", lambda w: w["state"].get("value") == 42)
         st = wait_until(lambda: (s := sv.stats())["pending_messages"] == 0 and s, what="nothing left waiting")

@@ -22,7 +22,7 @@ import threading
 import warnings
 
 import pytest
-from helpers import alive, get_json, wait_until, wait_widget
+from helpers import Unprintable, alive, get_json, wait_until, wait_widget
 
 import stream_viz as sv
 
@@ -359,13 +359,6 @@ def test_a_script_that_fails_does_not_linger(tmp_path):
         term.close()
 
 
-class _Unprintable:
-    def __str__(self) -> str:
-        raise RuntimeError("no text for this cell")
-
-    __repr__ = __str__
-
-
 def test_after_the_server_died_a_cell_that_cannot_be_encoded_is_counted_and_warned_and_no_other_update_goes_uncounted():
     bad = sv.table("bad")
     good = sv.stat("good")
@@ -378,7 +371,7 @@ def test_after_the_server_died_a_cell_that_cannot_be_encoded_is_counted_and_warn
         sv._D.server.proc.send_signal(signal.SIGKILL)
         wait_until(lambda: any("stopped while in use" in e for e in sv.stats()["errors"]), DEADLINE,
                    "the SDK to report the server's end")
-        bad.send({"k": _Unprintable()})
+        bad.send({"k": Unprintable()})
         good.send(2)
         # Giving up on what is pending folds and drains it to count it: the cell that cannot be
         # encoded once cost that count and, on sv.stop(), the rest of the stop.
