@@ -93,3 +93,28 @@ func TestStaleAfterIsAPositiveNumberOfSecondsPresentOnlyWhenGiven(t *testing.T) 
 		}
 	}
 }
+
+// A snapshot saved before an as_of far ahead of the clock was refused may
+// hold one (docs/protocol.md §1.3): it is not restored, since a widget keeps
+// its greatest as_of and every later update would look old; the data is.
+func TestASnapshotsAsOfFarAheadOfTheClockIsNotRestored(t *testing.T) {
+	cases := []struct {
+		name, typ, state, want string
+	}{
+		{"stat", TypeStat, `{"value":1,"prev":null,"ts":5,"as_of":1e300}`, `{"value":1,"prev":null,"ts":5}`},
+		{"chart", TypeChart, `{"points":[[1,1]],"as_of":253402300799000}`, `{"points":[[1,1]]}`},
+		{"table", TypeTable, `{"rows":{"a":{"n":1}},"as_of":1e300}`, `{"rows":{"a":{"n":1}}}`},
+		{"sane as_of kept", TypeStat, `{"value":1,"prev":null,"ts":5,"as_of":1700000000000}`, `{"value":1,"prev":null,"ts":5,"as_of":1700000000000}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWidget(DefaultConfig("w", c.typ, 10))
+			if err := w.loadState([]byte(c.state)); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(w.appendState(nil)); got != c.want {
+				t.Errorf("restored %s\n got %s\nwant %s", c.state, got, c.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,9 @@ type rowsHub struct {
 	h   *state
 	log *resumeLog
 	seq uint64
+	// clock is the server's time (Unix ms) when the first message is
+	// stored; each later one is stored a millisecond after the one before.
+	clock float64
 }
 
 func newRowsHub(t *testing.T, maxRows int) *rowsHub {
@@ -35,7 +38,7 @@ func (r *rowsHub) feed(id string, steps ...string) []error {
 	var errs []error
 	for _, s := range steps {
 		r.seq++
-		m := message{seq: pos(r.seq, 0), subject: "sv." + id + ".rows", data: []byte(s), ms: float64(r.seq)}
+		m := message{seq: pos(r.seq, 0), subject: "sv." + id + ".rows", data: []byte(s), ms: r.clock + float64(r.seq)}
 		switch {
 		case strings.HasPrefix(s, "cfg "):
 			m.subject, m.data = "sv."+id+".config", []byte(s[4:])
@@ -430,6 +433,7 @@ func TestRowsBeyondTheLimitAreLeftOutAndCounted(t *testing.T) {
 // also when it changed nothing shown: an empty update carries it.
 func TestRowsCarryTheirTimeAsAsOf(t *testing.T) {
 	r := newRowsHub(t, 1000)
+	r.clock = 1700000000000
 	r.feed("w", `cfg {"type":"table","key":"k"}`)
 	r.events("w")
 	r.feed("w", row(1, 1700000000000, `"k":"a","v":1`), "end 1700000000000",
@@ -440,6 +444,43 @@ func TestRowsCarryTheirTimeAsAsOf(t *testing.T) {
 	}
 	if s := r.stateWithAsOf("w"); s != `{"rows":{"a":{"k":"a","v":1}},"as_of":1700000001000}` {
 		t.Errorf("state %s", s)
+	}
+}
+
+// A commit time further ahead of the server's clock than an update's as_of
+// may be (docs/protocol.md §1.3) would freeze the widget's as_of: its rows
+// apply all the same, and the widget keeps the as_of it had, so a table's
+// later commits of sane times still move it.
+func TestARowsTimeFarAheadOfTheClockAppliesItsRowsWithoutMovingAsOf(t *testing.T) {
+	const now = 1700000000000
+	day := float64(maxAsOfAhead.Milliseconds())
+	for _, tc := range []struct {
+		name  string
+		kind  string
+		shown string // in the state once the far commit's row is applied
+	}{
+		{"table", `{"type":"table","key":"k"}`, `"b":{"k":"b","v":2}`},
+		{"stat", `{"type":"stat","column":"v"}`, `"value":2`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRowsHub(t, 1000)
+			r.clock = now
+			r.feed("w", "cfg "+tc.kind)
+			far := strconv.FormatFloat(now+2*day, 'f', 0, 64)
+			r.feed("w", row(1, now, `"k":"a","v":1`), fmt.Sprintf("end %d", now),
+				row(1, int64(now+2*day), `"k":"b","v":2`), "end "+far)
+			if s := r.stateWithAsOf("w"); !strings.Contains(s, `"as_of":1700000000000`) || !strings.Contains(s, tc.shown) {
+				t.Fatalf("after the far time: state %s, want %s and as_of %d", s, tc.shown, int64(now))
+			}
+			if tc.name == "stat" {
+				return // its most recent row by time stays b's: a later commit shows nothing new
+			}
+			later := int64(now + 60000)
+			r.feed("w", row(1, later, `"k":"c","v":3`), fmt.Sprintf("end %d", later))
+			if s := r.stateWithAsOf("w"); !strings.Contains(s, fmt.Sprintf(`"as_of":%d`, later)) {
+				t.Fatalf("a later sane commit: state %s, want as_of %d", s, later)
+			}
+		})
 	}
 }
 

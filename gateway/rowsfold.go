@@ -283,9 +283,14 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 			ups = []*Update{{Chart: &ChartUpdate{Upsert: v.kind == viewPoints, numX: !v.cfg.category()}}}
 		}
 	}
-	asOf := float64(latest)
-	for _, u := range ups {
-		u.AsOf = &asOf
+	// A time further ahead of the server's clock than an update's as_of may
+	// be (a producer whose clock or times are wrong, checkAsOf) would hold
+	// the widget's as_of there for good: its rows apply, its time is not
+	// taken as the data's as_of.
+	if asOf := float64(latest); asOf <= ms+float64(maxAsOfAhead.Milliseconds()) {
+		for _, u := range ups {
+			u.AsOf = &asOf
+		}
 	}
 	return ups, errs.err()
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // widget is one widget's config and bounded state (docs/protocol.md §3).
@@ -495,7 +496,7 @@ func (w *widget) loadState(b []byte) error {
 		for name, pts := range s.Series {
 			w.cats[name] = pts
 		}
-		w.asOf = s.AsOf
+		w.asOf = restoredAsOf(s.AsOf, time.Now())
 		return nil
 	}
 	var s stateIn
@@ -525,6 +526,16 @@ func (w *widget) loadState(b []byte) error {
 		// Which keys were refused is not kept, only how many.
 		w.refused = max(0, s.Refused)
 	}
-	w.asOf = s.AsOf
+	w.asOf = restoredAsOf(s.AsOf, time.Now())
 	return nil
+}
+
+// restoredAsOf is a snapshot's as_of, or nil when it is further ahead of now
+// than an update's as_of may be (checkAsOf): a server from before that bound
+// may have saved one, and it would hold the widget's as_of there for good.
+func restoredAsOf(a *float64, now time.Time) *float64 {
+	if a != nil && *a > float64(now.Add(maxAsOfAhead).UnixMilli()) {
+		return nil
+	}
+	return a
 }
