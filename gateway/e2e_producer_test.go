@@ -79,3 +79,56 @@ func TestASecondProducerOfAWidgetIsLoggedCountedAndToldInTheConfigReply(t *testi
 		t.Errorf("the normalized config shows the producer: %s", cfg)
 	}
 }
+
+// The producer of a widget's latest config (and of the title) is part of
+// what the server remembers, so it survives a compaction and a restart: a
+// second pipeline declaring the widget after the restart is still told who
+// declared it first, and the first pipeline restarted is still no conflict.
+// Before, the producer lived only in memory and the log: once a compaction
+// (or the last snapshot a graceful stop writes) had purged the config, a
+// restarted server had forgotten it and warned nobody.
+func TestTheProducerOfAWidgetIsRememberedAcrossCompactionAndRestart(t *testing.T) {
+	restarts := []struct {
+		name    string
+		restart func(t *testing.T, e *testEnv) *testEnv
+	}{
+		{"graceful restart", func(t *testing.T, e *testEnv) *testEnv { return e.restart(t) }},
+		{"crash after a compaction", func(t *testing.T, e *testEnv) *testEnv {
+			e.compactNow(t)
+			e.crash(t)
+			return startEnvAt(t, e.dir, e.cfg)
+		}},
+	}
+	for _, tc := range restarts {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEnv(t, noAutoCompaction)
+			e.publishAndWait(t, "sv.n.config", `{"type": "stat", "producer": "host-a:/srv/orders.py"}`)
+			e.publishAndWait(t, "sv.$dashboard.config", `{"title": "Orders", "producer": "host-a:/srv/orders.py"}`)
+			e2 := tc.restart(t, e)
+			for _, c := range []struct{ subject, first, second, want string }{
+				{"sv.n.config", `{"type": "stat", "producer": "host-a:/srv/orders.py"}`, `{"type": "stat", "producer": "host-b:/srv/other.py"}`, `widget "n"`},
+				{"sv.$dashboard.config", `{"title": "Orders", "producer": "host-a:/srv/orders.py"}`, `{"title": "Other", "producer": "host-b:/srv/other.py"}`, "the dashboard title"},
+			} {
+				if w := e2.g.ProducerWarning(c.subject, []byte(c.first)); w != "" {
+					t.Errorf("after the restart the first producer of %s is warned: %s", c.subject, w)
+				}
+				reply, err := e2.nc.Request(c.subject, []byte(c.second), waitTimeout)
+				if err != nil {
+					t.Fatalf("request %s: %v", c.subject, err)
+				}
+				var ack struct {
+					Seq     uint64 `json:"seq"`
+					Warning string `json:"warning"`
+				}
+				if err := json.Unmarshal(reply.Data, &ack); err != nil || ack.Seq == 0 ||
+					!strings.Contains(ack.Warning, c.want) || !strings.Contains(ack.Warning, "host-a:/srv/orders.py") {
+					t.Errorf("after the restart the second producer's %s is acknowledged %s (%v), want a position and a warning naming %s and host-a:/srv/orders.py", c.subject, reply.Data, err, c.want)
+				}
+				e2.waitSeq(t, ack.Seq)
+			}
+			if got := e2.metrics(t)["streamviz_producer_conflicts_total"]; got != 2 {
+				t.Errorf("conflicts %v after the restart, want 2 (the widget and the title)", got)
+			}
+		})
+	}
+}

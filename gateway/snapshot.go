@@ -58,11 +58,23 @@ func (s *state) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
 		} else {
 			continue
 		}
+		body = appendProducer(body, s.producers[id])
 		snaps = append(snaps, widgetSnapshot{id: id, body: body})
 	}
 	clear(s.dirty)
 	s.recordsCaptured = s.records
 	return s.handled, s.doneMsg, snaps
+}
+
+// appendProducer adds to a snapshot body (a JSON object) who published the
+// widget's (or the title's) latest config: the log that said so is purged
+// once the snapshot is written, and a restarted server must still tell a
+// second producer apart from the first (docs/protocol.md §1.5).
+func appendProducer(body []byte, producer string) []byte {
+	if producer == "" || len(body) == 0 || body[len(body)-1] != '}' {
+		return body
+	}
+	return append(appendString(append(body[:len(body)-1], `,"producer":`...), producer), '}')
 }
 
 func (s *state) markDirty(snaps []widgetSnapshot) {
@@ -368,13 +380,15 @@ func (s *state) restore(id string, gen uint64, body []byte) error {
 	defer s.mu.Unlock()
 	if id == dashboardID {
 		var t struct {
-			Title string          `json:"title"`
-			Theme json.RawMessage `json:"theme"`
+			Title    string          `json:"title"`
+			Theme    json.RawMessage `json:"theme"`
+			Producer string          `json:"producer"`
 		}
 		if err := json.Unmarshal(body, &t); err != nil {
 			return err
 		}
 		s.title = t.Title
+		s.restoreProducer(id, t.Producer)
 		s.theme = nil
 		if len(t.Theme) > 0 && string(t.Theme) != "null" {
 			s.theme = append([]byte(nil), t.Theme...)
@@ -383,8 +397,9 @@ func (s *state) restore(id string, gen uint64, body []byte) error {
 		return nil
 	}
 	var v struct {
-		Config json.RawMessage `json:"config"`
-		State  json.RawMessage `json:"state"`
+		Config   json.RawMessage `json:"config"`
+		State    json.RawMessage `json:"state"`
+		Producer string          `json:"producer"`
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		return err
@@ -405,8 +420,17 @@ func (s *state) restore(id string, gen uint64, body []byte) error {
 	w.bytes = w.measure()
 	s.stateBytes += w.bytes
 	s.widgets[id] = w
+	s.restoreProducer(id, v.Producer)
 	s.skip[id], s.snapGen[id] = gen, gen
 	return nil
+}
+
+// restoreProducer installs the producer a snapshot names (snapshots written
+// before they carried one name none: the producer stays unknown).
+func (s *state) restoreProducer(id, producer string) {
+	if producer != "" {
+		s.producers[id] = producer
+	}
 }
 
 // compactLoop compacts on a timer, or early when enough updates arrived.
