@@ -3,9 +3,12 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/streamviz/streamviz/broker"
 )
@@ -141,4 +144,38 @@ func TestOversizeMessageIsRefusedToItsPublisher(t *testing.T) {
 		t.Errorf("the oversize message was stored: next valid one at %d, want %d", next, pos(seq>>posShift+1, 0))
 	}
 	assertJSON(t, "state", e.widgetState(t, "ok"), `{"value": 3, "prev": 1, "ts": 3}`)
+}
+
+// A flood of bad updates cannot flood the server's log, however many
+// distinct widgets, subjects or reply subjects it names: every refusal is
+// counted, but at most rejectLogLines rejection lines a minute are written,
+// then one line saying the rest are only counted. Before, the once-a-minute
+// limit was per widget and reason (and per reply subject), so a publisher
+// naming a new id in each message got one log line per message.
+func TestAFloodOfDistinctBadUpdatesCannotFloodTheLog(t *testing.T) {
+	const n = 3 * rejectLogLines
+	logs := &lockedBuffer{}
+	e := startEnv(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	for i := range n {
+		if err := e.nc.Publish(fmt.Sprintf("sv.bad.%d.data", i), []byte(`{"value": 1}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.nc.Publish(fmt.Sprintf("sv.w%d.data", i), []byte(`{"value": "high"}`)); err != nil {
+			t.Fatal(err)
+		}
+		msg := &nats.Msg{Subject: "sv.ok.data", Reply: fmt.Sprintf("sv.victim%d.data", i), Data: []byte(`{"value": 1}`)}
+		if err := e.nc.PublishMsg(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitRejected(t, 2*n)
+	eventually(t, waitTimeout, func() bool { return e.metrics(t)["streamviz_ingest_refused_replies_total"] == n },
+		"every refused reply subject counted")
+	lines := strings.Count(logs.String(), "\n")
+	if lines > rejectLogLines+10 {
+		t.Errorf("%d refusals wrote %d log lines, want at most about %d:\n%.2000s", 3*n, lines, rejectLogLines, logs.String())
+	}
+	if !strings.Contains(logs.String(), "not logged") {
+		t.Errorf("the log does not say that further refusals are only counted:\n%.2000s", logs.String())
+	}
 }

@@ -260,7 +260,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		cfg: cfg, nc: nc, js: js, log: cfg.Logger, hosts: hosts, logins: newLoginLimiter(),
 		stop:     make(chan struct{}),
 		compactN: make(chan struct{}, 1),
-		rejects:  rejectLog{last: map[string]time.Time{}},
+		rejects:  rejectLog{last: map[string]time.Time{}, log: cfg.Logger},
 	}
 	g.events = newResumeLog(cfg.LogBytes)
 	g.state = newState(cfg.History, cfg.MaxTableRows, cfg.Limits, g.events)
@@ -403,11 +403,20 @@ func (g *Gateway) track() bool {
 
 func (g *Gateway) untrack() { g.conns.Done() }
 
+// rejectLogLines bounds the lines rejectLog lets through a minute, whatever
+// their keys: a publisher naming a new widget (or reply subject) in every
+// message would otherwise get one line per message.
+const rejectLogLines = 100
+
 // rejectLog rate-limits rejection logs to one per widget and reason a minute,
-// so a flood of bad input cannot flood the log.
+// and to rejectLogLines a minute in all, so a flood of bad input cannot
+// flood the log; what it holds back is still counted by the callers.
 type rejectLog struct {
-	mu   sync.Mutex
-	last map[string]time.Time
+	mu     sync.Mutex
+	last   map[string]time.Time
+	window time.Time // when the current minute of the overall budget began
+	lines  int       // lines let through in it
+	log    *slog.Logger
 }
 
 func (r *rejectLog) allow(key string) bool {
@@ -417,6 +426,18 @@ func (r *rejectLog) allow(key string) bool {
 	if t, ok := r.last[key]; ok && now.Sub(t) < time.Minute {
 		return false
 	}
+	if now.Sub(r.window) >= time.Minute {
+		r.window, r.lines = now, 0
+	}
+	if r.lines >= rejectLogLines {
+		if r.lines == rejectLogLines && r.log != nil {
+			r.log.Warn(fmt.Sprintf("more than %d distinct refusals this minute: further ones are counted (/healthz, /metrics) but not logged", rejectLogLines),
+				"until", r.window.Add(time.Minute).Format(time.RFC3339))
+		}
+		r.lines = rejectLogLines + 1
+		return false
+	}
+	r.lines++
 	if len(r.last) > 10000 {
 		clear(r.last)
 	}

@@ -701,8 +701,8 @@ func (w *writer) reply(subject string, body []byte) {
 	}
 	if !replyAllowed(subject) {
 		w.g.refusedReplies.Add(1)
-		if w.g.rejects.allow("reply:" + subject) {
-			w.log.Warn("not answering on a reply subject that is not an inbox (_INBOX.>); the update itself was handled", "reply", subject)
+		if w.g.rejects.allow("reply refused") {
+			w.log.Warn("not answering on a reply subject that is not an inbox (_INBOX.>); the update itself was handled (further ones are counted in /metrics, logged once a minute)", "reply", subject)
 		}
 		return
 	}
