@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -318,5 +319,72 @@ func TestRestartAfterCrashBetweenSnapshotAndPurgeAppliesNothingTwice(t *testing.
 	checkChain(t, evs)
 	if snap.Seq != fx.lastSeq {
 		t.Errorf("snapshot at seq %d, want %d", snap.Seq, fx.lastSeq)
+	}
+}
+
+// A client that has every event when the server stops resumes after the
+// restart, even when the last updates stored were refused when applied (no
+// event), and the events after the restart continue its chain: their prev is
+// its position. Before, the restart took the last stored update's position
+// for the last event's, so such a client got a reset snapshot (a graceful
+// stop, whose last snapshot covers the refused update, or a crash after a
+// compaction that did), and the next event's prev was no event the client
+// had seen.
+func TestACaughtUpClientResumesAfterARestartWhoseLastUpdatesWereRefused(t *testing.T) {
+	restarts := []struct {
+		name    string
+		restart func(t *testing.T, e *testEnv) *testEnv
+	}{
+		{"graceful restart", func(t *testing.T, e *testEnv) *testEnv { return e.restart(t) }},
+		{"crash after a compaction", func(t *testing.T, e *testEnv) *testEnv {
+			e.compactNow(t)
+			e.crash(t)
+			return startEnvAt(t, e.dir, e.cfg)
+		}},
+		{"restart after a compaction and a later refused update", func(t *testing.T, e *testEnv) *testEnv {
+			e.compactNow(t)
+			if _, err := e.publishInput(t, "sv.c.data", `{"key": "k", "row": {}}`); err == nil {
+				t.Fatal("a table op to a chart was acknowledged")
+			}
+			return e.restart(t)
+		}},
+	}
+	for _, tc := range restarts {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEnv(t, noAutoCompaction)
+			e.publish(t, "sv.c.config", `{"type": "chart"}`)
+			last := e.publishAndWait(t, "sv.c.data", `{"x": 1, "y": 1}`)
+			for _, bad := range []string{`{"value": 3}`, `{"value": 4}`} {
+				if _, err := e.publishInput(t, "sv.c.data", bad); err == nil || !strings.Contains(err.Error(), "does not fit") {
+					t.Fatalf("a stat update to a chart: %v, want it refused as not fitting", err)
+				}
+			}
+			c := e.dial(t)
+			snap := c.first(t, "snapshot")
+			if snap.Seq != last {
+				t.Fatalf("snapshot at %d, want the last event's position %d", snap.Seq, last)
+			}
+			c.close()
+
+			e2 := tc.restart(t, e)
+			if h := e2.health(t); h.Seq != last {
+				t.Errorf("after the restart /healthz seq %d, want the last event's position %d", h.Seq, last)
+			}
+			c2 := e2.dialAt(t, snap.Epoch, snap.Seq)
+			if first := c2.waitEvents(t, 1)[0]; first.Type != "resumed" || first.Seq != last {
+				t.Fatalf("a client at the last event %d got %v after the restart, want resumed", last, first)
+			}
+			next := e2.publish(t, "sv.c.data", `{"x": 2, "y": 2}`)
+			evs := c2.waitSeq(t, next)
+			checkChain(t, evs)
+			if got := seqs(evs[1:]); fmt.Sprint(got) != fmt.Sprint([]uint64{next}) {
+				t.Errorf("resumed client got %v, want exactly [%d]", got, next)
+			}
+			// A new client's snapshot continues the same chain.
+			fresh := e2.dial(t)
+			if s := fresh.first(t, "snapshot"); s.Seq != next {
+				t.Errorf("a new client's snapshot at %d, want %d", s.Seq, next)
+			}
+		})
 	}
 }

@@ -318,15 +318,23 @@ func (g *Gateway) Start(ctx context.Context) error {
 	// Positions (logformat.go): the log is purged up to compacted, and no
 	// record lies past the last stored message.
 	compacted := posBefore(st.FirstSeq)
-	maxGen, err := g.loadSnapshots(ctx, pos(st.LastSeq, maxBatchRecords), compacted)
+	maxGen, idx, err := g.loadSnapshots(ctx, pos(st.LastSeq, maxBatchRecords), compacted)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	// Events after floor can be rebuilt from the log, so clients holding a
 	// position at or above it resume across this restart.
 	floor := max(maxGen, compacted)
-	g.state.startAt(floor, compacted)
-	g.fanout.startAt(floor, g.events.start(st.Epoch, floor))
+	lastEvent := floor
+	if idx != nil && idx.Event != nil && idx.Gen >= floor && *idx.Event <= floor {
+		// No event lay between the last one and the newest compaction's
+		// position (what came after it was refused, or is folding): a
+		// client holding the last event has missed nothing, and the next
+		// event follows it.
+		lastEvent = *idx.Event
+	}
+	g.state.startEventsAt(floor, lastEvent, compacted)
+	g.fanout.startAt(lastEvent, g.events.start(st.Epoch, lastEvent))
 	waitFor := st.LastSeq
 	if st.Msgs == 0 {
 		waitFor = 0 // compacted away: nothing to replay

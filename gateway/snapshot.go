@@ -63,6 +63,7 @@ func (s *state) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
 	}
 	clear(s.dirty)
 	s.recordsCaptured = s.records
+	s.capturedEvent = s.lastEvent
 	return s.handled, s.doneMsg, snaps
 }
 
@@ -171,12 +172,18 @@ const indexID = "$index"
 type snapIndex struct {
 	Gen     uint64            `json:"gen"`
 	Widgets map[string]uint64 `json:"widgets"`
+	// Event is the position of the last event when the state was at Gen:
+	// the updates after it up to Gen were refused or are still folding
+	// (rows), so a client holding it has missed nothing. Absent in indexes
+	// written before it existed.
+	Event *uint64 `json:"event,omitempty"`
 }
 
 // snapshotIndex is the index as it will be once snaps are written at gen.
 func (s *state) snapshotIndex(gen uint64, snaps []widgetSnapshot) []byte {
 	s.mu.Lock()
-	idx := snapIndex{Gen: gen, Widgets: make(map[string]uint64, len(s.snapGen)+len(snaps))}
+	event := s.capturedEvent
+	idx := snapIndex{Gen: gen, Event: &event, Widgets: make(map[string]uint64, len(s.snapGen)+len(snaps))}
 	for id, g := range s.snapGen {
 		idx.Widgets[id] = g
 	}
@@ -248,15 +255,15 @@ type snapParts struct {
 //
 // compacted is where the log is purged up to: what it covered before lives
 // only in the snapshots, so a lost one is reported (checkIndex).
-func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (uint64, error) {
+func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (uint64, *snapIndex, error) {
 	total := g.snapStream.CachedInfo().State.Msgs // opened by Start just before this
 	if total == 0 {
 		g.checkIndex(nil, nil, compacted)
-		return 0, nil
+		return 0, nil, nil
 	}
 	cons, err := g.js.OrderedConsumer(ctx, broker.SnapshotStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
+		return 0, nil, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 	}
 	byWidget := map[string]map[uint64]*snapParts{}
 	for read := uint64(0); read < total; {
@@ -266,7 +273,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		batch, err := cons.Fetch(int(min(256, total-read)), jetstream.FetchMaxWait(5*time.Second),
 			jetstream.FetchMaxBytes(broker.LogPullBytes(g.nc.MaxPayload())))
 		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
+			return 0, nil, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 		}
 		n := 0
 		for msg := range batch.Messages() {
@@ -274,7 +281,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 			collectPart(byWidget, msg)
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return 0, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
+			return 0, nil, fmt.Errorf("read %s: %w", broker.SnapshotStream, err)
 		}
 		if n == 0 {
 			break
@@ -312,7 +319,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		maxGen = max(maxGen, gen)
 	}
 	g.checkIndex(idx, restored, compacted)
-	return maxGen, nil
+	return maxGen, idx, nil
 }
 
 func collectPart(byWidget map[string]map[uint64]*snapParts, msg jetstream.Msg) {

@@ -30,7 +30,10 @@ type state struct {
 	title      string
 	theme      []byte // normalized theme JSON (theme.go); nil is the default
 	handled    uint64 // last position handled, events or rejections
-	doneMsg    uint64 // the last stored message (stream seq) whose every record is handled
+	// capturedEvent is lastEvent when the last capture took handled: no
+	// event lies between the two (the snapshot index keeps it).
+	capturedEvent uint64
+	doneMsg       uint64 // the last stored message (stream seq) whose every record is handled
 	// Updates handled since start, and their count at the last capture and
 	// compaction: what triggers the next one (Config.CompactMessages).
 	records, recordsCaptured, recordsCompacted uint64
@@ -81,9 +84,15 @@ func newState(history, maxTableRows int, limits Limits, events eventSink) *state
 // startAt sets where the state starts after a (re)start: updates up to
 // floor are handled (in the snapshots); the log is purged up to compacted.
 func (s *state) startAt(floor, compacted uint64) {
+	s.startEventsAt(floor, floor, compacted)
+}
+
+// startEventsAt is startAt where the last event before floor is known to be
+// lastEvent (no event lies between them): the next event's prev.
+func (s *state) startEventsAt(floor, lastEvent, compacted uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handled, s.compactedTo, s.lastEvent = floor, compacted, floor
+	s.handled, s.compactedTo, s.lastEvent = floor, compacted, lastEvent
 }
 
 // message is what ingest hands the state: one stored update.
