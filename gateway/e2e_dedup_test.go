@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -151,4 +152,38 @@ func TestDuplicateGetsTheAnswerTheFirstCopyGot(t *testing.T) {
 		}
 	}
 	assertJSON(t, "the table after the restart", e2.widgetState(t, "t"), table)
+}
+
+// Every update taken off the bus is accounted for: stored, refused, dropped,
+// or a resend of one stored already (its Nats-Msg-Id seen), which /healthz
+// and /metrics count too. Before, resends were counted nowhere, so core
+// publishes carrying an id already seen vanished from the counts
+// (published = stored + rejected + dropped did not add up).
+func TestResendsAreCountedSoEveryPublishIsAccountedFor(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	const ids, copies = 5, 4
+	for c := range copies {
+		for i := range ids {
+			msg := nats.NewMsg("sv.d.data")
+			msg.Data = fmt.Appendf(nil, `{"x": %d, "y": %d}`, i, c)
+			msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("id-%d", i))
+			if err := e.nc.PublishMsg(msg); err != nil { // core publish: no answer to wait for
+				t.Fatal(err)
+			}
+		}
+	}
+	// Acknowledged publishes may overtake core ones (docs/protocol.md §5,
+	// "Fairness"): wait until every copy is accounted for.
+	e.publishAndWait(t, "sv.d.data", `{"x": 100, "y": 0}`)
+	var h health
+	eventually(t, waitTimeout, func() bool {
+		h = e.health(t)
+		return h.Ingest.Queued == 0 && h.Ingest.Stored+h.Ingest.Duplicates == ids*copies+1
+	}, "every publish stored or counted as a resend")
+	if h.Ingest.Stored != ids+1 || h.Ingest.Duplicates != ids*(copies-1) || h.Rejected != 0 || h.Ingest.Dropped != 0 {
+		t.Errorf("/healthz %+v: want %d stored and %d resends counted, none rejected or dropped", h, ids+1, ids*(copies-1))
+	}
+	if got := e.metrics(t)["streamviz_updates_duplicates_total"]; got != ids*(copies-1) {
+		t.Errorf("streamviz_updates_duplicates_total %v, want %d", got, ids*(copies-1))
+	}
 }

@@ -83,6 +83,11 @@ type IngestStatus struct {
 	// BusDisconnects counts the times the bus closed the ingest connection
 	// (a slow consumer at the server); what it dropped then is in Dropped.
 	BusDisconnects uint64 `json:"bus_disconnects"`
+	// Duplicates counts resends not stored again: their Nats-Msg-Id was
+	// seen (docs/protocol.md §1), their publisher answered as the first
+	// copy was. Every update taken off the bus is stored, refused
+	// (rejected), dropped or one of these.
+	Duplicates uint64 `json:"duplicates"`
 	// Problem says why updates are being refused or not stored now; "" when
 	// ingest is healthy.
 	Problem string `json:"problem,omitempty"`
@@ -93,7 +98,7 @@ type IngestStatus struct {
 const stallAfter = 5 * time.Second
 
 func (w *writer) status(now time.Time) IngestStatus {
-	s := IngestStatus{Queued: max(0, w.waiting.Load()), Stored: w.stored.Load(), Dropped: w.dropTotal(), BusDisconnects: w.busDisconnects()}
+	s := IngestStatus{Queued: max(0, w.waiting.Load()), Stored: w.stored.Load(), Dropped: w.dropTotal(), BusDisconnects: w.busDisconnects(), Duplicates: w.duplicates.Load()}
 	if p := w.problem.Load(); p != nil && strings.HasPrefix(*p, "disk full") && w.g.diskProblem(0) == "" {
 		w.problem.CompareAndSwap(p, nil) // space is back: the next batch will be stored
 	}

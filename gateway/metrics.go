@@ -108,6 +108,8 @@ func newMetrics(g *Gateway) *metrics {
 		refused("per_address", func(l *connLimiter) uint64 { return l.refusedAddr.Load() }),
 		counter("streamviz_updates_stored_total", "Updates stored in the log by this gateway's ingest (docs/protocol.md §5).",
 			func() float64 { return float64(g.w.stored.Load()) }),
+		counter("streamviz_updates_duplicates_total", "Resends not stored again: an update with their Nats-Msg-Id was stored already (docs/protocol.md §1).",
+			func() float64 { return float64(g.w.duplicates.Load()) }),
 		gauge("streamviz_ingest_queued", "Updates taken off the bus and not yet stored or refused.",
 			func() float64 { return float64(max(0, g.w.waiting.Load())) }),
 		counter("streamviz_ingest_bus_disconnects_total", "Times the bus closed the gateway's ingest connection (a slow consumer at the server); what it dropped is under streamviz_updates_dropped_total{reason=\"bus\"}.",

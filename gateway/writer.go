@@ -94,6 +94,7 @@ type writer struct {
 	waiting      atomic.Int64  // updates taken off the bus and not yet stored, refused or dropped
 	lastProgress atomic.Int64  // unix ns: an update was resolved, or the first one of a backlog arrived
 	stored       atomic.Uint64 // updates stored
+	duplicates   atomic.Uint64 // resends of an update stored already (Nats-Msg-Id), not stored again
 	dropped      [numDropReasons]atomic.Uint64
 	problem      atomic.Pointer[string] // why updates are refused now (disk full, log full); nil when fine
 	lastErr      atomic.Pointer[string] // the last failed attempt to store, for a stall's reason
@@ -438,6 +439,7 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) (cur, full *batch) {
 		msgID = m.Header.Get(jetstream.MsgIDHeader)
 	}
 	if msgID != "" && w.dedup.seen(msgID, m.Reply, w) {
+		w.duplicates.Add(1)
 		w.resolved(1)
 		return b, nil
 	}
