@@ -3,10 +3,13 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 )
 
 // lockedBuffer is a log sink that the gateway's goroutines and the test
@@ -130,5 +133,58 @@ func TestTheProducerOfAWidgetIsRememberedAcrossCompactionAndRestart(t *testing.T
 				t.Errorf("conflicts %v after the restart, want 2 (the widget and the title)", got)
 			}
 		})
+	}
+}
+
+// Pipelines started together declare their widgets at the same moment: of
+// several producers' configs of one widget sent at once, every one but the
+// first the gateway takes is acknowledged with the warning naming the
+// producer before it. Before, the warning looked only at configs already
+// applied, so a config sent while another producer's was still being stored
+// went unwarned (three producers at once: in 3 rounds of 4 at most one was
+// told), and the pipelines never heard of the conflict the log named.
+func TestProducersDeclaringAWidgetAtOnceAreAllWarnedButTheFirst(t *testing.T) {
+	e := startEnv(t, Config{})
+	const producers, rounds = 3, 20
+	conns := make([]*nats.Conn, producers)
+	for k := range conns {
+		conns[k], _ = connectPublisher(t, e.b.ClientURL(), fmt.Sprintf("pipeline-%d", k))
+	}
+	for r := range rounds {
+		subject := fmt.Sprintf("sv.r%d.config", r)
+		replies := make([]*nats.Msg, producers)
+		errs := make([]error, producers)
+		var wg sync.WaitGroup
+		for k, nc := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				replies[k], errs[k] = nc.Request(subject, fmt.Appendf(nil, `{"type": "stat", "producer": "host:/p%d.py"}`, k), waitTimeout)
+			}()
+		}
+		wg.Wait()
+		warned := 0
+		for k, m := range replies {
+			if errs[k] != nil {
+				t.Fatalf("request %s from producer %d: %v", subject, k, errs[k])
+			}
+			var ack struct {
+				Seq     uint64 `json:"seq"`
+				Warning string `json:"warning"`
+			}
+			if err := json.Unmarshal(m.Data, &ack); err != nil || ack.Seq == 0 {
+				t.Fatalf("answer %s: %v", m.Data, err)
+			}
+			if ack.Warning != "" {
+				warned++
+				if !strings.Contains(ack.Warning, fmt.Sprintf("widget \"r%d\" is also declared by producer \"host:/p", r)) ||
+					strings.Contains(ack.Warning, fmt.Sprintf("host:/p%d.py", k)) {
+					t.Errorf("producer %d's warning %q, want one naming another producer", k, ack.Warning)
+				}
+			}
+		}
+		if warned != producers-1 {
+			t.Errorf("round %d: %d of %d producers declaring %s at once were warned, want all but the first", r, warned, producers, subject)
+		}
 	}
 }

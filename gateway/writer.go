@@ -85,6 +85,10 @@ type writer struct {
 
 	dedup dedupMap
 
+	// declared is who published the latest config the writer took, per
+	// widget (producerWarning); the build goroutine's only.
+	declared map[string]string
+
 	// The decoded updates of batches being stored, by batch id, so the
 	// reader applies this gateway's own batches without decoding them again.
 	decMu   sync.Mutex
@@ -142,6 +146,7 @@ func newWriter(g *Gateway) *writer {
 		ready:    make(chan *batch),
 		done:     make(chan struct{}),
 		replayed: make(chan struct{}),
+		declared: map[string]string{},
 		dedup:    dedupMap{window: g.cfg.DedupWindow, m: map[string]*dedupEntry{}},
 		decoded:  map[string]*pendingBatch{},
 	}
@@ -443,9 +448,11 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) (cur, full *batch) {
 		w.resolved(1)
 		return b, nil
 	}
-	var warning string
-	if m.Reply != "" && strings.HasSuffix(m.Subject, ".config") {
-		warning = w.g.ProducerWarning(m.Subject, m.Data)
+	// Every config is noted, answered or not, so the next one is judged
+	// against the latest taken.
+	warning := w.producerWarning(&d)
+	if m.Reply == "" {
+		warning = ""
 	}
 	rec := record{subject: m.Subject, msgID: msgID, data: m.Data}
 	size := recordSize(rec.subject, rec.msgID, rec.data)
