@@ -25,7 +25,7 @@ import warnings
 
 import pathway as pw
 import pytest
-from helpers import MIN_WAIT, REPO, DashClient, get_json, wait_until
+from helpers import MIN_WAIT, REPO, DashClient, get_json, wait_state, wait_until
 
 import stream_viz as sv
 
@@ -74,6 +74,7 @@ class ServeProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        self.proc.stdout.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -520,3 +521,40 @@ def test_kill_9_under_many_acknowledged_publishes_in_flight_loses_none_of_them(s
     print(f"\nkill -9 x{KILLS} under acknowledged load: {len(acked)} acknowledged of {done[0]} published, "
           f"{len(rows)} rows stored, {len(lost)} acknowledged lost")
     assert not lost, f"{len(lost)} acknowledged updates lost after {KILLS} kills: {lost[:20]}"
+
+
+def test_stop_while_the_joined_bus_restarts_waits_for_it_and_delivers_everything(serve):
+    # A pipeline that ends while the server it joined (sv.start(url=...)) is restarting: sv.stop()
+    # waits for the bus within its timeout, as it does for a slow one, instead of giving up on
+    # everything pending the moment it finds the connection down (it counted those updates as
+    # undelivered although the server was back a second later).
+    serve.start()
+    c = sv.chart("restarting", max_points=100_000)
+    sv.start(url="nats://" + serve.nats)
+    for i in range(1000):
+        c.send(float(i), i)
+    wait_until(lambda: sv.stats()["published_updates"] == 1000, 15, "the first points stored")
+    serve.kill()
+    wait_until(lambda: not sv.stats()["connected"], 10, "the publisher to notice the bus is gone")
+    for i in range(1000, 2000):
+        c.send(float(i), i)
+    publisher = sv._D.publisher
+    restarted: list[BaseException] = []
+
+    def restart_once_stop_began() -> None:
+        try:
+            wait_until(lambda: publisher._hurry is not None and publisher._hurry.is_set(), 15, "sv.stop() to begin")
+            serve.start()
+        except BaseException as e:  # reported by the main thread
+            restarted.append(e)
+
+    t = threading.Thread(target=restart_once_stop_began)
+    t.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a "gave up" RuntimeWarning fails the test
+        sv.stop(timeout=60)
+    t.join()
+    assert not restarted, restarted
+    st = sv.stats()
+    assert st["undelivered_updates"] == 0 and st["published_updates"] == 2000, st
+    wait_state("restarting", [[i, i] for i in range(2000)], base=serve.base, key=lambda st: st["points"])

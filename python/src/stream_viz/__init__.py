@@ -372,6 +372,7 @@ def embed_url(widget: str | Widget, *, expires_in: float = 3600, base_url: str |
 def stop(timeout: float = 5.0) -> None:
     """Publishes what is pending, disconnects, and stops the server this process started.
 
+    A bus that is away (a joined server restarting) is waited for within timeout, as a slow one is.
     Returns within about timeout seconds whatever the server does (even frozen by SIGSTOP); what
     it had to give up on (updates the bus never acknowledged, a server that had to be killed) is
     warned about, added to sv.stats()["errors"] and counted in sv.stats()["undelivered_updates"].

@@ -328,8 +328,11 @@ class Publisher:
         flush_end = end - min(1.0, max(end - loop.time(), 0.0) / 4)
         if self._hurry is not None:
             self._hurry.set()
+        # A bus that is away may be back within the budget (a server restarting, a network blip):
+        # nats-py keeps reconnecting until the connection is closed, so wait for it as for a slow
+        # one. A spawned server that died is _gone, and nothing waits for it.
         while (self._dirty or self._folded or self._queued or self._inflight) and loop.time() < flush_end \
-                and self._nc.is_connected and self._gone is None:
+                and not self._nc.is_closed and self._gone is None:
             await asyncio.sleep(FLUSH_INTERVAL)
         self._closing = True
         if self._task:
