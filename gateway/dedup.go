@@ -9,6 +9,13 @@ import (
 	"github.com/streamviz/streamviz/protocol"
 )
 
+// maxMsgIDBytes bounds a Nats-Msg-Id: each is remembered for the dedup
+// window (up to 2^20 of them) and kept in the log with its update, and the
+// bus would carry one of up to its payload limit (~1 MiB), so without a bound
+// a publisher could hold gigabytes of the server's memory with ids alone. A
+// UUID is 36 bytes; the Python SDK's ids are shorter still.
+const maxMsgIDBytes = 256
+
 // hdrMsgID carries the publisher's Nats-Msg-Id on an update stored alone.
 const hdrMsgID = protocol.HeaderMsgID
 

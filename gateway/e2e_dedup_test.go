@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -185,5 +186,54 @@ func TestResendsAreCountedSoEveryPublishIsAccountedFor(t *testing.T) {
 	}
 	if got := e.metrics(t)["streamviz_updates_duplicates_total"]; got != ids*(copies-1) {
 		t.Errorf("streamviz_updates_duplicates_total %v, want %d", got, ids*(copies-1))
+	}
+}
+
+// A Nats-Msg-Id is remembered for two minutes (and kept in the log), so its
+// length is bounded: an update whose id is longer than maxMsgIDBytes is
+// refused at once (413) naming the header and the bound, counted as too
+// large, and not stored; one at the bound is stored. Before, any id the bus
+// carried (up to its ~1 MiB payload limit) was taken: 400 publishes with
+// 900 KB ids held 1.2 GB of the server's memory for the dedup window.
+func TestAMsgIDLongerThanItsBoundIsRefusedNamingIt(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	send := func(t *testing.T, id string) (uint64, string) {
+		t.Helper()
+		msg := nats.NewMsg("sv.d.data")
+		msg.Data = []byte(`{"value": 1}`)
+		msg.Header.Set(jetstream.MsgIDHeader, id)
+		m, err := e.nc.RequestMsg(msg, waitTimeout)
+		if err != nil {
+			t.Fatalf("request with a %d-byte id: %v", len(id), err)
+		}
+		var a struct {
+			Seq   uint64 `json:"seq"`
+			Error *struct {
+				Code        int    `json:"code"`
+				Description string `json:"description"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(m.Data, &a); err != nil {
+			t.Fatalf("answer %s: %v", m.Data, err)
+		}
+		if a.Error != nil {
+			return 0, fmt.Sprintf("%d %s", a.Error.Code, a.Error.Description)
+		}
+		return a.Seq, ""
+	}
+	if seq, refused := send(t, strings.Repeat("i", maxMsgIDBytes)); seq == 0 {
+		t.Fatalf("an id of %d bytes was refused: %s", maxMsgIDBytes, refused)
+	}
+	before := e.health(t)
+	seq, refused := send(t, strings.Repeat("i", maxMsgIDBytes+1))
+	want := fmt.Sprintf("413 sv.d.data: message too large: Nats-Msg-Id of %d bytes, limit %d", maxMsgIDBytes+1, maxMsgIDBytes)
+	if seq != 0 || refused != want {
+		t.Errorf("an id of %d bytes: stored at %d, refused %q; want refused %q", maxMsgIDBytes+1, seq, refused, want)
+	}
+	if after := e.health(t); after.Ingest.Stored != before.Ingest.Stored || after.Rejected != before.Rejected+1 {
+		t.Errorf("/healthz before %+v, after %+v: want nothing more stored and one more rejected", before, after)
+	}
+	if got := e.metrics(t)[`streamviz_updates_rejected_total{reason="message too large"}`]; got != 1 {
+		t.Errorf(`rejected as "message too large": %v, want 1`, got)
 	}
 }

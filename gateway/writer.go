@@ -443,6 +443,10 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) (cur, full *batch) {
 	if m.Header != nil {
 		msgID = m.Header.Get(jetstream.MsgIDHeader)
 	}
+	if len(msgID) > maxMsgIDBytes {
+		w.refuse(m, fmt.Errorf("%s: %w: %s of %d bytes, limit %d", m.Subject, ErrTooLarge, jetstream.MsgIDHeader, len(msgID), maxMsgIDBytes))
+		return b, nil
+	}
 	if msgID != "" && w.dedup.seen(msgID, m.Reply, w) {
 		w.duplicates.Add(1)
 		w.resolved(1)
