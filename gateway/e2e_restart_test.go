@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"testing"
@@ -384,6 +385,68 @@ func TestACaughtUpClientResumesAfterARestartWhoseLastUpdatesWereRefused(t *testi
 			fresh := e2.dial(t)
 			if s := fresh.first(t, "snapshot"); s.Seq != next {
 				t.Errorf("a new client's snapshot at %d, want %d", s.Seq, next)
+			}
+		})
+	}
+}
+
+// The counters of /healthz and /metrics count what this run of the server
+// did: rebuilding the state from the log at a restart applies updates again
+// but accepts, refuses and conflicts nothing anew, and logs none of it again.
+// Before, a restart after a crash counted every update still in the log once
+// more (accepted with nothing stored, old refusals and producer conflicts
+// again, each logged again), a graceful one only the last stored message's:
+// the same history gave different counts by how the server had stopped.
+func TestARestartCountsAndLogsOnlyWhatItsOwnRunDid(t *testing.T) {
+	restarts := []struct {
+		name    string
+		restart func(t *testing.T, e *testEnv, cfg Config) *testEnv
+	}{
+		{"graceful restart", func(t *testing.T, e *testEnv, cfg Config) *testEnv {
+			if err := e.stop(); err != nil {
+				t.Fatal(err)
+			}
+			return startEnvAt(t, e.dir, cfg)
+		}},
+		{"crash", func(t *testing.T, e *testEnv, cfg Config) *testEnv {
+			e.crash(t)
+			return startEnvAt(t, e.dir, cfg)
+		}},
+	}
+	for _, tc := range restarts {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEnv(t, noAutoCompaction)
+			e.publish(t, "sv.w.config", `{"type": "chart", "producer": "host-a:/a.py"}`)
+			e.publish(t, "sv.w.config", `{"type": "chart", "producer": "host-b:/b.py"}`)
+			e.publish(t, "sv.w.data", `{"x": 1, "y": 1}`)
+			if _, err := e.publishInput(t, "sv.w.data", `{"value": 1}`); err == nil {
+				t.Fatal("a stat update to a chart was acknowledged")
+			}
+			if h := e.health(t); h.Accepted != 3 || h.Rejected != 1 {
+				t.Fatalf("before the restart /healthz accepted %d rejected %d, want 3 and 1", h.Accepted, h.Rejected)
+			}
+			logs := &lockedBuffer{}
+			cfg := noAutoCompaction
+			cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+			e2 := tc.restart(t, e, cfg)
+			h, m := e2.health(t), e2.metrics(t)
+			if h.Accepted != 0 || h.Rejected != 0 || m["streamviz_producer_conflicts_total"] != 0 ||
+				m[`streamviz_updates_rejected_total{reason="data does not fit the widget's type"}`] != 0 {
+				t.Errorf("after the restart, before any publish: accepted %d, rejected %d, conflicts %v, refused as not fitting %v; want all 0",
+					h.Accepted, h.Rejected, m["streamviz_producer_conflicts_total"], m[`streamviz_updates_rejected_total{reason="data does not fit the widget's type"}`])
+			}
+			for _, old := range []string{"declared by two producers", "rejected update"} {
+				if strings.Contains(logs.String(), old) {
+					t.Errorf("the restart logged the old %q again:\n%s", old, logs.String())
+				}
+			}
+			assertJSON(t, "the chart after the restart", e2.widgetState(t, "w"), `{"points": [[1, 1]]}`)
+			e2.publishAndWait(t, "sv.w.data", `{"x": 2, "y": 2}`)
+			if _, err := e2.publishInput(t, "sv.w.data", `{"value": 2}`); err == nil {
+				t.Fatal("a stat update to a chart was acknowledged")
+			}
+			if h := e2.health(t); h.Accepted != 1 || h.Rejected != 1 {
+				t.Errorf("after the restart /healthz accepted %d rejected %d, want 1 and 1 (this run's)", h.Accepted, h.Rejected)
 			}
 		})
 	}

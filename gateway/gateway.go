@@ -229,6 +229,9 @@ type Gateway struct {
 
 	w              *writer       // takes updates off the bus into the log
 	refusedReplies atomic.Uint64 // reply subjects that were not inboxes
+	// booting is set while Start rebuilds the state from the log: what it
+	// applies again was accepted, refused and logged by an earlier run.
+	booting atomic.Bool
 }
 
 // New prepares a gateway on an open NATS connection; Start brings it up.

@@ -30,6 +30,9 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 	}
 	caughtUp := make(chan struct{})
 	var once sync.Once
+	// The log up to lastSeq was counted (and its refusals logged) by the run
+	// that stored it: this one counts from there on (docs/protocol.md §4).
+	g.booting.Store(lastSeq > 0)
 	if lastSeq == 0 {
 		once.Do(func() { close(caughtUp) })
 	}
@@ -54,7 +57,9 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 			own = nil
 		}
 		if err != nil {
-			g.noteRejected(msg.Subject(), pos(seq, 0), err)
+			if !g.booting.Load() {
+				g.noteRejected(msg.Subject(), pos(seq, 0), err)
+			}
 			g.state.reject(pos(seq, 0))
 		}
 		ms := float64(meta.Timestamp.UnixNano()) / 1e6
@@ -87,7 +92,11 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 		g.state.msgDone(seq)
 		g.w.applied(seq, own)
 		if seq >= lastSeq {
-			once.Do(func() { close(caughtUp) })
+			once.Do(func() {
+				g.state.resetCounters()
+				g.booting.Store(false)
+				close(caughtUp)
+			})
 		}
 	}, jetstream.PullMaxMessagesWithBytesLimit(256, broker.LogPullBytes(g.nc.MaxPayload())), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
@@ -124,7 +133,7 @@ func (g *Gateway) ingest(m message, d *decoded) error {
 	default:
 		err = g.state.apply(m)
 	}
-	if err != nil {
+	if err != nil && !g.booting.Load() {
 		g.noteRejected(m.subject, m.seq, err)
 	}
 	// Looking at the state's counters takes its lock: checking every few messages

@@ -17,7 +17,7 @@ import (
 
 // logConflict is the state's onConflict: it runs with the state's lock held.
 func (g *Gateway) logConflict(id, was, now string) {
-	if g.rejects.allow("producer:" + id) {
+	if !g.booting.Load() && g.rejects.allow("producer:"+id) {
 		what := fmt.Sprintf("widget %q", id)
 		if id == dashboardID {
 			what = "the dashboard title"

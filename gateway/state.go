@@ -245,6 +245,15 @@ func (s *state) noteProducer(id, producer string) {
 	}
 }
 
+// resetCounters starts the counts of /healthz and /metrics over once the
+// log an earlier run stored is applied again: they count what this run did.
+// It runs on the log's consumer, which is what increments them meanwhile.
+func (s *state) resetCounters() {
+	s.accepted.Store(0)
+	s.rejected.Store(0)
+	s.conflict.Store(0)
+}
+
 // producerOf is who published id's latest config, "" when unknown.
 func (s *state) producerOf(id string) string {
 	s.mu.Lock()
