@@ -126,6 +126,11 @@ func (g *Gateway) ingest(m message, d *decoded) error {
 	var err error
 	switch {
 	case d != nil:
+		if u := d.upd; u != nil && u.Value != nil && u.Value.Arrival {
+			// The writer stamped the time it took the update; the log's
+			// time is what a replay stamps, so the state is the same after.
+			u.Value.TS = m.ms
+		}
 		err = g.state.applyDecoded(m, *d)
 	case len(m.data) > g.cfg.MaxMessageBytes:
 		g.state.reject(m.seq)

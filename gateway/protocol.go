@@ -473,6 +473,10 @@ type Update struct {
 type ValueUpdate struct {
 	Value Num
 	TS    float64
+	// Arrival is set when the message had no ts and TS is when it arrived:
+	// the gateway then stamps the time the log stored it, which is what a
+	// replay of the log reads (Gateway.ingest).
+	Arrival bool
 }
 
 // ChartUpdate appends, upserts or removes points of one series.
@@ -648,7 +652,7 @@ func validateShape(in *dataFields, points *[]Point, raw *[]rawPoint, now float64
 		if in.TS != nil {
 			ts = float64(*in.TS)
 		}
-		return &Update{Value: &ValueUpdate{Value: in.Value.Num, TS: ts}}, nil
+		return &Update{Value: &ValueUpdate{Value: in.Value.Num, TS: ts, Arrival: in.TS == nil}}, nil
 	case isChart:
 		return decodeChart(in, points, raw)
 	default:
