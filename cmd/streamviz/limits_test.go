@@ -322,3 +322,41 @@ func TestPublicURLTakesURLsAndHostNamesAndRefusesWhatIsNeither(t *testing.T) {
 		}
 	}
 }
+
+// --max-message-bytes takes units like the other byte flags (the number
+// alone as before), from the command line and the environment, and its
+// bounds are checked on the bytes.
+func TestMaxMessageBytesTakesUnitsLikeTheOtherByteFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  string
+		want int64  // bytes; 0 when refused
+		err  string // in the refusal
+	}{
+		{nil, "", 1 << 20, ""},
+		{[]string{"--max-message-bytes", "8MiB"}, "", 8 << 20, ""},
+		{[]string{"--max-message-bytes", "2097152"}, "", 2 << 20, ""},
+		{nil, "4MiB", 4 << 20, ""},
+		{[]string{"--max-message-bytes", "65MiB"}, "", 0, "want 1KiB to 64MiB"},
+		{[]string{"--max-message-bytes", "512"}, "", 0, "want 1KiB to 64MiB"},
+		{[]string{"--max-message-bytes", "1.5MiB"}, "", 0, "positive size"},
+	}
+	for _, c := range cases {
+		env := func(k string) string {
+			if k == "STREAMVIZ_MAX_MESSAGE_BYTES" {
+				return c.env
+			}
+			return ""
+		}
+		f, err := parseServeFlags("serve", c.args, io.Discard, env)
+		if c.want == 0 {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%v env %q: got %v, want an error saying %q", c.args, c.env, err, c.err)
+			}
+			continue
+		}
+		if err != nil || int64(f.maxMessageBytes) != c.want {
+			t.Errorf("%v env %q: got %v, %v; want %d bytes", c.args, c.env, f, err, c.want)
+		}
+	}
+}

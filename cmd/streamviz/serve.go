@@ -22,7 +22,8 @@ import (
 type serveFlags struct {
 	addr, natsAddr, natsURL, dataDir string
 	history                          int
-	maxMessageBytes, maxTableRows    int
+	maxMessageBytes                  byteSize
+	maxTableRows                     int
 	sync                             syncFlag
 	exitWithStdin, recoverStore      bool
 	sec                              natsSecurity
@@ -46,7 +47,8 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 	fs.StringVar(&f.dataDir, "data-dir", "", "JetStream storage directory (default: a temporary directory removed at exit)")
 	fs.Var(&f.sync, "sync", "when JetStream fsyncs: always (the default: before acknowledging each update) or an interval such as 1s (faster; a power loss may lose that much)")
 	fs.IntVar(&f.history, "history", 1000, "default number of points a chart keeps")
-	fs.IntVar(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest update accepted, in bytes (1024 to 67108864)")
+	f.maxMessageBytes = 1 << 20
+	fs.Var(&f.maxMessageBytes, "max-message-bytes", "largest update accepted, such as 1MiB or 1048576 (1KiB to 64MiB; default 1MiB)")
 	fs.IntVar(&f.maxTableRows, "max-table-rows", 100000, "live rows a table holds; new keys beyond are left out and counted (1 to 10000000)")
 	fs.DurationVar(&f.rowsLinger, "rows-linger", gateway.DefaultRowsLinger, "how long a widget fed by Pathway rows (sv.<widget>.rows) waits, after its last row, for more rows of that Pathway time before showing it; a later time shows it at once (1ms to 1m: longer keeps a stalled writer's time whole, shorter shows a run's last time sooner)")
 	fs.BoolVar(&f.recoverStore, "recover-store", false, "when --data-dir's store is damaged, move it aside (to <data-dir>/damaged-<time>/) and start empty instead of refusing to start")
@@ -81,7 +83,7 @@ func parseServeFlags(name string, args []string, stderr io.Writer, env func(stri
 		return nil, fmt.Errorf("%w: --history %d: want 1 to 100000", errUsage, f.history)
 	}
 	if f.maxMessageBytes < 1024 || f.maxMessageBytes > 64<<20 {
-		return nil, fmt.Errorf("%w: --max-message-bytes %d: want 1024 to %d", errUsage, f.maxMessageBytes, 64<<20)
+		return nil, fmt.Errorf("%w: --max-message-bytes %d: want 1KiB to 64MiB (1024 to %d)", errUsage, f.maxMessageBytes, 64<<20)
 	}
 	if f.maxTableRows < 1 || f.maxTableRows > 10_000_000 {
 		return nil, fmt.Errorf("%w: --max-table-rows %d: want 1 to 10000000", errUsage, f.maxTableRows)
@@ -325,7 +327,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 		return err
 	}
 	gcfg := gateway.Config{History: f.history, Logger: log,
-		MaxMessageBytes: f.maxMessageBytes, MaxTableRows: f.maxTableRows,
+		MaxMessageBytes: int(f.maxMessageBytes), MaxTableRows: f.maxTableRows,
 		Token: token, EmbedOrigins: strings.Split(f.embedOrigins, ","), BasePath: f.basePath,
 		RowsLinger: f.rowsLinger}
 	f.limits.apply(&gcfg, ln.Addr().String())
