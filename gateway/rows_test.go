@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -558,5 +560,35 @@ func TestRowsFlusherEndsATimeOnceTheLingerPassedSinceItsLastRow(t *testing.T) {
 	fl.schedule("w", 4) // a row of an earlier time (another process) keeps the greatest
 	if got, _ := fl.take(t0.Add(3 * time.Second)); !reflect.DeepEqual(got, map[string]int64{"w": 6}) {
 		t.Errorf("marker %v, want time 6", got)
+	}
+}
+
+// A key column's value whose text cannot be a key ("" or more than 256 bytes:
+// free text) is keyed by its hash, as the SDK keys it, so its row is shown
+// instead of refused.
+func TestRowsWithAKeyValueEmptyOrLongerThanAKeyAreShownUnderItsHash(t *testing.T) {
+	long := strings.Repeat("L", 300)
+	r := newRowsHub(t, 1000)
+	r.feed("w", `cfg {"type":"table","key":["name"]}`)
+	errs := r.feed("w", row(1, 2, `"name":"","v":1`), row(1, 2, `"name":"`+long+`","v":2`), row(1, 2, `"name":"k","v":3`), "end 2")
+	if len(errs) != 0 {
+		t.Fatalf("rows refused: %v", errs)
+	}
+	hash := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return "sha256:" + hex.EncodeToString(sum[:16])
+	}
+	want := fmt.Sprintf(`{"rows":{"%s":{"name":"","v":1},"%s":{"name":"%s","v":2},"k":{"name":"k","v":3}}}`, hash(""), hash(long), long)
+	var got, exp any
+	if err := json.Unmarshal([]byte(r.state("w")), &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(want), &exp)
+	if !reflect.DeepEqual(got, exp) {
+		t.Errorf("state %s, want %s", r.state("w"), want)
+	}
+	r.feed("w", row(-1, 4, `"name":"","v":1`), "end 4")
+	if strings.Contains(r.state("w"), hash("")) {
+		t.Errorf("the retraction of the row with an empty key left it: %s", r.state("w"))
 	}
 }

@@ -453,17 +453,13 @@ func (v *foldView) pairs(r *foldRow, base member, errs *errList) []member {
 }
 
 // rowKey is a table row's key: the key column's text (several: their JSON
-// array), or without key columns the row itself (a hash when longer than a key may be).
+// array), or without key columns the row itself; a hash when that text is
+// longer than a key may be, or empty (a key column of free text holds both).
 func rowKey(r *foldRow, rc *RowsConfig) (string, error) {
 	var key string
 	switch {
 	case rc == nil || len(rc.Key) == 0:
 		key = r.text
-		if len(key) > maxKeyBytes {
-			sum := sha256.Sum256([]byte(key))
-			key = "sha256:" + hex.EncodeToString(sum[:16])
-		}
-		return key, nil
 	case len(rc.Key) == 1:
 		raw, ok := r.cols[rc.Key[0]]
 		if !ok {
@@ -485,7 +481,8 @@ func rowKey(r *foldRow, rc *RowsConfig) (string, error) {
 		key = string(append(b, ']'))
 	}
 	if len(key) == 0 || len(key) > maxKeyBytes {
-		return "", fmt.Errorf("%w: key %s: want 1 to %d bytes", ErrBadShape, truncate(key, 40), maxKeyBytes)
+		sum := sha256.Sum256([]byte(key))
+		key = "sha256:" + hex.EncodeToString(sum[:16])
 	}
 	return key, nil
 }

@@ -8,6 +8,7 @@ and network I/O happen on the SDK's own thread.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 from typing import Any
@@ -277,18 +278,18 @@ class _TableBinding:
         holders, shown = self.holders, self.shown
         for key, before, now in changes:
             if now is None:
-                k = _text(before[ki])  # type: ignore[index]  # a change has a row before or after
+                k = _key_of(before[ki])  # type: ignore[index]  # a change has a row before or after
                 left.add(k)
                 self._leave(k, key)
                 continue
             if now == before:
                 continue
             kv = now[ki]
-            k = kv if type(kv) is str else str(kv)
+            k = kv if type(kv) is str and 0 < len(kv) <= _SAFE_KEY_CHARS else _key_of(kv)
             if before is None:
                 self._take(k, key)
             elif before[ki] != kv:
-                kb = _text(before[ki])
+                kb = _key_of(before[ki])
                 left.add(kb)
                 self._leave(kb, key)
                 self._take(k, key)
@@ -299,7 +300,7 @@ class _TableBinding:
             for key, before, now in changes:
                 if now is not None and now != before:
                     kv = now[ki]
-                    k = kv if type(kv) is str else str(kv)
+                    k = kv if type(kv) is str and 0 < len(kv) <= _SAFE_KEY_CHARS else _key_of(kv)
                     if type(holders.get(k)) is dict:
                         shown[k] = key
                     else:
@@ -359,6 +360,26 @@ def bind_table(w: Table, table: Any) -> None:
 
 def _text(k: Any) -> str:
     return k if isinstance(k, str) else str(k)
+
+
+# A key is 1 to 256 bytes of UTF-8 (docs/protocol.md §1.3); a text of at most 64 characters
+# and not empty is one, whatever its characters.
+_MAX_KEY_BYTES = 256
+_SAFE_KEY_CHARS = _MAX_KEY_BYTES // 4
+
+
+def _key_of(value: Any) -> str:
+    """The key of a key column's value: its text, or when that text cannot be a key (empty, or
+    longer than 256 bytes) "sha256:" and 32 hex digits of its hash, as the server keys a row by
+    its content (docs/protocol.md §1.6). Sent as it was, such a key got the message refused, and
+    with it every other row of the commit."""
+    k = _text(value)
+    if 0 < len(k) <= _SAFE_KEY_CHARS:
+        return k
+    b = k.encode("utf-8", "surrogatepass")
+    if 0 < len(b) <= _MAX_KEY_BYTES:
+        return k
+    return "sha256:" + hashlib.sha256(b).hexdigest()[:32]
 
 
 class _ValueBinding:

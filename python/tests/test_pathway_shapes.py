@@ -1,0 +1,43 @@
+"""Pathway pipeline shapes the fidelity tests (test_pathway.py) do not cover, each found to differ
+from Pathway's own result once: the dashboard's final state must be what Pathway computed.
+
+As there, the expected result comes from Pathway itself (pw.debug.table_to_pandas, run before the
+widgets subscribe) and the dashboard is read from a really spawned server (GET /api/widgets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pathway as pw
+import pytest
+from helpers import get_json, http_base, pandas_rows, wait_widget
+from ways import NATS, SDK, Way
+
+import stream_viz as sv
+
+
+def _long_key(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@pytest.mark.parametrize(("way", "n"), [(Way(SDK), 3), (Way(SDK), 100), (Way(NATS), 3)],
+                         ids=["sdk a few rows (JSON ops)", "sdk many rows (columnar)", "pw.io.nats.write"])
+def test_a_key_value_empty_or_longer_than_a_key_may_be_is_shown_and_costs_no_other_row(way, n, pw_run):
+    """A key column may hold "" or a text past the 256 bytes a key may have (a groupby on a column
+    of free text). Those values' texts were sent as keys, the server refused the message, and the
+    whole commit, every other row with it, never showed. Each such value is keyed by the hash of
+    its text instead (as a row keyed by its content is, docs/protocol.md §1.6); the server keys
+Pathway's own rows (sv.<widget>.rows) the same way, where such rows were refused."""
+    names = ["", "L" * 300] + [f"k{i}" for i in range(n - 2)]
+    t = pw.debug.table_from_pandas(pd.DataFrame({"name": names, "v": list(range(n))}))
+    df = pw.debug.table_to_pandas(t)
+    expected = {(k if 1 <= len(k) <= 256 else _long_key(k)): r for k, r in pandas_rows(df, key="name").items()}
+    assert len(expected) == n
+    way.table(t, id="named", key="name")
+    way.start()
+    pw_run()
+    wait_widget("named", lambda w: w["state"]["rows"] == expected)
+    assert sv.stats()["refused_publishes"] == 0, sv.stats()["errors"]
+    assert get_json(http_base() + "/healthz")["rejected"] == 0
