@@ -41,3 +41,23 @@ Pathway's own rows (sv.<widget>.rows) the same way, where such rows were refused
     wait_widget("named", lambda w: w["state"]["rows"] == expected)
     assert sv.stats()["refused_publishes"] == 0, sv.stats()["errors"]
     assert get_json(http_base() + "/healthz")["rejected"] == 0
+
+
+@pytest.mark.parametrize("n", [3, 100], ids=["a few rows (JSON ops)", "many rows (columnar)"])
+def test_a_row_too_large_for_the_bus_is_refused_alone_and_the_tables_later_rows_still_arrive(n, pw_run):
+    """A cell of 2 MB (a document, a blob) makes its row's message larger than the bus takes. The
+    SDK retried that publish for ever: the table's later messages, other rows of the commit and
+    every later commit, waited behind it and never showed, with no word but failed_publishes, and
+    sv.stop() gave them up. Such a message is refused like an update the server refuses
+    (UpdateRefusedWarning, refused_publishes) and the table's other rows go on."""
+    rows = [("H" * 2_000_000 if i == n // 2 else "small", i, 2) for i in range(n)] + [("later", n + i, 4) for i in range(n)]
+    df = pd.DataFrame({"s": [r[0] for r in rows], "i": [r[1] for r in rows], "__time__": [r[2] for r in rows]})
+    t = pw.debug.table_from_pandas(df)
+    expected = {k: r for k, r in pandas_rows(pw.debug.table_to_pandas(t), key="i").items() if r["i"] != n // 2}
+    sv.table(t, id="docs", key="i")
+    sv.start(port=0)
+    with pytest.warns(sv.UpdateRefusedWarning, match="docs"):
+        pw_run()
+        wait_widget("docs", lambda w: w["state"]["rows"] == expected)
+    stats = sv.stats()
+    assert stats["refused_publishes"] == 1 and stats["pending_messages"] == 0, stats

@@ -115,7 +115,8 @@ class PublishRefusedWarning(RuntimeWarning):
 
 class UpdateRefusedWarning(RuntimeWarning):
     """The server stored an update but refused to apply it (it does not fit the widget's type, or a
-    widget, series or byte limit is reached): resending cannot help, so it is dropped and counted in
+    widget, series or byte limit is reached), or the update is larger than the bus takes (a row
+    with a cell of megabytes): resending cannot help, so it is dropped and counted in
     sv.stats()["refused_publishes"]; later updates of the widget go on."""
 
     def __init__(self, widget: str, subject: str, reason: str):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from nats.aio.client import Client as NATS
+from nats.errors import MaxPayloadError
 
 from ._encode import NotEncoded, dumps
 from ._errors import NotAuthorizedError, ServerUnreachableError, StreamVizError
@@ -563,6 +564,13 @@ class Publisher:
                 fut = asyncio.ensure_future(self._request_config(msg))
             else:
                 fut = await self._publish(msg)
+        except MaxPayloadError:
+            # Larger than the bus takes (a row with a cell of megabytes): no retry can send it,
+            # and retried it held every later update of the widget behind it for good. Refused
+            # as the server refuses an update it cannot apply, so the widget's next ones go.
+            fut = asyncio.get_running_loop().create_future()
+            fut.set_exception(AckError(400, f"message of {len(msg.payload):,} bytes: more than the bus takes "
+                                            f"({self._nc.max_payload:,} bytes; streamviz serve --max-message-bytes)"))
         except Exception as e:  # not connected, ...
             self._failed(wid, e)
             return
