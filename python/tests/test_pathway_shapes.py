@@ -61,3 +61,19 @@ def test_a_row_too_large_for_the_bus_is_refused_alone_and_the_tables_later_rows_
         wait_widget("docs", lambda w: w["state"]["rows"] == expected)
     stats = sv.stats()
     assert stats["refused_publishes"] == 1 and stats["pending_messages"] == 0, stats
+
+
+def test_a_table_of_no_columns_shows_one_empty_row_per_pathway_row(pw_run):
+    """t.select() (a table of its ids only) raised TypeError from operator.itemgetter when declared."""
+    t = pw.debug.table_from_markdown("""
+      | v | __time__ | __diff__
+    1 | 1 | 2        | 1
+    2 | 2 | 2        | 1
+    1 | 1 | 4        | -1
+    """).select()
+    expected = pandas_rows(pw.debug.table_to_pandas(t))
+    assert list(expected.values()) == [{}]
+    sv.table(t, id="ids")
+    sv.start(port=0)
+    pw_run()
+    wait_widget("ids", lambda w: w["state"]["rows"] == expected and w["state"].get("as_of") == 4)

@@ -344,6 +344,8 @@ class _TableBinding:
 
 def _picker(at: list[int]) -> Any:
     """A function that takes the values at these indexes out of a row's tuple, as a tuple."""
+    if not at:  # a table of no columns (t.select(), only its ids): rows of nothing
+        return lambda values: ()
     if len(at) == 1:
         i = at[0]
         return lambda values: (values[i],)
