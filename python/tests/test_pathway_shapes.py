@@ -77,3 +77,19 @@ def test_a_table_of_no_columns_shows_one_empty_row_per_pathway_row(pw_run):
     sv.start(port=0)
     pw_run()
     wait_widget("ids", lambda w: w["state"]["rows"] == expected and w["state"].get("as_of") == 4)
+
+
+@pytest.mark.parametrize(("kind", "option"), [("stat", "column"), ("chart y", "column"), ("chart x", "x_column")])
+def test_a_json_column_refused_as_numbers_says_how_to_convert_it(kind, option):
+    """A field of a JSON message (pw.this.data["price"]) is a Json column; refused as numbers with
+    only "holds Json", the user had to find .as_float() alone."""
+    t = pw.debug.table_from_markdown("""
+    raw
+    5
+    """).select(data=pw.apply_with_type(lambda r: pw.Json({"price": r}), pw.Json, pw.this.raw))
+    t = t.select(price=pw.this.data["price"], v=pw.this.data["price"].as_float())
+    declare = {"stat": lambda: sv.stat(t, "price", id="w"), "chart y": lambda: sv.chart(t, "price", id="w"),
+               "chart x": lambda: sv.chart(t, "v", x_column="price", id="w")}[kind]
+    with pytest.raises(sv.InvalidOptionError) as e:
+        declare()
+    assert e.value.option == option and "pw.this.price.as_float()" in str(e.value), str(e.value)

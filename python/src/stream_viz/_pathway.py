@@ -47,8 +47,16 @@ def _numeric_type(t: Any) -> bool:
 def check_numeric(widget: str, table: Any, column: str) -> None:
     hint = table.schema.typehints().get(column)
     if hint is not None and hint is not Any and not _numeric_type(hint):
-        raise InvalidOptionError(widget, "column", column,
-                                 f"a numeric column; {column!r} holds {getattr(hint, '__name__', hint)}")
+        held = getattr(hint, "__name__", hint)
+        raise InvalidOptionError(widget, "column", column, f"a numeric column; {column!r} holds {held}{_json_hint(hint, column)}")
+
+
+def _json_hint(hint: Any, column: str) -> str:
+    """How to make a Json column (a field of a JSON message: pw.this.data["price"]) a number."""
+    import typing
+
+    names = {getattr(a, "__name__", str(a)) for a in (typing.get_args(hint) or (hint,))}
+    return f" (convert it, e.g. pw.this.{column}.as_float())" if "Json" in names else ""
 
 
 def _source(table: Any) -> tuple[Any, list[str], bool]:
@@ -579,7 +587,8 @@ def _x_kind(w: Chart, table: Any) -> str:
     if names <= set(_X_NUMERIC):
         return "number"
     shown = " | ".join(sorted(names))
-    hint_text = f" (convert it, e.g. pw.this.{w.x_column}.dt.seconds())" if "Duration" in names else ""
+    column = str(w.x_column)
+    hint_text = f" (convert it, e.g. pw.this.{column}.dt.seconds())" if "Duration" in names else _json_hint(hint, column)
     raise InvalidOptionError(w.id, "x_column", w.x_column,
                              f"a column of numbers, times or text (categories); {w.x_column!r} holds {shown}{hint_text}")
 
