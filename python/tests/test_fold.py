@@ -213,6 +213,19 @@ def test_rows_of_plain_values_encode_to_exactly_the_bytes_of_their_dicts(seed):
     assert b"".join(b for b, _n in fast) == b"".join(b for b, _n in dicts) and sum(n for _b, n in fast) == len(data)
 
 
+@pytest.mark.parametrize("text", ['a",', 'back\\', '",'])
+@pytest.mark.parametrize("where", ["cell", "key"])
+def test_a_text_ending_in_a_quote_and_comma_is_never_cut_inside_itself(text, where):
+    """The column-wise encoding (used where numpy is missing) cut a column of text at '","': a
+    text ending in '",' holds that before the real cut, and the rows came out as invalid JSON,
+    the server refused the message and the commit never showed."""
+    data = {(text if where == "key" and i == 0 else f"k{i}"): (text if where == "cell" and i == 0 else "next", i)
+            for i in range(64)}
+    fast = _widgets._encoded_tuples(["s", "v"], data)
+    dicts = _widgets._encoded_ops([{"key": k, "row": {"s": s, "v": v}} for k, (s, v) in data.items()])
+    assert fast is None or b"".join(b for b, _n in fast) == b"".join(b for b, _n in dicts)
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_a_flush_of_many_pathway_rows_goes_as_columnar_table_updates_equal_to_their_ops(seed):
     """Rows of numbers, booleans, nulls, text and NaN: numbers as int64/float64 columns (NaN is

@@ -1082,6 +1082,10 @@ class _Text(list):  # type: ignore[type-arg]
 def _cut(col: Any, *, text: bool) -> list[bytes]:
     enc = _fast.encode(list(col)).encode()  # raises ValueError on NaN and infinities
     if text:
+        # A text ending in '",' (or in a backslash) puts '\","' before a real cut: the split would
+        # cut after its escaped quote, and with as many pieces as rows no count would tell.
+        if b'\\","' in enc:
+            raise _Misfit
         parts: list[bytes] = _Text(enc[2:-2].split(b'","'))
     else:
         parts = enc[1:-1].split(b",")
