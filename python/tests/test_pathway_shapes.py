@@ -93,3 +93,41 @@ def test_a_json_column_refused_as_numbers_says_how_to_convert_it(kind, option):
     with pytest.raises(sv.InvalidOptionError) as e:
         declare()
     assert e.value.option == option and "pw.this.price.as_float()" in str(e.value), str(e.value)
+
+
+ERRORS_MD = """
+  | k | v | __time__ | __diff__
+1 | a | 1 | 2        | 1
+2 | b | 0 | 2        | 1
+3 | c | 2 | 2        | 1
+1 | a | 1 | 4        | -1
+1 | a | 0 | 4        | 1
+2 | b | 0 | 6        | -1
+2 | b | 5 | 6        | 1
+3 | c | 2 | 8        | -1
+3 | c | 0 | 8        | 1
+3 | c | 0 | 10       | -1
+"""
+
+
+def test_a_row_whose_value_becomes_an_error_leaves_the_dashboard_as_it_leaves_pathways_subscribers():
+    """pw.run(terminate_on_error=False): a row whose value fails (10 // 0) becomes an error row,
+    which Pathway hands its subscribers as the retraction of the row before it and nothing else.
+    Through the table's stream of changes the SDK got the error row as one upsert, which the sink
+    skipped: the row it replaced stayed on the dashboard for good, a value Pathway had retracted.
+    An error row is now a deletion there too, and one that turns back into a value comes back."""
+    t = pw.debug.table_from_markdown(ERRORS_MD)
+    r = t.select(pw.this.k, inv=pw.apply_with_type(lambda v: 10 // v, int, pw.this.v))
+    live: dict = {}
+    pw.io.subscribe(r, on_change=lambda key, row, time, is_addition: live.__setitem__(row["k"], dict(row)) if is_addition
+                    else live.pop(row["k"], None), name="pathways_view")
+    sv.table(r, id="inv", key="k")
+    sv.table(r, id="inv_rows")
+    sv.chart(r, "inv", x_column="k", id="inv_bars", chart_type="bar")
+    sv.start(port=0)
+    with pytest.warns(UserWarning, match="experimental"):
+        pw.run(monitoring_level=pw.MonitoringLevel.NONE, terminate_on_error=False)
+    assert live == {"b": {"k": "b", "inv": 2}}, "a and c became errors, b turned from an error into 2"
+    wait_widget("inv", lambda w: w["state"]["rows"] == live)
+    wait_widget("inv_rows", lambda w: list(w["state"]["rows"].values()) == [live["b"]])
+    wait_widget("inv_bars", lambda w: w["state"]["points"] == [["b", 2]])

@@ -63,7 +63,7 @@ def _source(table: Any) -> tuple[Any, list[str], bool]:
     """What the SDK subscribes to for this table, the columns of the values each change brings
     (in order), and whether that is the table's stream of changes.
 
-    Through Pathway's value-list sink the SDK subscribes to table.to_stream(): Pathway then
+    Through Pathway's value-list sink the SDK subscribes to table.remove_errors().to_stream(): Pathway then
     hands over one change per key and commit, an update as one upsert (its new values) instead
     of a retraction and an insertion, a deletion with the values deleted, each with a last
     value saying which it is. Every change is one Python call on Pathway's thread, so a table
@@ -78,7 +78,12 @@ def _source(table: Any) -> tuple[Any, list[str], bool]:
     while flag in columns:
         flag = "_" + flag
     try:
-        stream = table.to_stream(flag)
+        # Under pw.run(terminate_on_error=False) a row whose value failed is an error row, which
+        # a sink skips: in the stream of changes the update that made it one would be skipped
+        # whole, and the row before it left on the dashboard. Without error rows the update is a
+        # deletion, as subscribers of the table itself see it (its retraction, and nothing else).
+        clean = table.remove_errors() if hasattr(table, "remove_errors") else table
+        stream = clean.to_stream(flag)
     except (TypeError, ValueError):  # a Pathway whose to_stream takes no column name
         return table, columns, False
     if columns_of(stream) != [*columns, flag]:
