@@ -12,7 +12,7 @@ import hashlib
 import pandas as pd
 import pathway as pw
 import pytest
-from helpers import get_json, http_base, pandas_rows, wait_widget
+from helpers import get_json, http_base, pandas_rows, wait_until, wait_widget
 from ways import NATS, SDK, Way
 
 import stream_viz as sv
@@ -59,6 +59,8 @@ def test_a_row_too_large_for_the_bus_is_refused_alone_and_the_tables_later_rows_
     with pytest.warns(sv.UpdateRefusedWarning, match="docs"):
         pw_run()
         wait_widget("docs", lambda w: w["state"]["rows"] == expected)
+        # The big row's message may be the last one of the widget: its refusal comes after the rest.
+        wait_until(lambda: sv.stats()["refused_publishes"] == 1, what="the refusal of the big row")
     stats = sv.stats()
     assert stats["refused_publishes"] == 1 and stats["pending_messages"] == 0, stats
 
