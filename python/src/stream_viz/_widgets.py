@@ -35,6 +35,8 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CHART_TYPES = ("line", "area", "bar", "scatter", "stacked_bar", "stacked_area")
 MAX_CHART_BUFFER = 200_000  # chart points held per widget while the bus is slow or away
 POINTS_PER_MESSAGE = 20_000
+# Pathway's times from here on are no times of the data: the end of a finite stream (2**64 - 2).
+PATHWAY_END_OF_STREAM = 2**63
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
 _INF = float("inf")
 _MAX_FLOAT = sys.float_info.max
@@ -190,6 +192,12 @@ class Widget:
 
     def _commit(self, commit: Commit) -> None:
         """Pathway's thread, at a commit's end: hand the commit over whole."""
+        if commit[2] >= PATHWAY_END_OF_STREAM:
+            # What Pathway held until its input ended (exactly-once windows, delayed results)
+            # comes in a last commit at the end of time, 2**64 - 2: no time of the data, and
+            # as an as_of it got every message of the widget refused (more than 24 hours ahead).
+            # It is shown as of the latest commit before it (a time chart plots it there).
+            commit = (commit[0], commit[1], self._as_of if self._as_of is not None else 0)
         with self._dash.lock:
             self._as_of = commit[2]
             if self._dash.publisher.active:
