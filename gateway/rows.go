@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -18,6 +19,11 @@ import (
 // sv.<widget>.rows (rowsflush.go): {"$end": t} folds the pending changes up to t.
 // Pathway column names cannot start with "$", so no row is ever read as one.
 const rowsEndField = "$end"
+
+// endOfStream is the time of Pathway's last commit of a finite stream, what
+// it held until its input ended (exactly-once windows): it writes 2^64 - 2,
+// no time of the data. It folds after every other time and is no as_of.
+const endOfStream = int64(math.MaxInt64)
 
 // rowChange is one message on sv.<widget>.rows, decoded.
 type rowChange struct {
@@ -40,7 +46,7 @@ func decodeRows(b []byte) (*rowChange, error) {
 		return nil, err
 	}
 	if len(cols) == 1 && cols[0].name == rowsEndField {
-		t, err := rowInt(cols[0].value)
+		t, err := rowTimeInt(cols[0].value)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrBadShape, rowsEndField, err)
 		}
@@ -58,7 +64,7 @@ func decodeRows(b []byte) (*rowChange, error) {
 			}
 			c.diff, haveDiff = int(d), true
 		case "time":
-			t, err := rowInt(col.value)
+			t, err := rowTimeInt(col.value)
 			if err != nil || t < 0 {
 				return nil, fmt.Errorf("%w: time %s: want Pathway's time, a whole number", ErrBadShape, truncate(string(col.value), 40))
 			}
@@ -119,6 +125,16 @@ func decodeOrdered(b []byte) ([]rowCol, error) {
 		cols = append(cols, rowCol{name: name, value: buf.Bytes()})
 	}
 	return cols, nil
+}
+
+// rowTimeInt is a Pathway time: a whole number, or its end of stream (past
+// int64) as endOfStream.
+func rowTimeInt(raw json.RawMessage) (int64, error) {
+	t, err := rowInt(raw)
+	if u, uerr := strconv.ParseUint(string(raw), 10, 64); err != nil && uerr == nil && u >= 1<<63 {
+		return endOfStream, nil
+	}
+	return t, err
 }
 
 func rowInt(raw json.RawMessage) (int64, error) {

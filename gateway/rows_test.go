@@ -592,3 +592,26 @@ func TestRowsWithAKeyValueEmptyOrLongerThanAKeyAreShownUnderItsHash(t *testing.T
 		t.Errorf("the retraction of the row with an empty key left it: %s", r.state("w"))
 	}
 }
+
+// What Pathway holds until its input ends (exactly-once windows) comes at
+// time 2^64 - 2, past int64: such rows were refused as no whole number, and
+// those results lost. They fold last, as of the time before them.
+func TestRowsOfPathwaysEndOfStreamAreShownAsOfTheTimeBefore(t *testing.T) {
+	const end = "18446744073709551614"
+	r := newRowsHub(t, 1000)
+	r.feed("w", `cfg {"type":"chart","x":"start","y":"s"}`)
+	r.feed("n", `cfg {"type":"chart","y":"s"}`)
+	for _, id := range []string{"w", "n"} {
+		errs := r.feed(id, row(1, 4, `"start":0,"s":1`), row(1, 6, `"start":10,"s":2`),
+			`{"start":20,"s":3,"diff":1,"time":`+end+`}`, "end "+end)
+		if len(errs) != 0 {
+			t.Fatalf("%s: rows refused: %v", id, errs)
+		}
+	}
+	if got, want := r.stateWithAsOf("w"), `{"points":[[0,1],[10,2],[20,3]],"as_of":6}`; got != want {
+		t.Errorf("chart with x: state %s, want %s", got, want)
+	}
+	if got, want := r.stateWithAsOf("n"), `{"points":[[4,1],[6,2],[6,3]],"as_of":6}`; got != want {
+		t.Errorf("chart of times: state %s, want %s", got, want)
+	}
+}

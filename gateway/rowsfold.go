@@ -32,6 +32,7 @@ type rowFold struct {
 	live    map[string]*foldRow // by text; count != 0
 	pending []rowChange
 	pendMax int64 // the latest time pending
+	shown   int64 // the latest time folded but endOfStream: that time's as_of and time chart x
 	view    *foldView
 	bytes   int // what the live and pending rows cost (foldRow.cost), part of the widget's
 }
@@ -182,6 +183,9 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 	var errs errList
 	refused := 0
 	latest := f.pendMax
+	if latest != endOfStream {
+		f.shown = latest
+	}
 	for _, c := range f.pending {
 		r := f.live[c.row.text]
 		switch {
@@ -263,7 +267,11 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 				if _, ok := per[m.series]; !ok {
 					names = append(names, m.series)
 				}
-				per[m.series] = append(per[m.series], Point{X: Time(in.t), Y: m.val.y})
+				x := in.t
+				if x == endOfStream {
+					x = f.shown
+				}
+				per[m.series] = append(per[m.series], Point{X: Time(x), Y: m.val.y})
 			}
 		}
 		sort.Strings(names)
@@ -287,7 +295,7 @@ func (f *rowFold) flush(ms float64) ([]*Update, error) {
 	// be (a producer whose clock or times are wrong, checkAsOf) would hold
 	// the widget's as_of there for good: its rows apply, its time is not
 	// taken as the data's as_of.
-	if asOf := float64(latest); asOf <= ms+float64(maxAsOfAhead.Milliseconds()) {
+	if asOf := float64(f.shown); asOf <= ms+float64(maxAsOfAhead.Milliseconds()) {
 		for _, u := range ups {
 			u.AsOf = &asOf
 		}
