@@ -67,3 +67,34 @@ def test_the_chart_default_follows_the_servers_history_flag(streamviz_bin):
     finally:
         serve.terminate()
         serve.wait(30)
+
+
+def test_a_pathway_chart_whose_x_column_looks_like_epoch_seconds_warns_once_naming_the_conversion(pw_run):
+    """A Pathway x column of numbers is milliseconds, as .send()'s timestamp: a column of epoch
+    seconds (a ts read from a log) landed in January 1970 without a word."""
+    import pathway as pw
+
+    t = pw.debug.table_from_markdown("""
+      | ts         | v | __time__
+    1 | 1767225600 | 1 | 2
+    2 | 1767225601 | 2 | 2
+    3 | 1767225602 | 3 | 4
+    """)
+    ms = pw.debug.table_from_markdown("""
+      | at            | v
+    1 | 1767225600000 | 1
+    """)
+    sv.chart(t, "v", x_column="ts", id="secs")
+    sv.chart(ms, "v", x_column="at", id="millis")
+    sv.start(port=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pw_run()
+        # Shown as given: the warning does not guess on the user's behalf. (The SDK's thread folds
+        # the rows, and warns, after pw.run may have returned.)
+        wait_widget("secs", lambda w: [p[0] for p in w["state"]["points"]] == [1767225600, 1767225601, 1767225602])
+        wait_widget("millis", lambda w: [p[0] for p in w["state"]["points"]] == [1767225600000])
+    said = [str(w.message) for w in caught if "epoch seconds" in str(w.message)]
+    assert len(said) == 1, f"warned once, for the chart of seconds only: {said}"
+    assert "'secs'" in said[0] and "'ts'" in said[0] and "1767225600" in said[0] and 'utc_from_timestamp(unit="s")' in said[0]
+    assert said[0] in sv.stats()["errors"]

@@ -502,6 +502,7 @@ class _XChartBinding:
         self.groups: dict[tuple[str, Any], dict[Any, tuple[int, Any]]] = {}  # (series, x) -> {key: (commit no, y)}
         self.shown: dict[tuple[str, Any], Any] = {}  # (series, x) -> the y the dashboard has
         self.commits = 0
+        self.seconds_said = False
 
     def _x(self, row: Row) -> Any:
         v = row[self.x]
@@ -516,11 +517,19 @@ class _XChartBinding:
                 return None
             return text
         try:
-            return time_ms(v)
+            ms = time_ms(v)
         except TypeError:
             w._dash._warn_once(f"x:{w.id}", f"stream_viz: chart {w.id!r}: x column {self.x!r} holds {v!r} "
                                f"({type(v).__name__}), not a number or a time; such rows are not shown")
             return None
+        if not self.seconds_said and (type(v) is int or type(v) is float) and 1e9 <= abs(v) < 1e11:
+            # As .send() says of a timestamp: a number is milliseconds, so a column of epoch
+            # seconds (a `ts` read from a log) lands in January 1970 without a word.
+            self.seconds_said = True
+            w._dash._warn_once(f"seconds:{w.id}", f"stream_viz: chart {w.id!r}: x column {self.x!r} holds {v!r}, which looks "
+                               "like epoch seconds, but a number is taken as milliseconds (it lands in January 1970); "
+                               f"convert it, e.g. pw.this.{self.x}.dt.utc_from_timestamp(unit=\"s\"), or multiply it by 1000")
+        return ms
 
     def fold(self, commits: list[Commit]) -> None:
         # Each key's last insertion: which commit of the batch it came in, for the recency rule.
