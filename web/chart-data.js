@@ -7,13 +7,40 @@ import { DECIMATE_MIN_PER_PX, decimateMinMax } from './decimate.js';
 /** @typedef {import('./series.js').Series} Series */
 /** @typedef {(number | null | undefined)[]} YColumn */
 
+/** The dates JavaScript can represent: ±100,000,000 days from the epoch, in milliseconds. */
+export const MAX_DATE_MS = 8.64e15;
+
 /**
  * Milliseconds since 1973 and later: smaller numbers are a plain numeric axis (step counts,
  * seconds since start...). uPlot's time axis counts seconds, so these are divided by 1000.
+ * Numbers past the last date JavaScript has (nanosecond timestamps, ids) are plain numbers too:
+ * as times they are Invalid Date, and uPlot's time ticks never reach the end of such a range (it
+ * froze the page for seconds, then threw).
  * @param {number} x
  */
 export function isEpochMs(x) {
-  return x > 1e11;
+  return x > 1e11 && x <= MAX_DATE_MS;
+}
+
+/**
+ * Whether a chart's series go on a time axis: their newest x is a time (isEpochMs) and no x lies
+ * before the first date JavaScript has.
+ * @param {Series[]} list
+ */
+export function isTimeAxis(list) {
+  let newest = -Infinity;
+  let oldest = Infinity;
+  for (const s of list) {
+    if (s.length === 0) continue;
+    const last = /** @type {number} */ (s.lastX());
+    if (last > newest) newest = last;
+    if (s.sorted) {
+      if (s.xs[s.head] < oldest) oldest = s.xs[s.head];
+    } else {
+      for (let i = s.head; i < s.xs.length; i++) if (s.xs[i] < oldest) oldest = s.xs[i];
+    }
+  }
+  return isEpochMs(newest) && oldest >= -MAX_DATE_MS;
 }
 
 /**
@@ -45,13 +72,8 @@ export function sortedPoints(s) {
  */
 export function buildChartData(list) {
   let points = 0;
-  let newest = -Infinity;
-  for (const s of list) {
-    points += s.length;
-    const lx = s.lastX();
-    if (lx !== undefined && lx > newest) newest = lx;
-  }
-  const time = isEpochMs(newest);
+  for (const s of list) points += s.length;
+  const time = isTimeAxis(list);
   const cols = list.map(sortedPoints);
 
   /** @type {number[]} */
@@ -127,7 +149,7 @@ export function buildPlotData(list, width) {
   const limit = width * DECIMATE_MIN_PER_PX;
   if (width > 0 && list.length === 1 && list[0].sorted && list[0].length > limit) {
     const s = list[0];
-    const time = isEpochMs(/** @type {number} */ (s.lastX()));
+    const time = isTimeAxis(list);
     const data = decimateMinMax(s.xs, [s.ys], s.head, s.xs.length, width, time ? 1000 : 1);
     return { data: /** @type {ChartData['data']} */ (data), time, points: s.length, decimated: true };
   }

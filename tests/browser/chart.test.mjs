@@ -86,6 +86,30 @@ function labelBoxes(page, id) {
   }, id);
 }
 
+// A frozen page never answers page.evaluate: the test's own bound turns that into a failure.
+test('x past the last date JavaScript has (nanosecond timestamps) go on a number axis, drawn, without freezing the page', { timeout: 300000 }, async (t) => {
+  // time.time_ns() as x: 1.76e18, read as milliseconds it is no date at all.
+  const ns = 1764230400000000000;
+  const { server, page, errors } = await openPage(t, [['sv.ns.config', { type: 'chart', title: 'Nanoseconds' }]], { path: '/embed/ns' });
+  await waitFor(() => page.evaluate(() => document.body.dataset.ready === '1'), 15000, 'the page');
+  await page.evaluate(() => {
+    window.longest = 0;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.longest = Math.max(window.longest, e.duration); }).observe({ type: 'longtask' });
+  });
+  await publish(server.nats, [['sv.ns.data', { points: [[ns, 1], [ns + 1e9, 2], [ns + 2e9, 3]] }]]);
+  await waitFor(async () => (await points(page, 'ns')) === '3', 15000, 'the points');
+  await waitFor(() => page.evaluate(() => document.querySelector('sv-chart').plot?.axes[0]._values?.length > 0), 15000, 'x tick labels');
+  const axis = await page.evaluate(() => {
+    const p = document.querySelector('sv-chart').plot;
+    return { time: p.scales.x.time, labels: p.axes[0]._values, label: p.root.parentElement.getAttribute('aria-label') };
+  });
+  assert.equal(axis.time, false, 'a number axis');
+  assert.ok(axis.labels.every((l) => l !== '' && !/Invalid|NaN/.test(l)), `tick labels ${axis.labels}`);
+  assert.doesNotMatch(axis.label, /Invalid Date/);
+  assert.ok(await page.evaluate(() => window.longest) < 2000, `no task of seconds (longest ${await page.evaluate(() => window.longest)} ms)`);
+  assert.deepEqual(errors, []);
+});
+
 test('axis labels never collide or get clipped, at every width from 320 px and over live data', async (t) => {
   const { server, page, errors } = await openPage(t, [
     ['sv.time.config', { type: 'chart', title: 'Time', order: 1 }],

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Series } from '../series.js';
-import { buildChartData, isEpochMs } from '../chart-data.js';
+import { buildChartData, isEpochMs, isTimeAxis } from '../chart-data.js';
 import { TopRows, cell, columnLabel, compareKeys, displayColumns, selectRows } from '../table-model.js';
 import { arcPath, gaugeColor, gaugeFraction } from '../gauge-model.js';
 import { ageText, connectionLabel, displayOrder, embedGrant, embedWidgetId, isWidgetId } from '../page.js';
@@ -68,6 +68,16 @@ test('epoch-millisecond x values become seconds on a time axis', () => {
   const cd = buildChartData([series('', [[1732713600000, 1], [1732713601500, 2]])]);
   assert.equal(cd.time, true);
   assert.deepEqual(cd.data[0], [1732713600, 1732713601.5]);
+});
+
+test('x past the dates JavaScript has (nanoseconds) or before them stay numbers, never an Invalid Date axis', () => {
+  assert.equal(isEpochMs(8.64e15), true, 'the last date');
+  assert.equal(isEpochMs(8.64e15 + 1), false);
+  assert.equal(isEpochMs(1764230400000000000), false, 'time.time_ns()');
+  assert.equal(buildChartData([series('', [[1764230400000000000, 1], [1764230401000000000, 2]])]).time, false);
+  assert.equal(isTimeAxis([series('', [[-1e16, 1], [1732713600000, 2]])]), false, 'an x before the first date');
+  assert.equal(isTimeAxis([series('', [[1732713600000, 2], [-1e16, 1]])]), false, 'out of order too');
+  assert.equal(isTimeAxis([series('', [[0, 1], [1732713600000, 2]])]), true);
 });
 
 test('series with different x values are aligned, missing points undefined and gaps null', () => {

@@ -5,7 +5,7 @@
 // width when the points far outnumber the pixels (decimate.js).
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
-import { buildCategoryData, buildChartData, buildPlotData, buildStackedData, isEpochMs, isStacked } from '../chart-data.js';
+import { buildCategoryData, buildChartData, buildPlotData, buildStackedData, isStacked, isTimeAxis } from '../chart-data.js';
 import { WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
 import { Decimals } from '../decimals.js';
 import { formatDefault } from '../format.js';
@@ -311,7 +311,7 @@ export class SvChart extends SvWidget {
     if (this.empty.hidden !== points > 0) this.empty.hidden = points > 0;
 
     const c = w.config;
-    const timeAxis = this.list.some((s) => s.length > 0 && isEpochMs(/** @type {number} */ (s.lastX())));
+    const timeAxis = isTimeAxis(this.list);
     const shape = JSON.stringify([c.chart_type, c.color, timeAxis, this.list.map((s) => s.name), c.title, c.label, c.x_type, forcedColors(), document.documentElement.dataset.themeKey, c.y_min, c.y_max, c.y_scale, c.thresholds]);
     const reuse = this.plot !== null && shape === this.shape;
     // A new shape (series, type, theme...) is a new plot: a hold on the old one ends.
