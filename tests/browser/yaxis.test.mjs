@@ -28,6 +28,10 @@ test('y_min and y_max fix the y axis; y_scale log makes it logarithmic', async (
   const log = await y('log');
   assert.equal(log.distr, 3, 'a log distribution');
   assert.ok(log.min > 0 && log.min <= 1 && log.max >= 10 ** (19 / 4), `log range ${log.min}..${log.max}`);
+  // uPlot leaves most ticks of a log decade unlabelled (their value null): they get no text, not "-∞".
+  const labels = await page.evaluate(() => document.querySelector('[data-widget-id="log"] sv-chart').plot.axes[1]._values);
+  assert.ok(labels.includes('1') && labels.includes('10'), `the decades are labelled: ${JSON.stringify(labels)}`);
+  assert.ok(labels.every((l) => /^(\d[\d,.]*|)$/.test(l)), `every y label is a number or empty: ${JSON.stringify(labels)}`);
   assert.deepEqual(errors, []);
 });
 

@@ -950,8 +950,9 @@ export class SvChart extends SvWidget {
     plot.over.addEventListener('mouseleave', () => this.unpin('pointer'));
   }
 
-  /** @param {number} v */
+  /** @param {number | null} v  null: a tick uPlot leaves unlabelled (a log axis's minor ticks) */
   tick(v) {
+    if (v === null || !Number.isFinite(v)) return '';
     const f = this.widget?.config.format;
     // A config's format (",.0f") would print the same label on fine ticks; percent is the
     // exception, as raw ratios on the axis would contradict the legend.
