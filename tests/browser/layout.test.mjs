@@ -106,3 +106,31 @@ test('an embed whose server is down shows how long ago it was updated', async (t
   await waitFor(async () => /^updated [1-9]\d*s ago$/.test(await page.textContent('#sv-updated')), 15000, 'the age counting');
   assert.deepEqual(errors, []);
 });
+
+test('a 10 KB cell wraps inside its own column: the short text and numbers beside it keep one line each', async (t) => {
+  const long = 'A'.repeat(10000);
+  const { page, errors } = await openPage(t, [
+    ['sv.t.config', { type: 'table', title: 'Incidents', columns: ['detail', 'status', 'n', 'note'] }],
+    ['sv.t.data', { ops: [
+      { key: 'a', row: { detail: long, status: 'degraded', n: 12345678.25, note: 'word '.repeat(2000) } },
+      { key: 'b', row: { detail: 'short', status: 'ok', n: 5e-324, note: 'x' } },
+    ] }],
+  ], { viewport: { width: 1280, height: 900 } });
+  await waitFor(async () => (await page.$$('tr[data-key]')).length === 2, 15000, 'the rows');
+  // Lines a cell's text takes: one per line box of its text.
+  const lines = () => page.$$eval('tr[data-key] td, th', (cells) => cells.map((c) => {
+    const tops = new Set();
+    const walk = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const r = document.createRange();
+      r.selectNodeContents(n);
+      for (const b of r.getClientRects()) tops.add(Math.round(b.top));
+    }
+    return [c.textContent.slice(0, 12), tops.size];
+  }));
+  const got = await lines();
+  const one = got.filter(([text]) => ['status', 'n', 'degraded', '12,345,678.2', 'ok', '4.94e-324', 'short', 'x'].includes(text));
+  assert.equal(one.length, 8, `the short cells and headers: ${JSON.stringify(got)}`);
+  assert.ok(one.every(([, n]) => n === 1), `each on one line: ${JSON.stringify(one)}`);
+  assert.deepEqual(errors, []);
+});
