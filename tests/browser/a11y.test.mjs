@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
+import { launchBrowser, newPage, openPage, publish, startServer, waitFor } from './harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -111,5 +111,18 @@ test('a table is captioned by its title and the sort arrow is not part of the he
   await table.getByRole('button', { name: 'region', exact: true }).click();
   await waitFor(async () => (await table.getByRole('columnheader', { name: 'region', exact: true }).getAttribute('aria-sort')) === 'descending', 5000, 'sorted by region');
   assert.equal(await table.getByRole('button', { name: 'region', exact: true }).count(), 1);
+  assert.deepEqual(errors, []);
+});
+
+test('a chart whose points arrived out of x order names the x range they span in its summary', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.late.config', { type: 'chart', title: 'Late', unit: 'ms' }],
+    ['sv.late.data', { points: [[T0 + 3000, 1], [T0, 2], [T0 + 2000, 4]] }],
+  ], { path: '/embed/late' });
+  const plot = page.locator('[data-widget-id="late"] [role="img"]');
+  await waitFor(async () => /latest 4 ms/.test(await plot.getAttribute('aria-label')), 15000, 'the chart summary');
+  const from = new Date(T0).toLocaleString('en');
+  const to = new Date(T0 + 3000).toLocaleString('en');
+  assert.ok((await plot.getAttribute('aria-label')).includes(`from ${from} to ${to}.`), await plot.getAttribute('aria-label'));
   assert.deepEqual(errors, []);
 });

@@ -147,6 +147,29 @@ function xRange(list) {
   return hi >= lo ? [lo, hi] : null;
 }
 
+/**
+ * The smallest and largest x of the series, whatever their order, or null when there are no points.
+ * @param {Series[]} list
+ * @returns {[number, number] | null}
+ */
+function xExtent(list) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of list) {
+    if (s.length === 0) continue;
+    if (s.sorted) {
+      lo = Math.min(lo, s.xs[s.head]);
+      hi = Math.max(hi, /** @type {number} */ (s.lastX()));
+      continue;
+    }
+    for (let i = s.head; i < s.xs.length; i++) {
+      if (s.xs[i] < lo) lo = s.xs[i];
+      if (s.xs[i] > hi) hi = s.xs[i];
+    }
+  }
+  return hi >= lo ? [lo, hi] : null;
+}
+
 /** @extends {SvWidget<ChartWidget>} */
 export class SvChart extends SvWidget {
   static define() {
@@ -570,7 +593,8 @@ export class SvChart extends SvWidget {
    */
   summary(w) {
     const time = this.plot?.scales.x.time ?? false;
-    const range = xRange(this.list);
+    // Points that arrived out of x order span their extremes too (xRange gives up on them).
+    const range = xExtent(this.list);
     const scale = time ? 1000 : 1;
     const series = this.list.map((s, i) => {
       let lo = Infinity;
