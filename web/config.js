@@ -107,7 +107,8 @@ export function normalizeConfig(id, type, raw) {
   return {
     id,
     type,
-    title: typeof r.title === 'string' && r.title !== '' ? r.title : id,
+    // A title of only spaces would leave the card's heading and its menu button without a name.
+    title: typeof r.title === 'string' && r.title.trim() !== '' ? r.title : id,
     dashboard: typeof r.dashboard === 'string' ? r.dashboard : '',
     order: finite(r.order) ? /** @type {number} */ (r.order) : 0,
     width: r.width === 'full' || (Number.isInteger(r.width) && /** @type {number} */ (r.width) >= 1 && /** @type {number} */ (r.width) <= 4)
@@ -128,7 +129,7 @@ export function normalizeConfig(id, type, raw) {
     chart_type: chartType,
     max_points: Math.min(Math.max(maxPoints, 1), MAX_MAX_POINTS),
     x_type: r.x_type === 'category' ? 'category' : 'number',
-    label: strOrNull(r.label),
+    label: typeof r.label === 'string' && r.label.trim() !== '' ? r.label : null,
     y_min: finite(r.y_min) ? /** @type {number} */ (r.y_min) : null,
     y_max: finite(r.y_max) ? /** @type {number} */ (r.y_max) : null,
     y_scale: r.y_scale === 'log' ? 'log' : 'linear',

@@ -247,10 +247,18 @@ export function displayColumns(config, state) {
   return config.columns ?? state.columns;
 }
 
+/** What names a column, or a series, whose own name is empty or only spaces. */
+export const UNNAMED = '(unnamed)';
+
 /**
+ * A column's header text: its label, else its name. A blank one (a column named "" or " ", a label
+ * of "") would leave the header's sort button without a name for a screen reader, and the reader
+ * without a header: the column's name stands in, or UNNAMED.
  * @param {{column_labels: Record<string, string>}} config
  * @param {string} col
  */
 export function columnLabel(config, col) {
-  return Object.prototype.hasOwnProperty.call(config.column_labels, col) ? config.column_labels[col] : col;
+  const label = Object.prototype.hasOwnProperty.call(config.column_labels, col) ? config.column_labels[col] : col;
+  if (label.trim() !== '') return label;
+  return col.trim() !== '' ? col : UNNAMED;
 }

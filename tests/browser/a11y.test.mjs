@@ -126,3 +126,24 @@ test('a chart whose points arrived out of x order names the x range they span in
   assert.ok((await plot.getAttribute('aria-label')).includes(`from ${from} to ${to}.`), await plot.getAttribute('aria-label'));
   assert.deepEqual(errors, []);
 });
+
+test('a blank title, column name, column label or series name still leaves every heading and button a name', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.blank.config', { type: 'stat', title: ' \t ', order: 1 }],
+    ['sv.blank.data', { value: 1 }],
+    ['sv.cols.config', { type: 'table', title: 'Columns', order: 2, columns: ['a', '', ' '], column_labels: { a: '' } }],
+    ['sv.cols.data', { key: 'x', row: { a: 'labelled ""', '': 'named ""', ' ': 'named " "' } }],
+    ['sv.ser.config', { type: 'chart', title: 'Series', order: 3, label: '  ' }],
+    ['sv.ser.data', { series: ' ', points: [[T0, 1]] }],
+    ['sv.ser.data', { points: [[T0, 2]] }],
+  ], { viewport: { width: 1280, height: 900 } });
+  await ready(page);
+  await waitFor(() => page.evaluate(() => document.querySelectorAll('[data-widget-id="cols"] tr[data-key]').length === 1
+    && document.querySelectorAll('[data-widget-id="ser"] .sv-legend-item').length === 2), 15000, 'drawn');
+  assert.deepEqual(await axeViolations(page), []);
+  // What stands in: the widget id for a title, the column's name for a label, else "(unnamed)".
+  assert.equal(await page.textContent('[data-widget-id="blank"] .sv-card-title'), 'blank');
+  assert.deepEqual(await page.$$eval('[data-widget-id="cols"] th', (ths) => ths.map((th) => th.textContent)), ['a', '(unnamed)', '(unnamed)']);
+  assert.deepEqual(await page.$$eval('[data-widget-id="ser"] .sv-legend-label', (ls) => ls.map((l) => l.textContent)), ['Series', '(unnamed)']);
+  assert.deepEqual(errors, []);
+});

@@ -9,6 +9,7 @@ import { buildCategoryData, buildChartData, buildPlotData, buildStackedData, isS
 import { WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
 import { Decimals } from '../decimals.js';
 import { formatDefault } from '../format.js';
+import { UNNAMED } from '../table-model.js';
 import { SvWidget, el, setText } from './base.js';
 
 /** @typedef {import('../state.js').ChartWidget} ChartWidget */
@@ -636,7 +637,8 @@ export class SvChart extends SvWidget {
    * @param {Series} s
    */
   seriesName(w, s) {
-    return s.name || w.config.label || w.config.title;
+    if (s.name !== '') return s.name.trim() !== '' ? s.name : UNNAMED;
+    return w.config.label || w.config.title;
   }
 
   /**
