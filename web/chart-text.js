@@ -39,15 +39,44 @@ const monthFmt = new Intl.DateTimeFormat('en', { month: 'short', year: 'numeric'
  * @param {number} incr  seconds between ticks
  */
 export function timeTick(sec, incr) {
-  const d = new Date(sec * 1000);
+  const ms = Math.round(sec * 1000);
+  const d = new Date(ms);
+  if (incr < 1) {
+    // Ticks under a second apart (a chart's first seconds, a fast short series) carry the fraction
+    // their spacing needs; without it neighbouring ticks read the same second.
+    const digits = fractionDigits(incr);
+    const frac = String(((ms % 1000) + 1000) % 1000).padStart(3, '0').slice(0, digits);
+    return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${frac}`;
+  }
   if (incr < 60) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
   if (incr < 86400) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
   if (incr < 28 * 86400) return dayFmt.format(d);
   return monthFmt.format(d);
 }
 
+/**
+ * The decimals of a second (1 to 3) that a tick spacing under a second needs: 0.5 one, 0.25 two.
+ * @param {number} incr  seconds
+ */
+function fractionDigits(incr) {
+  for (let k = 1; k < 3; k++) {
+    const scaled = incr * 10 ** k;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6) return k;
+  }
+  return 3;
+}
+
 /** The widest label timeTick writes, for sizing the tick spacing. */
 export const WIDEST_TIME_TICK = '00:00:00';
+
+/** The widest label timeTick writes for ticks under a second apart. */
+export const WIDEST_SUBSECOND_TICK = '00:00:00.000';
+
+/**
+ * Time spans (seconds) short enough that uPlot may space ticks under a second apart: even a
+ * 2,560-pixel axis holds fewer than 60 labels.
+ */
+export const SUBSECOND_SPAN = 60;
 
 /**
  * The x range a line or area chart shows: the data's, except that a single x (one point, or

@@ -110,6 +110,18 @@ test('x past the last date JavaScript has (nanosecond timestamps) go on a number
   assert.deepEqual(errors, []);
 });
 
+test('a time axis whose ticks fall under a second apart (a chart\u2019s first seconds) never shows one label twice', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.new.config', { type: 'chart', title: 'Just started' }],
+    ['sv.new.data', { points: [[T0, 1], [T0 + 1000, 2], [T0 + 2000, 3]] }],
+  ], { path: '/embed/new', viewport: { width: 1024, height: 600 } });
+  await waitFor(() => page.evaluate(() => document.querySelector('sv-chart')?.plot?.axes[0]._values?.length > 0), 15000, 'x tick labels');
+  const labels = await page.evaluate(() => document.querySelector('sv-chart').plot.axes[0]._values);
+  assert.ok(labels.length >= 3, `${labels}`);
+  assert.equal(new Set(labels).size, labels.length, `every tick its own label: ${labels}`);
+  assert.deepEqual(errors, []);
+});
+
 test('axis labels never collide or get clipped, at every width from 320 px and over live data', async (t) => {
   const { server, page, errors } = await openPage(t, [
     ['sv.time.config', { type: 'chart', title: 'Time', order: 1 }],

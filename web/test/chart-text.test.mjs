@@ -20,6 +20,15 @@ test('time tick labels carry only what the spacing needs and stay short', () => 
   for (const incr of [1, 60, 3600, 86400, 40 * 86400]) assert.ok(timeTick(t, incr).length <= 8, `${incr}: ${timeTick(t, incr)}`);
 });
 
+test('ticks under a second apart carry the fraction their spacing needs, so no two read alike', () => {
+  const t = new Date(2026, 11, 3, 8, 0, 0).getTime() / 1000;
+  const at = (incr) => [0, 1, 2, 3, 4].map((i) => timeTick(t + i * incr, incr));
+  assert.deepEqual(at(0.25), ['08:00:00.00', '08:00:00.25', '08:00:00.50', '08:00:00.75', '08:00:01.00']);
+  assert.deepEqual(at(0.5).map((s) => s.slice(-4)), ['00.0', '00.5', '01.0', '01.5', '02.0']);
+  assert.deepEqual(at(0.001).map((s) => s.slice(-6)), ['00.000', '00.001', '00.002', '00.003', '00.004']);
+  for (const incr of [0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001]) assert.equal(new Set(at(incr)).size, 5, `${incr}: ${at(incr)}`);
+});
+
 test('the summary names the series, their latest values and ranges, and the x span', () => {
   const s = chartSummary({ title: 'Latency', kind: 'line', from: 'A', to: 'B', series: [
     { name: 'p50', last: '3.50', min: '1.00', max: '3.50', count: 3 },

@@ -6,7 +6,7 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { buildCategoryData, buildChartData, buildPlotData, buildStackedData, isStacked, isTimeAxis } from '../chart-data.js';
-import { WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
+import { SUBSECOND_SPAN, WIDEST_SUBSECOND_TICK, WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
 import { Decimals } from '../decimals.js';
 import { formatDefault } from '../format.js';
 import { UNNAMED } from '../table-model.js';
@@ -823,7 +823,7 @@ export class SvChart extends SvWidget {
     // Tick labels never collide: ticks are at least the widest label (plus a gap) apart. They are
     // never clipped: the plot keeps half a label of room on each side of the x axis.
     const xLabelWidth = (/** @type {number} */ min, /** @type {number} */ max) => time
-      ? textWidth(WIDEST_TIME_TICK, font)
+      ? textWidth(max - min < SUBSECOND_SPAN ? WIDEST_SUBSECOND_TICK : WIDEST_TIME_TICK, font)
       : Math.max(textWidth(formatDefault(min), font), textWidth(formatDefault(max), font), textWidth('0.00', font));
     const xHalf = () => {
       const sx = this.plot?.scales.x;
