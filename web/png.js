@@ -21,13 +21,14 @@ export async function cardPNG(card) {
   ctx.fillRect(0, 0, box.width, box.height);
 
   for (const sw of card.querySelectorAll('.sv-legend-swatch')) {
+    if (scrolledAway(sw)) continue;
     const r = sw.getBoundingClientRect();
     ctx.globalAlpha = alpha(sw);
     ctx.fillStyle = getComputedStyle(sw).backgroundColor;
     ctx.fillRect(r.left - box.left, r.top - box.top, r.width, r.height);
   }
   for (const t of card.querySelectorAll('.sv-card-title, .sv-legend-x, .sv-legend-label, .sv-legend-value')) {
-    if (t.textContent) text(ctx, /** @type {HTMLElement} */ (t), box);
+    if (t.textContent && !scrolledAway(t)) text(ctx, /** @type {HTMLElement} */ (t), box);
   }
   ctx.globalAlpha = 1;
   for (const c of card.querySelectorAll('canvas')) {
@@ -39,6 +40,19 @@ export async function cardPNG(card) {
     if (r.width > 0 && r.height > 0) ctx.drawImage(await svgImage(s, r), r.left - box.left, r.top - box.top, r.width, r.height);
   }
   return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the PNG could not be encoded'))), 'image/png'));
+}
+
+/**
+ * Whether a legend entry is outside what its legend shows (a long legend scrolls): the PNG is the
+ * card as seen.
+ * @param {Element} e
+ */
+function scrolledAway(e) {
+  const legend = e.closest('.sv-legend');
+  if (!legend) return false;
+  const r = e.getBoundingClientRect();
+  const l = legend.getBoundingClientRect();
+  return r.bottom > l.bottom + 0.5 || r.top < l.top - 0.5;
 }
 
 /**

@@ -80,3 +80,29 @@ test('hiding a series of a stacked chart takes it out of the stack', async (t) =
   assert.ok(after.ink < before.ink / 20, `a's colour left: ${after.ink} of ${before.ink}`);
   assert.deepEqual(errors, []);
 });
+
+test('a chart of 100 series (the server\u2019s limit) on a phone keeps half its card for the plot; its legend scrolls, by keyboard too', async (t) => {
+  const msgs = [['sv.many.config', { type: 'chart', title: 'Per host' }]];
+  for (let i = 0; i < 100; i++) msgs.push(['sv.many.data', { series: `host-${String(i).padStart(3, '0')}.eu-west.example`, points: pts(3, (k) => i + k) }]);
+  const { page, errors } = await openPage(t, msgs, { viewport: { width: 360, height: 800 } });
+  await waitFor(async () => (await page.$$('[data-widget-id="many"] .sv-legend-item')).length === 100, 15000, 'the legend');
+  await waitFor(() => page.evaluate(() => document.querySelector('[data-widget-id="many"] sv-chart').plot !== null), 15000, 'the plot');
+  await frames(page);
+  const size = () => page.evaluate(() => {
+    const c = document.querySelector('[data-widget-id="many"]');
+    const box = (s) => c.querySelector(s).getBoundingClientRect();
+    return { card: box('sv-chart').height, plot: box('.sv-chart-plot').height, legend: box('.sv-legend').height, canvas: c.querySelector('sv-chart').plot.height };
+  });
+  const s = await size();
+  assert.ok(s.plot >= s.card / 2, `the plot keeps at least half the chart: ${JSON.stringify(s)}`);
+  await waitFor(async () => (await size()).canvas >= s.card / 2 - 20, 10000, 'the canvas sized to the plot');
+  // The last entry is reachable: focusing it scrolls the legend to it.
+  const last = page.getByRole('button', { name: /^host-099/ });
+  await last.focus();
+  await waitFor(() => last.evaluate((b) => {
+    const r = b.getBoundingClientRect();
+    const l = b.closest('.sv-legend').getBoundingClientRect();
+    return r.top >= l.top - 1 && r.bottom <= l.bottom + 1;
+  }), 5000, 'the focused entry scrolled into view');
+  assert.deepEqual(errors, []);
+});
