@@ -13,7 +13,9 @@ export const SWEEP_DEG = 240;
  */
 export function gaugeFraction(value, min, max) {
   if (!(max > min)) return 0;
-  return Math.min(1, Math.max(0, (value - min) / (max - min)));
+  // In halves: max - min of a scale across most of the doubles (-1e308 to 1e308) is Infinity,
+  // which put every value at the start of the arc.
+  return Math.min(1, Math.max(0, (value / 2 - min / 2) / (max / 2 - min / 2)));
 }
 
 /**

@@ -39,3 +39,15 @@ test('a gauge, a stat and a table column keep the decimals their data has needed
   assert.deepEqual(await cells(), ['7,167.30', '7,440.29', '10.00']);
   assert.deepEqual(errors, []);
 });
+
+test('a gauge whose scale spans most of the doubles (-1e308 to 1e308) draws 0 as half its arc', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.wide.config', { type: 'gauge', title: 'Wide', min: -1e308, max: 1e308 }],
+    ['sv.wide.data', { value: 0 }],
+  ], { path: '/embed/wide' });
+  const arc = () => page.getAttribute('.sv-gauge-arc', 'd');
+  await waitFor(async () => (await page.textContent('.sv-gauge-value')) === '0', 15000, 'the value');
+  // Half of the 240° arc ends at its top, straight above the centre (100, 95) at radius 80.
+  assert.match(await arc(), / 100\.00 15\.00$/, `the arc: ${await arc()}`);
+  assert.deepEqual(errors, []);
+});

@@ -230,6 +230,8 @@ test('a gauge takes the colour of the first threshold at or above the value', ()
 test('the gauge arc spans its share of the scale, clamped to the ends', () => {
   assert.equal(gaugeFraction(25, 0, 100), 0.25);
   assert.equal(gaugeFraction(-5, 0, 100), 0);
+  assert.equal(gaugeFraction(0, -1e308, 1e308), 0.5, 'a scale whose width overflows a double');
+  assert.equal(gaugeFraction(1e308, -1e308, 1e308), 1);
   assert.equal(gaugeFraction(500, 0, 100), 1);
   assert.equal(arcPath(100, 95, 80, 0), '');
   assert.match(arcPath(100, 95, 80, 1), /^M [\d.]+ [\d.]+ A 80 80 0 1 1 [\d.]+ [\d.]+$/);
