@@ -118,5 +118,13 @@ export function nearestIndex(xs, v) {
  * @param {boolean} time
  */
 export function xText(x, time) {
-  return time ? new Date(x * 1000).toLocaleString('en') : formatDefault(x);
+  if (!time) return formatDefault(x);
+  const ms = Math.round(x * 1000);
+  // Points under a second apart would otherwise read the same: their milliseconds are named.
+  return ms % 1000 === 0 ? new Date(ms).toLocaleString('en') : new Date(ms).toLocaleString('en', WITH_MS);
 }
+
+/** toLocaleString('en')'s fields, plus milliseconds. */
+const WITH_MS = /** @type {const} */ ({
+  year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3,
+});

@@ -147,3 +147,22 @@ test('a blank title, column name, column label or series name still leaves every
   assert.deepEqual(await page.$$eval('[data-widget-id="ser"] .sv-legend-label', (ls) => ls.map((l) => l.textContent)), ['Series', '(unnamed)']);
   assert.deepEqual(errors, []);
 });
+
+test('points under a second apart read their milliseconds when walked with the arrow keys', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.fast.config', { type: 'chart', title: 'Fast' }],
+    ['sv.fast.data', { points: [[T0, 1], [T0 + 250, 2], [T0 + 500, 3]] }],
+  ], { path: '/embed/fast' });
+  const plot = page.locator('[role="img"]');
+  await waitFor(async () => /latest 3/.test(await plot.getAttribute('aria-label') ?? ''), 15000, 'the chart');
+  await plot.focus();
+  const live = page.locator('sv-chart > [aria-live]');
+  const heard = [];
+  for (const key of ['Home', 'ArrowRight', 'ArrowRight']) {
+    await page.keyboard.press(key);
+    await waitFor(async () => /Fast: \d$/.test(await live.textContent()) && !heard.includes(await live.textContent()), 5000, `a new reading after ${key}`);
+    heard.push(await live.textContent());
+  }
+  assert.match(heard[1], /:00\.250/, heard.join(' | '));
+  assert.deepEqual(errors, []);
+});

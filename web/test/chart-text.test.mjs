@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { chartSummary, nearestIndex, timeTick, xRangeOf } from '../chart-text.js';
+import { chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
 
 test('one point, or points at one x, get a minute (time) or a small span (numbers), never years', () => {
   const t = 1764230400;
@@ -42,4 +42,11 @@ test('nearestIndex finds the closest x, the earlier one on a tie', () => {
   const xs = [1, 3, 7, 10];
   assert.deepEqual([0, 1, 2, 3, 5, 6, 9, 11].map((v) => nearestIndex(xs, v)), [0, 0, 0, 1, 1, 2, 3, 3]);
   assert.equal(nearestIndex([], 4), -1);
+});
+
+test('a time read at the cursor names its milliseconds when it has any', () => {
+  const t = new Date(2026, 11, 3, 8, 0, 0).getTime() / 1000;
+  assert.equal(xText(t, true), new Date(t * 1000).toLocaleString('en'));
+  assert.equal(xText(t + 0.25, true), '12/3/2026, 8:00:00.250 AM');
+  assert.equal(xText(2.5, false), '2.5');
 });
