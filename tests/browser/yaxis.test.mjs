@@ -61,3 +61,23 @@ test('a chart draws its thresholds as lines across the plot in their colours', a
   assert.equal(s.green, 0, 'a threshold outside the axis (200 > y_max) is not drawn');
   assert.deepEqual(errors, []);
 });
+
+test('y values past 1e32 keep their axis labels, and values from -1e308 to 1e308 still get a finite axis', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.e40.config', { type: 'chart', title: 'Unstable', order: 1 }],
+    ['sv.e40.data', { points: pts((i) => i * 1e39) }],
+    ['sv.span.config', { type: 'chart', title: 'Overflowing', order: 2 }],
+    ['sv.span.data', { points: [[T0, -1e308], [T0 + 1000, 1e308], [T0 + 2000, 3]] }],
+  ]);
+  const axis = (id) => page.evaluate((i) => {
+    const p = document.querySelector(`[data-widget-id="${i}"] sv-chart`).plot;
+    return p ? { min: p.scales.y.min, max: p.scales.y.max, labels: p.axes[1]._values } : null;
+  }, id);
+  await waitFor(async () => (await axis('e40'))?.labels && (await axis('span'))?.labels, 15000, 'two plots with y labels');
+  const big = await axis('e40');
+  assert.ok(big.labels.length >= 3 && big.labels.includes('1e+40'), `labels ${big.labels}`);
+  const span = await axis('span');
+  assert.ok(Number.isFinite(span.max - span.min), `a range a double can measure: ${span.min}..${span.max}`);
+  assert.ok(span.labels.length >= 3, `labels ${span.labels}`);
+  assert.deepEqual(errors, []);
+});

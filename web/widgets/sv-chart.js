@@ -922,6 +922,7 @@ export class SvChart extends SvWidget {
           },
         {
           ...axisOpts,
+          ...(w.config.y_scale === 'log' ? {} : { incrs: Y_INCRS }),
           values: (_u, t) => t.map((v) => this.tick(v)),
           // Wide enough for the longest tick label, measured, so large numbers are not clipped,
           // and for half the first x label, which is centred on the y axis's edge at worst.
@@ -1109,7 +1110,10 @@ export class SvChart extends SvWidget {
  */
 function yScale(c, bars) {
   const log = c.y_scale === 'log';
-  if (!bars && !log && c.y_min === null && c.y_max === null) return {};
+  if (!bars && !log && c.y_min === null && c.y_max === null) {
+    // uPlot's own range (snapNumY), held to a span a double can measure.
+    return { range: (_u, min, max) => (min === null || max === null ? [min, max] : fitSpan(/** @type {[number, number]} */ (uPlot.rangeNum(min, max, 0.1, true)), min, max)) };
+  }
   return {
     ...(log ? { distr: 3, log: 10 } : {}),
     range: (_u, min, max) => {
@@ -1119,10 +1123,39 @@ function yScale(c, bars) {
       if (c.y_min !== null) lo = c.y_min;
       if (c.y_max !== null) hi = c.y_max;
       if (!(hi > lo)) hi = log ? lo * 10 : lo + 1;
-      return [lo, hi];
+      return log ? [lo, hi] : fitSpan([lo, hi], min, max);
     },
   };
 }
+
+/** Half the largest double: two values within ± this are always a finite distance apart. */
+const HALF_MAX = Number.MAX_VALUE / 2;
+
+/**
+ * A linear y range whose width a double can hold. Data spanning more (-1e308 and 1e308) made it
+ * Infinity, and uPlot drew nothing at all, not even the other points: such a chart shows ± half
+ * the largest double, the extremes running off its edges.
+ * @param {[number, number]} range
+ * @param {number} min  the data's
+ * @param {number} max
+ * @returns {[number, number]}
+ */
+function fitSpan(range, min, max) {
+  if (Number.isFinite(range[1] - range[0])) return range;
+  return [Math.max(Math.min(min, range[0]) || -HALF_MAX, -HALF_MAX), Math.min(Math.max(max, range[1]) || HALF_MAX, HALF_MAX)];
+}
+
+/**
+ * Tick spacings for a linear y axis: uPlot's own (1, 2, 2.5, 5 times a power of ten) end at 5e31,
+ * so a chart of values near 1e40 had no y labels at all; these go on to the largest doubles.
+ */
+const Y_INCRS = (() => {
+  const out = [];
+  // uPlot rounds each tick to the decimals it reads in the spacing's text: "2.5e+40" reads as
+  // five, and rounding to them overflows near the largest doubles, so past uPlot's own only 1, 2, 5.
+  for (let e = -32; e <= 307; e++) for (const m of e < 32 ? [1, 2, 2.5, 5] : [1, 2, 5]) out.push(Number(`${m}e${e}`));
+  return out.filter(Number.isFinite);
+})();
 
 /** @type {HTMLElement | null} */
 let probe = null;
