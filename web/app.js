@@ -46,6 +46,9 @@ function makeCard(w, embed, act) {
   head.className = 'sv-card-head';
   const title = document.createElement(embed ? 'h1' : 'h2');
   title.className = 'sv-card-title';
+  // Text from the bus may be Arabic or Hebrew: each piece takes the direction of its first strong
+  // letter, so "كم عدد الطلبات؟" ends with its question mark on the left, as written.
+  title.dir = 'auto';
   // "as of 10:42:07" (protocol.md §1.3 as_of): shown on hover, and always while stale.
   const asof = document.createElement('span');
   asof.className = 'sv-card-asof';

@@ -134,3 +134,32 @@ test('a 10 KB cell wraps inside its own column: the short text and numbers besid
   assert.ok(one.every(([, n]) => n === 1), `each on one line: ${JSON.stringify(one)}`);
   assert.deepEqual(errors, []);
 });
+
+test('Arabic and Hebrew titles, headers, cells and series read right to left, punctuation where it was written', async (t) => {
+  const q = 'كم عدد الطلبات؟';
+  const { page, errors } = await openPage(t, [
+    ['sv.$dashboard.config', { title: 'לוח בקרה!' }],
+    ['sv.t.config', { type: 'table', title: q, order: 1, column_labels: { city: 'עיר?' } }],
+    ['sv.t.data', { ops: [{ key: 'a', row: { city: 'תל אביב!', n: 3 } }, { key: 'b', row: { city: 'Paris', n: 4 } }] }],
+    ['sv.c.config', { type: 'chart', title: 'Orders', order: 2 }],
+    ['sv.c.data', { series: 'الرياض!', points: [[T0, 1]] }],
+  ]);
+  await waitFor(async () => (await page.$$('tr[data-key]')).length === 2 && (await page.$$('.sv-legend-label')).length === 1, 15000, 'drawn');
+  const dir = (sel) => page.$eval(sel, (e) => getComputedStyle(e).direction);
+  assert.equal(await dir('#sv-title'), 'rtl');
+  assert.equal(await dir('[data-widget-id="t"] .sv-card-title'), 'rtl');
+  assert.equal(await dir('th[data-col="city"] .sv-th-label'), 'rtl');
+  assert.equal(await dir('tr[data-key="a"] td'), 'rtl');
+  assert.equal(await dir('.sv-legend-label'), 'rtl');
+  // Left to right text and numbers keep their direction.
+  assert.equal(await dir('tr[data-key="b"] td'), 'ltr');
+  assert.equal(await dir('[data-widget-id="c"] .sv-card-title'), 'ltr');
+  // The question mark that ends the title is drawn at its left end.
+  const ends = await page.$eval('[data-widget-id="t"] .sv-card-title', (e) => {
+    const text = e.firstChild;
+    const at = (i) => { const r = document.createRange(); r.setStart(text, i); r.setEnd(text, i + 1); return r.getBoundingClientRect().left; };
+    return { mark: at(text.length - 1), first: at(0) };
+  });
+  assert.ok(ends.mark < ends.first, `the question mark (${ends.mark}) left of the first letter (${ends.first})`);
+  assert.deepEqual(errors, []);
+});

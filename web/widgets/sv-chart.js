@@ -995,7 +995,9 @@ export class SvChart extends SvWidget {
       const sw = el('span', 'sv-legend-swatch');
       sw.style.background = this.colorOf(w, i);
       const value = el('span', 'sv-legend-value');
-      item.append(sw, el('span', 'sv-legend-label', this.seriesName(w, s)), value);
+      const label = el('span', 'sv-legend-label', this.seriesName(w, s));
+      label.dir = 'auto';
+      item.append(sw, label, value);
       const shown = !this.hiddenSeries.has(s.name);
       item.setAttribute('aria-pressed', String(shown));
       item.classList.toggle('sv-off', !shown);

@@ -117,7 +117,11 @@ export class SvTable extends SvWidget {
       if (!view) {
         const tr = el('tr');
         tr.dataset.key = key;
-        const cells = cols.map(() => tr.appendChild(el('td')));
+        const cells = cols.map(() => {
+          const td = tr.appendChild(el('td'));
+          td.dir = 'auto'; // a cell of Arabic or Hebrew reads right to left, as in the card title
+          return td;
+        });
         view = { tr, cells, row: null };
         this.views.set(key, view);
       }
@@ -198,7 +202,9 @@ export class SvTable extends SvWidget {
         // button's name it would read "revenue ▼".
         const ind = el('span', 'sv-sort-ind');
         ind.setAttribute('aria-hidden', 'true');
-        btn.append(el('span', 'sv-th-label'), ind);
+        const label = el('span', 'sv-th-label');
+        label.dir = 'auto';
+        btn.append(label, ind);
         th.append(btn);
         return th;
       }));
