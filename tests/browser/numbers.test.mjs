@@ -51,3 +51,17 @@ test('a gauge whose scale spans most of the doubles (-1e308 to 1e308) draws 0 as
   assert.match(await arc(), / 100\.00 15\.00$/, `the arc: ${await arc()}`);
   assert.deepEqual(errors, []);
 });
+
+test('a stat whose change overflows a double (1e308, then -1e308) shows it falling, as −∞', async (t) => {
+  const { server, page, errors } = await openPage(t, [
+    ['sv.big.config', { type: 'stat', title: 'Big', unit: 'J' }],
+    ['sv.big.data', { value: 1e308 }],
+  ], { path: '/embed/big' });
+  await waitFor(async () => (await page.textContent('.sv-stat-value')) === '1e+308', 15000, 'the first value');
+  await publish(server.nats, [['sv.big.data', { value: -1e308 }]]);
+  const delta = page.locator('.sv-stat-delta');
+  await waitFor(async () => (await page.textContent('.sv-stat-value')) === '-1e+308', 15000, 'the second value');
+  assert.equal(await delta.textContent(), '▼ −∞ J');
+  assert.equal(await delta.getAttribute('data-dir'), 'down');
+  assert.deepEqual(errors, []);
+});

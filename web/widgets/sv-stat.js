@@ -45,15 +45,19 @@ export class SvStat extends SvWidget {
       return;
     }
     const d = value - prev;
+    // A change past the largest double (-1e308 after 1e308) is an infinity: it keeps its sign and
+    // direction, where the digit tests below would take "∞" for no change.
+    const huge = !Number.isFinite(d);
     // Without a format the change has the value's decimals too (+0.20, not +0.2 after +0.14).
-    const text = format ? formatDelta(d, format) : signed(d, formatFixed(Math.abs(d), this.decimals.n));
-    const zero = !/[1-9]/.test(text);
+    const text = huge ? `${d < 0 ? '−' : '+'}∞`
+      : format ? formatDelta(d, format) : signed(d, formatFixed(Math.abs(d), this.decimals.n));
+    const zero = !huge && !/[1-9]/.test(text);
     const dir = d > 0 && !zero ? 'up' : d < 0 && !zero ? 'down' : 'flat';
     this.deltaEl.dataset.dir = dir;
     const arrow = dir === 'up' ? '▲ ' : dir === 'down' ? '▼ ' : '';
     // A relative change reads well for amounts; for a value already in percent it would be a
     // percentage of a percentage.
-    const rel = prev !== 0 && !format?.endsWith('%') && !zero
+    const rel = prev !== 0 && !format?.endsWith('%') && !zero && !huge
       ? ` (${formatDelta(d / Math.abs(prev), '.1%')})`
       : '';
     setText(this.deltaEl, `${arrow}${text}${unit ? ' ' + unit : ''}${rel}`);
