@@ -91,17 +91,7 @@ func TestASecondProducerOfAWidgetIsLoggedCountedAndToldInTheConfigReply(t *testi
 // (or the last snapshot a graceful stop writes) had purged the config, a
 // restarted server had forgotten it and warned nobody.
 func TestTheProducerOfAWidgetIsRememberedAcrossCompactionAndRestart(t *testing.T) {
-	restarts := []struct {
-		name    string
-		restart func(t *testing.T, e *testEnv) *testEnv
-	}{
-		{"graceful restart", func(t *testing.T, e *testEnv) *testEnv { return e.restart(t) }},
-		{"crash after a compaction", func(t *testing.T, e *testEnv) *testEnv {
-			e.compactNow(t)
-			e.crash(t)
-			return startEnvAt(t, e.dir, e.cfg)
-		}},
-	}
+	restarts := restartWays()
 	for _, tc := range restarts {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startEnv(t, noAutoCompaction)

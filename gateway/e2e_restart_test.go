@@ -332,24 +332,14 @@ func TestRestartAfterCrashBetweenSnapshotAndPurgeAppliesNothingTwice(t *testing.
 // compaction that did), and the next event's prev was no event the client
 // had seen.
 func TestACaughtUpClientResumesAfterARestartWhoseLastUpdatesWereRefused(t *testing.T) {
-	restarts := []struct {
-		name    string
-		restart func(t *testing.T, e *testEnv) *testEnv
-	}{
-		{"graceful restart", func(t *testing.T, e *testEnv) *testEnv { return e.restart(t) }},
-		{"crash after a compaction", func(t *testing.T, e *testEnv) *testEnv {
-			e.compactNow(t)
-			e.crash(t)
-			return startEnvAt(t, e.dir, e.cfg)
-		}},
-		{"restart after a compaction and a later refused update", func(t *testing.T, e *testEnv) *testEnv {
+	restarts := append(restartWays(), restartWay{
+		"restart after a compaction and a later refused update", func(t *testing.T, e *testEnv) *testEnv {
 			e.compactNow(t)
 			if _, err := e.publishInput(t, "sv.c.data", `{"key": "k", "row": {}}`); err == nil {
 				t.Fatal("a table op to a chart was acknowledged")
 			}
 			return e.restart(t)
-		}},
-	}
+		}})
 	for _, tc := range restarts {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startEnv(t, noAutoCompaction)
@@ -449,5 +439,25 @@ func TestARestartCountsAndLogsOnlyWhatItsOwnRunDid(t *testing.T) {
 				t.Errorf("after the restart /healthz accepted %d rejected %d, want 1 and 1 (this run's)", h.Accepted, h.Rejected)
 			}
 		})
+	}
+}
+
+// restartWay is one way a server comes back with its data dir.
+type restartWay struct {
+	name    string
+	restart func(t *testing.T, e *testEnv) *testEnv
+}
+
+// restartWays are the restarts after which what a server remembers must be
+// what it had: a graceful one (its last snapshot purges the log) and a crash
+// after a compaction (what was compacted comes back from snapshots only).
+func restartWays() []restartWay {
+	return []restartWay{
+		{"graceful restart", func(t *testing.T, e *testEnv) *testEnv { return e.restart(t) }},
+		{"crash after a compaction", func(t *testing.T, e *testEnv) *testEnv {
+			e.compactNow(t)
+			e.crash(t)
+			return startEnvAt(t, e.dir, e.cfg)
+		}},
 	}
 }
