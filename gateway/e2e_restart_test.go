@@ -183,7 +183,7 @@ func TestClientPositionFromBeforeRestartEndsWithExactState(t *testing.T) {
 				if got := seqs(evs[1:]); fmt.Sprint(got) != fmt.Sprint(afterPos) {
 					t.Fatalf("resumed at %d across the restart: got seqs %v, want exactly %v", pos, got, afterPos)
 				}
-				assertJSON(t, "last resumed event", evs[len(evs)-1].Data, `{"value": 22, "ts": 3}`)
+				assertJSON(t, "last resumed event", evs[len(evs)-1].Data, `{"value": 22, "ts": 3, "prev": 21}`)
 				t.Logf("resumed at %d with %d events", pos, len(afterPos))
 			case first.Type == "snapshot" && first.Reset:
 				if first.Seq != afterPos[len(afterPos)-1] {

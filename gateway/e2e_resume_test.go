@@ -84,7 +84,7 @@ func TestReconnectWithPositionResumesExactlyTheMissedEvents(t *testing.T) {
 			if tt.widget == "" {
 				checkChain(t, evs)
 			}
-			assertJSON(t, "last live event", evs[len(evs)-1].Data, `{"value": 7, "ts": 3}`)
+			assertJSON(t, "last live event", evs[len(evs)-1].Data, `{"value": 7, "ts": 3, "prev": 108}`)
 		})
 	}
 }

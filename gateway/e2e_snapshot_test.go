@@ -113,7 +113,7 @@ func TestFirstConnectGetsSnapshotOfEveryWidgetThenLiveEventsWithoutGap(t *testin
 		seq, prev uint64
 		id, data  string
 	}{
-		{s1, snap.Seq, "revenue", `{"value": 43, "ts": 5}`},
+		{s1, snap.Seq, "revenue", `{"value": 43, "ts": 5, "prev": 42.5}`},
 		{s2, s1, "latency", `{"series": "", "points": [[1732713605000, 3]], "mode": "append"}`},
 	}
 	for i, w := range want {

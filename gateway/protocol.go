@@ -477,6 +477,12 @@ type ValueUpdate struct {
 	// the gateway then stamps the time the log stored it, which is what a
 	// replay of the log reads (Gateway.ingest).
 	Arrival bool
+	// Prev is the value the widget held before this one, set when it is
+	// applied: its data event carries it, so a page that was sent only the
+	// latest of several values (fan-out keeps a stat's latest per frame)
+	// shows the same change as the widget's state.
+	Prev    Num
+	applied bool
 }
 
 // ChartUpdate appends, upserts or removes points of one series.
@@ -808,6 +814,10 @@ func (u *Update) encodeShape(b []byte, hole bool) (_ []byte, at, end int) {
 		b = appendNum(b, u.Value.Value)
 		b = append(b, `,"ts":`...)
 		b = appendFloat(b, u.Value.TS)
+		if u.Value.applied {
+			b = append(b, `,"prev":`...)
+			b = appendNum(b, u.Value.Prev)
+		}
 		return append(b, '}'), at, end
 	case u.Chart != nil:
 		c := u.Chart

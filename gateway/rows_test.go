@@ -235,7 +235,7 @@ func TestRowsFoldLikeTheSDK(t *testing.T) {
 			config: `{"type":"stat","column":"revenue"}`,
 			steps:  []string{row(1, 2, `"revenue":35`), row(-1, 4, `"revenue":35`), row(1, 4, `"revenue":44`), row(-1, 6, `"revenue":44`), "end 6"},
 			// ts: when the message that folded the time was stored (here its seq).
-			events: []string{`{"value":35,"ts":3}`, `{"value":44,"ts":5}`, `{"value":null,"ts":6}`},
+			events: []string{`{"value":35,"ts":3,"prev":null}`, `{"value":44,"ts":5,"prev":35}`, `{"value":null,"ts":6,"prev":44}`},
 			state:  `{"value":null,"prev":44,"ts":6}`,
 		},
 	}

@@ -242,6 +242,7 @@ func (w *widget) apply(u *Update) {
 	}
 	switch {
 	case u.Value != nil:
+		u.Value.Prev, u.Value.applied = w.value, true
 		w.prev, w.value = w.value, u.Value.Value
 		ts := u.Value.TS
 		w.ts = &ts

@@ -313,7 +313,9 @@ export function applyData(w, data) {
 function applyShape(w, data) {
   if (w.type === 'stat' || w.type === 'gauge') {
     if (!('value' in data)) return false;
-    w.state.prev = w.state.value;
+    // The event's prev is the widget's (the server may have sent only the latest of several
+    // values); without one (an older server), the value this page showed before.
+    w.state.prev = 'prev' in data ? num(data.prev) : w.state.value;
     w.state.value = num(data.value);
     w.state.ts = num(data.ts);
     return true;

@@ -278,7 +278,7 @@ def apply_data(w: dict, d: dict) -> None:
     if typ in ("stat", "gauge"):
         if st is None:
             st = w["state"] = {"value": None, "prev": None, "ts": None}
-        st["prev"] = st.get("value")
+        st["prev"] = d["prev"] if "prev" in d else st.get("value")  # the widget's, when the event says
         st["value"] = d.get("value")
         st["ts"] = d.get("ts")
     elif typ == "table":

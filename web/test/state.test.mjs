@@ -88,6 +88,17 @@ test('stat data sets the value and moves the old one to prev', () => {
   assert.deepEqual(s.widgets.get('rev').state, { value: null, prev: 42.5, ts: 6 });
 });
 
+// The server keeps a stat's latest event per frame, so a page may be sent 44 after 40 with 42 in
+// between: the event's prev (docs/protocol.md §2.2) is what the widget held before 44, and the
+// page's change must be the one /api/widgets and a reload show, not 44 against 40.
+test('stat data takes prev from the event when it carries one', () => {
+  const { s, send } = setup([{ id: 'rev', config: { type: 'stat' }, state: { value: 40, prev: null, ts: null } }]);
+  send({ type: 'data', id: 'rev', data: { value: 44, ts: 7, prev: 42 } });
+  assert.deepEqual(s.widgets.get('rev').state, { value: 44, prev: 42, ts: 7 });
+  send({ type: 'data', id: 'rev', data: { value: 45, ts: 8, prev: null } });
+  assert.deepEqual(s.widgets.get('rev').state, { value: 45, prev: null, ts: 8 });
+});
+
 test('gauge data follows the stat rules', () => {
   const { s, send } = setup([{ id: 'cpu', config: { type: 'gauge' }, state: { value: 10 } }]);
   send({ type: 'data', id: 'cpu', data: { value: 70 } });
