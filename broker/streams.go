@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/protocol"
@@ -87,6 +88,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		AllowDirect: true,
 	}
 	var st Streams
+	// Checked first: a missing log has its stale snapshot stream deleted below.
+	if snap, err := js.Stream(ctx, SnapshotStream); err == nil {
+		if subj := snap.CachedInfo().Config.Subjects; !slices.Equal(subj, []string{protocol.SnapshotWildcard}) {
+			return st, foreignStream(SnapshotStream, subj, protocol.SnapshotWildcard)
+		}
+	}
 	s, err := js.Stream(ctx, LogStream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -105,10 +112,19 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 			return st, fmt.Errorf("create stream %s: %w", LogStream, storageHint(err, cfg.MaxBytes))
 		}
 	case err != nil:
-		return st, fmt.Errorf("open stream %s: %w", LogStream, err)
+		return st, fmt.Errorf("open stream %s: %w", LogStream, jetStreamHint(err))
 	default:
 		// Keep the existing epoch; a stream made by someone else gets one.
 		old := s.CachedInfo().Config
+		// Updating a stream that captures other subjects would take it over
+		// from whoever made it (its subjects rewritten, its messages read as
+		// updates); only StreamViz's own log, or its legacy form, is adopted.
+		if !slices.Equal(old.Subjects, logCfg.Subjects) && !slices.Equal(old.Subjects, []string{legacySubjects}) {
+			return st, foreignStream(LogStream, old.Subjects, logCfg.Subjects[0])
+		}
+		if old.Storage != storage {
+			return st, fmt.Errorf("a stream named %s already exists on the bus with %s storage, not the %s storage StreamViz keeps its log in; refusing to change it: delete it, or give StreamViz a bus (or account) of its own", LogStream, old.Storage, storage)
+		}
 		logCfg.Metadata = old.Metadata
 		if slices.Contains(old.Subjects, legacySubjects) {
 			st.Migrated = true
@@ -143,6 +159,21 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		return st, fmt.Errorf("create stream %s: %w", SnapshotStream, err)
 	}
 	return st, nil
+}
+
+// foreignStream is the error for a stream of StreamViz's name that is not
+// StreamViz's: the operator must choose, not the gateway.
+func foreignStream(name string, subjects []string, want string) error {
+	return fmt.Errorf("a stream named %s already exists on the bus capturing %q, not StreamViz's %q: it belongs to something else; refusing to take it over: rename or delete it, or give StreamViz a bus (or account) of its own", name, subjects, want)
+}
+
+// jetStreamHint says what "no responders" to a JetStream API call means: the
+// server (or the account the gateway is in) has no JetStream.
+func jetStreamHint(err error) error {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+		return fmt.Errorf("the NATS server has no JetStream for this connection's account (start nats-server with -js, or enable jetstream in the account's configuration): %w", err)
+	}
+	return err
 }
 
 // storageHint says what JetStream's "insufficient storage resources" means
