@@ -21,6 +21,16 @@ import (
 // Snapshot chunks stay well under the default 1 MiB NATS payload limit.
 const snapshotChunk = 512 << 10
 
+// snapshotChunkFor is the chunk size for a bus whose payload limit is
+// maxPayload: an operator's nats-server may take less than snapshotChunk,
+// and a chunk it refuses would fail every compaction and the last snapshot.
+func snapshotChunkFor(maxPayload int64) int {
+	if maxPayload <= 0 {
+		return snapshotChunk
+	}
+	return min(snapshotChunk, max(int(maxPayload)-4096, int(maxPayload)/2))
+}
+
 const (
 	// hdrPos is the position (logformat.go) a snapshot reflects. Snapshots
 	// from before batches carry hdrGen instead: a stream sequence.
@@ -137,10 +147,11 @@ func (g *Gateway) compact(ctx context.Context) error {
 }
 
 func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapshot) error {
-	parts := (len(s.body) + snapshotChunk - 1) / snapshotChunk
+	size := snapshotChunkFor(g.nc.MaxPayload())
+	parts := (len(s.body) + size - 1) / size
 	var first uint64
 	for i := 0; i < parts; i++ {
-		chunk := s.body[i*snapshotChunk : min(len(s.body), (i+1)*snapshotChunk)]
+		chunk := s.body[i*size : min(len(s.body), (i+1)*size)]
 		msg := &nats.Msg{
 			Subject: protocol.SnapshotPrefix + s.id + "." + strconv.Itoa(i),
 			Data:    chunk,

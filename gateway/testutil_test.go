@@ -131,7 +131,9 @@ func startEnvWrapped(t testing.TB, dir string, cfg Config, bus broker.Config, wr
 	if wrap != nil {
 		ln = wrap(ln)
 	}
-	bus.Addr, bus.DataDir = "127.0.0.1:0", dir
+	if bus.URL == "" {
+		bus.Addr, bus.DataDir = "127.0.0.1:0", dir
+	}
 	s, err := StartServer(ctx, ServerConfig{Listener: ln, Broker: bus, Gateway: cfg, StartTimeout: startTimeout})
 	if err != nil {
 		ln.Close()
