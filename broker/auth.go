@@ -199,6 +199,7 @@ func gatewayPermissions() *server.Permissions {
 			"$JS.API.STREAM.PURGE."+s,
 			"$JS.API.CONSUMER.CREATE."+s+".>", // <stream>.<name>[.<filter>]
 			"$JS.API.CONSUMER.INFO."+s+".*",
+			"$JS.API.CONSUMER.LIST."+s, // other gateways' positions, before a purge
 			"$JS.API.CONSUMER.DELETE."+s+".*",
 			"$JS.API.CONSUMER.MSG.NEXT."+s+".*",
 		)

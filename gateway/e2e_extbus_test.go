@@ -61,3 +61,46 @@ func TestSnapshotsFitABusWithASmallPayloadLimit(t *testing.T) {
 		})
 	}
 }
+
+// Two gateways share one bus and its log. One that lags (busy, paused,
+// reconnecting) while the other compacts must still apply every update: the
+// other's purge skipped it past the updates purged, so its dashboard missed
+// them for good, with nothing said.
+func TestALaggingGatewayMissesNoUpdateAnotherGatewayCompacted(t *testing.T) {
+	bus := startOperatorBus(t, 0)
+	a := startEnvBus(t, "", noAutoCompaction, broker.Config{URL: bus.ClientURL()})
+	b := startEnvBus(t, "", noAutoCompaction, broker.Config{URL: bus.ClientURL()})
+	a.publish(t, "sv.rows.config", `{"type": "table", "key": "k", "max_rows": 2000}`)
+
+	// b stops applying the log where it is (its consumer holds at most one
+	// pull of messages it has not applied).
+	b.g.state.mu.Lock()
+	locked := true
+	t.Cleanup(func() {
+		if locked {
+			b.g.state.mu.Unlock()
+		}
+	})
+	// Updates stored one per log message, more than a pull, straight into
+	// the log so that neither gateway's ingest (b's would wait) is involved.
+	const n = 3 * logPrefetch
+	var last uint64
+	for i := range n {
+		batch := appendRecord(nil, record{subject: "sv.rows.data", data: fmt.Appendf(nil, `{"key": "r%d", "row": {"k": "r%d"}}`, i, i)})
+		ack, err := a.js.Publish(t.Context(), broker.LogBatchSubject, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = ack.Sequence
+	}
+	a.waitSeq(t, pos(last, 0))
+	want := string(a.widgetState(t, "rows"))
+	a.compactNow(t)
+
+	b.g.state.mu.Unlock()
+	locked = false
+	b.waitSeq(t, pos(last, 0))
+	if got := string(b.widgetState(t, "rows")); got != want {
+		t.Fatalf("the gateway that lagged shows %d bytes of rows, the other %d: it skipped updates", len(got), len(want))
+	}
+}

@@ -209,6 +209,7 @@ type Gateway struct {
 	closed   bool
 	conns    sync.WaitGroup
 	consume  jetstream.ConsumeContext
+	logCons  jetstream.Consumer // the log's ordered consumer: its name changes when it is remade
 	stop     chan struct{}
 	bg       sync.WaitGroup
 	compactN chan struct{}

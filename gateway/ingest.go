@@ -107,7 +107,7 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 		return fmt.Errorf("consume log: %w", err)
 	}
 	g.mu.Lock()
-	g.consume = cc
+	g.consume, g.logCons = cc, cons
 	g.mu.Unlock()
 	select {
 	case <-caughtUp:

@@ -137,6 +137,7 @@ func (g *Gateway) compact(ctx context.Context) error {
 	// the last of them stays: after a restart its records tell where the
 	// positions are (the snapshots' skip its updates), so a client holding
 	// the last position resumes.
+	done = g.purgeFloor(ctx, done)
 	if done > 1 {
 		if err := g.logStream.Purge(ctx, jetstream.WithPurgeSequence(done)); err != nil {
 			return fmt.Errorf("purge %s below %d: %w", broker.LogStream, done, err)
@@ -144,6 +145,45 @@ func (g *Gateway) compact(ctx context.Context) error {
 	}
 	g.state.compacted(gen)
 	return nil
+}
+
+// logPrefetch is how many log messages a gateway's consumer may hold
+// delivered but not yet applied (the Consume pull's message limit).
+const logPrefetch = 256
+
+// purgeFloor lowers done, the log position this gateway's snapshots cover, to
+// what every other gateway on the bus has applied: several gateways share the
+// log, and one lagging behind (busy, paused, reconnecting) would otherwise
+// skip the updates another's compaction purged and show a different state for
+// good. Their ephemeral consumers on the log say how far each has been
+// delivered; up to logPrefetch of those may not be applied yet. A gateway that
+// is gone holds compaction back until the server drops its consumer (its
+// inactivity threshold, 5 minutes).
+func (g *Gateway) purgeFloor(ctx context.Context, done uint64) uint64 {
+	g.mu.Lock()
+	own := g.logCons
+	g.mu.Unlock()
+	if own == nil || done <= 1 {
+		return done
+	}
+	ownName := own.CachedInfo().Name
+	lister := g.logStream.ListConsumers(ctx)
+	for ci := range lister.Info() {
+		if ci.Name == ownName || ci.Config.Durable != "" {
+			continue
+		}
+		var floor uint64
+		if d := ci.Delivered.Stream; d > logPrefetch {
+			floor = d - logPrefetch + 1
+		}
+		done = min(done, floor)
+	}
+	if err := lister.Err(); err != nil {
+		// Without the list (an external bus's older permissions) the purge
+		// goes as far as this gateway's snapshots, as with one gateway.
+		g.log.Warn("cannot list the log's consumers; compaction may purge updates another gateway on this bus has not applied yet", "err", err)
+	}
+	return done
 }
 
 func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapshot) error {
