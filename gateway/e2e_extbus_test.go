@@ -104,3 +104,24 @@ func TestALaggingGatewayMissesNoUpdateAnotherGatewayCompacted(t *testing.T) {
 		t.Fatalf("the gateway that lagged shows %d bytes of rows, the other %d: it skipped updates", len(got), len(want))
 	}
 }
+
+// An operator's bus that takes smaller messages than the gateway accepts
+// refuses the larger updates itself, before the gateway sees them: the
+// operator must hear it at start, naming both limits.
+func TestStartWarnsWhenTheBusTakesLessThanMaxMessageBytes(t *testing.T) {
+	for _, tt := range []struct {
+		maxPayload int32
+		warn       bool
+	}{{8 << 10, true}, {2 << 20, false}} {
+		t.Run(fmt.Sprint(tt.maxPayload), func(t *testing.T) {
+			var logs logBuffer
+			bus := startOperatorBus(t, tt.maxPayload)
+			startEnvBus(t, "", Config{Logger: logs.logger()}, broker.Config{URL: bus.ClientURL()})
+			got := logs.String()
+			warned := strings.Contains(got, "max_payload="+fmt.Sprint(tt.maxPayload)) && strings.Contains(got, "--max-message-bytes")
+			if warned != tt.warn {
+				t.Errorf("warned %v, want %v; log:\n%s", warned, tt.warn, got)
+			}
+		})
+	}
+}

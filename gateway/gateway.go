@@ -310,6 +310,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 		g.log.Warn("the update log was written by an older version (publishers stored into it directly); it now takes batches from the gateway, keeps its updates, and has a new epoch (open pages reload their state once)",
 			"stream", broker.LogStream, "epoch", st.Epoch)
 	}
+	if mp := g.nc.MaxPayload(); mp > 0 && mp < int64(g.cfg.MaxMessageBytes) {
+		// An external bus set smaller than --max-message-bytes: updates
+		// between the two never reach the gateway, whatever it accepts.
+		g.log.Warn("the bus takes messages of at most its max_payload, less than --max-message-bytes: larger updates cannot be published (clients are refused by the bus); raise max_payload in the NATS server's configuration, or lower --max-message-bytes",
+			"max_payload", mp, "max_message_bytes", g.cfg.MaxMessageBytes)
+	}
 	// Take updates from now on, so none published while the log replays is
 	// lost; they queue until it has been read (dedup needs its ids), then
 	// are stored behind it.
