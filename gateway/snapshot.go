@@ -169,7 +169,10 @@ func (g *Gateway) purgeFloor(ctx context.Context, done uint64) uint64 {
 	ownName := own.CachedInfo().Name
 	lister := g.logStream.ListConsumers(ctx)
 	for ci := range lister.Info() {
-		if ci.Name == ownName || ci.Config.Durable != "" {
+		if ci.Name == ownName || ci.Config.Durable != "" || ci.Config.FilterSubject != "" || len(ci.Config.FilterSubjects) > 0 {
+			// Gateways read the whole log with ephemeral consumers; a
+			// durable or filtered one is some other reader's, which must
+			// not hold compaction (and the log's size) back.
 			continue
 		}
 		var floor uint64
