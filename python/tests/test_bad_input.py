@@ -230,6 +230,37 @@ def test_missing_binary_raises_binary_not_found_listing_where_it_looked(monkeypa
     assert_nothing_started()
 
 
+@pytest.mark.parametrize("what, why", [("missing", "does not exist"), ("plain", "is not executable"), ("dir", "is a directory")])
+def test_a_streamviz_bin_that_names_no_executable_raises_naming_it_instead_of_running_another_server(monkeypatch, tmp_path,
+                                                                                                     what, why):
+    # A server is there to fall back on (the bundled one, or this checkout's bin/): the override
+    # must still not be skipped in silence.
+    path = tmp_path / "streamviz"
+    if what == "plain":
+        path.write_text("#!/bin/sh\n")
+    elif what == "dir":
+        path.mkdir()
+    monkeypatch.setenv("STREAMVIZ_BIN", str(path))
+    with pytest.raises(sv.BinaryNotFoundError) as e:
+        sv.start(port=0)
+    assert f"$STREAMVIZ_BIN={path} ({why})" in str(e.value), str(e.value)
+    assert e.value.searched == [f"$STREAMVIZ_BIN={path} ({why})"]
+    assert_nothing_started()
+
+
+def test_a_streamviz_bin_that_is_another_program_raises_naming_it_and_what_it_printed(monkeypatch, tmp_path):
+    other = tmp_path / "not-streamviz"
+    other.write_text("#!/bin/sh\necho hello from another program\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("STREAMVIZ_BIN", str(other))
+    with pytest.raises(sv.ServerStartError) as e:
+        sv.start(port=0)
+    msg = str(e.value)
+    assert f"{other} exited with status 0" in msg and "'hello from another program'" in msg, msg
+    assert e.value.exit_code == 0
+    assert_nothing_started()
+
+
 def test_server_that_fails_to_start_raises_with_its_output_and_leaves_no_process(tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")

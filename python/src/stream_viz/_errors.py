@@ -66,13 +66,9 @@ class MultipleRowsError(StreamVizError, ValueError):
 
 
 class BinaryNotFoundError(StreamVizError, FileNotFoundError):
-    def __init__(self, searched: Sequence[str]):
+    def __init__(self, searched: Sequence[str], hint: str = "reinstall stream-viz, or set STREAMVIZ_BIN to the binary"):
         self.searched = list(searched)
-        super().__init__(
-            "the streamviz server binary was not found; looked in: "
-            + ", ".join(self.searched)
-            + " (reinstall stream-viz, or set STREAMVIZ_BIN to the binary)"
-        )
+        super().__init__("the streamviz server binary was not found; looked in: " + ", ".join(self.searched) + f" ({hint})")
 
 
 class ServerStartError(StreamVizError, RuntimeError):

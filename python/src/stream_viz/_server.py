@@ -29,9 +29,13 @@ def find_binary() -> str:
     searched = []
     env = os.environ.get("STREAMVIZ_BIN")
     if env:
-        if os.access(env, os.X_OK):
+        # An override that is wrong is an error, not a hint: falling back to the bundled binary
+        # would run another server than the one the user named, and say nothing.
+        if os.path.isfile(env) and os.access(env, os.X_OK):
             return env
-        searched.append(f"$STREAMVIZ_BIN={env}")
+        why = "is a directory" if os.path.isdir(env) else "is not executable" if os.path.exists(env) else "does not exist"
+        raise BinaryNotFoundError([f"$STREAMVIZ_BIN={env} ({why})"],
+                                  hint="point STREAMVIZ_BIN at a streamviz binary, or unset it for the bundled one")
     name = "streamviz.exe" if sys.platform == "win32" else "streamviz"
     here = Path(__file__).resolve().parent
     bundled = here / "_bin" / name
@@ -187,7 +191,7 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
     # Drain stderr for the life of the server: a full pipe would block it.
     drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), name="streamviz-server-log", daemon=True)
     drain.start()
-    ready = _read_ready(proc, stderr, drain)
+    ready = _read_ready(proc, stderr, drain, binary)
     server = Server(proc=proc, http=ready["http"], nats=ready["nats"], _stderr=stderr, _url=ready.get("url"))
     threading.Thread(target=_drain, args=(proc.stdout, None), name="streamviz-server-out", daemon=True).start()
     return server
@@ -208,7 +212,8 @@ def _drain(pipe: IO[bytes], sink: collections.deque[str] | None) -> None:
     pipe.close()
 
 
-def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], drain: threading.Thread) -> dict[str, Any]:
+def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], drain: threading.Thread,
+                binary: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     done = threading.Event()
 
@@ -216,9 +221,12 @@ def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], d
         assert proc.stdout is not None  # spawned with stdout=PIPE
         line = proc.stdout.readline()
         try:
-            result.update(json.loads(line))
+            got = json.loads(line)
         except ValueError:
-            result["bad"] = line
+            got = None
+        if isinstance(got, dict):
+            result.update(got)
+        result["_line"] = line
         done.set()
 
     threading.Thread(target=read, daemon=True).start()
@@ -236,9 +244,14 @@ def _read_ready(proc: subprocess.Popen[bytes], stderr: collections.deque[str], d
     if code is None:
         proc.kill()
         proc.wait()
-        reason = f"no ready line within {READY_TIMEOUT:.0f}s"
+        reason = f"{binary} printed no ready line" + ("" if done.is_set() else f" within {READY_TIMEOUT:.0f}s")
     else:
-        reason = f"it exited with status {code}"
+        reason = f"{binary} exited with status {code} before its ready line"
+    # Named, with what it printed instead: a STREAMVIZ_BIN naming another program exits 0 and
+    # says nothing on stderr, and "exited with status 0" alone does not tell which program ran.
+    printed = result.get("_line", b"").decode(errors="replace").strip()
+    if printed:
+        reason += f"; it printed {printed[:200]!r} instead (is it the streamviz server?)"
     # Its last words, before they are reported. The process is gone, so the pipe is at its end
     # and this returns at once; the bound only matters on a machine too loaded to run the thread.
     drain.join(15)
