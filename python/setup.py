@@ -39,7 +39,11 @@ class BuildWithServer(build_py):
             if shutil.which("go") is None:
                 raise SystemExit("stream-viz: building from source needs Go (https://go.dev/dl) or STREAMVIZ_BIN")
             env = dict(os.environ, CGO_ENABLED="0")
-            subprocess.run(["go", "build", "-trimpath", "-o", str(target), "./cmd/streamviz"], cwd=REPO, env=env, check=True)
+            # `streamviz version` names the release it ships in; without it a -trimpath build
+            # outside a VCS checkout says "devel".
+            ldflags = f"-X main.version={self.distribution.get_version()}"
+            subprocess.run(["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(target), "./cmd/streamviz"],
+                           cwd=REPO, env=env, check=True)
         target.chmod(0o755)
 
 

@@ -73,6 +73,18 @@ def test_wheel_bundles_an_executable_server_and_the_streamviz_command(wheel):
         assert not any(n.startswith("tests/") or "/tests/" in n for n in names)
 
 
+def test_the_bundled_server_reports_the_version_of_the_package_it_ships_in(wheel, tmp_path):
+    with zipfile.ZipFile(wheel) as z:
+        member = next(n for n in z.namelist() if n.endswith("stream_viz/_bin/streamviz"))
+        binary = Path(z.extract(member, tmp_path))
+        init = z.read(next(n for n in z.namelist() if n.endswith("stream_viz/__init__.py"))).decode()
+    binary.chmod(0o755)
+    release = wheel.name.split("-")[1]
+    assert f'__version__ = "{release}"' in init, "stream_viz.__version__ is the wheel's version"
+    out = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == f"streamviz {release}", out
+
+
 APP = """
     import json, sys
     import stream_viz as sv
