@@ -170,6 +170,7 @@ def test_a_start_that_fails_in_process_0_ends_the_whole_spawn_with_a_clear_error
         err = Spawn(tmp_path, f"sv.start(port={port})").failed()
     assert f"port {port} on 127.0.0.1 is in use" in err, err
     assert "process 0 of this pathway spawn could not start the dashboard" in err, err
+    assert not [ln for ln in err.splitlines() if ln.count("did not start") > 1], "each error says it once"
 
 
 def test_a_start_that_fails_in_process_1_ends_the_whole_spawn_and_stops_process_0s_server(tmp_path):

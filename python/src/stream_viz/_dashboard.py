@@ -405,7 +405,9 @@ def env_port() -> int | None:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
+    # The other processes wrap this in a ServerStartError of their own: its reason alone, or their
+    # message would say "the streamviz server did not start" twice.
+    text = (e.reason if isinstance(e, ServerStartError) else str(e)).strip()
     return text.splitlines()[0] if text else type(e).__name__
 
 
