@@ -220,6 +220,34 @@ def test_default_port_busy_falls_back_to_a_free_port():
         assert sv._D.http_url and f":{server_mod.DEFAULT_PORT}/" not in sv._D.http_url
 
 
+def hold_default_port():
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", server_mod.DEFAULT_PORT))
+        busy.listen()
+    except OSError:
+        pass  # someone else holds it: busy either way
+    return busy
+
+
+def test_default_port_taken_between_the_check_and_the_servers_listen_falls_back_to_a_free_port(monkeypatch):
+    # Two scripts started at the same moment both find 3000 free; one server gets it. The check
+    # is made to pass here as it does for the one that loses.
+    monkeypatch.setattr(server_mod, "port_free", lambda host, port: True)
+    with hold_default_port():
+        sv.start()
+        assert sv._D.http_url and f":{server_mod.DEFAULT_PORT}/" not in sv._D.http_url
+        assert len(child_servers()) == 1
+
+
+def test_explicit_port_taken_between_the_check_and_the_servers_listen_raises_port_in_use(monkeypatch):
+    monkeypatch.setattr(server_mod, "port_free", lambda host, port: True)
+    with hold_default_port(), pytest.raises(sv.PortInUseError) as e:
+        sv.start(port=server_mod.DEFAULT_PORT)
+    assert e.value.port == server_mod.DEFAULT_PORT
+    assert_nothing_started()
+
+
 def test_missing_binary_raises_binary_not_found_listing_where_it_looked(monkeypatch, tmp_path):
     monkeypatch.setenv("STREAMVIZ_BIN", str(tmp_path / "nowhere" / "streamviz"))
     monkeypatch.setattr(server_mod, "__file__", str(tmp_path / "pkg" / "_server.py"))  # no bundled binary either

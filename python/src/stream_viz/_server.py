@@ -170,6 +170,26 @@ def spawn(port: int | None, data_dir: str | None, explicit_port: bool, nats_auth
         if explicit_port:
             raise PortInUseError(want, host)
         want = 0
+    try:
+        return _launch(binary, host, want, data_dir, nats_auth, token)
+    except ServerStartError as e:
+        # The port was free when checked, but another process (a second script started at the
+        # same moment) took it before the server listened: the same outcome as a busy port.
+        if want == 0 or not _lost_port(e, host, want):
+            raise
+        if explicit_port:
+            raise PortInUseError(want, host) from None
+    return _launch(binary, host, 0, data_dir, nats_auth, token)
+
+
+def _lost_port(e: ServerStartError, host: str, port: int) -> bool:
+    """Whether the server failed because its HTTP address was taken (serve names it: "--addr ...: ...")."""
+    if f"--addr {host}:{port}:" not in e.stderr:
+        return False
+    return "address already in use" in e.stderr.lower() or not port_free(host, port)
+
+
+def _launch(binary: str, host: str, want: int, data_dir: str | None, nats_auth: str | None, token: str | None) -> Server:
     args = [binary, "serve", "--addr", f"{host}:{want}", "--nats-addr", f"{host}:0", "--exit-with-stdin"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
