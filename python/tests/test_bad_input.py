@@ -209,42 +209,52 @@ def test_explicit_port_in_use_raises_port_in_use_and_spawns_nothing():
         assert_nothing_started()
 
 
-def test_default_port_busy_falls_back_to_a_free_port():
-    with socket.socket() as busy:
-        try:
-            busy.bind(("127.0.0.1", server_mod.DEFAULT_PORT))
-            busy.listen()
-        except OSError:
-            pass  # someone else holds it: busy either way
+def test_default_port_busy_falls_back_to_a_free_port(monkeypatch):
+    with held_port(monkeypatch) as busy:
         sv.start()
-        assert sv._D.http_url and f":{server_mod.DEFAULT_PORT}/" not in sv._D.http_url
+        assert sv._D.http_url and f":{busy.getsockname()[1]}/" not in sv._D.http_url
 
 
-def hold_default_port():
+def held_port(monkeypatch) -> socket.socket:
+    """A listener on a port of the test's own, made the default port: port 3000 itself may be
+    taken and released at any moment by other programs on the machine."""
     busy = socket.socket()
-    try:
-        busy.bind(("127.0.0.1", server_mod.DEFAULT_PORT))
-        busy.listen()
-    except OSError:
-        pass  # someone else holds it: busy either way
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    monkeypatch.setattr(server_mod, "DEFAULT_PORT", busy.getsockname()[1])
     return busy
 
 
 def test_default_port_taken_between_the_check_and_the_servers_listen_falls_back_to_a_free_port(monkeypatch):
     # Two scripts started at the same moment both find 3000 free; one server gets it. The check
     # is made to pass here as it does for the one that loses.
-    monkeypatch.setattr(server_mod, "port_free", lambda host, port: True)
-    with hold_default_port():
+    with held_port(monkeypatch) as busy:
+        monkeypatch.setattr(server_mod, "port_free", lambda host, port: True)
         sv.start()
-        assert sv._D.http_url and f":{server_mod.DEFAULT_PORT}/" not in sv._D.http_url
+        assert sv._D.http_url and f":{busy.getsockname()[1]}/" not in sv._D.http_url
         assert len(child_servers()) == 1
 
 
 def test_explicit_port_taken_between_the_check_and_the_servers_listen_raises_port_in_use(monkeypatch):
-    monkeypatch.setattr(server_mod, "port_free", lambda host, port: True)
-    with hold_default_port(), pytest.raises(sv.PortInUseError) as e:
-        sv.start(port=server_mod.DEFAULT_PORT)
-    assert e.value.port == server_mod.DEFAULT_PORT
+    with held_port(monkeypatch) as busy:
+        port = busy.getsockname()[1]
+        monkeypatch.setattr(server_mod, "port_free", lambda host, port: True)
+        with pytest.raises(sv.PortInUseError) as e:
+            sv.start(port=port)
+    assert e.value.port == port
+    assert_nothing_started()
+
+
+def test_a_busy_port_from_streamviz_port_raises_port_in_use_naming_the_variable(monkeypatch):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("STREAMVIZ_PORT", str(port))
+        with pytest.raises(sv.PortInUseError) as e:
+            sv.start()
+    assert e.value.port == port and e.value.source == "STREAMVIZ_PORT"
+    assert f"(STREAMVIZ_PORT={port}) is in use; set STREAMVIZ_PORT to another port" in str(e.value), str(e.value)
     assert_nothing_started()
 
 

@@ -17,6 +17,7 @@ from ._auth import check_token, env_token
 from ._errors import (
     DuplicateWidgetError,
     InvalidOptionError,
+    PortInUseError,
     ProducerConflictWarning,
     PublishRefusedWarning,
     ServerStartError,
@@ -178,9 +179,16 @@ class Dashboard:
                 nats_url = first["nats"]
             elif url is None:
                 # A port the user chose must be free; the default falls back to a free one.
+                from_env = port is None and self.port is None
                 if port is None:
                     port = self.port if self.port is not None else env_port()
-                self.server = spawn(port, data_dir, explicit_port=port is not None, nats_auth=nats_auth, token=token)
+                try:
+                    self.server = spawn(port, data_dir, explicit_port=port is not None, nats_auth=nats_auth, token=token)
+                except PortInUseError as e:
+                    # The script may say no port at all: the error names where the port came from.
+                    if from_env:
+                        raise PortInUseError(e.port, e.host, source="STREAMVIZ_PORT") from None
+                    raise
                 nats_url = self.server.nats
                 self.http_url = self.server.url
                 self.token = token if token is not None else env_token()

@@ -79,9 +79,15 @@ class ServerStartError(StreamVizError, RuntimeError):
 
 
 class PortInUseError(ServerStartError):
-    def __init__(self, port: int, host: str = "127.0.0.1"):
-        self.port, self.host = port, host
-        super().__init__(f"port {port} on {host} is in use; pick another port= or port=0 for a free one")
+    """source: where the port was asked for when not in sv.start(port=...), e.g. "STREAMVIZ_PORT"."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", source: str | None = None):
+        self.port, self.host, self.source = port, host, source
+        if source:
+            super().__init__(f"port {port} on {host} ({source}={port}) is in use; "
+                             f"set {source} to another port, or to 0 for a free one")
+        else:
+            super().__init__(f"port {port} on {host} is in use; pick another port= or port=0 for a free one")
 
 
 class ServerUnreachableError(StreamVizError, ConnectionError):
