@@ -33,3 +33,7 @@ if ! go version -m bin/nats 2>/dev/null | grep -q "natscli[[:space:]]*$NATSCLI_V
   mkdir -p bin
   GOBIN="$PWD/bin" go install "github.com/nats-io/natscli/nats@$NATSCLI_VERSION"
 fi
+
+# A standalone nats-server, the version go.mod embeds: the tests run `serve --nats-url` and the
+# SDK against a bus configured otherwise than the embedded one (a small max_payload).
+go build -o bin/nats-server github.com/nats-io/nats-server/v2

@@ -147,3 +147,114 @@ def test_two_scripts_declaring_the_same_widget_are_two_producers_and_a_rerun_is_
     assert any('widget "n" is also declared by producer' in e for e in errors), errors
     assert any("the dashboard title is also declared" in e for e in errors), errors
     assert "ProducerConflictWarning" in stderr
+
+
+
+NATS_SERVER = os.path.join(os.path.dirname(__file__), "..", "..", "bin", "nats-server")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _send_rows_points_and_ops():
+    """Declares three widgets and what goes to them: 2,000 send_many rows, 5,000 extend points and
+    500 .send() rows, each batch far over 8 KiB as one message."""
+    import numpy as np
+
+    import stream_viz as sv
+
+    t, c, s = sv.table("small_rows", key="k"), sv.chart("small_points"), sv.table("small_sent", key="k")
+
+    def send() -> None:
+        t.send_many({"k": np.arange(2000), "v": np.arange(2000) * 0.5, "name": ["row"] * 2000})
+        c.extend(np.arange(5000.0), np.arange(5000.0))
+        for i in range(500):
+            s.send({"k": f"key-{i}", "note": "x" * 40})
+    return send
+
+
+def test_a_bus_that_takes_small_messages_gets_every_update_in_messages_it_takes(streamviz_bin, tmp_path):
+    """A bus's max_payload may be far below the 900 KiB the SDK built messages up to (an external
+    NATS server's setting): such a message was refused whole by the client, every row in it lost
+    (loudly, as refused). The SDK builds messages under the limit of the bus it joined."""
+    import warnings
+
+    import stream_viz as sv
+
+    assert os.access(NATS_SERVER, os.X_OK), "bin/nats-server is built by `make setup-test`"
+    port = _free_port()
+    conf = tmp_path / "nats.conf"
+    conf.write_text(f'listen: "127.0.0.1:{port}"\nmax_payload: 8192\njetstream {{ store_dir: "{tmp_path / "js"}" }}\n')
+    bus = subprocess.Popen([NATS_SERVER, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"nats://127.0.0.1:{port}"
+    gw = None
+    try:
+        wait_until(lambda: _port_open(port), what="the standalone nats-server")
+        gw = subprocess.Popen([streamviz_bin, "serve", "--addr", "127.0.0.1:0", "--nats-url", url],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ready = json.loads(gw.stdout.readline())
+        base = f"http://{ready['http']}"
+        send = _send_rows_points_and_ops()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", sv.UpdateRefusedWarning)
+            sv.start(url=url)
+            send()
+            wait_until(lambda: len(get_json(f"{base}/api/widgets/small_rows")["state"]["rows"]) == 2000, what="2,000 rows")
+            wait_until(lambda: get_json(f"{base}/api/widgets/small_points")["state"]["points"][-1] == [4999.0, 4999.0],
+                       what="the chart's last point")
+            wait_until(lambda: len(get_json(f"{base}/api/widgets/small_sent")["state"]["rows"]) == 500, what="500 sent rows")
+        stats = sv.stats()
+        assert stats["refused_publishes"] == 0 and stats["undelivered_updates"] == 0, stats
+        assert len(get_json(f"{base}/api/widgets/small_points")["state"]["points"]) == 1000
+    finally:
+        sv.stop()
+        for p in (gw, bus):
+            if p is not None:
+                p.terminate()
+                p.wait(15)
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_an_update_larger_than_the_servers_message_limit_is_refused_once_and_the_widget_goes_on(streamviz_bin, tmp_path):
+    """The server answers an update over --max-message-bytes with 413: resending cannot help, yet
+    the SDK resent it for as long as it ran, every later update of the widget queued behind it."""
+    import warnings
+
+    import numpy as np
+
+    import stream_viz as sv
+
+    proc = subprocess.Popen([streamviz_bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+                             "--max-message-bytes", "8KiB", "--data-dir", str(tmp_path / "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ready = json.loads(proc.stdout.readline())
+        base = f"http://{ready['http']}"
+        t = sv.table("big_rows", key="k")
+        sv.start(url=ready["nats"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t.send_many({"k": np.arange(2000), "v": np.arange(2000) * 0.5})  # one message of ~60 KB
+            wait_until(lambda: sv.stats()["refused_publishes"] == 1, what="the refusal of the big message")
+            t.send({"k": "after", "v": 1})
+            wait_until(lambda: "after" in (get_json(f"{base}/api/widgets/big_rows")["state"] or {}).get("rows", {}),
+                       what="the row sent after the refused message")
+        said = [str(w.message) for w in caught if issubclass(w.category, sv.UpdateRefusedWarning)]
+        assert len(said) == 1 and "too large" in said[0] and "8192" in said[0], said
+        stats = sv.stats()
+        assert stats["failed_publishes"] == 0 and stats["pending_messages"] == 0, stats
+    finally:
+        sv.stop()
+        proc.terminate()
+        proc.wait(15)

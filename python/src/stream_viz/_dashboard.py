@@ -29,7 +29,7 @@ from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
 from ._spawn import Peer
 from ._spawn import from_env as spawn_peer
-from ._widgets import Widget
+from ._widgets import Widget, fit_messages_to
 
 W = TypeVar("W", bound=Widget)
 
@@ -195,6 +195,7 @@ class Dashboard:
             else:
                 nats_url = url
             self.publisher.connect(nats_url, credentials=credentials)
+            fit_messages_to(self.publisher.max_payload)
         except BaseException as e:
             self._abort_start()
             if peer is not None:

@@ -450,6 +450,11 @@ class Publisher:
     def connected(self) -> bool:
         return bool(self._nc and self._nc.is_connected)
 
+    @property
+    def max_payload(self) -> int:
+        """The largest message the bus takes (its server's max_payload), once connected."""
+        return int(self._nc.max_payload) if self._nc is not None else 1 << 20
+
     def pending_messages(self) -> int:
         return sum(len(q) for q in self._queued.values()) + len(self._dirty) + len(self._folded)
 
@@ -570,7 +575,8 @@ class Publisher:
             # as the server refuses an update it cannot apply, so the widget's next ones go.
             fut = asyncio.get_running_loop().create_future()
             fut.set_exception(AckError(400, f"message of {len(msg.payload):,} bytes: more than the bus takes "
-                                            f"({self._nc.max_payload:,} bytes; streamviz serve --max-message-bytes)"))
+                                            f"({self._nc.max_payload:,} bytes: its max_payload, which streamviz serve "
+                                            "--max-message-bytes sets for the embedded bus)"))
         except Exception as e:  # not connected, ...
             self._failed(wid, e)
             return
@@ -613,8 +619,10 @@ class Publisher:
                 _parse_ack(msg.subject, reply)
         except BaseException as e:  # timeout, no responders, an error answer, cancelled at close or on a reconnect
             self._forget_ack(wid)
-            # 400: stored but not applied (a limit, the widget's type; docs/protocol.md §1); resending cannot help.
-            if getattr(e, "code", None) != 400:
+            # 400: stored but not applied (a limit, the widget's type; docs/protocol.md §1); 413: larger
+            # than the server takes (serve --max-message-bytes). Resending cannot help either: retried,
+            # a 413 held every later update of the widget behind it for good.
+            if getattr(e, "code", None) not in (400, 413):
                 if not msg.refused:  # a refused message is already dropped
                     self._failed(wid, e)
                 return

@@ -38,6 +38,16 @@ POINTS_PER_MESSAGE = 20_000
 # Pathway's times from here on are no times of the data: the end of a finite stream (2**64 - 2).
 PATHWAY_END_OF_STREAM = 2**63
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
+_DEFAULT_MESSAGE_BYTES = MAX_MESSAGE_BYTES
+
+
+def fit_messages_to(max_payload: int) -> None:
+    """Builds messages under the payload limit of the bus just joined: an external NATS server's
+    max_payload (or `streamviz serve --max-message-bytes`) may be far below 1 MiB, and a message
+    over it is refused whole by the client, every update in it with it, where smaller ones go."""
+    global MAX_MESSAGE_BYTES
+    # Room for the headers (Nats-Msg-Id) and the reply subject, which count against the limit.
+    MAX_MESSAGE_BYTES = min(_DEFAULT_MESSAGE_BYTES, max(max_payload - 1024, max_payload // 2))
 _INF = float("inf")
 _MAX_FLOAT = sys.float_info.max
 
