@@ -12,25 +12,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/internal/natstest"
 )
 
 // operatorBus is an operator's own nats-server (what serve --nats-url joins),
 // run in-process on loopback, and a JetStream handle on it.
 func operatorBus(t *testing.T, withJetStream bool) jetstream.JetStream {
 	t.Helper()
-	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
-	if withJetStream {
-		opts.JetStream, opts.StoreDir = true, t.TempDir()
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	srv := natstest.Start(t, server.Options{JetStream: withJetStream})
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)

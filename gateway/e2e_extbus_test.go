@@ -4,28 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/internal/natstest"
 )
 
 // startOperatorBus runs an operator's own nats-server with JetStream on
 // loopback, in-process, as serve --nats-url would join it.
 func startOperatorBus(t testing.TB, maxPayload int32) *server.Server {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		JetStream: true, StoreDir: t.TempDir(), MaxPayload: maxPayload})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv
+	return natstest.Start(t, server.Options{JetStream: true, MaxPayload: maxPayload})
 }
 
 // A bus taking smaller messages than a snapshot chunk (an operator's

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/internal/natstest"
 )
 
 type readyLine struct {
@@ -357,17 +358,7 @@ func TestVersionPrintsName(t *testing.T) {
 // anonymous clients publish updates only, not manage streams).
 func startBareNATS(t *testing.T) *natsserver.Server {
 	t.Helper()
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: natsserver.RANDOM_PORT,
-		JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv
+	return natstest.Start(t, natsserver.Options{JetStream: true})
 }
 
 func TestServeAgainstExternalNATSEmbedsNothing(t *testing.T) {
