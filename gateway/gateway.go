@@ -230,6 +230,7 @@ type Gateway struct {
 
 	w              *writer       // takes updates off the bus into the log
 	refusedReplies atomic.Uint64 // reply subjects that were not inboxes
+	hijackLogged   atomic.Bool   // a writer that cannot hijack was logged (hijack.go)
 	// booting is set while Start rebuilds the state from the log: what it
 	// applies again was accepted, refused and logged by an earlier run.
 	booting atomic.Bool

@@ -31,7 +31,7 @@ func (g *Gateway) Handler() http.Handler {
 		servePage(w, r, "embed.html", g.cspEmbed, g.xfoEmbed)
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", securityHeaders(http.FileServerFS(static), g.cspDashboard)))
-	mux.HandleFunc("GET /ws", g.limitSockets(g.serveWS))
+	mux.HandleFunc("GET /ws", g.hijackable(g.limitSockets(g.serveWS)))
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", g.metrics.handler())
 	mux.HandleFunc("GET /api/widgets", func(w http.ResponseWriter, r *http.Request) {
