@@ -112,7 +112,9 @@ type Broker struct {
 }
 
 // Start embeds a NATS server with JetStream (or connects to cfg.URL) and
-// returns once a connection is up.
+// returns once a connection is up. ctx bounds the start alone (its
+// deadline shortens ConnectTimeout): cancelling it later stops nothing;
+// Close does, and calling it again is safe.
 func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.Name == "" {
 		cfg.Name = "streamviz"

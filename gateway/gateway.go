@@ -36,6 +36,10 @@ import (
 // ErrClosed is returned by Start after Close.
 var ErrClosed = errors.New("gateway: closed")
 
+// ErrStarted is returned by a second call of Start: a Gateway starts once
+// (after a failed Start, Close it and make a new one with New).
+var ErrStarted = errors.New("gateway: already started")
+
 // Config tunes a Gateway. The zero value is usable.
 type Config struct {
 	// History is the default number of points a chart keeps. Default 1000.
@@ -207,6 +211,7 @@ type Gateway struct {
 
 	mu       sync.Mutex
 	closed   bool
+	started  bool // Start was called: its goroutines must not run twice
 	conns    sync.WaitGroup
 	consume  jetstream.ConsumeContext
 	logCons  jetstream.Consumer // the log's ordered consumer: its name changes when it is remade
@@ -289,12 +294,22 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 // Start ensures the streams, restores the state kept in them and returns
 // once every update stored before the call has been applied, so the first
 // browser sees everything. Updates keep flowing until Close.
+//
+// ctx bounds the start alone: cancelling it later stops nothing, Close
+// does. Start runs once per Gateway; another call returns ErrStarted
+// (ErrClosed after Close).
 func (g *Gateway) Start(ctx context.Context) error {
 	g.mu.Lock()
-	closed := g.closed
+	closed, started := g.closed, g.started
+	g.started = true
 	g.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if started {
+		// A second run would start the writer's and the fan-out's
+		// goroutines again, and the first Close would panic the process.
+		return ErrStarted
 	}
 	st, err := broker.EnsureStreams(ctx, g.js, g.cfg.Streams)
 	if err != nil {

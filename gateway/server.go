@@ -48,7 +48,8 @@ type Server struct {
 
 // StartServer starts the bus, the gateway (which returns once every stored
 // update is applied) and the HTTP server, in that order; on an error it
-// undoes what it started. A bad gateway config wraps ErrBadConfig.
+// undoes what it started. A bad gateway config wraps ErrBadConfig. ctx
+// bounds the start alone: cancelling it later stops nothing; Close does.
 func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	if cfg.Listener == nil {
 		return nil, fmt.Errorf("%w: ServerConfig.Listener is required", ErrBadConfig)
@@ -105,7 +106,8 @@ func (s *Server) URL() string { return s.url }
 func (s *Server) Served() <-chan error { return s.served }
 
 // Close cuts every socket with a close frame, stops HTTP, writes the final
-// snapshot, drains NATS and flushes the store, within ctx.
+// snapshot, drains NATS and flushes the store, within ctx. Calling it again
+// is safe.
 func (s *Server) Close(ctx context.Context) error {
 	gerr := s.Gateway.Close(ctx)
 	herr := s.http.Shutdown(ctx)
