@@ -35,8 +35,8 @@ func (o opaqueWriter) Write(b []byte) (int, error) { return o.w.Write(b) }
 func (o opaqueWriter) WriteHeader(code int)        { o.w.WriteHeader(code) }
 
 // startMounted starts a bus and a gateway as the README's embedding does
-// and returns the gateway, for a test to mount in its own mux.
-func startMounted(t *testing.T) *Gateway {
+// and returns the gateway, for a test to mount in its own mux, and the bus.
+func startMounted(t *testing.T) (*Gateway, *broker.Broker) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -53,7 +53,7 @@ func startMounted(t *testing.T) *Gateway {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Close(context.Background()) })
-	return g
+	return g, b
 }
 
 // A Go program mounts the handler under its own prefix, beside its own
@@ -61,7 +61,7 @@ func startMounted(t *testing.T) *Gateway {
 // route works there, and the WebSocket opens whenever the writer unwraps
 // to one, or is refused with an error that says why (not a bare 500).
 func TestTheHandlerWorksUnderAPrefixBehindMiddlewareAndItsSocketOpensOrSaysWhyNot(t *testing.T) {
-	g := startMounted(t)
+	g, _ := startMounted(t)
 	h := g.Handler()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /mine", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "mine") })

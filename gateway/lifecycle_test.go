@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go"
 	"github.com/streamviz/streamviz/broker"
 )
 
@@ -128,4 +129,42 @@ func TestStartingAndStoppingTwentyTimesLeavesNothingBehind(t *testing.T) {
 		return fmt.Sprintf("goroutines %d (were %d), descriptors %d (were %d):\n%s",
 			runtime.NumGoroutine(), goroutines, fds(), files, buf[:runtime.Stack(buf, true)])
 	})
+}
+
+// Two dashboards in one process, each with its own bus and data dir, keep
+// to themselves: an update to one never shows in the other, and each
+// serves its own metrics (a shared Prometheus registry would panic on the
+// second registration or mix their counts).
+func TestTwoEmbeddedDashboardsInOneProcessDoNotInterfere(t *testing.T) {
+	type pair struct {
+		g   *Gateway
+		srv *httptest.Server
+		nc  *nats.Conn
+	}
+	var pairs []pair
+	for range 2 {
+		g, b := startMounted(t)
+		srv := httptest.NewServer(g.Handler())
+		t.Cleanup(srv.Close)
+		nc, _ := connectPublisher(t, b.ClientURL(), "pipeline")
+		pairs = append(pairs, pair{g, srv, nc})
+	}
+	if _, err := pairs[0].nc.Request("sv.only_a.data", []byte(`{"value": 1}`), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range pairs {
+		code, _, body := get(t, p.srv.URL+"/api/widgets")
+		has := strings.Contains(string(body), `"only_a"`)
+		if code != http.StatusOK || has != (i == 0) {
+			t.Errorf("dashboard %d: /api/widgets %d %s", i, code, body)
+		}
+		code, _, body = get(t, p.srv.URL+"/metrics")
+		want := "streamviz_updates_accepted_total 0"
+		if i == 0 {
+			want = "streamviz_updates_accepted_total 1"
+		}
+		if code != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("dashboard %d: /metrics %d, want %q in it", i, code, want)
+		}
+	}
 }
