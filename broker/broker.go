@@ -43,7 +43,7 @@ type Config struct {
 	// Name of the connection as the server sees it. Default "streamviz".
 	Name string
 	// SyncInterval is how often the embedded JetStream fsyncs its files in the
-	// background. Default 0: fsync every write before acknowledging it, so an
+	// background, at least MinSyncInterval. Default 0: fsync every write before acknowledging it, so an
 	// acknowledged update survives a power loss, not only a process crash.
 	SyncInterval time.Duration
 	// MaxPayload is the largest message the embedded server takes (payload
@@ -116,6 +116,9 @@ type Broker struct {
 // deadline shortens ConnectTimeout): cancelling it later stops nothing;
 // Close does, and calling it again is safe.
 func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if cfg.Name == "" {
 		cfg.Name = "streamviz"
 	}
@@ -136,6 +139,32 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	return startEmbedded(ctx, cfg)
 }
+
+// check refuses the values no default can stand for, naming the field (and
+// the flag that sets it, for serve's users): a negative SyncInterval, or
+// one under 2ns, made nats-server panic the whole process when it created
+// a stream (its timer draws a random start in [interval/2, interval)).
+func (cfg *Config) check() error {
+	if cfg.SyncInterval < 0 || cfg.SyncInterval > 0 && cfg.SyncInterval < MinSyncInterval {
+		return fmt.Errorf("%w: Config.SyncInterval (--sync) %s: want 0, an fsync before each acknowledgement, or an interval of at least %s such as 1s", ErrConfig, cfg.SyncInterval, MinSyncInterval)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxPayload", int64(cfg.MaxPayload)}, {"MaxConns", int64(cfg.MaxConns)}, {"MaxPending", cfg.MaxPending}, {"ConnectTimeout", int64(cfg.ConnectTimeout)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: Config.%s %d: want a positive value, or 0 for the default", ErrConfig, f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// MinSyncInterval is the shortest Config.SyncInterval the embedded
+// JetStream can time (its background fsync starts at a random point in the
+// interval's second half, which must not be empty).
+const MinSyncInterval = 2 * time.Nanosecond
 
 func connectExternal(ctx context.Context, cfg Config) (*Broker, error) {
 	// Replies to the gateway (JetStream API answers, the log's and the

@@ -235,6 +235,7 @@ func TestSyncFlagTakesAlwaysOrAnInterval(t *testing.T) {
 		{args: []string{"--sync", "250ms"}, want: 250 * time.Millisecond},
 		{env: "1s", want: time.Second},
 		{args: []string{"--sync", "0s"}, wantErr: "-sync"},
+		{args: []string{"--sync", "1ns"}, wantErr: "-sync"}, // nats-server panicked on it
 		{args: []string{"--sync", "sometimes"}, wantErr: "-sync"},
 		{env: "never", wantErr: "STREAMVIZ_SYNC"},
 		{args: []string{"--sync", "1s", "--nats-url", "nats://127.0.0.1:1"}, wantErr: "--sync"},

@@ -264,6 +264,10 @@ func (s *syncFlag) Set(v string) error {
 	if err != nil || d <= 0 {
 		return fmt.Errorf("want always or a positive duration such as 1s")
 	}
+	if d < broker.MinSyncInterval {
+		// nats-server panicked on such an interval once the streams were made.
+		return fmt.Errorf("want always or a duration of at least %s such as 1s", broker.MinSyncInterval)
+	}
 	*s = syncFlag(d)
 	return nil
 }
