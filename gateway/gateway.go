@@ -40,7 +40,9 @@ var ErrClosed = errors.New("gateway: closed")
 // (after a failed Start, Close it and make a new one with New).
 var ErrStarted = errors.New("gateway: already started")
 
-// Config tunes a Gateway. The zero value is usable.
+// Config tunes a Gateway. The zero value is usable: a zero field takes its
+// default. New refuses a negative size, count or duration with ErrBadConfig
+// naming the field (MinFreeBytes excepted, where negative turns the check off).
 type Config struct {
 	// History is the default number of points a chart keeps. Default 1000.
 	History int
@@ -58,9 +60,13 @@ type Config struct {
 	CompactInterval time.Duration
 	// CompactMessages triggers a compaction early after this many updates. Default 50000.
 	CompactMessages uint64
-	// Streams sizes the JetStream streams.
+	// Streams sizes the JetStream streams. Zero fields take
+	// broker.StreamsConfig's defaults, except MaxMsgSize (default
+	// MaxMessageBytes + 64 KiB, room for a batch's framing) and
+	// SnapshotMaxBytes (default twice Limits.MaxStateBytes + 64 MiB).
 	Streams broker.StreamsConfig
 	// Limits bound what clients can make the server hold (limits.go).
+	// Zero fields take their defaults, each documented on Limits.
 	Limits Limits
 	// IngestQueueBytes bounds the updates taken off the bus and waiting to
 	// be validated and stored (counted with their memory overhead); beyond
@@ -132,6 +138,41 @@ type Config struct {
 	// loopback names and the machine's host name; other Host headers get
 	// 421, against DNS rebinding. Unused with a Token. Default: none.
 	AllowedHosts []string
+}
+
+// check refuses negative sizes, counts and durations, naming the field:
+// zero takes the default, and a negative one used to be taken silently as
+// zero, so a program meaning "unlimited" by -1 got the default instead.
+// MinFreeBytes is the exception (negative disables the check), and
+// Streams keeps JetStream's meaning of its values.
+func (c *Config) check() error {
+	l := &c.Limits
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"History", int64(c.History)}, {"MaxQueueBytes", int64(c.MaxQueueBytes)}, {"MaxTableRows", int64(c.MaxTableRows)},
+		{"LogBytes", int64(c.LogBytes)}, {"MaxMessageBytes", int64(c.MaxMessageBytes)}, {"IngestQueueBytes", int64(c.IngestQueueBytes)},
+		{"Limits.MaxConns", int64(l.MaxConns)}, {"Limits.MaxConnsPerAddr", int64(l.MaxConnsPerAddr)}, {"Limits.MaxWidgets", int64(l.MaxWidgets)},
+		{"Limits.MaxSeries", int64(l.MaxSeries)}, {"Limits.MaxWidgetBytes", int64(l.MaxWidgetBytes)}, {"Limits.MaxStateBytes", int64(l.MaxStateBytes)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: Config.%s %d: want a positive number, or 0 for the default", ErrBadConfig, f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"CompactInterval", c.CompactInterval}, {"DedupWindow", c.DedupWindow}, {"RowsLinger", c.RowsLinger},
+		{"Limits.HeaderTimeout", l.HeaderTimeout}, {"Limits.ReadTimeout", l.ReadTimeout}, {"Limits.WriteTimeout", l.WriteTimeout},
+		{"Limits.IdleTimeout", l.IdleTimeout}, {"Limits.LoginTimeout", l.LoginTimeout},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("%w: Config.%s %s: want a positive duration, or 0 for the default", ErrBadConfig, f.name, f.v)
+		}
+	}
+	return nil
 }
 
 func (c *Config) setDefaults() {
@@ -243,6 +284,9 @@ type Gateway struct {
 
 // New prepares a gateway on an open NATS connection; Start brings it up.
 func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	cfg.setDefaults()
 	if len(cfg.IngestSubjects) == 0 {
 		cfg.IngestSubjects = broker.IngestSubjectsOf(nc)
