@@ -277,6 +277,9 @@ type Gateway struct {
 	w              *writer       // takes updates off the bus into the log
 	refusedReplies atomic.Uint64 // reply subjects that were not inboxes
 	hijackLogged   atomic.Bool   // a writer that cannot hijack was logged (hijack.go)
+	// ready is set once Start has restored the state: before, the handler
+	// would show an empty dashboard that Start never corrects (startgate.go).
+	ready atomic.Bool
 	// booting is set while Start rebuilds the state from the log: what it
 	// applies again was accepted, refused and logged by an earlier run.
 	booting atomic.Bool
@@ -424,6 +427,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 		defer g.bg.Done()
 		g.fanout.pace(g.stop)
 	}()
+	g.ready.Store(true)
 	return nil
 }
 

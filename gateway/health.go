@@ -22,6 +22,7 @@ type healthCheck struct {
 // is adding a line here.
 func (g *Gateway) healthChecks() []healthCheck {
 	return []healthCheck{
+		{"start", g.checkStarted},
 		{"bus", g.checkBus},
 		{"log", g.checkLog},
 		{"ingest", g.checkIngest},
@@ -50,7 +51,7 @@ func (g *Gateway) health(ctx context.Context) []HealthReason {
 	for _, c := range g.healthChecks() {
 		if err := c.check(ctx); err != nil {
 			out = append(out, HealthReason{Check: c.name, Error: err.Error()})
-			if c.name == "bus" {
+			if c.name == "bus" || c.name == "start" {
 				break
 			}
 		}

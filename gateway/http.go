@@ -31,13 +31,13 @@ func (g *Gateway) Handler() http.Handler {
 		servePage(w, r, "embed.html", g.cspEmbed, g.xfoEmbed)
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", securityHeaders(http.FileServerFS(static), g.cspDashboard)))
-	mux.HandleFunc("GET /ws", g.hijackable(g.limitSockets(g.serveWS)))
+	mux.HandleFunc("GET /ws", g.whenStarted(g.hijackable(g.limitSockets(g.serveWS))))
 	mux.HandleFunc("GET /healthz", g.serveHealth)
 	mux.Handle("GET /metrics", g.metrics.handler())
-	mux.HandleFunc("GET /api/widgets", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/widgets", g.whenStarted(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, g.state.configs())
-	})
-	mux.HandleFunc("GET /api/widgets/{widget}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("GET /api/widgets/{widget}", g.whenStarted(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("widget")
 		b, ok := g.state.widgetJSON(id)
 		if !ok {
@@ -45,10 +45,10 @@ func (g *Gateway) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, b)
-	})
-	mux.HandleFunc("GET /api/widgets/{widget}/data.json", g.serveExportJSON)
-	mux.HandleFunc("GET /api/widgets/{widget}/data.csv", g.serveExportCSV)
-	mux.HandleFunc("GET /api/dashboard.json", g.serveExportDashboard)
+	}))
+	mux.HandleFunc("GET /api/widgets/{widget}/data.json", g.whenStarted(g.serveExportJSON))
+	mux.HandleFunc("GET /api/widgets/{widget}/data.csv", g.whenStarted(g.serveExportCSV))
+	mux.HandleFunc("GET /api/dashboard.json", g.whenStarted(g.serveExportDashboard))
 	return g.mount(g.checkHost(g.protect(mux)))
 }
 
