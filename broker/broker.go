@@ -410,7 +410,9 @@ func (b *Broker) IngestSubjects() []string { return slices.Clone(b.ingest) }
 func (b *Broker) Embedded() bool { return b.srv != nil }
 
 // Close drains the connection, shuts the embedded server down (flushing the
-// store) and removes a temporary data dir.
+// store), releases the data dir's lock and removes a temporary data dir.
+// Calling it again is safe. Close the gateway on the connection first: its
+// last snapshot needs the bus.
 func (b *Broker) Close() error {
 	var err error
 	if b.nc != nil {

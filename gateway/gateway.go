@@ -432,7 +432,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 }
 
 // Close cuts every socket with a "going away" close frame, stops ingesting,
-// and writes a last snapshot. It does not close the NATS connection.
+// and writes a last snapshot. It does not close the NATS connection (close
+// the broker after it). Calling it again, or before Start, is safe.
 func (g *Gateway) Close(ctx context.Context) error {
 	g.mu.Lock()
 	if g.closed {
