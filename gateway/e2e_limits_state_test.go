@@ -45,6 +45,32 @@ func TestWidgetsPastTheLimitAreRefusedAndCounted(t *testing.T) {
 	}
 }
 
+// A dashboard at --max-widgets looked whole while every new widget a
+// publisher sent was refused: /healthz said only "rejected", which every
+// reason counts. It names the limit and the updates it refused, for the
+// page's banner and for an operator's probe; updates to widgets that exist
+// are not counted there.
+func TestHealthzNamesTheWidgetLimitAndTheUpdatesItRefused(t *testing.T) {
+	e := startEnv(t, Config{Limits: Limits{MaxWidgets: 2}})
+	e.publish(t, "sv.a.data", `{"value": 1}`)
+	e.publishAndWait(t, "sv.b.config", `{"type": "table"}`)
+	if h := e.health(t); h.Limit == nil || *h.Limit != (WidgetLimitStatus{Max: 2}) {
+		t.Fatalf("/healthz widget_limit %+v below the limit, want max 2 and nothing refused", h.Limit)
+	}
+	for i, m := range []struct{ subject, payload string }{
+		{"sv.new1.data", `{"value": 1}`},
+		{"sv.new2.config", `{"type": "chart"}`},
+		{"sv.new3.data", `{"key": "k", "row": {"a": 1}}`},
+		{"sv.new1.data", `{"value": 2}`}, // the same refused id again counts again
+	} {
+		e.publishRefused(t, m.subject, m.payload, "widget limit reached")
+		e.publishAndWait(t, "sv.a.data", fmt.Sprintf(`{"value": %d}`, i+2))
+		if h := e.health(t); h.Limit == nil || *h.Limit != (WidgetLimitStatus{Max: 2, Refused: uint64(i + 1)}) {
+			t.Fatalf("after %s: /healthz widget_limit %+v, want max 2, refused %d", m.subject, h.Limit, i+1)
+		}
+	}
+}
+
 // Finding 13 of issue 10: 100,000 series on one chart made the page
 // unresponsive for 22 s (Chromium at 3 GB).
 func TestChartSeriesPastTheLimitAreRefusedAndCounted(t *testing.T) {

@@ -540,6 +540,15 @@ type streamStatus struct {
 	// Compacted is where the log is purged up to: what came before is in
 	// the snapshots. Publishers cannot read the stream, so this says it.
 	Compacted uint64 `json:"compacted"`
+	// WidgetLimit is --max-widgets and the updates it refused: without it a
+	// dashboard at the limit looks whole while new widgets never appear.
+	WidgetLimit WidgetLimitStatus `json:"widget_limit"`
+}
+
+// WidgetLimitStatus is /healthz's "widget_limit".
+type WidgetLimitStatus struct {
+	Max     int    `json:"max"`
+	Refused uint64 `json:"refused"` // updates (configs or data) naming a widget past Max
 }
 
 func (g *Gateway) status() streamStatus {
@@ -548,5 +557,6 @@ func (g *Gateway) status() streamStatus {
 	return streamStatus{
 		Epoch: head.Epoch, Seq: head.Seq, Widgets: st.widgets, Clients: g.fanout.count(),
 		Accepted: st.accepted, Rejected: st.rejected, Slow: g.fanout.slow.Load(), Compacted: st.compacted,
+		WidgetLimit: WidgetLimitStatus{Max: st.maxWidgets, Refused: st.widgetsRefused},
 	}
 }

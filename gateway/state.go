@@ -52,6 +52,10 @@ type state struct {
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 	conflict atomic.Uint64 // configs of a widget or the title from a second producer
+	// widgetsRefused counts updates refused for naming a new widget past
+	// Limits.MaxWidgets: /healthz carries it so the page can say why widgets
+	// a publisher sends never appear (the total above does not say which limit).
+	widgetsRefused atomic.Uint64
 }
 
 // eventSink takes the events the state produces, in order: the resume log.
@@ -252,6 +256,7 @@ func (s *state) resetCounters() {
 	s.accepted.Store(0)
 	s.rejected.Store(0)
 	s.conflict.Store(0)
+	s.widgetsRefused.Store(0)
 }
 
 // producerOf is who published id's latest config, "" when unknown.
@@ -372,10 +377,13 @@ type stateStatus struct {
 	widgets            int
 	accepted, rejected uint64
 	compacted          uint64
+	maxWidgets         int
+	widgetsRefused     uint64
 }
 
 func (s *state) status() stateStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return stateStatus{widgets: len(s.widgets), accepted: s.accepted.Load(), rejected: s.rejected.Load(), compacted: s.compactedTo}
+	return stateStatus{widgets: len(s.widgets), accepted: s.accepted.Load(), rejected: s.rejected.Load(), compacted: s.compactedTo,
+		maxWidgets: s.limits.MaxWidgets, widgetsRefused: s.widgetsRefused.Load()}
 }

@@ -339,6 +339,7 @@ func (e *BytesRefusedError) Unwrap() error { return e.Reason }
 // lock is held.
 func (s *state) roomForWidget(id string) error {
 	if len(s.widgets) >= s.limits.MaxWidgets {
+		s.widgetsRefused.Add(1)
 		return fmt.Errorf("%w: %d widgets exist, the most there may be; %q is not created", ErrTooManyWidgets, s.limits.MaxWidgets, id)
 	}
 	return nil

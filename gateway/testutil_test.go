@@ -255,16 +255,17 @@ func (e *testEnv) url(path string) string { return e.srv.URL + path }
 
 // health is the /healthz body.
 type health struct {
-	Status   string       `json:"status"`
-	Error    string       `json:"error"`
-	Epoch    string       `json:"epoch"`
-	Seq      uint64       `json:"seq"`
-	Widgets  int          `json:"widgets"`
-	Clients  int          `json:"clients"`
-	Accepted uint64       `json:"accepted"`
-	Rejected uint64       `json:"rejected"`
-	Slow     uint64       `json:"slow_disconnects"`
-	Ingest   IngestStatus `json:"ingest"`
+	Status   string             `json:"status"`
+	Error    string             `json:"error"`
+	Epoch    string             `json:"epoch"`
+	Seq      uint64             `json:"seq"`
+	Widgets  int                `json:"widgets"`
+	Clients  int                `json:"clients"`
+	Accepted uint64             `json:"accepted"`
+	Rejected uint64             `json:"rejected"`
+	Slow     uint64             `json:"slow_disconnects"`
+	Ingest   IngestStatus       `json:"ingest"`
+	Limit    *WidgetLimitStatus `json:"widget_limit"`
 }
 
 func (e *testEnv) health(t testing.TB) health {

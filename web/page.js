@@ -76,26 +76,36 @@ export function connectionLabel(state) {
 
 /**
  * What the dashboard's ingest banner says, from a `/healthz` body (protocol.md §4): the ingest
- * problem (disk full, ingest stalled…) and how many updates publishers sent that were dropped;
- * null when there is nothing to say.
+ * problem (disk full, ingest stalled…), how many updates publishers sent that were dropped, and
+ * how many the widget limit refused; null when there is nothing to say.
  * @param {unknown} health
  * @returns {string | null}
  */
 export function ingestBanner(health) {
   if (typeof health !== 'object' || health === null) return null;
-  const ingest = /** @type {{ingest?: {dropped?: unknown, problem?: unknown, bus_disconnects?: unknown}}} */ (health).ingest;
-  if (typeof ingest !== 'object' || ingest === null) return null;
+  const h = /** @type {{ingest?: {dropped?: unknown, problem?: unknown, bus_disconnects?: unknown}, widget_limit?: {max?: unknown, refused?: unknown}}} */ (health);
   const parts = [];
-  if (typeof ingest.problem === 'string' && ingest.problem !== '') parts.push(`Updates are not being stored: ${ingest.problem}.`);
-  const dropped = ingest.dropped;
-  if (typeof dropped === 'number' && dropped > 0) {
-    parts.push(`${dropped.toLocaleString('en-US')} ${dropped === 1 ? 'update' : 'updates'} from publishers ${dropped === 1 ? 'was' : 'were'} dropped: the bus was overloaded.`);
+  const ingest = h.ingest;
+  if (typeof ingest === 'object' && ingest !== null) {
+    if (typeof ingest.problem === 'string' && ingest.problem !== '') parts.push(`Updates are not being stored: ${ingest.problem}.`);
+    const dropped = ingest.dropped;
+    if (typeof dropped === 'number' && dropped > 0) {
+      parts.push(`${dropped.toLocaleString('en-US')} ${dropped === 1 ? 'update' : 'updates'} from publishers ${dropped === 1 ? 'was' : 'were'} dropped: the bus was overloaded.`);
+    }
+    // A close by the bus loses what publishers send until the gateway is back, and nobody can
+    // count that: say it happened rather than show a count that looks exact.
+    const cuts = ingest.bus_disconnects;
+    if (typeof cuts === 'number' && cuts > 0) {
+      parts.push(`The bus cut the dashboard's ingest connection ${cuts === 1 ? 'once' : `${cuts.toLocaleString('en-US')} times`} under load: updates published while it reconnected may be lost, uncounted.`);
+    }
   }
-  // A close by the bus loses what publishers send until the gateway is back, and nobody can
-  // count that: say it happened rather than show a count that looks exact.
-  const cuts = ingest.bus_disconnects;
-  if (typeof cuts === 'number' && cuts > 0) {
-    parts.push(`The bus cut the dashboard's ingest connection ${cuts === 1 ? 'once' : `${cuts.toLocaleString('en-US')} times`} under load: updates published while it reconnected may be lost, uncounted.`);
+  // At the widget limit the page shows every widget it has and looks whole, while widgets a
+  // publisher adds never appear: say so, with the flag that moves the limit.
+  const limit = h.widget_limit;
+  if (typeof limit === 'object' && limit !== null && typeof limit.refused === 'number' && limit.refused > 0) {
+    const n = limit.refused;
+    const max = typeof limit.max === 'number' ? ` (${limit.max.toLocaleString('en-US')}, --max-widgets)` : ' (--max-widgets)';
+    parts.push(`${n.toLocaleString('en-US')} ${n === 1 ? 'update' : 'updates'} naming a new widget ${n === 1 ? 'was' : 'were'} refused: the dashboard holds as many widgets as its limit allows${max}.`);
   }
   return parts.length > 0 ? parts.join(' ') : null;
 }

@@ -6,8 +6,8 @@ import { connect, JSONCodec } from 'nats';
 import { launchBrowser, newPage, publish, startServer, waitFor } from './harness.mjs';
 
 /** A server and a page on its dashboard; crashed() tells whether the tab died. */
-async function openDashboard(t) {
-  const server = await startServer({});
+async function openDashboard(t, extraArgs = []) {
+  const server = await startServer({ extraArgs });
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
   const errors = [];
@@ -73,6 +73,23 @@ test('a chart offered 100,000 series keeps the first 100 and the page stays resp
   // The page still answers and still takes live updates.
   await publish(server.nats, [['sv.after.config', { type: 'stat', title: 'After' }], ['sv.after.data', { value: 7 }]]);
   await waitFor(async () => (await page.textContent('[data-widget-id="after"] .sv-stat-value').catch(() => '')) === '7', 30000, 'a widget after the flood');
+  assert.equal(crashed(), false);
+  assert.deepEqual(errors, []);
+});
+
+test('a dashboard at its widget limit says in its banner that new widgets are refused', async (t) => {
+  const { server, page, errors, crashed } = await openDashboard(t, ['--max-widgets', '2']);
+  await publish(server.nats, [['sv.a.data', { value: 1 }], ['sv.b.data', { value: 2 }]]);
+  await waitFor(async () => (await page.locator('[data-widget-id]').count()) === 2, 15000, 'the two widgets');
+  assert.equal(await page.locator('#sv-ingest').count(), 0, 'no banner below the limit');
+  // Each is refused with the reason, acknowledged or not (docs/protocol.md §1).
+  for (const subject of ['sv.c.data', 'sv.d.data']) {
+    await assert.rejects(publish(server.nats, [[subject, { value: 3 }]]), (e) => String(e.message).includes('widget limit reached'), subject);
+  }
+  const want = '2 updates naming a new widget were refused: the dashboard holds as many widgets as its limit allows (2, --max-widgets).';
+  // The page polls /healthz every 5 s.
+  await waitFor(async () => (await page.locator('#sv-ingest').textContent().catch(() => '')) === want, 30000, `the banner "${want}"`);
+  assert.equal(await page.locator('[data-widget-id]').count(), 2);
   assert.equal(crashed(), false);
   assert.deepEqual(errors, []);
 });

@@ -28,3 +28,13 @@ test('a connection the bus cut is named, since what it lost cannot be counted', 
     "5 updates from publishers were dropped: the bus was overloaded. The bus cut the dashboard's ingest connection 2 times under load: updates published while it reconnected may be lost, uncounted.");
   assert.equal(ingestBanner({ ingest: { dropped: 0, bus_disconnects: 0 } }), null);
 });
+
+test('updates the widget limit refused are counted in the banner, naming the limit', () => {
+  assert.equal(ingestBanner({ ingest: { dropped: 0 }, widget_limit: { max: 10000, refused: 25000 } }),
+    '25,000 updates naming a new widget were refused: the dashboard holds as many widgets as its limit allows (10,000, --max-widgets).');
+  assert.equal(ingestBanner({ widget_limit: { max: 2, refused: 1 } }),
+    '1 update naming a new widget was refused: the dashboard holds as many widgets as its limit allows (2, --max-widgets).');
+  assert.equal(ingestBanner({ ingest: { dropped: 3 }, widget_limit: { max: 2, refused: 1 } }),
+    '3 updates from publishers were dropped: the bus was overloaded. 1 update naming a new widget was refused: the dashboard holds as many widgets as its limit allows (2, --max-widgets).');
+  assert.equal(ingestBanner({ ingest: { dropped: 0 }, widget_limit: { max: 10000, refused: 0 } }), null);
+});
