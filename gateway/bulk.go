@@ -72,7 +72,7 @@ func appendBoundedCols(pts []Point, c *columns, n int) []Point {
 	} else {
 		pts = trimFront(pts, n-c.n)
 		if cap(pts)-len(pts) < c.n {
-			pts = append(make([]Point, 0, max(2*n, len(pts)+c.n)), pts...)
+			pts = append(make([]Point, 0, seriesCap(len(pts)+c.n)), pts...)
 		}
 	}
 	for i := from; i < c.n; i++ {
