@@ -594,7 +594,7 @@ func (v *foldView) writeState(w *widget) {
 	switch v.kind {
 	case viewTable:
 		w.clearRows()
-		w.refused, w.refusedSet = 0, nil
+		w.forgetRefused()
 		for _, g := range v.groups {
 			if g.shown != nil {
 				w.putRow(g.key, &tableRow{raw: g.shown.row, size: int32(len(g.shown.row))})

@@ -41,10 +41,12 @@ type widget struct {
 	dense []*tableRow
 	// table: keys upserted while the table was full and not deleted since,
 	// which hold no row (docs/protocol.md §1.3). refused counts them; the
-	// set remembers at most maxRefusedKeys of them (after a restart only the
-	// count is known), so the count saturates there.
-	refused    int
-	refusedSet map[string]struct{}
+	// set remembers at most maxRefusedKeys of them, taking at most the bytes
+	// the table's state is counted at (after a restart only the count is
+	// known), so the count saturates there. refusedBytes is what the set takes.
+	refused      int
+	refusedSet   map[string]struct{}
+	refusedBytes int
 
 	// asOf is the latest producer time of its data (Update.AsOf), nil before any.
 	asOf *float64
@@ -176,7 +178,7 @@ func (w *widget) setConfig(cfg *WidgetConfig) {
 	if w.cfg == nil || w.cfg.Type != cfg.Type || w.cfg.category() != cfg.category() {
 		w.value, w.prev, w.ts, w.asOf = Num{}, Num{}, nil, nil
 		w.series, w.cats, w.rows, w.ints, w.dense = nil, nil, nil, nil, nil
-		w.refused, w.refusedSet = 0, nil
+		w.forgetRefused()
 		switch {
 		case cfg.category():
 			w.cats = map[string][]CatPoint{}
@@ -214,26 +216,39 @@ func (w *widget) check(u *Update) error {
 // maxRefusedKeys bounds the refused keys a table remembers.
 const maxRefusedKeys = 100000
 
+// refusedKeyCost is what remembering a refused key takes: its text and
+// the map's entry.
+func refusedKeyCost(k string) int { return len(k) + 48 }
+
 func (w *widget) refuse(k string) {
 	if _, ok := w.refusedSet[k]; ok {
 		return
 	}
-	if len(w.refusedSet) >= maxRefusedKeys {
-		return // saturated: counted no further
+	// Saturated: counted no further. The keys are bounded by the table's
+	// own counted bytes, not only by their number: no byte limit counts
+	// them, and 10 tables of 10 rows offered 100,000 new keys of 200 bytes
+	// each took 650 MB while state_bytes said 32 KB.
+	if len(w.refusedSet) >= maxRefusedKeys || w.refusedBytes+refusedKeyCost(k) > w.bytes {
+		return
 	}
 	if w.refusedSet == nil {
 		w.refusedSet = map[string]struct{}{}
 	}
 	w.refusedSet[k] = struct{}{}
+	w.refusedBytes += refusedKeyCost(k)
 	w.refused++
 }
 
 func (w *widget) unrefuse(k string) {
 	if _, ok := w.refusedSet[k]; ok {
 		delete(w.refusedSet, k)
+		w.refusedBytes -= refusedKeyCost(k)
 		w.refused--
 	}
 }
+
+// forgetRefused drops the refused keys with the rows they were refused by.
+func (w *widget) forgetRefused() { w.refused, w.refusedSet, w.refusedBytes = 0, nil, 0 }
 
 func (w *widget) apply(u *Update) {
 	w.encoded = nil
