@@ -29,7 +29,7 @@ from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
 from ._spawn import Peer
 from ._spawn import from_env as spawn_peer
-from ._widgets import Widget, fit_messages_to
+from ._widgets import Widget, fit_messages_to, fit_messages_to_server
 
 W = TypeVar("W", bound=Widget)
 
@@ -149,6 +149,7 @@ class Dashboard:
         p.on_warning = self._warn_from_server
         p.on_update_refused = self._warn_update_refused
         p.on_encode_failed = self._warn_not_encoded
+        p.on_limit = fit_messages_to_server
         return p
 
     def start(self, port: int | None, url: str | None, data_dir: str | None, credentials: Credentials | None = None,

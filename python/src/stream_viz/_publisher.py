@@ -30,6 +30,7 @@ from nats.errors import MaxPayloadError
 
 from ._encode import NotEncoded, dumps
 from ._errors import NotAuthorizedError, ServerUnreachableError, StreamVizError
+from ._split import server_limit, split_message
 
 log = logging.getLogger("stream_viz")
 
@@ -198,6 +199,9 @@ class Publisher:
         self.on_update_refused: Callable[[str, str, str], None] | None = None
         # (widget, the exception): folding or encoding its updates raised; they are dropped.
         self.on_encode_failed: Callable[[str, BaseException], None] | None = None
+        # Called on this thread with the server's --max-message-bytes, learned from a 413 answer:
+        # later messages are built under it.
+        self.on_limit: Callable[[int], None] | None = None
         # Called on the SDK thread with (subject, payload) of every message the bus acknowledged;
         # the fault tests use it to know exactly which updates are durable.
         self.on_ack: Callable[[str, bytes], None] | None = None
@@ -626,6 +630,8 @@ class Publisher:
                 if not msg.refused:  # a refused message is already dropped
                     self._failed(wid, e)
                 return
+            if getattr(e, "code", None) == 413 and not msg.refused and self._split(wid, msg, getattr(e, "description", "")):
+                return
             self.stats["refused"] += 1
             msg.refused = True
             if self.on_update_refused is not None:
@@ -646,6 +652,32 @@ class Publisher:
             self.on_ack(msg.subject, msg.payload)
         if self._queued.get(wid) and self._wake:
             self._wake.set()
+
+    def _split(self, wid: str, msg: _Pending, description: str) -> bool:
+        """The server refused msg as larger than it takes (413; its --max-message-bytes may be far
+        below what the SDK builds messages up to, and the embedded bus, larger on purpose, does not
+        tell): when msg holds several updates, they take its place in its widget's queue as smaller
+        messages, in order, each with a Msg-Id of its own derived from msg's (msg was not stored, so
+        no part can be taken for it), and go before anything newer of the widget. Later messages
+        are built under the limit the answer names. False when msg is a single update: it alone is
+        over the limit and is refused."""
+        limit = server_limit(description)
+        if limit is not None and self.on_limit is not None:
+            try:
+                self.on_limit(limit)
+            except Exception:
+                log.exception("stream_viz: fitting messages to the server's limit of %d bytes", limit)
+        parts = split_message(msg.payload, limit if limit is not None else len(msg.payload) - 1)
+        queue = self._queued.get(wid)
+        if not parts or len(parts) < 2 or not queue or queue[0] is not msg:
+            return False
+        log.debug("stream_viz: %s: a message of %d bytes over the server's limit (%s) goes again as %d",
+                  wid, len(msg.payload), limit, len(parts))
+        queue[:1] = [_Pending(msg.subject, payload, f"{msg.msg_id}.{i}", n) for i, (payload, n) in enumerate(parts)]
+        self._inflight.discard(wid)
+        if self._wake:
+            self._wake.set()
+        return True
 
     def _refuse(self, subject: str, reason: str) -> None:
         """The server dropped a publish to subject: drop what waits for it, and send it nothing more.

@@ -38,16 +38,34 @@ POINTS_PER_MESSAGE = 20_000
 # Pathway's times from here on are no times of the data: the end of a finite stream (2**64 - 2).
 PATHWAY_END_OF_STREAM = 2**63
 MAX_MESSAGE_BYTES = 900 * 1024  # under NATS's default 1 MiB payload, with room for headers
-_DEFAULT_MESSAGE_BYTES = MAX_MESSAGE_BYTES
+_DEFAULT_MESSAGE_BYTES = _CALL_LIMIT = MAX_MESSAGE_BYTES
 
 
 def fit_messages_to(max_payload: int) -> None:
     """Builds messages under the payload limit of the bus just joined: an external NATS server's
     max_payload (or `streamviz serve --max-message-bytes`) may be far below 1 MiB, and a message
     over it is refused whole by the client, every update in it with it, where smaller ones go."""
-    global MAX_MESSAGE_BYTES
+    global MAX_MESSAGE_BYTES, _CALL_LIMIT
     # Room for the headers (Nats-Msg-Id) and the reply subject, which count against the limit.
-    MAX_MESSAGE_BYTES = min(_DEFAULT_MESSAGE_BYTES, max(max_payload - 1024, max_payload // 2))
+    MAX_MESSAGE_BYTES = _CALL_LIMIT = min(_DEFAULT_MESSAGE_BYTES, max(max_payload - 1024, max_payload // 2))
+
+
+def fit_messages_to_server(limit: int) -> None:
+    """Builds messages under the server's own limit (`streamviz serve --max-message-bytes`), learned
+    from its 413 answer: the embedded bus takes larger payloads on purpose, so the bus alone never
+    tells. Only the size messages are built to changes; send_many() still refuses only a row that
+    no message to the bus could hold, so what a call accepts does not depend on when the limit was
+    learned (a row over the server's limit is refused by it alone, and warned)."""
+    global MAX_MESSAGE_BYTES
+    # Room for the "as_of" added to a message once built.
+    MAX_MESSAGE_BYTES = max(256, min(MAX_MESSAGE_BYTES, limit - 64))
+
+
+def _call_limit() -> int:
+    """What send_many() checks a row against at the call: the bus's limit, not the server's."""
+    return _CALL_LIMIT
+
+
 _INF = float("inf")
 _MAX_FLOAT = sys.float_info.max
 
@@ -816,7 +834,7 @@ class Table(Widget):
         if self.key is not None:
             # Columns go as columns (docs/protocol.md §1.8): no dict per row, numbers never printed here.
             try:
-                block = table_block(rows, self.key, MAX_MESSAGE_BYTES)
+                block = table_block(rows, self.key, _call_limit())
             except BadColumn as e:
                 if e.where == "key":
                     raise UnknownColumnError(self.id, self.key, list(e.value)) from None
