@@ -856,8 +856,8 @@ def _int_keys(c: Any) -> Any:
 
 
 def _key_texts(c: Any) -> list[bytes] | _Packed:
-    """Each row's key as .send() makes it (a string as it is, anything else its JSON text), UTF-8."""
-    from ._encode import cell
+    """Each row's key as .send() makes it (its key text, docs/protocol.md §1.3), UTF-8."""
+    from ._encode import key_text
 
     dtype = getattr(c, "dtype", None)
     if _of(c, "pandas") and getattr(dtype, "kind", "O") in "iu" and type(dtype).__module__.startswith("numpy"):
@@ -877,7 +877,8 @@ def _key_texts(c: Any) -> list[bytes] | _Packed:
     elif _of(c, "pyarrow") and hasattr(c, "to_pylist"):
         c = c.to_pylist()
     elif is_numpy(c):
-        c = _py_cells(c) if c.dtype.kind in "Mm" else c.tolist()
+        # datetime64 scalars keep their nanoseconds (tolist() gives ints or datetimes without them).
+        c = list(c) if c.dtype.kind == "M" else _py_cells(c) if c.dtype.kind == "m" else c.tolist()
     out = []
     if set(map(type, c)) <= {str}:
         packed = _pack(c, quoted=False) if isinstance(c, list) else None
@@ -888,6 +889,5 @@ def _key_texts(c: Any) -> list[bytes] | _Packed:
         elif type(k) is int:
             out.append(str(k).encode())
         else:
-            v = cell(k)
-            out.append((v if isinstance(v, str) else str(v)).encode())
+            out.append(key_text(k).encode())
     return out

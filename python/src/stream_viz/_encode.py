@@ -53,6 +53,76 @@ def cell(v: Any) -> Any:
     return str(v)  # Pointers and anything else: their text
 
 
+def key_text(v: Any) -> str:
+    """A table key's one text, whichever way its value arrives (docs/protocol.md §1.3, "Key texts"):
+    text as is, anything else its JSON as Pathway's JSON writer prints it, so a row sent with
+    .send(), .send_many() (dict rows, pandas, Arrow, numpy), a Pathway table or Pathway's own
+    writer (sv.<widget>.rows) lands on the same key. True is "true" (str() gave "True"), None
+    "null", a float its shortest repr ("1.0", "1e+20"; NaN and infinities "null"), a tuple the
+    compact JSON array of its elements' JSON, bytes their base64, a datetime Pathway's text of it."""
+    if type(v) is str:
+        return v
+    if isinstance(v, str):
+        return str.__str__(v)
+    return _key_json(v, top=True)
+
+
+def _key_json(v: Any, *, top: bool = False) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        return float.__repr__(v) if math.isfinite(v) else "null"
+    if isinstance(v, str):
+        return str.__str__(v) if top else json.dumps(str.__str__(v), ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_key_json(x) for x in v) + "]"
+    if _is_nat(v):
+        return "null"
+    text = _time_text(v)
+    if text is None:
+        if type(v).__module__.startswith("numpy") and getattr(v, "ndim", None) == 0:
+            return _key_json(v.item(), top=top)  # numpy scalars: the Python value's text
+        c = cell(v)
+        if isinstance(c, dict):
+            return json.dumps(c, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+        if c is v:
+            text = str(v)
+        else:
+            return _key_json(c, top=top)
+    return text if top else json.dumps(text, ensure_ascii=False)
+
+
+def _is_nat(v: Any) -> bool:
+    """pandas' NaT (a datetime that is none) or numpy's: no time, null as Pathway writes a missing one."""
+    return type(v).__name__ == "NaTType" or (type(v).__module__.startswith("numpy") and
+                                             getattr(getattr(v, "dtype", None), "kind", "") in "Mm" and v != v)
+
+
+def _time_text(v: Any) -> str | None:
+    """A datetime as Pathway's JSON writer prints it: DateTimeUtc in UTC with nanoseconds and
+    "+0000" ("2026-01-01T00:00:00.000000000+0000"), DateTimeNaive without a zone; None for
+    anything else."""
+    if type(v).__module__.startswith("numpy") and getattr(getattr(v, "dtype", None), "kind", "") == "M":
+        ns = int(v.astype("datetime64[ns]").astype("int64"))
+        secs, frac = divmod(ns, 1_000_000_000)
+        return _stamp(_dt.datetime(1970, 1, 1) + _dt.timedelta(seconds=secs), frac, "")
+    if not isinstance(v, _dt.datetime):
+        return None
+    nanos = getattr(v, "nanosecond", 0) or 0  # a pandas Timestamp's
+    if v.tzinfo is not None and v.utcoffset() is not None:
+        u = v.astimezone(_dt.timezone.utc)
+        return _stamp(u, u.microsecond * 1000 + nanos, "+0000")
+    return _stamp(v, v.microsecond * 1000 + nanos, "")
+
+
+def _stamp(t: _dt.datetime, nanos: int, zone: str) -> str:
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{nanos:09d}{zone}"
+
+
 def number(v: Any) -> float | int | None:
     """A number for stat/gauge/chart, None for a gap; raises TypeError for anything else."""
     if v is None:

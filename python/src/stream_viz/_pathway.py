@@ -13,7 +13,7 @@ import json
 import operator
 from typing import Any
 
-from ._encode import cell, number, time_ms
+from ._encode import cell, key_text, number, time_ms
 from ._errors import InvalidOptionError, MultipleRowsError, NotNumericError, UnknownColumnError
 from ._widgets import Chart, Commit, Table, Values, _ValueWidget
 
@@ -388,7 +388,7 @@ def _key_of(value: Any) -> str:
     longer than 256 bytes) "sha256:" and 32 hex digits of its hash, as the server keys a row by
     its content (docs/protocol.md §1.6). Sent as it was, such a key got the message refused, and
     with it every other row of the commit."""
-    k = _text(value)
+    k = key_text(value)
     if 0 < len(k) <= _SAFE_KEY_CHARS:
         return k
     b = k.encode("utf-8", "surrogatepass")

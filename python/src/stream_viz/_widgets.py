@@ -25,7 +25,7 @@ from ._bulk import (
     xs_column,
     ys_column,
 )
-from ._encode import NotEncoded, _fast, cell, dumps, number, time_ms
+from ._encode import NotEncoded, _fast, dumps, key_text, number, time_ms
 from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
 
 if TYPE_CHECKING:
@@ -1147,5 +1147,4 @@ def _joined_ops(ops: list[bytes]) -> list[tuple[Any, int]]:
 
 
 def _key_text(k: Any) -> str:
-    v = cell(k)
-    return v if isinstance(v, str) else str(v)
+    return key_text(k)
