@@ -53,8 +53,18 @@ def _of(v: Any, package: str) -> bool:
     return type(v).__module__.partition(".")[0] == package
 
 
+def loaded_numpy() -> Any:
+    """numpy when this process has imported it, else None; never imports it itself.
+
+    numpy is in sys.modules from the moment another thread starts importing it (the SDK's, on
+    its first columnar message), but not yet complete: read from there, a send_many() on the
+    user's thread meanwhile raised AttributeError ("partially initialized module 'numpy' has no
+    attribute 'ndarray'"). The import system makes importlib wait for that import to finish."""
+    return _module("numpy") if "numpy" in sys.modules else None
+
+
 def is_numpy(v: Any) -> bool:
-    np = sys.modules.get("numpy")
+    np = loaded_numpy()
     return np is not None and isinstance(v, np.ndarray)
 
 
@@ -79,7 +89,7 @@ class Block:
         """xs and ys as float64 numpy arrays for a columnar message (docs/protocol.md §1.7), or
         None when the points cannot go that way (categories, no numpy). ys given as a list of
         numbers and None is converted once, None becoming NaN (a gap)."""
-        np = sys.modules.get("numpy")
+        np = loaded_numpy()
         xs, ys = self.xs, self.ys
         if np is None:
             return None
@@ -703,7 +713,7 @@ def table_block(rows: Any, key: str, max_bytes: int | None = None) -> TableBlock
     column key; None when they do not come as columns (rows of differing columns, no numpy): the
     caller sends them as JSON rows. Raises BadColumn for columns of unequal length or a missing key
     column (where="key", value=the names)."""
-    if sys.modules.get("numpy") is None and _module("numpy") is None:
+    if _module("numpy") is None:
         return None
     names, cols = _columns_of(rows)
     if names is None:

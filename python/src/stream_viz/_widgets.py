@@ -19,6 +19,7 @@ from ._bulk import (
     _BadText,
     _typed_column,
     encode_appends,
+    loaded_numpy,
     rows_of,
     series_columns,
     table_block,
@@ -1055,7 +1056,7 @@ def _tuple_block(cols: list[str], data: dict[str, Any]) -> TableBlock | None:
     the rows are not all tuples (a delete, a manual .send()) or a text cannot be UTF-8: the
     caller sends JSON ops."""
     n = len(data)
-    if n < 64 or not cols or sys.modules.get("numpy") is None:
+    if n < 64 or not cols or loaded_numpy() is None:
         return None  # a few rows: JSON costs nothing worth it
     rows = list(data.values())
     if not all(type(r) is tuple and len(r) == len(cols) for r in rows):
