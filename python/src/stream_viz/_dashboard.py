@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import re
@@ -122,6 +123,11 @@ class Dashboard:
         self._server_gone = False  # the server this process spawned died while in use
         self._exit_lock = threading.Lock()
         self._peer: Peer | None = None  # this process's place in a multi-process pathway spawn
+        # Where and how sv.start() joined the bus: a forked process joins it again (_after_fork).
+        self._nats_url: str | None = None
+        self._credentials: Credentials | None = None
+        self._joining: threading.Thread | None = None  # a forked process's connection under way
+        self._mp_hooked = False
 
     # ---- declaration ----
 
@@ -197,6 +203,8 @@ class Dashboard:
                 nats_url = url
             self.publisher.connect(nats_url, credentials=credentials)
             fit_messages_to(self.publisher.max_payload)
+            self._nats_url, self._credentials = nats_url, credentials
+            self._hook_multiprocessing()
         except BaseException as e:
             self._abort_start()
             if peer is not None:
@@ -245,6 +253,11 @@ class Dashboard:
     def stop(self, timeout: float = 5.0) -> None:
         if not self.started:
             return
+        joining = self._joining
+        if joining is not None:
+            # A forked process still connecting: what it sent waits for that connection.
+            joining.join(max(timeout * 0.7, 0.0))
+            self._joining = None
         self._check_server()
         self.started = False
         deadline = time.monotonic() + timeout
@@ -313,6 +326,73 @@ class Dashboard:
             code = server.exit_code()
             if code is not None:
                 self._server_exited(code)
+
+    def _after_fork(self) -> None:
+        """In a process forked after sv.start() (os.fork(), multiprocessing's fork start method).
+
+        Only the forking thread exists here: the SDK's thread, the server's watcher and whatever
+        held the lock are gone, and the bus connection is the parent's socket. Before, the child's
+        updates were never sent (no thread took them), its exit took the server the parent spawned
+        for dead ("stopped while in use") and gave up on them after the stop timeout. Now the
+        child joins the same bus with a connection of its own, delivers what it sends (flushed at
+        its exit, as the parent's are), leaves the parent's updates, connection and server to the
+        parent, and never stops that server."""
+        from . import _publisher
+
+        if _publisher.HOLDING_COLLECTOR:
+            _publisher.HOLDING_COLLECTOR = False
+            gc.enable()
+        self.lock = threading.Lock()  # another thread may have held it at the fork
+        self._exit_lock = threading.Lock()
+        inherited = self.publisher
+        self.publisher = self._new_publisher()
+        self.publisher.configs = inherited.configs
+        self._totals.clear()
+        self._joining = None
+        for w in list(self.widgets.values()):
+            if hasattr(w, "_lock"):
+                w._lock = self.lock
+            # What the parent had not yet sent is the parent's to send: sent here too, it would
+            # arrive twice. Taken and dropped, which also closes a chart's open append run (a
+            # child appending to it would otherwise never mark the chart for its own publisher).
+            try:
+                w._fold(w._take())
+                w._drain()
+            except Exception as e:
+                log.debug("stream_viz: dropping the parent's pending updates of %s in a forked process: %r", w.id, e)
+        self._title._pending = None
+        if not self.started:
+            return
+        # The parent's: this process neither watches nor stops them.
+        self.server = None
+        self._peer = None
+        url, creds = self._nats_url, self._credentials
+        if url is None:
+            return
+        self._joining = threading.Thread(target=self._join_after_fork, args=(url, creds),
+                                         name="stream_viz-fork-connect", daemon=True)
+        self._joining.start()
+
+    def _join_after_fork(self, url: str, creds: Credentials | None) -> None:
+        try:
+            self.publisher.connect(url, credentials=creds)
+        except Exception as e:
+            self._warn_once("fork-connect", f"stream_viz: this forked process (pid {os.getpid()}) could not join the bus "
+                            f"at {url}: {e}; its updates are not delivered")
+
+    def _hook_multiprocessing(self) -> None:
+        """multiprocessing's fork children end with os._exit(), which runs no atexit handler: they
+        run multiprocessing's own finalizers, registered after its fork (the registry is cleared
+        first), so sv.stop() is registered there to flush what the child sent."""
+        if self._mp_hooked:
+            return
+        import multiprocessing.util as mp_util
+
+        def in_child(dash: Dashboard) -> None:
+            mp_util.Finalize(dash, dash.stop, exitpriority=100)
+
+        mp_util.register_after_fork(self, in_child)
+        self._mp_hooked = True
 
     def _server_exited(self, code: int) -> None:
         """The watcher's thread (or _check_server): the server this process spawned ended without sv.stop()."""
@@ -434,3 +514,4 @@ def _fresh_publisher(d: Dashboard) -> Publisher:
 
 
 DASHBOARD = Dashboard()
+os.register_at_fork(after_in_child=DASHBOARD._after_fork)

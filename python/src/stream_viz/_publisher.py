@@ -62,14 +62,22 @@ def collector_held() -> Iterator[None]:
     200,000 input rows. Held off, collections the flush made due run once right after it, so
     their number stays what the pipeline's own allocations make it. Nothing is awaited while
     held, and a collector the program disabled itself is left as it was."""
+    global HOLDING_COLLECTOR
     if not gc.isenabled():
         yield
         return
     gc.disable()
+    HOLDING_COLLECTOR = True
     try:
         yield
     finally:
+        HOLDING_COLLECTOR = False
         gc.enable()
+
+
+# Set while collector_held() has the collector off: a process forked meanwhile would inherit it
+# off for good (the thread that turns it back on does not exist there), so the child turns it on.
+HOLDING_COLLECTOR = False
 MAX_PAYLOAD = 512 * 1024
 
 
