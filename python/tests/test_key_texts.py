@@ -105,3 +105,29 @@ def test_a_pathway_table_and_pathways_own_writer_key_rows_as_the_sdk_does(pw_run
     for name, (_values, texts) in CASES.items():
         _wait_keys(f"pw_{name}", set(texts))
         _wait_keys(f"rows_{name}", set(texts))
+
+
+def test_a_pathway_charts_series_are_named_as_pathways_own_writer_names_them(pw_run):
+    import pathway as pw
+
+    sv.start()
+    types = {"tuple": tuple[int, str], "utc": pw.DateTimeUtc}
+    cases = {"tuple": [(1, "a"), (2, "b")], "utc": [UTC, UTC + dt.timedelta(hours=1)]}
+    configs = {}
+    for name, values in cases.items():
+        src = pw.debug.table_from_rows(pw.schema_from_types(i=int), [(i,) for i in range(len(values))])
+        tbl = src.select(s=pw.apply_with_type(lambda i, values=values: values[i], types[name], pw.this.i),
+                         x=pw.this.i, y=pw.this.i * 2)
+        sv.chart(tbl, "y", x_column="x", series_column="s", id=f"pw_series_{name}")
+        pw.io.nats.write(tbl, sv._D.server.nats, topic=f"sv.rows_series_{name}.rows", format="json")
+        configs[f"rows_series_{name}"] = {"type": "chart", "x": "x", "y": "y", "series": "s"}
+    publish_configs(sv._D.server.nats, configs)
+    pw_run()
+
+    def series(wid: str) -> set[str]:
+        return set(((api_widget(wid) or {}).get("state") or {}).get("series") or {})
+
+    for name in cases:
+        wait_until(lambda name=name: len(series(f"rows_series_{name}")) == 2, what=f"the writer's series of {name}")
+        wait_until(lambda name=name: series(f"pw_series_{name}") == series(f"rows_series_{name}"),
+                   what=f"the SDK's series of {name} named as the writer's {sorted(series(f'rows_series_{name}'))}")

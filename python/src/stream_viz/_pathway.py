@@ -9,11 +9,10 @@ and network I/O happen on the SDK's own thread.
 from __future__ import annotations
 
 import hashlib
-import json
 import operator
 from typing import Any
 
-from ._encode import cell, key_text, number, time_ms
+from ._encode import key_text, number, time_ms
 from ._errors import InvalidOptionError, MultipleRowsError, NotNumericError, UnknownColumnError
 from ._widgets import Chart, Commit, Table, Values, _ValueWidget
 
@@ -429,11 +428,11 @@ def bind_value(w: _ValueWidget, table: Any, column: str) -> None:
 
 
 def _series_name(v: Any) -> str:
-    """A series_column value as its legend name: text as is, anything else as its JSON text."""
-    if isinstance(v, str):
-        return v
-    c = cell(v)
-    return c if isinstance(c, str) else json.dumps(c)
+    """A series_column value as its legend name: text as is, anything else as Pathway's writer
+    prints it, the text the server names a `.rows` series by (docs/protocol.md §1.3, "Key
+    texts"): json.dumps gave `[1, "a"]` where the writer gives `[1,"a"]`, and a datetime's
+    isoformat() where it gives nanoseconds and `+0000`."""
+    return key_text(v)
 
 
 class _ChartRows:
