@@ -118,3 +118,21 @@ def test_only_an_update_alone_over_the_servers_limit_is_refused(small_server):
     assert len(said) == 1 and "too large" in said[0] and "65536" in said[0], said
     stats = sv.stats()
     assert stats["undelivered_updates"] == 0 and stats["pending_messages"] == 0, stats
+
+
+def test_a_split_chart_message_keeps_its_removals_first_and_every_field_on_every_part():
+    """Removals apply before a message's points (docs/protocol.md §1.3): split, they go with the
+    first part only; series, mode and as_of go on every part, the points in order, each once."""
+    from stream_viz._encode import dumps
+    from stream_viz._split import split_message
+
+    body = {"points": [[i, i * 2] for i in range(40)], "mode": "upsert", "remove": [100, 101], "series": "s", "as_of": 7}
+    parts = split_message(dumps(body), 200)
+    assert parts is not None and len(parts) > 1
+    bodies = [json.loads(p) for p, _n in parts]
+    assert all(len(p) <= 200 for p, _n in parts)
+    assert bodies[0]["remove"] == [100, 101] and all("remove" not in b for b in bodies[1:])
+    assert all((b["mode"], b["series"], b["as_of"]) == ("upsert", "s", 7) for b in bodies)
+    assert [pt for b in bodies for pt in b["points"]] == body["points"]
+    assert sum(n for _p, n in parts) == 42
+    assert split_message(dumps({"value": 3}), 2) is None  # one update: not split
