@@ -117,6 +117,9 @@ type Config struct {
 	// beforeReplay, when set, runs in Start once the gateway takes updates
 	// and before it reads the log back: tests publish into that window.
 	beforeReplay func(*Gateway)
+	// compactStep, when set, runs after each write of a compaction (a
+	// widget's snapshot, all of them, the index): tests stop it there.
+	compactStep func(step string)
 
 	// Token, when set, guards every route but /healthz, /login and /static/:
 	// a request needs "Authorization: Bearer <Token>", the session cookie the

@@ -72,6 +72,8 @@ func (s *state) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
 		snaps = append(snaps, widgetSnapshot{id: id, body: body})
 	}
 	clear(s.dirty)
+	// In id order: a compaction cut short has written a predictable prefix.
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].id < snaps[j].id })
 	s.recordsCaptured = s.records
 	s.capturedEvent = s.lastEvent
 	return s.handled, s.doneMsg, snaps
@@ -112,27 +114,49 @@ func (s *state) compactedAt() uint64 {
 	return s.compactedTo
 }
 
-// compact writes the changed widgets to SV_SNAP, then purges the log up to
-// the position they cover. A crash between the two leaves both, and the
-// next start skips log messages that a widget's snapshot already holds.
+// compact writes the changed widgets to SV_SNAP, then the index of them,
+// then purges the log up to the position they cover. The index is the
+// commit: it is written only once every snapshot it names is stored, so an
+// index never claims a snapshot that a compaction cut short (a failed write,
+// a kill) did not write, and a start warns of lost snapshots only when they
+// really were lost. A compaction cut short anywhere leaves the log unpurged
+// or purged only below what the stored snapshots cover, and the next start
+// skips log messages that a widget's snapshot already holds.
 func (g *Gateway) compact(ctx context.Context) error {
 	gen, done, snaps := g.state.captureDirty()
 	if len(snaps) == 0 && gen == g.state.compactedAt() {
 		return nil
 	}
-	// The index goes first: if the store later loses the tail of SV_SNAP,
-	// it is what survives to say which snapshots went with it.
-	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: indexID, body: g.state.snapshotIndex(gen, snaps)}); err != nil {
+	// The intent names what this compaction is about to write, on a
+	// subject of its own (the last index stays): should the store lose the tail of
+	// SV_SNAP after the log was purged, it is what survives to say which
+	// snapshots went with it.
+	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: intentID, body: g.state.snapshotIntent(gen, snaps)}); err != nil {
 		g.state.markDirty(snaps)
 		return err
 	}
+	g.compactStep("intent")
 	for i, s := range snaps {
 		if err := g.writeSnapshot(ctx, gen, s); err != nil {
+			// What was written stays: the next index names it.
+			g.state.noteSnapshots(gen, snaps[:i])
 			g.state.markDirty(snaps[i:])
 			return err
 		}
+		g.compactStep("snapshot " + s.id)
 	}
 	g.state.noteSnapshots(gen, snaps)
+	g.compactStep("snapshots")
+	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: indexID, body: g.state.snapshotIndex(gen)}); err != nil {
+		// The snapshots are stored; only the index (and so the purge) waits
+		// for the next compaction, which writes it even with nothing dirty.
+		return err
+	}
+	g.compactStep("index")
+	// The index supersedes the intent; one left behind would only be ignored.
+	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject(protocol.SnapshotPrefix+intentID+".>")); err != nil {
+		g.log.Warn("cannot drop the compaction's intent from SV_SNAP (harmless: the index supersedes it)", "err", err)
+	}
 	// Only stored messages whose every record the snapshots hold go, and
 	// the last of them stays: after a restart its records tell where the
 	// positions are (the snapshots' skip its updates), so a client holding
@@ -145,6 +169,14 @@ func (g *Gateway) compact(ctx context.Context) error {
 	}
 	g.state.compacted(gen)
 	return nil
+}
+
+// compactStep lets a test stop a compaction between two of its writes, as a
+// kill or a failing bus would.
+func (g *Gateway) compactStep(step string) {
+	if g.cfg.compactStep != nil {
+		g.cfg.compactStep(step)
+	}
 }
 
 // logPrefetch is how many log messages a gateway's consumer may hold
@@ -189,7 +221,21 @@ func (g *Gateway) purgeFloor(ctx context.Context, done uint64) uint64 {
 	return done
 }
 
+// writeSnapshot stores s at gen and drops the older snapshots of s.id.
 func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapshot) error {
+	first, err := g.writeChunks(ctx, gen, s)
+	if err != nil {
+		return err
+	}
+	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject(protocol.SnapshotPrefix+s.id+".>"), jetstream.WithPurgeSequence(first)); err != nil {
+		return fmt.Errorf("drop old snapshot of %s: %w", s.id, err)
+	}
+	return nil
+}
+
+// writeChunks stores s at gen in chunks the bus takes and returns the
+// stream sequence of the first.
+func (g *Gateway) writeChunks(ctx context.Context, gen uint64, s widgetSnapshot) (uint64, error) {
 	size := snapshotChunkFor(g.nc.MaxPayload())
 	parts := (len(s.body) + size - 1) / size
 	var first uint64
@@ -206,22 +252,24 @@ func (g *Gateway) writeSnapshot(ctx context.Context, gen uint64, s widgetSnapsho
 		}
 		ack, err := g.js.PublishMsg(ctx, msg)
 		if err != nil {
-			return fmt.Errorf("snapshot %s: %w", s.id, err)
+			return 0, fmt.Errorf("snapshot %s: %w", s.id, err)
 		}
 		if i == 0 {
 			first = ack.Sequence
 		}
 	}
-	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject(protocol.SnapshotPrefix+s.id+".>"), jetstream.WithPurgeSequence(first)); err != nil {
-		return fmt.Errorf("drop old snapshot of %s: %w", s.id, err)
-	}
-	return nil
+	return first, nil
 }
 
 // indexID names the snapshot index in SV_SNAP (svsnap.$index.<part>): the
 // position of every widget's newest snapshot, written by each compaction
-// before the snapshots themselves. It cannot clash with a widget id.
+// after the snapshots themselves (compact). It cannot clash with a widget id.
 const indexID = "$index"
+
+// intentID names the index a compaction writes before its snapshots
+// (svsnap.$intent.<part>, snapshotIntent), dropped once the index after
+// them is written.
+const intentID = "$intent"
 
 type snapIndex struct {
 	Gen     uint64            `json:"gen"`
@@ -233,8 +281,22 @@ type snapIndex struct {
 	Event *uint64 `json:"event,omitempty"`
 }
 
-// snapshotIndex is the index as it will be once snaps are written at gen.
-func (s *state) snapshotIndex(gen uint64, snaps []widgetSnapshot) []byte {
+// snapshotIndex is the index of the snapshots stored (noteSnapshots) when
+// the state was at gen.
+func (s *state) snapshotIndex(gen uint64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	event := s.capturedEvent
+	idx := snapIndex{Gen: gen, Event: &event, Widgets: make(map[string]uint64, len(s.snapGen))}
+	for id, g := range s.snapGen {
+		idx.Widgets[id] = g
+	}
+	b, _ := json.Marshal(idx) // strings and integers: cannot fail
+	return b
+}
+
+// snapshotIntent is the index as it will be once snaps are written at gen.
+func (s *state) snapshotIntent(gen uint64, snaps []widgetSnapshot) []byte {
 	s.mu.Lock()
 	event := s.capturedEvent
 	idx := snapIndex{Gen: gen, Event: &event, Widgets: make(map[string]uint64, len(s.snapGen)+len(snaps))}
@@ -262,20 +324,32 @@ func (s *state) noteSnapshots(gen uint64, snaps []widgetSnapshot) {
 // back to older snapshots (or none) without any other sign. A widget is
 // hurt only when the log no longer holds what its lost snapshot covered
 // (restored below compacted); otherwise replaying the log rebuilds it.
-func (g *Gateway) checkIndex(idx *snapIndex, restored map[string]uint64, compacted uint64) {
+//
+// idx is the newest index a compaction wrote once its snapshots were
+// stored; intent the one written before them (nil once that compaction
+// finished). An intent newer than idx is a compaction cut short, which
+// purged nothing and so lost nothing, unless the log was purged past idx:
+// then the index after it was lost, and the intent names what went with it.
+func (g *Gateway) checkIndex(idx, intent *snapIndex, restored map[string]uint64, compacted uint64) {
+	lostIndex := compacted > 0 && (idx == nil || idx.Gen < compacted)
 	if idx == nil {
-		if compacted > 0 && len(restored) > 0 {
+		if lostIndex && (len(restored) > 0 || intent != nil) {
 			g.log.Warn("SV_SNAP holds no snapshot index although the log was compacted: its newest snapshots may be lost (damaged store?) and widgets may show older state",
 				"compacted", compacted, "widgets_restored", len(restored))
 		}
-		return
-	}
-	if idx.Gen < compacted {
+	} else if lostIndex {
 		g.log.Warn("SV_SNAP's newest snapshot index is older than the log's compaction point: the last compactions' snapshots are lost (damaged store?)",
 			"index_seq", idx.Gen, "compacted", compacted)
 	}
+	check := idx
+	if lostIndex && intent != nil && (idx == nil || intent.Gen > idx.Gen) {
+		check = intent
+	}
+	if check == nil {
+		return
+	}
 	var lost []string
-	for id, want := range idx.Widgets {
+	for id, want := range check.Widgets {
 		if got := restored[id]; got < want && got < compacted {
 			lost = append(lost, fmt.Sprintf("%s (snapshot at seq %d lost; restored %s)", id, want, restoredFrom(got)))
 		}
@@ -312,7 +386,7 @@ type snapParts struct {
 func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (uint64, *snapIndex, error) {
 	total := g.snapStream.CachedInfo().State.Msgs // opened by Start just before this
 	if total == 0 {
-		g.checkIndex(nil, nil, compacted)
+		g.checkIndex(nil, nil, nil, compacted)
 		return 0, nil, nil
 	}
 	cons, err := g.js.OrderedConsumer(ctx, broker.SnapshotStream, jetstream.OrderedConsumerConfig{})
@@ -343,7 +417,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		read += uint64(n)
 	}
 	var maxGen uint64
-	var idx *snapIndex
+	var idx, intent *snapIndex
 	restored := map[string]uint64{}
 	for id, gens := range byWidget {
 		for gen := range gens {
@@ -357,11 +431,16 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		if body == nil {
 			continue
 		}
-		if id == indexID {
-			idx = &snapIndex{}
-			if err := json.Unmarshal(body, idx); err != nil {
-				g.log.Warn("ignoring unreadable snapshot index", "err", err)
-				idx = nil
+		if id == indexID || id == intentID {
+			v := &snapIndex{}
+			if err := json.Unmarshal(body, v); err != nil {
+				g.log.Warn("ignoring unreadable snapshot index", "subject", protocol.SnapshotPrefix+id, "err", err)
+				continue
+			}
+			if id == indexID {
+				idx = v
+			} else {
+				intent = v
 			}
 			continue
 		}
@@ -372,7 +451,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		restored[id] = gen
 		maxGen = max(maxGen, gen)
 	}
-	g.checkIndex(idx, restored, compacted)
+	g.checkIndex(idx, intent, restored, compacted)
 	return maxGen, idx, nil
 }
 
@@ -418,6 +497,18 @@ func collectPart(byWidget map[string]map[uint64]*snapParts, msg jetstream.Msg) {
 	p.got[part] = msg.Data()
 }
 
+// body is the snapshot's chunks joined, or nil while one is missing.
+func (p *snapParts) body() []byte {
+	if len(p.got) != p.parts {
+		return nil
+	}
+	var b []byte
+	for i := 0; i < p.parts; i++ {
+		b = append(b, p.got[i]...)
+	}
+	return b
+}
+
 func newestComplete(gens map[uint64]*snapParts) (uint64, []byte) {
 	var best uint64
 	var body []byte
@@ -425,11 +516,7 @@ func newestComplete(gens map[uint64]*snapParts) (uint64, []byte) {
 		if len(p.got) != p.parts || (body != nil && gen < best) {
 			continue
 		}
-		var b []byte
-		for i := 0; i < p.parts; i++ {
-			b = append(b, p.got[i]...)
-		}
-		best, body = gen, b
+		best, body = gen, p.body()
 	}
 	return best, body
 }

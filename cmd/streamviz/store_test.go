@@ -144,8 +144,9 @@ func TestDamagedStoreIsRefusedNamingTheFileAndRecoverMovesItAside(t *testing.T) 
 func TestLostSnapshotsAreReportedByWidgetAtWarningLevel(t *testing.T) {
 	dir := storeWithWidgets(t, 5)
 	// Cut SV_SNAP's block just before the first widget's snapshot: the
-	// index, written first by each compaction, survives; the snapshots of
-	// w0..w4 do not (a torn write at the end of the file).
+	// intent, written first by each compaction, survives; the snapshots of
+	// w0..w4 and the index written after them do not (a torn write at the
+	// end of the file).
 	blocks, _ := filepath.Glob(filepath.Join(streamDir(dir, "SV_SNAP"), "msgs", "*.blk"))
 	if len(blocks) != 1 {
 		t.Fatalf("SV_SNAP blocks: %v, want one", blocks)
@@ -156,8 +157,8 @@ func TestLostSnapshotsAreReportedByWidgetAtWarningLevel(t *testing.T) {
 	}
 	// A record is length(4) seq(8) time(8) subject length(2) subject ...
 	at := bytes.Index(data, []byte("svsnap.w"))
-	if at < 22 || !bytes.Contains(data[:at], []byte("svsnap.$index.0")) {
-		t.Fatalf("unexpected block layout: index at %d, first widget snapshot at %d", bytes.Index(data, []byte("svsnap.$index.0")), at)
+	if at < 22 || !bytes.Contains(data[:at], []byte("svsnap.$intent.0")) {
+		t.Fatalf("unexpected block layout: intent at %d, first widget snapshot at %d", bytes.Index(data, []byte("svsnap.$intent.0")), at)
 	}
 	if err := os.Truncate(blocks[0], int64(at-22)); err != nil {
 		t.Fatal(err)
