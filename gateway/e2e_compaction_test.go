@@ -55,8 +55,8 @@ func TestCompactionBoundsStorageAndKeepsStateIntact(t *testing.T) {
 	// Storage: the log holds only a contiguous tail shorter than two
 	// compaction periods (one is due after `every` updates, looked for every
 	// every/4, and runs beside ingest while more arrive); SV_SNAP one
-	// snapshot per widget, plus the index of them.
-	wantSnaps := map[string]uint64{"svsnap.n.0": 1, "svsnap.pts.0": 1, "svsnap.rows.0": 1, "svsnap.$index.0": 1}
+	// snapshot per widget, plus the index of them and the compaction lock.
+	wantSnaps := map[string]uint64{"svsnap.n.0": 1, "svsnap.pts.0": 1, "svsnap.rows.0": 1, "svsnap.$index.0": 1, "svsnap.$lock.0": 1}
 	var logState, snapState jetstream.StreamState
 	eventually(t, waitTimeout, func() bool {
 		logState = e.streamInfo(t, broker.LogStream).State

@@ -262,6 +262,10 @@ type Gateway struct {
 	stop     chan struct{}
 	bg       sync.WaitGroup
 	compactN chan struct{}
+	// compactMu makes compactions of this gateway take turns (the loop's,
+	// Close's last one); lock makes those of every gateway on the bus.
+	compactMu sync.Mutex
+	lock      *compactLock
 
 	// Derived from the config once: the cookie a login sets and each page's headers.
 	session                          string
@@ -320,6 +324,7 @@ func New(nc *nats.Conn, cfg Config) (*Gateway, error) {
 		cfg: cfg, nc: nc, js: js, log: cfg.Logger, hosts: hosts, logins: newLoginLimiter(),
 		stop:     make(chan struct{}),
 		compactN: make(chan struct{}, 1),
+		lock:     newCompactLock(),
 		rejects:  rejectLog{last: map[string]time.Time{}, log: cfg.Logger},
 	}
 	g.events = newResumeLog(cfg.LogBytes)

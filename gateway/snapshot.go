@@ -107,6 +107,14 @@ func (s *state) compacted(gen uint64) {
 	s.recordsCompacted = s.recordsCaptured
 }
 
+// idle says nothing changed since the last compaction: no widget to
+// snapshot, the log purged up to the state's position.
+func (s *state) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.dirty) == 0 && s.handled == s.compactedTo
+}
+
 // compactedAt is where the log is purged up to.
 func (s *state) compactedAt() uint64 {
 	s.mu.Lock()
@@ -122,10 +130,48 @@ func (s *state) compactedAt() uint64 {
 // really were lost. A compaction cut short anywhere leaves the log unpurged
 // or purged only below what the stored snapshots cover, and the next start
 // skips log messages that a widget's snapshot already holds.
+//
+// One gateway on a bus compacts at a time (compactlock.go); another one
+// compacting makes this return errCompactionBusy.
 func (g *Gateway) compact(ctx context.Context) error {
+	g.compactMu.Lock()
+	defer g.compactMu.Unlock()
+	if g.state.idle() {
+		return nil
+	}
+	// A holder paused past the lease must not write once another gateway
+	// has taken the lock over.
+	ctx, cancel := context.WithTimeout(ctx, g.lock.deadline)
+	defer cancel()
+	others, err := g.acquireCompactLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer g.releaseCompactLock()
+	var stored map[string]uint64
+	if others {
+		if stored, err = g.storedSnapshots(ctx); err != nil {
+			return err
+		}
+		g.state.reconcile(stored)
+	}
+	g.compactStep("locked")
 	gen, done, snaps := g.state.captureDirty()
 	if len(snaps) == 0 && gen == g.state.compactedAt() {
 		return nil
+	}
+	if others {
+		// A gateway ahead of this one stored newer snapshots: they hold
+		// what this one would write, and must not be replaced by older.
+		kept := snaps[:0]
+		for _, s := range snaps {
+			if got := stored[s.id]; got >= gen {
+				g.state.noteSnapshots(got, []widgetSnapshot{s})
+				continue
+			}
+			kept = append(kept, s)
+		}
+		snaps = kept
 	}
 	// The intent names what this compaction is about to write, on a
 	// subject of its own (the last index stays): should the store lose the tail of
@@ -162,6 +208,10 @@ func (g *Gateway) compact(ctx context.Context) error {
 	// positions are (the snapshots' skip its updates), so a client holding
 	// the last position resumes.
 	done = g.purgeFloor(ctx, done)
+	if err := ctx.Err(); err != nil {
+		// Past the deadline: another gateway may hold the lock by now.
+		return fmt.Errorf("purge %s: %w", broker.LogStream, err)
+	}
 	if done > 1 {
 		if err := g.logStream.Purge(ctx, jetstream.WithPurgeSequence(done)); err != nil {
 			return fmt.Errorf("purge %s below %d: %w", broker.LogStream, done, err)
@@ -594,7 +644,9 @@ func (g *Gateway) compactLoop() {
 		case <-g.compactN:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := g.compact(ctx); err != nil {
+		if err := g.compact(ctx); errors.Is(err, errCompactionBusy) {
+			g.log.Debug("another gateway on the bus is compacting; will retry")
+		} else if err != nil {
 			g.log.Warn("compaction failed; will retry", "err", err)
 		}
 		cancel()
