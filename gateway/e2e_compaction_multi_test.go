@@ -232,3 +232,37 @@ func TestALockLeftByAGatewayKilledMidCompactionIsTakenOver(t *testing.T) {
 		})
 	}
 }
+
+// A gateway stopped while another on the bus compacts stops cleanly: its
+// last snapshot waits (the log still holds what it would have written), and
+// a gateway started afterwards restores the state.
+func TestAGatewayStoppedWhileAnotherCompactsStopsCleanly(t *testing.T) {
+	url, a, b, hooks := twoGatewaysOnOneBus(t)
+	a.publish(t, "sv.t0.config", `{"type": "table", "key": "k"}`)
+	publishRound(t, a, b, 1)
+	aWaiting, release := make(chan struct{}), make(chan struct{})
+	hooks.set(func(gw, step string) {
+		if gw == "a" && step == "intent" {
+			close(aWaiting)
+			<-release
+		}
+	})
+	errA := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		errA <- a.g.compact(ctx)
+	}()
+	<-aWaiting
+	hooks.set(nil)
+	want := b.allWidgets(t)
+	if err := b.stop(); err != nil {
+		t.Errorf("stopping b while a compacts: %v", err)
+	}
+	close(release)
+	if err := <-errA; err != nil {
+		t.Fatalf("compaction of a: %v", err)
+	}
+	fresh := startEnvBus(t, "", noAutoCompaction, broker.Config{URL: url})
+	sameState(t, "a gateway started afterwards", want, fresh.allWidgets(t))
+}

@@ -475,7 +475,12 @@ func (g *Gateway) Close(ctx context.Context) error {
 		}
 		return fmt.Errorf("gateway: close: %w", ctx.Err())
 	}
-	if err := g.compact(ctx); err != nil {
+	if err := g.compact(ctx); errors.Is(err, errCompactionBusy) {
+		// The log is purged only as far as stored snapshots cover, so what
+		// this gateway would have written is still in it: nothing is lost,
+		// the next start only replays more.
+		g.log.Info("no last snapshot: another gateway on the bus is compacting", "err", err)
+	} else if err != nil {
 		return fmt.Errorf("gateway: final snapshot: %w", err)
 	}
 	return nil
