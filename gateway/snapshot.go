@@ -174,9 +174,9 @@ func (g *Gateway) compact(ctx context.Context) error {
 		snaps = kept
 	}
 	// The intent names what this compaction is about to write, on a
-	// subject of its own (the last index stays): should the store lose the tail of
-	// SV_SNAP after the log was purged, it is what survives to say which
-	// snapshots went with it.
+	// subject of its own (the last index stays): should the store lose the
+	// tail of SV_SNAP after the log was purged, it is what survives to say
+	// which snapshots went with it.
 	if err := g.writeSnapshot(ctx, gen, widgetSnapshot{id: intentID, body: g.state.snapshotIntent(gen, snaps)}); err != nil {
 		g.state.markDirty(snaps)
 		return err
