@@ -9,9 +9,19 @@ import { TopRows, cell, columnLabel, displayColumns } from '../table-model.js';
 import { SvWidget, el, setText } from './base.js';
 
 /** @typedef {import('../state.js').TableWidget} TableWidget */
-/** @typedef {{tr: HTMLTableRowElement, cells: HTMLTableCellElement[], row: Record<string, unknown> | null}} RowView */
+/** @typedef {{tr: HTMLTableRowElement, cells: HTMLTableCellElement[], texts: string[], row: Record<string, unknown> | null}} RowView */
 
 const FLASH_MS = 900;
+
+/**
+ * A cell's text past this many characters (about three lines of a 20rem column) is clamped to
+ * three lines behind a "show all" button: a 10 KB log line or JSON blob made its row thousands of
+ * pixels tall, and a table of a few such rows could not be read.
+ */
+export const CLAMP_CHARS = 120;
+
+/** Numbers the clamped cells' texts for their buttons' aria-controls. */
+let clampIds = 0;
 
 /** @extends {SvWidget<TableWidget>} */
 export class SvTable extends SvWidget {
@@ -55,6 +65,16 @@ export class SvTable extends SvWidget {
       const cur = this.currentOrder();
       this.userSort = { col, desc: cur.sortBy === col ? !cur.desc : true };
       this.markDirty();
+    });
+    // A button is clicked by the mouse, Enter and Space alike.
+    this.tbody.addEventListener('click', (ev) => {
+      const btn = /** @type {Element} */ (ev.target).closest('.sv-cell-more');
+      const td = btn?.parentElement;
+      if (!btn || !td) return;
+      const open = td.dataset.clamp !== 'open';
+      td.dataset.clamp = open ? 'open' : 'closed';
+      btn.setAttribute('aria-expanded', String(open));
+      btn.setAttribute('aria-label', open ? 'show less' : 'show all');
     });
   }
 
@@ -122,7 +142,7 @@ export class SvTable extends SvWidget {
           td.dir = 'auto'; // a cell of Arabic or Hebrew reads right to left, as in the card title
           return td;
         });
-        view = { tr, cells, row: null };
+        view = { tr, cells, texts: [], row: null };
         this.views.set(key, view);
       }
       // Updates replace a row's object, so the same object means the same cells (a new config,
@@ -172,9 +192,10 @@ export class SvTable extends SvWidget {
     for (let i = 0; i < cols.length; i++) {
       const v = cell(row, cols[i]);
       const text = v === undefined ? '' : this.decimals[i].format(v, formats[i]);
+      if (view.texts[i] === text) continue;
+      view.texts[i] = text;
       const td = view.cells[i];
-      if (td.textContent === text) continue;
-      td.textContent = text;
+      setCellText(td, text);
       const num = typeof v === 'number';
       if (td.classList.contains('sv-num') !== num) td.classList.toggle('sv-num', num);
       if (!fresh) this.flash(td, now);
@@ -251,4 +272,38 @@ export class SvTable extends SvWidget {
     }
     if (next !== Infinity) this.flashTimer = setTimeout(() => this.unflash(), Math.max(16, next - now));
   }
+}
+
+/**
+ * Writes a cell's text, clamped behind a disclosure button when long. The whole text is always in
+ * the DOM (the clamp only hides its overflow), so a screen reader reads all of it, open or not.
+ * A cell the reader opened stays open through its row's updates, and its button is kept (never
+ * rebuilt), so an update neither closes the text being read nor takes the keyboard focus away.
+ * @param {HTMLTableCellElement} td
+ * @param {string} text
+ */
+function setCellText(td, text) {
+  const long = text.length > CLAMP_CHARS;
+  let body = /** @type {HTMLElement | null} */ (td.dataset.clamp ? td.firstElementChild : null);
+  if (!body) {
+    if (!long) {
+      td.textContent = text;
+      return;
+    }
+    body = el('div', 'sv-cell-text');
+    body.id = `sv-cell-${++clampIds}`;
+    body.dir = 'auto';
+    // Its name is an attribute and its visible label CSS content, so the cell's textContent stays
+    // exactly the cell's text (what a copy, a test or an extension reads).
+    const btn = el('button', 'sv-cell-more');
+    btn.type = 'button';
+    btn.setAttribute('aria-controls', body.id);
+    btn.setAttribute('aria-expanded', 'false');
+    btn.setAttribute('aria-label', 'show all');
+    td.replaceChildren(body, btn);
+    td.dataset.clamp = 'closed';
+  }
+  setText(body, text);
+  const btn = /** @type {HTMLButtonElement} */ (body.nextElementSibling);
+  if (btn.hidden !== !long) btn.hidden = !long;
 }
