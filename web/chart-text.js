@@ -4,6 +4,7 @@
 // DOM, so the rules are tested under node.
 
 import { formatDefault } from './format.js';
+import { UNNAMED } from './table-model.js';
 
 /**
  * @typedef {object} SeriesFacts
@@ -25,6 +26,29 @@ export function chartSummary(f) {
   const parts = shown.map((s) => `${s.name}: latest ${s.last}, ranging ${s.min} to ${s.max} over ${s.count} ${s.count === 1 ? 'point' : 'points'}`);
   const span = f.from === f.to ? `at ${f.from}` : `from ${f.from} to ${f.to}`;
   return `${f.title}: ${f.kind} chart of ${n} series, ${span}. ${parts.join('; ')}. Arrow keys step through the points.`;
+}
+
+/**
+ * The names a chart's series go by, in the legend, the cursor's reading and the text alternative
+ * alike. The default series (named "") is the chart's own line: alone, it goes by the config's
+ * label, else the chart's title. Beside named series it is one of them whose name is empty (a
+ * Pathway series_column value of ""): it goes by its label, else "(unnamed)"; named by the title,
+ * it read as a caption repeating the card's title. Names that are blank are "(unnamed)", numbered
+ * when there are several, so each stays told apart.
+ * @param {{title: string, label: string | null}} config
+ * @param {string[]} names  the series' own names, the default one ("") first when present
+ * @returns {string[]}
+ */
+export function seriesNames(config, names) {
+  const alone = names.length === 1;
+  const out = names.map((n) => {
+    if (n !== '') return n.trim() !== '' ? n : null;
+    if (config.label) return config.label;
+    return alone && config.title.trim() !== '' ? config.title : null;
+  });
+  const blanks = out.filter((n) => n === null).length;
+  let k = 0;
+  return out.map((n) => n ?? (blanks > 1 ? `${UNNAMED.slice(0, -1)} ${++k})` : UNNAMED));
 }
 
 const pad2 = (/** @type {number} */ n) => String(n).padStart(2, '0');

@@ -144,7 +144,8 @@ test('a blank title, column name, column label or series name still leaves every
   // What stands in: the widget id for a title, the column's name for a label, else "(unnamed)".
   assert.equal(await page.textContent('[data-widget-id="blank"] .sv-card-title'), 'blank');
   assert.deepEqual(await page.$$eval('[data-widget-id="cols"] th', (ths) => ths.map((th) => th.textContent)), ['a', '(unnamed)', '(unnamed)']);
-  assert.deepEqual(await page.$$eval('[data-widget-id="ser"] .sv-legend-label', (ls) => ls.map((l) => l.textContent)), ['Series', '(unnamed)']);
+  // The default series beside a named one is one of them, unnamed: numbered, so the two differ.
+  assert.deepEqual(await page.$$eval('[data-widget-id="ser"] .sv-legend-label', (ls) => ls.map((l) => l.textContent)), ['(unnamed 1)', '(unnamed 2)']);
   assert.deepEqual(errors, []);
 });
 
@@ -164,5 +165,26 @@ test('points under a second apart read their milliseconds when walked with the a
     heard.push(await live.textContent());
   }
   assert.match(heard[1], /:00\.250/, heard.join(' | '));
+  assert.deepEqual(errors, []);
+});
+
+test('a series named "" beside named ones is "(unnamed)" in the legend, the cursor reading and the text alternative, not the chart title', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.tiers.config', { type: 'chart', title: 'Orders by tier' }],
+    ['sv.tiers.data', { series: '', points: [[T0, 1], [T0 + 1000, 2]] }],
+    ['sv.tiers.data', { series: 'gold', points: [[T0, 5], [T0 + 1000, 6]] }],
+  ], { path: '/embed/tiers', viewport: { width: 800, height: 500 } });
+  const plot = page.locator('[role="img"]');
+  await waitFor(async () => /gold: latest 6/.test(await plot.getAttribute('aria-label') ?? ''), 15000, 'the chart summary');
+  assert.deepEqual(await page.$$eval('.sv-legend-label', (ls) => ls.map((l) => l.textContent)), ['(unnamed)', 'gold']);
+  assert.equal(await page.getByRole('button', { name: /^\(unnamed\)/ }).count(), 1, 'the legend toggle is named "(unnamed)"');
+  const label = await plot.getAttribute('aria-label');
+  assert.match(label, /^Orders by tier: line chart of 2 series, .*\. \(unnamed\): latest 2, ranging 1 to 2 over 2 points; gold: latest 6/);
+  await plot.focus();
+  await page.keyboard.press('End');
+  const live = page.locator('sv-chart > [aria-live]');
+  await waitFor(async () => /; \(unnamed\): 2; gold: 6$/.test(await live.textContent()), 5000, `the reading names it: ${await live.textContent()}`);
+  assert.deepEqual(await page.locator('.sv-tip > div').allTextContents(), (await live.textContent()).split('; '));
+  assert.ok(!(await live.textContent()).includes('Orders by tier'), 'the title is not read as a series');
   assert.deepEqual(errors, []);
 });

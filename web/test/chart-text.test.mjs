@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
+import { chartSummary, nearestIndex, seriesNames, timeTick, xRangeOf, xText } from '../chart-text.js';
 
 test('one point, or points at one x, get a minute (time) or a small span (numbers), never years', () => {
   const t = 1764230400;
@@ -49,4 +49,15 @@ test('a time read at the cursor names its milliseconds when it has any', () => {
   assert.equal(xText(t, true), new Date(t * 1000).toLocaleString('en'));
   assert.equal(xText(t + 0.25, true), '12/3/2026, 8:00:00.250 AM');
   assert.equal(xText(2.5, false), '2.5');
+});
+
+test('a series named "" beside named series is "(unnamed)", never the chart title; alone it is the chart\'s own line', () => {
+  const c = { title: 'Orders by tier', label: null };
+  assert.deepEqual(seriesNames(c, ['']), ['Orders by tier'], 'the default series alone goes by the title');
+  assert.deepEqual(seriesNames({ ...c, label: 'orders' }, ['']), ['orders'], 'or by its label');
+  assert.deepEqual(seriesNames(c, ['', 'gold', 'silver']), ['(unnamed)', 'gold', 'silver']);
+  assert.deepEqual(seriesNames({ ...c, label: 'total' }, ['', 'gold']), ['total', 'gold'], 'a label still names it');
+  assert.deepEqual(seriesNames(c, ['', ' ', 'gold', '  ']), ['(unnamed 1)', '(unnamed 2)', 'gold', '(unnamed 3)'], 'several blanks are told apart');
+  assert.deepEqual(seriesNames({ title: ' ', label: null }, ['']), ['(unnamed)'], 'a blank title names nothing');
+  assert.deepEqual(seriesNames(c, []), []);
 });

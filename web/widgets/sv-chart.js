@@ -6,10 +6,9 @@
 
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { buildCategoryData, buildChartData, buildPlotData, buildStackedData, isStacked, isTimeAxis } from '../chart-data.js';
-import { SUBSECOND_SPAN, WIDEST_SUBSECOND_TICK, WIDEST_TIME_TICK, chartSummary, nearestIndex, timeTick, xRangeOf, xText } from '../chart-text.js';
+import { SUBSECOND_SPAN, WIDEST_SUBSECOND_TICK, WIDEST_TIME_TICK, chartSummary, nearestIndex, seriesNames, timeTick, xRangeOf, xText } from '../chart-text.js';
 import { Decimals } from '../decimals.js';
 import { formatDefault } from '../format.js';
-import { UNNAMED } from '../table-model.js';
 import { SvWidget, el, setText } from './base.js';
 
 /** @typedef {import('../state.js').ChartWidget} ChartWidget */
@@ -217,6 +216,8 @@ export class SvChart extends SvWidget {
     this.shape = '';
     /** @type {Series[]} */
     this.list = [];
+    /** @type {string[]} what each of this.list is called (chart-text.js seriesNames) */
+    this.names = [];
     /** @type {LegendView[]} */
     this.legendViews = [];
     /**
@@ -330,6 +331,7 @@ export class SvChart extends SvWidget {
     // order would give a series another colour after every reload.
     const named = all.filter((s) => s.name !== '').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.list = [...all.filter((s) => s.name === ''), ...named];
+    this.names = seriesNames(w.config, this.list.map((s) => s.name));
     let points = 0;
     for (const s of this.list) points += s.length;
     if (this.empty.hidden !== points > 0) this.empty.hidden = points > 0;
@@ -610,7 +612,7 @@ export class SvChart extends SvWidget {
       const d = (this.decimals[i] ??= new Decimals());
       for (const v of [lo, hi, s.lastY()]) if (Number.isFinite(v)) d.see(v);
       const f = (/** @type {number | null | undefined} */ v) => this.valueText(i, v);
-      return { name: this.seriesName(w, s), last: f(s.lastY()), min: f(lo === Infinity ? null : lo), max: f(hi === -Infinity ? null : hi), count: s.length };
+      return { name: this.names[i], last: f(s.lastY()), min: f(lo === Infinity ? null : lo), max: f(hi === -Infinity ? null : hi), count: s.length };
     });
     return chartSummary({
       title: w.config.title,
@@ -628,17 +630,6 @@ export class SvChart extends SvWidget {
    */
   xLabel(x, time) {
     return this.labels ? this.labels[x] ?? '' : xText(x, time);
-  }
-
-  /**
-   * A series as the legend names it: its own name, or for the default series the config's label (a
-   * Pathway chart's y column), else the widget's title.
-   * @param {ChartWidget} w
-   * @param {Series} s
-   */
-  seriesName(w, s) {
-    if (s.name !== '') return s.name.trim() !== '' ? s.name : UNNAMED;
-    return w.config.label || w.config.title;
   }
 
   /**
@@ -750,7 +741,7 @@ export class SvChart extends SvWidget {
     this.list.forEach((s, i) => {
       if (plot.series[i + 1]?.show === false) return;
       const y = (this.own ? this.own[i] : plot.data[i + 1])[idx];
-      parts.push(`${this.seriesName(w, s)}: ${y === undefined ? 'no point' : this.valueText(i, y)}`);
+      parts.push(`${this.names[i]}: ${y === undefined ? 'no point' : this.valueText(i, y)}`);
     });
     return parts;
   }
@@ -859,7 +850,7 @@ export class SvChart extends SvWidget {
     const series = this.list.map((s, i) => {
       const color = this.colorOf(w, i);
       /** @type {uPlot.Series} */
-      const o = { label: this.seriesName(w, s), stroke: color, width: 1.5, show: !this.hiddenSeries.has(s.name) };
+      const o = { label: this.names[i], stroke: color, width: 1.5, show: !this.hiddenSeries.has(s.name) };
       if (type === 'line' || type === 'area' || type === 'stacked_area') o.paths = densePaths();
       if (forced) o.dash = FORCED_DASHES[i % FORCED_DASHES.length];
       if (type === 'area' && !forced) o.fill = withAlpha(color, 0.18);
@@ -995,7 +986,7 @@ export class SvChart extends SvWidget {
       const sw = el('span', 'sv-legend-swatch');
       sw.style.background = this.colorOf(w, i);
       const value = el('span', 'sv-legend-value');
-      const label = el('span', 'sv-legend-label', this.seriesName(w, s));
+      const label = el('span', 'sv-legend-label', this.names[i]);
       label.dir = 'auto';
       item.append(sw, label, value);
       const shown = !this.hiddenSeries.has(s.name);
