@@ -125,6 +125,21 @@ function toggleFull(root) {
   else void root.requestFullscreen().catch((e) => console.warn(`streamviz: full screen refused: ${e}`));
 }
 
+/**
+ * Tells the page how tall its sticky header is (--sv-header-h, style.css scroll-padding-top), so
+ * a control the focus moves to is scrolled clear of the header: going back with Shift+Tab left
+ * it underneath. The header's height changes as it wraps (a narrow window, a long title, zoom).
+ * @param {Element | null} header
+ */
+function keepFocusClearOfHeader(header) {
+  if (!header) return;
+  const root = document.documentElement;
+  new ResizeObserver(() => {
+    const h = `${Math.ceil(header.getBoundingClientRect().height)}px`;
+    if (root.style.getPropertyValue('--sv-header-h') !== h) root.style.setProperty('--sv-header-h', h);
+  }).observe(header);
+}
+
 function main() {
   for (const el of [SvStat, SvGauge, SvChart, SvTable]) el.define();
 
@@ -149,6 +164,7 @@ function main() {
     return;
   }
 
+  keepFocusClearOfHeader(document.querySelector('.sv-header'));
   const state = new DashboardState({ filtered: embed });
   /** @type {Map<string, Card>} */
   const cards = new Map();

@@ -92,3 +92,20 @@ test('Tab walks a 30-widget dashboard card by card in the order the cards are sh
   assert.deepEqual(cards, Array.from({ length: N }, (_, i) => `w${i}`));
   assert.deepEqual(errors, []);
 });
+
+for (const viewport of [{ width: 1280, height: 900 }, { width: 320, height: 256 }]) {
+  test(`Shift+Tab back through a 30-widget dashboard never leaves the focused control under the header (${viewport.width}x${viewport.height})`, async (t) => {
+    const { page, errors } = await open(t, viewport);
+    const n = (await tabThrough(page)).length;
+    const hidden = [];
+    for (let i = 0; i < n; i++) {
+      await page.keyboard.press('Shift+Tab');
+      const f = await focused(page);
+      assert.ok(f, `Shift+Tab ${i + 1} of ${n} left the page`);
+      // A control taller than the room below the header cannot be wholly in view; its top still must be.
+      if (!f.inHeader && f.top < f.header - 1) hidden.push(`${f.what} of ${f.id}: top ${Math.round(f.top)}, header bottom ${Math.round(f.header)}`);
+    }
+    assert.deepEqual(hidden, [], 'controls left under the header');
+    assert.deepEqual(errors, []);
+  });
+}
