@@ -68,7 +68,8 @@ function alpha(e) {
 }
 
 /**
- * One line of text where the element shows it, in its font and colour, cut at its box.
+ * Text where the element shows it, line by line as it wraps (a long card title does), in its font
+ * and colour, cut at its box.
  * @param {CanvasRenderingContext2D} ctx
  * @param {HTMLElement} e
  * @param {DOMRect} box
@@ -85,8 +86,43 @@ function text(ctx, e, box) {
   ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
   ctx.fillStyle = s.color;
   ctx.textBaseline = 'middle';
-  ctx.fillText(e.textContent ?? '', r.left - box.left + (parseFloat(s.paddingLeft) || 0), r.top - box.top + r.height / 2);
+  const lines = lineBoxes(e);
+  if (lines.length <= 1) {
+    ctx.fillText(e.textContent ?? '', r.left - box.left + (parseFloat(s.paddingLeft) || 0), r.top - box.top + r.height / 2);
+  } else {
+    for (const l of lines) ctx.fillText(l.text, l.left - box.left, l.mid - box.top);
+  }
   ctx.restore();
+}
+
+/**
+ * The lines an element's single text node is laid out in, each with its text and where it starts.
+ * @param {HTMLElement} e
+ * @returns {{text: string, left: number, mid: number}[]}
+ */
+function lineBoxes(e) {
+  const node = e.firstChild;
+  if (!node || node !== e.lastChild || node.nodeType !== Node.TEXT_NODE) return [];
+  const str = node.textContent ?? '';
+  const range = document.createRange();
+  /** @type {{text: string, left: number, mid: number, top: number}[]} */
+  const lines = [];
+  for (let i = 0; i < str.length; i++) {
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
+    const b = range.getBoundingClientRect();
+    const last = lines[lines.length - 1];
+    if (b.width === 0 && b.height === 0) {
+      if (last) last.text += str[i];
+      continue;
+    }
+    if (!last || b.top >= last.top + b.height / 2) lines.push({ text: str[i], left: b.left, mid: b.top + b.height / 2, top: b.top });
+    else {
+      last.text += str[i];
+      last.left = Math.min(last.left, b.left);
+    }
+  }
+  return lines;
 }
 
 const STYLED = ['fill', 'stroke', 'stroke-width', 'stroke-linecap', 'opacity', 'font-family', 'font-size', 'font-weight'];

@@ -99,3 +99,25 @@ test('a cell that shrinks to a short text loses its "show all" button, and a mou
   assert.equal(await page.getByRole('button', { name: /show (all|less)/ }).count(), 0, 'no button on a short cell');
   assert.deepEqual(errors, []);
 });
+
+test('Shift+Tab back up a scrolled table of long cells never leaves the focused "show all" under the table\'s sticky header', async (t) => {
+  const ops = Array.from({ length: 20 }, (_, i) => ({ key: `k${String(i).padStart(2, '0')}`, row: { line: blob(`ROW${i}`), n: i } }));
+  const { page, errors } = await openPage(t, [
+    ['sv.logs.config', { type: 'table', title: 'Logs', columns: ['line', 'n'], sort_by: 'n', sort_desc: false }],
+    ['sv.logs.data', { ops }],
+  ], { viewport: { width: 1024, height: 768 } });
+  await waitFor(async () => (await page.$$('.sv-cell-more')).length === 20, 15000, 'the rows');
+  await tabTo(page, 'tr[data-key="k19"] .sv-cell-more');
+  const hidden = [];
+  for (let i = 18; i >= 0; i--) {
+    await page.keyboard.press('Shift+Tab');
+    const f = await page.evaluate(() => {
+      const a = document.activeElement;
+      return { key: a.closest('tr')?.dataset.key, top: a.getBoundingClientRect().top, head: a.closest('table').tHead.getBoundingClientRect().bottom };
+    });
+    assert.equal(f.key, `k${String(i).padStart(2, '0')}`, 'Shift+Tab goes up the rows');
+    if (f.top < f.head - 1) hidden.push(`${f.key}: top ${Math.round(f.top)}, header bottom ${Math.round(f.head)}`);
+  }
+  assert.deepEqual(hidden, [], 'buttons left under the table header');
+  assert.deepEqual(errors, []);
+});

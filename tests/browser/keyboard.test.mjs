@@ -109,3 +109,30 @@ for (const viewport of [{ width: 1280, height: 900 }, { width: 320, height: 256 
     assert.deepEqual(errors, []);
   });
 }
+
+// WCAG 1.4.4: text resized to 200% loses nothing. A window of 1280 by 900 at 200% zoom is 640 by 450
+// CSS pixels: two columns of cards, each about 300 px wide.
+for (const viewport of [{ width: 640, height: 450 }, { width: 1280, height: 900 }]) {
+  test(`a long card title is shown whole, wrapped, not cut with an ellipsis (${viewport.width}x${viewport.height})`, async (t) => {
+    const long = (what) => `${what}: revenue from enterprise customers in the EU region, net of refunds and chargebacks`;
+    const { page, errors } = await openPage(t, [
+      ['sv.s.config', { type: 'stat', title: long('Stat'), unit: '$', order: 1 }],
+      ['sv.s.data', { value: 1234.5 }],
+      ['sv.g.config', { type: 'gauge', title: long('Gauge'), order: 2 }],
+      ['sv.g.data', { value: 40 }],
+      ['sv.c.config', { type: 'chart', title: long('Chart'), order: 3 }],
+      ['sv.c.data', { points: [[T0, 1], [T0 + 1000, 2]] }],
+      ['sv.t.config', { type: 'table', title: long('Table'), order: 4 }],
+      ['sv.t.data', { key: 'a', row: { a: 1 } }],
+    ], { viewport });
+    await waitFor(() => page.evaluate(() => document.querySelectorAll('.sv-card-title').length === 4
+      && document.querySelector('tr[data-key]') !== null), 15000, 'the cards');
+    const cut = await page.$$eval('.sv-card-title', (ts) => ts.filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
+      .map((e) => `${e.textContent.slice(0, 10)}: ${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`));
+    assert.deepEqual(cut, [], 'titles cut');
+    // The widget is still there to read below its title.
+    const bodies = await page.$$eval('.sv-card-body', (bs) => bs.map((b) => b.getBoundingClientRect().height));
+    assert.ok(bodies.every((h) => h >= 40), `every card keeps room for its content: ${bodies}`);
+    assert.deepEqual(errors, []);
+  });
+}
