@@ -221,3 +221,15 @@ export function formatDelta(delta, spec) {
   if (!/[1-9]/.test(text)) return text;
   return (delta < 0 ? '−' : '+') + text;
 }
+
+/**
+ * About how wide a text is, in em of a bold sans-serif face with tabular digits, erring wide (the
+ * widest common system faces): a stat or gauge sizes its number by it, so a long number is made
+ * to fit its card instead of being cut, without a layout per update.
+ * @param {string} text
+ */
+export function textEms(text) {
+  let w = 0;
+  for (const ch of text) w += ch === ',' || ch === '.' || ch === ' ' || ch === ':' ? 0.38 : 0.72;
+  return Math.max(w, 1);
+}

@@ -138,3 +138,11 @@ test('specs past the bounds fall back to the default format, so the output stays
   assert.equal(formatValue(1, 'x>64').length, 64);
   assert.equal(formatValue(1, '.20f'), '1.00000000000000000000');
 });
+
+test('textEms: a number\'s width in em grows with its digits, its separators count narrower, and is never below 1', async () => {
+  const { textEms } = await import('../format.js');
+  assert.ok(textEms('1,234,567.89') < textEms('123456789012'), 'separators are narrower than digits');
+  assert.ok(textEms('12345678') > textEms('1234'));
+  assert.equal(textEms(''), 1);
+  assert.equal(textEms('7'), 1);
+});

@@ -3,7 +3,7 @@
 // createElementNS; it scales with its box through the viewBox, so it needs no resize handling.
 
 import { Decimals } from '../decimals.js';
-import { formatValue } from '../format.js';
+import { formatValue, textEms } from '../format.js';
 import { arcPath, gaugeColor, gaugeFraction, polar, START_DEG, SWEEP_DEG } from '../gauge-model.js';
 import { SvWidget, setText } from './base.js';
 
@@ -25,6 +25,24 @@ function svg(tag, attrs, className) {
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (className) e.setAttribute('class', className);
   return e;
+}
+
+/** Font sizes in view box units (style.css .sv-gauge-value, -unit, -limit). */
+const VALUE_PX = 34;
+const UNIT_PX = 14;
+const LIMIT_PX = 11;
+
+/**
+ * Sets a text's font size to its full size, or smaller so it fits width view box units.
+ * @param {SVGElement} e
+ * @param {string} text
+ * @param {number} full
+ * @param {number} width
+ */
+function fitText(e, text, full, width) {
+  const px = Math.min(full, Math.floor((width / textEms(text)) * 10) / 10);
+  const size = px < full ? `${px}px` : '';
+  if (e.style.fontSize !== size) e.style.fontSize = size;
 }
 
 /** @extends {SvWidget<ValueWidget>} */
@@ -63,8 +81,17 @@ export class SvGauge extends SvWidget {
     const text = this.decimals.format(value, c.format);
     setText(this.valueEl, text);
     setText(this.unitEl, c.unit);
-    setText(this.minEl, formatValue(c.min, c.format));
-    setText(this.maxEl, formatValue(c.max, c.format));
+    // Value and unit fit inside the arc (about 145 and 130 of the view box's 200 units at their
+    // heights, less a margin): a long number at the full size ran past the card's edges.
+    fitText(this.valueEl, text, VALUE_PX, 128);
+    fitText(this.unitEl, c.unit, UNIT_PX, 120);
+    const lo = formatValue(c.min, c.format);
+    const hi = formatValue(c.max, c.format);
+    setText(this.minEl, lo);
+    setText(this.maxEl, hi);
+    // The ends' labels are centred under the arc's ends, about 40 units from the view box's sides.
+    fitText(this.minEl, lo, LIMIT_PX, 76);
+    fitText(this.maxEl, hi, LIMIT_PX, 76);
     this.arc.setAttribute('d', value === null ? '' : arcPath(CX, CY, R, gaugeFraction(value, c.min, c.max)));
     // CSSOM, not a style attribute: the page's CSP allows the one and forbids the other, and an
     // empty string falls back to the stylesheet's default colour.

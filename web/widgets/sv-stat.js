@@ -4,6 +4,7 @@
 import { Decimals, formatFixed } from '../decimals.js';
 import { formatDelta } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
+import { textEms } from '../format.js';
 
 /** @typedef {import('../state.js').ValueWidget} ValueWidget */
 
@@ -33,7 +34,14 @@ export class SvStat extends SvWidget {
   render(w) {
     const { value, prev, ts } = w.state;
     const { format, unit, color, delta } = w.config;
-    setText(this.valueEl, this.decimals.format(value, format));
+    const shown = this.decimals.format(value, format);
+    setText(this.valueEl, shown);
+    // style.css sizes the number to fit the card's width by this: cut with an ellipsis, a long
+    // one lost its last digits, the ones that change.
+    // The unit beside it is set at about 0.35 of its size (style.css), after a 0.35em gap.
+    const beside = value === null || !unit ? 0 : 0.35 + 0.35 * textEms(unit);
+    const ems = String(Math.round((textEms(shown) + beside) * 100) / 100);
+    if (this.valueEl.style.getPropertyValue('--sv-ems') !== ems) this.valueEl.style.setProperty('--sv-ems', ems);
     setText(this.unitEl, value === null ? '' : unit);
     this.valueEl.style.color = color ?? '';
     if (ts !== null) this.valueEl.title = new Date(ts).toLocaleString();
