@@ -121,3 +121,14 @@ test('Shift+Tab back up a scrolled table of long cells never leaves the focused 
   assert.deepEqual(hidden, [], 'buttons left under the table header');
   assert.deepEqual(errors, []);
 });
+
+test('a table of two rows with long cells gets a card tall enough to show both, clamped, without scrolling', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.two.config', { type: 'table', title: 'Two logs', columns: ['line', 'n'] }],
+    ['sv.two.data', { ops: [{ key: 'a', row: { line: blob('A'), n: 1 } }, { key: 'b', row: { line: blob('B'), n: 2 } }] }],
+  ], { viewport: { width: 1280, height: 900 } });
+  await waitFor(async () => (await page.$$('.sv-cell-more')).length === 2, 15000, 'the rows');
+  const wrap = await page.$eval('.sv-table-wrap', (w) => ({ sh: w.scrollHeight, ch: w.clientHeight }));
+  assert.ok(wrap.sh <= wrap.ch + 1, `the table scrolls inside its card: ${wrap.sh}px in ${wrap.ch}px`);
+  assert.deepEqual(errors, []);
+});

@@ -164,7 +164,10 @@ export class SvTable extends SvWidget {
     }
 
     // How tall the card needs to be (style.css): small tables do not leave a tall empty card.
-    const size = rows.length <= 2 ? 's' : rows.length <= 7 ? 'm' : 'l';
+    // A row with a clamped cell is about three rows tall.
+    let lines = 0;
+    for (const [key] of rows) lines += this.views.get(key)?.texts.some((t) => t.length > CLAMP_CHARS) ? 3 : 1;
+    const size = lines <= 2 ? 's' : lines <= 7 ? 'm' : 'l';
     if (this.dataset.size !== size) this.dataset.size = size;
 
     const total = w.state.rows.size;
