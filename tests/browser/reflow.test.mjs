@@ -3,7 +3,7 @@
 // 200% zoom (640) and on a desktop window.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openPage, waitFor } from './harness.mjs';
+import { launchBrowser, newPage, openPage, publish, startServer, waitFor } from './harness.mjs';
 
 test('a long stat or gauge value is shown whole at 320, 640 and 1280 px wide', async (t) => {
   const { page, errors } = await openPage(t, [
@@ -41,6 +41,34 @@ test('a long stat or gauge value is shown whole at 320, 640 and 1280 px wide', a
     const mid = await page.$eval('[data-widget-id="mid"] .sv-stat-value', (e) => parseFloat(getComputedStyle(e).fontSize));
     assert.ok(small >= mid, `${width} px: "7" at ${small}px, "12,345,678.9" at ${mid}px`);
     assert.ok(small >= 22, `${width} px: a short value stays large (${small}px)`);
+  }
+  assert.deepEqual(errors, []);
+});
+
+test('a stat\'s number is shown whole under the reader\'s own text spacing (WCAG 1.4.12: letters 0.12em apart, words 0.16em, lines 1.5)', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  await publish(server.nats, [
+    ['sv.a.config', { type: 'stat', title: 'Revenue today', unit: '$' }],
+    ['sv.a.data', { value: 1234567.5 }],
+  ]);
+  const errors = [];
+  const page = await newPage(await launchBrowser(t), errors);
+  await page.setViewportSize({ width: 320, height: 640 });
+  // What a text-spacing bookmarklet or user style sheet does, there before the page draws.
+  await page.addInitScript(() => {
+    const s = new CSSStyleSheet();
+    s.replaceSync('* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }');
+    document.adoptedStyleSheets = [s];
+  });
+  await page.goto(`http://${server.http}/`);
+  await waitFor(() => page.evaluate(() => document.querySelector('.sv-stat-value')?.textContent === '1,234,567.5'
+    && getComputedStyle(document.body).letterSpacing !== 'normal'), 15000, 'the value, spaced');
+  for (const width of [320, 1280]) {
+    await page.setViewportSize({ width, height: 640 });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const v = await page.$eval('.sv-stat-value', (e) => ({ sw: e.scrollWidth, cw: e.clientWidth }));
+    assert.ok(v.sw <= v.cw + 1, `${width} px: the value is ${v.sw} px wide in ${v.cw}`);
   }
   assert.deepEqual(errors, []);
 });

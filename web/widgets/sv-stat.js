@@ -2,9 +2,8 @@
 // <sv-stat>: one big number with its unit, and its change against the previous value.
 
 import { Decimals, formatFixed } from '../decimals.js';
-import { formatDelta } from '../format.js';
+import { formatDelta, textEms } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
-import { textEms } from '../format.js';
 
 /** @typedef {import('../state.js').ValueWidget} ValueWidget */
 
@@ -24,10 +23,26 @@ export class SvStat extends SvWidget {
     this.built = [main, this.deltaEl];
     /** Without a format, the value keeps the decimals it has needed so far (59.80, not 59.8). */
     this.decimals = new Decimals();
+    /** The value's and unit's lengths --sv-ems was last fitted for (fit()). */
+    this.fitted = '';
   }
 
   setup() {
     if (!this.firstChild) this.append(...this.built);
+  }
+
+  /**
+   * Widens --sv-ems by how far the value still overflows its box; the ratio holds at any card
+   * width, since the font size follows the width (style.css).
+   */
+  fit() {
+    const v = this.valueEl;
+    // Not laid out (not displayed): nothing to measure.
+    if (v.clientWidth === 0) return;
+    const over = v.scrollWidth / v.clientWidth;
+    if (over <= 1.005) return;
+    const ems = Number(v.style.getPropertyValue('--sv-ems')) || 1;
+    v.style.setProperty('--sv-ems', String(Math.ceil(ems * over * 1.02 * 100) / 100));
   }
 
   /** @param {ValueWidget} w */
@@ -40,9 +55,17 @@ export class SvStat extends SvWidget {
     // one lost its last digits, the ones that change.
     // The unit beside it is set at about 0.35 of its size (style.css), after a 0.35em gap.
     const beside = value === null || !unit ? 0 : 0.35 + 0.35 * textEms(unit);
-    const ems = String(Math.round((textEms(shown) + beside) * 100) / 100);
-    if (this.valueEl.style.getPropertyValue('--sv-ems') !== ems) this.valueEl.style.setProperty('--sv-ems', ems);
     setText(this.unitEl, value === null ? '' : unit);
+    // Measured once per length of value, unit and theme (its font): the estimate cannot know the
+    // reader's own letter spacing (WCAG 1.4.12) or an unusually wide font, which cut the last
+    // digits again.
+    const fit = `${shown.length}/${unit}/${document.documentElement.dataset.themeKey ?? ''}`;
+    if (fit !== this.fitted) {
+      this.fitted = fit;
+      const ems = String(Math.round((textEms(shown) + beside) * 100) / 100);
+      if (this.valueEl.style.getPropertyValue('--sv-ems') !== ems) this.valueEl.style.setProperty('--sv-ems', ems);
+      this.fit();
+    }
     this.valueEl.style.color = color ?? '';
     if (ts !== null) this.valueEl.title = new Date(ts).toLocaleString();
     else this.valueEl.removeAttribute('title');
