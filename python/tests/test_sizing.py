@@ -54,3 +54,33 @@ def test_chart_thresholds_reach_the_server_sorted():
     by_id = wait_until(lambda: len(ws := {w["id"]: w for w in api_widgets()}) == 2 and ws, what="two charts")
     assert by_id["t"]["thresholds"] == [[50, "#1a7f37"], [80, "#cf222e"]]
     assert "thresholds" not in by_id["none"]
+
+
+def test_a_charts_label_names_its_default_series_and_is_refused_where_there_is_none():
+    """label= names the series .send() and .extend() fill without series= (the legend said
+    "(unnamed)" beside a named series, and a manual chart had no way to name it)."""
+    sv.chart("lat", title="Latency", label="p50")
+    sv.chart("plain", title="Plain")
+    sv.start(port=0)
+    by_id = wait_until(lambda: len(ws := {w["id"]: w for w in api_widgets()}) == 2 and ws, what="two charts")
+    assert by_id["lat"]["label"] == "p50"
+    assert by_id["plain"].get("label") is None
+    with pytest.raises(sv.InvalidOptionError) as e:
+        sv.chart("bad", label=7)  # type: ignore[arg-type]
+    assert (e.value.widget, e.value.option, e.value.value) == ("bad", "label", 7)
+    assert "bad" not in sv._D.widgets
+
+
+def test_a_pathway_charts_label_replaces_its_y_column_and_is_refused_with_several_series():
+    import pathway as pw
+
+    t = pw.debug.table_from_markdown("""
+        t | v | s
+        1 | 2 | a
+    """)
+    assert sv.chart(t, "v", x_column="t", id="one").label == "v"
+    assert sv.chart(t, "v", x_column="t", id="named", label="value").label == "value"
+    for kwargs in ({"y_column": ["v", "t"]}, {"y_column": "v", "series_column": "s"}):
+        with pytest.raises(sv.InvalidOptionError) as e:
+            sv.chart(t, x_column="t", id="many", label="x", **kwargs)
+        assert e.value.option == "label" and "no default series" in str(e.value)

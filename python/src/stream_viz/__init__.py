@@ -258,7 +258,8 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
           max_points: int | None = None, x_type: str | None = None, embed: bool = False,
           width: int | str | None = None, height: int | str | None = None, order: float | None = None,
           stale_after: float | None = None, y_min: float | None = None,
-          y_max: float | None = None, y_scale: str | None = None, thresholds: list[tuple[float, str]] | None = None) -> Chart:
+          y_max: float | None = None, y_scale: str | None = None, thresholds: list[tuple[float, str]] | None = None,
+          label: str | None = None) -> Chart:
     """A chart: y_column against x_column (or commit time), or points sent with .send(value, timestamp).
 
     y_column may be a list: one series per column, named by it. series_column= makes one series per
@@ -271,8 +272,12 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
 
     max_points: the newest points kept per series, 1 to 100000; by default the server's
     (`streamviz serve --history`, 1000), the one default for the SDK and every other producer.
+
+    label: the default series' name (the one .send() and .extend() fill without series=) in the
+    legend, the cursor's reading and the text alternative; by default a Pathway chart's y column,
+    else the title while it is the chart's only series and "(unnamed)" beside named ones.
     """
-    _check_text(_name(source, id, "chart"), title=title, unit=unit, color=color)
+    _check_text(_name(source, id, "chart"), title=title, unit=unit, color=color, label=label)
     fallback = title or (y_column if isinstance(y_column, str) else "_".join(y_column) if y_column else None)
     wid, src = _resolve(source, id, fallback, "chart")
     w = Chart(_D, wid, title=title, unit=unit, color=color, chart_type=chart_type, max_points=max_points,
@@ -282,6 +287,11 @@ def chart(source: Any, y_column: str | list[str] | None = None, *, x_column: str
     w._stale(stale_after)
     w._y_axis(y_min, y_max, y_scale)
     w.thresholds = _thresholds(wid, thresholds)
+    if label is not None and src is not None and (isinstance(w.y_column, list) or series_column is not None):
+        named = "its y columns" if isinstance(w.y_column, list) else "series_column's values"
+        raise InvalidOptionError(wid, "label", label,
+                                 f"nothing here: this chart has no default series (its series are named by {named})")
+    w.label = label
     if src is not None:
         if not isinstance(w.y_column, list):
             w.y_column = _value_column(src, w.y_column, wid, "chart")

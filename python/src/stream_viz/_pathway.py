@@ -622,7 +622,7 @@ def bind_chart(w: Chart, table: Any) -> None:
     if w.series_column is not None and len(ys) > 1:
         raise InvalidOptionError(w.id, "series_column", w.series_column,
                                  "one y column (series_column= names series by its values, a list of y columns by the columns)")
-    if not isinstance(w.y_column, list) and w.series_column is None:
+    if not isinstance(w.y_column, list) and w.series_column is None and w.label is None:
         w.label = w.y_column
     source = _source(table)
     if w.x_column is None:
