@@ -593,3 +593,51 @@ func TestAnonymousClientsMayPublishUpdatesButNeverTouchTheStreamsOrSnapshots(t *
 		}
 	}
 }
+
+// Removing a widget is a body on its config subject (docs/protocol.md §1.2),
+// so exactly the publishers who may declare a widget may remove it: a user
+// limited to data is refused by the server and the widget stays; a user
+// holding the widget's subjects removes it.
+func TestOnlyPublishersWhoMayDeclareAWidgetMayRemoveIt(t *testing.T) {
+	e := startAuthEnv(t, broker.Config{})
+	_, writer, _ := connectAs(t, e.b.ClientURL(), nats.UserInfo("writer", "w-secret"))
+	if _, err := publish(writer, "sv.sales.config", `{"type": "stat"}`); err != nil {
+		t.Fatal(err)
+	}
+	e.waitWidget(t, "sales")
+	cases := []struct {
+		name    string
+		opts    []nats.Option
+		allowed bool
+	}{
+		{"a user with data rights only", []nats.Option{nkeyOption(t, e.nkey)}, false},
+		{"a user limited to other widgets", []nats.Option{nats.UserInfo("hashed", "h-secret")}, false},
+		{"the user holding the widget's subjects", []nats.Option{nats.UserInfo("sales", "s-secret")}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, js, async := connectAs(t, e.b.ClientURL(), tc.opts...)
+			if !tc.allowed {
+				if _, err := publishWithin(js, time.Second, "sv.sales.config", `{"remove": true}`); err == nil {
+					t.Fatal("removal acknowledged; want it refused")
+				}
+				if err := async.wait(t); !errors.Is(err, nats.ErrPermissionViolation) {
+					t.Fatalf("async error = %v, want a permissions violation", err)
+				}
+				e.waitWidget(t, "sales") // still there
+				return
+			}
+			if _, err := publish(js, "sv.sales.config", `{"remove": true}`); err != nil {
+				t.Fatalf("removal by the widget's owner: %v", err)
+			}
+			resp, err := http.Get(e.api.URL + "/api/widgets/sales")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("GET /api/widgets/sales after its removal: %d, want 404", resp.StatusCode)
+			}
+		})
+	}
+}

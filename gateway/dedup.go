@@ -50,7 +50,8 @@ type dedupEntry struct {
 // answers of updates applied whole share answeredApplied, and the others
 // keep one string.
 type dedupAnswer struct {
-	refusedWhole bool   // answered 400 with text as the description
+	refusedWhole bool   // answered 400 (404: notFound) with text as the description
+	notFound     bool   // a removal of a widget that does not exist (§1.2)
 	refused      int    // ops left out (a PubAck's "refused")
 	text         string // the 400's description, or the PubAck's "warning"
 }
@@ -81,6 +82,7 @@ func newDedupAnswer(err error, warning string) *dedupAnswer {
 		}
 	default:
 		a.refusedWhole = true
+		a.notFound = errors.Is(err, ErrNoWidget)
 	}
 	return a
 }
@@ -89,7 +91,12 @@ func newDedupAnswer(err error, warning string) *dedupAnswer {
 // duplicate for a resend) or, for one refused whole, the error.
 func (a *dedupAnswer) appendTo(b []byte, p uint64, duplicate bool) []byte {
 	if a.refusedWhole {
-		return appendPubAckError(b, 400, a.text)
+		code := 400
+		if a.notFound {
+			// Like HTTP: a publisher can tell "already gone" from a bad request.
+			code = 404
+		}
+		return appendPubAckError(b, code, a.text)
 	}
 	b = appendPubAck(b, p, duplicate)
 	if a.refused > 0 {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"strconv"
+
+	"github.com/streamviz/streamviz/protocol"
 )
 
 // This file is where an update becomes an event: every message a socket is
@@ -72,6 +74,15 @@ func configEvent(seq, prev uint64, w *widget) event {
 	b = appendString(b, w.cfg.ID)
 	b = append(b, ',')
 	b = appendConfigState(b, w)
+	return event{b: append(b, '}'), head: head}
+}
+
+// removeEvent drops a widget from the page (docs/protocol.md §2.2).
+func removeEvent(seq, prev uint64, id string) event {
+	b := appendEventHead(make([]byte, 0, 64+len(id)), protocol.EventRemove, seq, prev)
+	head := int32(len(b))
+	b = append(b, `,"id":`...)
+	b = appendString(b, id)
 	return event{b: append(b, '}'), head: head}
 }
 

@@ -72,6 +72,10 @@ func (w *writer) producerWarning(d *decoded) string {
 		id = dashboardID
 	case d.cfg != nil:
 		producer = d.cfg.Producer
+	case d.remove:
+		// Whoever declares the widget next declares a new one.
+		delete(w.declared, id)
+		return ""
 	default:
 		return ""
 	}

@@ -50,7 +50,7 @@ func (s *state) sinceCompact() uint64 {
 
 type widgetSnapshot struct {
 	id   string
-	body []byte
+	body []byte // nil: the widget was removed, its snapshots are to go
 }
 
 // captureDirty encodes every widget changed since the last capture, at the
@@ -66,6 +66,8 @@ func (s *state) captureDirty() (gen, done uint64, snaps []widgetSnapshot) {
 		} else if w := s.widgets[id]; w != nil {
 			body = appendWidgetSnapshot(nil, w)
 		} else {
+			// Removed (state.remove): no body, so compact drops its snapshots.
+			snaps = append(snaps, widgetSnapshot{id: id})
 			continue
 		}
 		body = appendProducer(body, s.producers[id])
@@ -183,7 +185,11 @@ func (g *Gateway) compact(ctx context.Context) error {
 	}
 	g.compactStep("intent")
 	for i, s := range snaps {
-		if err := g.writeSnapshot(ctx, gen, s); err != nil {
+		write := g.writeSnapshot
+		if s.body == nil {
+			write = g.dropSnapshot
+		}
+		if err := write(ctx, gen, s); err != nil {
 			// What was written stays: the next index names it.
 			g.state.noteSnapshots(gen, snaps[:i])
 			g.state.markDirty(snaps[i:])
@@ -311,6 +317,16 @@ func (g *Gateway) writeChunks(ctx context.Context, gen uint64, s widgetSnapshot)
 	return first, nil
 }
 
+// dropSnapshot deletes a removed widget's snapshots. It must succeed before
+// the log is purged past the removal: a snapshot left behind then would be
+// restored at the next start with nothing after it to remove it again.
+func (g *Gateway) dropSnapshot(ctx context.Context, _ uint64, s widgetSnapshot) error {
+	if err := g.snapStream.Purge(ctx, jetstream.WithPurgeSubject(protocol.SnapshotPrefix+s.id+".>")); err != nil {
+		return fmt.Errorf("drop snapshot of removed widget %s: %w", s.id, err)
+	}
+	return nil
+}
+
 // indexID names the snapshot index in SV_SNAP (svsnap.$index.<part>): the
 // position of every widget's newest snapshot, written by each compaction
 // after the snapshots themselves (compact). It cannot clash with a widget id.
@@ -355,6 +371,10 @@ func (s *state) snapshotIntent(gen uint64, snaps []widgetSnapshot) []byte {
 	}
 	s.mu.Unlock()
 	for _, snap := range snaps {
+		if snap.body == nil {
+			delete(idx.Widgets, snap.id) // removed: the index must not promise it
+			continue
+		}
 		idx.Widgets[snap.id] = gen
 	}
 	b, _ := json.Marshal(idx) // strings and integers: cannot fail
@@ -365,6 +385,10 @@ func (s *state) noteSnapshots(gen uint64, snaps []widgetSnapshot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, snap := range snaps {
+		if snap.body == nil {
+			delete(s.snapGen, snap.id)
+			continue
+		}
 		s.snapGen[snap.id] = gen
 	}
 }
@@ -501,8 +525,25 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		restored[id] = gen
 		maxGen = max(maxGen, gen)
 	}
+	if idx != nil && idx.Gen <= logEnd && idx.Gen > maxGen && coversIndex(idx, restored) {
+		// A compaction that only dropped removed widgets' snapshots wrote
+		// none at its position: the index, whose snapshots are all here,
+		// says the state is as of there, so the positions up to the
+		// removal do not go backwards at the next start.
+		maxGen = idx.Gen
+	}
 	g.checkIndex(idx, intent, restored, compacted)
 	return maxGen, idx, nil
+}
+
+// coversIndex reports whether every snapshot idx lists was restored.
+func coversIndex(idx *snapIndex, restored map[string]uint64) bool {
+	for id, want := range idx.Widgets {
+		if restored[id] < want {
+			return false
+		}
+	}
+	return true
 }
 
 func collectPart(byWidget map[string]map[uint64]*snapParts, msg jetstream.Msg) {

@@ -132,6 +132,9 @@ func (s *state) applyDecoded(m message, d decoded) error {
 	if d.rows != nil {
 		return s.applyRows(m, d.id, d.rows)
 	}
+	if d.remove {
+		return s.remove(m, d.id)
+	}
 	id, cfg, upd := d.id, d.cfg, d.upd
 
 	s.mu.Lock()
@@ -204,6 +207,33 @@ func (s *state) applyDecoded(m message, d decoded) error {
 		return errors.Join(&RowsRefusedError{Subject: m.subject, Widget: id, Refused: refused, Limit: s.maxTableRows}, bytesErr)
 	}
 	return bytesErr
+}
+
+// remove applies a removal (docs/protocol.md §1.2): the widget, its
+// history and its producer go, it no longer counts against the limits, and
+// the next capture drops its snapshot (captureDirty), so neither a restart
+// nor a later config brings the old state back.
+func (s *state) remove(m message, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handled = m.seq
+	s.records++
+	if m.seq <= s.skip[id] {
+		return nil // the widget's snapshot is newer: it was created again since
+	}
+	w := s.widgets[id]
+	if w == nil {
+		s.rejected.Add(1)
+		return fmt.Errorf("%s: %w: %q does not exist (never created, or removed already); nothing removed", m.subject, ErrNoWidget, id)
+	}
+	delete(s.widgets, id)
+	s.stateBytes -= w.bytes
+	delete(s.producers, id)
+	s.dirty[id] = struct{}{}
+	prev := s.lastEvent
+	s.publish(m.seq, prev, id, removeEvent(m.seq, prev, id), false)
+	s.accepted.Add(1)
+	return nil
 }
 
 // publish hands an event to the log. Only a replay below the restored floor

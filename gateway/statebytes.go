@@ -14,6 +14,8 @@ var (
 	ErrTooManySeries  = protocol.ErrTooManySeries
 	ErrWidgetBytes    = protocol.ErrWidgetBytes
 	ErrStateBytes     = protocol.ErrStateBytes
+	// ErrNoWidget refuses the removal of a widget that does not exist.
+	ErrNoWidget = protocol.ErrNoWidget
 )
 
 // What state costs, counted as the bytes it takes in memory (and, about as

@@ -22,6 +22,8 @@ type decoded struct {
 	cfg      *WidgetConfig // sv.<widget>.config
 	upd      *Update       // sv.<widget>.data
 	rows     *rowChange    // sv.<widget>.rows (rows.go)
+	// remove: sv.<widget>.config {"remove": true}, the widget goes (§1.2).
+	remove bool
 }
 
 // maxAsOfAhead is how far ahead of the server's clock an as_of may be when
@@ -60,7 +62,9 @@ func decodeMessage(subject string, data []byte, ms float64, history int) (decode
 			d.producer = *t.Producer
 		}
 	case kind == protocol.KindConfig:
-		d.cfg, err = DecodeConfig(id, data, history)
+		if d.remove, d.producer, err = decodeRemoval(data); err == nil && !d.remove {
+			d.cfg, err = DecodeConfig(id, data, history)
+		}
 	case kind == protocol.KindRows:
 		d.rows, err = decodeRows(data)
 	default:
@@ -85,4 +89,33 @@ func checkAsOf(d decoded, subject string, now float64) error {
 		"send Unix milliseconds of the data's time, or a logical time such as a Pathway static run's",
 		subject, ErrBadShape, strconv.FormatFloat(*d.upd.AsOf, 'g', -1, 64), maxAsOfAhead.Hours(),
 		strconv.FormatFloat(limit, 'f', 0, 64), time.UnixMilli(int64(limit)).UTC().Format(time.RFC3339))
+}
+
+// decodeRemoval reports whether a config body is a removal: {"remove": true}
+// with no type (and at most a producer). A config without a type was always
+// refused, so no body accepted before means a removal now; one with a type
+// is a config, its "remove" ignored like any unknown field.
+func decodeRemoval(data []byte) (remove bool, producer string, err error) {
+	var r struct {
+		Type     json.RawMessage `json:"type"`
+		Remove   json.RawMessage `json:"remove"`
+		Producer *string         `json:"producer"`
+	}
+	if err := decodeObject(data, &r); err != nil {
+		return false, "", err
+	}
+	if r.Type != nil || r.Remove == nil {
+		return false, "", nil
+	}
+	if string(r.Remove) != "true" {
+		return false, "", fmt.Errorf("%w: \"remove\" is %s: a removal is {\"remove\": true}; a config needs a type (table, stat, chart or gauge)",
+			ErrBadShape, truncate(string(r.Remove), 20))
+	}
+	if r.Producer != nil {
+		if len(*r.Producer) > maxTextLen {
+			return false, "", fmt.Errorf("%w: producer longer than %d bytes", ErrBadShape, maxTextLen)
+		}
+		producer = *r.Producer
+	}
+	return true, producer, nil
 }

@@ -40,7 +40,7 @@ func TestPageCloseCodesAreTheProtocols(t *testing.T) {
 // The page's state handles every event type the server sends.
 func TestPageHandlesEveryEventType(t *testing.T) {
 	src := readWeb(t, "state.js")
-	for _, typ := range []string{EventSnapshot, EventResumed, EventConfig, EventData, EventTitle} {
+	for _, typ := range []string{EventSnapshot, EventResumed, EventConfig, EventData, EventTitle, EventRemove} {
 		if !strings.Contains(src, "ev.type === '"+typ+"'") {
 			t.Errorf("web/state.js has no branch for event type %q (ev.type === '%s')", typ, typ)
 		}

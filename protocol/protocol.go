@@ -111,6 +111,8 @@ const (
 	EventConfig   = "config"
 	EventData     = "data"
 	EventTitle    = "title"
+	// EventRemove drops a widget: a removal was published (§1.2).
+	EventRemove = "remove"
 )
 
 // Why an update is refused. Every rejection wraps one of these, and its
@@ -130,11 +132,13 @@ var (
 	ErrTooManySeries  = errors.New("series limit reached")
 	ErrWidgetBytes    = errors.New("widget byte limit reached")
 	ErrStateBytes     = errors.New("state byte limit reached")
+	// ErrNoWidget refuses a removal of a widget that does not exist (§1.2).
+	ErrNoWidget = errors.New("no such widget")
 )
 
 // RejectReasons is every reason above: the one list the metric labels come from.
 var RejectReasons = []error{ErrBadBatch, ErrBadSubject, ErrBadID, ErrBadJSON, ErrTooLarge, ErrTooDeep, ErrBadShape,
-	ErrWrongType, ErrTableFull, ErrTooManyWidgets, ErrTooManySeries, ErrWidgetBytes, ErrStateBytes}
+	ErrWrongType, ErrTableFull, ErrTooManyWidgets, ErrTooManySeries, ErrWidgetBytes, ErrStateBytes, ErrNoWidget}
 
 // ReasonOther labels a rejection that wraps none of RejectReasons.
 const ReasonOther = "other"

@@ -427,6 +427,7 @@ export class DashboardState {
     this.version++;
     if (ev.type === 'data') this.applyDataEvent(ev, res);
     else if (ev.type === 'config') this.applyConfigEvent(ev, res);
+    else if (ev.type === 'remove') this.applyRemoveEvent(ev, res);
     else if (ev.type === 'title') {
       if (typeof ev.title === 'string' && ev.title !== this.title) {
         this.title = ev.title;
@@ -481,6 +482,19 @@ export class DashboardState {
     for (const id of old.keys()) if (!this.widgets.has(id)) res.changed.add(id);
     res.snapshot = true;
     res.reset = ev.reset === true;
+    res.layout = true;
+    res.applied++;
+  }
+
+  /**
+   * A widget was removed (protocol.md §2.2): its card goes at once; a later config or data for
+   * the same id starts a new widget from nothing.
+   * @param {Record<string, unknown>} ev
+   * @param {ApplyResult} res
+   */
+  applyRemoveEvent(ev, res) {
+    if (typeof ev.id !== 'string' || !this.widgets.delete(ev.id)) return;
+    res.changed.add(ev.id);
     res.layout = true;
     res.applied++;
   }

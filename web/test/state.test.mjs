@@ -79,6 +79,32 @@ test('a new snapshot replaces everything held, dropping widgets it does not list
   assert.ok(res.changed.has('old'), 'the dropped widget is reported so its card goes');
 });
 
+test('a remove event drops the widget and reports it so its card goes', () => {
+  const { s, send } = setup([chart('gone', { points: [[1, 2]] }), { id: 'kept', config: { type: 'stat' }, state: { value: 1 } }]);
+  const res = send({ type: 'remove', id: 'gone' });
+  assert.deepEqual([...s.widgets.keys()], ['kept']);
+  assert.ok(res.changed.has('gone'));
+  assert.equal(res.layout, true);
+  assert.equal(res.gap, false);
+  assert.deepEqual(s.position(), { epoch: 'E1', seq: 101 });
+});
+
+test('a widget created again after its removal starts from nothing', () => {
+  const { s, send } = setup([chart('gone', { points: [[1, 2]] })]);
+  send({ type: 'remove', id: 'gone' });
+  send({ type: 'data', id: 'gone', data: { series: '', points: [[5, 6]], mode: 'append' } });
+  assert.deepEqual(pts(s, 'gone'), [[5, 6]]);
+});
+
+test('a remove event for a widget the page does not hold only advances the position', () => {
+  const { s, send } = setup([chart('kept')]);
+  const res = send({ type: 'remove', id: 'unknown' });
+  assert.deepEqual([...s.widgets.keys()], ['kept']);
+  assert.equal(res.gap, false);
+  assert.equal(res.layout, false);
+  assert.equal(s.seq, 101);
+});
+
 test('stat data sets the value and moves the old one to prev', () => {
   const { s, send } = setup([{ id: 'rev', config: { type: 'stat' }, state: { value: 40, prev: null, ts: null } }]);
   const res = send({ type: 'data', id: 'rev', data: { value: 42.5, ts: 5 } });

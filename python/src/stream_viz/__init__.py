@@ -33,9 +33,12 @@ from ._errors import (
     UnknownColumnError,
     UpdateNotEncodedWarning,
     UpdateRefusedWarning,
+    WidgetNotFoundError,
+    WidgetRemovedError,
 )
+from ._publisher import AckError
 from ._publisher import Credentials as _Credentials
-from ._widgets import Chart, Gauge, Stat, Table, Widget, _thresholds, slug
+from ._widgets import Chart, Gauge, Stat, Table, Widget, _thresholds, check_id, slug
 
 __all__ = [
     "BinaryNotFoundError",
@@ -58,10 +61,13 @@ __all__ = [
     "UpdateNotEncodedWarning",
     "UpdateRefusedWarning",
     "Widget",
+    "WidgetNotFoundError",
+    "WidgetRemovedError",
     "chart",
     "configure",
     "embed_url",
     "gauge",
+    "remove",
     "start",
     "stat",
     "stats",
@@ -377,6 +383,45 @@ def embed_url(widget: str | Widget, *, expires_in: float = 3600, base_url: str |
 
     wid = widget.id if isinstance(widget, Widget) else widget
     return sign(base_url or _D.http_url, token if token is not None else _D.token, wid, expires_in)
+
+
+def remove(widget: str | Widget, *, timeout: float = 10.0) -> None:
+    """Removes a widget from the dashboard, for good: its card, its history and its place under
+    --max-widgets go, for every page and across restarts (docs/protocol.md §1.2).
+
+    widget is a Widget this process declared or any widget id (one another process or pipeline
+    publishes, a renamed widget's old id). Its updates sent before go first; returns once the
+    server has applied the removal. Raises WidgetNotFoundError when the dashboard has no such
+    widget (never created, or removed already), StreamVizError when the server refuses or does
+    not answer within timeout seconds. A removed Widget object raises WidgetRemovedError if sent
+    to again; declaring the id anew (sv.stat(..., id=...)) shows a new, empty widget.
+    """
+    if isinstance(widget, Widget):
+        wid, obj = widget.id, widget
+    elif isinstance(widget, str):
+        wid, obj = check_id(widget), None
+    else:
+        raise TypeError(f"sv.remove() takes a widget or a widget id, not {type(widget).__name__}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InvalidOptionError(wid, "timeout", timeout, "seconds above 0")
+    if not _D.publisher.connected:
+        raise StreamVizError(f"sv.remove({wid!r}): not connected to a dashboard; call sv.start() first")
+    with _D.lock:
+        if obj is None:
+            obj = _D.widgets.get(wid)
+        if obj is not None and _D.widgets.get(wid) is obj:
+            # Freed now, so the id may be declared again; what it sent before still goes first.
+            del _D.widgets[wid]
+        if obj is not None:
+            obj._removed = True
+    try:
+        _D.publisher.remove(wid, _D.producer, float(timeout))
+    except AckError as e:
+        if e.code == 404:
+            raise WidgetNotFoundError(wid, e.description) from None
+        raise StreamVizError(f"sv.remove({wid!r}) refused by the server: {e.description}") from None
+    except Exception as e:
+        raise StreamVizError(f"sv.remove({wid!r}) got no answer: {e!r}; the widget may still be there") from e
 
 
 def stop(timeout: float = 5.0) -> None:

@@ -19,6 +19,8 @@ __all__ = [
     "StreamVizError",
     "UnknownColumnError",
     "UpdateRefusedWarning",
+    "WidgetNotFoundError",
+    "WidgetRemovedError",
 ]
 
 
@@ -146,3 +148,20 @@ class ProducerConflictWarning(RuntimeWarning):
     def __init__(self, widget: str, reason: str):
         self.widget, self.reason = widget, reason
         super().__init__(f"stream_viz: {reason} (or name this process apart with sv.configure(producer=...))")
+
+
+class WidgetNotFoundError(StreamVizError, LookupError):
+    """sv.remove(): the server holds no widget of that id (never created, or removed already)."""
+
+    def __init__(self, widget: str, reason: str):
+        self.widget, self.reason = widget, reason
+        super().__init__(f"widget {widget!r} cannot be removed: the dashboard has no such widget ({reason})")
+
+
+class WidgetRemovedError(StreamVizError, RuntimeError):
+    """A Widget object sv.remove() removed was sent to again: declare a new widget of that id instead."""
+
+    def __init__(self, widget: str):
+        self.widget = widget
+        super().__init__(f"widget {widget!r} was removed by sv.remove(); declare it again (sv.stat(..., id={widget!r}), ...) "
+                         "to show it anew")

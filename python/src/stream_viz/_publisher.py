@@ -470,6 +470,39 @@ class Publisher:
     def pending_messages(self) -> int:
         return sum(len(q) for q in self._queued.values()) + len(self._dirty) + len(self._folded)
 
+    def remove(self, wid: str, producer: str, timeout: float) -> dict[str, Any]:
+        """Caller's thread: sends the removal of widget wid (docs/protocol.md §1.2) once every update
+        of it queued before has been acknowledged, so none of them lands after it and creates the
+        widget again; returns the acknowledgement, raises AckError for an error answer."""
+        loop = self._loop
+        if loop is None or self._nc is None:
+            raise RuntimeError("not connected: call sv.start() first")
+        fut = asyncio.run_coroutine_threadsafe(self._remove(wid, producer, time.monotonic() + timeout), loop)
+        return fut.result(timeout + 1.0)
+
+    def _has_pending(self, wid: str) -> bool:
+        return wid in self._dirty or wid in self._folded or bool(self._queued.get(wid)) or wid in self._inflight
+
+    async def _remove(self, wid: str, producer: str, deadline: float) -> dict[str, Any]:
+        while True:
+            with self.lock:
+                pending = self._has_pending(wid)
+            if not pending:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"updates of {wid!r} still waiting for the bus; nothing removed")
+            if self._wake:
+                self._wake.set()
+            await asyncio.sleep(0.01)  # polls the SDK thread's progress, not a wait for timing
+        subject = f"sv.{wid}.config"
+        body: dict[str, Any] = {"remove": True}
+        if producer:
+            body["producer"] = producer
+        msg_id = f"{self._session}-rm-{next(self._ids)}"
+        reply = await self._nc.request(subject, json.dumps(body).encode(), timeout=max(deadline - time.monotonic(), 0.1),
+                                       headers={"Nats-Msg-Id": msg_id})
+        return _parse_ack(subject, reply)
+
     # ---- the SDK's thread ----
 
     async def _flush_loop(self) -> None:

@@ -27,7 +27,7 @@ from ._bulk import (
     ys_column,
 )
 from ._encode import NotEncoded, _fast, dumps, key_text, number, time_ms
-from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError
+from ._errors import InvalidOptionError, NotNumericError, UnknownColumnError, WidgetRemovedError
 
 if TYPE_CHECKING:
     from ._dashboard import Dashboard
@@ -112,6 +112,7 @@ class Widget:
         self.width: int | str | None = None
         self.height: int | str | None = None
         self.source: Any = None  # the Pathway table, or None in manual mode
+        self._removed = False  # sv.remove() removed it: sending again raises WidgetRemovedError
 
     def _size(self, width: Any, height: Any, order: Any) -> None:
         """Sizing hints (docs/protocol.md §1.2), checked by the server's rules so a bad one fails here."""
@@ -167,6 +168,9 @@ class Widget:
         return cfg
 
     def _mark(self) -> None:
+        if self._removed:
+            # Sending would create the widget again with a default config, not this one's.
+            raise WidgetRemovedError(self.id)
         self._dash.publisher.mark(self)
 
     # A data body is a dict, or the message already encoded (bytes) when encoding it whole was
@@ -228,6 +232,8 @@ class Widget:
             # It is shown as of the latest commit before it (a time chart plots it there).
             commit = (commit[0], commit[1], self._as_of if self._as_of is not None else 0)
         with self._dash.lock:
+            if self._removed:
+                return  # the pipeline runs on; its commits no longer have a widget
             self._as_of = commit[2]
             if self._dash.publisher.active:
                 self._commits.append(commit)
