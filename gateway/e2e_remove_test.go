@@ -163,7 +163,7 @@ func TestARemovedWidgetStaysRemovedAfterRestart(t *testing.T) {
 			}
 			// The next compaction's index does not name it either.
 			e2.compactNow(t)
-			if idx := e2.g.state.snapshotIndex(0, nil); strings.Contains(string(idx), `"gone"`) {
+			if idx := e2.g.state.snapshotIndex(0); strings.Contains(string(idx), `"gone"`) {
 				t.Errorf("snapshot index names the removed widget: %s", idx)
 			}
 		})
