@@ -30,6 +30,35 @@ export function clockText(t, now) {
 }
 
 /**
+ * The UTC offset the viewer's clock had at d: "UTC-7", "UTC+5:30", "UTC" at 0. A full time names
+ * it because, in the hour repeated when clocks go back, the clock alone reads the same for two
+ * instants an hour apart.
+ * @param {Date} d
+ */
+export function offsetText(d) {
+  const off = -d.getTimezoneOffset();
+  if (off === 0) return 'UTC';
+  const abs = Math.abs(off);
+  const minutes = abs % 60 ? `:${two(abs % 60)}` : '';
+  return `UTC${off < 0 ? '-' : '+'}${Math.floor(abs / 60)}${minutes}`;
+}
+
+/**
+ * An instant in full, one way everywhere the page names one (a chart's cursor reading and text
+ * alternative, a stat's or gauge's hover): the viewer's local date and 24-hour clock, as the
+ * as-of line writes them, with milliseconds when it has any and the UTC offset. Written by hand,
+ * not by the browser's locale, so a chart's reading never says "10/3/2026, 9:00 PM" beside its
+ * own axis's "21:00" or a card's "as of 2026-10-03 21:00:00".
+ * @param {number} ms  Unix milliseconds
+ */
+export function instantText(ms) {
+  const d = new Date(ms);
+  const frac = ((ms % 1000) + 1000) % 1000;
+  const clock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${frac ? `.${String(Math.round(frac)).padStart(3, '0')}` : ''}`;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${clock} ${offsetText(d)}`;
+}
+
+/**
  * The card's as-of line: "as of 10:42:07", and when stale how long nothing new has come.
  * @param {number} asOf
  * @param {number} now

@@ -3,6 +3,7 @@
 // labels short enough never to collide, and a sensible x range for one or a few points. Pure: no
 // DOM, so the rules are tested under node.
 
+import { instantText } from './asof.js';
 import { formatDefault } from './format.js';
 import { UNNAMED } from './table-model.js';
 
@@ -137,18 +138,11 @@ export function nearestIndex(xs, v) {
 }
 
 /**
- * An x value as the cursor reads it: the full local date and time, or the number.
+ * An x value as the cursor reads it: the full local date and time (instantText), or the number.
  * @param {number} x  epoch seconds when time, else the raw x
  * @param {boolean} time
  */
 export function xText(x, time) {
   if (!time) return formatDefault(x);
-  const ms = Math.round(x * 1000);
-  // Points under a second apart would otherwise read the same: their milliseconds are named.
-  return ms % 1000 === 0 ? new Date(ms).toLocaleString('en') : new Date(ms).toLocaleString('en', WITH_MS);
+  return instantText(Math.round(x * 1000));
 }
-
-/** toLocaleString('en')'s fields, plus milliseconds. */
-const WITH_MS = /** @type {const} */ ({
-  year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3,
-});

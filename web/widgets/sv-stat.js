@@ -1,6 +1,7 @@
 // @ts-check
 // <sv-stat>: one big number with its unit, and its change against the previous value.
 
+import { instantText } from '../asof.js';
 import { Decimals, formatFixed } from '../decimals.js';
 import { formatDelta, textEms } from '../format.js';
 import { SvWidget, el, setText } from './base.js';
@@ -67,7 +68,7 @@ export class SvStat extends SvWidget {
       this.fit();
     }
     this.valueEl.style.color = color ?? '';
-    if (ts !== null) this.valueEl.title = new Date(ts).toLocaleString();
+    if (ts !== null) this.valueEl.title = instantText(ts);
     else this.valueEl.removeAttribute('title');
 
     if (!delta || value === null || prev === null) {

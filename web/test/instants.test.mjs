@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clockText, instantText } from '../asof.js';
+import { xText } from '../chart-text.js';
+
+/**
+ * Runs fn with the process in time zone tz (Node applies a change of TZ at once), then restores
+ * it: every reading below is pinned to a zone, never to the machine's.
+ * @param {string} tz
+ * @param {() => void} fn
+ */
+function inZone(tz, fn) {
+  const was = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    fn();
+  } finally {
+    if (was === undefined) delete process.env.TZ;
+    else process.env.TZ = was;
+  }
+}
+
+test('the hour repeated when clocks go back reads as two different times at the cursor', () => {
+  inZone('America/Los_Angeles', () => {
+    // 01:30 on 1 November 2026 happens twice in Los Angeles: in daylight time, then an hour later in standard time.
+    const first = xText(Date.UTC(2026, 10, 1, 8, 30) / 1000, true);
+    const second = xText(Date.UTC(2026, 10, 1, 9, 30) / 1000, true);
+    assert.equal(first, '2026-11-01 01:30:00 UTC-7');
+    assert.equal(second, '2026-11-01 01:30:00 UTC-8');
+  });
+});
+
+test('an instant reads in the viewer\u2019s zone, with its offset, whatever the zone\u2019s minutes', () => {
+  const t = Date.UTC(2026, 9, 3, 16, 0, 0, 250);
+  const cases = [
+    ['UTC', '2026-10-03 16:00:00.250 UTC'],
+    ['Asia/Kolkata', '2026-10-03 21:30:00.250 UTC+5:30'],
+    ['Australia/Lord_Howe', '2026-10-04 03:00:00.250 UTC+11'],
+    ['Pacific/Chatham', '2026-10-04 05:45:00.250 UTC+13:45'],
+    ['Etc/GMT+12', '2026-10-03 04:00:00.250 UTC-12'],
+  ];
+  for (const [tz, want] of cases) inZone(tz, () => assert.equal(instantText(t), want, tz));
+});
+
+test('a chart\u2019s reading, a stat\u2019s hover and a card\u2019s as-of write the same instant the same way', () => {
+  inZone('Asia/Kolkata', () => {
+    const t = Date.UTC(2026, 9, 3, 16, 0, 7);
+    const later = t + 3 * 86400e3; // the as-of line gives the date only for another day than today
+    assert.equal(xText(t / 1000, true), instantText(t));
+    assert.equal(instantText(t), `${clockText(t, later)} UTC+5:30`);
+  });
+});
