@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/streamviz/streamviz/internal/ratelog"
 	"github.com/streamviz/streamviz/protocol"
 )
 
@@ -75,6 +77,9 @@ type Config struct {
 	// recover, at warning and error level) and the connection's
 	// asynchronous errors. Default: none.
 	Logger *slog.Logger
+	// logNow is the clock of Logger's rate limits (nil: time.Now); tests
+	// stop it so that what they count never depends on the machine's speed.
+	logNow func() time.Time
 	// RecoverStore, when the store in DataDir is damaged, moves it aside
 	// (DataDir/damaged-<time>/jetstream) and starts with an empty one,
 	// saying so in the log. Default false: refuse to start (ErrDamagedStore).
@@ -334,7 +339,7 @@ func startEmbedded(ctx context.Context, cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("%w: %v", ErrStart, err)
 	}
 	if cfg.Logger != nil {
-		srv.SetLoggerV2(&logAdapter{log: cfg.Logger}, false, false, false)
+		srv.SetLoggerV2(newLogAdapter(cfg.Logger, cfg.logNow), false, false, false)
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
@@ -447,13 +452,54 @@ func (b *Broker) cleanup() {
 
 // logAdapter puts nats-server's messages in our log at their own level:
 // its warnings are how a damaged store first shows, so they must not hide
-// among debug lines.
-type logAdapter struct{ log *slog.Logger }
+// among debug lines. A warning or error about one connection (nats-server
+// prefixes it with the peer: "127.0.0.1:5000 - cid:7 - ") is one that
+// anyone reaching the port can cause once per connection, a wrong password
+// in a reconnect loop say: those are rate-limited by kind, the peer left
+// out of the kind, so such a loop costs a few lines a minute.
+type logAdapter struct {
+	log   *slog.Logger
+	limit *ratelog.Limiter
+}
+
+// Budgets of peer lines: enough to see who keeps failing and how, few
+// enough that a loop of thousands of connections a second is a handful of
+// lines a minute.
+const (
+	peerLinesPerKind   = 5
+	peerLinesPerMinute = 100
+)
+
+func newLogAdapter(log *slog.Logger, now func() time.Time) *logAdapter {
+	return &logAdapter{log: log, limit: ratelog.New(peerLinesPerKind, peerLinesPerMinute, time.Minute, now)}
+}
+
+// peerPrefix matches what nats-server puts before a message about one
+// connection: its address, kind and id, and the client's name and account
+// when it gave them (quoted by nats-server).
+var peerPrefix = regexp.MustCompile(`^\S+ - (?:cid|wid|rid|gid|mid\S*|lid\S*):\d+(?: - "(?:[^"\\]|\\.)*")* - `)
+
+func (l *logAdapter) logf(level slog.Level, f string, a ...any) {
+	msg := "nats: " + fmt.Sprintf(f, a...)
+	loc := peerPrefix.FindStringIndex(f)
+	if loc == nil {
+		l.log.Log(context.Background(), level, msg)
+		return
+	}
+	switch l.limit.Allow(level.String() + " " + f[loc[1]:]) {
+	case ratelog.Drop:
+	case ratelog.LogLast:
+		l.log.Log(context.Background(), level, msg+" (further lines like it, from any connection, are not logged until the time given)",
+			"until", l.limit.Until().UTC().Format(time.RFC3339))
+	default:
+		l.log.Log(context.Background(), level, msg)
+	}
+}
 
 func (l *logAdapter) Noticef(f string, a ...any) { l.log.Debug("nats: " + fmt.Sprintf(f, a...)) }
-func (l *logAdapter) Warnf(f string, a ...any)   { l.log.Warn("nats: " + fmt.Sprintf(f, a...)) }
+func (l *logAdapter) Warnf(f string, a ...any)   { l.logf(slog.LevelWarn, f, a...) }
 func (l *logAdapter) Fatalf(f string, a ...any)  { l.log.Error("nats fatal: " + fmt.Sprintf(f, a...)) }
-func (l *logAdapter) Errorf(f string, a ...any)  { l.log.Error("nats: " + fmt.Sprintf(f, a...)) }
+func (l *logAdapter) Errorf(f string, a ...any)  { l.logf(slog.LevelError, f, a...) }
 func (l *logAdapter) Debugf(string, ...any)      {}
 func (l *logAdapter) Tracef(string, ...any)      {}
 
