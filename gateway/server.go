@@ -5,13 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/streamviz/streamviz/broker"
+	"github.com/streamviz/streamviz/internal/ratelog"
 )
 
 // ServerConfig composes a whole StreamViz server: the bus (embedded or
@@ -34,6 +37,43 @@ type ServerConfig struct {
 	// StartTimeout bounds the gateway's start (reading the stored state
 	// back). Default 60 s.
 	StartTimeout time.Duration
+	// logNow is the clock of the HTTP server's log rate limit (nil:
+	// time.Now); tests stop it so that what they count never depends on
+	// the machine's speed.
+	logNow func() time.Time
+}
+
+// Budgets of the HTTP server's own lines (net/http's ErrorLog): each is
+// about one connection (a TLS handshake that failed: a scanner, or a plain
+// HTTP request to the HTTPS port), which anyone reaching the port can cause
+// once per connection.
+const (
+	peerLinesPerKind   = 5
+	peerLinesPerMinute = 100
+)
+
+// peerDetail is what varies between lines of one kind: addresses, ports,
+// lengths.
+var peerDetail = regexp.MustCompile(`[\[\]0-9a-fA-F:.]*[0-9][\[\]0-9a-fA-F:.]*`)
+
+// httpErrorLog puts net/http's lines in the log at warning level, a few of
+// each kind a minute.
+type httpErrorLog struct {
+	log   *slog.Logger
+	limit *ratelog.Limiter
+}
+
+func (h *httpErrorLog) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	switch h.limit.Allow(peerDetail.ReplaceAllString(line, "#")) {
+	case ratelog.Drop:
+	case ratelog.LogLast:
+		h.log.Warn(line+" (further lines like it, from any connection, are not logged until the time given)",
+			"until", h.limit.Until().UTC().Format(time.RFC3339))
+	default:
+		h.log.Warn(line)
+	}
+	return len(p), nil
 }
 
 // Server is a running composition: Close stops it.
@@ -85,7 +125,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, errors.Join(err, b.Close())
 	}
 	srv, ln := g.HTTPServer(cfg.Listener)
-	srv.ErrorLog = slog.NewLogLogger(g.log.Handler(), slog.LevelWarn)
+	srv.ErrorLog = log.New(&httpErrorLog{log: g.log, limit: ratelog.New(peerLinesPerKind, peerLinesPerMinute, time.Minute, cfg.logNow)}, "", 0)
 	if cfg.Wrap != nil {
 		srv.Handler = cfg.Wrap(srv.Handler)
 	}
