@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -242,7 +243,7 @@ func connect(ctx context.Context, url string, cfg Config, closed chan struct{}, 
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		// Both wrapped: callers can tell an authorization failure (nats.ErrAuthorization) apart.
-		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, url, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, RedactURLs(url), err)
 	}
 	return nc, nil
 }
@@ -399,6 +400,49 @@ func (b *Broker) Conn() *nats.Conn { return b.nc }
 // ClientURL is where publishers connect: the embedded listener's real
 // address, or the external URL.
 func (b *Broker) ClientURL() string { return b.url }
+
+// DisplayURL is ClientURL as it may be logged or printed: a password or
+// token in a URL (nats://user:password@host, nats://token@host) replaced by
+// "redacted", so the ready line and the logs, which operators ship to log
+// stores, never carry the bus's credentials.
+func (b *Broker) DisplayURL() string { return RedactURLs(b.url) }
+
+// RedactURLs replaces the secrets in a comma-separated list of NATS URLs:
+// a URL's password, or its user when it has no password (NATS reads a lone
+// user as a token). What does not parse as a URL with credentials is kept
+// up to its last "@", which is replaced by "redacted@".
+func RedactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		parts[i] = redactURL(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactURL(s string) string {
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return s
+	}
+	if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+		} else {
+			u.User = url.User("redacted")
+		}
+		return u.String()
+	}
+	start := strings.Index(s, "://")
+	if start < 0 {
+		start = 0
+	} else {
+		start += 3
+	}
+	if start > at {
+		return s
+	}
+	return s[:start] + "redacted" + s[at:]
+}
 
 // StoreDir is the embedded JetStream store's directory (the data dir, or
 // the private temporary one); "" with an external bus.

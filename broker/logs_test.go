@@ -84,3 +84,19 @@ func TestAClientFailingToLogInOverAndOverCostsAFewLogLinesAndNeverItsPassword(t 
 		t.Fatalf("a tried password is in the log:\n%s", strings.Join(leaked, "\n"))
 	}
 }
+
+func TestRedactURLsHidesEachURLsPasswordOrToken(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+		{"nats://gw:pw@bus:4222", "nats://gw:redacted@bus:4222"},
+		{"tls://s3cret-token@bus:4222", "tls://redacted@bus:4222"},
+		{"nats://a:p1@b1:4222,nats://a:p2@b2:4222", "nats://a:redacted@b1:4222,nats://a:redacted@b2:4222"},
+		{"gw:pw@bus:4222", "redacted@bus:4222"},
+		{"nats://gw:p%zz@bus", "nats://redacted@bus"},
+	}
+	for _, tc := range cases {
+		if got := broker.RedactURLs(tc.in); got != tc.want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -137,17 +137,17 @@ func checkNATSURL(list string) error {
 		}
 		u, err := url.Parse(full)
 		if err != nil {
-			return fmt.Errorf("%w: --nats-url %q: not a URL (%v): want nats://host:port, tls://, ws:// or wss://, comma-separated", errUsage, e, err)
+			return fmt.Errorf("%w: --nats-url %q: not a URL (%v): want nats://host:port, tls://, ws:// or wss://, comma-separated", errUsage, broker.RedactURLs(e), err)
 		}
 		if !natsSchemes[u.Scheme] {
-			return fmt.Errorf("%w: --nats-url %q: scheme %q is not one NATS speaks: want nats://, tls://, ws:// or wss:// (such as nats://bus:4222)", errUsage, e, u.Scheme)
+			return fmt.Errorf("%w: --nats-url %q: scheme %q is not one NATS speaks: want nats://, tls://, ws:// or wss:// (such as nats://bus:4222)", errUsage, broker.RedactURLs(e), u.Scheme)
 		}
 		if u.Hostname() == "" {
-			return fmt.Errorf("%w: --nats-url %q: no host: want such as nats://bus:4222", errUsage, e)
+			return fmt.Errorf("%w: --nats-url %q: no host: want such as nats://bus:4222", errUsage, broker.RedactURLs(e))
 		}
 	}
 	if n == 0 {
-		return fmt.Errorf("%w: --nats-url %q: no URL in it: want nats://host:port, tls://, ws:// or wss://, comma-separated", errUsage, list)
+		return fmt.Errorf("%w: --nats-url %q: no URL in it: want nats://host:port, tls://, ws:// or wss://, comma-separated", errUsage, broker.RedactURLs(list))
 	}
 	return nil
 }
@@ -344,9 +344,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, feed
 	}
 	b := s.Broker
 	dashURL := s.URL()
-	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "url": dashURL, "nats": b.ClientURL()})
+	ready, _ := json.Marshal(map[string]string{"event": "ready", "http": ln.Addr().String(), "url": dashURL, "nats": b.DisplayURL()})
 	fmt.Fprintln(stdout, string(ready))
-	log.Info("serving", "dashboard", dashURL, "nats", b.ClientURL(), "embedded", b.Embedded(), "token", token != "")
+	log.Info("serving", "dashboard", dashURL, "nats", b.DisplayURL(), "embedded", b.Embedded(), "token", token != "")
 	warnExposure(log, token, ln.Addr().String(), f.natsAddr, f.sec.auth != "", !b.Embedded())
 
 	feedErr := make(chan error, 1)
