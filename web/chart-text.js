@@ -53,19 +53,27 @@ export function seriesNames(config, names) {
 }
 
 const pad2 = (/** @type {number} */ n) => String(n).padStart(2, '0');
-const dayFmt = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric' });
-const monthFmt = new Intl.DateTimeFormat('en', { month: 'short', year: 'numeric' });
+// Month names by hand, read from the Date's local fields as the clock is: an Intl formatter fixes
+// its time zone when made, and the page's texts are English whatever the browser's language.
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const dayText = (/** @type {Date} */ d) => `${MONTHS[d.getMonth()]} ${d.getDate()}`;
+const monthText = (/** @type {Date} */ d) => `${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
 
 /**
  * A time axis label in the fewest characters the tick spacing needs: seconds only when ticks are
- * under a minute apart, the day only when they are a day or more apart. The cursor's reading
- * gives the full date and time.
+ * under a minute apart, the day only when they are a day or more apart. Ticks under a day apart
+ * name the day at its local midnight ("Nov 1" instead of "00:00"): an axis of several days read
+ * "00:00, 12:00, 00:00, 12:00", one label per day and no way to tell the days apart. The cursor's
+ * reading gives the full date and time.
  * @param {number} sec  epoch seconds (uPlot's time unit)
  * @param {number} incr  seconds between ticks
  */
 export function timeTick(sec, incr) {
   const ms = Math.round(sec * 1000);
   const d = new Date(ms);
+  if (incr < 86400 && d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0 && d.getMilliseconds() === 0) {
+    return dayText(d);
+  }
   if (incr < 1) {
     // Ticks under a second apart (a chart's first seconds, a fast short series) carry the fraction
     // their spacing needs; without it neighbouring ticks read the same second.
@@ -75,8 +83,8 @@ export function timeTick(sec, incr) {
   }
   if (incr < 60) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
   if (incr < 86400) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
-  if (incr < 28 * 86400) return dayFmt.format(d);
-  return monthFmt.format(d);
+  if (incr < 28 * 86400) return dayText(d);
+  return monthText(d);
 }
 
 /**

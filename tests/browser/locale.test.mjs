@@ -39,7 +39,7 @@ test('in the hour repeated when clocks go back, two points an hour apart read as
   assert.deepEqual(errors, []);
 });
 
-test('a time axis across a daylight-saving change, in zones of half and quarter hours, labels each tick once at its own instant', async (t) => {
+test('a time axis across a daylight-saving change, in zones of half and quarter hours, labels each tick at its own instant and names the day at midnight', async (t) => {
   const server = await startServer({});
   t.after(() => server.stop());
   // Twelve hours of points, ten minutes apart, around each zone's change in 2026 (Kolkata has none).
@@ -66,9 +66,33 @@ test('a time axis across a daylight-saving change, in zones of half and quarter 
     assert.equal(new Set(values).size, values.length, `${tz}: every tick its own label: ${values}`);
     const want = await page.evaluate((s) => s.map((sec) => {
       const d = new Date(sec * 1000);
-      return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+      const clock = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+      return clock === '00:00' ? `${d.toLocaleString('en', { month: 'short' })} ${d.getDate()}` : clock;
     }), splits);
-    assert.deepEqual(values, want, `${tz}: each label is its tick's local time`);
+    assert.deepEqual(values, want, `${tz}: each label is its tick's local time, or at midnight its day`);
+    assert.ok(values.some((v) => / \d+$/.test(v)), `${tz}: twelve hours over midnight name the day: ${values}`);
     assert.deepEqual(errors, []);
   }
+});
+
+test('a chart of six days with ticks hours apart tells the days apart: each midnight tick reads its date', async (t) => {
+  const server = await startServer({});
+  t.after(() => server.stop());
+  const t0 = Date.UTC(2026, 9, 30, 12, 0);
+  await publish(server.nats, [
+    ['sv.week.config', { type: 'chart', title: 'Six days', width: 'full' }],
+    ['sv.week.data', { points: Array.from({ length: 145 }, (_, k) => [t0 + k * 3600e3, k]) }],
+  ]);
+  const { page, errors } = await pageIn(t, server, 'ja-JP', 'Asia/Kolkata');
+  const axis = () => page.evaluate(() => {
+    const p = document.querySelector('[data-widget-id="week"] sv-chart')?.plot;
+    return p && p.data[0].length === 145 ? p.axes[0]._values : null;
+  });
+  await waitFor(async () => (await axis())?.length > 0, 15000, 'the ticks');
+  const values = await axis();
+  assert.ok(values.some((v) => /^\d\d:\d\d$/.test(v)), `ticks hours apart at 1280 px: ${values}`);
+  const days = values.filter((v) => /^[A-Z][a-z]{2} \d+$/.test(v));
+  assert.ok(days.length >= 5, `every midnight of six days names its date: ${values}`);
+  assert.equal(new Set(days).size, days.length, `each day once: ${values}`);
+  assert.deepEqual(errors, []);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clockText, instantText } from '../asof.js';
-import { xText } from '../chart-text.js';
+import { timeTick, xText } from '../chart-text.js';
 
 /**
  * Runs fn with the process in time zone tz (Node applies a change of TZ at once), then restores
@@ -49,4 +49,25 @@ test('a chart\u2019s reading, a stat\u2019s hover and a card\u2019s as-of write 
     assert.equal(xText(t / 1000, true), instantText(t));
     assert.equal(instantText(t), `${clockText(t, later)} UTC+5:30`);
   });
+});
+
+test('an axis of several days with ticks hours apart names each day at its midnight, in the viewer\u2019s zone', () => {
+  const cases = [
+    // [zone, first tick (UTC ms), hours between ticks, labels]
+    ['America/Los_Angeles', Date.UTC(2026, 9, 31, 7), 12, ['Oct 31', '12:00', 'Nov 1', '12:00', 'Nov 2']], // 25 hours on the day clocks go back
+    ['Asia/Kolkata', Date.UTC(2026, 9, 30, 18, 30), 6, ['Oct 31', '06:00', '12:00', '18:00', 'Nov 1']],
+    ['Pacific/Chatham', Date.UTC(2026, 8, 26, 11, 15), 6, ['Sep 27', '06:00', '12:00', '18:00', 'Sep 28']], // 23 hours: clocks go forward
+  ];
+  for (const [tz, first, hours, want] of cases) {
+    inZone(tz, () => {
+      // uPlot places ticks at local clock times: after a change of offset, the next tick is an hour nearer or further.
+      const ticks = [first];
+      while (ticks.length < want.length) {
+        const d = new Date(ticks[ticks.length - 1]);
+        d.setHours(d.getHours() + hours);
+        ticks.push(d.getTime());
+      }
+      assert.deepEqual(ticks.map((ms) => timeTick(ms / 1000, hours * 3600)), want, tz);
+    });
+  }
 });
