@@ -475,3 +475,15 @@ def test_a_widget_whose_fold_raises_holds_back_no_other_widgets_updates_of_that_
     assert [w.widget for w in failed] == ["bad"], [str(w.message) for w in seen]
     assert "cannot fold this" in str(failed[0]), str(failed[0])
     assert any("'bad'" in e and "cannot fold this" in e for e in sv.stats()["errors"])
+
+
+@pytest.mark.parametrize("userinfo, shown", [("pipeline:T0p-s3cret", "pipeline:redacted"), ("T0p-s3cret", "redacted")],
+                         ids=["user and password", "token"])
+def test_an_error_about_the_bus_url_never_shows_its_password_or_token(userinfo, shown):
+    url = f"nats://{userinfo}@127.0.0.1:{free_port()}"
+    with pytest.raises(sv.ServerUnreachableError) as e:
+        sv.start(url=url)
+    assert "T0p-s3cret" not in str(e.value), str(e.value)
+    assert f"nats://{shown}@127.0.0.1:" in str(e.value)
+    assert e.value.url == url  # the attribute keeps what the caller gave
+    assert_nothing_started()

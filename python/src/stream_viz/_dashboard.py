@@ -25,6 +25,7 @@ from ._errors import (
     StreamVizError,
     UpdateNotEncodedWarning,
     UpdateRefusedWarning,
+    redact_url,
 )
 from ._publisher import Credentials, Publisher
 from ._server import Server, describe_exit, spawn
@@ -378,7 +379,7 @@ class Dashboard:
             self.publisher.connect(url, credentials=creds)
         except Exception as e:
             self._warn_once("fork-connect", f"stream_viz: this forked process (pid {os.getpid()}) could not join the bus "
-                            f"at {url}: {e}; its updates are not delivered")
+                            f"at {redact_url(url)}: {e}; its updates are not delivered")
 
     def _hook_multiprocessing(self) -> None:
         """multiprocessing's fork children end with os._exit(), which runs no atexit handler: they

@@ -92,10 +92,26 @@ class PortInUseError(ServerStartError):
             super().__init__(f"port {port} on {host} is in use; pick another port= or port=0 for a free one")
 
 
+def redact_url(urls: str) -> str:
+    """The bus URL(s) as a message may show them: a password, or a lone user (NATS reads it as a
+    token), replaced by "redacted", so an error or warning that lands in a log never carries them."""
+    out = []
+    for url in urls.split(","):
+        scheme, sep, rest = url.rpartition("://")
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user, colon, _ = userinfo.partition(":")
+            userinfo = f"{user}:redacted" if colon else "redacted"
+            netloc = f"{userinfo}@{host}"
+        out.append(f"{scheme}{sep}{netloc}{slash}{path}")
+    return ",".join(out)
+
+
 class ServerUnreachableError(StreamVizError, ConnectionError):
     def __init__(self, url: str, cause: BaseException | str):
         self.url, self.cause = url, cause
-        super().__init__(f"cannot reach the StreamViz bus at {url}: {cause}")
+        super().__init__(f"cannot reach the StreamViz bus at {redact_url(url)}: {cause}")
 
 
 class NotAuthorizedError(StreamVizError, PermissionError):
@@ -104,7 +120,7 @@ class NotAuthorizedError(StreamVizError, PermissionError):
     def __init__(self, url: str, user: str | None, reason: str):
         self.url, self.user, self.reason = url, user, reason
         who = f"as user {user!r}" if user else "without a user name"
-        super().__init__(f"the StreamViz bus at {url} refused the connection {who}: {reason} "
+        super().__init__(f"the StreamViz bus at {redact_url(url)} refused the connection {who}: {reason} "
                          "(pass user=/password=, nkeys_seed= or user_credentials= to sv.start())")
 
 
