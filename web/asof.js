@@ -53,8 +53,10 @@ export function offsetText(d) {
  */
 export function instantText(ms) {
   const d = new Date(ms);
-  const frac = ((ms % 1000) + 1000) % 1000;
-  const clock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${frac ? `.${String(Math.round(frac)).padStart(3, '0')}` : ''}`;
+  // Whole milliseconds, cut as Date cuts them: a server-stamped ts has a fraction (…690.614), and
+  // rounding 999.7 up would read ".1000" on the second before.
+  const frac = Math.floor(((ms % 1000) + 1000) % 1000);
+  const clock = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${frac ? `.${String(frac).padStart(3, '0')}` : ''}`;
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${clock} ${offsetText(d)}`;
 }
 

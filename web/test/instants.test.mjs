@@ -40,6 +40,9 @@ test('an instant reads in the viewer\u2019s zone, with its offset, whatever the 
     ['Etc/GMT+12', '2026-10-03 04:00:00.250 UTC-12'],
   ];
   for (const [tz, want] of cases) inZone(tz, () => assert.equal(instantText(t), want, tz));
+  // A time the server stamped on arrival has a fraction of a millisecond.
+  inZone('UTC', () => assert.equal(instantText(Date.UTC(2026, 9, 3, 16, 0, 0) + 999.7), '2026-10-03 16:00:00.999 UTC'));
+  inZone('UTC', () => assert.equal(instantText(Date.UTC(2026, 9, 3, 16, 0, 0) + 0.4), '2026-10-03 16:00:00 UTC'));
 });
 
 test('a chart\u2019s reading, a stat\u2019s hover and a card\u2019s as-of write the same instant the same way', () => {
