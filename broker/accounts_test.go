@@ -370,3 +370,35 @@ func TestAUsersResendWithTheSameMsgIDIsStoredOnce(t *testing.T) {
 		t.Fatalf("%d updates applied, want 1", got)
 	}
 }
+
+// A Nats-Msg-Id names a resend of one widget's update, not an update of the
+// whole bus: a user limited to its own widgets who sends an id another user
+// is about to send must not get that user's update taken for a resend,
+// acknowledged as stored and dropped.
+func TestAMsgIDSentToOneWidgetDoesNotSuppressAnotherUsersUpdateToAnotherWidget(t *testing.T) {
+	e := startAuthEnv(t, broker.Config{})
+	sales := mustJS(t, e, "sales", "s-secret")
+	writer := mustJS(t, e, "writer", "w-secret")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := sales.Publish(ctx, "sv.sales.data", []byte(`{"value": 1}`), jetstream.WithMsgID("run-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, err := writer.Publish(ctx, "sv.hr.data", []byte(`{"value": 2}`), jetstream.WithMsgID("run-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Duplicate || victim.Duplicate || victim.Sequence == first.Sequence {
+		t.Fatalf("sales %+v, writer %+v: the writer's update to another widget was taken for a resend of sales's", first, victim)
+	}
+	e.waitWidget(t, "hr")
+	// The same widget and id is still a resend.
+	again, err := writer.Publish(ctx, "sv.hr.data", []byte(`{"value": 2}`), jetstream.WithMsgID("run-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate || again.Sequence != victim.Sequence {
+		t.Fatalf("resend %+v, first %+v: want the resend marked duplicate at the first's position", again, victim)
+	}
+}

@@ -19,6 +19,16 @@ const maxMsgIDBytes = 256
 // hdrMsgID carries the publisher's Nats-Msg-Id on an update stored alone.
 const hdrMsgID = protocol.HeaderMsgID
 
+// dedupID is what dedupMap remembers for a publisher's Nats-Msg-Id: the id
+// within the subject it was sent to. A resend goes to the same subject, and
+// an id is the publisher's own choice (a counter, a name), so on a bus shared
+// by publishers with rights to different widgets the id alone would let one
+// of them, reusing another's id, get that one's update to a widget it may
+// not write taken for a resend: acknowledged as stored, and dropped.
+func dedupID(subject, msgID string) string {
+	return subject + "\x00" + msgID
+}
+
 // maxDedupIDs bounds the ids remembered, whatever the window.
 const maxDedupIDs = 1 << 20
 

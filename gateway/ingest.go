@@ -86,7 +86,7 @@ func (g *Gateway) startIngest(ctx context.Context, lastSeq uint64) error {
 			if r.msgID != "" {
 				// Resends get this answer too; after a restart it is
 				// learnt again by applying the log anew.
-				g.w.dedup.settle(r.msgID, p, meta.Timestamp, a, g.w)
+				g.w.dedup.settle(dedupID(r.subject, r.msgID), p, meta.Timestamp, a, g.w)
 			}
 		}
 		g.state.msgDone(seq)

@@ -447,7 +447,7 @@ func (w *writer) accept(m *nats.Msg, b *batch, now float64) (cur, full *batch) {
 		w.refuse(m, fmt.Errorf("%s: %w: %s of %d bytes, limit %d", m.Subject, ErrTooLarge, jetstream.MsgIDHeader, len(msgID), maxMsgIDBytes))
 		return b, nil
 	}
-	if msgID != "" && w.dedup.seen(msgID, m.Reply, w) {
+	if msgID != "" && w.dedup.seen(dedupID(m.Subject, msgID), m.Reply, w) {
 		w.duplicates.Add(1)
 		w.resolved(1)
 		return b, nil
@@ -608,11 +608,11 @@ func (w *writer) storedBatch(b *batch, seq uint64) {
 		p := pos(seq, i)
 		if b.single != "" {
 			if r.msgID != "" {
-				w.dedup.settle(r.msgID, p, time.Now(), answeredApplied, w)
+				w.dedup.settle(dedupID(r.subject, r.msgID), p, time.Now(), answeredApplied, w)
 			}
 			w.answer(r, p, answeredApplied)
 		} else if r.msgID != "" {
-			w.dedup.stored(r.msgID, p)
+			w.dedup.stored(dedupID(r.subject, r.msgID), p)
 		}
 	}
 	w.stored.Add(uint64(len(b.recs)))
@@ -663,7 +663,7 @@ func (w *writer) fail(b *batch, code int, reason string) {
 	w.takeDecoded(b.id)
 	for _, r := range b.recs {
 		if r.msgID != "" {
-			w.dedup.failed(r.msgID, code, reason, w)
+			w.dedup.failed(dedupID(r.subject, r.msgID), code, reason, w)
 		}
 		if r.reply != "" {
 			w.replyError(r.reply, code, reason)
