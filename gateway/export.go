@@ -192,13 +192,29 @@ func csvCell(raw json.RawMessage) string {
 
 // neutralize defuses formula injection (OWASP "CSV injection"): a text cell
 // that a spreadsheet would evaluate (it begins with =, +, -, @, a tab or a
-// carriage return) gets a leading apostrophe, so it is shown as text.
+// carriage return) gets a leading apostrophe, so it is shown as text. So does
+// each part of it after a ';': a spreadsheet whose list separator is ';'
+// (Excel in much of Europe) splits the line there, quotes or not, and would
+// evaluate "x;=f()" from its second part.
 func neutralize(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
+	if !strings.ContainsAny(s, formulaStarts) {
+		return s
 	}
-	return s
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	start := true
+	for i := 0; i < len(s); i++ {
+		if start && strings.IndexByte(formulaStarts, s[i]) >= 0 {
+			b.WriteByte('\'')
+		}
+		b.WriteByte(s[i])
+		start = s[i] == ';'
+	}
+	return b.String()
 }
+
+// formulaStarts are the first characters that make a spreadsheet evaluate a cell.
+const formulaStarts = "=+-@\t\r"
 
 func neutralizeAll(ss []string) []string {
 	out := make([]string, len(ss))

@@ -79,11 +79,12 @@ function byBytes(a, b) {
 
 /**
  * A text cell a spreadsheet would evaluate (it begins with =, +, -, an at sign, a tab or a carriage
- * return) gets a leading apostrophe (OWASP "CSV injection").
+ * return) gets a leading apostrophe (OWASP "CSV injection"), and so does each part of it after a
+ * ';': a spreadsheet whose list separator is ';' splits the line there, quotes or not.
  * @param {string} s
  */
 export function neutralize(s) {
-  return s !== '' && '=+-@\t\r'.includes(s[0]) ? `'${s}` : s;
+  return s.replace(/(^|;)([=+\-@\t\r])/g, "$1'$2");
 }
 
 /**
