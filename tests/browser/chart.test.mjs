@@ -211,3 +211,39 @@ test('in forced-colours mode the gauge number, the status dot and the chart stro
   }
   assert.deepEqual(errors, []);
 });
+
+// A series name is data (a Pathway series_column holds whatever the rows hold): a right-to-left
+// override (U+202E) in it must not reach past the name and turn the value beside it around,
+// making 12.5 read 5.21 in the tooltip.
+test('a bidi override in a series name does not reverse the value the tooltip shows beside it', async (t) => {
+  const { page, errors } = await openPage(t, [
+    ['sv.spoof.config', { type: 'chart', title: 'Spoof', max_points: 10 }],
+    ['sv.spoof.data', { series: 'p50\u202e', points: [[T0, 12.5], [T0 + 1000, 12.5]] }],
+  ], { path: '/embed/spoof', viewport: { width: 1024, height: 768 } });
+  await waitFor(async () => (await points(page, 'spoof')) === '2', 15000, 'the chart');
+  await frames(page);
+  const box = await page.locator('[data-widget-id="spoof"] .u-over').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const tip = page.locator('[data-widget-id="spoof"] .sv-tip');
+  await waitFor(() => tip.isVisible(), 5000, 'the tooltip');
+  const line = tip.locator('div').nth(1);
+  assert.equal(await line.textContent(), 'p50\u202e: 12.5', 'the text is kept whole');
+  // Where each digit of the value is drawn: left to right as written, or turned around.
+  const xs = await line.evaluate((div) => {
+    const walker = document.createTreeWalker(div, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const at = n.data.indexOf('12.5');
+      if (at < 0) continue;
+      return [0, 1, 2, 3].map((i) => {
+        const r = document.createRange();
+        r.setStart(n, at + i);
+        r.setEnd(n, at + i + 1);
+        return r.getBoundingClientRect().left;
+      });
+    }
+    return null;
+  });
+  assert.ok(xs, 'the value is in the tooltip');
+  assert.deepEqual([...xs].sort((a, b) => a - b), xs, `12.5 drawn in its order, not reversed: x of 1, 2, ., 5 = ${xs}`);
+  assert.deepEqual(errors, []);
+});

@@ -734,14 +734,25 @@ export class SvChart extends SvWidget {
    * @returns {string[]}
    */
   reading(idx) {
+    return this.readingParts(idx).map(([name, text]) => (name === null ? text : `${name}: ${text}`));
+  }
+
+  /**
+   * The reading at point idx as [series name, value text] pairs, the x first with a null name:
+   * the tooltip sets each name apart from its value (a name is data).
+   * @param {number} idx
+   * @returns {[string | null, string][]}
+   */
+  readingParts(idx) {
     const plot = this.plot;
     const w = this.widget;
     if (!plot || !w) return [];
-    const parts = [this.xLabel(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)];
+    /** @type {[string | null, string][]} */
+    const parts = [[null, this.xLabel(/** @type {number} */ (plot.data[0][idx]), plot.scales.x.time ?? false)]];
     this.list.forEach((s, i) => {
       if (plot.series[i + 1]?.show === false) return;
       const y = (this.own ? this.own[i] : plot.data[i + 1])[idx];
-      parts.push(`${this.names[i]}: ${y === undefined ? 'no point' : this.valueText(i, y)}`);
+      parts.push([this.names[i], y === undefined ? 'no point' : this.valueText(i, y)]);
     });
     return parts;
   }
@@ -1079,10 +1090,23 @@ export class SvChart extends SvWidget {
       if (!this.tip.hidden) this.tip.hidden = true;
       return;
     }
-    const lines = this.reading(idx);
+    const parts = this.readingParts(idx);
+    const lines = parts.map(([name, text]) => (name === null ? text : `${name}: ${text}`));
     const texts = [...this.tip.children].map((c) => c.textContent);
     if (texts.length !== lines.length || texts.some((t, i) => t !== lines[i])) {
-      this.tip.replaceChildren(...lines.map((l) => el('div', '', l)));
+      this.tip.replaceChildren(...parts.map(([name, text]) => {
+        const line = el('div', '');
+        if (name === null) {
+          line.textContent = text;
+          return line;
+        }
+        // An element of its own with dir=auto isolates the name: a bidi control in it (U+202E)
+        // cannot reach the value beside it and turn 12.5 into 5.21, as in a single text it would.
+        const label = el('span', '', name);
+        label.dir = 'auto';
+        line.append(label, `: ${text}`);
+        return line;
+      }));
     }
     if (this.tip.hidden) this.tip.hidden = false;
     const ow = plot.over.clientWidth;
