@@ -112,7 +112,13 @@ func (g *Gateway) checkOrigin(r *http.Request) bool {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+	// A dashboard reached over HTTPS (itself, or behind a TLS proxy that
+	// says so) is not the same origin as its host over plain HTTP, where a
+	// network attacker can run any script: that page's socket would carry
+	// the Secure login cookie to wss:. The proxy's header can only make this
+	// stricter, so trusting it is safe.
+	secure := r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	if err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) && (!secure || u.Scheme == "https") {
 		return true
 	}
 	for _, o := range g.cfg.EmbedOrigins {

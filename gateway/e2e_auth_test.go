@@ -420,6 +420,38 @@ func TestWebSocketOriginAllowList(t *testing.T) {
 	}
 }
 
+// A page served over HTTPS (here by a TLS-terminating proxy, which says so
+// in X-Forwarded-Proto) is not the same origin as a page of the same host over
+// plain HTTP, where a network attacker can put any script: a socket opened
+// from there would carry the login cookie (Secure cookies go to wss:, and a
+// browser that ignores the scheme for SameSite sends it) and read every widget.
+func TestWebSocketFromThePlainHTTPOriginOfAnHTTPSDashboardIsRefused(t *testing.T) {
+	e := startEnv(t, Config{})
+	host := strings.TrimPrefix(e.srv.URL, "http://")
+	for _, tt := range []struct {
+		name, origin, proto string
+		allowed             bool
+	}{
+		{"https page behind a TLS proxy", "https://" + host, "https", true},
+		{"plain http page of the same host behind a TLS proxy", "http://" + host, "https", false},
+		{"plain http dashboard, its own page", "http://" + host, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := []string{"Origin: " + tt.origin}
+			if tt.proto != "" {
+				h = append(h, "X-Forwarded-Proto: "+tt.proto)
+			}
+			_, code := e.dialWS(t, "", h...)
+			if tt.allowed && code != 0 {
+				t.Errorf("Origin %q refused: %d", tt.origin, code)
+			}
+			if !tt.allowed && code != http.StatusForbidden {
+				t.Errorf("Origin %q: status %d, want 403", tt.origin, code)
+			}
+		})
+	}
+}
+
 func TestFrameRulesFollowTheEmbedOrigins(t *testing.T) {
 	for _, tt := range []struct {
 		name              string
