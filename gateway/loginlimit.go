@@ -34,10 +34,17 @@ type loginState struct {
 func newLoginLimiter() *loginLimiter { return &loginLimiter{addrs: map[string]*loginState{}} }
 
 func clientAddr(r *http.Request) string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return h
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
-	return r.RemoteAddr
+	// An IPv6 client is counted by its /64: one customer's network is
+	// routed a /64 at least, and picking a new source address in it for
+	// every try would otherwise give a guesser 2^64 times the free tries.
+	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return h
 }
 
 // wait is how long addr must still wait before its next try (0: go ahead).
