@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,37 +12,11 @@ import (
 	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streamviz/streamviz/broker"
 )
-
-// lockedLog is an slog destination the server's goroutines write while the
-// test reads it.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedLog) lines(substr string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
 
 // testCertificate is a self-signed certificate for 127.0.0.1.
 func testCertificate(t *testing.T) tls.Certificate {
@@ -62,7 +35,7 @@ func testCertificate(t *testing.T) tls.Certificate {
 }
 
 func TestConnectionsFailingTheirTLSHandshakeInALoopCostAFewLogLines(t *testing.T) {
-	logs := &lockedLog{}
+	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -12,32 +11,13 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// lockedBuffer is a log sink that the gateway's goroutines and the test
-// share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Two pipelines declaring the same widget (or both titling the dashboard)
 // write to one widget: the second producer's config is logged naming both,
 // counted in /metrics, and a publisher asking about its config gets a
 // warning naming the other producer. The same producer declaring again (a
 // restarted pipeline) is no conflict.
 func TestASecondProducerOfAWidgetIsLoggedCountedAndToldInTheConfigReply(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &logBuffer{}
 	e := startEnv(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	e.publishAndWait(t, "sv.n.config", `{"type": "stat", "producer": "host-a:/srv/orders.py"}`)
 	e.publishAndWait(t, "sv.n.config", `{"type": "stat", "producer": "host-a:/srv/orders.py"}`) // a restart

@@ -154,7 +154,7 @@ func TestOversizeMessageIsRefusedToItsPublisher(t *testing.T) {
 // naming a new id in each message got one log line per message.
 func TestAFloodOfDistinctBadUpdatesCannotFloodTheLog(t *testing.T) {
 	const n = 3 * rejectLogLines
-	logs := &lockedBuffer{}
+	logs := &logBuffer{}
 	e := startEnv(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	for i := range n {
 		if err := e.nc.Publish(fmt.Sprintf("sv.bad.%d.data", i), []byte(`{"value": 1}`)); err != nil {

@@ -416,7 +416,7 @@ func TestARestartCountsAndLogsOnlyWhatItsOwnRunDid(t *testing.T) {
 			if h := e.health(t); h.Accepted != 3 || h.Rejected != 1 {
 				t.Fatalf("before the restart /healthz accepted %d rejected %d, want 3 and 1", h.Accepted, h.Rejected)
 			}
-			logs := &lockedBuffer{}
+			logs := &logBuffer{}
 			cfg := noAutoCompaction
 			cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 			e2 := tc.restart(t, e, cfg)

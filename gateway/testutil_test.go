@@ -7,6 +7,7 @@ package gateway
 // using acknowledged JetStream publishes, and real gorilla/websocket clients.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -720,4 +721,36 @@ func (e *testEnv) laneOf(t testing.TB, widget string) *ingestLane {
 	}
 	t.Fatalf("no ingest lane takes %s", want)
 	return nil
+}
+
+// logBuffer collects a gateway's log lines for assertions; its goroutines
+// write it while the test reads it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// lines are the lines holding substr.
+func (l *logBuffer) lines(substr string) []string {
+	var out []string
+	for _, ln := range strings.Split(l.String(), "\n") {
+		if strings.Contains(ln, substr) {
+			out = append(out, ln)
+		}
+	}
+	return out
 }
