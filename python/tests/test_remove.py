@@ -53,3 +53,37 @@ def test_remove_checks_its_arguments():
     with pytest.raises(sv.StreamVizError, match=r"sv\.start"):
         sv.remove("x")
     assert "remove" in sv.__all__ and "WidgetNotFoundError" in sv.__all__ and "WidgetRemovedError" in sv.__all__
+
+
+def test_a_removed_pathway_widget_whose_table_still_commits_says_so_once(pw_run):
+    """A Pathway table keeps committing after its widget was removed: its rows are not shown (the
+    widget is gone), and the SDK says so once instead of dropping them without a word."""
+    import threading
+
+    import pathway as pw
+
+    removed = threading.Event()
+
+    class Feed(pw.io.python.ConnectorSubject):
+        def run(self) -> None:
+            self.next(k=1, v=1)
+            self.commit()
+            removed.wait(60)
+            for i in range(2, 5):
+                self.next(k=i, v=i)
+                self.commit()
+
+    src = pw.io.python.read(Feed(), schema=pw.schema_from_types(k=int, v=int), autocommit_duration_ms=None)
+    w = sv.table(src, id="feed", key="k")
+    sv.start(port=0)
+    run = threading.Thread(target=pw_run, daemon=True)
+    run.start()
+    wait_until(lambda: ((api_widget("feed") or {}).get("state") or {}).get("rows"), what="the first row")
+    sv.remove(w)
+    removed.set()
+    run.join(120)
+    assert not run.is_alive(), "the pipeline did not end"
+    said = [e for e in sv.stats()["errors"] if "'feed' was removed" in e]
+    assert len(said) == 1, sv.stats()["errors"]
+    assert "still commits" in said[0]
+    assert api_widget("feed") is None, "a removed widget's later commits do not bring it back"

@@ -233,7 +233,12 @@ class Widget:
             commit = (commit[0], commit[1], self._as_of if self._as_of is not None else 0)
         with self._dash.lock:
             if self._removed:
-                return  # the pipeline runs on; its commits no longer have a widget
+                # The pipeline runs on; its commits no longer have a widget. Said once, since
+                # rows a pipeline still makes and no one sees are otherwise a silent loss.
+                self._dash._warn_once(f"removed-commits:{self.id}", f"stream_viz: widget {self.id!r} was removed "
+                                      "with sv.remove() but its Pathway table still commits: those rows are not "
+                                      "shown (declare the widget again to show them)")
+                return
             self._as_of = commit[2]
             if self._dash.publisher.active:
                 self._commits.append(commit)
