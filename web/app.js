@@ -297,14 +297,26 @@ function main() {
     if (e.key === 'Escape' && document.fullscreenElement) void document.exitFullscreen();
   });
 
+  // The embedded widget was removed while this page showed it (protocol.md §2.2): the page says
+  // so instead of waiting for it as if it had never come.
+  let embedRemoved = false;
+
   /** @param {ApplyResult} res */
   function reconcile(res) {
     const shown = displayOrder(state.widgets.values()).filter((w) => !embed || w.id === embedId);
     const keep = new Set(shown.map((w) => w.id));
+    // Where the focus was when its card went: removing the element drops the focus to <body>
+    // silently, and a keyboard reader would have to tab from the top of the page again.
+    /** @type {number | null} */
+    let focusAt = null;
     for (const [id, card] of cards) {
       if (!keep.has(id)) {
+        if (card.root.contains(document.activeElement)) focusAt = [...container.children].indexOf(card.root);
+        // An open menu listens on the whole document: it goes with its card.
+        card.menu.hide();
         card.root.remove();
         cards.delete(id);
+        if (embed && id === embedId) embedRemoved = true;
       }
     }
     for (const w of shown) {
@@ -329,13 +341,25 @@ function main() {
       if (container.children[at] !== root) container.insertBefore(root, container.children[at] ?? null);
       at++;
     }
+    if (shown.length > 0) embedRemoved = false;
     if (shown.length === 0) {
-      notice.textContent = embed
-        ? `Waiting for widget “${embedId}”…`
-        : 'No widgets yet. Publish to sv.<widget>.config or sv.<widget>.data to add one.';
+      notice.textContent = !embed
+        ? 'No widgets yet. Publish to sv.<widget>.config or sv.<widget>.data to add one.'
+        : embedRemoved
+          ? `Widget “${embedId}” was removed. It shows here again if it is declared anew.`
+          : `Waiting for widget “${embedId}”: it does not exist yet, or it was removed before this page opened.`;
       container.append(notice);
     } else {
       notice.remove();
+    }
+    if (focusAt !== null) {
+      // The card that took the removed one's place, else the one before it, else the notice.
+      const next = container.children[Math.min(focusAt, container.children.length - 1)];
+      const target = next === notice ? notice : next?.querySelector('.sv-menu-btn');
+      if (target instanceof HTMLElement) {
+        if (target === notice) notice.tabIndex = -1;
+        target.focus();
+      }
     }
     if (embed && shown[0]) document.title = shown[0].config.title;
   }

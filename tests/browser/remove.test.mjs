@@ -28,3 +28,62 @@ test('a live card disappears when its widget is removed, and comes back empty wh
   await waitFor(async () => (await cards(page)).join() === 'kept', 10000, 'a fresh page without the removed card');
   assert.deepEqual(errors, []);
 });
+
+// Where the keyboard focus goes when the card holding it is removed: never silently to <body>,
+// which would send a keyboard reader back to the top of the page.
+const focusCases = [
+  { name: 'on its menu button: the next card takes it', focused: 'b', open: false, want: 'c' },
+  { name: 'in its open menu: the next card takes it, and no menu stays open', focused: 'b', open: true, want: 'c' },
+  { name: 'on the last card: the card before it takes it', focused: 'c', open: false, want: 'b' },
+];
+for (const tc of focusCases) {
+  test(`the focus of a removed card moves to a neighbour when it was ${tc.name}`, async (t) => {
+    const { server, page, errors } = await openPage(t, [
+      ['sv.a.config', { type: 'stat', title: 'A', order: 1 }],
+      ['sv.b.config', { type: 'stat', title: 'B', order: 2 }],
+      ['sv.c.config', { type: 'stat', title: 'C', order: 3 }],
+    ]);
+    await waitFor(async () => (await cards(page)).join() === 'a,b,c', 10000, 'three cards');
+    await page.focus(`[data-widget-id="${tc.focused}"] .sv-menu-btn`);
+    if (tc.open) {
+      await page.keyboard.press('Enter');
+      await waitFor(() => page.evaluate(() => document.activeElement?.getAttribute('role') === 'menuitem'), 10000, 'the menu open with its first item focused');
+    }
+    await publish(server.nats, [[`sv.${tc.focused}.config`, { remove: true }]]);
+    await waitFor(async () => !(await cards(page)).includes(tc.focused), 10000, 'the removed card to go');
+    const focus = await page.evaluate(() => ({
+      tag: document.activeElement?.tagName,
+      card: document.activeElement?.closest('[data-widget-id]')?.getAttribute('data-widget-id') ?? null,
+      menuButton: document.activeElement?.classList.contains('sv-menu-btn') ?? false,
+      openMenus: document.querySelectorAll('.sv-menu:not([hidden])').length,
+    }));
+    assert.deepEqual(focus, { tag: 'BUTTON', card: tc.want, menuButton: true, openMenus: 0 });
+    assert.deepEqual(errors, []);
+  });
+}
+
+test('the focus of the last card removed moves to the page notice, not to <body>', async (t) => {
+  const { server, page, errors } = await openPage(t, [['sv.only.config', { type: 'stat', title: 'Only' }]]);
+  await waitFor(async () => (await cards(page)).join() === 'only', 10000, 'the card');
+  await page.focus('[data-widget-id="only"] .sv-menu-btn');
+  await publish(server.nats, [['sv.only.config', { remove: true }]]);
+  await waitFor(async () => (await cards(page)).length === 0, 10000, 'the card to go');
+  assert.equal(await page.evaluate(() => document.activeElement?.className), 'sv-notice');
+  assert.deepEqual(errors, []);
+});
+
+test('an embed page of a widget removed while shown says it was removed, and shows it again when declared anew', async (t) => {
+  const { server, page, errors } = await openPage(t, [
+    ['sv.gone.config', { type: 'stat', title: 'Gone soon' }],
+    ['sv.gone.data', { value: 3 }],
+  ], { path: '/embed/gone' });
+  await waitFor(async () => (await cards(page)).join() === 'gone', 10000, 'the embedded card');
+  await publish(server.nats, [['sv.gone.config', { remove: true }]]);
+  const notice = () => page.evaluate(() => document.querySelector('.sv-notice')?.textContent ?? '');
+  await waitFor(async () => (await notice()).includes('was removed'), 10000, 'the page to say the widget was removed');
+  assert.match(await notice(), /“gone” was removed/);
+  await publish(server.nats, [['sv.gone.data', { value: 9 }]]);
+  await waitFor(async () => (await cards(page)).join() === 'gone', 10000, 'the widget declared anew');
+  assert.equal(await notice(), '', 'the removal notice goes once the widget is back');
+  assert.deepEqual(errors, []);
+});
