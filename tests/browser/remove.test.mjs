@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openPage, publish, waitFor } from './harness.mjs';
+import { launchBrowser, newPage, openPage, publish, startServer, waitFor } from './harness.mjs';
 
 const cards = (page) => page.evaluate(() => [...document.querySelectorAll('[data-widget-id]')].map((e) => e.dataset.widgetId));
 
@@ -85,5 +85,52 @@ test('an embed page of a widget removed while shown says it was removed, and sho
   await publish(server.nats, [['sv.gone.data', { value: 9 }]]);
   await waitFor(async () => (await cards(page)).join() === 'gone', 10000, 'the widget declared anew');
   assert.equal(await notice(), '', 'the removal notice goes once the widget is back');
+  assert.deepEqual(errors, []);
+});
+
+test('a chart removed and declared anew while the page was away shows only the new widget when it resumes, not its zoomed old view', async (t) => {
+  const T0 = 1764230400000;
+  const pts = (from, n) => Array.from({ length: n }, (_, i) => [T0 + (from + i) * 1000, from + i]);
+  const SEL = '[data-widget-id="live"] sv-chart';
+  const server = await startServer({});
+  t.after(() => server.stop());
+  await publish(server.nats, [['sv.live.config', { type: 'chart', title: 'Old', max_points: 1000 }], ['sv.live.data', { points: pts(0, 200) }]]);
+  const browser = await launchBrowser(t);
+  const errors = [];
+  const page = await newPage(browser, errors);
+  await page.setViewportSize({ width: 1000, height: 600 });
+  // A gate on the page's socket (a real connection to the server while open): closing it and
+  // holding the page's retries makes the page resume from its position before the removal, so
+  // the removal and the re-creation reach it together in the catch-up.
+  let hold = false;
+  /** @type {import('playwright-core').WebSocketRoute[]} */
+  const sockets = [];
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    if (hold) return ws.close();
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  await page.goto(`http://${server.http}/embed/live`);
+  const pointsHeld = () => page.evaluate((s) => Number(document.querySelector(s)?.dataset.points), SEL);
+  await waitFor(async () => (await pointsHeld()) === 200, 15000, 'the chart');
+  const box = await page.locator(`${SEL} .u-over`).boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await waitFor(() => page.evaluate((s) => document.querySelector(s).dataset.held === '1', SEL), 10000, 'the zoomed chart holding its view');
+
+  hold = true;
+  for (const ws of sockets) await ws.close();
+  await waitFor(() => page.evaluate(() => document.querySelector('#sv-conn')?.dataset.state !== 'live'), 10000, 'the page to lose its socket');
+  await publish(server.nats, [['sv.live.config', { remove: true }], ['sv.live.config', { type: 'chart', title: 'New' }], ['sv.live.data', { points: pts(1000, 3) }]]);
+  hold = false;
+  await waitFor(async () => (await pointsHeld()) === 3, 30000, 'the new widget after the resume');
+  await waitFor(() => page.evaluate(([s, x0]) => {
+    const el = document.querySelector(s);
+    const u = el.plot;
+    return el.dataset.held !== '1' && u.data[0].length === 3 && u.data[0][0] === x0;
+  }, [SEL, (T0 + 1000000) / 1000]), 10000, 'the new widget drawn live with its own three points only');
+  assert.equal(await page.evaluate(() => document.querySelector('[data-widget-id="live"] .sv-held:not([hidden])')), null, 'no "paused, N new points" note of the old view');
   assert.deepEqual(errors, []);
 });
