@@ -83,7 +83,7 @@ export function connectionLabel(state) {
  */
 export function ingestBanner(health) {
   if (typeof health !== 'object' || health === null) return null;
-  const h = /** @type {{ingest?: {dropped?: unknown, problem?: unknown, bus_disconnects?: unknown}, widget_limit?: {max?: unknown, refused?: unknown}}} */ (health);
+  const h = /** @type {{widgets?: unknown, ingest?: {dropped?: unknown, problem?: unknown, bus_disconnects?: unknown}, widget_limit?: {max?: unknown, refused?: unknown}}} */ (health);
   const parts = [];
   const ingest = h.ingest;
   if (typeof ingest === 'object' && ingest !== null) {
@@ -105,7 +105,15 @@ export function ingestBanner(health) {
   if (typeof limit === 'object' && limit !== null && typeof limit.refused === 'number' && limit.refused > 0) {
     const n = limit.refused;
     const max = typeof limit.max === 'number' ? ` (${limit.max.toLocaleString('en-US')}, --max-widgets)` : ' (--max-widgets)';
-    parts.push(`${n.toLocaleString('en-US')} ${n === 1 ? 'update' : 'updates'} naming a new widget ${n === 1 ? 'was' : 'were'} refused: the dashboard holds as many widgets as its limit allows${max}.`);
+    const what = `${n.toLocaleString('en-US')} ${n === 1 ? 'update' : 'updates'} naming a new widget ${n === 1 ? 'was' : 'were'} refused`;
+    // The count is this run's, but removals (protocol.md §1.2) free places: once the dashboard is
+    // under its limit again, saying it is full would send a reader after a problem that is over.
+    const held = h.widgets;
+    if (typeof held === 'number' && typeof limit.max === 'number' && held < limit.max) {
+      parts.push(`${what} when the dashboard held as many widgets as its limit allows${max}; it holds ${held.toLocaleString('en-US')} now, so new widgets appear again.`);
+    } else {
+      parts.push(`${what}: the dashboard holds as many widgets as its limit allows${max}.`);
+    }
   }
   return parts.length > 0 ? parts.join(' ') : null;
 }

@@ -38,3 +38,10 @@ test('updates the widget limit refused are counted in the banner, naming the lim
     '3 updates from publishers were dropped: the bus was overloaded. 1 update naming a new widget was refused: the dashboard holds as many widgets as its limit allows (2, --max-widgets).');
   assert.equal(ingestBanner({ ingest: { dropped: 0 }, widget_limit: { max: 10000, refused: 0 } }), null);
 });
+
+test('once removals bring the dashboard under its widget limit, the banner says the refusals were when it was full', () => {
+  assert.equal(ingestBanner({ widgets: 1, widget_limit: { max: 2, refused: 3 } }),
+    '3 updates naming a new widget were refused when the dashboard held as many widgets as its limit allows (2, --max-widgets); it holds 1 now, so new widgets appear again.');
+  assert.equal(ingestBanner({ widgets: 2, widget_limit: { max: 2, refused: 3 } }),
+    '3 updates naming a new widget were refused: the dashboard holds as many widgets as its limit allows (2, --max-widgets).');
+});
