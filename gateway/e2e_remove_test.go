@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -244,5 +245,30 @@ func TestARemovalReachesEveryGatewayOnTheBus(t *testing.T) {
 	for _, e := range []*testEnv{a, b} {
 		e.waitSeq(t, seq)
 		assertGone(t, e, "gone")
+	}
+}
+
+// An export link of a removed widget (a bookmark, a link in a report)
+// answers 404 saying the widget may have been removed, not a bare
+// "unknown widget".
+func TestExportLinksOfARemovedWidgetAnswer404SayingItMayHaveBeenRemoved(t *testing.T) {
+	e := startEnv(t, noAutoCompaction)
+	declareTwo(t, e)
+	e.publishAndWait(t, "sv.gone.config", removal)
+	for _, path := range []string{"/api/widgets/gone/data.csv", "/api/widgets/gone/data.json"} {
+		t.Run(path, func(t *testing.T) {
+			code, ctype, body := get(t, e.url(path))
+			if code != http.StatusNotFound || ctype != "application/json" {
+				t.Fatalf("GET %s: %d %s, want 404 application/json", path, code, ctype)
+			}
+			var got struct{ Error string }
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatalf("GET %s: body %q: %v", path, body, err)
+			}
+			want := `unknown widget "gone": the dashboard has no widget with this id now (never created, or removed); nothing to export`
+			if got.Error != want {
+				t.Errorf("GET %s: error %q, want %q", path, got.Error, want)
+			}
+		})
 	}
 }

@@ -38,7 +38,7 @@ func (g *Gateway) serveExportJSON(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("widget")
 	b, ok := g.state.widgetJSON(id)
 	if !ok {
-		httpError(w, http.StatusNotFound, "unknown widget "+strconvQuote(id))
+		httpError(w, http.StatusNotFound, noExport(id))
 		return
 	}
 	w.Header().Set("Content-Disposition", attachment(id, "json"))
@@ -49,7 +49,7 @@ func (g *Gateway) serveExportCSV(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("widget")
 	b, ok := g.state.widgetJSON(id)
 	if !ok {
-		httpError(w, http.StatusNotFound, "unknown widget "+strconvQuote(id))
+		httpError(w, http.StatusNotFound, noExport(id))
 		return
 	}
 	out, err := widgetCSV(b)
@@ -62,6 +62,14 @@ func (g *Gateway) serveExportCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(out)
+}
+
+// noExport is the 404 of an export link: such links are bookmarked and
+// shared, so the one that outlives its widget (removed, docs/protocol.md
+// §1.2) must say why there is nothing, not only that the id is unknown.
+// It starts as /api/widgets/{widget}'s 404 does, for clients matching that.
+func noExport(id string) string {
+	return "unknown widget " + strconvQuote(id) + ": the dashboard has no widget with this id now (never created, or removed); nothing to export"
 }
 
 // serveExportDashboard is every widget and the title in one file: the
