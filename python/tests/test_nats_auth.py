@@ -236,3 +236,31 @@ def test_a_bad_auth_file_stops_the_spawned_server_with_its_reason(tmp_path):
     with pytest.raises(sv.ServerStartError) as caught:
         sv.start(port=0, nats_auth=bad)
     assert caught.value.exit_code == 1 and str(bad) in caught.value.stderr and "under sv." in caught.value.stderr
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["a widget this process declared", "an id alone"])
+def test_a_removal_the_bus_refuses_raises_at_once_saying_so_and_the_widget_is_kept(tmp_path, declared):
+    """A publisher allowed widgets' data but not their config may not remove a widget (docs/protocol.md
+    §7): the bus drops its removal, sv.remove() raises naming the refusal (not "no answer, the widget
+    may be gone" after the whole timeout), and the widget, on the server and in this process, is kept."""
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text(json.dumps({"users": [{"user": "feeder", "password": "f-secret", "publish": ["sv.*.data"]}]}))
+    sales = sv.stat("sales")
+    sv.start(port=0, nats_auth=auth_file, user="feeder", password="f-secret")
+    sales.send(5)  # its data creates the widget; its config is refused
+    wait_until(lambda: (api_widget("sales") or {}).get("state", {}).get("value") == 5, timeout=WAIT, what="the widget")
+    with pytest.raises(sv.StreamVizError, match=r"refused.*[Pp]ermissions [Vv]iolation.*sv\.sales\.config.*widget is kept"):
+        sv.remove(sales if declared else "sales", timeout=WAIT)
+    assert api_widget("sales") is not None
+    sales.send(6)  # not WidgetRemovedError: the widget is still there
+    wait_until(lambda: (api_widget("sales") or {}).get("state", {}).get("value") == 6, timeout=WAIT, what="the value after the refused removal")
+
+
+def test_a_removal_the_bus_refuses_for_an_id_never_refused_before_raises_without_waiting_out_its_timeout(tmp_path):
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text(json.dumps({"users": [{"user": "feeder", "password": "f-secret", "publish": ["sv.*.data"]}]}))
+    sv.start(port=0, nats_auth=auth_file, user="feeder", password="f-secret")
+    # The refusal of sv.ghost.config arrives on the connection after the request goes: it must end
+    # the wait, and say so (a timeout would say "got no answer").
+    with pytest.raises(sv.StreamVizError, match=r"refused.*[Pp]ermissions [Vv]iolation.*sv\.ghost\.config"):
+        sv.remove("ghost", timeout=WAIT)

@@ -406,12 +406,14 @@ def remove(widget: str | Widget, *, timeout: float = 10.0) -> None:
         raise InvalidOptionError(wid, "timeout", timeout, "seconds above 0")
     if not _D.publisher.connected:
         raise StreamVizError(f"sv.remove({wid!r}): not connected to a dashboard; call sv.start() first")
+    freed = False
     with _D.lock:
         if obj is None:
             obj = _D.widgets.get(wid)
         if obj is not None and _D.widgets.get(wid) is obj:
             # Freed now, so the id may be declared again; what it sent before still goes first.
             del _D.widgets[wid]
+            freed = True
         if obj is not None:
             obj._removed = True
     try:
@@ -419,7 +421,14 @@ def remove(widget: str | Widget, *, timeout: float = 10.0) -> None:
     except AckError as e:
         if e.code == 404:
             raise WidgetNotFoundError(wid, e.description) from None
-        raise StreamVizError(f"sv.remove({wid!r}) refused by the server: {e.description}") from None
+        # Refused (no right to its config, a bad id): the widget is kept, so this process's
+        # object goes on sending to it as before.
+        if obj is not None:
+            with _D.lock:
+                obj._removed = False
+                if freed:
+                    _D.widgets.setdefault(wid, obj)
+        raise StreamVizError(f"sv.remove({wid!r}) refused by the server: {e.description}; the widget is kept") from None
     except Exception as e:
         raise StreamVizError(f"sv.remove({wid!r}) got no answer: {e!r}; the widget may still be there") from e
 

@@ -499,9 +499,20 @@ class Publisher:
         if producer:
             body["producer"] = producer
         msg_id = f"{self._session}-rm-{next(self._ids)}"
-        reply = await self._nc.request(subject, json.dumps(body).encode(), timeout=max(deadline - time.monotonic(), 0.1),
-                                       headers={"Nats-Msg-Id": msg_id})
-        return _parse_ack(subject, reply)
+        # The bus drops a publish this user may not send and says so on the connection, not in an
+        # answer: a removal it refused would otherwise wait out the whole timeout and then read as
+        # "no answer, the widget may be gone", when the widget is certainly kept.
+        if subject in self._refused:
+            raise AckError(403, self._refused[subject])
+        request = asyncio.ensure_future(self._nc.request(
+            subject, json.dumps(body).encode(), timeout=max(deadline - time.monotonic(), 0.1),
+            headers={"Nats-Msg-Id": msg_id}))
+        while not request.done():
+            if subject in self._refused:
+                request.cancel()
+                raise AckError(403, self._refused[subject])
+            await asyncio.wait({request}, timeout=0.01)  # polls for the bus's refusal, not a wait for timing
+        return _parse_ack(subject, request.result())
 
     # ---- the SDK's thread ----
 
