@@ -53,6 +53,10 @@ export class CardMenu {
       item.textContent = LABELS[a];
       item.addEventListener('click', () => {
         this.hide();
+        // The item is hidden with its list, which drops the focus to <body>: a keyboard reader
+        // would start from the top of the page again (and a card removed in full screen would
+        // not know the focus was its own). Back on the button, as Esc does.
+        this.button.focus();
         this.run(a);
       });
       return item;

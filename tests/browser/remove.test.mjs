@@ -62,6 +62,24 @@ for (const tc of focusCases) {
   });
 }
 
+test('a card removed in full screen leaves full screen and hands the focus to its neighbour', async (t) => {
+  const { server, page, errors } = await openPage(t, [
+    ['sv.a.config', { type: 'stat', title: 'A', order: 1 }],
+    ['sv.b.config', { type: 'stat', title: 'B', order: 2 }],
+  ]);
+  await waitFor(async () => (await cards(page)).join() === 'a,b', 10000, 'both cards');
+  await page.focus('[data-widget-id="a"] .sv-menu-btn');
+  await page.keyboard.press('Enter');
+  await waitFor(() => page.evaluate(() => document.activeElement?.getAttribute('role') === 'menuitem'), 10000, 'the menu open');
+  await page.click('[data-widget-id="a"] [data-action="full"]');
+  await waitFor(() => page.evaluate(() => document.fullscreenElement?.getAttribute('data-widget-id') === 'a'), 10000, 'card a in full screen');
+  await publish(server.nats, [['sv.a.config', { remove: true }]]);
+  await waitFor(() => page.evaluate(() => !document.querySelector('[data-widget-id="a"]') && document.fullscreenElement === null), 10000, 'the card gone and full screen left');
+  const focus = await page.evaluate(() => document.activeElement?.closest('[data-widget-id]')?.getAttribute('data-widget-id') ?? document.activeElement?.tagName);
+  assert.equal(focus, 'b');
+  assert.deepEqual(errors, []);
+});
+
 test('the focus of the last card removed moves to the page notice, not to <body>', async (t) => {
   const { server, page, errors } = await openPage(t, [['sv.only.config', { type: 'stat', title: 'Only' }]]);
   await waitFor(async () => (await cards(page)).join() === 'only', 10000, 'the card');
