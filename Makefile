@@ -6,7 +6,10 @@ GO        ?= go
 PYTHON    ?= python3
 BIN       := bin/streamviz
 VENV      := .venv
-FUZZTIME  ?= 10s
+# A count of inputs, not a duration: Go 1.26's fuzz coordinator can fail a clean run with "context
+# deadline exceeded" when a duration ends while a worker is busy (go.dev/issue/75804, fixed in 1.27),
+# which a loaded 2-core CI machine hits. FUZZTIME=10m (a duration) for a longer local run.
+FUZZTIME  ?= 40000x
 export STREAMVIZ_BIN := $(CURDIR)/$(BIN)
 
 .PHONY: demo demo-go build venv lint test test-go test-fuzz test-web test-browser test-python setup-test bench bench-quick clean

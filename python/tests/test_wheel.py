@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 # What the Go module and the Python package need; copied so that building writes nothing into the
 # checkout (build/, *.egg-info) and nothing stale from it (an old build/lib) ends up in the wheel.
-SOURCES = ["go.mod", "go.sum", "cmd", "broker", "gateway", "protocol", "web", "python"]
+SOURCES = ["go.mod", "go.sum", "cmd", "broker", "gateway", "internal", "protocol", "web", "python"]
 SKIP = shutil.ignore_patterns("tests", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "_bin",
                               "node_modules", "*.test", "test")
 
