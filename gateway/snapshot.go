@@ -345,6 +345,10 @@ type snapIndex struct {
 	// (rows), so a client holding it has missed nothing. Absent in indexes
 	// written before it existed.
 	Event *uint64 `json:"event,omitempty"`
+	// Stored says the index was written after every snapshot it names.
+	// Releases before it wrote the index first, so one of theirs cut short
+	// names snapshots that were never written (upgrading: checkIndex).
+	Stored bool `json:"stored,omitempty"`
 }
 
 // snapshotIndex is the index of the snapshots stored (noteSnapshots) when
@@ -353,7 +357,7 @@ func (s *state) snapshotIndex(gen uint64) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	event := s.capturedEvent
-	idx := snapIndex{Gen: gen, Event: &event, Widgets: make(map[string]uint64, len(s.snapGen))}
+	idx := snapIndex{Gen: gen, Event: &event, Stored: true, Widgets: make(map[string]uint64, len(s.snapGen))}
 	for id, g := range s.snapGen {
 		idx.Widgets[id] = g
 	}
@@ -404,7 +408,14 @@ func (s *state) noteSnapshots(gen uint64, snaps []widgetSnapshot) {
 // finished). An intent newer than idx is a compaction cut short, which
 // purged nothing and so lost nothing, unless the log was purged past idx:
 // then the index after it was lost, and the intent names what went with it.
-func (g *Gateway) checkIndex(idx, intent *snapIndex, restored map[string]uint64, compacted uint64) {
+//
+// An index an older release wrote (not Stored) came before its snapshots:
+// when that release was killed between the two, its claims were never
+// written and the log was not purged past them. Once a snapshot restored
+// (newest) covers the log's compaction point, the older release's last
+// whole compaction had snapshotted every widget changed before it, so the
+// snapshots and the log hold the whole state and a missing claim is no loss.
+func (g *Gateway) checkIndex(idx, intent *snapIndex, restored map[string]uint64, compacted, newest uint64) {
 	lostIndex := compacted > 0 && (idx == nil || idx.Gen < compacted)
 	if idx == nil {
 		if lostIndex && (len(restored) > 0 || intent != nil) {
@@ -416,6 +427,9 @@ func (g *Gateway) checkIndex(idx, intent *snapIndex, restored map[string]uint64,
 			"index_seq", idx.Gen, "compacted", compacted)
 	}
 	check := idx
+	if idx != nil && !idx.Stored && !lostIndex && newest >= compacted {
+		check = nil
+	}
 	if lostIndex && intent != nil && (idx == nil || intent.Gen > idx.Gen) {
 		check = intent
 	}
@@ -460,7 +474,7 @@ type snapParts struct {
 func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (uint64, *snapIndex, error) {
 	total := g.snapStream.CachedInfo().State.Msgs // opened by Start just before this
 	if total == 0 {
-		g.checkIndex(nil, nil, nil, compacted)
+		g.checkIndex(nil, nil, nil, compacted, 0)
 		return 0, nil, nil
 	}
 	cons, err := g.js.OrderedConsumer(ctx, broker.SnapshotStream, jetstream.OrderedConsumerConfig{})
@@ -525,6 +539,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		restored[id] = gen
 		maxGen = max(maxGen, gen)
 	}
+	newest := maxGen
 	if idx != nil && idx.Gen <= logEnd && idx.Gen > maxGen && coversIndex(idx, restored) {
 		// A compaction that only dropped removed widgets' snapshots wrote
 		// none at its position: the index, whose snapshots are all here,
@@ -532,7 +547,7 @@ func (g *Gateway) loadSnapshots(ctx context.Context, logEnd, compacted uint64) (
 		// removal do not go backwards at the next start.
 		maxGen = idx.Gen
 	}
-	g.checkIndex(idx, intent, restored, compacted)
+	g.checkIndex(idx, intent, restored, compacted, newest)
 	return maxGen, idx, nil
 }
 
