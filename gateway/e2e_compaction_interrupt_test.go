@@ -71,24 +71,33 @@ func TestACompactionCutShortLosesNoStateAndWarnsOfNoLoss(t *testing.T) {
 			}
 			e.crash(t)
 
-			var logs logBuffer
-			again := startEnvAt(t, e.dir, Config{CompactInterval: cfg.CompactInterval, CompactMessages: cfg.CompactMessages, Logger: logs.logger()})
-			got := again.allWidgets(t)
-			for id, w := range want {
-				if !jsonEqual(t, got[id].State, w.State) || !jsonEqual(t, got[id].Config, w.Config) {
-					t.Errorf("after the restart %s is %s %s, before it was %s %s", id, got[id].Config, got[id].State, w.Config, w.State)
-				}
-			}
-			if len(got) != len(want) {
-				t.Errorf("after the restart %d widgets, before %d", len(got), len(want))
-			}
-			for _, warning := range warningsOfLoss {
-				if strings.Contains(logs.String(), warning) {
-					t.Errorf("nothing was lost, yet the start warned %q:\n%s", warning, logs.String())
-				}
-			}
+			again := restartLosingNothing(t, e.dir, cfg, want, "the restart")
 			// The next compaction finishes what this one began.
 			again.compactNow(t)
 		})
 	}
+}
+
+// restartLosingNothing starts a gateway on dir (left by a crash) and checks
+// that it restores every widget of want as it was, and that the start warned
+// of no lost snapshots.
+func restartLosingNothing(t *testing.T, dir string, cfg Config, want map[string]apiWidget, after string) *testEnv {
+	t.Helper()
+	var logs logBuffer
+	again := startEnvAt(t, dir, Config{CompactInterval: cfg.CompactInterval, CompactMessages: cfg.CompactMessages, Logger: logs.logger()})
+	got := again.allWidgets(t)
+	for id, w := range want {
+		if !jsonEqual(t, got[id].State, w.State) || !jsonEqual(t, got[id].Config, w.Config) {
+			t.Errorf("after %s %s is %s %s, before it was %s %s", after, id, got[id].Config, got[id].State, w.Config, w.State)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("after %s %d widgets, before %d", after, len(got), len(want))
+	}
+	for _, warning := range warningsOfLoss {
+		if strings.Contains(logs.String(), warning) {
+			t.Errorf("nothing was lost, yet the start warned %q:\n%s", warning, logs.String())
+		}
+	}
+	return again
 }

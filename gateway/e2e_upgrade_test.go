@@ -48,28 +48,13 @@ func TestAStoreLeftByAnOlderReleaseMidCompactionStartsWithItsStateAndWarnsOfNoLo
 	}
 	e.crash(t)
 
-	var logs logBuffer
-	again := startEnvAt(t, e.dir, Config{CompactInterval: cfg.CompactInterval, CompactMessages: cfg.CompactMessages, Logger: logs.logger()})
-	got := again.allWidgets(t)
-	for id, w := range want {
-		if !jsonEqual(t, got[id].State, w.State) || !jsonEqual(t, got[id].Config, w.Config) {
-			t.Errorf("after the upgrade %s is %s %s, before it was %s %s", id, got[id].Config, got[id].State, w.Config, w.State)
-		}
-	}
-	if len(got) != len(want) {
-		t.Errorf("after the upgrade %d widgets, before %d", len(got), len(want))
-	}
-	for _, warning := range warningsOfLoss {
-		if strings.Contains(logs.String(), warning) {
-			t.Errorf("nothing was lost, yet the start warned %q:\n%s", warning, logs.String())
-		}
-	}
+	again := restartLosingNothing(t, e.dir, cfg, want, "the upgrade")
 	// The next compaction, in the new order, and a restart keep the state.
 	again.compactNow(t)
 	again.crash(t)
 	var logs2 logBuffer
 	third := startEnvAt(t, again.dir, Config{CompactInterval: cfg.CompactInterval, CompactMessages: cfg.CompactMessages, Logger: logs2.logger()})
-	got = third.allWidgets(t)
+	got := third.allWidgets(t)
 	for id, w := range want {
 		if !jsonEqual(t, got[id].State, w.State) {
 			t.Errorf("after the next compaction and a restart %s is %s, before it was %s", id, got[id].State, w.State)
