@@ -45,23 +45,7 @@ func TestACompactionCutShortLosesNoStateAndWarnsOfNoLoss(t *testing.T) {
 				}
 			}
 			e = startEnv(t, cfg)
-			e.publish(t, "sv.a.config", `{"type": "stat"}`)
-			e.publish(t, "sv.z.config", `{"type": "stat"}`)
-			e.publish(t, "sv.z.data", `{"value": 1, "ts": 1}`)
-			e.waitSeq(t, e.publish(t, "sv.a.data", `{"value": 1, "ts": 1}`))
-			e.compactNow(t)
-			// z stays unchanged while a's updates are compacted: the log is
-			// purged past z's snapshot.
-			for i := range 5 {
-				e.waitSeq(t, e.publish(t, "sv.a.data", fmt.Sprintf(`{"value": %d, "ts": %d}`, 10+i, 10+i)))
-				e.compactNow(t)
-			}
-			e.publish(t, "sv.z.data", `{"value": 2, "ts": 2}`)
-			e.waitSeq(t, e.publish(t, "sv.a.data", `{"value": 20, "ts": 20}`))
-			want := e.allWidgets(t)
-			if first := e.streamInfo(t, broker.LogStream).State.FirstSeq; first < 4 {
-				t.Fatalf("the log starts at %d: not purged past z's snapshot, the case is not set up", first)
-			}
+			want := unchangedWidgetBehindThePurge(t, e)
 
 			armed = true
 			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -100,4 +84,26 @@ func restartLosingNothing(t *testing.T, dir string, cfg Config, want map[string]
 		}
 	}
 	return again
+}
+
+// unchangedWidgetBehindThePurge gives e two stat widgets, a and z, and
+// compacts while only a changes, so the log is purged past z's snapshot;
+// then changes both, uncompacted. It returns the state the widgets show.
+func unchangedWidgetBehindThePurge(t *testing.T, e *testEnv) map[string]apiWidget {
+	t.Helper()
+	e.publish(t, "sv.a.config", `{"type": "stat"}`)
+	e.publish(t, "sv.z.config", `{"type": "stat"}`)
+	e.publish(t, "sv.z.data", `{"value": 1, "ts": 1}`)
+	e.waitSeq(t, e.publish(t, "sv.a.data", `{"value": 1, "ts": 1}`))
+	e.compactNow(t)
+	for i := range 5 {
+		e.waitSeq(t, e.publish(t, "sv.a.data", fmt.Sprintf(`{"value": %d, "ts": %d}`, 10+i, 10+i)))
+		e.compactNow(t)
+	}
+	e.publish(t, "sv.z.data", `{"value": 2, "ts": 2}`)
+	e.waitSeq(t, e.publish(t, "sv.a.data", `{"value": 20, "ts": 20}`))
+	if first := e.streamInfo(t, broker.LogStream).State.FirstSeq; first < 4 {
+		t.Fatalf("the log starts at %d: not purged past z's snapshot, the case is not set up", first)
+	}
+	return e.allWidgets(t)
 }

@@ -2,11 +2,8 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/streamviz/streamviz/broker"
 )
 
 // A store left by the previous release, whose compaction wrote the snapshot
@@ -19,21 +16,7 @@ import (
 func TestAStoreLeftByAnOlderReleaseMidCompactionStartsWithItsStateAndWarnsOfNoLoss(t *testing.T) {
 	cfg := noAutoCompaction
 	e := startEnv(t, cfg)
-	e.publish(t, "sv.a.config", `{"type": "stat"}`)
-	e.publish(t, "sv.z.config", `{"type": "stat"}`)
-	e.publish(t, "sv.z.data", `{"value": 1, "ts": 1}`)
-	e.waitSeq(t, e.publish(t, "sv.a.data", `{"value": 1, "ts": 1}`))
-	e.compactNow(t)
-	for i := range 5 {
-		e.waitSeq(t, e.publish(t, "sv.a.data", fmt.Sprintf(`{"value": %d, "ts": %d}`, 10+i, 10+i)))
-		e.compactNow(t)
-	}
-	e.publish(t, "sv.z.data", `{"value": 2, "ts": 2}`)
-	e.waitSeq(t, e.publish(t, "sv.a.data", `{"value": 20, "ts": 20}`))
-	want := e.allWidgets(t)
-	if first := e.streamInfo(t, broker.LogStream).State.FirstSeq; first < 4 {
-		t.Fatalf("the log starts at %d: not purged past z's snapshot, the case is not set up", first)
-	}
+	want := unchangedWidgetBehindThePurge(t, e)
 
 	// The older release's compaction up to its first write: the index as it
 	// would be once the snapshots are stored, then the kill.
